@@ -1,0 +1,28 @@
+"""containerjob: run notebook cells and notebooks as container jobs, locally or on Vertex AI."""
+from __future__ import annotations
+
+try:
+    from ._version import __version__
+except ImportError:  # running from a source tree that was never built
+    __version__ = "0.0.0.dev0"
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext containerjob`: registers %%containerjob (imports stay lazy until first use)."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "containerjob"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "containerjob"}]
+
+
+def _load_jupyter_server_extension(server_app) -> None:
+    from .server import load_jupyter_server_extension
+
+    load_jupyter_server_extension(server_app)

@@ -1,0 +1,133 @@
+"""`containerjob` command line: the magic's features for terminals and CI, same semantics and errors."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, SpecError
+from .core.jobs import JobService
+from .core.report import inputs_line, job_details, jobs_table, status_line
+from .core.spec import RunOptions
+
+EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BACKEND, EXIT_INTERRUPTED = 2, 3, 4, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="containerjob", description="Run Python in containers, locally or on Vertex AI.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run a Python file in a container and stream its output")
+    run.add_argument("file", help="the Python file to run")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the file (after --)")
+    run.add_argument("--image")
+    run.add_argument("--gpus", help="N or all")
+    run.add_argument("--env", action="append", default=[], metavar="K=V")
+    run.add_argument("--label", action="append", default=[], metavar="K=V")
+    run.add_argument("--project")
+    run.add_argument("--output-dir")
+    run.add_argument("--timeout", help="90, 90s, 10m, 2h")
+    run.add_argument("--name")
+    run.add_argument("--backend")
+    run.add_argument("--detach", action="store_true", help="print the job ID and return at once")
+    run.add_argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
+    lst = sub.add_parser("list", help="jobs, newest first")
+    lst.add_argument("--all", action="store_true", help="every job, not only the latest 20")
+    lst.add_argument("--status")
+    lst.add_argument("--json", action="store_true")
+    for name, text in (("status", "one job's record"), ("cancel", "stop a job and remove its container")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("job_id")
+    logs = sub.add_parser("logs", help="a job's logs")
+    logs.add_argument("job_id")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep streaming while the job runs")
+    gc = sub.add_parser("gc", help="remove leftover containers, unused payloads and, optionally, old jobs")
+    gc.add_argument("--older-than", type=float, metavar="DAYS")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        service = JobService()
+        return _COMMANDS[args.command](service, args)
+    except KeyboardInterrupt:
+        print("containerjob: interrupted; the job was cancelled and its container removed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SpecError as exc:
+        return _fail(exc, EXIT_USAGE)
+    except JobNotFound as exc:
+        return _fail(exc, EXIT_NOT_FOUND)
+    except (BackendUnavailable, BackendError) as exc:
+        return _fail(exc, EXIT_BACKEND)
+    except ContainerJobError as exc:
+        return _fail(exc, 1)
+
+
+def _fail(exc: Exception, code: int) -> int:
+    print(f"containerjob: error: {exc}", file=sys.stderr)
+    return code
+
+
+def _run(service: JobService, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read {args.file}: {exc}; give the path of a Python file") from None
+    script_args = args.args[1:] if args.args[:1] == ["--"] else args.args
+    options = RunOptions(image=args.image, gpus=args.gpus, env=args.env, project=args.project,
+                         output_dir=args.output_dir, timeout=args.timeout, name=args.name or path.name,
+                         backend=args.backend, labels=args.label)
+    prepared = service.prepare(options, source, kind="script", filename=path.name, argv=script_args)
+    if args.dry_run:
+        print(json.dumps(service.dry_run(prepared), indent=2))
+        return 0
+    note = lambda msg: print(f"[containerjob] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    note(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
+    record = service.submit(prepared, origin=os.path.abspath(args.file), notify=note)
+    note(status_line(record))
+    if args.detach:
+        print(record.id)
+        return 0
+    record = service.follow(record, lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+    note(status_line(record))
+    if record.exit_code is not None and record.exit_code != 0:
+        return record.exit_code
+    return 0 if record.status.value == "SUCCEEDED" else 1
+
+
+def _list(service: JobService, args: argparse.Namespace) -> int:
+    records = service.list(limit=1_000_000 if args.all else 20, status=args.status)
+    print(json.dumps([r.to_dict() for r in records], indent=2) if args.json else jobs_table(records))
+    return 0
+
+
+def _status(service: JobService, args: argparse.Namespace) -> int:
+    print(job_details(service.get(args.job_id)))
+    return 0
+
+
+def _logs(service: JobService, args: argparse.Namespace) -> int:
+    for chunk in service.logs(args.job_id, follow=args.follow):
+        sys.stdout.write(chunk)
+    sys.stdout.flush()
+    return 0
+
+
+def _cancel(service: JobService, args: argparse.Namespace) -> int:
+    print(status_line(service.cancel(args.job_id)))
+    return 0
+
+
+def _gc(service: JobService, args: argparse.Namespace) -> int:
+    report = service.gc(older_than_days=args.older_than)
+    print(f"removed {report.containers} containers, {report.payloads} payloads, {report.jobs} jobs ({report.bytes} bytes)")
+    return 0
+
+
+_COMMANDS = {"run": _run, "list": _list, "status": _status, "logs": _logs, "cancel": _cancel, "gc": _gc}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Typed errors: core raises these; each layer (magic, server, CLI) translates them once."""
+from __future__ import annotations
+
+
+class ContainerJobError(Exception):
+    """Base class: the message names the problem and the fix, in one line."""
+
+
+class SpecError(ContainerJobError):
+    """The user's options or spec are invalid (HTTP 400, UsageError)."""
+
+
+class JobNotFound(ContainerJobError):
+    """No job or schedule with that ID (HTTP 404)."""
+
+
+class BackendUnavailable(ContainerJobError):
+    """The backend cannot be reached or lacks a capability, e.g. no Docker engine or no GPU (HTTP 503)."""
+
+
+class BackendError(ContainerJobError):
+    """The backend answered with an error (HTTP 502)."""
+
+
+class MountError(ContainerJobError):
+    """A Cloud Storage mount could not be prepared or finished."""
+
+
+class PayloadError(SpecError):
+    """Variables cannot be serialised or the payload is unusable."""
+
+
+class JobFailed(ContainerJobError):
+    """The job ran and failed; carries the remote error when the runner reported one."""
+
+    def __init__(self, message: str, *, job_id: str, exit_code: int | None = None,
+                 remote: "dict | None" = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.exit_code = exit_code
+        self.remote = remote or {}

@@ -1,0 +1,143 @@
+"""The job model. Field names mirror Vertex AI's CustomJobSpec so one spec runs on every backend."""
+from __future__ import annotations
+
+import enum
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+JOB_ID_RE = re.compile(r"^cj-[0-9a-f]{8,32}$")
+_SECRET_NAME_RE = re.compile(r"(SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH)", re.I)
+REDACTED = "***"
+
+
+def new_job_id() -> str:
+    """Random, path-safe and short enough to type: `cj-` + 8 hex digits."""
+    return f"cj-{secrets.token_hex(4)}"
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name says its value must never be shown."""
+    return bool(_SECRET_NAME_RE.search(name))
+
+
+def redact_env(env: dict[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if is_secret_name(k) else v) for k, v in env.items()}
+
+
+class JobStatus(str, enum.Enum):
+    """Lifecycle of a job; the final ones never change again."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    CANCELLING = "CANCELLING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    LOST = "LOST"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.LOST})
+
+
+@dataclass
+class WorkerPool:
+    """One `workerPoolSpecs[]` entry: machine plus `containerSpec`."""
+
+    image: str
+    command: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    machine_type: str = "n1-standard-4"
+    accelerator_type: str | None = None
+    accelerator_count: int = 0  # -1 means every GPU the host has (local only)
+    replica_count: int = 1
+    boot_disk_size_gb: int = 100
+
+
+@dataclass
+class Mount:
+    """A Cloud Storage prefix seen at /gcs/<bucket>/<prefix> inside the job."""
+
+    bucket: str
+    prefix: str = ""
+    mode: str = "sync"
+
+    @property
+    def container_path(self) -> str:
+        return "/gcs/" + "/".join(p for p in (self.bucket, self.prefix) if p)
+
+
+@dataclass
+class JobSpec:
+    """What to run and where; the same object drives every backend."""
+
+    worker_pools: list[WorkerPool]
+    display_name: str = "containerjob"
+    backend: str = "local"
+    base_output_dir: str | None = None
+    service_account: str | None = None
+    network: str | None = None
+    timeout_s: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    project: str | None = None
+    region: str | None = None
+    mounts: list[Mount] = field(default_factory=list)
+
+    @property
+    def primary(self) -> WorkerPool:
+        return self.worker_pools[0]
+
+    def to_dict(self, redact: bool = True) -> dict[str, Any]:
+        data = asdict(self)
+        if redact:
+            for pool in data["worker_pools"]:
+                pool["env"] = redact_env(pool["env"])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "JobSpec":
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["worker_pools"] = [WorkerPool(**p) for p in data.get("worker_pools", [])]
+        kwargs["mounts"] = [Mount(**m) for m in data.get("mounts", [])]
+        return cls(**kwargs)
+
+
+@dataclass
+class JobRecord:
+    """A job as stored: what was asked (spec, redacted) and what happened."""
+
+    id: str
+    name: str
+    backend: str
+    status: JobStatus
+    spec: dict[str, Any]
+    image: str = ""
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    message: str = ""
+    backend_ref: str = ""  # container ID, Vertex resource name, ...
+    job_dir: str = ""
+    origin: str = ""  # notebook path or CLI file that launched it
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else time.time()
+        return max(0.0, end - self.started_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["duration_s"] = self.duration_s
+        return data

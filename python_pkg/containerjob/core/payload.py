@@ -1,0 +1,219 @@
+"""Turn a cell or script plus kernel variables into an immutable, content-addressed job payload,
+and read a finished job's results back."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import types
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import cloudpickle
+
+from .errors import PayloadError, SpecError
+from .runtime import RUNNER_FILE
+
+KERNEL_PYTHON = "%d.%d" % sys.version_info[:2]
+_CODE_MARKERS = (b"_make_function", b"_make_skeleton_class")
+
+
+@dataclass
+class Payload:
+    """A payload directory plus what the preflight learnt while building it."""
+
+    path: Path
+    runtime: Path
+    manifest: dict[str, Any]
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {type, size} or {module}
+
+    @property
+    def size(self) -> int:
+        return sum(e.get("size", 0) for e in self.inputs.values())
+
+    @property
+    def code_by_value(self) -> bool:
+        return bool(self.manifest.get("code_by_value"))
+
+
+@dataclass
+class JobResult:
+    """What a finished job sent back."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    last: dict[str, Any] | None = None
+    last_value: Any = None
+    error: dict[str, Any] | None = None
+    remote_exception: BaseException | None = None
+
+
+def type_name(value: Any) -> str:
+    kind = type(value)
+    return kind.__name__ if kind.__module__ in ("builtins", "__main__") else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+@lru_cache(maxsize=None)
+def _runtime_files() -> tuple[tuple[str, bytes], ...]:
+    files = [("runner.py", RUNNER_FILE.read_bytes())]
+    pkg = Path(cloudpickle.__file__).parent
+    for path in sorted(pkg.glob("*.py")):
+        files.append((f"site/cloudpickle/{path.name}", path.read_bytes()))
+    return tuple(files)
+
+
+def ensure_runtime(home: Path) -> Path:
+    """The runner and the pure-Python helpers it needs, stored once per content hash."""
+    files = _runtime_files()
+    digest = hashlib.sha256()
+    for name, data in files:
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    return _materialise(home / "runtime", digest.hexdigest()[:16], files)
+
+
+def _materialise(root: Path, key: str, files: Iterable[tuple[str, bytes]]) -> Path:
+    """Write files into root/key atomically; an existing directory with that key is reused as is."""
+    target = root / key
+    if target.is_dir():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    try:
+        for name, data in files:
+            dest = tmp / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        tmp.chmod(0o755)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def build_payload(
+    source: str,
+    *,
+    home: Path,
+    kind: str,
+    filename: str,
+    namespace: Mapping[str, Any] | None = None,
+    inputs: Iterable[str] = (),
+    outputs: Iterable[str] = (),
+    argv: Iterable[str] = (),
+    max_bytes: int | None = None,
+) -> Payload:
+    """Serialise inputs (all problems reported at once), write the payload, return it."""
+    namespace = namespace or {}
+    entries: dict[str, dict[str, Any]] = {}
+    files: list[tuple[str, bytes]] = [("source.py", source.encode("utf-8"))]
+    problems: list[str] = []
+    code_by_value = False
+    for name in inputs:
+        if name not in namespace:
+            raise SpecError(f"variable {name!r} given in --in is not defined in the kernel; define it or drop it from --in")
+        value = namespace[name]
+        if isinstance(value, types.ModuleType):
+            entries[name] = {"module": value.__name__}
+            continue
+        try:
+            data = cloudpickle.dumps(value, protocol=5)
+        except Exception as exc:  # noqa: BLE001 - every pickling failure is reported to the user
+            problems.append(f"{name} ({type_name(value)}: {type(exc).__name__}: {exc})")
+            continue
+        code_by_value = code_by_value or any(m in data for m in _CODE_MARKERS)
+        entries[name] = {"pickle": f"inputs/{name}.pkl", "type": type_name(value), "size": len(data)}
+        files.append((f"inputs/{name}.pkl", data))
+    if problems:
+        raise PayloadError(
+            "cannot send " + "; ".join(problems)
+            + " — create these inside the cell or leave them out with --in"
+        )
+    total = sum(e.get("size", 0) for e in entries.values())
+    if max_bytes is not None and total > max_bytes:
+        raise PayloadError(
+            f"inputs are {human_size(total)}, over the {human_size(max_bytes)} payload limit; send less "
+            "(--in), read the data from storage inside the job, or raise CONTAINERJOB_MAX_PAYLOAD_MB"
+        )
+    manifest = {
+        "version": 1,
+        "kind": kind,
+        "filename": filename,
+        "source_file": "source.py",
+        "inputs": {k: {kk: vv for kk, vv in v.items() if kk in ("pickle", "module")} for k, v in entries.items()},
+        "outputs": list(outputs),
+        "argv": list(argv),
+        "last_expr": kind == "cell",
+        "python": KERNEL_PYTHON,
+        "code_by_value": code_by_value,
+    }
+    manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
+    files.append(("manifest.json", manifest_bytes))
+    digest = hashlib.sha256()
+    for name, data in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    path = _materialise(home / "payloads", digest.hexdigest()[:24], files)
+    return Payload(path=path, runtime=ensure_runtime(home), manifest=manifest, inputs=entries)
+
+
+def read_result(output_dir: Path) -> JobResult:
+    """Load what the runner wrote; an unreadable value is reported, never silently dropped."""
+    result = JobResult()
+    error_file = output_dir / "error.json"
+    if error_file.is_file():
+        result.error = json.loads(error_file.read_text())
+        pickled = output_dir / "error.pkl"
+        if result.error.get("pickled") and pickled.is_file():
+            try:
+                exc = pickle.loads(pickled.read_bytes())
+                if isinstance(exc, BaseException):
+                    result.remote_exception = exc
+            except Exception:  # noqa: BLE001 - fall back to type name and message
+                pass
+        return result
+    result_file = output_dir / "result.json"
+    if not result_file.is_file():
+        return result
+    data = json.loads(result_file.read_text())
+    result.skipped = dict(data.get("skipped", {}))
+    for name, info in data.get("outputs", {}).items():
+        try:
+            result.values[name] = pickle.loads((output_dir / "values" / f"{name}.pkl").read_bytes())
+            result.summary[name] = info
+        except Exception as exc:  # noqa: BLE001 - e.g. a class the kernel cannot import
+            result.skipped[name] = f"cannot be unpickled in the kernel: {type(exc).__name__}: {exc}"
+    for name, module in data.get("modules", {}).items():
+        try:
+            result.values[name] = importlib.import_module(module)
+            result.summary[name] = {"type": "module", "size": 0, "module": module}
+        except ImportError:
+            result.skipped[name] = f"module {module} is not installed in the kernel"
+    last = data.get("last")
+    if last:
+        result.last = last
+        last_file = output_dir / "values" / "_last.pkl"
+        if last_file.is_file():
+            try:
+                result.last_value = pickle.loads(last_file.read_bytes())
+            except Exception:  # noqa: BLE001 - the repr is still shown
+                result.last_value = None
+    return result

@@ -1,0 +1,105 @@
+"""Resolve the GCP project once and build the environment every job receives (DESIGN.md)."""
+from __future__ import annotations
+
+import configparser
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .models import JobSpec
+
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+CA_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS",
+           "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH")
+CONTAINER_CA_PATH = "/etc/containerjob/ca-certificates.crt"
+
+
+@dataclass(frozen=True)
+class ResolvedProject:
+    project: str | None
+    source: str  # which rule found it, shown to the user
+
+    def describe(self) -> str:
+        return f"project {self.project} (from {self.source})" if self.project else "no GCP project set"
+
+
+def resolve_project(option: str | None, configured: str | None) -> ResolvedProject:
+    """option > config > GOOGLE_CLOUD_PROJECT/CLOUDSDK_CORE_PROJECT > gcloud config > ADC file."""
+    if option:
+        return ResolvedProject(option, "--project")
+    if configured:
+        return ResolvedProject(configured, "containerjob settings")
+    for var in ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"):
+        if os.environ.get(var):
+            return ResolvedProject(os.environ[var], var)
+    gcloud = _gcloud_project()
+    if gcloud:
+        return ResolvedProject(gcloud, "gcloud config")
+    adc = _adc_project()
+    if adc:
+        return ResolvedProject(adc, "application default credentials")
+    return ResolvedProject(None, "")
+
+
+def _gcloud_dir() -> Path:
+    return Path(os.environ.get("CLOUDSDK_CONFIG") or Path.home() / ".config" / "gcloud")
+
+
+def _gcloud_project() -> str | None:
+    base = _gcloud_dir()
+    name = os.environ.get("CLOUDSDK_ACTIVE_CONFIG_NAME")
+    if not name:
+        try:
+            name = (base / "active_config").read_text().strip() or "default"
+        except OSError:
+            name = "default"
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(base / "configurations" / f"config_{name}")
+    except configparser.Error:
+        return None
+    return parser.get("core", "project", fallback=None) or None
+
+
+def _adc_project() -> str | None:
+    """Read the ADC file without contacting any server (google.auth.default may probe the metadata server)."""
+    path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or str(_gcloud_dir() / "application_default_credentials.json")
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data.get("quota_project_id") or data.get("project_id") or None
+
+
+def output_dirs(base: str) -> dict[str, str]:
+    """Vertex's layout under baseOutputDirectory."""
+    base = base.rstrip("/")
+    return {
+        "AIP_MODEL_DIR": f"{base}/model/",
+        "AIP_CHECKPOINT_DIR": f"{base}/checkpoints/",
+        "AIP_TENSORBOARD_LOG_DIR": f"{base}/logs/",
+    }
+
+
+def job_environment(spec: JobSpec, job_id: str, *, ca_bundle_mounted: bool, pass_proxy: bool) -> dict[str, str]:
+    """The environment of DESIGN.md, identical in shape for local and cloud jobs; user --env wins."""
+    env: dict[str, str] = {"PYTHONUNBUFFERED": "1", "CLOUD_ML_JOB_ID": job_id}
+    if spec.project:
+        env.update(GOOGLE_CLOUD_PROJECT=spec.project, CLOUDSDK_CORE_PROJECT=spec.project,
+                   CLOUD_ML_PROJECT_ID=spec.project)
+    if spec.region:
+        env["CLOUD_ML_REGION"] = spec.region
+    if spec.base_output_dir:
+        env.update(output_dirs(spec.base_output_dir))
+    cluster = {"cluster": {"workerpool0": ["localhost:2222"]}, "environment": "cloud",
+               "task": {"type": "workerpool0", "index": 0}, "job": {"job_id": job_id}}
+    env["CLUSTER_SPEC"] = json.dumps(cluster)
+    env["TF_CONFIG"] = json.dumps({"cluster": {"chief": ["localhost:2222"]}, "environment": "cloud",
+                                   "task": {"type": "chief", "index": 0}})
+    if pass_proxy:
+        env.update({k: os.environ[k] for k in PROXY_VARS if os.environ.get(k)})
+    if ca_bundle_mounted:
+        env.update({k: CONTAINER_CA_PATH for k in CA_VARS})
+    env.update(spec.primary.env)
+    return env

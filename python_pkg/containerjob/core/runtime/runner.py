@@ -1,0 +1,213 @@
+"""containerjob's in-container runner: stdlib only, shipped with every payload.
+
+Reads the payload (source + pickled inputs), runs the source as `__main__`, and writes the
+outputs, the value of a trailing expression, or the error (with frames in the user's source)
+to the output directory. Paths come from CONTAINERJOB_PAYLOAD / CONTAINERJOB_OUTPUT.
+"""
+import ast
+import importlib
+import json
+import linecache
+import os
+import pickle
+import signal
+import sys
+import time
+import traceback
+import types
+
+RUNTIME = os.path.dirname(os.path.abspath(__file__))
+MAX_REPR = 2000
+
+
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt("stopped by containerjob (SIGTERM)")
+
+
+def _atomic_write(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def _dump(value):
+    """Plain pickle when the value needs no code by value, cloudpickle otherwise."""
+    try:
+        data = pickle.dumps(value, protocol=5)
+        if b"__main__" not in data:
+            return data
+    except Exception:
+        pass
+    import cloudpickle
+
+    return cloudpickle.dumps(value, protocol=5)
+
+
+def _describe(value, data):
+    kind = type(value)
+    name = kind.__name__ if kind.__module__ in ("builtins", "__main__") else kind.__module__ + "." + kind.__qualname__
+    return {"type": name, "size": len(data)}
+
+
+def _load_inputs(manifest, payload, namespace):
+    for name, entry in manifest["inputs"].items():
+        if "module" in entry:
+            try:
+                namespace[name] = importlib.import_module(entry["module"])
+            except ImportError as exc:
+                raise ImportError(
+                    "module %r (variable %r) is not installed in this image: %s; install it in the image "
+                    "or pass --env PIP_... and pip install it in the cell" % (entry["module"], name, exc)
+                ) from None
+        else:
+            with open(os.path.join(payload, entry["pickle"]), "rb") as fh:
+                namespace[name] = pickle.load(fh)
+
+
+def _run_source(manifest, source, namespace):
+    """Exec the source; return the trailing expression's value (cells only) or a sentinel."""
+    filename = manifest["filename"]
+    lines = source.splitlines(True)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    tree = ast.parse(source, filename=filename)
+    last = None
+    if manifest.get("last_expr") and tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    exec(compile(tree, filename, "exec"), namespace)
+    if last is not None:
+        return eval(compile(last, filename, "eval"), namespace)
+    return _NOTHING
+
+
+_NOTHING = object()
+
+
+def _save_outputs(manifest, namespace, output, last_value):
+    values_dir = os.path.join(output, "values")
+    os.makedirs(values_dir, exist_ok=True)
+    result = {"outputs": {}, "skipped": {}, "modules": {}}
+    for name in manifest["outputs"]:
+        if name not in namespace:
+            result["skipped"][name] = "not defined after the run"
+            continue
+        value = namespace[name]
+        if isinstance(value, types.ModuleType):
+            result["modules"][name] = value.__name__
+            continue
+        try:
+            data = _dump(value)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure is reported per variable
+            result["skipped"][name] = "cannot be pickled: %s: %s" % (type(exc).__name__, exc)
+            continue
+        _atomic_write(os.path.join(values_dir, name + ".pkl"), data)
+        result["outputs"][name] = _describe(value, data)
+    if last_value is not _NOTHING and last_value is not None:
+        entry = {"repr": _safe_repr(last_value)}
+        try:
+            data = _dump(last_value)
+            _atomic_write(os.path.join(values_dir, "_last.pkl"), data)
+            entry.update(_describe(last_value, data))
+        except Exception:  # noqa: BLE001 - the repr still comes back
+            pass
+        result["last"] = entry
+    return result
+
+
+def _safe_repr(value):
+    try:
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001
+        text = "<unrepresentable %s: %s>" % (type(value).__name__, exc)
+    return text if len(text) <= MAX_REPR else text[:MAX_REPR] + "..."
+
+
+def _user_frames(exc):
+    """The traceback without the runner's own frames."""
+    return [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+
+
+def _print_error(exc):
+    lines = ["Traceback (most recent call last):\n"]
+    lines += traceback.format_list(_user_frames(exc))
+    lines += traceback.format_exception_only(type(exc), exc)
+    sys.stderr.write("".join(lines))
+    sys.stderr.flush()
+
+
+def _error_record(exc, filename):
+    frames = [
+        {"filename": f.filename, "lineno": f.lineno, "name": f.name, "line": f.line}
+        for f in _user_frames(exc)
+    ]
+    kind = type(exc)
+    return {
+        "type": kind.__name__,
+        "module": kind.__module__,
+        "message": str(exc),
+        "frames": frames,
+        "source_filename": filename,
+    }
+
+
+def main():
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    payload = os.environ["CONTAINERJOB_PAYLOAD"]
+    output = os.environ["CONTAINERJOB_OUTPUT"]
+    sys.path.insert(0, os.path.join(RUNTIME, "site"))
+    with open(os.path.join(payload, "manifest.json")) as fh:
+        manifest = json.load(fh)
+    with open(os.path.join(payload, manifest["source_file"]), encoding="utf-8") as fh:
+        source = fh.read()
+    started = time.time()
+    module = types.ModuleType("__main__")
+    module.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = module
+    namespace = module.__dict__
+    if manifest["kind"] == "script":
+        sys.argv = [manifest["filename"]] + list(manifest.get("argv", []))
+    exit_code = 0
+    try:
+        _check_python(manifest)
+        _load_inputs(manifest, payload, namespace)
+        last_value = _run_source(manifest, source, namespace)
+    except SystemExit as exc:
+        exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        last_value = _NOTHING
+        if exit_code:
+            _write_error(output, exc, manifest["filename"])
+            return exit_code
+    except BaseException as exc:  # noqa: BLE001 - everything the user's code raises is reported
+        _print_error(exc)
+        _write_error(output, exc, manifest["filename"])
+        return 143 if isinstance(exc, KeyboardInterrupt) else 1
+    result = _save_outputs(manifest, namespace, output, last_value)
+    result["python"] = "%d.%d.%d" % sys.version_info[:3]
+    result["seconds"] = round(time.time() - started, 3)
+    result["exit_code"] = exit_code
+    _atomic_write(os.path.join(output, "result.json"), json.dumps(result).encode())
+    return 0
+
+
+def _check_python(manifest):
+    here = "%d.%d" % sys.version_info[:2]
+    if manifest.get("code_by_value") and manifest.get("python") != here:
+        raise RuntimeError(
+            "the inputs contain code pickled by Python %s but this image runs Python %s; use an image "
+            "with Python %s (e.g. python:%s-slim) or define the functions inside the cell"
+            % (manifest["python"], here, manifest["python"], manifest["python"])
+        )
+
+
+def _write_error(output, exc, filename):
+    record = _error_record(exc, filename)
+    try:
+        _atomic_write(os.path.join(output, "error.pkl"), _dump(exc))
+        record["pickled"] = True
+    except Exception:  # noqa: BLE001 - type and message still come back in JSON
+        record["pickled"] = False
+    _atomic_write(os.path.join(output, "error.json"), json.dumps(record).encode())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""User options -> validated JobSpec. Every error names the option and the fix."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from .errors import SpecError
+from .models import JobSpec, WorkerPool
+
+# Docker reference grammar (distribution/reference), simplified: [host[:port]/]path[:tag][@digest]
+_IMAGE_RE = re.compile(
+    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_DURATION_RE = re.compile(r"^(\d+)\s*([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_FORBIDDEN_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sbin", "/sys", "/usr",
+                   "/containerjob", "/gcs")
+RESERVED_ENV_PREFIX = "CONTAINERJOB_"
+
+
+@dataclass
+class RunOptions:
+    """Options as typed by a user (magic line, CLI flags, REST body); strings until validated."""
+
+    image: str | None = None
+    gpus: str | None = None
+    env: list[str] = field(default_factory=list)
+    project: str | None = None
+    output_dir: str | None = None
+    timeout: str | None = None
+    name: str | None = None
+    backend: str | None = None
+    labels: list[str] = field(default_factory=list)
+
+
+def parse_gpus(value: str | None) -> int:
+    """`all` -> -1 (every GPU), N -> N, missing -> 0."""
+    if value is None or value == "":
+        return 0
+    if value.strip().lower() == "all":
+        return -1
+    try:
+        count = int(value)
+    except ValueError:
+        raise SpecError(f"--gpus {value!r} is not a number: use --gpus N (N >= 1) or --gpus all") from None
+    if count < 0 or count > 64:
+        raise SpecError(f"--gpus {count} is out of range: use 1..64 or all (0 means no GPU, the default)")
+    return count
+
+
+def parse_timeout(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    match = _DURATION_RE.match(value.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise SpecError(f"--timeout {value!r} is not a positive duration: use seconds (90) or 90s, 10m, 2h, 1d")
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > 7 * 86400:
+        raise SpecError(f"--timeout {value!r} is over 7 days, Vertex AI's limit: use 7d or less")
+    return seconds
+
+
+def parse_env(items: list[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SpecError(f"--env {item!r} has no '=': write --env NAME=VALUE")
+        if not _ENV_NAME_RE.match(name):
+            raise SpecError(f"--env name {name!r} is not a valid variable name: use letters, digits and _ (not first)")
+        if name.startswith(RESERVED_ENV_PREFIX):
+            raise SpecError(f"--env {name} is reserved for containerjob itself: choose another name")
+        env[name] = value
+    return env
+
+
+def parse_labels(items: list[str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not _LABEL_KEY_RE.match(key) or not _LABEL_VALUE_RE.match(value):
+            raise SpecError(
+                f"label {item!r} is invalid: write key=value with lowercase letters, digits, _ and -, "
+                "keys starting with a letter, each at most 63 characters"
+            )
+        labels[key] = value
+    return labels
+
+
+def label_value(text: str) -> str:
+    """Any text as a valid label value (Vertex and Docker accept it)."""
+    return re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-")[:63]
+
+
+def validate_image(image: str) -> str:
+    image = image.strip()
+    if not image or not _IMAGE_RE.match(image):
+        raise SpecError(
+            f"--image {image!r} is not a valid image reference: use NAME[:TAG] such as python:3.11-slim "
+            "or REGION-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG"
+        )
+    return image
+
+
+def validate_output_dir(value: str | None) -> str | None:
+    if not value:
+        return None
+    if value.startswith("gs://"):
+        if not re.match(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/.*)?$", value):
+            raise SpecError(f"--output-dir {value!r} is not a valid gs:// URI: use gs://BUCKET/PATH")
+        return value
+    path = os.path.abspath(os.path.expanduser(value))
+    if path == "/" or any(path == d or path.startswith(d + "/") for d in _FORBIDDEN_DIRS if d != "/"):
+        raise SpecError(f"--output-dir {value!r} is a system directory: choose a directory of your own, e.g. ./outputs")
+    return path
+
+
+def build_spec(options: RunOptions, *, default_image: str, default_backend: str, project: str | None,
+               region: str | None = None) -> JobSpec:
+    """Validate everything a backend needs; raises SpecError on the first problem."""
+    image = validate_image(options.image or default_image)
+    gpus = parse_gpus(options.gpus)
+    name = (options.name or "containerjob").strip()
+    if len(name) > 128 or not name.isprintable():
+        raise SpecError("--name must be printable text of at most 128 characters")
+    pool = WorkerPool(
+        image=image,
+        env=parse_env(options.env),
+        accelerator_type="NVIDIA_GPU" if gpus else None,
+        accelerator_count=gpus,
+    )
+    labels = {"containerjob-job": label_value(name) or "job", **parse_labels(options.labels)}
+    return JobSpec(
+        worker_pools=[pool],
+        display_name=name,
+        backend=options.backend or default_backend,
+        base_output_dir=validate_output_dir(options.output_dir),
+        timeout_s=parse_timeout(options.timeout),
+        labels=labels,
+        project=project,
+        region=region,
+    )

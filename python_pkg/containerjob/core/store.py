@@ -1,0 +1,147 @@
+"""Job records in SQLite, shared by kernel, server and CLI; WAL mode so concurrent writers are safe."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import JobNotFound, SpecError
+from .models import FINAL_STATES, JOB_ID_RE, JobRecord, JobStatus
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, backend TEXT NOT NULL, status TEXT NOT NULL,
+    spec TEXT NOT NULL, image TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL,
+    finished_at REAL, exit_code INTEGER, message TEXT NOT NULL, backend_ref TEXT NOT NULL,
+    job_dir TEXT NOT NULL, origin TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
+CREATE TABLE IF NOT EXISTS images (
+    image_id TEXT PRIMARY KEY, info TEXT NOT NULL, probed_at REAL NOT NULL
+);
+"""
+_COLUMNS = ("id", "name", "backend", "status", "spec", "image", "created_at", "started_at", "finished_at",
+            "exit_code", "message", "backend_ref", "job_dir", "origin")
+_FINAL = tuple(s.value for s in FINAL_STATES)
+
+
+class Store:
+    """Thin, typed access to the records; every write is one short transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._conn().executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def add(self, record: JobRecord) -> None:
+        row = _to_row(record)
+        with self._tx() as db:
+            db.execute(f"INSERT INTO jobs ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})", row)
+
+    def update(self, job_id: str, **changes: Any) -> JobRecord:
+        """Apply changes unless the job is already final; a final state never changes again."""
+        if "status" in changes:
+            changes["status"] = JobStatus(changes["status"]).value
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE jobs SET {sets} WHERE id = ? AND status NOT IN ({','.join('?' * len(_FINAL))})",
+                (*changes.values(), job_id, *_FINAL),
+            )
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> JobRecord:
+        if not JOB_ID_RE.match(job_id or ""):
+            raise JobNotFound(f"{job_id!r} is not a job ID (they look like cj-1a2b3c4d); see `containerjob list`")
+        row = self._conn().execute(f"SELECT {','.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(f"no job {job_id}; see `containerjob list` for the jobs this machine knows")
+        return _from_row(row)
+
+    def find(self, prefix: str) -> JobRecord:
+        """A job by ID or unique ID prefix (at least 4 characters after `cj-`)."""
+        if JOB_ID_RE.match(prefix or ""):
+            try:
+                return self.get(prefix)
+            except JobNotFound:
+                pass
+        if not prefix or len(prefix.removeprefix("cj-")) < 4 or not all(c in "cj-0123456789abcdef" for c in prefix):
+            raise JobNotFound(f"{prefix!r} is not a job ID (they look like cj-1a2b3c4d); see `containerjob list`")
+        full = prefix if prefix.startswith("cj-") else f"cj-{prefix}"
+        rows = self._conn().execute(
+            f"SELECT {','.join(_COLUMNS)} FROM jobs WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (full.replace("_", "\\_") + "%",)
+        ).fetchall()
+        if not rows:
+            raise JobNotFound(f"no job {prefix}; see `containerjob list` for the jobs this machine knows")
+        if len(rows) > 1:
+            raise SpecError(f"{prefix!r} matches several jobs; give more of the ID")
+        return _from_row(rows[0])
+
+    def list(self, *, limit: int = 50, offset: int = 0, status: str | None = None,
+             backend: str | None = None, active_only: bool = False) -> list[JobRecord]:
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(JobStatus(status.upper()).value)
+        if backend:
+            where.append("backend = ?")
+            args.append(backend)
+        if active_only:
+            where.append(f"status NOT IN ({','.join('?' * len(_FINAL))})")
+            args.extend(_FINAL)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._conn().execute(
+            f"SELECT {','.join(_COLUMNS)} FROM jobs {clause} ORDER BY created_at DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ).fetchall()
+        return [_from_row(r) for r in rows]
+
+    def delete(self, job_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def image_info(self, image_id: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT info FROM images WHERE image_id = ?", (image_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_image_info(self, image_id: str, info: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO images VALUES (?, ?, ?)", (image_id, json.dumps(info), time.time()))
+
+
+def _to_row(record: JobRecord) -> tuple:
+    data = record.to_dict()
+    data["spec"] = json.dumps(record.spec)
+    return tuple(data[c] for c in _COLUMNS)
+
+
+def _from_row(row: tuple) -> JobRecord:
+    data = dict(zip(_COLUMNS, row))
+    data["spec"] = json.loads(data["spec"])
+    data["status"] = JobStatus(data["status"])
+    return JobRecord(**data)

@@ -1,0 +1,246 @@
+"""`%%containerjob` runs the cell in a container; `%containerjob CMD` manages jobs."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import CaselessStrEnum, Int, Unicode
+
+from ..core.errors import ContainerJobError, JobFailed, SpecError
+from ..core.jobs import JobService
+from ..core.names import analyse, parse_cell
+from ..core.remote_error import raise_in_source
+from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
+from ..core.settings import Settings
+from ..core.spec import RunOptions
+from .display import make_view
+
+COMMANDS = ("list", "status", "logs", "cancel", "fetch", "gc")
+
+
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    bad = [n for n in names if not n.isidentifier()]
+    if bad:
+        raise UsageError(f"not variable names: {', '.join(bad)}; write --in a,b or --out x,y")
+    return names
+
+
+@magics_class
+class ContainerJobMagics(Magics):
+    """Configurable as `ContainerJob` (`%config ContainerJob.default_image = ...`)."""
+
+    default_image = Unicode("", help="Image for cells without --image (default: python:X.Y-slim matching the kernel).").tag(config=True)
+    default_backend = Unicode("", help="Backend for cells without --backend (default: local).").tag(config=True)
+    project = Unicode("", help="GCP project injected into every job when --project is not given.").tag(config=True)
+    display_mode = CaselessStrEnum(["auto", "widgets", "text"], "auto",
+                                   help="Live view: widgets in JupyterLab, text in papermill/nbconvert.").tag(config=True)
+    log_lines = Int(0, help="Log lines kept in the live view (default: CONTAINERJOB_LOG_BUFFER_LINES).").tag(config=True)
+
+    def __init__(self, shell=None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.shell.configurables.append(self)
+        self._service: JobService | None = None
+
+    @classmethod
+    def _config_section(cls) -> str:
+        return "ContainerJob"
+
+    @property
+    def service(self) -> JobService:
+        """Built per use so %config changes apply at once; the store connection is reused."""
+        try:
+            base = Settings.load()
+        except ContainerJobError as exc:
+            raise UsageError(str(exc)) from None
+        overrides = {k: v for k, v in (("default_image", self.default_image), ("default_backend", self.default_backend),
+                                       ("project", self.project)) if v}
+        settings = dataclasses.replace(base, **overrides)
+        if self._service is None or self._service.settings != settings:
+            store = self._service.store if self._service and self._service.settings.home == settings.home else None
+            self._service = JobService(settings, store)
+        return self._service
+
+    @magic_arguments()
+    @argument("--image", help="container image (default: python:X.Y-slim matching this kernel)")
+    @argument("--gpus", help="GPUs for the container: N or all (Docker device requests)")
+    @argument("--in", dest="inputs", metavar="A,B", help="variables to send (default: names the cell reads)")
+    @argument("--out", dest="outputs", metavar="X,Y", help="variables to bring back (default: names the cell assigns)")
+    @argument("--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)")
+    @argument("--project", help="GCP project injected as GOOGLE_CLOUD_PROJECT etc.")
+    @argument("--output-dir", help="base output directory: sets AIP_MODEL_DIR, AIP_CHECKPOINT_DIR, AIP_TENSORBOARD_LOG_DIR")
+    @argument("--timeout", help="fail the job after this long: 90, 90s, 10m, 2h")
+    @argument("--name", help="display name of the job")
+    @argument("--label", action="append", default=[], metavar="K=V", help="label key=value (repeatable)")
+    @argument("--backend", help="where to run: local")
+    @argument("--detach", action="store_true", help="return at once; see %%containerjob status/logs/fetch ID")
+    @argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
+    @line_cell_magic
+    def containerjob(self, line: str, cell: str | None = None):
+        """Run this cell in a container (local Docker engine) and bring its variables back.
+
+        Cell magic::
+
+            %%containerjob --image python:3.11-slim --gpus all --env SEED=1
+            import platform
+            result = sum(data) * 2
+            print(platform.node())
+
+        Variables the cell reads (here `data`) are sent with cloudpickle; variables it assigns
+        (here `result`) come back into the kernel. A trailing expression is the cell's value.
+        Ctrl-C / Kernel > Interrupt stops and removes the container and marks the job cancelled.
+
+        Line commands::
+
+            %containerjob list [--all]    jobs on this machine, newest first
+            %containerjob status ID       one job's record (refreshed from the backend)
+            %containerjob logs ID         its logs (live while it runs)
+            %containerjob cancel ID       stop it and remove its container
+            %containerjob fetch ID        bring a finished detached job's variables back
+            %containerjob gc [--older-than DAYS]   remove leftovers (containers, payloads, old jobs)
+        """
+        __tracebackhide__ = True
+        if cell is None:
+            return self._command(line)
+        args = parse_argstring(self.containerjob, line)
+        try:
+            return self._run_cell(args, cell)
+        except (SpecError, ContainerJobError) as exc:
+            if isinstance(exc, JobFailed):
+                raise
+            raise UsageError(str(exc)) from None
+
+    def _run_cell(self, args, cell: str):
+        __tracebackhide__ = True
+        service = self.service
+        filename = "<containerjob cell>"
+        tree = parse_cell(cell, filename)
+        names = analyse(cell, tree, filename)
+        user_ns = self.shell.user_ns
+        hidden = getattr(self.shell, "user_ns_hidden", {})
+        inputs = _names(args.inputs)
+        if inputs is None:
+            inputs = [n for n in names.reads if n in user_ns and n not in hidden and not n.startswith("_")]
+        outputs = _names(args.outputs)
+        if outputs is None:
+            outputs = [n for n in names.assigns if not n.startswith("_")]
+        options = RunOptions(image=args.image, gpus=args.gpus, env=args.env, project=args.project,
+                             output_dir=args.output_dir, timeout=args.timeout, name=args.name,
+                             backend=args.backend, labels=args.label)
+        prepared = service.prepare(options, cell, kind="cell", filename=filename, namespace=user_ns,
+                                   inputs=inputs, outputs=outputs)
+        if args.dry_run:
+            print(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
+            print(json.dumps(service.dry_run(prepared), indent=2))
+            return None
+        view = make_view(self.display_mode, self.log_lines or service.settings.log_buffer_lines)
+        view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
+        record = service.submit(prepared, origin=self._origin(), notify=view.status)
+        view.status(status_line(record))
+        if args.detach:
+            view.close()
+            print(f"submitted {record.id}; follow it with %containerjob status/logs/fetch {record.id}")
+            return None
+        try:
+            record = service.follow(record, view.output)
+        except KeyboardInterrupt:
+            view.status(status_line(service.get(record.id, refresh=False)) + " (container stopped and removed)")
+            view.close()
+            raise
+        view.status(status_line(record))
+        view.close()
+        return self._collect(record, cell)
+
+    def _collect(self, record, source: str):
+        __tracebackhide__ = True
+        service = self.service
+        result = service.result(record)
+        if result.error:
+            raise_in_source(result.error, result.remote_exception, source,
+                            note=f"raised in container job {record.id} ({record.image}); logs: %containerjob logs {record.id}")
+        service.raise_for_failure(record, result)
+        self.shell.user_ns.update(result.values)
+        print(outputs_line(result))
+        if result.last is not None:
+            return result.last_value if result.last_value is not None else _Repr(result.last["repr"])
+        return None
+
+    def _origin(self) -> str:
+        return os.environ.get("JPY_SESSION_NAME", "")
+
+    # -- line commands -------------------------------------------------------------------------------
+    def _command(self, line: str):
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"cannot parse {line!r}: {exc}") from None
+        if not words or words[0] not in COMMANDS:
+            raise UsageError(f"%containerjob needs a command: {' | '.join(COMMANDS)} (or use %%containerjob on a cell)")
+        command, rest = words[0], words[1:]
+        try:
+            return getattr(self, f"_cmd_{command}")(rest)
+        except ContainerJobError as exc:
+            raise UsageError(str(exc)) from None
+
+    def _one_id(self, command: str, rest: list[str]) -> str:
+        if len(rest) != 1:
+            raise UsageError(f"usage: %containerjob {command} JOB_ID")
+        return rest[0]
+
+    def _cmd_list(self, rest: list[str]) -> None:
+        if rest not in ([], ["--all"]):
+            raise UsageError("usage: %containerjob list [--all]")
+        print(jobs_table(self.service.list(limit=1_000_000 if rest else 20)))
+
+    def _cmd_status(self, rest: list[str]) -> None:
+        print(job_details(self.service.get(self._one_id("status", rest))))
+
+    def _cmd_logs(self, rest: list[str]) -> None:
+        for chunk in self.service.logs(self._one_id("logs", rest), follow=False):
+            print(chunk, end="")
+
+    def _cmd_cancel(self, rest: list[str]) -> None:
+        print(status_line(self.service.cancel(self._one_id("cancel", rest))))
+
+    def _cmd_fetch(self, rest: list[str]):
+        __tracebackhide__ = True
+        record = self.service.get(self._one_id("fetch", rest))
+        if not record.status.is_final:
+            raise UsageError(f"job {record.id} is still {record.status.value}; wait, or %containerjob logs {record.id}")
+        source_file = f"{self.service.settings.home}/payloads/{record.spec.get('payload', '')}/source.py"
+        try:
+            source = open(source_file, encoding="utf-8").read()
+        except OSError:
+            source = ""
+        return self._collect(record, source)
+
+    def _cmd_gc(self, rest: list[str]) -> None:
+        days = None
+        if rest:
+            if len(rest) != 2 or rest[0] != "--older-than":
+                raise UsageError("usage: %containerjob gc [--older-than DAYS]")
+            try:
+                days = float(rest[1])
+            except ValueError:
+                raise UsageError(f"--older-than {rest[1]!r} is not a number of days") from None
+        report = self.service.gc(older_than_days=days)
+        print(f"removed {report.containers} containers, {report.payloads} payloads, {report.jobs} jobs "
+              f"({report.bytes} bytes)")
+
+
+class _Repr:
+    """Shows a remote value that could not travel back by its repr."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
