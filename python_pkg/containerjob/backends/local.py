@@ -18,7 +18,7 @@ from .. import __version__
 from ..core.errors import BackendError, BackendUnavailable, PayloadError, SpecError
 from ..core.models import JobRecord, JobSpec, JobStatus, redact_env
 from ..core.payload import KERNEL_PYTHON, Payload, read_result
-from ..core.project import CONTAINER_CA_PATH, job_environment
+from ..core.project import CONTAINER_CA_PATH, job_environment, output_dirs
 from . import gpu
 from .base import Backend, Notify
 
@@ -165,7 +165,8 @@ class LocalBackend(Backend):
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload) -> str:
         config = self.describe(spec, payload, record.id, redact=False)
         if spec.base_output_dir:
-            os.makedirs(spec.base_output_dir, exist_ok=True)
+            for path in output_dirs(spec.base_output_dir).values():  # gcsfuse shows these implicitly
+                os.makedirs(path, exist_ok=True)
         mounts = [Mount(m["target"], m["source"], type="bind", read_only=m["read_only"]) for m in config.pop("mounts")]
         requests_ = [DeviceRequest(**d) for d in config.pop("device_requests", [])]
         with engine_errors("create the container"):

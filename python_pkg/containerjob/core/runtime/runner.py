@@ -172,10 +172,12 @@ def main():
         _load_inputs(manifest, payload, namespace)
         last_value = _run_source(manifest, source, namespace)
     except SystemExit as exc:
+        # sys.exit(N) is an exit code, not an error: the job's status comes from it alone.
         exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         last_value = _NOTHING
         if exit_code:
-            _write_error(output, exc, manifest["filename"])
+            if not isinstance(exc.code, int):
+                sys.stderr.write("%s\n" % (exc.code,))
             return exit_code
     except BaseException as exc:  # noqa: BLE001 - everything the user's code raises is reported
         _print_error(exc)
