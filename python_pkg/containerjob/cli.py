@@ -19,8 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="containerjob", description="Run Python in containers, locally or on Vertex AI.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run a Python file in a container and stream its output")
-    run.add_argument("file", help="the Python file to run")
-    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the file (after --)")
+    run.add_argument("file", help="the Python file to run; its own arguments go after --")
     run.add_argument("--image")
     run.add_argument("--gpus", help="N or all")
     run.add_argument("--env", action="append", default=[], metavar="K=V")
@@ -48,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args: list[str] = []
+    if "--" in argv:  # everything after -- belongs to the script, never to us
+        script_args, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
     args = _parser().parse_args(argv)
+    args.args = script_args
     try:
         service = JobService()
         return _COMMANDS[args.command](service, args)
@@ -76,11 +80,10 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read {args.file}: {exc}; give the path of a Python file") from None
-    script_args = args.args[1:] if args.args[:1] == ["--"] else args.args
     options = RunOptions(image=args.image, gpus=args.gpus, env=args.env, project=args.project,
                          output_dir=args.output_dir, timeout=args.timeout, name=args.name or path.name,
                          backend=args.backend, labels=args.label)
-    prepared = service.prepare(options, source, kind="script", filename=path.name, argv=script_args)
+    prepared = service.prepare(options, source, kind="script", filename=path.name, argv=args.args)
     if args.dry_run:
         print(json.dumps(service.dry_run(prepared), indent=2))
         return 0

@@ -1,6 +1,8 @@
 """Shared fixtures: a real Docker engine, an isolated containerjob home, an IPython shell."""
 from __future__ import annotations
 
+import hashlib
+
 import docker
 import pytest
 
@@ -25,7 +27,7 @@ def engine() -> docker.DockerClient:
 
 
 @pytest.fixture
-def cj_home(tmp_path, monkeypatch):
+def cj_home(tmp_path, monkeypatch, engine):
     """Each test gets its own store, payloads and job directories, and no ambient GCP project."""
     home = tmp_path / "cjhome"
     monkeypatch.setenv("CONTAINERJOB_HOME", str(home))
@@ -34,15 +36,21 @@ def cj_home(tmp_path, monkeypatch):
     for var in ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT", "GOOGLE_APPLICATION_CREDENTIALS",
                 "CONTAINERJOB_PROJECT", "CONTAINERJOB_DEFAULT_IMAGE", "JPY_SESSION_NAME"):
         monkeypatch.delenv(var, raising=False)
-    return home
+    yield home
+    for container in engine.containers.list(all=True, filters={"label": f"containerjob.store={store_label(home)}"}):
+        container.remove(force=True)  # hygiene after a failed test; the tests themselves assert on orphans
+
+
+def store_label(home) -> str:
+    return hashlib.sha256(str((home / "jobs.db").resolve()).encode()).hexdigest()[:12]
 
 
 @pytest.fixture
-def labelled(engine):
-    """Returns the containers carrying the containerjob.job label (the orphan check)."""
+def labelled(engine, cj_home):
+    """Containers this test's store launched (found by label): the orphan check."""
     def _list(job_id: str | None = None):
-        label = f"containerjob.job={job_id}" if job_id else "containerjob.job"
-        return engine.containers.list(all=True, filters={"label": label})
+        labels = [f"containerjob.store={store_label(cj_home)}"] + ([f"containerjob.job={job_id}"] if job_id else [])
+        return engine.containers.list(all=True, filters={"label": labels})
     return _list
 
 

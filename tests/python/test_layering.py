@@ -1,0 +1,36 @@
+"""core/ must not import any Jupyter layer (DESIGN.md); loading the extension stays lazy."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import containerjob
+
+FORBIDDEN = ("IPython", "ipywidgets", "tornado", "jupyter_server", "ipykernel")
+
+
+def test_core_imports_no_jupyter_layer():
+    core = Path(containerjob.__file__).parent / "core"
+    offenders = []
+    for path in core.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+    assert offenders == []
+
+
+def test_runner_is_stdlib_only():
+    runner = Path(containerjob.__file__).parent / "core" / "runtime" / "runner.py"
+    stdlib = set(sys.stdlib_module_names)
+    imported = {a.name.split(".")[0] for n in ast.walk(ast.parse(runner.read_text())) if isinstance(n, ast.Import)
+                for a in n.names}
+    assert imported - stdlib == {"cloudpickle"} or imported <= stdlib
+
+
+def test_import_is_light():
+    code = "import containerjob, sys; print(sorted(m for m in ('docker', 'IPython', 'cloudpickle') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

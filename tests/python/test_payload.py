@@ -1,0 +1,84 @@
+"""Static analysis and payload building (no engine needed), and the runner run in this interpreter."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from containerjob.core.errors import PayloadError, SpecError
+from containerjob.core.names import analyse, parse_cell
+from containerjob.core.payload import build_payload, read_result
+
+
+def names(src: str):
+    return analyse(src, parse_cell(src, "<t>"))
+
+
+def test_reads_and_assigns_in_execution_order():
+    n = names("import numpy as np\nx = x + 1\ndef f(a):\n    return a + y + np.pi\n"
+              "z = [i * w for i in range(k)]\nfor t in items:\n    total = t\n"
+              "try:\n    pass\nexcept ValueError as e:\n    print(e)\n")
+    assert n.reads == ("x", "k", "items", "y", "w")
+    assert n.assigns == ("np", "x", "f", "z", "t", "total", "e")
+
+
+def test_syntax_error_names_line():
+    with pytest.raises(SpecError, match="line 1"):
+        parse_cell("x = = 1", "<t>")
+
+
+def test_payload_is_content_addressed_and_immutable(tmp_path):
+    ns = {"a": [1, 2], "os": os}
+    p1 = build_payload("b = a", home=tmp_path, kind="cell", filename="<c>", namespace=ns, inputs=["a", "os"], outputs=["b"])
+    p2 = build_payload("b = a", home=tmp_path, kind="cell", filename="<c>", namespace=ns, inputs=["a", "os"], outputs=["b"])
+    p3 = build_payload("b = a", home=tmp_path, kind="cell", filename="<c>", namespace={"a": [3]}, inputs=["a"], outputs=["b"])
+    assert p1.path == p2.path != p3.path
+    assert p1.runtime == p3.runtime and (p1.runtime / "site" / "cloudpickle" / "__init__.py").is_file()
+    manifest = json.loads((p1.path / "manifest.json").read_text())
+    assert manifest["inputs"] == {"a": {"pickle": "inputs/a.pkl"}, "os": {"module": "os"}}
+    assert p1.inputs["a"]["type"] == "list" and not p1.code_by_value
+    assert [p.name for p in (tmp_path / "payloads").iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_code_by_value_detected(tmp_path):
+    def local_fn():
+        return 1
+    p = build_payload("y = f()", home=tmp_path, kind="cell", filename="<c>", namespace={"f": local_fn}, inputs=["f"])
+    assert p.code_by_value
+
+
+def test_every_unpicklable_variable_named(tmp_path):
+    ns = {"lock": threading.Lock(), "gen": (i for i in range(2)), "ok": 1}
+    with pytest.raises(PayloadError) as info:
+        build_payload("", home=tmp_path, kind="cell", filename="<c>", namespace=ns, inputs=["lock", "gen", "ok"])
+    assert "lock (_thread.lock" in str(info.value) and "gen (generator" in str(info.value)
+    assert not (tmp_path / "payloads").exists()  # nothing half-written
+
+
+def test_payload_size_limit(tmp_path):
+    with pytest.raises(PayloadError, match="over the 1.0 KiB payload limit"):
+        build_payload("", home=tmp_path, kind="cell", filename="<c>", namespace={"big": b"x" * 4096},
+                      inputs=["big"], max_bytes=1024)
+
+
+def test_runner_end_to_end_in_this_interpreter(tmp_path):
+    """The runner is stdlib-only: run it with a bare interpreter (-I, no site-packages)."""
+    class Point:
+        def __init__(self, x):
+            self.x = x
+    payload = build_payload("import math\np2 = Point(pt.x * 2)\nroot = math.sqrt(16)\nroot + 1", home=tmp_path,
+                            kind="cell", filename="<cell>", namespace={"pt": Point(3), "Point": Point},
+                            inputs=["pt", "Point"], outputs=["p2", "root", "math"])
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {"CONTAINERJOB_PAYLOAD": str(payload.path), "CONTAINERJOB_OUTPUT": str(out), "PATH": os.environ["PATH"]}
+    proc = subprocess.run([sys.executable, "-I", str(payload.runtime / "runner.py")], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    result = read_result(out)
+    assert result.values["p2"].x == 6 and result.values["root"] == 4.0
+    assert result.values["math"].__name__ == "math" and result.last_value == 5.0
