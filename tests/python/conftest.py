@@ -63,7 +63,7 @@ def ip(cj_home, engine):
     shell = start_ipython() or InteractiveShell.instance()
     shell.reset()
     for magics in list(shell.configurables):
-        if type(magics).__name__ == "ContainerJobMagics":
+        if type(magics).__name__ == "ContainerJob":
             shell.configurables.remove(magics)
     shell.run_line_magic("load_ext", "containerjob")
     shell.run_line_magic("reload_ext", "containerjob")

@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def load_ipython_extension(ipython) -> None:
-    from .cell import ContainerJobMagics
+    from .cell import ContainerJob
 
-    ipython.register_magics(ContainerJobMagics(shell=ipython))
+    ipython.register_magics(ContainerJob(shell=ipython))

@@ -35,8 +35,8 @@ def _names(value: str | None) -> list[str] | None:
 
 
 @magics_class
-class ContainerJobMagics(Magics):
-    """Configurable as `ContainerJob` (`%config ContainerJob.default_image = ...`)."""
+class ContainerJob(Magics):
+    """The magics; the class name is the traitlets config section (`%config ContainerJob.default_image = ...`)."""
 
     default_image = Unicode("", help="Image for cells without --image (default: python:X.Y-slim matching the kernel).").tag(config=True)
     default_backend = Unicode("", help="Backend for cells without --backend (default: local).").tag(config=True)
@@ -49,10 +49,6 @@ class ContainerJobMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.shell.configurables.append(self)
         self._service: JobService | None = None
-
-    @classmethod
-    def _config_section(cls) -> str:
-        return "ContainerJob"
 
     @property
     def service(self) -> JobService:

@@ -20,8 +20,12 @@ RUNTIME = os.path.dirname(os.path.abspath(__file__))
 MAX_REPR = 2000
 
 
+class _Stopped(BaseException):
+    """Raised on SIGTERM (cancel, timeout): a stop, not an error of the user's code."""
+
+
 def _on_sigterm(signum, frame):
-    raise KeyboardInterrupt("stopped by containerjob (SIGTERM)")
+    raise _Stopped()
 
 
 def _atomic_write(path, data):
@@ -179,10 +183,13 @@ def main():
             if not isinstance(exc.code, int):
                 sys.stderr.write("%s\n" % (exc.code,))
             return exit_code
+    except _Stopped:
+        sys.stderr.write("stopped by containerjob (SIGTERM)\n")
+        return 143
     except BaseException as exc:  # noqa: BLE001 - everything the user's code raises is reported
         _print_error(exc)
         _write_error(output, exc, manifest["filename"])
-        return 143 if isinstance(exc, KeyboardInterrupt) else 1
+        return 1
     result = _save_outputs(manifest, namespace, output, last_value)
     result["python"] = "%d.%d.%d" % sys.version_info[:3]
     result["seconds"] = round(time.time() - started, 3)
