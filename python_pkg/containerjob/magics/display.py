@@ -47,7 +47,8 @@ class WidgetView:
         self._partial = ""
         self._dropped = 0
         self._drawn = 0.0
-        display(widgets.VBox([self._status, self._logs]))
+        self.widget = widgets.VBox([self._status, self._logs])
+        display(self.widget)
 
     def status(self, text: str) -> None:
         self._status.value = f"<code>{html.escape(text)}</code>"
