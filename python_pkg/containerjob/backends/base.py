@@ -45,6 +45,10 @@ class Backend(ABC):
         self.store.add(record)
         try:
             ref = self.start(record, spec, payload)
+        except KeyboardInterrupt:
+            self.store.update(job_id, status=JobStatus.CANCELLED, message="interrupted while starting",
+                              finished_at=time.time())
+            raise
         except BaseException as exc:
             message = str(exc) if isinstance(exc, ContainerJobError) else f"could not start: {type(exc).__name__}: {exc}"
             self.store.update(job_id, status=JobStatus.FAILED, message=message, finished_at=time.time())

@@ -174,14 +174,18 @@ class LocalBackend(Backend):
             device_requests=[DeviceRequest(**d) for d in config.pop("device_requests", [])] or None,
             security_opt=config.pop("security_opt"),
         )
-        with engine_errors("create the container"):
-            container_id = api.create_container(detach=True, host_config=host_config, **config)["Id"]
         try:
+            with engine_errors("create the container"):
+                container_id = api.create_container(detach=True, host_config=host_config, **config)["Id"]
             with engine_errors("start the container"):
                 api.start(container_id)
         except BaseException as exc:
+            # By name: an interrupt can land after the engine created it but before we learnt its ID.
             with engine_errors("remove the container that failed to start"):
-                api.remove_container(container_id, force=True)
+                try:
+                    api.remove_container(config["name"], force=True)
+                except docker.errors.NotFound:
+                    pass
             if gpu.is_gpu_unavailable_error(str(exc)):
                 raise BackendError(gpu.NO_GPU_MESSAGE) from None
             raise

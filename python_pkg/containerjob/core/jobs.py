@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -103,8 +104,6 @@ class JobService:
 
     def gc(self, *, older_than_days: float | None = None) -> GcReport:
         """Remove leftover containers of finished jobs, unused payloads and (optionally) old finished jobs."""
-        import time
-
         report = GcReport()
         local = self.backend("local")
         known = {r.id: r for r in self.store.list(limit=1_000_000)}
