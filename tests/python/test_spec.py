@@ -77,8 +77,11 @@ def test_output_dir(tmp_path):
     for bad in ("/", "/etc", "/usr/local", "/containerjob/x"):
         with pytest.raises(SpecError, match="system directory"):
             spec(output_dir=bad)
-    with pytest.raises(SpecError, match="gs://BUCKET"):
+    with pytest.raises(SpecError, match="not a valid bucket name"):
         spec(output_dir="gs://B")
+    s = spec(output_dir="gs://bkt/runs/1/", mounts=["gs://data/in:fuse"])
+    assert s.base_output_dir == "gs://bkt/runs/1"
+    assert [(m.bucket, m.prefix, m.mode) for m in s.mounts] == [("data", "in", "fuse"), ("bkt", "runs/1", "sync")]
 
 
 def test_name_becomes_valid_label():

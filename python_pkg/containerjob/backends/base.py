@@ -44,7 +44,7 @@ class Backend(ABC):
                            origin=origin)
         self.store.add(record)
         try:
-            ref = self.start(record, spec, payload)
+            ref = self.start(record, spec, payload, notify)
         except KeyboardInterrupt:
             self.store.update(job_id, status=JobStatus.CANCELLED, message="interrupted while starting",
                               finished_at=time.time())
@@ -60,7 +60,7 @@ class Backend(ABC):
         """Everything checkable before a record exists (image, GPUs, versions)."""
 
     @abstractmethod
-    def start(self, record: JobRecord, spec: JobSpec, payload: Payload) -> str:
+    def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
         """Start the job and return the backend's reference; must leave nothing behind when it raises."""
 
     @abstractmethod

@@ -15,10 +15,12 @@ import requests.exceptions
 from docker.types import DeviceRequest, Mount
 
 from .. import __version__
-from ..core.errors import BackendError, BackendUnavailable, PayloadError, SpecError
+from ..core.errors import BackendError, BackendUnavailable, MountError, PayloadError, SpecError
 from ..core.models import JobRecord, JobSpec, JobStatus, redact_env
 from ..core.payload import KERNEL_PYTHON, Payload, read_result
-from ..core.project import CONTAINER_CA_PATH, job_environment, output_dirs
+from ..core.gcs_uri import gcs_path
+from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment, output_dirs
+from ..mounts.job_mounts import JobMounts
 from . import gpu
 from .base import Backend, Notify
 
@@ -76,9 +78,13 @@ class LocalBackend(Backend):
                 f"{pool.image} runs Python {image_python}, where that pickled code cannot load: use an image with "
                 f"Python {KERNEL_PYTHON} or define them inside the cell"
             )
-        if spec.base_output_dir and spec.base_output_dir.startswith("gs://"):
-            raise SpecError("--output-dir gs://... needs a Cloud Storage mount, not available locally yet: "
-                            "use a local directory for local runs")
+        if spec.mounts:
+            from ..mounts.job_mounts import check_buckets
+
+            check_buckets(spec.mounts, spec.project)
+        if spec.mount_credentials and not adc_file():
+            raise SpecError("--credentials: no application default credentials on this machine; run "
+                            "`gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS")
         if pool.accelerator_count:
             warning = gpu.driver_warning(pool.image, image.attrs["Config"].get("Env") or [], gpu.host_cuda_version())
             if warning:
@@ -141,8 +147,13 @@ class LocalBackend(Backend):
         ]
         if self.settings.ca_bundle:
             mounts.append({"source": self.settings.ca_bundle, "target": CONTAINER_CA_PATH, "read_only": True})
-        if spec.base_output_dir:
+        if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
             mounts.append({"source": spec.base_output_dir, "target": spec.base_output_dir, "read_only": False})
+        for bind in JobMounts(self.job_dir(job_id)).plan(spec.mounts):
+            mounts.append({"source": bind.source, "target": bind.target, "read_only": False})
+        if spec.mount_credentials:
+            mounts.append({"source": adc_file(), "target": CONTAINER_ADC_PATH, "read_only": True})
+            env["GOOGLE_APPLICATION_CREDENTIALS"] = CONTAINER_ADC_PATH
         config: dict[str, Any] = {
             "name": f"containerjob-{job_id}",
             "image": pool.image,
@@ -162,11 +173,16 @@ class LocalBackend(Backend):
             config["environment"] = redact_env(env)
         return config
 
-    def start(self, record: JobRecord, spec: JobSpec, payload: Payload) -> str:
+    def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
         """Low-level API calls only: the model layer re-inspects after each call, which costs ~20 ms each."""
         config = self.describe(spec, payload, record.id, redact=False)
-        if spec.base_output_dir:
-            for path in output_dirs(spec.base_output_dir).values():  # gcsfuse shows these implicitly
+        job_mounts = JobMounts(Path(record.job_dir))
+        job_mounts.prepare(spec.mounts, project=spec.project, upload_on_failure=spec.upload_on_failure,
+                           notify=notify)
+        if spec.base_output_dir:  # Cloud Storage FUSE shows these implicitly; make them real here
+            base = spec.base_output_dir
+            host_base = job_mounts.host_path(gcs_path(base)) if base.startswith("gs://") else base
+            for path in output_dirs(host_base).values():
                 os.makedirs(path, exist_ok=True)
         api = self.client.api
         host_config = api.create_host_config(
@@ -186,6 +202,7 @@ class LocalBackend(Backend):
                     api.remove_container(config["name"], force=True)
                 except docker.errors.NotFound:
                     pass
+            job_mounts.release(keep_stage=False)
             if gpu.is_gpu_unavailable_error(str(exc)):
                 raise BackendError(gpu.NO_GPU_MESSAGE) from None
             raise
@@ -237,6 +254,12 @@ class LocalBackend(Backend):
         if status is None:
             status = JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
             message = _failure_message(record, exit_code, state) if status is JobStatus.FAILED else ""
+        try:
+            synced = JobMounts(Path(record.job_dir)).finish(succeeded=status is JobStatus.SUCCEEDED)
+        except MountError as exc:
+            status = JobStatus.FAILED
+            synced = f"{exc}; the stage is kept: retry with `containerjob sync {record.id}`"
+        message = "; ".join(m for m in (message, synced) if m)
         return self.store.update(record.id, status=status, exit_code=exit_code, message=message,
                                  finished_at=time.time())
 

@@ -89,6 +89,8 @@ class JobSpec:
     project: str | None = None
     region: str | None = None
     mounts: list[Mount] = field(default_factory=list)
+    upload_on_failure: bool = True  # sync mounts: upload what a failed job wrote
+    mount_credentials: bool = False  # local: the host's ADC file, read-only, as GOOGLE_APPLICATION_CREDENTIALS
 
     @property
     def primary(self) -> WorkerPool:

@@ -7,12 +7,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .gcs_uri import gcs_path
 from .models import JobSpec
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 CA_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS",
            "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH")
 CONTAINER_CA_PATH = "/etc/containerjob/ca-certificates.crt"
+CONTAINER_ADC_PATH = "/etc/containerjob/application_default_credentials.json"
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,17 @@ def _gcloud_project() -> str | None:
     return parser.get("core", "project", fallback=None) or None
 
 
+def adc_file() -> str | None:
+    """The application default credentials file gcloud or the user set up, if any."""
+    path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or str(_gcloud_dir() / "application_default_credentials.json")
+    return path if os.path.isfile(path) else None
+
+
 def _adc_project() -> str | None:
     """Read the ADC file without contacting any server (google.auth.default may probe the metadata server)."""
-    path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or str(_gcloud_dir() / "application_default_credentials.json")
+    path = adc_file()
+    if not path:
+        return None
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError):
@@ -91,7 +101,8 @@ def job_environment(spec: JobSpec, job_id: str, *, ca_bundle_mounted: bool, pass
     if spec.region:
         env["CLOUD_ML_REGION"] = spec.region
     if spec.base_output_dir:
-        env.update(output_dirs(spec.base_output_dir))
+        base = spec.base_output_dir
+        env.update(output_dirs(gcs_path(base) if base.startswith("gs://") else base))
     cluster = {"cluster": {"workerpool0": ["localhost:2222"]}, "environment": "cloud",
                "task": {"type": "workerpool0", "index": 0}, "job": {"job_id": job_id}}
     env["CLUSTER_SPEC"] = json.dumps(cluster)

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import SpecError
-from .models import JobSpec, WorkerPool
+from .gcs_uri import parse_mount, split_gs
+from .models import JobSpec, Mount, WorkerPool
 
 # Docker reference grammar (distribution/reference), simplified: [host[:port]/]path[:tag][@digest]
 _IMAGE_RE = re.compile(
@@ -36,6 +37,9 @@ class RunOptions:
     name: str | None = None
     backend: str | None = None
     labels: list[str] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)
+    credentials: bool = False
+    upload_on_failure: bool = True
 
 
 def parse_gpus(value: str | None) -> int:
@@ -111,9 +115,8 @@ def validate_output_dir(value: str | None) -> str | None:
     if not value:
         return None
     if value.startswith("gs://"):
-        if not re.match(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/.*)?$", value):
-            raise SpecError(f"--output-dir {value!r} is not a valid gs:// URI: use gs://BUCKET/PATH")
-        return value
+        bucket, prefix = split_gs(value, "--output-dir")
+        return f"gs://{bucket}/{prefix}".rstrip("/")
     path = os.path.abspath(os.path.expanduser(value))
     if path == "/" or any(path == d or path.startswith(d + "/") for d in _FORBIDDEN_DIRS if d != "/"):
         raise SpecError(f"--output-dir {value!r} is a system directory: choose a directory of your own, e.g. ./outputs")
@@ -135,13 +138,22 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         accelerator_count=gpus,
     )
     labels = {"containerjob-job": label_value(name) or "job", **parse_labels(options.labels)}
+    output_dir = validate_output_dir(options.output_dir)
+    mounts = [parse_mount(m) for m in options.mounts]
+    if output_dir and output_dir.startswith("gs://"):
+        bucket, prefix = split_gs(output_dir, "--output-dir")
+        if not any(m.bucket == bucket and m.mode == "fuse" for m in mounts):
+            mounts.append(Mount(bucket=bucket, prefix=prefix, mode="sync"))
     return JobSpec(
         worker_pools=[pool],
         display_name=name,
         backend=options.backend or default_backend,
-        base_output_dir=validate_output_dir(options.output_dir),
+        base_output_dir=output_dir,
         timeout_s=parse_timeout(options.timeout),
         labels=labels,
         project=project,
         region=region,
+        mounts=mounts,
+        upload_on_failure=options.upload_on_failure,
+        mount_credentials=options.credentials,
     )

@@ -1,0 +1,178 @@
+"""FUSE mounts made on the host with gcsfuse (Vertex's own) or rclone; never a filesystem of our own.
+
+A mount is a foreground child process; its PID, mount point and rclone's control port are kept in
+a small record, so any process (kernel, CLI, server) can drain and unmount it later.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..core.errors import MountError
+from .storage import emulator_host
+
+INSTALL_HINT = ("install gcsfuse (https://cloud.google.com/storage/docs/cloud-storage-fuse/install) or Debian's "
+                "rclone and fuse3 (`apt-get install rclone fuse3`), or use sync mode (the default)")
+
+
+@dataclass
+class FuseHandle:
+    tool: str
+    bucket: str
+    prefix: str
+    mountpoint: str
+    pid: int
+    rc_port: int = 0
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def load(cls, path: Path) -> "FuseHandle":
+        return cls(**json.loads(path.read_text()))
+
+
+def fuse_tool() -> str:
+    """gcsfuse when installed (same semantics as Vertex), else rclone; a clear error when neither is."""
+    if shutil.which("gcsfuse"):
+        return "gcsfuse"
+    if shutil.which("rclone") and (shutil.which("fusermount3") or shutil.which("fusermount")):
+        return "rclone"
+    raise MountError(f"fuse mode needs gcsfuse or rclone with FUSE on this machine: {INSTALL_HINT}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _allow_other() -> list[str]:
+    """Docker (root) must read a user's FUSE mount: allow_other, which non-root users need fuse.conf for."""
+    if os.getuid() == 0:
+        return ["--allow-other"]
+    try:
+        allowed = any(line.strip() == "user_allow_other" for line in open("/etc/fuse.conf"))
+    except OSError:
+        allowed = False
+    if not allowed:
+        raise MountError("fuse mode needs 'user_allow_other' in /etc/fuse.conf so Docker can read your mount: "
+                         "add that line (as root), or use sync mode")
+    return ["--allow-other"]
+
+
+def _command(tool: str, bucket: str, prefix: str, mountpoint: str, cache_dir: Path, rc_port: int) -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    emulator = emulator_host()
+    if tool == "gcsfuse":
+        cmd = ["gcsfuse", "--foreground", "--implicit-dirs", "-o", "allow_other"]
+        if prefix:
+            cmd += ["--only-dir", prefix]
+        if emulator:
+            cmd += ["--custom-endpoint", f"{emulator.rstrip('/')}/storage/v1/", "--anonymous-access"]
+        return cmd + [bucket, mountpoint], env
+    env.update({"RCLONE_CONFIG_CJGCS_TYPE": "google cloud storage", "RCLONE_CONFIG_CJGCS_BUCKET_POLICY_ONLY": "true"})
+    if emulator:
+        env.update({"RCLONE_CONFIG_CJGCS_ANONYMOUS": "true",
+                    "RCLONE_CONFIG_CJGCS_ENDPOINT": f"{emulator.rstrip('/')}/storage/v1/"})
+    elif os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        env["RCLONE_CONFIG_CJGCS_SERVICE_ACCOUNT_FILE"] = os.environ["GOOGLE_APPLICATION_CREDENTIALS"]
+    else:
+        env["RCLONE_CONFIG_CJGCS_ENV_AUTH"] = "true"
+    remote = f"cjgcs:{bucket}/{prefix}" if prefix else f"cjgcs:{bucket}"
+    cmd = ["rclone", "mount", remote, mountpoint, "--vfs-cache-mode", "writes", "--vfs-write-back", "0s",
+           "--dir-cache-time", "5s", "--cache-dir", str(cache_dir), "--rc", "--rc-no-auth",
+           "--rc-addr", f"127.0.0.1:{rc_port}", *_allow_other()]
+    return cmd, env
+
+
+def mount(bucket: str, prefix: str, mountpoint: Path, cache_dir: Path, timeout_s: float = 20) -> FuseHandle:
+    """Mount and wait until the kernel shows the mount; a failed start leaves nothing mounted or running."""
+    tool = fuse_tool()
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    rc_port = _free_port() if tool == "rclone" else 0
+    cmd, env = _command(tool, bucket, prefix, str(mountpoint), cache_dir, rc_port)
+    log = open(cache_dir / f"{tool}.log", "wb")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    handle = FuseHandle(tool, bucket, prefix, str(mountpoint), proc.pid, rc_port)
+    deadline = time.monotonic() + timeout_s
+    while not os.path.ismount(mountpoint):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            unmount(handle)
+            tail = (cache_dir / f"{tool}.log").read_text(errors="replace")[-600:]
+            raise MountError(f"{tool} could not mount gs://{bucket}/{prefix} at {mountpoint}: {tail.strip() or 'timed out'}")
+        time.sleep(0.05)
+    return handle
+
+
+def drain(handle: FuseHandle, timeout_s: float = 600) -> None:
+    """Wait until rclone's write-back queue is empty, so every closed file is in Cloud Storage."""
+    if handle.tool != "rclone" or not handle.rc_port:
+        return  # gcsfuse uploads on close(); nothing is queued
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{handle.rc_port}/vfs/stats", data=b"{}", method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                cache = json.load(resp).get("diskCache", {})
+        except OSError:
+            return  # rclone is gone: nothing left to drain
+        if not cache.get("uploadsInProgress") and not cache.get("uploadsQueued"):
+            if cache.get("erroredFiles"):
+                raise MountError(f"rclone could not upload {cache['erroredFiles']} files to gs://{handle.bucket}; "
+                                 f"see {handle.mountpoint} logs and retry")
+            return
+        time.sleep(0.1)
+    raise MountError(f"uploads to gs://{handle.bucket} did not finish within {timeout_s:.0f} s")
+
+
+def unmount(handle: FuseHandle, timeout_s: float = 30) -> None:
+    """Unmount (lazily if busy) and wait for the tool to exit; safe to call twice."""
+    if os.path.ismount(handle.mountpoint):
+        tool = shutil.which("fusermount3") or shutil.which("fusermount") or "umount"
+        args = [tool, "-u", handle.mountpoint] if "fusermount" in tool else [tool, handle.mountpoint]
+        if subprocess.run(args, capture_output=True).returncode != 0:
+            subprocess.run([*args[:-1], "-z", handle.mountpoint] if "fusermount" in tool else [tool, "-l", handle.mountpoint],
+                           capture_output=True)
+    deadline = time.monotonic() + timeout_s
+    while _alive(handle.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(handle.pid):
+        os.kill(handle.pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child (another process mounted it): fall back to a signal probe
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def active_mounts() -> list[tuple[str, str]]:
+    """(source, mount point) of every gcsfuse/rclone mount on this machine, from /proc/mounts."""
+    found = []
+    try:
+        for line in open("/proc/mounts"):
+            source, point, fstype = line.split()[:3]
+            if fstype in ("fuse.rclone", "fuse.gcsfuse", "fuse"):
+                found.append((source, point.replace("\\040", " ")))
+    except OSError:
+        pass
+    return found

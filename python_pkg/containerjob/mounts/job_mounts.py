@@ -1,0 +1,164 @@
+"""The /gcs/<bucket> mounts of one local job: prepared before the container starts, finished after it.
+
+State lives in <job_dir>/mounts.json so whichever process finalises the job (kernel, CLI, server)
+can upload, drain and unmount.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..core.errors import MountError, SpecError
+from ..core.models import Mount
+from . import fuse
+from .storage import gcs_errors, storage_client
+from .sync import BucketStage
+from ..core.gcs_uri import GCS_ROOT
+
+Notify = Callable[[str], None]
+
+
+@dataclass
+class BindMount:
+    source: str
+    target: str
+
+
+def check_buckets(mounts: list[Mount], project: str | None) -> None:
+    """Fail before anything starts when a declared bucket is missing or unreadable."""
+    if not mounts:
+        return
+    client = storage_client(project)
+    for bucket in sorted({m.bucket for m in mounts}):
+        with gcs_errors(f"bucket gs://{bucket}"):
+            client.get_bucket(bucket)
+    modes: dict[str, set[str]] = {}
+    for m in mounts:
+        modes.setdefault(m.bucket, set()).add(m.mode)
+    mixed = [b for b, ms in modes.items() if len(ms) > 1]
+    if mixed:
+        raise SpecError(f"--mount: bucket {mixed[0]} is mounted in both sync and fuse mode; choose one")
+
+
+class JobMounts:
+    def __init__(self, job_dir: Path) -> None:
+        self.job_dir = Path(job_dir)
+        self.state_file = self.job_dir / "mounts.json"
+        self._planned: list[Mount] = []
+
+    def plan(self, mounts: list[Mount]) -> list[BindMount]:
+        """Where each mount will come from on the host; pure, so --dry-run shows the exact binds."""
+        binds: list[BindMount] = []
+        for bucket in dict.fromkeys(m.bucket for m in mounts if m.mode == "sync"):
+            binds.append(BindMount(str(self.job_dir / "gcs" / bucket), f"{GCS_ROOT}/{bucket}"))
+        for m in mounts:
+            if m.mode == "fuse":
+                binds.append(BindMount(str(self.job_dir / "fuse" / m.bucket / m.prefix), m.container_path))
+        return binds
+
+    def _state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except FileNotFoundError:
+            return {"sync": [], "fuse": [], "upload_on_failure": True, "project": None}
+
+    def _write(self, state: dict) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self.state_file)
+
+    def host_path(self, container_path: str) -> str:
+        """The host path behind a /gcs/... path of this job (for folders the job expects to exist)."""
+        for bind in sorted(self.plan(self._planned), key=lambda b: -len(b.target)):
+            if container_path == bind.target or container_path.startswith(bind.target + "/"):
+                return bind.source + container_path[len(bind.target):]
+        raise MountError(f"{container_path} is not under any mount of this job")
+
+    def prepare(self, mounts: list[Mount], *, project: str | None, upload_on_failure: bool,
+                notify: Notify) -> list[BindMount]:
+        """Download sync prefixes and make fuse mounts; on any failure undo what was done and raise."""
+        state = {"sync": [], "fuse": [], "upload_on_failure": upload_on_failure, "project": project}
+        self._planned = list(mounts)
+        try:
+            sync_prefixes: dict[str, list[str]] = {}
+            for m in mounts:
+                if m.mode == "sync":
+                    sync_prefixes.setdefault(m.bucket, []).append(m.prefix)
+            if sync_prefixes:
+                client = storage_client(project)
+            for bucket, prefixes in sync_prefixes.items():
+                stage = self.job_dir / "gcs" / bucket
+                entry = {"bucket": bucket, "stage": str(stage), "manifest": str(self.job_dir / f"gcs-{bucket}.json")}
+                state["sync"].append(entry)
+                self._write(state)
+                report = BucketStage(client, bucket, stage, Path(entry["manifest"])).download(prefixes)
+                notify(f"gs://{bucket}: downloaded {report.downloaded} files into the stage (sync mode)")
+            for m in (m for m in mounts if m.mode == "fuse"):
+                point = self.job_dir / "fuse" / m.bucket / m.prefix
+                handle = fuse.mount(m.bucket, m.prefix, point, self.job_dir / "fuse-cache" / m.bucket)
+                state["fuse"].append(handle.__dict__)
+                self._write(state)
+                notify(f"gs://{m.bucket}/{m.prefix}: mounted with {handle.tool} (fuse mode)")
+        except BaseException:
+            self.release(keep_stage=False)
+            raise
+        self._write(state)
+        return self.plan(mounts)
+
+    def finish(self, *, succeeded: bool) -> str:
+        """Drain and unmount fuse mounts, upload sync stages; returns a one-line summary.
+
+        Raises MountError when an upload fails; the stage stays for `containerjob sync JOB_ID`.
+        """
+        state = self._state()
+        lines = []
+        errors = []
+        for raw in state["fuse"]:
+            handle = fuse.FuseHandle(**raw)
+            try:
+                fuse.drain(handle)
+            except MountError as exc:
+                errors.append(str(exc))
+            finally:
+                fuse.unmount(handle)
+        state["fuse"] = []
+        self._write(state)
+        if state["sync"] and (succeeded or state["upload_on_failure"]):
+            lines.append(self.upload())
+        elif state["sync"]:
+            lines.append("not uploaded (the job failed and --no-upload-on-failure was given); stage kept")
+        if errors:
+            raise MountError("; ".join(errors))
+        return "; ".join(lines)
+
+    def upload(self) -> str:
+        """Upload every sync stage; a clean upload removes its stage, conflicts keep it for inspection."""
+        state = self._state()
+        if not state["sync"]:
+            return ""
+        client = storage_client(state["project"])
+        parts = []
+        for entry in state["sync"]:
+            stage = Path(entry["stage"])
+            if not stage.is_dir():
+                continue
+            report = BucketStage(client, entry["bucket"], stage, Path(entry["manifest"])).upload()
+            parts.append(report.describe() + (f" (stage kept at {stage})" if report.conflicts else ""))
+            if not report.conflicts:
+                shutil.rmtree(stage, ignore_errors=True)
+        return "; ".join(parts)
+
+    def release(self, *, keep_stage: bool) -> None:
+        """Unmount without uploading (a start that failed, or gc); removes stages unless asked to keep them."""
+        state = self._state()
+        for raw in state["fuse"]:
+            fuse.unmount(fuse.FuseHandle(**raw))
+        if not keep_stage:
+            for entry in state["sync"]:
+                shutil.rmtree(entry["stage"], ignore_errors=True)
+        state["fuse"] = []
+        if self.state_file.parent.is_dir():
+            self._write(state)
