@@ -6,6 +6,10 @@ try:
 except ImportError:  # running from a source tree that was never built
     __version__ = "0.0.0.dev0"
 
+from .core.gcs_uri import gcs_path, gs_uri
+
+__all__ = ["__version__", "gcs_path", "gs_uri", "load_ipython_extension"]
+
 
 def load_ipython_extension(ipython) -> None:
     """`%load_ext containerjob`: registers %%containerjob (imports stay lazy until first use)."""

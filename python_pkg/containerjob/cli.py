@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, SpecError
+from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
 from .core.jobs import JobService
 from .core.report import inputs_line, job_details, jobs_table, status_line
 from .core.spec import RunOptions
@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir")
     run.add_argument("--timeout", help="90, 90s, 10m, 2h")
     run.add_argument("--name")
+    run.add_argument("--mount", action="append", default=[], metavar="gs://BUCKET[/PREFIX][:MODE]",
+                     help="Cloud Storage at /gcs/BUCKET in the job; MODE sync (default) or fuse")
+    run.add_argument("--credentials", action="store_true", help="mount this machine's ADC file read-only")
+    run.add_argument("--no-upload-on-failure", action="store_true")
     run.add_argument("--backend")
     run.add_argument("--detach", action="store_true", help="print the job ID and return at once")
     run.add_argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
@@ -35,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--all", action="store_true", help="every job, not only the latest 20")
     lst.add_argument("--status")
     lst.add_argument("--json", action="store_true")
-    for name, text in (("status", "one job's record"), ("cancel", "stop a job and remove its container")):
+    for name, text in (("status", "one job's record"), ("cancel", "stop a job and remove its container"),
+                       ("sync", "retry the upload of a job's sync-mode /gcs stage")):
         p = sub.add_parser(name, help=text)
         p.add_argument("job_id")
     logs = sub.add_parser("logs", help="a job's logs")
@@ -63,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc, EXIT_USAGE)
     except JobNotFound as exc:
         return _fail(exc, EXIT_NOT_FOUND)
-    except (BackendUnavailable, BackendError) as exc:
+    except (BackendUnavailable, BackendError, MountError) as exc:
         return _fail(exc, EXIT_BACKEND)
     except ContainerJobError as exc:
         return _fail(exc, 1)
@@ -82,7 +87,8 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
         raise SpecError(f"cannot read {args.file}: {exc}; give the path of a Python file") from None
     options = RunOptions(image=args.image, gpus=args.gpus, env=args.env, project=args.project,
                          output_dir=args.output_dir, timeout=args.timeout, name=args.name or path.name,
-                         backend=args.backend, labels=args.label)
+                         backend=args.backend, labels=args.label, mounts=args.mount,
+                         credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure)
     prepared = service.prepare(options, source, kind="script", filename=path.name, argv=args.args)
     if args.dry_run:
         print(json.dumps(service.dry_run(prepared), indent=2))
@@ -124,13 +130,18 @@ def _cancel(service: JobService, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sync(service: JobService, args: argparse.Namespace) -> int:
+    print(service.sync(args.job_id) or "nothing to upload")
+    return 0
+
+
 def _gc(service: JobService, args: argparse.Namespace) -> int:
     report = service.gc(older_than_days=args.older_than)
     print(f"removed {report.containers} containers, {report.payloads} payloads, {report.jobs} jobs ({report.bytes} bytes)")
     return 0
 
 
-_COMMANDS = {"run": _run, "list": _list, "status": _status, "logs": _logs, "cancel": _cancel, "gc": _gc}
+_COMMANDS = {"run": _run, "list": _list, "status": _status, "logs": _logs, "cancel": _cancel, "sync": _sync, "gc": _gc}
 
 if __name__ == "__main__":
     sys.exit(main())

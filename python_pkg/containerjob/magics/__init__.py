@@ -4,5 +4,7 @@ from __future__ import annotations
 
 def load_ipython_extension(ipython) -> None:
     from .cell import ContainerJob
+    from .gcsmount import GcsMountMagics
 
     ipython.register_magics(ContainerJob(shell=ipython))
+    ipython.register_magics(GcsMountMagics)

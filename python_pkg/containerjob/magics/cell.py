@@ -21,7 +21,7 @@ from ..core.settings import Settings
 from ..core.spec import RunOptions
 from .display import make_view
 
-COMMANDS = ("list", "status", "logs", "cancel", "fetch", "gc")
+COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc")
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -76,6 +76,10 @@ class ContainerJob(Magics):
     @argument("--timeout", help="fail the job after this long: 90, 90s, 10m, 2h")
     @argument("--name", help="display name of the job")
     @argument("--label", action="append", default=[], metavar="K=V", help="label key=value (repeatable)")
+    @argument("--mount", action="append", default=[], metavar="gs://BUCKET[/PREFIX][:MODE]",
+              help="Cloud Storage at /gcs/BUCKET inside the job; MODE sync (default) or fuse (repeatable)")
+    @argument("--credentials", action="store_true", help="mount this machine's ADC file read-only in the job")
+    @argument("--no-upload-on-failure", action="store_true", help="sync mounts: upload nothing when the job fails")
     @argument("--backend", help="where to run: local")
     @argument("--detach", action="store_true", help="return at once; see %%containerjob status/logs/fetch ID")
     @argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
@@ -90,6 +94,10 @@ class ContainerJob(Magics):
             result = sum(data) * 2
             print(platform.node())
 
+        Cloud Storage appears at /gcs/BUCKET/... as on Vertex AI: `--mount gs://BUCKET/PREFIX`
+        downloads the prefix before the run and uploads changes after it (sync mode, the default);
+        `:fuse` mounts it live with gcsfuse or rclone instead.
+
         Variables the cell reads (here `data`) are sent with cloudpickle; variables it assigns
         (here `result`) come back into the kernel. A trailing expression is the cell's value.
         Ctrl-C / Kernel > Interrupt stops and removes the container and marks the job cancelled.
@@ -101,6 +109,7 @@ class ContainerJob(Magics):
             %containerjob logs ID         its logs (live while it runs)
             %containerjob cancel ID       stop it and remove its container
             %containerjob fetch ID        bring a finished detached job's variables back
+            %containerjob sync ID         retry the upload of a job's sync-mode /gcs stage
             %containerjob gc [--older-than DAYS]   remove leftovers (containers, payloads, old jobs)
         """
         __tracebackhide__ = True
@@ -130,7 +139,8 @@ class ContainerJob(Magics):
             outputs = [n for n in names.assigns if not n.startswith("_")]
         options = RunOptions(image=args.image, gpus=args.gpus, env=args.env, project=args.project,
                              output_dir=args.output_dir, timeout=args.timeout, name=args.name,
-                             backend=args.backend, labels=args.label)
+                             backend=args.backend, labels=args.label, mounts=args.mount,
+                             credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure)
         prepared = service.prepare(options, cell, kind="cell", filename=filename, namespace=user_ns,
                                    inputs=inputs, outputs=outputs)
         if args.dry_run:
@@ -217,6 +227,9 @@ class ContainerJob(Magics):
         except OSError:
             source = ""
         return self._collect(record, source)
+
+    def _cmd_sync(self, rest: list[str]) -> None:
+        print(self.service.sync(self._one_id("sync", rest)) or "nothing to upload")
 
     def _cmd_gc(self, rest: list[str]) -> None:
         days = None

@@ -1,0 +1,165 @@
+"""/gcs/<bucket> in local jobs (sync and fuse), in the notebook, and the semantics we promise.
+
+Real fake-gcs-server, real rclone FUSE mounts, real containers.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import threading
+import time
+
+import pytest
+from IPython.core.error import UsageError
+
+from containerjob import gcs_path, gs_uri
+from containerjob.core.errors import SpecError
+from containerjob.core.store import Store
+
+
+def only_record(cj_home):
+    (record,) = Store(cj_home / "jobs.db").list(limit=10)
+    return record
+
+
+def fuse_mounts_under(path) -> list[str]:
+    return [line.split()[1] for line in open("/proc/mounts") if line.split()[1].startswith(str(path))]
+
+
+def test_path_translation():
+    assert gcs_path("gs://bkt/a/b.txt") == "/gcs/bkt/a/b.txt" and gcs_path("gs://bkt") == "/gcs/bkt"
+    assert gs_uri("/gcs/bkt/a/b.txt") == "gs://bkt/a/b.txt" and gs_uri(gcs_path("gs://bkt/x")) == "gs://bkt/x"
+    for bad in ("/tmp/x", "/gcs/", "gs:/x"):
+        with pytest.raises(SpecError):
+            gs_uri(bad) if bad.startswith("/") else gcs_path(bad)
+
+
+@pytest.mark.parametrize("mode", ["sync", "fuse"])
+def test_read_inputs_write_outputs(ip, cj_home, gcs, mode, labelled):
+    gcs.bucket.blob("in/a.txt").upload_from_string(b"alpha")
+    gcs.bucket.blob("in/deep/b.txt").upload_from_string(b"beta")  # implicit directory in/deep
+    cell = (f"import os\nbase = '/gcs/{gcs.name}/in'\n"
+            "seen = sorted(os.listdir(base))\nb = open(base + '/deep/b.txt').read()\n"
+            "os.makedirs(base + '/out', exist_ok=True)\nopen(base + '/out/c.txt', 'w').write(open(base + '/a.txt').read().upper())\n")
+    result = ip.run_cell(f"%%containerjob --mount gs://{gcs.name}/in:{mode}\n{cell}")
+    assert result.success, result.error_in_exec
+    assert ip.user_ns["seen"] == ["a.txt", "deep"] and ip.user_ns["b"] == "beta"
+    assert gcs.bucket.blob("in/out/c.txt").download_as_bytes() == b"ALPHA"
+    record = only_record(cj_home)
+    assert record.status.value == "SUCCEEDED"
+    if mode == "sync":
+        assert "uploaded 1 files" in record.message
+        assert not (cj_home / "jobs" / record.id / "gcs" / gcs.name).exists()  # clean upload removes the stage
+    assert fuse_mounts_under(cj_home) == [] and labelled() == []
+
+
+def test_thousand_small_files_and_a_large_one(ip, cj_home, gcs):
+    for i in range(1000):
+        gcs.bucket.blob(f"many/f{i:04d}.txt").upload_from_string(f"{i}".encode())
+    cell = (f"import os\nroot = '/gcs/{gcs.name}'\ncount = len(os.listdir(root + '/many'))\n"
+            "os.makedirs(root + '/made', exist_ok=True)\n"
+            "for i in range(1000):\n    open(f'{root}/made/g{i:04d}.txt', 'w').write(str(i * 2))\n"
+            "with open(root + '/big.bin', 'wb') as fh:\n"
+            "    for i in range(65):\n        fh.write(bytes([i % 256]) * (1 << 20))\n")
+    result = ip.run_cell(f"%%containerjob --mount gs://{gcs.name}/many\n{cell}")
+    assert result.success, result.error_in_exec
+    assert ip.user_ns["count"] == 1000
+    assert "uploaded 1001 files" in only_record(cj_home).message
+    made = [b.name for b in gcs.client.list_blobs(gcs.name, prefix="made/")]
+    assert len(made) == 1000 and gcs.bucket.blob("made/g0999.txt").download_as_bytes() == b"1998"
+    big = gcs.bucket.get_blob("big.bin")
+    expected = hashlib.md5(b"".join(bytes([i % 256]) * (1 << 20) for i in range(65))).digest()
+    assert big.size == 65 << 20 and big.md5_hash == base64.b64encode(expected).decode()
+    assert "uploadType=resumable" in gcs.log.read_text()  # over 64 MiB goes through a resumable upload
+
+
+def test_concurrent_change_is_a_conflict_not_an_overwrite(ip, cj_home, gcs):
+    blob = gcs.bucket.blob("shared.txt")
+    blob.upload_from_string(b"v1")
+    changer = threading.Timer(1.5, lambda: gcs.bucket.blob("shared.txt").upload_from_string(b"changed elsewhere"))
+    changer.start()
+    cell = (f"import time\npath = '/gcs/{gcs.name}/shared.txt'\nbefore = open(path).read()\ntime.sleep(4)\n"
+            "open(path, 'w').write('written by the job')\n")
+    result = ip.run_cell(f"%%containerjob --mount gs://{gcs.name}\n{cell}")
+    changer.join()
+    assert result.success, result.error_in_exec
+    assert ip.user_ns["before"] == "v1"
+    assert gcs.bucket.blob("shared.txt").download_as_bytes() == b"changed elsewhere"
+    record = only_record(cj_home)
+    assert "1 conflicts" in record.message and "shared.txt" in record.message and "stage kept" in record.message
+
+
+def test_failed_job_still_uploads_unless_told_not_to(ip, cj_home, gcs):
+    cell = f"open('/gcs/{gcs.name}/partial.txt', 'w').write('half')\nraise RuntimeError('late failure')"
+    with pytest.raises(RuntimeError):
+        ip.run_cell_magic("containerjob", f"--mount gs://{gcs.name}", cell)
+    assert gcs.bucket.blob("partial.txt").download_as_bytes() == b"half"
+    cell2 = f"open('/gcs/{gcs.name}/kept-local.txt', 'w').write('x')\nraise RuntimeError('again')"
+    with pytest.raises(RuntimeError):
+        ip.run_cell_magic("containerjob", f"--mount gs://{gcs.name} --no-upload-on-failure", cell2)
+    assert gcs.bucket.get_blob("kept-local.txt") is None
+
+
+def test_interrupt_mid_job_leaves_no_mount_or_container(ip, cj_home, gcs, labelled):
+    import signal
+
+    timer = threading.Timer(4.0, lambda: signal.pthread_kill(threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        ip.run_cell_magic("containerjob", f"--mount gs://{gcs.name}:fuse",
+                          f"import time\nopen('/gcs/{gcs.name}/early.txt', 'w').write('e')\ntime.sleep(120)")
+    assert only_record(cj_home).status.value == "CANCELLED"
+    assert fuse_mounts_under(cj_home) == [] and labelled() == []
+    assert gcs.bucket.blob("early.txt").download_as_bytes() == b"e"  # drained before the unmount
+
+
+def test_missing_bucket_fails_before_start(ip, cj_home, gcs, labelled):
+    with pytest.raises(UsageError, match="bucket gs://no-such-bucket-here does not exist"):
+        ip.run_cell_magic("containerjob", "--mount gs://no-such-bucket-here/x", "x = 1")
+    assert Store(cj_home / "jobs.db").list() == [] and labelled() == []
+    with pytest.raises(UsageError, match="not a valid bucket name"):
+        ip.run_cell_magic("containerjob", "--mount gs://UPPER", "x = 1")
+    with pytest.raises(UsageError, match="unknown mode 'rw'"):
+        ip.run_cell_magic("containerjob", f"--mount gs://{gcs.name}:rw", "x = 1")
+
+
+def test_output_dir_in_cloud_storage(ip, cj_home, gcs):
+    cell = "import os\nmodel_dir = os.environ['AIP_MODEL_DIR']\nopen(model_dir + 'weights.bin', 'w').write('w')\n"
+    result = ip.run_cell(f"%%containerjob --output-dir gs://{gcs.name}/runs/7\n{cell}")
+    assert result.success, result.error_in_exec
+    assert ip.user_ns["model_dir"] == f"/gcs/{gcs.name}/runs/7/model/"
+    assert gcs.bucket.blob("runs/7/model/weights.bin").download_as_bytes() == b"w"
+
+
+def test_semantics_rename_delete_symlink(ip, cj_home, gcs):
+    """Rename is copy+delete, deletes propagate, symlinks do not exist in Cloud Storage (reported, skipped)."""
+    gcs.bucket.blob("old.txt").upload_from_string(b"o")
+    gcs.bucket.blob("gone.txt").upload_from_string(b"g")
+    cell = (f"import os\nr = '/gcs/{gcs.name}'\nos.rename(r + '/old.txt', r + '/new.txt')\nos.remove(r + '/gone.txt')\n"
+            "os.symlink(r + '/new.txt', r + '/link.txt')\n")
+    assert ip.run_cell(f"%%containerjob --mount gs://{gcs.name}\n{cell}").success
+    names = sorted(b.name for b in gcs.client.list_blobs(gcs.name))
+    assert names == ["new.txt"]
+    assert gcs.bucket.blob("new.txt").download_as_bytes() == b"o"
+    message = only_record(cj_home).message
+    assert "deleted 2" in message and "skipped 1 symlinks" in message and "link.txt" in message
+
+
+def test_notebook_mount(ip, cj_home, gcs, tmp_path, capsys):
+    gcs.bucket.blob("nb/data.csv").upload_from_string(b"a,b\n1,2\n")
+    point = tmp_path / "mnt"
+    ip.run_line_magic("gcsmount", f"gs://{gcs.name}/nb {point}")
+    try:
+        assert (point / "data.csv").read_text() == "a,b\n1,2\n"
+        (point / "written.txt").write_text("from the notebook")
+        ip.run_line_magic("gcsmount", "--list")
+        assert f"gs://{gcs.name}/nb -> {point} (rclone)" in capsys.readouterr().out
+        with pytest.raises(UsageError, match="already a mount point"):
+            ip.run_line_magic("gcsmount", f"gs://{gcs.name} {point}")
+    finally:
+        ip.run_line_magic("gcsunmount", str(point))
+    assert not os.path.ismount(point)
+    assert gcs.bucket.blob("nb/written.txt").download_as_bytes() == b"from the notebook"
+    with pytest.raises(UsageError, match="not mounted"):
+        ip.run_line_magic("gcsunmount", str(point))
