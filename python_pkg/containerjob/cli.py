@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
-from .core.jobs import JobService
+from .service import JobService
 from .core.report import inputs_line, job_details, jobs_table, status_line
 from .core.spec import RunOptions
 
@@ -96,11 +96,15 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
     note = lambda msg: print(f"[containerjob] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     note(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
     record = service.submit(prepared, origin=os.path.abspath(args.file), notify=note)
-    note(status_line(record))
     if args.detach:
         print(record.id)
         return 0
-    record = service.follow(record, lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+    try:
+        note(status_line(record))
+        record = service.follow(record, lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+    except BaseException:
+        service.cancel(record.id)  # idempotent: follow() cancels too, unless the interrupt came first
+        raise
     note(status_line(record))
     if record.exit_code is not None and record.exit_code != 0:
         return record.exit_code
@@ -136,8 +140,7 @@ def _sync(service: JobService, args: argparse.Namespace) -> int:
 
 
 def _gc(service: JobService, args: argparse.Namespace) -> int:
-    report = service.gc(older_than_days=args.older_than)
-    print(f"removed {report.containers} containers, {report.payloads} payloads, {report.jobs} jobs ({report.bytes} bytes)")
+    print(service.gc(older_than_days=args.older_than).describe())
     return 0
 
 

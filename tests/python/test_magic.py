@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import tarfile
 import threading
@@ -251,13 +252,33 @@ def test_cancel_line_command(ip, cj_home, capsys, labelled):
         ip.run_line_magic("containerjob", "logs ../../etc/passwd")
 
 
-def test_gc_removes_leftovers(ip, cj_home, engine, capsys):
+def test_gc_removes_leftovers_and_spares_what_is_needed(ip, cj_home, engine, capsys, labelled):
+    import hashlib
+
     run_cell(ip, "", "x = 1")
-    payloads = list((cj_home / "payloads").iterdir())
-    assert payloads
+    (kept,) = list((cj_home / "payloads").iterdir())  # referenced by a finished job: kept for fetch
+    stale = cj_home / "payloads" / ("0" * 24)
+    stale.mkdir()
+    os.utime(stale, (0, 0))  # unreferenced and old
+    young = cj_home / "payloads" / ("1" * 24)
+    young.mkdir()  # unreferenced but young: may belong to a job another process is starting
+    store = hashlib.sha256(str((cj_home / "jobs.db").resolve()).encode()).hexdigest()[:12]
+    engine.containers.create(IMAGE, ["true"], labels={"containerjob.job": "cj-0badc0de", "containerjob.store": store})
+    ip.run_cell_magic("containerjob", "--detach", "import time\ntime.sleep(60)")
+    running = capsys.readouterr().out.split("submitted ")[1].split(";")[0]
     ip.run_line_magic("containerjob", "gc")
-    assert "1 payloads" in capsys.readouterr().out
-    assert list((cj_home / "payloads").iterdir()) == []
+    assert "removed 1 containers, 1 payloads, 0 jobs" in capsys.readouterr().out
+    assert sorted(p.name for p in (cj_home / "payloads").iterdir()) == sorted([kept.name, young.name, _payload(cj_home, running)])
+    assert [c.labels["containerjob.job"] for c in labelled()] == [running]  # the running job is untouched
+    ip.run_line_magic("containerjob", f"cancel {running}")
+    ip.run_line_magic("containerjob", "gc --older-than 0")
+    assert "0 containers, 2 payloads, 2 jobs" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="must be 0 or more"):
+        ip.run_line_magic("containerjob", "gc --older-than -1")
+
+
+def _payload(cj_home, job_id: str) -> str:
+    return Store(cj_home / "jobs.db").get(job_id).spec["payload"]
 
 
 def test_config_default_image(ip, engine):

@@ -2,11 +2,13 @@
 cleans up and leaves a final FAILED record, never a half-made job."""
 from __future__ import annotations
 
+import fcntl
 import queue
 import shutil
 import threading
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
@@ -18,6 +20,7 @@ from ..core.store import Store
 
 Notify = Callable[[str], None]
 _END = object()
+STALE_QUEUED_S = 600  # a QUEUED job whose starter died is LOST after this long
 
 
 class Backend(ABC):
@@ -32,6 +35,18 @@ class Backend(ABC):
     def job_dir(self, job_id: str) -> Path:
         return self.settings.home_path / "jobs" / job_id
 
+    @contextmanager
+    def job_lock(self, record: JobRecord) -> Iterator[JobRecord]:
+        """Serialise finalisation across processes (kernel, CLI, server); yields the fresh record."""
+        path = Path(record.job_dir) / ".lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield self.store.get(record.id)
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def submit(self, spec: JobSpec, payload: Payload, *, origin: str = "", notify: Notify | None = None,
                job_id: str | None = None) -> JobRecord:
         notify = notify or (lambda _msg: None)
@@ -40,8 +55,8 @@ class Backend(ABC):
         job_dir = self.job_dir(job_id)
         (job_dir / "output").mkdir(parents=True, exist_ok=False)
         record = JobRecord(id=job_id, name=spec.display_name, backend=self.name, status=JobStatus.QUEUED,
-                           spec={**spec.to_dict(redact=True), "payload": payload.path.name}, image=spec.primary.image, job_dir=str(job_dir),
-                           origin=origin)
+                           spec={**spec.to_dict(redact=True), "payload": payload.path.name}, image=spec.primary.image,
+                           job_dir=str(job_dir), origin=origin)
         self.store.add(record)
         try:
             ref = self.start(record, spec, payload, notify)
@@ -53,11 +68,17 @@ class Backend(ABC):
             message = str(exc) if isinstance(exc, ContainerJobError) else f"could not start: {type(exc).__name__}: {exc}"
             self.store.update(job_id, status=JobStatus.FAILED, message=message, finished_at=time.time())
             raise
-        return self.store.update(job_id, status=JobStatus.RUNNING, backend_ref=ref, started_at=time.time())
+        if not self.store.transition(job_id, (JobStatus.QUEUED,), status=JobStatus.RUNNING, backend_ref=ref,
+                                     started_at=time.time()):
+            # Cancelled while starting: the record already says so; take the running job down with it.
+            self.store.update(job_id, backend_ref=ref)
+            current = self.store.get(job_id)
+            return self.stop(current, current.status, current.message)
+        return self.store.get(job_id)
 
     @abstractmethod
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
-        """Everything checkable before a record exists (image, GPUs, versions)."""
+        """Everything checkable before a record exists (image, GPUs, versions, buckets)."""
 
     @abstractmethod
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
@@ -82,8 +103,11 @@ class Backend(ABC):
     def cancel(self, record: JobRecord) -> JobRecord:
         if record.status.is_final:
             return record
-        self.store.update(record.id, status=JobStatus.CANCELLING)
-        return self.stop(record, JobStatus.CANCELLED, "cancelled by the user")
+        if self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.CANCELLED,
+                                 message="cancelled before it started", finished_at=time.time()):
+            return self.store.get(record.id)  # the starter sees this and stops what it started
+        self.store.transition(record.id, (JobStatus.RUNNING,), status=JobStatus.CANCELLING)
+        return self.stop(self.store.get(record.id), JobStatus.CANCELLED, "cancelled by the user")
 
     def delete(self, record: JobRecord) -> None:
         """Cancel if needed, then remove the record and everything kept for it."""
@@ -94,7 +118,8 @@ class Backend(ABC):
 
     def follow(self, record: JobRecord, on_output: Callable[[str], None], *,
                timeout_s: int | None = None, poll_s: float = 0.25) -> JobRecord:
-        """Stream logs until the job ends; a timeout fails it, Ctrl-C (KeyboardInterrupt) cancels it."""
+        """Stream logs until the job ends. A timeout fails it; an interrupt, or any error while showing
+        its output, cancels it, so nothing keeps running unwatched by accident."""
         chunks: queue.Queue[Any] = queue.Queue()
 
         def pump() -> None:
@@ -119,12 +144,17 @@ class Backend(ABC):
                 if isinstance(item, str):
                     on_output(item)
                 if deadline and time.time() > deadline:
-                    return self.stop(record, JobStatus.FAILED, f"timed out after {timeout_s} s (--timeout)")
-            current = self.refresh(record)
+                    return self.stop(self.store.get(record.id), JobStatus.FAILED,
+                                     f"timed out after {timeout_s} s (--timeout)")
+            current = self.refresh(self.store.get(record.id))
             while not current.status.is_final:
                 time.sleep(poll_s)
                 current = self.refresh(current)
             return current
-        except KeyboardInterrupt:
-            self.cancel(self.store.get(record.id))
+        except BaseException as exc:
+            try:
+                self.cancel(self.store.get(record.id))
+            except Exception as cancel_exc:  # noqa: BLE001 - the original error matters more
+                if hasattr(exc, "add_note"):
+                    exc.add_note(f"containerjob could not cancel job {record.id}: {cancel_exc}")
             raise

@@ -22,11 +22,13 @@ from ..core.gcs_uri import gcs_path
 from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment, output_dirs
 from ..mounts.job_mounts import JobMounts
 from . import gpu
-from .base import Backend, Notify
+from .base import STALE_QUEUED_S, Backend, Notify
 
 LABEL_JOB = "containerjob.job"
 LABEL_STORE = "containerjob.store"
 IN_CONTAINER = {"runtime": "/containerjob/runtime", "payload": "/containerjob/payload", "output": "/containerjob/output"}
+TIMEOUT_GRACE_S = 5  # the runner enforces --timeout itself; this catches a runner that could not
+EXIT_TIMEOUT = 124
 _PROBE = "import json,sys;print(json.dumps({'python':'%d.%d.%d'%sys.version_info[:3]}))"
 
 
@@ -37,7 +39,7 @@ def engine_errors(action: str) -> Iterator[None]:
         yield
     except docker.errors.NotFound:
         raise
-    except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         if isinstance(exc, docker.errors.APIError) and exc.response is not None:
             raise BackendError(f"Docker engine refused to {action}: {exc.explanation or exc}") from None
         raise BackendUnavailable(
@@ -97,12 +99,12 @@ class LocalBackend(Backend):
             except docker.errors.ImageNotFound:
                 pass
             notify(f"pulling {ref} (not on this machine yet)")
-            repo, _, tag = ref.rpartition(":") if ":" in ref.split("/")[-1] else (ref, "", "latest")
+            progress = PullProgress(ref, notify)
             try:
-                for event in self.client.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
+                for event in self.client.api.pull(ref, stream=True, decode=True):  # tag or digest from ref
                     if "error" in event:
                         raise BackendError(event["error"])
-                    _report_pull(event, notify)
+                    progress.update(event)
                 return self.client.images.get(ref)
             except (docker.errors.APIError, BackendError) as exc:
                 raise BackendError(
@@ -140,6 +142,8 @@ class LocalBackend(Backend):
                               pass_proxy=self.settings.pass_proxy)
         env.update({"CONTAINERJOB_PAYLOAD": IN_CONTAINER["payload"], "CONTAINERJOB_OUTPUT": IN_CONTAINER["output"],
                     "CONTAINERJOB_JOB_ID": job_id})
+        if spec.timeout_s:
+            env["CONTAINERJOB_TIMEOUT_S"] = str(spec.timeout_s)
         mounts = [
             {"source": str(payload.runtime), "target": IN_CONTAINER["runtime"], "read_only": True},
             {"source": str(payload.path), "target": IN_CONTAINER["payload"], "read_only": True},
@@ -204,64 +208,74 @@ class LocalBackend(Backend):
                     pass
             job_mounts.release(keep_stage=False)
             if gpu.is_gpu_unavailable_error(str(exc)):
-                raise BackendError(gpu.NO_GPU_MESSAGE) from None
+                raise BackendUnavailable(gpu.NO_GPU_MESSAGE) from None
             raise
         return container_id
 
-    def _inspect(self, record: JobRecord) -> dict[str, Any] | None:
-        with engine_errors(f"inspect job {record.id}"):
+    def _inspect(self, ref: str) -> dict[str, Any] | None:
+        with engine_errors(f"inspect container {ref}"):
             try:
-                return self.client.api.inspect_container(record.backend_ref or f"containerjob-{record.id}")
+                return self.client.api.inspect_container(ref)
             except docker.errors.NotFound:
                 return None
 
     def refresh(self, record: JobRecord) -> JobRecord:
         if record.status.is_final:
             return record
-        info = self._inspect(record)
+        if record.status is JobStatus.QUEUED:  # still starting in some process; its container may not exist yet
+            if time.time() - record.created_at > STALE_QUEUED_S and self._inspect(f"containerjob-{record.id}") is None:
+                self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.LOST, finished_at=time.time(),
+                                      message="its start never finished (the starting process died)")
+            return self.store.get(record.id)
+        info = self._inspect(record.backend_ref)
         if info is None:
-            return self.store.update(record.id, status=JobStatus.LOST, finished_at=time.time(),
-                                     message="its container disappeared (removed outside containerjob)")
+            return self._finalise(record, None, JobStatus.LOST, "its container disappeared (removed outside containerjob)")
         if info["State"]["Status"] in ("created", "running", "restarting", "paused"):
+            timeout = record.spec.get("timeout_s")
+            if timeout and record.started_at and time.time() > record.started_at + timeout + TIMEOUT_GRACE_S:
+                return self.stop(record, JobStatus.FAILED, f"timed out after {timeout} s (--timeout)")
             return self.store.get(record.id)
         return self._finalise(record, info, None, "")
 
     def stop(self, record: JobRecord, status: JobStatus, message: str) -> JobRecord:
-        info = self._inspect(record)
-        if info is None:
-            return self.store.update(record.id, status=status, message=message, finished_at=time.time())
+        ref = record.backend_ref or f"containerjob-{record.id}"
         with engine_errors(f"stop job {record.id}"):
             try:
-                self.client.api.stop(info["Id"], timeout=self.settings.stop_timeout_s)
-                info = self.client.api.inspect_container(info["Id"])
+                self.client.api.stop(ref, timeout=self.settings.stop_timeout_s)
             except docker.errors.NotFound:
                 pass
-        return self._finalise(record, info, status, message)
+        return self._finalise(record, self._inspect(ref), status, message)
 
-    def _finalise(self, record: JobRecord, info: dict[str, Any], status: JobStatus | None, message: str) -> JobRecord:
-        """Keep the logs, take the exit code from the inspected state, remove the container, write the final state once."""
-        api = self.client.api
-        state = info["State"]
-        with engine_errors(f"finish job {record.id}"):
+    def _finalise(self, record: JobRecord, info: dict[str, Any] | None, status: JobStatus | None,
+                  message: str) -> JobRecord:
+        """Once per job, whichever process gets here first: keep the logs, take the exit code, upload and
+        unmount /gcs, write the final state, and only then remove the container (gc removes any leftover)."""
+        with self.job_lock(record) as current:
+            if current.status.is_final:
+                return current
+            state = info["State"] if info else {}
+            exit_code = state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None
+            if info:
+                with engine_errors(f"keep the logs of job {record.id}"), _gone_ok():
+                    with open(os.path.join(record.job_dir, "logs.txt"), "wb") as fh:
+                        fh.write(self.client.api.logs(info["Id"], stdout=True, stderr=True))
+            if status is None and current.status is JobStatus.CANCELLING:
+                status, message = JobStatus.CANCELLED, "cancelled by the user"
+            if status is None:
+                status = JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
+                message = _failure_message(current, exit_code, state) if status is JobStatus.FAILED else ""
             try:
-                logs = api.logs(info["Id"], stdout=True, stderr=True)
-                with open(os.path.join(record.job_dir, "logs.txt"), "wb") as fh:
-                    fh.write(logs)
-                api.remove_container(info["Id"], force=True)
-            except docker.errors.NotFound:
-                pass
-        exit_code = state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None
-        if status is None:
-            status = JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
-            message = _failure_message(record, exit_code, state) if status is JobStatus.FAILED else ""
-        try:
-            synced = JobMounts(Path(record.job_dir)).finish(succeeded=status is JobStatus.SUCCEEDED)
-        except MountError as exc:
-            status = JobStatus.FAILED
-            synced = f"{exc}; the stage is kept: retry with `containerjob sync {record.id}`"
-        message = "; ".join(m for m in (message, synced) if m)
-        return self.store.update(record.id, status=status, exit_code=exit_code, message=message,
-                                 finished_at=time.time())
+                synced = JobMounts(Path(record.job_dir)).finish(succeeded=status is JobStatus.SUCCEEDED)
+            except MountError as exc:
+                status = JobStatus.FAILED
+                synced = f"{exc}; the stage is kept: retry with `containerjob sync {record.id}`"
+            message = "; ".join(m for m in (message, synced) if m)
+            final = self.store.update(record.id, status=status, exit_code=exit_code, message=message,
+                                      finished_at=time.time())
+        if info:
+            with engine_errors(f"remove the container of job {record.id}"), _gone_ok():
+                self.client.api.remove_container(info["Id"], force=True)
+        return final
 
     def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
         ref = record.backend_ref or f"containerjob-{record.id}"
@@ -281,26 +295,55 @@ class LocalBackend(Backend):
             with open(path, encoding="utf-8", errors="replace") as fh:
                 yield fh.read()
 
-    def containers(self, *, all_stores: bool = False) -> list:
+    def containers(self) -> list:
         """Containers this store launched (by label), running or not."""
-        label = LABEL_JOB if all_stores else f"{LABEL_STORE}={self.store_label}"
         with engine_errors("list containers"):
-            return self.client.containers.list(all=True, filters={"label": label})
+            return self.client.containers.list(all=True, filters={"label": f"{LABEL_STORE}={self.store_label}"})
+
+
+@contextmanager
+def _gone_ok() -> Iterator[None]:
+    """A container already removed, or being removed by another process, is not an error here."""
+    try:
+        yield
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:
+            raise
 
 
 def _failure_message(record: JobRecord, exit_code: int | None, state: dict[str, Any]) -> str:
     if state.get("OOMKilled"):
         return "the container ran out of memory (OOM killed)"
+    if exit_code == EXIT_TIMEOUT and record.spec.get("timeout_s"):
+        return f"timed out after {record.spec['timeout_s']} s (--timeout)"
     result = read_result(Path(record.job_dir) / "output")
     if result.error:
         return f"{result.error['type']}: {result.error['message']}"
     return f"the container exited with code {exit_code}"
 
 
-def _report_pull(event: dict[str, Any], notify: Notify) -> None:
-    detail = event.get("progressDetail") or {}
-    if detail.get("total"):
-        done = detail.get("current", 0) * 20 // detail["total"]
-        notify(f"pull {event.get('id', '')} [{'#' * done}{'.' * (20 - done)}] {done * 5}%")
-    elif event.get("status"):
-        notify(f"pull: {event['status']} {event.get('id', '')}".strip())
+class PullProgress:
+    """One progress bar over all layers, redrawn only when it moves by 5% (papermill logs stay short)."""
+
+    def __init__(self, ref: str, notify: Notify) -> None:
+        self.ref = ref
+        self.notify = notify
+        self.layers: dict[str, tuple[int, int]] = {}
+        self.shown = -1
+
+    def update(self, event: dict[str, Any]) -> None:
+        detail = event.get("progressDetail") or {}
+        if event.get("id") and detail.get("total"):
+            self.layers[event["id"]] = (detail.get("current", 0), detail["total"])
+        elif event.get("id") and event.get("status") in ("Download complete", "Pull complete", "Already exists"):
+            total = self.layers.get(event["id"], (0, 0))[1]
+            self.layers[event["id"]] = (total, total)
+        done = sum(c for c, _ in self.layers.values())
+        total = sum(t for _, t in self.layers.values()) or 1
+        percent = min(100, done * 100 // total) // 5 * 5
+        if percent != self.shown:
+            self.shown = percent
+            bar = "#" * (percent // 5) + "." * (20 - percent // 5)
+            self.notify(f"pulling {self.ref} [{bar}] {percent}% of {total / 1e6:.0f} MB")

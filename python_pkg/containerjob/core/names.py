@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import ast
-import builtins
 import symtable
 from dataclasses import dataclass
 from typing import Iterator
 
 from .errors import SpecError
 
-_BUILTINS = frozenset(dir(builtins))
 
 
 @dataclass(frozen=True)
 class CellNames:
-    reads: tuple[str, ...]    # names read before the cell binds them, in order of first use
+    reads: tuple[str, ...]    # names read before the cell binds them, in order of first use (builtins
+    #                           included: a kernel variable may shadow one, e.g. `input`)
     assigns: tuple[str, ...]  # names the cell binds at top level, in order
 
 
@@ -31,7 +30,7 @@ def analyse(source: str, tree: ast.Module, filename: str = "<cell>") -> CellName
     walker.block(tree.body)
     reads = walker.reads
     for name in _nested_globals(symtable.symtable(source, filename, "exec")):
-        if name not in walker.bound and name not in reads and name not in _BUILTINS:
+        if name not in walker.bound and name not in reads:
             reads.append(name)
     return CellNames(tuple(reads), tuple(walker.assigns))
 
@@ -90,7 +89,7 @@ class _Walker:
             self.bind(name)
 
     def read(self, name: str) -> None:
-        if name not in self.bound and name not in self.reads and name not in _BUILTINS:
+        if name not in self.bound and name not in self.reads:
             self.reads.append(name)
 
     def bind(self, name: str) -> None:

@@ -35,10 +35,6 @@ class Payload:
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {type, size} or {module}
 
     @property
-    def size(self) -> int:
-        return sum(e.get("size", 0) for e in self.inputs.values())
-
-    @property
     def code_by_value(self) -> bool:
         return bool(self.manifest.get("code_by_value"))
 

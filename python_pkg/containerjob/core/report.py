@@ -33,19 +33,21 @@ def job_details(record: JobRecord) -> str:
     return json.dumps(data, indent=2, default=str)
 
 
+def _variable(name: str, info: dict[str, Any]) -> str:
+    if "module" in info:
+        return f"{name} (module {info['module']})"
+    return f"{name} ({info['type']}, {human_size(info['size'])})"
+
+
 def inputs_line(inputs: dict[str, dict[str, Any]]) -> str:
-    parts = []
-    for name, info in inputs.items():
-        parts.append(f"{name} (module {info['module']})" if "module" in info
-                     else f"{name} ({info['type']}, {human_size(info['size'])})")
     size = sum(i.get("size", 0) for i in inputs.values())
-    return f"sending {', '.join(parts) or 'no variables'} · payload {human_size(size)}"
+    names = ", ".join(_variable(n, i) for n, i in inputs.items()) or "no variables"
+    return f"sending {names} · payload {human_size(size)}"
 
 
 def outputs_line(result: JobResult) -> str:
-    parts = [f"{name} (module {info['module']})" if "module" in info
-             else f"{name} ({info['type']}, {human_size(info['size'])})" for name, info in result.summary.items()]
-    line = f"back: {', '.join(parts)}" if parts else "back: no variables"
+    names = ", ".join(_variable(n, i) for n, i in result.summary.items())
+    line = f"back: {names}" if names else "back: no variables"
     if result.skipped:
         line += " · not brought back: " + "; ".join(f"{k} ({v})" for k, v in result.skipped.items())
     return line

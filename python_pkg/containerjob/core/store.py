@@ -34,9 +34,13 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._conn().executescript(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn().executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise SpecError(f"cannot open the job store {self.path} ({exc}); set CONTAINERJOB_HOME to a "
+                            "writable directory") from None
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -75,6 +79,16 @@ class Store:
             )
         return self.get(job_id)
 
+    def transition(self, job_id: str, expected: tuple[JobStatus, ...], **changes: Any) -> bool:
+        """Compare-and-set: apply changes only while the job is in one of the expected states."""
+        if "status" in changes:
+            changes["status"] = JobStatus(changes["status"]).value
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        with self._tx() as db:
+            cursor = db.execute(f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({','.join('?' * len(expected))})",
+                                (*changes.values(), job_id, *(s.value for s in expected)))
+        return cursor.rowcount == 1
+
     def get(self, job_id: str) -> JobRecord:
         if not JOB_ID_RE.match(job_id or ""):
             raise JobNotFound(f"{job_id!r} is not a job ID (they look like cj-1a2b3c4d); see `containerjob list`")
@@ -106,8 +120,11 @@ class Store:
              backend: str | None = None, active_only: bool = False) -> list[JobRecord]:
         where, args = [], []
         if status:
+            try:
+                args.append(JobStatus(status.upper()).value)
+            except ValueError:
+                raise SpecError(f"status {status!r} is not one of {', '.join(s.value for s in JobStatus)}") from None
             where.append("status = ?")
-            args.append(JobStatus(status.upper()).value)
         if backend:
             where.append("backend = ?")
             args.append(backend)

@@ -13,7 +13,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import CaselessStrEnum, Int, Unicode
 
 from ..core.errors import ContainerJobError, JobFailed, SpecError
-from ..core.jobs import JobService
+from ..service import JobService
 from ..core.names import analyse, parse_cell
 from ..core.remote_error import raise_in_source
 from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
@@ -47,7 +47,6 @@ class ContainerJob(Magics):
 
     def __init__(self, shell=None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self.shell.configurables.append(self)
         self._service: JobService | None = None
 
     @property
@@ -150,14 +149,16 @@ class ContainerJob(Magics):
         view = make_view(self.display_mode, self.log_lines or service.settings.log_buffer_lines)
         view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
         record = service.submit(prepared, origin=self._origin(), notify=view.status)
-        view.status(status_line(record))
         if args.detach:
+            view.status(status_line(record))
             view.close()
             print(f"submitted {record.id}; follow it with %containerjob status/logs/fetch {record.id}")
             return None
         try:
+            view.status(status_line(record))
             record = service.follow(record, view.output)
         except KeyboardInterrupt:
+            service.cancel(record.id)  # idempotent: follow() cancels too, unless the interrupt came first
             view.status(status_line(service.get(record.id, refresh=False)) + " (container stopped and removed)")
             view.close()
             raise
@@ -240,9 +241,7 @@ class ContainerJob(Magics):
                 days = float(rest[1])
             except ValueError:
                 raise UsageError(f"--older-than {rest[1]!r} is not a number of days") from None
-        report = self.service.gc(older_than_days=days)
-        print(f"removed {report.containers} containers, {report.payloads} payloads, {report.jobs} jobs "
-              f"({report.bytes} bytes)")
+        print(self.service.gc(older_than_days=days).describe())
 
 
 class _Repr:

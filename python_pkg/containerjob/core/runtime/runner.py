@@ -24,8 +24,19 @@ class _Stopped(BaseException):
     """Raised on SIGTERM (cancel, timeout): a stop, not an error of the user's code."""
 
 
+class _TimedOut(BaseException):
+    """Raised by SIGALRM when the job's --timeout is reached, even with nobody watching."""
+
+
 def _on_sigterm(signum, frame):
     raise _Stopped()
+
+
+def _on_alarm(signum, frame):
+    raise _TimedOut()
+
+
+EXIT_TIMEOUT = 124
 
 
 def _atomic_write(path, data):
@@ -156,6 +167,8 @@ def _error_record(exc, filename):
 
 def main():
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(int(os.environ.get("CONTAINERJOB_TIMEOUT_S") or 0))
     payload = os.environ["CONTAINERJOB_PAYLOAD"]
     output = os.environ["CONTAINERJOB_OUTPUT"]
     sys.path.insert(0, os.path.join(RUNTIME, "site"))
@@ -186,6 +199,9 @@ def main():
     except _Stopped:
         sys.stderr.write("stopped by containerjob (SIGTERM)\n")
         return 143
+    except _TimedOut:
+        sys.stderr.write("timed out after %s s (--timeout)\n" % os.environ.get("CONTAINERJOB_TIMEOUT_S"))
+        return EXIT_TIMEOUT
     except BaseException as exc:  # noqa: BLE001 - everything the user's code raises is reported
         _print_error(exc)
         _write_error(output, exc, manifest["filename"])

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .errors import JobFailed, SpecError
-from .models import JobRecord, JobSpec, JobStatus
-from .payload import JobResult, Payload, build_payload, read_result
-from .project import ResolvedProject, resolve_project
-from .settings import Settings
-from .spec import RunOptions, build_spec
-from .store import Store
+from .core.errors import JobFailed, SpecError
+from .core.models import JobRecord, JobSpec, JobStatus
+from .core.payload import JobResult, Payload, build_payload, human_size, read_result
+from .core.project import ResolvedProject, resolve_project
+from .core.settings import Settings
+from .core.spec import RunOptions, build_spec
+from .core.store import Store
 
 
 @dataclass
@@ -32,6 +32,13 @@ class GcReport:
     jobs: int = 0
     bytes: int = 0
 
+    def describe(self) -> str:
+        return (f"removed {self.containers} containers, {self.payloads} payloads, {self.jobs} jobs "
+                f"({human_size(self.bytes)})")
+
+
+PAYLOAD_GRACE_S = 3600  # a payload this young may belong to a job another process is still starting
+
 
 class JobService:
     def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
@@ -41,7 +48,7 @@ class JobService:
 
     def backend(self, name: str):
         if name not in self._backends:
-            from ..backends import get_backend
+            from .backends import get_backend
 
             self._backends[name] = get_backend(name, settings=self.settings, store=self.store)
         return self._backends[name]
@@ -100,50 +107,45 @@ class JobService:
 
     def sync(self, job_id: str) -> str:
         """Retry the upload of a finished job's sync-mode stage (after a network failure or a fixed conflict)."""
-        from ..mounts.job_mounts import JobMounts
+        from .mounts.job_mounts import JobMounts
 
         record = self.get(job_id)
         if not record.status.is_final:
             raise SpecError(f"job {record.id} is still {record.status.value}; its stage is uploaded when it ends")
         return JobMounts(Path(record.job_dir)).upload()
 
-    def delete(self, job_id: str) -> None:
-        record = self.store.find(job_id)
-        self.backend(record.backend).delete(record)
-
     def gc(self, *, older_than_days: float | None = None) -> GcReport:
-        """Remove leftover containers of finished jobs, unused payloads and (optionally) old finished jobs."""
+        """Remove leftover containers of finished jobs, payloads no job refers to and, when asked,
+        finished jobs older than N days (with their records, logs and outputs)."""
+        if older_than_days is not None and older_than_days < 0:
+            raise SpecError(f"--older-than {older_than_days} must be 0 or more days")
         report = GcReport()
-        local = self.backend("local")
         known = {r.id: r for r in self.store.list(limit=1_000_000)}
-        for container in local.containers():
-            job_id = container.labels.get("containerjob.job")
-            record = known.get(job_id) if job_id else None
-            if record is None or record.status.is_final or job_id is None:
+        for container in self.backend("local").containers():
+            record = known.get(container.labels.get("containerjob.job", ""))
+            if record is None or record.status.is_final:
                 container.remove(force=True)
                 report.containers += 1
+        freed: set[str] = set()
         if older_than_days is not None:
             cutoff = time.time() - older_than_days * 86400
             for record in list(known.values()):
-                if record.status.is_final and record.created_at < cutoff:
+                if record.status.is_final and (record.finished_at or record.created_at) < cutoff:
                     report.bytes += _du(Path(record.job_dir))
                     self.backend(record.backend).delete(record)
                     known.pop(record.id)
+                    freed.add(str(record.spec.get("payload", "")))
                     report.jobs += 1
-        active = [r for r in known.values() if not r.status.is_final]
-        in_use = {_payload_of(r) for r in active}
+        in_use = {str(r.spec.get("payload", "")) for r in known.values()}
         payloads = self.settings.home_path / "payloads"
         if payloads.is_dir():
             for path in payloads.iterdir():
-                if path.name not in in_use:
+                unclaimed = time.time() - path.stat().st_mtime > PAYLOAD_GRACE_S or path.name in freed
+                if path.name not in in_use and unclaimed:
                     report.bytes += _du(path)
                     shutil.rmtree(path, ignore_errors=True)
                     report.payloads += 1
         return report
-
-
-def _payload_of(record: JobRecord) -> str:
-    return str(record.spec.get("payload", ""))
 
 
 def _du(path: Path) -> int:
