@@ -12,7 +12,7 @@ from .service import JobService
 from .core.report import inputs_line, job_details, jobs_table, status_line
 from .core.spec import RunOptions
 
-EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BACKEND, EXIT_INTERRUPTED = 2, 3, 4, 130
+EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BACKEND, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 2, 3, 4, 130, 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("containerjob: interrupted; the job was cancelled and its container removed", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `containerjob run x.py | head`: the job was cancelled, exit quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except SpecError as exc:
         return _fail(exc, EXIT_USAGE)
     except JobNotFound as exc:
