@@ -163,3 +163,17 @@ def test_notebook_mount(ip, cj_home, gcs, tmp_path, capsys):
     assert gcs.bucket.blob("nb/written.txt").download_as_bytes() == b"from the notebook"
     with pytest.raises(UsageError, match="not mounted"):
         ip.run_line_magic("gcsunmount", str(point))
+
+
+def test_credentials_are_mounted_read_only(ip, cj_home, tmp_path, monkeypatch):
+    adc = tmp_path / "adc.json"
+    adc.write_text('{"type": "authorized_user", "quota_project_id": "from-adc"}')
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    cell = ("import os\npath = os.environ['GOOGLE_APPLICATION_CREDENTIALS']\ncontent = open(path).read()\n"
+            "try:\n    open(path, 'a').write('x')\n    writable = True\nexcept OSError:\n    writable = False\n")
+    assert ip.run_cell(f"%%containerjob --credentials\n{cell}").success
+    assert ip.user_ns["path"] == "/etc/containerjob/application_default_credentials.json"
+    assert "from-adc" in ip.user_ns["content"] and ip.user_ns["writable"] is False
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    with pytest.raises(UsageError, match="--credentials: no application default credentials"):
+        ip.run_cell_magic("containerjob", "--credentials", "x = 1")
