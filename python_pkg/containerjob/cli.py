@@ -32,7 +32,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="Cloud Storage at /gcs/BUCKET in the job; MODE sync (default) or fuse")
     run.add_argument("--credentials", action="store_true", help="mount this machine's ADC file read-only")
     run.add_argument("--no-upload-on-failure", action="store_true")
-    run.add_argument("--backend")
+    run.add_argument("--backend", help="local (default) or vertex")
+    run.add_argument("--region")
+    run.add_argument("--machine-type")
+    run.add_argument("--accelerator", metavar="TYPE:COUNT")
+    run.add_argument("--replicas")
+    run.add_argument("--spot", action="store_true")
+    run.add_argument("--service-account")
+    run.add_argument("--staging-bucket")
     run.add_argument("--detach", action="store_true", help="print the job ID and return at once")
     run.add_argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
     lst = sub.add_parser("list", help="jobs, newest first")
@@ -91,7 +98,10 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
     options = RunOptions(image=args.image, gpus=args.gpus, env=args.env, project=args.project,
                          output_dir=args.output_dir, timeout=args.timeout, name=args.name or path.name,
                          backend=args.backend, labels=args.label, mounts=args.mount,
-                         credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure)
+                         credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure,
+                         region=args.region, machine_type=args.machine_type, accelerator=args.accelerator,
+                         replicas=args.replicas, spot=args.spot, service_account=args.service_account,
+                         staging_bucket=args.staging_bucket)
     prepared = service.prepare(options, source, kind="script", filename=path.name, argv=args.args)
     if args.dry_run:
         print(json.dumps(service.dry_run(prepared), indent=2))

@@ -59,7 +59,8 @@ class JobService:
         project = resolve_project(options.project, self.settings.project or None)
         spec = build_spec(options, default_image=self.settings.default_image,
                           default_backend=self.settings.default_backend, project=project.project,
-                          region=self.settings.region)
+                          region=self.settings.region, staging_bucket=self.settings.staging_bucket or None,
+                          service_account=self.settings.service_account or None)
         self.backend(spec.backend)  # unknown backend -> SpecError before any payload is written
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs, argv=argv,
@@ -74,9 +75,11 @@ class JobService:
         return self.backend(prepared.spec.backend).submit(prepared.spec, prepared.payload, origin=origin,
                                                          notify=notify, job_id=job_id)
 
-    def follow(self, record: JobRecord, on_output: Callable[[str], None]) -> JobRecord:
+    def follow(self, record: JobRecord, on_output: Callable[[str], None], *,
+               detach_on_interrupt: bool = False) -> JobRecord:
         timeout = record.spec.get("timeout_s")
-        return self.backend(record.backend).follow(record, on_output, timeout_s=timeout)
+        return self.backend(record.backend).follow(record, on_output, timeout_s=timeout,
+                                                   detach_on_interrupt=detach_on_interrupt)
 
     def result(self, record: JobRecord) -> JobResult:
         return read_result(Path(record.job_dir) / "output")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..core.errors import SpecError
 from .base import Backend
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "vertex")
 
 
 def get_backend(name: str, **kwargs) -> Backend:
@@ -13,4 +13,8 @@ def get_backend(name: str, **kwargs) -> Backend:
         from .local import LocalBackend
 
         return LocalBackend(**kwargs)
+    if name == "vertex":
+        from .vertex import VertexBackend
+
+        return VertexBackend(**kwargs)
     raise SpecError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")

@@ -27,6 +27,7 @@ class Backend(ABC):
     """Runs JobSpecs somewhere; all state lives in the store so any process can pick a job up."""
 
     name: ClassVar[str]
+    poll_s: ClassVar[float] = 0.25  # how often follow() re-checks a job whose logs ended
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
@@ -117,9 +118,11 @@ class Backend(ABC):
         self.store.delete(record.id)
 
     def follow(self, record: JobRecord, on_output: Callable[[str], None], *,
-               timeout_s: int | None = None, poll_s: float = 0.25) -> JobRecord:
+               timeout_s: int | None = None, detach_on_interrupt: bool = False) -> JobRecord:
         """Stream logs until the job ends. A timeout fails it; an interrupt, or any error while showing
-        its output, cancels it, so nothing keeps running unwatched by accident."""
+        its output, cancels it, so nothing keeps running unwatched by accident (unless the caller
+        asked to detach on interrupt: then the job goes on and the interrupt propagates)."""
+        poll_s = self.poll_s
         chunks: queue.Queue[Any] = queue.Queue()
 
         def pump() -> None:
@@ -151,6 +154,10 @@ class Backend(ABC):
                 time.sleep(poll_s)
                 current = self.refresh(current)
             return current
+        except KeyboardInterrupt:
+            if not detach_on_interrupt:
+                self.cancel(self.store.get(record.id))
+            raise
         except BaseException as exc:
             try:
                 self.cancel(self.store.get(record.id))

@@ -89,6 +89,8 @@ class JobSpec:
     project: str | None = None
     region: str | None = None
     mounts: list[Mount] = field(default_factory=list)
+    staging_bucket: str | None = None  # Vertex: where payloads and results travel
+    spot: bool = False  # Vertex scheduling.strategy SPOT
     upload_on_failure: bool = True  # sync mounts: upload what a failed job wrote
     mount_credentials: bool = False  # local: the host's ADC file, read-only, as GOOGLE_APPLICATION_CREDENTIALS
 

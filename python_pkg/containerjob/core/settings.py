@@ -52,6 +52,11 @@ class Settings:
     max_payload_mb: int = 2048
     log_buffer_lines: int = 10000
     stop_timeout_s: int = 2
+    staging_bucket: str = ""
+    service_account: str = ""
+    vertex_endpoint: str = ""  # default: REGION-aiplatform.googleapis.com
+    vertex_transport: str = "rest"
+    vertex_credentials: str = "adc"  # or "anonymous", for a local fake of the API
 
     @property
     def home_path(self) -> Path:

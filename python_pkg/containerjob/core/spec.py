@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from .errors import SpecError
 from .gcs_uri import parse_mount, split_gs
 from .models import JobSpec, Mount, WorkerPool
+from .vertex_catalog import parse_accelerator, validate_machine, validate_region
 
 # Docker reference grammar (distribution/reference), simplified: [host[:port]/]path[:tag][@digest]
 _IMAGE_RE = re.compile(
@@ -40,6 +41,13 @@ class RunOptions:
     mounts: list[str] = field(default_factory=list)
     credentials: bool = False
     upload_on_failure: bool = True
+    region: str | None = None
+    machine_type: str | None = None
+    accelerator: str | None = None
+    replicas: str | None = None
+    spot: bool = False
+    service_account: str | None = None
+    staging_bucket: str | None = None
 
 
 def parse_gpus(value: str | None) -> int:
@@ -124,19 +132,43 @@ def validate_output_dir(value: str | None) -> str | None:
 
 
 def build_spec(options: RunOptions, *, default_image: str, default_backend: str, project: str | None,
-               region: str | None = None) -> JobSpec:
+               region: str | None = None, staging_bucket: str | None = None,
+               service_account: str | None = None) -> JobSpec:
     """Validate everything a backend needs; raises SpecError on the first problem."""
     image = validate_image(options.image or default_image)
+    backend = options.backend or default_backend
     gpus = parse_gpus(options.gpus)
+    accelerator, count = parse_accelerator(options.accelerator)
+    if gpus and accelerator and gpus != count:
+        raise SpecError(f"--gpus {options.gpus} and --accelerator {options.accelerator} disagree; give one of them")
+    count = count or gpus
+    if backend == "vertex":
+        if count and not accelerator:
+            raise SpecError("on Vertex AI name the GPU type: --accelerator NVIDIA_TESLA_T4:1 (see --help for types)")
+        if count < 0:
+            raise SpecError("--gpus all is for local runs; on Vertex AI give --accelerator TYPE:COUNT")
+        region = validate_region(options.region or region or "")
+        validate_machine(options.machine_type or "n1-standard-4", accelerator, count)
     name = (options.name or "containerjob").strip()
     if len(name) > 128 or not name.isprintable():
         raise SpecError("--name must be printable text of at most 128 characters")
+    try:
+        replicas = int(options.replicas or 1)
+    except ValueError:
+        raise SpecError(f"--replicas {options.replicas!r} is not a number: use 1 or more") from None
+    if not 1 <= replicas <= 1000:
+        raise SpecError(f"--replicas {replicas} is out of range: use 1..1000")
     pool = WorkerPool(
         image=image,
         env=parse_env(options.env),
-        accelerator_type="NVIDIA_GPU" if gpus else None,
-        accelerator_count=gpus,
+        machine_type=options.machine_type or "n1-standard-4",
+        accelerator_type=accelerator or ("NVIDIA_GPU" if count else None),
+        accelerator_count=count,
+        replica_count=replicas,
     )
+    bucket = options.staging_bucket or staging_bucket
+    if bucket:
+        bucket = split_gs(bucket if bucket.startswith("gs://") else f"gs://{bucket}", "--staging-bucket")[0]
     labels = {"containerjob-job": label_value(name) or "job", **parse_labels(options.labels)}
     output_dir = validate_output_dir(options.output_dir)
     mounts = [parse_mount(m) for m in options.mounts]
@@ -144,15 +176,21 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         bucket, prefix = split_gs(output_dir, "--output-dir")
         if not any(m.bucket == bucket and m.mode == "fuse" for m in mounts):
             mounts.append(Mount(bucket=bucket, prefix=prefix, mode="sync"))
+    sa = options.service_account or service_account
+    if sa and not re.match(r"^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$|^[0-9]+-compute@developer\.gserviceaccount\.com$", sa):
+        raise SpecError(f"--service-account {sa!r} is not a service account e-mail: NAME@PROJECT.iam.gserviceaccount.com")
     return JobSpec(
         worker_pools=[pool],
         display_name=name,
-        backend=options.backend or default_backend,
+        backend=backend,
+        staging_bucket=bucket,
+        spot=options.spot,
+        service_account=sa,
         base_output_dir=output_dir,
         timeout_s=parse_timeout(options.timeout),
         labels=labels,
         project=project,
-        region=region,
+        region=options.region or region,
         mounts=mounts,
         upload_on_failure=options.upload_on_failure,
         mount_credentials=options.credentials,

@@ -79,7 +79,16 @@ class ContainerJob(Magics):
               help="Cloud Storage at /gcs/BUCKET inside the job; MODE sync (default) or fuse (repeatable)")
     @argument("--credentials", action="store_true", help="mount this machine's ADC file read-only in the job")
     @argument("--no-upload-on-failure", action="store_true", help="sync mounts: upload nothing when the job fails")
-    @argument("--backend", help="where to run: local")
+    @argument("--backend", help="where to run: local (default) or vertex")
+    @argument("--region", help="Vertex AI region (default us-central1)")
+    @argument("--machine-type", help="Vertex AI machine type, e.g. n1-standard-4, a2-highgpu-1g")
+    @argument("--accelerator", metavar="TYPE:COUNT", help="Vertex AI accelerator, e.g. NVIDIA_TESLA_T4:1")
+    @argument("--replicas", help="Vertex AI replica count of the worker pool")
+    @argument("--spot", action="store_true", help="Vertex AI Spot VMs (scheduling strategy SPOT)")
+    @argument("--service-account", help="the identity the Vertex AI job runs as")
+    @argument("--staging-bucket", help="gs://BUCKET for the payload and results of Vertex AI jobs")
+    @argument("--on-interrupt", choices=["ask", "cancel", "detach"], default="ask",
+              help="Vertex AI jobs: what Kernel > Interrupt does (ask; local jobs are always cancelled)")
     @argument("--detach", action="store_true", help="return at once; see %%containerjob status/logs/fetch ID")
     @argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
     @line_cell_magic
@@ -139,7 +148,10 @@ class ContainerJob(Magics):
         options = RunOptions(image=args.image, gpus=args.gpus, env=args.env, project=args.project,
                              output_dir=args.output_dir, timeout=args.timeout, name=args.name,
                              backend=args.backend, labels=args.label, mounts=args.mount,
-                             credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure)
+                             credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure,
+                             region=args.region, machine_type=args.machine_type, accelerator=args.accelerator,
+                             replicas=args.replicas, spot=args.spot, service_account=args.service_account,
+                             staging_bucket=args.staging_bucket)
         prepared = service.prepare(options, cell, kind="cell", filename=filename, namespace=user_ns,
                                    inputs=inputs, outputs=outputs)
         if args.dry_run:
@@ -154,17 +166,34 @@ class ContainerJob(Magics):
             view.close()
             print(f"submitted {record.id}; follow it with %containerjob status/logs/fetch {record.id}")
             return None
+        remote = record.backend != "local"
         try:
             view.status(status_line(record))
-            record = service.follow(record, view.output)
+            record = service.follow(record, view.output, detach_on_interrupt=remote)
         except KeyboardInterrupt:
-            service.cancel(record.id)  # idempotent: follow() cancels too, unless the interrupt came first
-            view.status(status_line(service.get(record.id, refresh=False)) + " (container stopped and removed)")
+            if remote and not self._cancel_remote(args.on_interrupt, record.id):
+                view.close()
+                print(f"detached: {record.id} keeps running; %containerjob status/logs/fetch/cancel {record.id}")
+                raise
+            service.cancel(record.id)  # idempotent: follow() cancels local jobs too
+            view.status(status_line(service.get(record.id, refresh=False)) + " (stopped)")
             view.close()
             raise
         view.status(status_line(record))
         view.close()
         return self._collect(record, cell)
+
+    def _cancel_remote(self, policy: str, job_id: str) -> bool:
+        """--on-interrupt ask: a yes/no prompt where the front end has stdin; papermill has none, so cancel."""
+        if policy != "ask":
+            return policy == "cancel"
+        from IPython.core.error import StdinNotImplementedError
+
+        try:
+            answer = self.shell.ask_yes_no(f"cancel {job_id} on Vertex AI? (no = detach, it keeps running)", default="n")
+        except (StdinNotImplementedError, EOFError):
+            return True
+        return bool(answer)
 
     def _collect(self, record, source: str):
         __tracebackhide__ = True

@@ -44,6 +44,16 @@ def check_buckets(mounts: list[Mount], project: str | None) -> None:
         raise SpecError(f"--mount: bucket {mixed[0]} is mounted in both sync and fuse mode; choose one")
 
 
+def bucket_locations(buckets: list[str], project: str | None) -> dict[str, str]:
+    """bucket -> location (e.g. US-CENTRAL1); raises MountError for a missing or unreadable bucket."""
+    client = storage_client(project)
+    out = {}
+    for bucket in dict.fromkeys(buckets):
+        with gcs_errors(f"bucket gs://{bucket}"):
+            out[bucket] = client.get_bucket(bucket).location or ""
+    return out
+
+
 class JobMounts:
     def __init__(self, job_dir: Path) -> None:
         self.job_dir = Path(job_dir)

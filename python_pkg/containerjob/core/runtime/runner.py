@@ -12,6 +12,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import traceback
 import types
@@ -37,6 +38,50 @@ def _on_alarm(signum, frame):
 
 
 EXIT_TIMEOUT = 124
+
+
+class _ChunkLog:
+    """Copies stdout/stderr into numbered chunk files once a second, for backends whose logs are not
+    streamed (Vertex AI: the chunks land in Cloud Storage through /gcs, visible when each is closed)."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.parts = []
+        self.lock = threading.Lock()
+        self.count = 0
+        os.makedirs(directory, exist_ok=True)
+        thread = threading.Thread(target=self._loop, daemon=True)
+        thread.start()
+
+    def add(self, text):
+        with self.lock:
+            self.parts.append(text)
+
+    def flush(self):
+        with self.lock:
+            data, self.parts = "".join(self.parts), []
+            if data:
+                with open(os.path.join(self.directory, "%08d.log" % self.count), "w", encoding="utf-8") as fh:
+                    fh.write(data)
+                self.count += 1
+
+    def _loop(self):
+        while True:
+            time.sleep(1.0)
+            self.flush()
+
+
+class _Tee:
+    def __init__(self, stream, log):
+        self._stream = stream
+        self._log = log
+
+    def write(self, text):
+        self._log.add(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def _atomic_write(path, data):
@@ -166,6 +211,19 @@ def _error_record(exc, filename):
 
 
 def main():
+    chunks = None
+    if os.environ.get("CONTAINERJOB_LOG_DIR"):
+        chunks = _ChunkLog(os.environ["CONTAINERJOB_LOG_DIR"])
+        sys.stdout, sys.stderr = _Tee(sys.stdout, chunks), _Tee(sys.stderr, chunks)
+    try:
+        return _main()
+    finally:
+        if chunks is not None:
+            sys.stdout.flush()
+            chunks.flush()
+
+
+def _main():
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(int(os.environ.get("CONTAINERJOB_TIMEOUT_S") or 0))

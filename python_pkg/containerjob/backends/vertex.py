@@ -1,0 +1,272 @@
+"""Vertex AI CustomJob backend: the same JobSpec, submitted through aiplatform_v1's JobServiceClient.
+
+No image build per run: payload and runner are staged to gs://STAGING/containerjob/JOB_ID/ and the
+container reads them through Vertex's own /gcs mount; results, errors and log chunks come back the
+same way. Resource names carry the project NUMBER: they are parsed, never built from the ID.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..core.errors import BackendError, BackendUnavailable, SpecError
+from ..core.models import JobRecord, JobSpec, JobStatus
+from ..core.payload import Payload, read_result
+from ..core.spec import label_value
+from .base import Backend, Notify
+
+_NAME_RE = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/customJobs/(?P<id>[^/]+)$")
+_TERMINAL = {
+    "JOB_STATE_SUCCEEDED": (JobStatus.SUCCEEDED, ""),
+    "JOB_STATE_FAILED": (JobStatus.FAILED, ""),
+    "JOB_STATE_CANCELLED": (JobStatus.CANCELLED, "cancelled"),
+    "JOB_STATE_EXPIRED": (JobStatus.FAILED, "expired: Vertex AI could not schedule the job in time (JOB_STATE_EXPIRED)"),
+    "JOB_STATE_PARTIALLY_SUCCEEDED": (JobStatus.FAILED, "only partially succeeded (JOB_STATE_PARTIALLY_SUCCEEDED)"),
+}
+
+
+def parse_job_name(name: str) -> dict[str, str]:
+    match = _NAME_RE.match(name or "")
+    if not match:
+        raise BackendError(f"Vertex AI returned an unexpected job name {name!r}")
+    return match.groupdict()
+
+
+def _api_errors(action: str):
+    """google-api-core errors -> ours, once; the message keeps the API's own words."""
+    from contextlib import contextmanager
+
+    from google.api_core import exceptions as gexc
+
+    @contextmanager
+    def guard():
+        try:
+            yield
+        except gexc.InvalidArgument as exc:
+            raise SpecError(f"Vertex AI rejected the job ({action}): {exc.message}") from None
+        except gexc.NotFound as exc:
+            raise BackendError(f"Vertex AI could not find it ({action}): {exc.message}") from None
+        except (gexc.Unauthenticated, gexc.PermissionDenied) as exc:
+            raise BackendError(f"Vertex AI refused ({action}): {exc.message}; check the credentials and the "
+                               "roles/aiplatform.user role") from None
+        except (gexc.ServiceUnavailable, gexc.DeadlineExceeded) as exc:
+            raise BackendUnavailable(f"Vertex AI is unreachable ({action}): {exc.message}") from None
+        except gexc.GoogleAPIError as exc:
+            raise BackendError(f"Vertex AI error ({action}): {exc}") from None
+        except OSError as exc:  # connection refused and friends from the transport
+            raise BackendUnavailable(f"Vertex AI is unreachable ({action}): {exc}") from None
+
+    return guard()
+
+
+class VertexBackend(Backend):
+    name = "vertex"
+    poll_s = 1.0
+
+    def __init__(self, settings, store) -> None:
+        super().__init__(settings, store)
+        self._clients: dict[str, Any] = {}
+        self._transfer = None
+
+    # -- clients -------------------------------------------------------------------------------------
+    def client(self, region: str):
+        """aiplatform_v1 is imported here, not at load: it costs about two seconds."""
+        if region not in self._clients:
+            from google.cloud import aiplatform_v1
+
+            endpoint = self.settings.vertex_endpoint or f"{region}-aiplatform.googleapis.com"
+            credentials = None
+            if self.settings.vertex_credentials == "anonymous":
+                from google.auth.credentials import AnonymousCredentials
+
+                credentials = AnonymousCredentials()
+            self._clients[region] = aiplatform_v1.JobServiceClient(
+                client_options={"api_endpoint": endpoint}, transport=self.settings.vertex_transport,
+                credentials=credentials)
+        return self._clients[region]
+
+    def transfer(self, project: str | None):
+        if self._transfer is None:
+            from ..mounts.transfer import Transfer
+
+            self._transfer = Transfer(project)
+        return self._transfer
+
+    @staticmethod
+    def staging(spec_or_record: JobSpec | dict[str, Any], job_id: str) -> tuple[str, str]:
+        bucket = spec_or_record.staging_bucket if isinstance(spec_or_record, JobSpec) else spec_or_record["staging_bucket"]
+        return bucket, f"containerjob/{job_id}"
+
+    # -- submission ----------------------------------------------------------------------------------
+    def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
+        if not spec.project:
+            raise SpecError("no GCP project for Vertex AI: pass --project, set GOOGLE_CLOUD_PROJECT, or run "
+                            "`gcloud config set project PROJECT_ID`")
+        if not spec.staging_bucket:
+            raise SpecError("Vertex AI jobs need a staging bucket for the payload and results: pass "
+                            "--staging-bucket gs://BUCKET or set CONTAINERJOB_STAGING_BUCKET")
+        from ..mounts.job_mounts import bucket_locations
+
+        locations = bucket_locations([spec.staging_bucket, *(m.bucket for m in spec.mounts)], spec.project)
+        for bucket, location in locations.items():
+            region, where = (spec.region or ""), location.lower()
+            if where and where != region and not region.startswith(where + "-"):
+                notify(f"note: gs://{bucket} is in {location}, the job runs in {spec.region}: reads cross regions")
+        runs_as = spec.service_account or "the project's default Vertex AI service agent"
+        notify(f"runs as {runs_as} in project {spec.project}, region {spec.region}, writes to "
+               f"gs://{spec.staging_bucket}/containerjob/ (and mounts {', '.join(sorted(locations))} at /gcs)")
+
+    def _custom_job(self, spec: JobSpec, job_id: str, origin: str = "") -> dict[str, Any]:
+        """The CustomJob as REST JSON (camelCase), the one object both submit and --dry-run use."""
+        bucket, prefix = self.staging(spec, job_id)
+        base = f"/gcs/{bucket}/{prefix}"
+        pool = spec.primary
+        env = {"PYTHONUNBUFFERED": "1", "GOOGLE_CLOUD_PROJECT": spec.project, "CLOUDSDK_CORE_PROJECT": spec.project,
+               "CONTAINERJOB_JOB_ID": job_id, "CONTAINERJOB_PAYLOAD": f"{base}/payload",
+               "CONTAINERJOB_OUTPUT": f"{base}/output", "CONTAINERJOB_LOG_DIR": f"{base}/output/logs", **pool.env}
+        machine: dict[str, Any] = {"machineType": pool.machine_type}
+        if pool.accelerator_count:
+            machine.update(acceleratorType=pool.accelerator_type, acceleratorCount=pool.accelerator_count)
+        job_spec: dict[str, Any] = {
+            "workerPoolSpecs": [{
+                "machineSpec": machine,
+                "replicaCount": str(pool.replica_count),
+                "diskSpec": {"bootDiskType": "pd-ssd", "bootDiskSizeGb": pool.boot_disk_size_gb},
+                "containerSpec": {"imageUri": pool.image,
+                                  "command": pool.command or ["python3", "-u", f"{base}/runtime/runner.py"],
+                                  "args": pool.args, "env": [{"name": k, "value": v} for k, v in env.items()]},
+            }],
+            "scheduling": {"restartJobOnWorkerRestart": False, "strategy": "SPOT" if spec.spot else "STANDARD"},
+        }
+        if spec.timeout_s:
+            job_spec["scheduling"]["timeout"] = f"{spec.timeout_s}s"
+        if spec.base_output_dir:
+            job_spec["baseOutputDirectory"] = {"outputUriPrefix": spec.base_output_dir}
+        if spec.service_account:
+            job_spec["serviceAccount"] = spec.service_account
+        if spec.network:
+            job_spec["network"] = spec.network
+        labels = {**spec.labels, "containerjob-id": job_id}
+        if origin:
+            labels["notebook"] = label_value(Path(origin).stem) or "notebook"
+        return {"displayName": spec.display_name, "jobSpec": job_spec, "labels": labels}
+
+    def describe(self, spec: JobSpec, payload: Payload, job_id: str) -> dict[str, Any]:
+        from ..core.models import redact_env
+
+        job = self._custom_job(spec, job_id)
+        container = job["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+        container["env"] = [{"name": k, "value": v} for k, v in
+                            redact_env({e["name"]: e["value"] for e in container["env"]}).items()]
+        gcloud = ["gcloud", "ai", "custom-jobs", "create", f"--project={spec.project}", f"--region={spec.region}",
+                  f"--display-name={spec.display_name}", f"--labels={','.join(f'{k}={v}' for k, v in job['labels'].items())}",
+                  "--config=/dev/stdin"]
+        return {"parent": f"projects/{spec.project}/locations/{spec.region}", "customJob": job,
+                "gcloud": f"echo {shlex.quote(json.dumps(job['jobSpec']))} | {shlex.join(gcloud)}"}
+
+    def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
+        from google.cloud import aiplatform_v1
+
+        bucket, prefix = self.staging(spec, record.id)
+        fs = self.transfer(spec.project).fs
+        notify(f"staging the payload to gs://{bucket}/{prefix}/")
+        for part, local in (("payload", payload.path), ("runtime", payload.runtime)):
+            files = [p for p in sorted(local.rglob("*")) if p.is_file()]
+            fs.put([str(p) for p in files], [f"{bucket}/{prefix}/{part}/{p.relative_to(local).as_posix()}" for p in files])
+        body = aiplatform_v1.CustomJob.from_json(json.dumps(self._custom_job(spec, record.id, record.origin)))
+        with _api_errors("create the CustomJob"):
+            job = self.client(spec.region).create_custom_job(
+                parent=f"projects/{spec.project}/locations/{spec.region}", custom_job=body)
+        parse_job_name(job.name)
+        notify(f"submitted {job.name}")
+        return job.name
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def _get(self, record: JobRecord):
+        with _api_errors(f"read job {record.id}"):
+            return self.client(parse_job_name(record.backend_ref)["region"]).get_custom_job(name=record.backend_ref)
+
+    def refresh(self, record: JobRecord) -> JobRecord:
+        if record.status.is_final or not record.backend_ref:
+            return record
+        job = self._get(record)
+        state = job.state.name
+        if state in _TERMINAL:
+            return self._finalise(record, job, None, "")
+        if state == "JOB_STATE_CANCELLING" and record.status is JobStatus.RUNNING:
+            self.store.transition(record.id, (JobStatus.RUNNING,), status=JobStatus.CANCELLING)
+        return self.store.get(record.id)
+
+    def stop(self, record: JobRecord, status: JobStatus, message: str) -> JobRecord:
+        if not record.backend_ref:
+            return self.store.update(record.id, status=status, message=message, finished_at=time.time())
+        region = parse_job_name(record.backend_ref)["region"]
+        with _api_errors(f"cancel job {record.id}"):
+            self.client(region).cancel_custom_job(name=record.backend_ref)
+        deadline = time.time() + 120
+        job = self._get(record)
+        while job.state.name not in _TERMINAL and time.time() < deadline:
+            time.sleep(self.poll_s)
+            job = self._get(record)
+        return self._finalise(record, job, status, message)
+
+    def _finalise(self, record: JobRecord, job, status: JobStatus | None, message: str) -> JobRecord:
+        with self.job_lock(record) as current:
+            if current.status.is_final:
+                return current
+            self._fetch_outputs(current)
+            mapped, note = _TERMINAL.get(job.state.name, (JobStatus.FAILED, job.state.name))
+            if status is None:
+                status = JobStatus.CANCELLED if current.status is JobStatus.CANCELLING else mapped
+                result = read_result(Path(current.job_dir) / "output")
+                if status is JobStatus.FAILED:
+                    message = (f"{result.error['type']}: {result.error['message']}" if result.error
+                               else note or job.error.message or "failed")
+                else:
+                    message = note
+            return self.store.update(record.id, status=status, message=message, finished_at=time.time(),
+                                     exit_code=0 if status is JobStatus.SUCCEEDED else None)
+
+    def _fetch_outputs(self, record: JobRecord) -> None:
+        """Results, errors and log chunks from gs://STAGING/containerjob/ID/output to the job directory."""
+        bucket, prefix = self.staging(record.spec, record.id)
+        fs = self.transfer(record.spec.get("project")).fs
+        remote = f"{bucket}/{prefix}/output"
+        try:
+            names = fs.find(remote)
+        except FileNotFoundError:
+            names = []
+        local = Path(record.job_dir) / "output"
+        fs.get(names, [str(local / n[len(remote) + 1:]) for n in names])
+        chunks = sorted((local / "logs").glob("*.log")) if (local / "logs").is_dir() else []
+        (Path(record.job_dir) / "logs.txt").write_text("".join(c.read_text(errors="replace") for c in chunks))
+
+    def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
+        """Log chunks as the runner closes them; with follow, until the job is over and drained."""
+        if record.status.is_final or not record.backend_ref:
+            path = Path(record.job_dir) / "logs.txt"
+            if path.is_file():
+                yield path.read_text(errors="replace")
+            return
+        bucket, prefix = self.staging(record.spec, record.id)
+        fs = self.transfer(record.spec.get("project")).fs
+        seen: set[str] = set()
+        delay = self.poll_s
+        while True:
+            done = self._get(record).state.name in _TERMINAL
+            try:
+                names = sorted(fs.find(f"{bucket}/{prefix}/output/logs"))
+            except FileNotFoundError:
+                names = []
+            fresh = [n for n in names if n not in seen]
+            for name in fresh:
+                seen.add(name)
+                yield fs.cat_file(name).decode("utf-8", errors="replace")
+            if done or not follow:
+                return
+            delay = self.poll_s if fresh else min(delay * 1.5, 10.0)
+            time.sleep(delay)
