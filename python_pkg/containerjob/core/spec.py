@@ -166,9 +166,9 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         accelerator_count=count,
         replica_count=replicas,
     )
-    bucket = options.staging_bucket or staging_bucket
-    if bucket:
-        bucket = split_gs(bucket if bucket.startswith("gs://") else f"gs://{bucket}", "--staging-bucket")[0]
+    staging = options.staging_bucket or staging_bucket
+    if staging:
+        staging = split_gs(staging if staging.startswith("gs://") else f"gs://{staging}", "--staging-bucket")[0]
     labels = {"containerjob-job": label_value(name) or "job", **parse_labels(options.labels)}
     output_dir = validate_output_dir(options.output_dir)
     mounts = [parse_mount(m) for m in options.mounts]
@@ -183,7 +183,7 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         worker_pools=[pool],
         display_name=name,
         backend=backend,
-        staging_bucket=bucket,
+        staging_bucket=staging,
         spot=options.spot,
         service_account=sa,
         base_output_dir=output_dir,
