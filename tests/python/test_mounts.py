@@ -177,3 +177,12 @@ def test_credentials_are_mounted_read_only(ip, cj_home, tmp_path, monkeypatch):
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     with pytest.raises(UsageError, match="--credentials: no application default credentials"):
         ip.run_cell_magic("containerjob", "--credentials", "x = 1")
+
+
+def test_fuse_mode_keeps_files_saved_by_rename(ip, cj_home, gcs):
+    """Most libraries save as write-temporary-then-rename; in fuse mode that object must arrive."""
+    cell = (f"import os\nr = '/gcs/{gcs.name}/models'\nos.makedirs(r, exist_ok=True)\n"
+            "open(r + '/w.tmp', 'w').write('weights')\nos.replace(r + '/w.tmp', r + '/w.bin')\n")
+    assert ip.run_cell(f"%%containerjob --mount gs://{gcs.name}:fuse\n{cell}").success
+    assert gcs.bucket.blob("models/w.bin").download_as_bytes() == b"weights"
+    assert gcs.bucket.get_blob("models/w.tmp") is None

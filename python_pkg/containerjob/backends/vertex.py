@@ -236,6 +236,7 @@ class VertexBackend(Backend):
         bucket, prefix = self.staging(record.spec, record.id)
         fs = self.transfer(record.spec.get("project")).fs
         remote = f"{bucket}/{prefix}/output"
+        fs.invalidate_cache()  # listings cached while the job ran are stale now
         try:
             names = fs.find(remote)
         except FileNotFoundError:
@@ -258,6 +259,7 @@ class VertexBackend(Backend):
         delay = self.poll_s
         while True:
             done = self._get(record).state.name in _TERMINAL
+            fs.invalidate_cache(f"{bucket}/{prefix}/output")
             try:
                 names = sorted(fs.find(f"{bucket}/{prefix}/output/logs"))
             except FileNotFoundError:

@@ -88,7 +88,9 @@ def _command(tool: str, bucket: str, prefix: str, mountpoint: str, cache_dir: Pa
     else:
         env["RCLONE_CONFIG_CJGCS_ENV_AUTH"] = "true"
     remote = f"cjgcs:{bucket}/{prefix}" if prefix else f"cjgcs:{bucket}"
-    cmd = ["rclone", "mount", remote, mountpoint, "--vfs-cache-mode", "writes", "--vfs-write-back", "0s",
+    # write-back 1s, not 0s: rclone 1.60 loses a file renamed right after close when uploads start at
+    # once (write tmp + rename is how most libraries save); drain() waits for the queue either way.
+    cmd = ["rclone", "mount", remote, mountpoint, "--vfs-cache-mode", "writes", "--vfs-write-back", "1s",
            "--dir-cache-time", "5s", "--cache-dir", str(cache_dir), "--rc", "--rc-no-auth",
            "--rc-addr", f"127.0.0.1:{rc_port}", *_allow_other()]
     return cmd, env

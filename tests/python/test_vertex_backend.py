@@ -1,0 +1,110 @@
+"""Cell -> real aiplatform_v1 client over REST -> fake Vertex API -> real container with /gcs -> kernel."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+
+import docker
+import pytest
+
+from containerjob.core.errors import JobFailed
+from containerjob.core.store import Store
+from vertex_fake import VertexFake
+
+
+@pytest.fixture
+def vertex(gcs_emulator, gcs, cj_home, monkeypatch):
+    fake = VertexFake(gcs_url=gcs_emulator["url"])
+    monkeypatch.setenv("CONTAINERJOB_VERTEX_ENDPOINT", fake.url)
+    monkeypatch.setenv("CONTAINERJOB_VERTEX_CREDENTIALS", "anonymous")
+    monkeypatch.setenv("CONTAINERJOB_STAGING_BUCKET", gcs.name)
+    yield fake
+    fake.close()
+    assert not docker.from_env().containers.list(all=True, filters={"label": f"vertexfake.fake={fake.token}"})
+
+
+def created(fake: VertexFake) -> list[dict]:
+    return [r.body for r in fake.requests if r.method == "POST" and r.path.endswith("/customJobs")]
+
+
+def only_record(cj_home):
+    (record,) = Store(cj_home / "jobs.db").list()
+    return record
+
+
+def test_cell_round_trip_with_project_injection(ip, cj_home, gcs, vertex, capsys):
+    ip.user_ns["data"] = [1, 2, 3]
+    cell = ("import os\nprint('on vertex, project number', os.environ['CLOUD_ML_PROJECT_ID'])\n"
+            "total = sum(data) * 2\nproject = os.environ['GOOGLE_CLOUD_PROJECT']\n"
+            "gcloud_project = os.environ['CLOUDSDK_CORE_PROJECT']\ntotal")
+    result = ip.run_cell(f"%%containerjob --backend vertex --project my-proj --name train --label team=ml\n{cell}")
+    assert result.success, result.error_in_exec
+    assert result.result == 12 and ip.user_ns["total"] == 12
+    assert ip.user_ns["project"] == ip.user_ns["gcloud_project"] == "my-proj"  # the ID, not the number
+    out = capsys.readouterr().out
+    assert "on vertex, project number 123456789012" in out  # log chunks streamed into the cell
+    assert f"runs as the project's default Vertex AI service agent in project my-proj, region us-central1" in out
+    (body,) = created(vertex)
+    pool = body["jobSpec"]["workerPoolSpecs"][0]
+    env = {e["name"]: e["value"] for e in pool["containerSpec"]["env"]}
+    assert env["GOOGLE_CLOUD_PROJECT"] == env["CLOUDSDK_CORE_PROJECT"] == "my-proj"
+    assert pool["machineSpec"]["machineType"] == "n1-standard-4" and int(pool["replicaCount"]) == 1
+    assert pool["containerSpec"]["imageUri"].startswith("python:")
+    assert body["labels"]["team"] == "ml" and body["labels"]["containerjob-job"] == "train"
+    assert body["labels"]["containerjob-id"].startswith("cj-")
+    record = only_record(cj_home)
+    assert record.status.value == "SUCCEEDED" and record.backend == "vertex"
+    assert record.backend_ref.startswith("projects/123456789012/locations/us-central1/customJobs/")
+    staged = {b.name.split("/", 2)[2] for b in gcs.client.list_blobs(gcs.name, prefix=f"containerjob/{record.id}/")}
+    assert {"payload/manifest.json", "runtime/runner.py", "output/result.json"} <= staged
+    ip.run_line_magic("containerjob", "list")
+    assert record.id in capsys.readouterr().out
+
+
+def test_remote_failure_maps_to_the_cell_line(ip, cj_home, vertex):
+    with pytest.raises(KeyError) as info:
+        ip.run_cell_magic("containerjob", "--backend vertex --project my-proj", "x = {}\ny = 1\nz = x['missing']")
+    frames = [f for f in traceback.extract_tb(info.value.__traceback__) if f.filename == "<containerjob cell>"]
+    assert [(f.lineno, f.line) for f in frames] == [(3, "z = x['missing']")]
+    record = only_record(cj_home)
+    assert record.status.value == "FAILED" and "KeyError" in record.message
+
+
+def test_expired_is_terminal(ip, cj_home, vertex):
+    vertex.expire_next()
+    with pytest.raises(JobFailed, match="JOB_STATE_EXPIRED"):
+        ip.run_cell_magic("containerjob", "--backend vertex --project my-proj", "x = 1")
+    assert only_record(cj_home).status.value == "FAILED"
+
+
+def test_cancel_from_the_line_command(ip, cj_home, vertex, capsys):
+    ip.run_cell_magic("containerjob", "--backend vertex --project my-proj --detach",
+                      "import time\nprint('working', flush=True)\ntime.sleep(120)")
+    job_id = capsys.readouterr().out.split("submitted ")[-1].split(";")[0].strip()
+    ip.run_line_magic("containerjob", f"cancel {job_id}")
+    assert "CANCELLED" in capsys.readouterr().out
+    assert any(r.path.endswith(":cancel") for r in vertex.requests)
+    assert only_record(cj_home).status.value == "CANCELLED"
+
+
+def test_interrupt_with_cancel_policy(ip, cj_home, vertex):
+    import signal
+
+    timer = threading.Timer(6.0, lambda: signal.pthread_kill(threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        ip.run_cell_magic("containerjob", "--backend vertex --project my-proj --on-interrupt cancel",
+                          "import time\ntime.sleep(120)")
+    assert only_record(cj_home).status.value == "CANCELLED"
+
+
+def test_missing_staging_bucket_and_project_send_nothing(ip, cj_home, vertex, monkeypatch):
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="no GCP project for Vertex AI"):
+        ip.run_cell_magic("containerjob", "--backend vertex", "x = 1")
+    with pytest.raises(UsageError, match="bucket gs://missing-stage-bucket does not exist"):
+        ip.run_cell_magic("containerjob", "--backend vertex --project p --staging-bucket gs://missing-stage-bucket", "x = 1")
+    assert created(vertex) == [] and Store(cj_home / "jobs.db").list() == []

@@ -1,0 +1,239 @@
+"""The running side of vertex_fake: each CustomJob gets its own rclone mount of the Cloud Storage emulator
+at /gcs and its own Docker container, the way a Vertex worker VM gets Cloud Storage FUSE and its image.
+
+A Job keeps the stored CustomJob proto (guarded by its lock); run_job() is its worker thread:
+PENDING hold → (EXPIRED) → mount → container RUNNING → exit, timeout or cancel → container removed →
+uploads drained → unmounted → terminal state. The terminal state is set last, so a client that sees it
+finds the container gone and every file the job wrote in the emulator.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import docker
+from google.cloud.aiplatform_v1 import JobState
+from google.protobuf import json_format
+
+TERMINAL = {JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED,
+            JobState.JOB_STATE_EXPIRED, JobState.JOB_STATE_PARTIALLY_SUCCEEDED}
+LABEL_JOB, LABEL_FAKE = "vertexfake.job", "vertexfake.fake"
+
+
+class Job:
+    """One CustomJob: the stored proto (read and written under lock), a cancel event and the captured logs."""
+
+    def __init__(self, pb, job_id: str, location: str, expire: bool):
+        self.pb, self.id, self.location, self.expire = pb, job_id, location, expire
+        self.lock = threading.Lock()
+        self.cancel = threading.Event()
+        self.logs = ""
+        self.thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> JobState:
+        return JobState(self.pb.state)
+
+    def set_state(self, state: JobState, code: int = 0, message: str = "") -> None:
+        """Move to `state` and stamp the times; terminal states are final and CANCELLING only ends in one."""
+        with self.lock:
+            current = JobState(self.pb.state)
+            if current in TERMINAL or (current == JobState.JOB_STATE_CANCELLING and state not in TERMINAL):
+                return
+            self.pb.state = state
+            self.pb.update_time.GetCurrentTime()
+            if state == JobState.JOB_STATE_RUNNING:
+                self.pb.start_time.CopyFrom(self.pb.update_time)
+            if state in TERMINAL:
+                self.pb.end_time.CopyFrom(self.pb.update_time)
+            if code:
+                self.pb.error.code, self.pb.error.message = code, message
+
+
+class Finish(Exception):
+    """Ends a job's run early with this terminal state and error."""
+
+    def __init__(self, state: JobState, code: int = 0, message: str = ""):
+        super().__init__(message)
+        self.outcome = (state, code, message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mount:
+    """`rclone mount` of the emulator's root (every bucket a directory), with rclone's control API for draining."""
+
+    def __init__(self, gcs_url: str, workdir: str, timeout_s: float = 20):
+        self.dir = tempfile.mkdtemp(prefix="mount-", dir=workdir)
+        self.path = os.path.join(self.dir, "gcs")
+        os.mkdir(self.path)
+        self.rc_port = free_port()
+        env = dict(os.environ, RCLONE_CONFIG_FAKEGCS_TYPE="google cloud storage", RCLONE_CONFIG_FAKEGCS_ANONYMOUS="true",
+                   RCLONE_CONFIG_FAKEGCS_ENDPOINT=f"{gcs_url.rstrip('/')}/storage/v1/",
+                   RCLONE_CONFIG_FAKEGCS_BUCKET_POLICY_ONLY="true",
+                   RCLONE_CONFIG_FAKEGCS_PROJECT_NUMBER="0")  # rclone lists buckets (the root) only with one
+        cmd = ["rclone", "mount", "fakegcs:", self.path, "--vfs-cache-mode", "writes", "--vfs-write-back", "1s",
+               "--dir-cache-time", "1s", "--allow-other", "--cache-dir", os.path.join(self.dir, "cache"),
+               "--rc", "--rc-no-auth", "--rc-addr", f"127.0.0.1:{self.rc_port}", "--log-level", "INFO"]
+        self.log_path = os.path.join(self.dir, "rclone.log")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while not os.path.ismount(self.path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                tail = open(self.log_path, errors="replace").read()[-600:].strip()
+                self.unmount()
+                raise RuntimeError(f"rclone could not mount the emulator: {tail or 'timed out'}")
+            time.sleep(0.05)
+
+    def drain(self, timeout_s: float = 120, settle: int = 3) -> None:
+        """Wait until rclone has no upload queued or in progress (`settle` polls in a row, so a FUSE release
+        still in flight when the container died is counted too); errored uploads raise."""
+        deadline, quiet = time.monotonic() + timeout_s, 0
+        while quiet < settle:
+            req = urllib.request.Request(f"http://127.0.0.1:{self.rc_port}/vfs/stats", data=b"{}", method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                cache = json.load(resp)["diskCache"]
+            if cache.get("erroredFiles"):
+                raise RuntimeError(f"rclone failed to upload {cache['erroredFiles']} file(s); see {self.log_path}")
+            quiet = quiet + 1 if not cache["uploadsInProgress"] and not cache["uploadsQueued"] else 0
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"rclone uploads did not finish within {timeout_s:.0f} s")
+            time.sleep(0.1)
+
+    def unmount(self) -> None:
+        """fusermount3 -u (lazily if busy), wait for rclone to exit, remove the mount's directory."""
+        if os.path.ismount(self.path) and subprocess.run(["fusermount3", "-u", self.path], capture_output=True).returncode:
+            subprocess.run(["fusermount3", "-uz", self.path], capture_output=True)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def vertex_env(job: Job, project_number: str) -> dict[str, str]:
+    """The variables Vertex sets in a custom-container worker (single replica of worker pool 0)."""
+    spec = job.pb.job_spec
+    env = {"CLOUD_ML_PROJECT_ID": project_number, "CLOUD_ML_JOB_ID": job.id, "CLOUD_ML_REGION": job.location}
+    prefix = spec.base_output_directory.output_uri_prefix.rstrip("/")
+    if prefix:
+        env.update(AIP_MODEL_DIR=f"{prefix}/model/", AIP_CHECKPOINT_DIR=f"{prefix}/checkpoints/",
+                   AIP_TENSORBOARD_LOG_DIR=f"{prefix}/logs/")
+    job_json = json_format.MessageToDict(spec, preserving_proto_field_name=True)
+    env["CLUSTER_SPEC"] = json.dumps({"cluster": {"workerpool0": ["workerpool0-0:2222"]}, "environment": "cloud",
+                                      "task": {"type": "workerpool0", "index": 0}, "job": job_json})
+    env["TF_CONFIG"] = json.dumps({"cluster": {"chief": ["workerpool0-0:2222"]}, "environment": "cloud",
+                                   "task": {"type": "chief", "index": 0}, "job": job_json})
+    return env
+
+
+def start_container(engine, job: Job, fake, mount: Mount | None):
+    """Create and start the worker-pool-0 container: command → entrypoint, args → cmd, like Kubernetes."""
+    spec = job.pb.job_spec.worker_pool_specs[0].container_spec
+    try:
+        engine.images.get(spec.image_uri)
+    except docker.errors.ImageNotFound:
+        try:
+            engine.images.pull(spec.image_uri)
+        except docker.errors.DockerException as exc:
+            raise Finish(JobState.JOB_STATE_FAILED, 3, f"The replica workerpool0-0 could not pull image "
+                                                       f"{spec.image_uri}: {exc}") from exc
+    env = {e.name: e.value for e in spec.env}
+    env.update(vertex_env(job, fake.project_number))
+    if fake.host_network and fake.gcs_url:
+        env["STORAGE_EMULATOR_HOST"] = fake.gcs_url
+    container = engine.containers.create(
+        spec.image_uri, entrypoint=list(spec.command) or None, command=list(spec.args) or None, environment=env,
+        labels={LABEL_JOB: job.id, LABEL_FAKE: fake.token}, detach=True,
+        volumes={mount.path: {"bind": "/gcs", "mode": "rw"}} if mount else None,
+        network_mode="host" if fake.host_network else None)
+    try:
+        container.start()
+    except Exception:
+        container.remove(force=True)
+        raise
+    return container
+
+
+def wait_container(job: Job, container, grace_s: float, project_number: str) -> tuple:
+    """Poll until the container exits, the job is cancelled or scheduling.timeout passes; the outcome."""
+    sched = job.pb.job_spec.scheduling
+    timeout_s = sched.timeout.ToTimedelta().total_seconds() if sched.HasField("timeout") else math.inf
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if job.cancel.wait(0.2):
+            container.stop(timeout=math.ceil(grace_s))
+            return JobState.JOB_STATE_CANCELLED, 1, "CANCELED"
+        container.reload()
+        if container.status in ("exited", "dead"):
+            code, oom = container.attrs["State"]["ExitCode"], container.attrs["State"].get("OOMKilled")
+            if code == 0:
+                return JobState.JOB_STATE_SUCCEEDED, 0, ""
+            logs = (f"https://console.cloud.google.com/logs/viewer?project={project_number}&resource=ml_job%2Fjob_id%2F"
+                    f"{job.id}&advancedFilter=resource.type%3D%22ml_job%22%0Aresource.labels.job_id%3D%22{job.id}%22")
+            return JobState.JOB_STATE_FAILED, 3, (
+                f"The replica workerpool0-0 exited with a non-zero status of {code}. Termination reason: "
+                f"{'OOMKilled' if oom else 'Error'}. To find out more about why your job exited please check the "
+                f"logs: {logs}")
+        if time.monotonic() > deadline:
+            container.stop(timeout=math.ceil(grace_s))
+            return JobState.JOB_STATE_FAILED, 4, (f"The job exceeded its maximum running time of {timeout_s:g} s "
+                                                  f"(job_spec.scheduling.timeout) and was stopped.")
+
+
+def run_job(job: Job, fake) -> None:
+    """Worker thread for one job; whatever happens, it ends with the container removed, the mount gone
+    and a terminal state."""
+    engine = mount = container = None
+    outcome = (JobState.JOB_STATE_CANCELLED, 1, "CANCELED")
+    try:
+        engine = docker.from_env()
+        sched = job.pb.job_spec.scheduling
+        max_wait = sched.max_wait_duration.ToTimedelta().total_seconds() if sched.HasField("max_wait_duration") else 0
+        expire = job.expire or (max_wait and fake.pending_s > max_wait)
+        if job.cancel.wait(min(fake.pending_s, max_wait) if max_wait else fake.pending_s):
+            return
+        if expire:
+            raise Finish(JobState.JOB_STATE_EXPIRED, 4, "The job expired: it could not get resources to start "
+                                                         "within job_spec.scheduling.max_wait_duration.")
+        if fake.gcs_url:
+            mount = Mount(fake.gcs_url, fake.workdir)
+        if job.cancel.is_set():
+            return
+        container = start_container(engine, job, fake, mount)
+        job.set_state(JobState.JOB_STATE_RUNNING)
+        outcome = wait_container(job, container, fake.stop_grace_s, fake.project_number)
+    except Finish as finish:
+        outcome = finish.outcome
+    except Exception as exc:  # noqa: BLE001 - a broken fake shows up as a FAILED job, not a hung one
+        outcome = (JobState.JOB_STATE_FAILED, 13, f"vertex_fake internal error: {type(exc).__name__}: {exc}")
+    finally:
+        try:
+            if container is not None:
+                job.logs = container.logs().decode(errors="replace")
+                container.remove(force=True)
+            if mount is not None:
+                mount.drain()
+        except Exception as exc:  # noqa: BLE001
+            outcome = (JobState.JOB_STATE_FAILED, 13, f"vertex_fake could not finish the job: {exc}")
+        finally:
+            if mount is not None:
+                mount.unmount()
+            if engine is not None:
+                engine.close()
+            job.set_state(*outcome)
