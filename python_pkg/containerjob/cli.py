@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--spot", action="store_true")
     run.add_argument("--service-account")
     run.add_argument("--staging-bucket")
+    run.add_argument("--requirements", metavar="FILE", help="requirements.txt baked into a content-hashed image")
+    run.add_argument("--pip", action="append", default=[], metavar="PKG")
+    run.add_argument("--image-repo", help="registry path images are pushed to for Vertex AI")
     run.add_argument("--detach", action="store_true", help="print the job ID and return at once")
     run.add_argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
     lst = sub.add_parser("list", help="jobs, newest first")
@@ -101,7 +104,8 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
                          credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure,
                          region=args.region, machine_type=args.machine_type, accelerator=args.accelerator,
                          replicas=args.replicas, spot=args.spot, service_account=args.service_account,
-                         staging_bucket=args.staging_bucket)
+                         staging_bucket=args.staging_bucket, requirements=args.requirements, pip=args.pip,
+                         image_repo=args.image_repo)
     prepared = service.prepare(options, source, kind="script", filename=path.name, argv=args.args)
     if args.dry_run:
         print(json.dumps(service.dry_run(prepared), indent=2))

@@ -131,3 +131,37 @@ def gcs(gcs_emulator, monkeypatch):
     g = Gcs()
     g.client, g.bucket, g.name, g.url, g.log = client, bucket, bucket.name, gcs_emulator["url"], gcs_emulator["log"]
     return g
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    """A real image registry (Debian's docker-registry) on loopback; Docker treats 127.0.0.1 as insecure-ok."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    exe = shutil.which("docker-registry")
+    if not exe:
+        pytest.fail("docker-registry is missing; run `bash .ci/setup` with the test extras")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = tmp_path_factory.mktemp("registry")
+    config = root / "config.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+                      f"http:\n  addr: 127.0.0.1:{port}\nlog:\n  level: error\n")
+    proc = subprocess.Popen([exe, "serve", str(config)], stdout=open(root / "log", "wb"), stderr=subprocess.STDOUT)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"docker-registry did not start; see {root / 'log'}")
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)

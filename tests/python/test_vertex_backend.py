@@ -15,8 +15,10 @@ from vertex_fake import VertexFake
 
 
 @pytest.fixture
-def vertex(gcs_emulator, gcs, cj_home, monkeypatch):
+def vertex(gcs_emulator, gcs, cj_home, registry, monkeypatch):
+    """The fake API; the locally built default image gets pushed to a real local registry, as it must be for Vertex."""
     fake = VertexFake(gcs_url=gcs_emulator["url"])
+    monkeypatch.setenv("CONTAINERJOB_IMAGE_REPO", f"{registry}/vertex")
     monkeypatch.setenv("CONTAINERJOB_VERTEX_ENDPOINT", fake.url)
     monkeypatch.setenv("CONTAINERJOB_VERTEX_CREDENTIALS", "anonymous")
     monkeypatch.setenv("CONTAINERJOB_STAGING_BUCKET", gcs.name)
@@ -51,7 +53,7 @@ def test_cell_round_trip_with_project_injection(ip, cj_home, gcs, vertex, capsys
     env = {e["name"]: e["value"] for e in pool["containerSpec"]["env"]}
     assert env["GOOGLE_CLOUD_PROJECT"] == env["CLOUDSDK_CORE_PROJECT"] == "my-proj"
     assert pool["machineSpec"]["machineType"] == "n1-standard-4" and int(pool["replicaCount"]) == 1
-    assert pool["containerSpec"]["imageUri"].startswith("python:")
+    assert pool["containerSpec"]["imageUri"].split("/")[-1].startswith("python:")  # pushed: it was local-only
     assert body["labels"]["team"] == "ml" and body["labels"]["containerjob-job"] == "train"
     assert body["labels"]["containerjob-id"].startswith("cj-")
     record = only_record(cj_home)

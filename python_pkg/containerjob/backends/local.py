@@ -21,7 +21,7 @@ from ..core.payload import KERNEL_PYTHON, Payload, read_result
 from ..core.gcs_uri import gcs_path
 from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment, output_dirs
 from ..mounts.job_mounts import JobMounts
-from . import gpu
+from . import gpu, images
 from .base import STALE_QUEUED_S, Backend, Notify
 
 LABEL_JOB = "containerjob.job"
@@ -67,6 +67,11 @@ class LocalBackend(Backend):
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         pool = spec.primary
         image = self.ensure_image(pool.image, notify)
+        if spec.requirements:
+            with engine_errors("build the image with the requirements"):
+                pool.image = images.requirements_image(self.client, image, spec.requirements, repo="",
+                                                       ca_bundle=self.settings.ca_bundle, notify=notify)
+            image = self.client.images.get(pool.image)
         info = self.image_info(image)
         if not info.get("python"):
             raise SpecError(

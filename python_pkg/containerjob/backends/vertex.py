@@ -13,10 +13,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import docker.errors
+
 from ..core.errors import BackendError, BackendUnavailable, SpecError
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload, read_result
 from ..core.spec import label_value
+from . import images
 from .base import Backend, Notify
 
 _NAME_RE = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/customJobs/(?P<id>[^/]+)$")
@@ -116,9 +119,34 @@ class VertexBackend(Backend):
             region, where = (spec.region or ""), location.lower()
             if where and where != region and not region.startswith(where + "-"):
                 notify(f"note: gs://{bucket} is in {location}, the job runs in {spec.region}: reads cross regions")
+        self._prepare_image(spec, notify)
         runs_as = spec.service_account or "the project's default Vertex AI service agent"
         notify(f"runs as {runs_as} in project {spec.project}, region {spec.region}, writes to "
                f"gs://{spec.staging_bucket}/containerjob/ (and mounts {', '.join(sorted(locations))} at /gcs)")
+
+    def _prepare_image(self, spec: JobSpec, notify: Notify) -> None:
+        """Requirements -> a content-hashed image pushed to --image-repo; a local-only image is pushed as is.
+        An image this machine does not have is taken to be in a registry Vertex AI can pull from."""
+        from .local import LocalBackend, engine_errors
+
+        pool = spec.primary
+        local = LocalBackend(self.settings, self.store)
+        with engine_errors("prepare the image"):
+            if spec.requirements:
+                if not spec.image_repo:
+                    raise SpecError("extra requirements on Vertex AI need an image registry to push to: pass --image-repo "
+                                    "REGION-docker.pkg.dev/PROJECT/REPOSITORY or set CONTAINERJOB_IMAGE_REPO")
+                base = local.ensure_image(pool.image, notify)
+                pool.image = images.requirements_image(local.client, base, spec.requirements, repo=spec.image_repo,
+                                                       ca_bundle=self.settings.ca_bundle, notify=notify)
+                images.push(local.client, pool.image, notify)
+                return
+            try:
+                image = local.client.images.get(pool.image)
+            except docker.errors.ImageNotFound:
+                return
+            if images.local_only(image):
+                pool.image = images.publish_local_image(local.client, image, spec.image_repo or "", notify)
 
     def _custom_job(self, spec: JobSpec, job_id: str, origin: str = "") -> dict[str, Any]:
         """The CustomJob as REST JSON (camelCase), the one object both submit and --dry-run use."""

@@ -91,6 +91,8 @@ class JobSpec:
     mounts: list[Mount] = field(default_factory=list)
     staging_bucket: str | None = None  # Vertex: where payloads and results travel
     spot: bool = False  # Vertex scheduling.strategy SPOT
+    requirements: list[str] = field(default_factory=list)  # pip requirements baked into a content-hashed image
+    image_repo: str | None = None  # registry path that built or local-only images are pushed to (Vertex)
     upload_on_failure: bool = True  # sync mounts: upload what a failed job wrote
     mount_credentials: bool = False  # local: the host's ADC file, read-only, as GOOGLE_APPLICATION_CREDENTIALS
 

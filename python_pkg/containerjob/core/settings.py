@@ -53,6 +53,7 @@ class Settings:
     log_buffer_lines: int = 10000
     stop_timeout_s: int = 2
     staging_bucket: str = ""
+    image_repo: str = ""
     service_account: str = ""
     vertex_endpoint: str = ""  # default: REGION-aiplatform.googleapis.com
     vertex_transport: str = "rest"

@@ -48,6 +48,9 @@ class RunOptions:
     spot: bool = False
     service_account: str | None = None
     staging_bucket: str | None = None
+    requirements: str | None = None  # a requirements.txt path
+    pip: list[str] = field(default_factory=list)
+    image_repo: str | None = None
 
 
 def parse_gpus(value: str | None) -> int:
@@ -102,6 +105,24 @@ def parse_labels(items: list[str]) -> dict[str, str]:
             )
         labels[key] = value
     return labels
+
+
+def parse_requirements_file(path: str | None) -> list[str]:
+    """A requirements.txt as its meaningful lines (comments and blanks dropped)."""
+    if not path:
+        return []
+    try:
+        text = open(os.path.expanduser(path), encoding="utf-8").read()
+    except OSError as exc:
+        raise SpecError(f"--requirements {path}: cannot read it ({exc.strerror}); give the path of a requirements.txt") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def parse_pip(items: list[str]) -> list[str]:
+    bad = [i for i in items if not i.strip() or i.strip().startswith("-")]
+    if bad:
+        raise SpecError(f"--pip {bad[0]!r} is not a requirement: give names like numpy==2.1 (options go in --requirements)")
+    return [i.strip() for i in items]
 
 
 def label_value(text: str) -> str:
@@ -176,6 +197,10 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         bucket, prefix = split_gs(output_dir, "--output-dir")
         if not any(m.bucket == bucket and m.mode == "fuse" for m in mounts):
             mounts.append(Mount(bucket=bucket, prefix=prefix, mode="sync"))
+    requirements = [*parse_requirements_file(options.requirements), *parse_pip(options.pip)]
+    image_repo = (options.image_repo or "").strip().rstrip("/")
+    if image_repo and not _IMAGE_RE.match(f"{image_repo}/x:y"):
+        raise SpecError(f"--image-repo {image_repo!r} is not a registry path: use REGION-docker.pkg.dev/PROJECT/REPO")
     sa = options.service_account or service_account
     if sa and not re.match(r"^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$|^[0-9]+-compute@developer\.gserviceaccount\.com$", sa):
         raise SpecError(f"--service-account {sa!r} is not a service account e-mail: NAME@PROJECT.iam.gserviceaccount.com")
@@ -184,6 +209,8 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         display_name=name,
         backend=backend,
         staging_bucket=staging,
+        requirements=requirements,
+        image_repo=image_repo or None,
         spot=options.spot,
         service_account=sa,
         base_output_dir=output_dir,

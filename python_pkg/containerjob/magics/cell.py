@@ -87,6 +87,9 @@ class ContainerJob(Magics):
     @argument("--spot", action="store_true", help="Vertex AI Spot VMs (scheduling strategy SPOT)")
     @argument("--service-account", help="the identity the Vertex AI job runs as")
     @argument("--staging-bucket", help="gs://BUCKET for the payload and results of Vertex AI jobs")
+    @argument("--requirements", metavar="FILE", help="requirements.txt baked into a content-hashed image (built once)")
+    @argument("--pip", action="append", default=[], metavar="PKG", help="a requirement, e.g. pandas==2.2 (repeatable)")
+    @argument("--image-repo", help="registry path built or local-only images are pushed to for Vertex AI")
     @argument("--on-interrupt", choices=["ask", "cancel", "detach"], default="ask",
               help="Vertex AI jobs: what Kernel > Interrupt does (ask; local jobs are always cancelled)")
     @argument("--detach", action="store_true", help="return at once; see %%containerjob status/logs/fetch ID")
@@ -151,7 +154,8 @@ class ContainerJob(Magics):
                              credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure,
                              region=args.region, machine_type=args.machine_type, accelerator=args.accelerator,
                              replicas=args.replicas, spot=args.spot, service_account=args.service_account,
-                             staging_bucket=args.staging_bucket)
+                             staging_bucket=args.staging_bucket, requirements=args.requirements, pip=args.pip,
+                             image_repo=args.image_repo)
         prepared = service.prepare(options, cell, kind="cell", filename=filename, namespace=user_ns,
                                    inputs=inputs, outputs=outputs)
         if args.dry_run:

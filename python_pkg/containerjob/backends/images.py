@@ -1,0 +1,111 @@
+"""Images for jobs with extra requirements: built once per content hash, reused, pushed when needed.
+
+The tag is a hash of the base image's ID and the sorted requirements, so the same cell never builds
+twice and a changed requirement never reuses a stale image. Builds pass the host's proxy settings
+and CA bundle to pip, for networks behind a TLS-intercepting proxy.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+from typing import Any
+
+import docker
+import docker.errors
+
+from ..core.errors import BackendError, SpecError
+from ..core.project import PROXY_VARS
+from .base import Notify
+
+ENV_IMAGE = "containerjob-env"
+
+
+def _context(base: str, requirements: list[str], ca_bundle: str) -> bytes:
+    files = {"requirements.txt": ("\n".join(requirements) + "\n").encode()}
+    cert = ""
+    if ca_bundle and os.path.isfile(ca_bundle):
+        files["ca.crt"] = open(ca_bundle, "rb").read()
+        cert = "PIP_CERT=/tmp/containerjob/ca.crt SSL_CERT_FILE=/tmp/containerjob/ca.crt "
+    files["Dockerfile"] = (
+        f"FROM {base}\n"
+        "COPY . /tmp/containerjob/\n"
+        # PIP_BREAK_SYSTEM_PACKAGES: Debian's pip refuses to install outside a venv otherwise; older pips ignore it.
+        f"RUN {cert}PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "
+        "python3 -m pip install --no-cache-dir -r /tmp/containerjob/requirements.txt && rm -rf /tmp/containerjob\n"
+    ).encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def requirements_image(client: docker.DockerClient, base_image: Any, requirements: list[str], *, repo: str,
+                       ca_bundle: str, notify: Notify) -> str:
+    """The tag of an image with the requirements installed on `base_image`; builds only when missing."""
+    key = hashlib.sha256("\n".join([base_image.id, *sorted(requirements)]).encode()).hexdigest()[:16]
+    tag = f"{repo.rstrip('/') + '/' if repo else ''}{ENV_IMAGE}:{key}"
+    try:
+        client.images.get(tag)
+        notify(f"reusing {tag} (same base image and requirements)")
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    base = (base_image.tags or [base_image.id])[0]
+    notify(f"building {tag}: {base} + pip install {' '.join(requirements)} (once; reused afterwards)")
+    proxies = {k: os.environ[k] for k in PROXY_VARS if os.environ.get(k)}
+    tail: list[str] = []
+    try:
+        for event in client.api.build(fileobj=io.BytesIO(_context(base, requirements, ca_bundle)), custom_context=True,
+                                      tag=tag, rm=True, forcerm=True, decode=True, buildargs=proxies,
+                                      labels={"containerjob.requirements": key}):
+            if "error" in event:
+                raise BackendError(event["error"].strip())
+            line = (event.get("stream") or "").strip()
+            if line:
+                tail = (tail + [line])[-8:]
+    except (BackendError, docker.errors.APIError) as exc:
+        detail = "\n".join(tail[-5:])
+        raise BackendError(f"installing the requirements into {base} failed ({exc}); the last build lines:\n{detail}\n"
+                           "fix the requirement, or use an image that has pip (python -m pip)") from None
+    return tag
+
+
+def push(client: docker.DockerClient, tag: str, notify: Notify) -> None:
+    """Push unless the registry already has this tag (content-hashed tags never change)."""
+    try:
+        client.api.inspect_distribution(tag)
+        notify(f"{tag} is already in the registry")
+        return
+    except docker.errors.APIError:
+        pass
+    notify(f"pushing {tag}")
+    repo, _, version = tag.rpartition(":")
+    try:
+        for event in client.api.push(repo, tag=version, stream=True, decode=True):
+            if "error" in event:
+                raise BackendError(event["error"])
+    except (BackendError, docker.errors.APIError) as exc:
+        raise BackendError(f"pushing {tag} failed ({exc}); check `gcloud auth configure-docker` for the registry "
+                           "and that the repository exists") from None
+
+
+def local_only(image: Any) -> bool:
+    """An image that exists here but in no registry (built or imported locally): Vertex cannot pull it."""
+    return not image.attrs.get("RepoDigests")
+
+
+def publish_local_image(client: docker.DockerClient, image: Any, repo: str, notify: Notify) -> str:
+    """Tag a local-only image by its content hash in the repository and push it."""
+    if not repo:
+        raise SpecError("the image exists only on this machine, so Vertex AI cannot pull it: set --image-repo "
+                        "REGION-docker.pkg.dev/PROJECT/REPOSITORY (or CONTAINERJOB_IMAGE_REPO) to push it there")
+    name = (image.tags[0].rsplit(":", 1)[0].rsplit("/", 1)[-1] if image.tags else "image")
+    tag = f"{repo.rstrip('/')}/{name}:{image.id.split(':')[-1][:16]}"
+    image.tag(tag)
+    push(client, tag, notify)
+    return tag
