@@ -186,3 +186,14 @@ def test_fuse_mode_keeps_files_saved_by_rename(ip, cj_home, gcs):
     assert ip.run_cell(f"%%containerjob --mount gs://{gcs.name}:fuse\n{cell}").success
     assert gcs.bucket.blob("models/w.bin").download_as_bytes() == b"weights"
     assert gcs.bucket.get_blob("models/w.tmp") is None
+
+
+def test_rewritten_with_same_content_is_not_uploaded(ip, cj_home, gcs):
+    """Checksum, not mtime alone: a file touched but unchanged causes no upload (and keeps its generation)."""
+    blob = gcs.bucket.blob("same.txt")
+    blob.upload_from_string(b"same")
+    generation = gcs.bucket.get_blob("same.txt").generation
+    cell = f"import os, time\np = '/gcs/{gcs.name}/same.txt'\ntime.sleep(0.01)\nopen(p, 'w').write(open(p).read())\n"
+    assert ip.run_cell(f"%%containerjob --mount gs://{gcs.name}\n{cell}").success
+    assert "uploaded 0 files" in only_record(cj_home).message
+    assert gcs.bucket.get_blob("same.txt").generation == generation

@@ -83,8 +83,8 @@ class BucketStage:
             wanted.append((key, local))
         with transfer_errors(f"downloads from gs://{self.bucket}"):
             self.transfer.download(self.bucket, wanted)
-        for key, _ in wanted:
-            manifest[key] = remote[key]
+        for key, local in wanted:
+            manifest[key] = {**remote[key], **_stamp(local)}
             report.downloaded += 1
             report.downloaded_bytes += remote[key]["size"]
         self._save(manifest)
@@ -105,8 +105,10 @@ class BucketStage:
         changed: list[tuple[str, Path, int]] = []
         md5s: dict[str, str] = {}
         for key, path in local_files.items():
-            md5s[key] = file_md5(path)
             entry = manifest.get(key)
+            if entry and _stamp(path) == {"size": entry.get("size"), "mtime_ns": entry.get("mtime_ns")}:
+                continue  # untouched since we wrote it: no need to hash it
+            md5s[key] = file_md5(path)  # touched: only a different checksum makes it an upload
             if not entry or entry.get("md5") != md5s[key]:
                 changed.append((key, path, entry["generation"] if entry else 0))
         removed = [(k, e["generation"]) for k, e in manifest.items() if k not in local_files and not e.get("dir")]
@@ -119,7 +121,7 @@ class BucketStage:
             else:
                 report.uploaded += 1
                 report.uploaded_bytes += path.stat().st_size
-                manifest[key] = {"generation": uploaded[key], "md5": md5s[key]}
+                manifest[key] = {"generation": uploaded[key], "md5": md5s[key], **_stamp(path)}
         for key, outcome in deleted.items():
             if outcome == "conflict":
                 report.conflicts.append(key)
@@ -134,6 +136,11 @@ class BucketStage:
         if not str(path).startswith(str(self.stage.resolve()) + os.sep):
             raise MountError(f"object name gs://{self.bucket}/{key} escapes the stage directory; refusing it")
         return path
+
+
+def _stamp(path: Path) -> dict[str, int]:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 @contextmanager
