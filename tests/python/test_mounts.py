@@ -193,7 +193,7 @@ def test_rewritten_with_same_content_is_not_uploaded(ip, cj_home, gcs):
     blob = gcs.bucket.blob("same.txt")
     blob.upload_from_string(b"same")
     generation = gcs.bucket.get_blob("same.txt").generation
-    cell = f"import os, time\np = '/gcs/{gcs.name}/same.txt'\ntime.sleep(0.01)\nopen(p, 'w').write(open(p).read())\n"
+    cell = f"import os, time\np = '/gcs/{gcs.name}/same.txt'\ntime.sleep(0.01)\ndata = open(p).read()\nopen(p, 'w').write(data)\n"
     assert ip.run_cell(f"%%containerjob --mount gs://{gcs.name}\n{cell}").success
     assert "uploaded 0 files" in only_record(cj_home).message
     assert gcs.bucket.get_blob("same.txt").generation == generation
