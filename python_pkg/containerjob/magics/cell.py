@@ -18,7 +18,7 @@ from ..core.names import analyse, parse_cell
 from ..core.remote_error import raise_in_source
 from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
 from ..core.settings import Settings
-from ..core.spec import RunOptions
+from ..core.spec import options_from_args
 from .display import make_view
 
 COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc")
@@ -148,14 +148,7 @@ class ContainerJob(Magics):
         outputs = _names(args.outputs)
         if outputs is None:
             outputs = [n for n in names.assigns if not n.startswith("_")]
-        options = RunOptions(image=args.image, gpus=args.gpus, env=args.env, project=args.project,
-                             output_dir=args.output_dir, timeout=args.timeout, name=args.name,
-                             backend=args.backend, labels=args.label, mounts=args.mount,
-                             credentials=args.credentials, upload_on_failure=not args.no_upload_on_failure,
-                             region=args.region, machine_type=args.machine_type, accelerator=args.accelerator,
-                             replicas=args.replicas, spot=args.spot, service_account=args.service_account,
-                             staging_bucket=args.staging_bucket, requirements=args.requirements, pip=args.pip,
-                             image_repo=args.image_repo)
+        options = options_from_args(args)
         prepared = service.prepare(options, cell, kind="cell", filename=filename, namespace=user_ns,
                                    inputs=inputs, outputs=outputs)
         if args.dry_run:
