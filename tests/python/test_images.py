@@ -64,3 +64,31 @@ def test_vertex_needs_a_repo_for_requirements(ip, cj_home, vertex, monkeypatch):
     monkeypatch.delenv("CONTAINERJOB_IMAGE_REPO")
     with pytest.raises(UsageError, match="need an image registry to push to"):
         ip.run_cell_magic("containerjob", "--backend vertex --project my-proj --pip six", "x = 1")
+
+
+def test_missing_image_is_pulled_with_a_progress_bar(ip, cj_home, engine, registry, capsys):
+    import io
+    import os
+    import tarfile
+
+    ref = f"{registry}/pulltest/python:1"
+    container = engine.containers.create("python:3.11-slim", ["true"])  # a layer of its own, 8 MiB
+    data = os.urandom(8 << 20)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("blob.bin")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    container.put_archive("/", buf.getvalue())
+    container.commit(repository=ref.rsplit(":", 1)[0], tag="1")
+    container.remove()
+    for line in engine.api.push(ref.rsplit(":", 1)[0], tag="1", stream=True, decode=True):
+        assert "error" not in line, line
+    engine.images.remove(ref)  # its own layer goes with it: the pull below must download it
+    assert ip.run_cell(f"%%containerjob --image {ref}\nx = 40 + 2").success
+    out = capsys.readouterr().out
+    assert f"pulling {ref} (not on this machine yet)" in out
+    bars = [line for line in out.splitlines() if f"pulling {ref} [" in line]
+    assert bars and bars[-1].endswith("MB") and "100%" in bars[-1]
+    assert len(bars) <= 21  # redrawn in 5% steps, not once per layer event
+    assert ip.user_ns["x"] == 42

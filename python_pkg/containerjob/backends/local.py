@@ -110,6 +110,7 @@ class LocalBackend(Backend):
                     if "error" in event:
                         raise BackendError(event["error"])
                     progress.update(event)
+                progress.finish()
                 return self.client.images.get(ref)
             except (docker.errors.APIError, BackendError) as exc:
                 raise BackendError(
@@ -349,6 +350,14 @@ class PullProgress:
         total = sum(t for _, t in self.layers.values()) or 1
         percent = min(100, done * 100 // total) // 5 * 5
         if percent != self.shown:
-            self.shown = percent
-            bar = "#" * (percent // 5) + "." * (20 - percent // 5)
-            self.notify(f"pulling {self.ref} [{bar}] {percent}% of {total / 1e6:.0f} MB")
+            self._draw(percent, total)
+
+    def finish(self) -> None:
+        total = sum(t for _, t in self.layers.values())
+        if self.shown != 100:
+            self._draw(100, total)
+
+    def _draw(self, percent: int, total: int) -> None:
+        self.shown = percent
+        bar = "#" * (percent // 5) + "." * (20 - percent // 5)
+        self.notify(f"pulling {self.ref} [{bar}] {percent}% of {total / 1e6:.0f} MB")
