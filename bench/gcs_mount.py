@@ -95,7 +95,7 @@ def run(args, work: Path, url: str) -> None:
 
     def code_write(prefix: str, size: int, count: int) -> str:
         return (f"import os\nroot = '/gcs/{bucket}/out-{secrets.token_hex(3)}/{prefix}'\nos.makedirs(root)\n"
-                f"data = os.urandom({size // count})\nfor i in range({count}):\n"
+                f"data = bytes({size // count})\nfor i in range({count}):\n"
                 "    open(f'{root}/f{i:04d}', 'wb').write(data)\n")
 
     results: dict[tuple[str, str, str], list[float]] = {}

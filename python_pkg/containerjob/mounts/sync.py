@@ -102,7 +102,7 @@ class BucketStage:
                     report.skipped.append(str(path.relative_to(self.stage)))
                 elif name in files:
                     local_files[path.relative_to(self.stage).as_posix()] = path
-        changed: list[tuple[str, Path, int]] = []
+        changed: list[tuple[str, Path, int, str]] = []
         md5s: dict[str, str] = {}
         for key, path in local_files.items():
             entry = manifest.get(key)
@@ -110,12 +110,12 @@ class BucketStage:
                 continue  # untouched since we wrote it: no need to hash it
             md5s[key] = file_md5(path)  # touched: only a different checksum makes it an upload
             if not entry or entry.get("md5") != md5s[key]:
-                changed.append((key, path, entry["generation"] if entry else 0))
+                changed.append((key, path, entry["generation"] if entry else 0, md5s[key]))
         removed = [(k, e["generation"]) for k, e in manifest.items() if k not in local_files and not e.get("dir")]
         with transfer_errors(f"uploads to gs://{self.bucket}"):
             uploaded = self.transfer.upload(self.bucket, changed)
             deleted = self.transfer.delete(self.bucket, removed)
-        for key, path, _ in changed:
+        for key, path, _, _ in changed:
             if uploaded[key] is None:
                 report.conflicts.append(key)
             else:

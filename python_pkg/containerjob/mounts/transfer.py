@@ -16,6 +16,7 @@ from typing import Any
 from .storage import emulator_host, storage_client
 
 RESUMABLE_BYTES = 8 << 20
+RESUMABLE_CHUNK = 256 << 20  # bytes per resumable request, held in memory: one big upload runs at a time
 CONCURRENCY = 32
 
 
@@ -40,11 +41,24 @@ class Transfer:
         return out
 
     def download(self, bucket: str, items: list[tuple[str, Path]]) -> None:
-        if items:
-            self.fs.get([f"{bucket}/{key}" for key, _ in items], [str(path) for _, path in items])
+        """Concurrent _get_file calls: fs.get() on a list first stats every path, one request each."""
+        from fsspec.asyn import sync
 
-    def upload(self, bucket: str, items: list[tuple[str, Path, int]]) -> dict[str, int | None]:
-        """key -> new generation, or None where the precondition failed (changed elsewhere: a conflict)."""
+        async def run() -> None:
+            gate = asyncio.Semaphore(CONCURRENCY)
+
+            async def one(key: str, path: Path) -> None:
+                async with gate:
+                    await self.fs._get_file(f"{bucket}/{key}", str(path))
+
+            await asyncio.gather(*(one(k, p) for k, p in items))
+
+        if items:
+            sync(self.fs.loop, run)
+
+    def upload(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
+        """Items are (key, file, expected generation, base64 MD5); the MD5 goes along so the server checks
+        the bytes. Returns key -> new generation, or None where the precondition failed (a conflict)."""
         from fsspec.asyn import sync
 
         big = [i for i in items if i[1].stat().st_size >= RESUMABLE_BYTES]
@@ -54,11 +68,11 @@ class Transfer:
             results.update(self._upload_big(bucket, big))
         return results
 
-    async def _upload_small(self, bucket: str, items: list[tuple[str, Path, int]]) -> dict[str, int | None]:
+    async def _upload_small(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
         gate = asyncio.Semaphore(CONCURRENCY)
 
-        async def one(key: str, path: Path, generation: int) -> tuple[str, int | None]:
-            metadata = json.dumps({"name": key})
+        async def one(key: str, path: Path, generation: int, md5: str) -> tuple[str, int | None]:
+            metadata = json.dumps({"name": key, "md5Hash": md5})
             body = (f"--==0==\nContent-Type: application/json; charset=UTF-8\n\n{metadata}\n--==0==\n"
                     "Content-Type: application/octet-stream\n\n").encode() + path.read_bytes() + b"\n--==0==--"
             async with gate:
@@ -73,15 +87,16 @@ class Transfer:
 
         return dict(await asyncio.gather(*(one(*i) for i in items)))
 
-    def _upload_big(self, bucket: str, items: list[tuple[str, Path, int]]) -> dict[str, int | None]:
+    def _upload_big(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
         from google.api_core.exceptions import PreconditionFailed
 
         client = storage_client(self.project)
         out: dict[str, int | None] = {}
-        for key, path, generation in items:
-            blob = client.bucket(bucket).blob(key)
+        for key, path, generation, md5 in items:
+            blob = client.bucket(bucket).blob(key, chunk_size=RESUMABLE_CHUNK)
+            blob.md5_hash = md5  # verified by the server; no second client-side checksum pass
             try:
-                blob.upload_from_filename(str(path), if_generation_match=generation)
+                blob.upload_from_filename(str(path), if_generation_match=generation, checksum=None)
                 out[key] = blob.generation
             except PreconditionFailed:
                 out[key] = None
