@@ -101,7 +101,7 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
     options = options_from_args(args, name=args.name or path.name)
     prepared = service.prepare(options, source, kind="script", filename=path.name, argv=args.args)
     if args.dry_run:
-        print(json.dumps(service.dry_run(prepared), indent=2))
+        print(json.dumps(service.dry_run(prepared, origin=os.path.abspath(args.file)), indent=2))
         return 0
     note = lambda msg: print(f"[containerjob] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     note(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")

@@ -69,8 +69,8 @@ class JobService:
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024)
         return Prepared(spec, payload, project)
 
-    def dry_run(self, prepared: Prepared) -> dict[str, Any]:
-        return self.backend(prepared.spec.backend).describe(prepared.spec, prepared.payload, "cj-00000000")
+    def dry_run(self, prepared: Prepared, *, origin: str = "") -> dict[str, Any]:
+        return self.backend(prepared.spec.backend).describe(prepared.spec, prepared.payload, "cj-00000000", origin)
 
     def submit(self, prepared: Prepared, *, origin: str = "", notify: Callable[[str], None] | None = None,
                job_id: str | None = None) -> JobRecord:
@@ -79,7 +79,9 @@ class JobService:
 
     def follow(self, record: JobRecord, on_output: Callable[[str], None], *,
                detach_on_interrupt: bool = False) -> JobRecord:
-        timeout = record.spec.get("timeout_s")
+        # Vertex enforces scheduling.timeout from when the job runs; a client-side clock from submission
+        # would cancel jobs still waiting for machines.
+        timeout = record.spec.get("timeout_s") if record.backend == "local" else None
         return self.backend(record.backend).follow(record, on_output, timeout_s=timeout,
                                                    detach_on_interrupt=detach_on_interrupt)
 

@@ -82,3 +82,19 @@ def test_runner_end_to_end_in_this_interpreter(tmp_path):
     result = read_result(out)
     assert result.values["p2"].x == 6 and result.values["root"] == 4.0
     assert result.values["math"].__name__ == "math" and result.last_value == 5.0
+
+
+def test_only_the_chief_writes_results(tmp_path):
+    """Vertex workers other than pool 0 run the same code but must not overwrite the chief's results."""
+    payload = build_payload("y = 1", home=tmp_path, kind="cell", filename="<cell>", outputs=["y"])
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {"CONTAINERJOB_PAYLOAD": str(payload.path), "CONTAINERJOB_OUTPUT": str(out), "PATH": os.environ["PATH"],
+           "CLUSTER_SPEC": json.dumps({"task": {"type": "workerpool1", "index": 0}})}
+    proc = subprocess.run([sys.executable, "-I", str(payload.runtime / "runner.py")], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert list(out.iterdir()) == []
+    env["CLUSTER_SPEC"] = json.dumps({"task": {"type": "workerpool0", "index": 0}})
+    subprocess.run([sys.executable, "-I", str(payload.runtime / "runner.py")], env=env, check=True, timeout=60)
+    assert read_result(out).values == {"y": 1}

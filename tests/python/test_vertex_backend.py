@@ -98,8 +98,9 @@ def test_interrupt_with_cancel_policy(ip, cj_home, vertex):
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         ip.run_cell_magic("containerjob", "--backend vertex --project my-proj --on-interrupt cancel",
-                          "import time\ntime.sleep(120)")
+                          "import time\nprint('running', flush=True)\ntime.sleep(120)")
     assert only_record(cj_home).status.value == "CANCELLED"
+    assert any(r.path.endswith(":cancel") for r in vertex.requests)  # cancelled on Vertex, not only in our record
 
 
 def test_missing_staging_bucket_and_project_send_nothing(ip, cj_home, vertex, monkeypatch):

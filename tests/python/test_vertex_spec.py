@@ -44,6 +44,17 @@ def test_accelerator_and_region_parsing():
         validate_region("mars-north1")
 
 
+def test_replicas_become_a_chief_pool_and_a_worker_pool(ip, capsys):
+    ip.run_cell_magic("containerjob", "--backend vertex --dry-run --project p --staging-bucket gs://bkt --replicas 3",
+                      "x = 1")
+    out = capsys.readouterr().out
+    pools = json.loads(out[out.index("{"):])["customJob"]["jobSpec"]["workerPoolSpecs"]
+    assert [p["replicaCount"] for p in pools] == ["1", "2"]
+    assert pools[0]["containerSpec"] == pools[1]["containerSpec"]
+    with pytest.raises(UsageError, match="--replicas is for Vertex AI"):
+        ip.run_cell_magic("containerjob", "--replicas 2", "x = 1")
+
+
 def test_dry_run_prints_custom_job_and_gcloud(ip, capsys):
     ip.user_ns["n"] = 2
     ip.run_cell_magic("containerjob", "--backend vertex --dry-run --project my-proj --staging-bucket gs://stage-b "

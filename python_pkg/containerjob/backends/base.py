@@ -98,7 +98,7 @@ class Backend(ABC):
         """Log text as it arrives; ends when the job ends (follow) or at the current end."""
 
     @abstractmethod
-    def describe(self, spec: JobSpec, payload: Payload, job_id: str) -> dict[str, Any]:
+    def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
         """The exact request this backend would send, secrets redacted (for --dry-run)."""
 
     def cancel(self, record: JobRecord) -> JobRecord:

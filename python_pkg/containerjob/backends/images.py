@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tarfile
 from typing import Any
 
@@ -44,9 +45,15 @@ def _context(base: str, requirements: list[str], ca_bundle: str) -> bytes:
     return buf.getvalue()
 
 
+def redact_url_credentials(text: str) -> str:
+    """https://user:TOKEN@host -> https://***@host, for anything we print."""
+    return re.sub(r"(\w+://)[^/\s@]+@", r"\1***@", text)
+
+
 def requirements_image(client: docker.DockerClient, base_image: Any, requirements: list[str], *, repo: str,
                        ca_bundle: str, notify: Notify) -> str:
-    """The tag of an image with the requirements installed on `base_image`; builds only when missing."""
+    """The tag of an image with the requirements installed on `base_image`; builds only when neither this
+    engine nor the registry has it."""
     key = hashlib.sha256("\n".join([base_image.id, *sorted(requirements)]).encode()).hexdigest()[:16]
     tag = f"{repo.rstrip('/') + '/' if repo else ''}{ENV_IMAGE}:{key}"
     try:
@@ -55,8 +62,12 @@ def requirements_image(client: docker.DockerClient, base_image: Any, requirement
         return tag
     except docker.errors.ImageNotFound:
         pass
+    if repo and in_registry(client, tag):
+        notify(f"reusing {tag} from the registry (same base image and requirements)")
+        return tag
     base = (base_image.tags or [base_image.id])[0]
-    notify(f"building {tag}: {base} + pip install {' '.join(requirements)} (once; reused afterwards)")
+    shown = redact_url_credentials(" ".join(requirements))
+    notify(f"building {tag}: {base} + pip install {shown} (once; reused afterwards)")
     proxies = {k: os.environ[k] for k in PROXY_VARS if os.environ.get(k)}
     tail: list[str] = []
     try:
@@ -69,20 +80,25 @@ def requirements_image(client: docker.DockerClient, base_image: Any, requirement
             if line:
                 tail = (tail + [line])[-8:]
     except (BackendError, docker.errors.APIError) as exc:
-        detail = "\n".join(tail[-5:])
+        detail = redact_url_credentials("\n".join(tail[-5:]))
         raise BackendError(f"installing the requirements into {base} failed ({exc}); the last build lines:\n{detail}\n"
                            "fix the requirement, or use an image that has pip (python -m pip)") from None
     return tag
 
 
-def push(client: docker.DockerClient, tag: str, notify: Notify) -> None:
-    """Push unless the registry already has this tag (content-hashed tags never change)."""
+def in_registry(client: docker.DockerClient, tag: str) -> bool:
     try:
         client.api.inspect_distribution(tag)
+        return True
+    except docker.errors.APIError:
+        return False
+
+
+def push(client: docker.DockerClient, tag: str, notify: Notify) -> None:
+    """Push unless the registry already has this tag (content-hashed tags never change)."""
+    if in_registry(client, tag):
         notify(f"{tag} is already in the registry")
         return
-    except docker.errors.APIError:
-        pass
     notify(f"pushing {tag}")
     repo, _, version = tag.rpartition(":")
     try:

@@ -141,7 +141,8 @@ class LocalBackend(Backend):
         return info
 
     # -- run -----------------------------------------------------------------------------------------
-    def describe(self, spec: JobSpec, payload: Payload, job_id: str, *, redact: bool = True) -> dict[str, Any]:
+    def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "", *,
+                 redact: bool = True) -> dict[str, Any]:
         pool = spec.primary
         output_dir = self.job_dir(job_id) / "output"
         env = job_environment(spec, job_id, ca_bundle_mounted=bool(self.settings.ca_bundle),
@@ -189,11 +190,6 @@ class LocalBackend(Backend):
         job_mounts = JobMounts(Path(record.job_dir))
         job_mounts.prepare(spec.mounts, project=spec.project, upload_on_failure=spec.upload_on_failure,
                            notify=notify)
-        if spec.base_output_dir:  # Cloud Storage FUSE shows these implicitly; make them real here
-            base = spec.base_output_dir
-            host_base = job_mounts.host_path(gcs_path(base)) if base.startswith("gs://") else base
-            for path in output_dirs(host_base).values():
-                os.makedirs(path, exist_ok=True)
         api = self.client.api
         host_config = api.create_host_config(
             mounts=[Mount(m["target"], m["source"], type="bind", read_only=m["read_only"]) for m in config.pop("mounts")],
@@ -201,6 +197,11 @@ class LocalBackend(Backend):
             security_opt=config.pop("security_opt"),
         )
         try:
+            if spec.base_output_dir:  # Cloud Storage FUSE shows these implicitly; make them real here
+                base = spec.base_output_dir
+                host_base = job_mounts.host_path(gcs_path(base)) if base.startswith("gs://") else base
+                for path in output_dirs(host_base).values():
+                    os.makedirs(path, exist_ok=True)
             with engine_errors("create the container"):
                 container_id = api.create_container(detach=True, host_config=host_config, **config)["Id"]
             with engine_errors("start the container"):

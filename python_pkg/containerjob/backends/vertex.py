@@ -15,12 +15,13 @@ from typing import Any, Iterator
 
 import docker.errors
 
-from ..core.errors import BackendError, BackendUnavailable, SpecError
+from ..core.errors import BackendError, BackendUnavailable, MountError, SpecError
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload, read_result
 from ..core.spec import label_value
 from . import images
-from .base import Backend, Notify
+from ..mounts.sync import transfer_errors
+from .base import STALE_QUEUED_S, Backend, Notify
 
 _NAME_RE = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/customJobs/(?P<id>[^/]+)$")
 _TERMINAL = {
@@ -131,6 +132,12 @@ class VertexBackend(Backend):
 
         pool = spec.primary
         local = LocalBackend(self.settings, self.store)
+        if not spec.requirements:
+            try:
+                with engine_errors("connect"):
+                    local.client.ping()
+            except BackendUnavailable:
+                return  # no engine here, so no local-only image either: Vertex pulls the reference as given
         with engine_errors("prepare the image"):
             if spec.requirements:
                 if not spec.image_repo:
@@ -159,15 +166,19 @@ class VertexBackend(Backend):
         machine: dict[str, Any] = {"machineType": pool.machine_type}
         if pool.accelerator_count:
             machine.update(acceleratorType=pool.accelerator_type, acceleratorCount=pool.accelerator_count)
+        worker = {
+            "machineSpec": machine,
+            "replicaCount": "1",
+            "diskSpec": {"bootDiskType": "pd-ssd", "bootDiskSizeGb": pool.boot_disk_size_gb},
+            "containerSpec": {"imageUri": pool.image,
+                              "command": pool.command or ["python3", "-u", f"{base}/runtime/runner.py"],
+                              "args": pool.args, "env": [{"name": k, "value": v} for k, v in env.items()]},
+        }
+        pools = [worker]
+        if pool.replica_count > 1:  # Vertex: the first pool is the single chief; the rest are workers
+            pools.append({**worker, "replicaCount": str(pool.replica_count - 1)})
         job_spec: dict[str, Any] = {
-            "workerPoolSpecs": [{
-                "machineSpec": machine,
-                "replicaCount": str(pool.replica_count),
-                "diskSpec": {"bootDiskType": "pd-ssd", "bootDiskSizeGb": pool.boot_disk_size_gb},
-                "containerSpec": {"imageUri": pool.image,
-                                  "command": pool.command or ["python3", "-u", f"{base}/runtime/runner.py"],
-                                  "args": pool.args, "env": [{"name": k, "value": v} for k, v in env.items()]},
-            }],
+            "workerPoolSpecs": pools,
             "scheduling": {"restartJobOnWorkerRestart": False, "strategy": "SPOT" if spec.spot else "STANDARD"},
         }
         if spec.timeout_s:
@@ -183,10 +194,11 @@ class VertexBackend(Backend):
             labels["notebook"] = label_value(Path(origin).stem) or "notebook"
         return {"displayName": spec.display_name, "jobSpec": job_spec, "labels": labels}
 
-    def describe(self, spec: JobSpec, payload: Payload, job_id: str) -> dict[str, Any]:
+    def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
+        """Before any image build or push: with extra requirements the imageUri becomes the built tag."""
         from ..core.models import redact_env
 
-        job = self._custom_job(spec, job_id)
+        job = self._custom_job(spec, job_id, origin)
         container = job["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]
         container["env"] = [{"name": k, "value": v} for k, v in
                             redact_env({e["name"]: e["value"] for e in container["env"]}).items()]
@@ -202,9 +214,11 @@ class VertexBackend(Backend):
         bucket, prefix = self.staging(spec, record.id)
         fs = self.transfer(spec.project).fs
         notify(f"staging the payload to gs://{bucket}/{prefix}/")
-        for part, local in (("payload", payload.path), ("runtime", payload.runtime)):
-            files = [p for p in sorted(local.rglob("*")) if p.is_file()]
-            fs.put([str(p) for p in files], [f"{bucket}/{prefix}/{part}/{p.relative_to(local).as_posix()}" for p in files])
+        with transfer_errors(f"staging the payload to gs://{bucket}/{prefix}/"):
+            for part, local in (("payload", payload.path), ("runtime", payload.runtime)):
+                files = [p for p in sorted(local.rglob("*")) if p.is_file()]
+                fs.put([str(p) for p in files],
+                       [f"{bucket}/{prefix}/{part}/{p.relative_to(local).as_posix()}" for p in files])
         body = aiplatform_v1.CustomJob.from_json(json.dumps(self._custom_job(spec, record.id, record.origin)))
         with _api_errors("create the CustomJob"):
             job = self.client(spec.region).create_custom_job(
@@ -219,8 +233,14 @@ class VertexBackend(Backend):
             return self.client(parse_job_name(record.backend_ref)["region"]).get_custom_job(name=record.backend_ref)
 
     def refresh(self, record: JobRecord) -> JobRecord:
-        if record.status.is_final or not record.backend_ref:
+        if record.status.is_final:
             return record
+        if not record.backend_ref:  # still being submitted somewhere, or the submitter died
+            if time.time() - record.created_at > STALE_QUEUED_S:
+                self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.LOST, finished_at=time.time(),
+                                      message="its submission never finished (look for a CustomJob labelled "
+                                              f"containerjob-id={record.id} in the console)")
+            return self.store.get(record.id)
         job = self._get(record)
         state = job.state.name
         if state in _TERMINAL:
@@ -240,6 +260,9 @@ class VertexBackend(Backend):
         while job.state.name not in _TERMINAL and time.time() < deadline:
             time.sleep(self.poll_s)
             job = self._get(record)
+        if job.state.name not in _TERMINAL:  # still cancelling on Vertex: the record says so, refresh() ends it
+            self.store.transition(record.id, (JobStatus.RUNNING,), status=JobStatus.CANCELLING)
+            return self.store.get(record.id)
         return self._finalise(record, job, status, message)
 
     def _finalise(self, record: JobRecord, job, status: JobStatus | None, message: str) -> JobRecord:
@@ -248,8 +271,8 @@ class VertexBackend(Backend):
                 return current
             self._fetch_outputs(current)
             mapped, note = _TERMINAL.get(job.state.name, (JobStatus.FAILED, job.state.name))
-            if status is None:
-                status = JobStatus.CANCELLED if current.status is JobStatus.CANCELLING else mapped
+            if status is None or mapped is not JobStatus.CANCELLED:
+                status = mapped  # Vertex's word wins: a job that finished before a cancel took keeps its result
                 result = read_result(Path(current.job_dir) / "output")
                 if status is JobStatus.FAILED:
                     message = (f"{result.error['type']}: {result.error['message']}" if result.error
@@ -264,13 +287,18 @@ class VertexBackend(Backend):
         bucket, prefix = self.staging(record.spec, record.id)
         fs = self.transfer(record.spec.get("project")).fs
         remote = f"{bucket}/{prefix}/output"
+        local = (Path(record.job_dir) / "output").resolve()
         fs.invalidate_cache()  # listings cached while the job ran are stale now
-        try:
-            names = fs.find(remote)
-        except FileNotFoundError:
-            names = []
-        local = Path(record.job_dir) / "output"
-        fs.get(names, [str(local / n[len(remote) + 1:]) for n in names])
+        with transfer_errors(f"fetching the results from gs://{remote}/"):
+            try:
+                names = fs.find(remote)
+            except FileNotFoundError:
+                names = []
+            targets = [(local / n[len(remote) + 1:]).resolve() for n in names]
+            escaping = [n for n, t in zip(names, targets) if not str(t).startswith(str(local) + "/")]
+            if escaping:
+                raise MountError(f"result object {escaping[0]} would land outside the job directory; refusing it")
+            fs.get(names, [str(t) for t in targets])
         chunks = sorted((local / "logs").glob("*.log")) if (local / "logs").is_dir() else []
         (Path(record.job_dir) / "logs.txt").write_text("".join(c.read_text(errors="replace") for c in chunks))
 

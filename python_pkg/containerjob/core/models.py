@@ -69,10 +69,6 @@ class Mount:
     prefix: str = ""
     mode: str = "sync"
 
-    @property
-    def container_path(self) -> str:
-        return "/gcs/" + "/".join(p for p in (self.bucket, self.prefix) if p)
-
 
 @dataclass
 class JobSpec:

@@ -189,6 +189,8 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         raise SpecError(f"--replicas {options.replicas!r} is not a number: use 1 or more") from None
     if not 1 <= replicas <= 1000:
         raise SpecError(f"--replicas {replicas} is out of range: use 1..1000")
+    if replicas > 1 and backend == "local":
+        raise SpecError("--replicas is for Vertex AI; a local run is one container (use --backend vertex)")
     pool = WorkerPool(
         image=image,
         env=parse_env(options.env),
@@ -205,7 +207,7 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
     mounts = [parse_mount(m) for m in options.mounts]
     if output_dir and output_dir.startswith("gs://"):
         bucket, prefix = split_gs(output_dir, "--output-dir")
-        if not any(m.bucket == bucket and m.mode == "fuse" for m in mounts):
+        if not any(m.bucket == bucket and m.mode == "fuse" for m in mounts):  # fuse mounts whole buckets
             mounts.append(Mount(bucket=bucket, prefix=prefix, mode="sync"))
     requirements = [*parse_requirements_file(options.requirements), *parse_pip(options.pip)]
     image_repo = (options.image_repo or "").strip().rstrip("/")

@@ -153,7 +153,7 @@ class ContainerJob(Magics):
                                    inputs=inputs, outputs=outputs)
         if args.dry_run:
             print(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
-            print(json.dumps(service.dry_run(prepared), indent=2))
+            print(json.dumps(service.dry_run(prepared, origin=self._origin()), indent=2))
             return None
         view = make_view(self.display_mode, self.log_lines or service.settings.log_buffer_lines)
         view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")

@@ -107,13 +107,22 @@ def mount(bucket: str, prefix: str, mountpoint: Path, cache_dir: Path, timeout_s
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     handle = FuseHandle(tool, bucket, prefix, str(mountpoint), proc.pid, rc_port)
     deadline = time.monotonic() + timeout_s
-    while not os.path.ismount(mountpoint):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            unmount(handle)
-            tail = (cache_dir / f"{tool}.log").read_text(errors="replace")[-600:]
-            raise MountError(f"{tool} could not mount gs://{bucket}/{prefix} at {mountpoint}: {tail.strip() or 'timed out'}")
-        time.sleep(0.05)
+    try:
+        while not is_mounted(str(mountpoint)):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = (cache_dir / f"{tool}.log").read_text(errors="replace")[-600:]
+                raise MountError(f"{tool} could not mount gs://{bucket}/{prefix} at {mountpoint}: "
+                                 f"{tail.strip() or 'timed out'}")
+            time.sleep(0.05)
+    except BaseException:  # an interrupt here too: nothing may stay mounted or running
+        unmount(handle)
+        raise
     return handle
+
+
+def is_mounted(point: str) -> bool:
+    """From /proc/mounts: os.path.ismount is False for a mount whose tool died (ENOTCONN)."""
+    return any(p == point for _, p in active_mounts())
 
 
 def drain(handle: FuseHandle, timeout_s: float = 600) -> None:
@@ -128,7 +137,10 @@ def drain(handle: FuseHandle, timeout_s: float = 600) -> None:
             with urllib.request.urlopen(req, timeout=5) as resp:
                 cache = json.load(resp).get("diskCache", {})
         except OSError:
-            return  # rclone is gone: nothing left to drain
+            if is_mounted(handle.mountpoint) and not _alive(handle.pid):
+                raise MountError(f"rclone for gs://{handle.bucket} died before its uploads finished; files written "
+                                 "after its last upload may be missing from the bucket") from None
+            return  # unmounted cleanly: nothing left to drain
         if not cache.get("uploadsInProgress") and not cache.get("uploadsQueued"):
             if cache.get("erroredFiles"):
                 raise MountError(f"rclone could not upload {cache['erroredFiles']} files to gs://{handle.bucket}; "
@@ -139,18 +151,25 @@ def drain(handle: FuseHandle, timeout_s: float = 600) -> None:
 
 
 def unmount(handle: FuseHandle, timeout_s: float = 30) -> None:
-    """Unmount (lazily if busy) and wait for the tool to exit; safe to call twice."""
-    if os.path.ismount(handle.mountpoint):
+    """Unmount (lazily if busy, or if the tool died) and wait for the tool to exit; safe to call twice."""
+    if is_mounted(handle.mountpoint):
         tool = shutil.which("fusermount3") or shutil.which("fusermount") or "umount"
         args = [tool, "-u", handle.mountpoint] if "fusermount" in tool else [tool, handle.mountpoint]
         if subprocess.run(args, capture_output=True).returncode != 0:
             subprocess.run([*args[:-1], "-z", handle.mountpoint] if "fusermount" in tool else [tool, "-l", handle.mountpoint],
                            capture_output=True)
     deadline = time.monotonic() + timeout_s
-    while _alive(handle.pid) and time.monotonic() < deadline:
+    while _alive(handle.pid) and handle.tool in _cmdline(handle.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(handle.pid):
+    if _alive(handle.pid) and handle.tool in _cmdline(handle.pid):  # never a PID reused by something else
         os.kill(handle.pid, signal.SIGKILL)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _alive(pid: int) -> bool:

@@ -65,9 +65,8 @@ class JobMounts:
         binds: list[BindMount] = []
         for bucket in dict.fromkeys(m.bucket for m in mounts if m.mode == "sync"):
             binds.append(BindMount(str(self.job_dir / "gcs" / bucket), f"{GCS_ROOT}/{bucket}"))
-        for m in mounts:
-            if m.mode == "fuse":
-                binds.append(BindMount(str(self.job_dir / "fuse" / m.bucket / m.prefix), m.container_path))
+        for bucket in dict.fromkeys(m.bucket for m in mounts if m.mode == "fuse"):
+            binds.append(BindMount(str(self.job_dir / "fuse" / bucket), f"{GCS_ROOT}/{bucket}"))
         return binds
 
     def _state(self) -> dict:
@@ -107,12 +106,13 @@ class JobMounts:
                 self._write(state)
                 report = BucketStage(transfer, bucket, stage, Path(entry["manifest"])).download(prefixes)
                 notify(f"gs://{bucket}: downloaded {report.downloaded} files into the stage (sync mode)")
-            for m in (m for m in mounts if m.mode == "fuse"):
-                point = self.job_dir / "fuse" / m.bucket / m.prefix
-                handle = fuse.mount(m.bucket, m.prefix, point, self.job_dir / "fuse-cache" / m.bucket)
+            # The whole bucket, as on Vertex AI: a write outside the declared prefix must land in the bucket,
+            # not in the container's own filesystem.
+            for bucket in dict.fromkeys(m.bucket for m in mounts if m.mode == "fuse"):
+                handle = fuse.mount(bucket, "", self.job_dir / "fuse" / bucket, self.job_dir / "fuse-cache" / bucket)
                 state["fuse"].append(handle.__dict__)
                 self._write(state)
-                notify(f"gs://{m.bucket}/{m.prefix}: mounted with {handle.tool} (fuse mode)")
+                notify(f"gs://{bucket}: mounted with {handle.tool} at /gcs/{bucket} (fuse mode)")
         except BaseException:
             self.release(keep_stage=False)
             raise

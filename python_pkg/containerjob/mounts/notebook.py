@@ -17,16 +17,17 @@ from . import fuse
 _MADE_HERE: list[fuse.FuseHandle] = []
 
 
-def default_mountpoint(bucket: str) -> Path:
-    """/gcs/<bucket> when this user may create it, else ~/gcs/<bucket> (same layout, one level down)."""
+def default_mountpoint(bucket: str, prefix: str = "") -> Path:
+    """/gcs/<bucket>[/<prefix>] (so gcs_path() resolves) when this user may create it, else the same
+    layout under ~/gcs."""
     root = Path(GCS_ROOT)
     try:
         root.mkdir(exist_ok=True)
         if os.access(root, os.W_OK):
-            return root / bucket
+            return root / bucket / prefix if prefix else root / bucket
     except OSError:
         pass
-    return Path.home() / "gcs" / bucket
+    return Path.home() / "gcs" / bucket / prefix if prefix else Path.home() / "gcs" / bucket
 
 
 def _records(home: Path) -> Path:
@@ -37,8 +38,8 @@ def _records(home: Path) -> Path:
 
 def mount_bucket(uri: str, mountpoint: str | None, *, home: Path) -> fuse.FuseHandle:
     bucket, prefix = split_gs(uri, "%gcsmount")
-    point = Path(mountpoint).expanduser().resolve() if mountpoint else default_mountpoint(bucket)
-    if os.path.ismount(point):
+    point = Path(mountpoint).expanduser().resolve() if mountpoint else default_mountpoint(bucket, prefix)
+    if fuse.is_mounted(str(point)):
         raise MountError(f"{point} is already a mount point: %gcsunmount {point} first, or choose another")
     if point.exists() and any(point.iterdir()):
         raise MountError(f"{point} is not empty: mounting over it would hide its files; choose an empty directory")
@@ -54,7 +55,7 @@ def list_mounts(home: Path) -> list[fuse.FuseHandle]:
     live = []
     for record in sorted(_records(home).glob("*.json")):
         handle = fuse.FuseHandle.load(record)
-        if os.path.ismount(handle.mountpoint):
+        if fuse.is_mounted(handle.mountpoint):  # a dead mount is listed too, so it can be unmounted
             live.append(handle)
         else:
             record.unlink(missing_ok=True)
@@ -84,7 +85,7 @@ def unmount_bucket(target: str | None, *, home: Path) -> list[fuse.FuseHandle]:
 def _unmount_on_exit() -> None:
     """A kernel that exits takes its mounts with it: no stale FUSE mounts after a restart."""
     for handle in _MADE_HERE:
-        if os.path.ismount(handle.mountpoint):
+        if fuse.is_mounted(handle.mountpoint):
             try:
                 fuse.drain(handle, timeout_s=60)
             except MountError:

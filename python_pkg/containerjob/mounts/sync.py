@@ -104,19 +104,34 @@ class BucketStage:
                     local_files[path.relative_to(self.stage).as_posix()] = path
         changed: list[tuple[str, Path, int, str]] = []
         md5s: dict[str, str] = {}
-        for key, path in local_files.items():
-            entry = manifest.get(key)
-            if entry and _stamp(path) == {"size": entry.get("size"), "mtime_ns": entry.get("mtime_ns")}:
-                continue  # untouched since we wrote it: no need to hash it
-            md5s[key] = file_md5(path)  # touched: only a different checksum makes it an upload
-            if not entry or entry.get("md5") != md5s[key]:
-                changed.append((key, path, entry["generation"] if entry else 0, md5s[key]))
+        with transfer_errors(f"reading the stage of gs://{self.bucket}"):
+            self._changes(manifest, local_files, changed, md5s)
         removed = [(k, e["generation"]) for k, e in manifest.items() if k not in local_files and not e.get("dir")]
         with transfer_errors(f"uploads to gs://{self.bucket}"):
             uploaded = self.transfer.upload(self.bucket, changed)
             deleted = self.transfer.delete(self.bucket, removed)
+        return self._record(report, manifest, changed, md5s, uploaded, deleted)
+
+    def _changes(self, manifest: dict[str, dict[str, Any]], local_files: dict[str, Path],
+                 changed: list[tuple[str, Path, int, str]], md5s: dict[str, str]) -> None:
+        for key, path in local_files.items():
+            entry = manifest.get(key)
+            stamp = _stamp(path)
+            if entry and stamp == {k: entry.get(k) for k in stamp}:
+                continue  # untouched since we wrote it: no need to hash it
+            md5s[key] = file_md5(path)  # touched: only a different checksum makes it an upload
+            if not entry or entry.get("md5") != md5s[key]:
+                changed.append((key, path, entry["generation"] if entry else 0, md5s[key]))
+
+    def _record(self, report: SyncReport, manifest: dict[str, dict[str, Any]],
+                changed: list[tuple[str, Path, int, str]], md5s: dict[str, str],
+                uploaded: dict[str, int | None], deleted: dict[str, str]) -> SyncReport:
         for key, path, _, _ in changed:
             if uploaded[key] is None:
+                remote = self.transfer.info(self.bucket, key)
+                if remote and remote["md5"] == md5s[key]:  # our own earlier upload (a retry): not a conflict
+                    manifest[key] = {"generation": remote["generation"], "md5": md5s[key], **_stamp(path)}
+                    continue
                 report.conflicts.append(key)
             else:
                 report.uploaded += 1
@@ -132,15 +147,19 @@ class BucketStage:
         return report
 
     def _local(self, key: str) -> Path:
-        path = (self.stage / key).resolve()
-        if not str(path).startswith(str(self.stage.resolve()) + os.sep):
-            raise MountError(f"object name gs://{self.bucket}/{key} escapes the stage directory; refusing it")
-        return path
+        """Object names that a filesystem cannot hold one-to-one (.., //, ./) are refused, not normalised:
+        normalising would upload one name and delete another."""
+        parts = key.rstrip("/").split("/")
+        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise MountError(f"object name gs://{self.bucket}/{key!r} has no file path of its own (empty, '.' or "
+                             "'..' segments); rename it in Cloud Storage or mount a prefix without it")
+        return self.stage.joinpath(*parts)
 
 
 def _stamp(path: Path) -> dict[str, int]:
+    """size, mtime, ctime and inode: a restored mtime (cp -p, tar, os.utime) still changes ctime."""
     stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns, "ino": stat.st_ino}
 
 
 @contextmanager
@@ -148,7 +167,9 @@ def transfer_errors(what: str) -> Iterator[None]:
     """gcsfs reports HTTP failures as OSErrors; name the bucket and keep the stage for a retry."""
     try:
         yield
+    except MountError:
+        raise
     except FileNotFoundError as exc:
         raise MountError(f"{what}: {exc} does not exist (or this identity cannot see it)") from None
-    except (OSError, ValueError) as exc:
-        raise MountError(f"Cloud Storage refused {what}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - gcsfs HttpError, google-api-core errors, OSError: one line each
+        raise MountError(f"Cloud Storage refused {what}: {type(exc).__name__}: {exc}") from None

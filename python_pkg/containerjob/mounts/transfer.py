@@ -40,6 +40,13 @@ class Transfer:
                             "size": int(info.get("size") or 0)}
         return out
 
+    def info(self, bucket: str, key: str) -> dict[str, Any] | None:
+        try:
+            found = self.fs.info(f"{bucket}/{key}", refresh=True)
+        except FileNotFoundError:
+            return None
+        return {"generation": int(found.get("generation") or 0), "md5": found.get("md5Hash")}
+
     def download(self, bucket: str, items: list[tuple[str, Path]]) -> None:
         """Concurrent _get_file calls: fs.get() on a list first stats every path, one request each."""
         from fsspec.asyn import sync

@@ -12,6 +12,7 @@ import os
 import pickle
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -210,7 +211,19 @@ def _error_record(exc, filename):
     }
 
 
+def _is_chief():
+    """Only the chief (worker pool 0, or a job without CLUSTER_SPEC) writes results, errors and log chunks."""
+    try:
+        task = json.loads(os.environ.get("CLUSTER_SPEC") or "{}").get("task", {})
+    except ValueError:
+        return True
+    return task.get("type", "workerpool0") == "workerpool0"
+
+
 def main():
+    if not _is_chief():
+        os.environ["CONTAINERJOB_OUTPUT"] = tempfile.mkdtemp(prefix="containerjob-worker-")
+        os.environ.pop("CONTAINERJOB_LOG_DIR", None)
     chunks = None
     if os.environ.get("CONTAINERJOB_LOG_DIR"):
         chunks = _ChunkLog(os.environ["CONTAINERJOB_LOG_DIR"])
