@@ -197,3 +197,26 @@ def test_rewritten_with_same_content_is_not_uploaded(ip, cj_home, gcs):
     assert ip.run_cell(f"%%containerjob --mount gs://{gcs.name}\n{cell}").success
     assert "uploaded 0 files" in only_record(cj_home).message
     assert gcs.bucket.get_blob("same.txt").generation == generation
+
+
+def test_fuse_write_outside_the_declared_prefix_lands_in_the_bucket(ip, cj_home, gcs):
+    cell = f"import os\nos.makedirs('/gcs/{gcs.name}/elsewhere', exist_ok=True)\nopen('/gcs/{gcs.name}/elsewhere/x.txt', 'w').write('x')\n"
+    assert ip.run_cell(f"%%containerjob --mount gs://{gcs.name}/declared:fuse\n{cell}").success
+    assert gcs.bucket.blob("elsewhere/x.txt").download_as_bytes() == b"x"
+
+
+def test_dead_notebook_mount_is_listed_and_cleaned(ip, cj_home, gcs, tmp_path, capsys):
+    import signal
+
+    point = tmp_path / "dead"
+    ip.run_line_magic("gcsmount", f"gs://{gcs.name} {point}")
+    pid = next(int(p.name) for p in __import__("pathlib").Path("/proc").iterdir() if p.name.isdigit()
+               and str(point) in (p / "cmdline").read_bytes().decode(errors="replace").replace("\0", " "))
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    assert not os.path.ismount(point) and fuse_mounts_under(tmp_path) == [str(point)]  # dead, still in the table
+    ip.run_line_magic("gcsmount", "--list")
+    assert str(point) in capsys.readouterr().out
+    with pytest.raises(UsageError, match="died before its uploads finished"):  # said, not hidden
+        ip.run_line_magic("gcsunmount", str(point))
+    assert fuse_mounts_under(tmp_path) == []  # and cleaned up all the same
