@@ -5,6 +5,7 @@ Real fake-gcs-server, real rclone FUSE mounts, real containers.
 from __future__ import annotations
 
 import base64
+import json
 import hashlib
 import os
 import threading
@@ -220,3 +221,24 @@ def test_dead_notebook_mount_is_listed_and_cleaned(ip, cj_home, gcs, tmp_path, c
     with pytest.raises(UsageError, match="died before its uploads finished"):  # said, not hidden
         ip.run_line_magic("gcsunmount", str(point))
     assert fuse_mounts_under(tmp_path) == []  # and cleaned up all the same
+
+
+def test_failed_upload_keeps_the_stage_and_sync_retries(ip, cj_home, gcs, capsys):
+    """The bucket is gone when the job ends: the job says so, keeps its stage, and `sync` finishes later."""
+    ip.run_cell_magic("containerjob", f"--detach --mount gs://{gcs.name}",
+                      f"import time\nopen('/gcs/{gcs.name}/out.txt', 'w').write('late')\ntime.sleep(2)")
+    job_id = capsys.readouterr().out.split("submitted ")[1].split(";")[0]
+    gcs.bucket.delete()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ip.run_line_magic("containerjob", f"status {job_id}")
+        status = json.loads(capsys.readouterr().out)
+        if status["status"] != "RUNNING":
+            break
+        time.sleep(0.5)
+    assert status["status"] == "FAILED" and f"containerjob sync {job_id}" in status["message"]
+    assert (cj_home / "jobs" / job_id / "gcs" / gcs.name / "out.txt").read_text() == "late"  # stage kept
+    gcs.client.create_bucket(gcs.name)
+    ip.run_line_magic("containerjob", f"sync {job_id}")
+    assert "uploaded 1 files" in capsys.readouterr().out
+    assert gcs.client.bucket(gcs.name).blob("out.txt").download_as_bytes() == b"late"
