@@ -60,9 +60,8 @@ class JobService:
         spec = build_spec(options, default_image=self.settings.default_image,
                           default_backend=self.settings.default_backend, project=project.project,
                           region=self.settings.region, staging_bucket=self.settings.staging_bucket or None,
-                          service_account=self.settings.service_account or None)
-        if not spec.image_repo and self.settings.image_repo:
-            spec.image_repo = self.settings.image_repo
+                          service_account=self.settings.service_account or None,
+                          image_repo=self.settings.image_repo or None)
         self.backend(spec.backend)  # unknown backend -> SpecError before any payload is written
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs, argv=argv,

@@ -199,7 +199,7 @@ class LocalBackend(Backend):
         try:
             if spec.base_output_dir:  # Cloud Storage FUSE shows these implicitly; make them real here
                 base = spec.base_output_dir
-                host_base = job_mounts.host_path(gcs_path(base)) if base.startswith("gs://") else base
+                host_base = job_mounts.host_path(spec.mounts, gcs_path(base)) if base.startswith("gs://") else base
                 for path in output_dirs(host_base).values():
                     os.makedirs(path, exist_ok=True)
             with engine_errors("create the container"):

@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -40,31 +41,26 @@ def parse_job_name(name: str) -> dict[str, str]:
     return match.groupdict()
 
 
-def _api_errors(action: str):
+@contextmanager
+def _api_errors(action: str) -> Iterator[None]:
     """google-api-core errors -> ours, once; the message keeps the API's own words."""
-    from contextlib import contextmanager
-
     from google.api_core import exceptions as gexc
 
-    @contextmanager
-    def guard():
-        try:
-            yield
-        except gexc.InvalidArgument as exc:
-            raise SpecError(f"Vertex AI rejected the job ({action}): {exc.message}") from None
-        except gexc.NotFound as exc:
-            raise BackendError(f"Vertex AI could not find it ({action}): {exc.message}") from None
-        except (gexc.Unauthenticated, gexc.PermissionDenied) as exc:
-            raise BackendError(f"Vertex AI refused ({action}): {exc.message}; check the credentials and the "
-                               "roles/aiplatform.user role") from None
-        except (gexc.ServiceUnavailable, gexc.DeadlineExceeded) as exc:
-            raise BackendUnavailable(f"Vertex AI is unreachable ({action}): {exc.message}") from None
-        except gexc.GoogleAPIError as exc:
-            raise BackendError(f"Vertex AI error ({action}): {exc}") from None
-        except OSError as exc:  # connection refused and friends from the transport
-            raise BackendUnavailable(f"Vertex AI is unreachable ({action}): {exc}") from None
-
-    return guard()
+    try:
+        yield
+    except gexc.InvalidArgument as exc:
+        raise SpecError(f"Vertex AI rejected the job ({action}): {exc.message}") from None
+    except gexc.NotFound as exc:
+        raise BackendError(f"Vertex AI could not find it ({action}): {exc.message}") from None
+    except (gexc.Unauthenticated, gexc.PermissionDenied) as exc:
+        raise BackendError(f"Vertex AI refused ({action}): {exc.message}; check the credentials and the "
+                           "roles/aiplatform.user role") from None
+    except (gexc.ServiceUnavailable, gexc.DeadlineExceeded) as exc:
+        raise BackendUnavailable(f"Vertex AI is unreachable ({action}): {exc.message}") from None
+    except gexc.GoogleAPIError as exc:
+        raise BackendError(f"Vertex AI error ({action}): {exc}") from None
+    except OSError as exc:  # connection refused and friends from the transport
+        raise BackendUnavailable(f"Vertex AI is unreachable ({action}): {exc}") from None
 
 
 class VertexBackend(Backend):

@@ -164,7 +164,7 @@ def validate_output_dir(value: str | None) -> str | None:
 
 def build_spec(options: RunOptions, *, default_image: str, default_backend: str, project: str | None,
                region: str | None = None, staging_bucket: str | None = None,
-               service_account: str | None = None) -> JobSpec:
+               service_account: str | None = None, image_repo: str | None = None) -> JobSpec:
     """Validate everything a backend needs; raises SpecError on the first problem."""
     image = validate_image(options.image or default_image)
     backend = options.backend or default_backend
@@ -210,7 +210,7 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         if not any(m.bucket == bucket and m.mode == "fuse" for m in mounts):  # fuse mounts whole buckets
             mounts.append(Mount(bucket=bucket, prefix=prefix, mode="sync"))
     requirements = [*parse_requirements_file(options.requirements), *parse_pip(options.pip)]
-    image_repo = (options.image_repo or "").strip().rstrip("/")
+    image_repo = (options.image_repo or image_repo or "").strip().rstrip("/")
     if image_repo and not _IMAGE_RE.match(f"{image_repo}/x:y"):
         raise SpecError(f"--image-repo {image_repo!r} is not a registry path: use REGION-docker.pkg.dev/PROJECT/REPO")
     sa = options.service_account or service_account

@@ -13,11 +13,11 @@ from typing import Callable
 
 from ..core.errors import MountError, SpecError
 from ..core.models import Mount
+from ..core.gcs_uri import GCS_ROOT
 from . import fuse
 from .storage import gcs_errors, storage_client
 from .sync import BucketStage
 from .transfer import Transfer
-from ..core.gcs_uri import GCS_ROOT
 
 Notify = Callable[[str], None]
 
@@ -29,13 +29,10 @@ class BindMount:
 
 
 def check_buckets(mounts: list[Mount], project: str | None) -> None:
-    """Fail before anything starts when a declared bucket is missing or unreadable."""
+    """Fail before anything starts when a declared bucket is missing or unreadable, or mounted two ways."""
     if not mounts:
         return
-    client = storage_client(project)
-    for bucket in sorted({m.bucket for m in mounts}):
-        with gcs_errors(f"bucket gs://{bucket}"):
-            client.get_bucket(bucket)
+    bucket_locations([m.bucket for m in mounts], project)
     modes: dict[str, set[str]] = {}
     for m in mounts:
         modes.setdefault(m.bucket, set()).add(m.mode)
@@ -58,7 +55,6 @@ class JobMounts:
     def __init__(self, job_dir: Path) -> None:
         self.job_dir = Path(job_dir)
         self.state_file = self.job_dir / "mounts.json"
-        self._planned: list[Mount] = []
 
     def plan(self, mounts: list[Mount]) -> list[BindMount]:
         """Where each mount will come from on the host; pure, so --dry-run shows the exact binds."""
@@ -80,9 +76,9 @@ class JobMounts:
         tmp.write_text(json.dumps(state))
         tmp.replace(self.state_file)
 
-    def host_path(self, container_path: str) -> str:
+    def host_path(self, mounts: list[Mount], container_path: str) -> str:
         """The host path behind a /gcs/... path of this job (for folders the job expects to exist)."""
-        for bind in sorted(self.plan(self._planned), key=lambda b: -len(b.target)):
+        for bind in sorted(self.plan(mounts), key=lambda b: -len(b.target)):
             if container_path == bind.target or container_path.startswith(bind.target + "/"):
                 return bind.source + container_path[len(bind.target):]
         raise MountError(f"{container_path} is not under any mount of this job")
@@ -91,7 +87,6 @@ class JobMounts:
                 notify: Notify) -> list[BindMount]:
         """Download sync prefixes and make fuse mounts; on any failure undo what was done and raise."""
         state = {"sync": [], "fuse": [], "upload_on_failure": upload_on_failure, "project": project}
-        self._planned = list(mounts)
         try:
             sync_prefixes: dict[str, list[str]] = {}
             for m in mounts:
