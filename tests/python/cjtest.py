@@ -25,3 +25,26 @@ def run_cell(shell, line: str, cell: str):
     """Run a %%containerjob cell the way a notebook does and return IPython's ExecutionResult."""
     return shell.run_cell(f"%%containerjob {line}\n{cell}")
 
+
+
+KERNEL_IMAGE = "containerjob-test-kernel:1"
+KERNEL_REQUIREMENTS = ["papermill", "ipykernel"]
+
+
+def build_kernel_image(engine) -> str:
+    """python:X.Y-slim plus papermill and ipykernel (a Jupyter kernel), pip going through the host's
+    proxy and CA like any requirements image; built once per engine under its own tag, so removing
+    containerjob's content-hashed images leaves it alone."""
+    try:
+        engine.images.get(KERNEL_IMAGE)
+        return KERNEL_IMAGE
+    except Exception:  # noqa: BLE001 - docker.errors.ImageNotFound: build it below
+        pass
+    from containerjob.backends import images
+    from containerjob.core.settings import Settings
+
+    tag = images.requirements_image(engine, engine.images.get(IMAGE), KERNEL_REQUIREMENTS, repo="",
+                                    ca_bundle=Settings.load().ca_bundle, notify=lambda _msg: None)
+    engine.images.get(tag).tag(*KERNEL_IMAGE.split(":"))
+    engine.images.remove(tag)  # only untags: the image stays under KERNEL_IMAGE
+    return KERNEL_IMAGE

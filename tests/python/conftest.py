@@ -6,7 +6,7 @@ import hashlib
 import docker
 import pytest
 
-from cjtest import IMAGE
+from cjtest import IMAGE, build_kernel_image
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -24,6 +24,12 @@ def engine() -> docker.DockerClient:
     except docker.errors.ImageNotFound:
         pytest.fail(f"image {IMAGE} is missing; run `bash .ci/setup` to build it")
     return client
+
+
+@pytest.fixture(scope="session")
+def kernel_image(engine) -> str:
+    """An image with a Jupyter kernel (papermill + ipykernel), for notebook runs that use one."""
+    return build_kernel_image(engine)
 
 
 @pytest.fixture
