@@ -1,6 +1,7 @@
 """The one entry point the magic, the CLI and the server share: prepare, submit, follow, inspect, clean."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from dataclasses import dataclass
@@ -57,16 +58,59 @@ class JobService:
                 namespace: Mapping[str, Any] | None = None, inputs: Iterable[str] = (),
                 outputs: Iterable[str] = (), argv: Iterable[str] = ()) -> Prepared:
         project = resolve_project(options.project, self.settings.project or None)
-        spec = build_spec(options, default_image=self.settings.default_image,
-                          default_backend=self.settings.default_backend, project=project.project,
-                          region=self.settings.region, staging_bucket=self.settings.staging_bucket or None,
-                          service_account=self.settings.service_account or None,
-                          image_repo=self.settings.image_repo or None)
+        spec = self._build_spec(options, project.project)
+        if spec.backend == "executor":
+            raise SpecError("the Workbench Executor runs whole notebooks (`containerjob run-notebook NB.ipynb "
+                            "--backend executor`); run cells and scripts on Vertex AI with --backend vertex")
         self.backend(spec.backend)  # unknown backend -> SpecError before any payload is written
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs, argv=argv,
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024)
         return Prepared(spec, payload, project)
+
+    def prepare_notebook(self, options: RunOptions, path: str | Path, parameters: Mapping[str, Any] | None = None,
+                         *, project_override: str | None = None) -> Prepared:
+        """A whole notebook: parameters validated against its `parameters` cell and injected with the project."""
+        from .core import notebook
+        from .core.payload import build_notebook_payload
+
+        path = Path(path)
+        nb = notebook.read_notebook(path)
+        declared = notebook.inspect_parameters(nb)
+        values = notebook.validate_parameters(declared, parameters or {}, path.name)
+        options = dataclasses.replace(options, name=options.name or path.stem)
+        project = resolve_project(project_override or options.project, self.settings.project or None)
+        spec = self._build_spec(options, project.project)
+        if spec.backend == "vertex":
+            raise SpecError("whole notebooks run on Vertex AI through the Workbench Executor: use --backend executor")
+        self.backend(spec.backend)
+        executed = notebook.parameterize(nb, values, project.project, declared)
+        payload = build_notebook_payload(notebook.notebook_bytes(executed), home=self.settings.home_path,
+                                         filename=path.name, kernel_name=notebook.kernel_name(nb))
+        return Prepared(spec, payload, project)
+
+    def notebook_parameters(self, path: str | Path) -> list[dict[str, Any]]:
+        from .core import notebook
+
+        return [p.to_dict() for p in notebook.inspect_parameters(notebook.read_notebook(path))]
+
+    def outputs(self, job_id: str) -> list[dict[str, Any]]:
+        """Files kept for a job (executed notebook, files written to its output folder, logs), newest first."""
+        from .core.job_files import list_files
+
+        return list_files(Path(self.store.find(job_id).job_dir))
+
+    def output_file(self, job_id: str, relpath: str) -> Path:
+        from .core.job_files import resolve_file
+
+        return resolve_file(Path(self.store.find(job_id).job_dir), relpath)
+
+    def _build_spec(self, options: RunOptions, project: str | None):
+        return build_spec(options, default_image=self.settings.default_image,
+                          default_backend=self.settings.default_backend, project=project,
+                          region=self.settings.region, staging_bucket=self.settings.staging_bucket or None,
+                          service_account=self.settings.service_account or None,
+                          image_repo=self.settings.image_repo or None)
 
     def dry_run(self, prepared: Prepared, *, origin: str = "") -> dict[str, Any]:
         return self.backend(prepared.spec.backend).describe(prepared.spec, prepared.payload, "cj-00000000", origin)

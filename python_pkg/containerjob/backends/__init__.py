@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..core.errors import SpecError
 from .base import Backend
 
-BACKENDS = ("local", "vertex")
+BACKENDS = ("local", "vertex", "executor")
 
 
 def get_backend(name: str, **kwargs) -> Backend:
@@ -17,4 +17,8 @@ def get_backend(name: str, **kwargs) -> Backend:
         from .vertex import VertexBackend
 
         return VertexBackend(**kwargs)
+    if name == "executor":
+        from .executor import ExecutorBackend
+
+        return ExecutorBackend(**kwargs)
     raise SpecError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")

@@ -91,6 +91,7 @@ class JobSpec:
     image_repo: str | None = None  # registry path that built or local-only images are pushed to (Vertex)
     upload_on_failure: bool = True  # sync mounts: upload what a failed job wrote
     mount_credentials: bool = False  # local: the host's ADC file, read-only, as GOOGLE_APPLICATION_CREDENTIALS
+    runtime_template: str | None = None  # executor: NotebookRuntimeTemplate resource name (else a custom environment)
 
     @property
     def primary(self) -> WorkerPool:

@@ -67,7 +67,7 @@ def human_size(size: float) -> str:
 
 @lru_cache(maxsize=None)
 def _runtime_files() -> tuple[tuple[str, bytes], ...]:
-    files = [("runner.py", RUNNER_FILE.read_bytes())]
+    files = [(path.name, path.read_bytes()) for path in sorted(RUNNER_FILE.parent.glob("*runner.py"))]
     pkg = Path(cloudpickle.__file__).parent
     for path in sorted(pkg.glob("*.py")):
         files.append((f"site/cloudpickle/{path.name}", path.read_bytes()))
@@ -162,8 +162,20 @@ def build_payload(
         "python": KERNEL_PYTHON,
         "code_by_value": code_by_value,
     }
-    manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
-    files.append(("manifest.json", manifest_bytes))
+    return _store(home, files, manifest, entries)
+
+
+def build_notebook_payload(notebook: bytes, *, home: Path, filename: str, kernel_name: str) -> Payload:
+    """A parameterised notebook as a payload; the runner executes it and saves the executed copy as `filename`."""
+    manifest = {"version": 1, "kind": "notebook", "filename": filename, "source_file": "notebook.ipynb",
+                "inputs": {}, "outputs": [], "argv": [], "last_expr": False, "python": KERNEL_PYTHON,
+                "code_by_value": False, "kernel_name": kernel_name}
+    return _store(home, [("notebook.ipynb", notebook)], manifest, {})
+
+
+def _store(home: Path, files: list[tuple[str, bytes]], manifest: dict[str, Any],
+           entries: dict[str, dict[str, Any]]) -> Payload:
+    files = [*files, ("manifest.json", json.dumps(manifest, sort_keys=True).encode())]
     digest = hashlib.sha256()
     for name, data in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())

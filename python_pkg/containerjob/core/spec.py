@@ -52,6 +52,7 @@ class RunOptions:
     requirements: str | None = None  # a requirements.txt path
     pip: list[str] = field(default_factory=list)
     image_repo: str | None = None
+    runtime_template: str | None = None  # executor: a NotebookRuntimeTemplate resource name
 
 
 def options_from_args(args: Any, **overrides: Any) -> RunOptions:
@@ -173,7 +174,10 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
     if gpus and accelerator and gpus != count:
         raise SpecError(f"--gpus {options.gpus} and --accelerator {options.accelerator} disagree; give one of them")
     count = count or gpus
-    if backend == "vertex":
+    if backend == "executor" and options.image:
+        raise SpecError("the Workbench Executor runs notebooks in its runtime's image; --image is for local runs "
+                        "and --backend vertex (use --runtime-template for another environment)")
+    if backend in ("vertex", "executor"):
         if count and not accelerator:
             raise SpecError("on Vertex AI name the GPU type: --accelerator NVIDIA_TESLA_T4:1 (see --help for types)")
         if count < 0:
@@ -233,4 +237,16 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         mounts=mounts,
         upload_on_failure=options.upload_on_failure,
         mount_credentials=options.credentials,
+        runtime_template=_runtime_template(options.runtime_template, backend),
     )
+
+
+def _runtime_template(value: str | None, backend: str) -> str | None:
+    if not value:
+        return None
+    if backend != "executor":
+        raise SpecError("--runtime-template is for --backend executor (Workbench Executor notebook runs)")
+    if not re.match(r"^projects/[^/]+/locations/[^/]+/notebookRuntimeTemplates/[^/]+$", value):
+        raise SpecError(f"--runtime-template {value!r} is not a resource name: "
+                        "projects/PROJECT/locations/REGION/notebookRuntimeTemplates/ID")
+    return value

@@ -256,6 +256,10 @@ def _main():
         sys.argv = [manifest["filename"]] + list(manifest.get("argv", []))
     exit_code = 0
     try:
+        if manifest["kind"] == "notebook":
+            import notebook_runner  # next to this file, which is sys.path[0]
+
+            return notebook_runner.run(manifest, payload, output)
         _check_python(manifest)
         _load_inputs(manifest, payload, namespace)
         last_value = _run_source(manifest, source, namespace)
