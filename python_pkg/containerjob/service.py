@@ -47,6 +47,12 @@ class JobService:
         self.store = store or Store(self.settings.home_path / "jobs.db")
         self._backends: dict[str, Any] = {}
 
+    @property
+    def schedules(self):
+        from .scheduling import Schedules
+
+        return Schedules(self)
+
     def backend(self, name: str):
         if name not in self._backends:
             from .backends import get_backend

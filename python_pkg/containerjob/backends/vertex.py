@@ -69,13 +69,17 @@ class VertexBackend(Backend):
 
     def __init__(self, settings, store) -> None:
         super().__init__(settings, store)
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
         self._transfer = None
 
     # -- clients -------------------------------------------------------------------------------------
     def client(self, region: str):
-        """aiplatform_v1 is imported here, not at load: it costs about two seconds."""
-        if region not in self._clients:
+        return self.api_client("JobServiceClient", region)
+
+    def api_client(self, kind: str, region: str):
+        """An aiplatform_v1 client (JobServiceClient, NotebookServiceClient, ScheduleServiceClient) for the
+        region's endpoint; imported here, not at load: aiplatform_v1 costs about two seconds."""
+        if (kind, region) not in self._clients:
             from google.cloud import aiplatform_v1
 
             endpoint = self.settings.vertex_endpoint or f"{region}-aiplatform.googleapis.com"
@@ -84,10 +88,10 @@ class VertexBackend(Backend):
                 from google.auth.credentials import AnonymousCredentials
 
                 credentials = AnonymousCredentials()
-            self._clients[region] = aiplatform_v1.JobServiceClient(
+            self._clients[(kind, region)] = getattr(aiplatform_v1, kind)(
                 client_options={"api_endpoint": endpoint}, transport=self.settings.vertex_transport,
                 credentials=credentials)
-        return self._clients[region]
+        return self._clients[(kind, region)]
 
     def transfer(self, project: str | None):
         if self._transfer is None:

@@ -1,4 +1,5 @@
-"""Job records in SQLite, shared by kernel, server and CLI; WAL mode so concurrent writers are safe."""
+"""Job and schedule records in SQLite, shared by kernel, server, CLI and scheduler; WAL mode so concurrent
+writers are safe."""
 from __future__ import annotations
 
 import json
@@ -20,6 +21,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     job_dir TEXT NOT NULL, origin TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
+CREATE TABLE IF NOT EXISTS schedules (
+    id TEXT PRIMARY KEY, data TEXT NOT NULL, next_run_at REAL, created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS images (
     image_id TEXT PRIMARY KEY, info TEXT NOT NULL, probed_at REAL NOT NULL
 );
@@ -141,6 +145,38 @@ class Store:
     def delete(self, job_id: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    # -- schedules: the record is JSON; next_run_at is a column so firing can compare-and-set on it -------
+    def add_schedule(self, data: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO schedules VALUES (?, ?, ?, ?)",
+                       (data["id"], json.dumps(data), data.get("next_run_at"), data["created_at"]))
+
+    def get_schedule(self, schedule_id: str) -> dict[str, Any]:
+        row = self._conn().execute("SELECT data FROM schedules WHERE id = ?", (schedule_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(f"no schedule {schedule_id!r}; see `containerjob schedule list`")
+        return json.loads(row[0])
+
+    def list_schedules(self) -> list[dict[str, Any]]:
+        rows = self._conn().execute("SELECT data FROM schedules ORDER BY created_at").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def save_schedule(self, data: dict[str, Any], *, expect_next: float | None | bool = False) -> bool:
+        """Write the record; with expect_next, only while next_run_at still has that value (the firing claim:
+        of two schedulers that saw the same due run, exactly one wins)."""
+        where, args = "id = ?", [data["id"]]
+        if expect_next is not False:
+            where += " AND next_run_at IS ?"
+            args.append(expect_next)
+        with self._tx() as db:
+            cursor = db.execute(f"UPDATE schedules SET data = ?, next_run_at = ? WHERE {where}",
+                                (json.dumps(data), data.get("next_run_at"), *args))
+        return cursor.rowcount == 1
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
 
     def image_info(self, image_id: str) -> dict[str, Any] | None:
         row = self._conn().execute("SELECT info FROM images WHERE image_id = ?", (image_id,)).fetchone()

@@ -1,0 +1,207 @@
+"""Vertex AI Workbench Executor backend: a whole notebook as a `NotebookExecutionJob` (aiplatform_v1).
+
+The parameterised notebook (parameters and the project already injected, since the Executor sets no
+project of its own) is staged to gs://STAGING/containerjob/JOB_ID/notebook/, the job writes to
+gs://STAGING/containerjob/JOB_ID/output/ (Vertex adds a folder named after its own job ID), and the
+executed notebook and every file under that prefix come back to the job directory when it ends.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..core.errors import BackendError, SpecError
+from ..core.models import JobRecord, JobSpec, JobStatus
+from ..core.payload import Payload
+from ..core.spec import label_value
+from ..mounts.sync import transfer_errors
+from .base import STALE_QUEUED_S, Notify
+from .vertex import _TERMINAL, VertexBackend, _api_errors
+
+_NAME_RE = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/notebookExecutionJobs/(?P<id>[^/]+)$")
+CREATE_TIMEOUT_S = 600
+
+
+def parse_execution_name(name: str) -> dict[str, str]:
+    match = _NAME_RE.match(name or "")
+    if not match:
+        raise BackendError(f"Vertex AI returned an unexpected notebook execution job name {name!r}")
+    return match.groupdict()
+
+
+class ExecutorBackend(VertexBackend):
+    name = "executor"
+    poll_s = 2.0
+
+    def client(self, region: str):
+        return self.api_client("NotebookServiceClient", region)
+
+    # -- submission ----------------------------------------------------------------------------------
+    def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
+        if payload.manifest.get("kind") != "notebook":
+            raise SpecError("the Workbench Executor runs whole notebooks; run cells with --backend vertex")
+        if not spec.project:
+            raise SpecError("no GCP project for the Workbench Executor: pass --project, set GOOGLE_CLOUD_PROJECT, or "
+                            "run `gcloud config set project PROJECT_ID`")
+        if not spec.staging_bucket:
+            raise SpecError("Workbench Executor runs need a staging bucket for the notebook and its outputs: pass "
+                            "--staging-bucket gs://BUCKET or set CONTAINERJOB_STAGING_BUCKET")
+        if not spec.service_account:
+            raise SpecError("the Workbench Executor runs a notebook as a service account: pass --service-account "
+                            "NAME@PROJECT.iam.gserviceaccount.com or set CONTAINERJOB_SERVICE_ACCOUNT")
+        if spec.mounts or spec.requirements:
+            raise SpecError("--mount and extra requirements are not available on the Workbench Executor: read "
+                            "gs:// paths with gcsfs in the notebook, install packages in a runtime template")
+        notify(f"runs as {spec.service_account} in project {spec.project}, region {spec.region}: the notebook's code "
+               "has that service account's permissions, not yours")
+
+    def _execution_job(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
+        """The NotebookExecutionJob as REST JSON (camelCase), shared by submit and --dry-run."""
+        bucket, prefix = self.staging(spec, job_id)
+        pool = spec.primary
+        body: dict[str, Any] = {
+            "displayName": spec.display_name,
+            "gcsNotebookSource": {"uri": f"gs://{bucket}/{prefix}/notebook/{payload.manifest['filename']}"},
+            "gcsOutputUri": f"gs://{bucket}/{prefix}/output",
+            "kernelName": payload.manifest.get("kernel_name") or "python3",
+            "serviceAccount": spec.service_account,
+            "labels": {**spec.labels, "containerjob-id": job_id},
+        }
+        if origin:
+            body["labels"]["notebook"] = label_value(Path(origin).stem) or "notebook"
+        if spec.timeout_s:
+            body["executionTimeout"] = f"{spec.timeout_s}s"
+        if spec.runtime_template:
+            body["notebookRuntimeTemplateResourceName"] = spec.runtime_template
+        else:
+            machine: dict[str, Any] = {"machineType": pool.machine_type}
+            if pool.accelerator_count:
+                machine.update(acceleratorType=pool.accelerator_type, acceleratorCount=pool.accelerator_count)
+            body["customEnvironmentSpec"] = {
+                "machineSpec": machine,
+                "persistentDiskSpec": {"diskType": "pd-standard", "diskSizeGb": str(pool.boot_disk_size_gb)},
+                "networkSpec": {"enableInternetAccess": True, **({"network": spec.network} if spec.network else {})},
+            }
+        return body
+
+    def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
+        body = self._execution_job(spec, payload, job_id, origin)
+        gcloud = ["gcloud", "colab", "executions", "create", f"--project={spec.project}", f"--region={spec.region}",
+                  f"--display-name={spec.display_name}", f"--gcs-notebook-uri={body['gcsNotebookSource']['uri']}",
+                  f"--gcs-output-uri={body['gcsOutputUri']}", f"--service-account={spec.service_account}",
+                  f"--kernel-name={body['kernelName']}"]
+        if spec.runtime_template:
+            gcloud.append(f"--notebook-runtime-template={spec.runtime_template}")
+        return {"parent": f"projects/{spec.project}/locations/{spec.region}", "notebookExecutionJob": body,
+                "gcloud": shlex.join(gcloud)}
+
+    def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
+        from google.cloud import aiplatform_v1
+
+        body = self._execution_job(spec, payload, record.id, record.origin)
+        uri = body["gcsNotebookSource"]["uri"]
+        notify(f"staging the notebook to {uri}")
+        with transfer_errors(f"staging the notebook to {uri}"):
+            self.transfer(spec.project).fs.put_file(str(payload.path / payload.manifest["source_file"]), uri[5:])
+        job = aiplatform_v1.NotebookExecutionJob.from_json(json.dumps(body))
+        with _api_errors("create the NotebookExecutionJob"):
+            operation = self.client(spec.region).create_notebook_execution_job(
+                parent=f"projects/{spec.project}/locations/{spec.region}", notebook_execution_job=job)
+            created = operation.result(timeout=CREATE_TIMEOUT_S)
+        parse_execution_name(created.name)
+        notify(f"submitted {created.name}")
+        return created.name
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def _get(self, record: JobRecord):
+        with _api_errors(f"read job {record.id}"):
+            region = parse_execution_name(record.backend_ref)["region"]
+            return self.client(region).get_notebook_execution_job(name=record.backend_ref)
+
+    def refresh(self, record: JobRecord) -> JobRecord:
+        if record.status.is_final:
+            return record
+        if not record.backend_ref:
+            if time.time() - record.created_at > STALE_QUEUED_S:
+                self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.LOST, finished_at=time.time(),
+                                      message="its submission never finished (look for a notebook execution labelled "
+                                              f"containerjob-id={record.id} in the console)")
+            return self.store.get(record.id)
+        job = self._get(record)
+        if job.job_state.name in _TERMINAL:
+            return self._finalise(record, job, None, "")
+        return self.store.get(record.id)
+
+    def stop(self, record: JobRecord, status: JobStatus, message: str) -> JobRecord:
+        """aiplatform_v1 has no cancel for notebook executions: deleting the execution is how it stops."""
+        if not record.backend_ref:
+            return self.store.update(record.id, status=status, message=message, finished_at=time.time())
+        job = self._get(record)
+        if job.job_state.name in _TERMINAL:
+            return self._finalise(record, job, None, "")
+        region = parse_execution_name(record.backend_ref)["region"]
+        with _api_errors(f"stop job {record.id} (delete its notebook execution)"):
+            self.client(region).delete_notebook_execution_job(name=record.backend_ref).result(timeout=CREATE_TIMEOUT_S)
+        with self.job_lock(record) as current:
+            if current.status.is_final:
+                return current
+            self._collect(current)
+            return self.store.update(record.id, status=status, message=message, finished_at=time.time())
+
+    def _finalise(self, record: JobRecord, job, status: JobStatus | None, message: str) -> JobRecord:
+        with self.job_lock(record) as current:
+            if current.status.is_final:
+                return current
+            failed_cell = self._collect(current)
+            mapped, note = _TERMINAL.get(job.job_state.name, (JobStatus.FAILED, job.job_state.name))
+            if mapped is JobStatus.FAILED:
+                message = failed_cell or job.status.message or note or "failed"
+            else:
+                message = note
+            return self.store.update(record.id, status=mapped, message=message, finished_at=time.time(),
+                                     exit_code=0 if mapped is JobStatus.SUCCEEDED else None)
+
+    def _collect(self, record: JobRecord) -> str:
+        """Fetch everything under the output prefix, put the executed notebook at output/NAME.ipynb, and write
+        its stream outputs to logs.txt; returns the failing cell's error, if any."""
+        self._fetch_outputs(record)
+        output = Path(record.job_dir) / "output"
+        name = Path(record.origin).name if record.origin.endswith(".ipynb") else ""
+        executed = sorted(p for p in output.rglob("*.ipynb") if p.parent != output)
+        if not executed:
+            return ""
+        target = output / (name or executed[0].name)
+        executed[0].replace(target)
+        logs, failure = notebook_text(json.loads(target.read_text()))
+        (Path(record.job_dir) / "logs.txt").write_text(logs)
+        return failure
+
+    def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
+        """The Executor streams nothing: with follow, wait for the end, then the executed notebook's output."""
+        while follow and not record.status.is_final:
+            time.sleep(self.poll_s)
+            record = self.refresh(self.store.get(record.id))
+        path = Path(record.job_dir) / "logs.txt"
+        if record.status.is_final and path.is_file():
+            yield path.read_text(errors="replace")
+
+
+def notebook_text(nb: dict[str, Any]) -> tuple[str, str]:
+    """An executed notebook's text outputs as a log, and its first error as `cell N raised TYPE: MESSAGE`."""
+    parts: list[str] = []
+    failure = ""
+    for number, cell in enumerate(nb.get("cells", []), 1):
+        for out in cell.get("outputs", []) or []:
+            kind = out.get("output_type")
+            if kind == "stream":
+                parts.append("".join(out.get("text", "")))
+            elif kind in ("execute_result", "display_data") and "text/plain" in out.get("data", {}):
+                parts.append("".join(out["data"]["text/plain"]) + "\n")
+            elif kind == "error":
+                parts.append(f"{out.get('ename')}: {out.get('evalue')}\n")
+                failure = failure or f"cell {number} raised {out.get('ename')}: {out.get('evalue')}"
+    return "".join(parts), failure

@@ -1,0 +1,247 @@
+"""Cron schedules for notebooks: create, list, edit, pause, resume, run now, delete.
+
+A schedule runs a snapshot of the notebook taken when it was created or edited (a later edit of the
+file does not silently change what runs at 3 am). Local schedules are fired by `Scheduler`
+(scheduler.py) from the Jupyter server or `containerjob scheduler`; executor schedules live in Vertex
+AI's Schedule API, which fires them itself. Every run is an ordinary job labelled
+containerjob-schedule=ID, so it shows in the same list, logs and cancel as any other job.
+"""
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone as dt_timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .core.errors import SpecError
+from .core.models import JobRecord
+from .core.spec import RunOptions
+
+if TYPE_CHECKING:
+    from .service import JobService
+
+MISSED_POLICIES = ("skip", "run_once")
+LABEL = "containerjob-schedule"
+EDITABLE = ("name", "notebook", "cron", "timezone", "parameters", "options", "missed", "max_concurrent")
+
+
+@dataclass
+class Schedule:
+    id: str
+    name: str
+    notebook: str  # the path it was created from; `snapshot` is what runs
+    cron: str
+    timezone: str
+    backend: str
+    state: str = "ACTIVE"  # or PAUSED
+    parameters: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    missed: str = "skip"  # runs missed while no scheduler ran: skip them, or run once
+    max_concurrent: int = 1
+    next_run_at: float | None = None
+    last_run_at: float | None = None
+    last_job_id: str | None = None
+    created_at: float = field(default_factory=time.time)
+    backend_ref: str = ""  # Vertex AI Schedule resource name (executor)
+    message: str = ""
+    snapshot: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Schedule":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def next_run(cron: str, tz: str, after: float) -> float:
+    """The first cron time strictly after `after`, in the schedule's time zone (DST handled by croniter)."""
+    from zoneinfo import ZoneInfo
+
+    from croniter import croniter
+
+    return float(croniter(cron, datetime.fromtimestamp(after, ZoneInfo(tz))).get_next(float))
+
+
+def iso(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, dt_timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if ts else "-"
+
+
+def validate_cron(cron: str) -> str:
+    from croniter import croniter
+
+    cron = " ".join(str(cron).split())
+    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+        raise SpecError(f"--cron {cron!r} is not a 5-field cron expression (minute hour day month weekday), "
+                        "e.g. '0 3 * * *' for 03:00 every day")
+    return cron
+
+
+def validate_timezone(tz: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SpecError(f"--timezone {tz!r} is not an IANA time zone: use e.g. UTC, Europe/Paris, America/New_York") from None
+    return tz
+
+
+def run_options(options: Mapping[str, Any] | None) -> RunOptions:
+    """RunOptions from a JSON object; unknown keys are named, not dropped."""
+    options = dict(options or {})
+    known = {f.name for f in fields(RunOptions)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise SpecError(f"unknown run options {unknown}; allowed: {sorted(known)}")
+    return RunOptions(**options)
+
+
+class Schedules:
+    """Schedule records in the job store, kept consistent with Vertex AI for executor schedules."""
+
+    def __init__(self, service: "JobService") -> None:
+        self.service = service
+        self.store = service.store
+
+    def _dir(self, schedule_id: str) -> Path:
+        return self.service.settings.home_path / "schedules" / schedule_id
+
+    def create(self, *, notebook: str, cron: str, timezone: str = "UTC", name: str | None = None,
+               parameters: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None,
+               missed: str = "skip", max_concurrent: int = 1, now: float | None = None) -> Schedule:
+        schedule = Schedule(id=f"cs-{secrets.token_hex(4)}", name="", notebook="", cron="", timezone="UTC", backend="")
+        schedule = self._apply(schedule, dict(notebook=notebook, cron=cron, timezone=timezone, name=name,
+                                              parameters=dict(parameters or {}), options=dict(options or {}),
+                                              missed=missed, max_concurrent=max_concurrent), now)
+        try:
+            if schedule.backend == "executor":
+                from .backends.executor_schedules import create_vertex_schedule
+
+                schedule.backend_ref = create_vertex_schedule(self.service, schedule, self._prepare(schedule))
+            self.store.add_schedule(schedule.to_dict())
+        except BaseException:
+            shutil.rmtree(self._dir(schedule.id), ignore_errors=True)
+            raise
+        return schedule
+
+    def _apply(self, schedule: Schedule, changes: Mapping[str, Any], now: float | None) -> Schedule:
+        """Validate the changed fields (all problems before anything is written) and return the new record."""
+        unknown = sorted(set(changes) - set(EDITABLE))
+        if unknown:
+            raise SpecError(f"cannot change {unknown}; editable: {list(EDITABLE)}")
+        new = dataclasses.replace(schedule, **{k: v for k, v in changes.items() if v is not None})
+        new.cron = validate_cron(new.cron)
+        new.timezone = validate_timezone(new.timezone or "UTC")
+        if new.missed not in MISSED_POLICIES:
+            raise SpecError(f"--missed {new.missed!r} must be one of {', '.join(MISSED_POLICIES)}")
+        try:
+            new.max_concurrent = int(new.max_concurrent)
+        except (TypeError, ValueError):
+            raise SpecError(f"--max-concurrent {new.max_concurrent!r} is not a number") from None
+        if not 1 <= new.max_concurrent <= 100:
+            raise SpecError(f"--max-concurrent {new.max_concurrent} must be 1..100")
+        if not isinstance(new.parameters, dict) or not isinstance(new.options, dict):
+            raise SpecError("parameters and options must be JSON objects")
+        options = run_options(new.options)
+        new.backend = options.backend or self.service.settings.default_backend
+        if new.backend not in ("local", "executor"):
+            raise SpecError(f"schedules run notebooks locally or on the Workbench Executor, not on {new.backend!r}: "
+                            "use --backend local or --backend executor")
+        if "notebook" in changes and changes["notebook"]:
+            source = Path(changes["notebook"]).expanduser().resolve()
+            new.notebook = str(source)
+            snapshot = self._dir(schedule.id) / source.name
+            self.service.prepare_notebook(options, source, new.parameters)  # every check, before the copy
+            snapshot.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, snapshot)
+            new.snapshot = str(snapshot)
+        else:
+            self._prepare(new)
+        new.name = (new.name or Path(new.notebook).stem).strip()
+        if new.state == "ACTIVE":
+            new.next_run_at = next_run(new.cron, new.timezone, now if now is not None else time.time())
+        return new
+
+    def _prepare(self, schedule: Schedule):
+        options = run_options(schedule.options)
+        labels = [*options.labels, f"{LABEL}={schedule.id}"]
+        options = dataclasses.replace(options, labels=labels, name=options.name or schedule.name or None)
+        return self.service.prepare_notebook(options, schedule.snapshot, schedule.parameters)
+
+    def list(self) -> list[Schedule]:
+        return [Schedule.from_dict(d) for d in self.store.list_schedules()]
+
+    def get(self, schedule_id: str) -> Schedule:
+        return Schedule.from_dict(self.store.get_schedule(schedule_id))
+
+    def update(self, schedule_id: str, now: float | None = None, **changes: Any) -> Schedule:
+        new = self._apply(self.get(schedule_id), changes, now)
+        if new.backend_ref:
+            from .backends.executor_schedules import update_vertex_schedule
+
+            update_vertex_schedule(self.service, new, self._prepare(new))
+        self.store.save_schedule(new.to_dict())
+        return new
+
+    def delete(self, schedule_id: str) -> None:
+        schedule = self.get(schedule_id)
+        if schedule.backend_ref:
+            from .backends.executor_schedules import delete_vertex_schedule
+
+            delete_vertex_schedule(self.service, schedule)
+        self.store.delete_schedule(schedule_id)
+        shutil.rmtree(self._dir(schedule_id), ignore_errors=True)
+
+    def pause(self, schedule_id: str) -> Schedule:
+        return self._set_state(schedule_id, "PAUSED", None)
+
+    def resume(self, schedule_id: str, now: float | None = None) -> Schedule:
+        """Runs missed while paused are not made up: the next run is the next cron time from now."""
+        return self._set_state(schedule_id, "ACTIVE", now if now is not None else time.time())
+
+    def _set_state(self, schedule_id: str, state: str, now: float | None) -> Schedule:
+        schedule = self.get(schedule_id)
+        if schedule.backend_ref:
+            from .backends.executor_schedules import set_vertex_schedule_state
+
+            set_vertex_schedule_state(self.service, schedule, state)
+        schedule.state = state
+        schedule.next_run_at = next_run(schedule.cron, schedule.timezone, now) if now is not None else None
+        schedule.message = f"{state.lower()} at {iso(time.time())}"
+        self.store.save_schedule(schedule.to_dict())
+        return schedule
+
+    def run_now(self, schedule_id: str) -> JobRecord:
+        """One extra run outside the cron times (it counts against max_concurrent like any run)."""
+        schedule = self.get(schedule_id)
+        active = self.active_runs(schedule.id)
+        if active >= schedule.max_concurrent:
+            raise SpecError(f"schedule {schedule.id} already has {active} run(s) active (max_concurrent "
+                            f"{schedule.max_concurrent}); cancel one or raise --max-concurrent")
+        return self.fire(schedule, time.time())
+
+    def active_runs(self, schedule_id: str) -> int:
+        jobs = self.service.list(active_only=True, limit=1_000_000)
+        return sum(1 for j in jobs if j.spec.get("labels", {}).get(LABEL) == schedule_id)
+
+    def fire(self, schedule: Schedule, now: float) -> JobRecord:
+        """Start one run and note it on the schedule (a failure to start is noted too, then re-raised)."""
+        try:
+            record = self.service.submit(self._prepare(schedule), origin=schedule.notebook)
+        except Exception as exc:
+            self._note(schedule.id, last_run_at=now, message=f"run at {iso(now)} could not start: {exc}")
+            raise
+        self._note(schedule.id, last_run_at=now, last_job_id=record.id, message=f"started {record.id} at {iso(now)}")
+        return record
+
+    def _note(self, schedule_id: str, **changes: Any) -> None:
+        """Record run bookkeeping without touching next_run_at (a concurrent firing claim owns that)."""
+        data = self.store.get_schedule(schedule_id)
+        data.update(changes)
+        self.store.save_schedule(data, expect_next=data.get("next_run_at"))
