@@ -15,36 +15,32 @@ from .core.spec import options_from_args
 EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BACKEND, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 2, 3, 4, 130, 141
 
 
+class _Parser(argparse.ArgumentParser):
+    """Raises SpecError instead of exiting, so the magic can reuse the commands (main() prints and exits 2)."""
+
+    def error(self, message: str):
+        raise SpecError(f"{message}\n{self.format_usage().strip()}")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="containerjob", description="Run Python in containers, locally or on Vertex AI.")
+    parser = _Parser(prog="containerjob", description="Run Python in containers, locally or on Vertex AI.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run a Python file in a container and stream its output")
     run.add_argument("file", help="the Python file to run; its own arguments go after --")
-    run.add_argument("--image")
-    run.add_argument("--gpus", help="N or all")
-    run.add_argument("--env", action="append", default=[], metavar="K=V")
-    run.add_argument("--label", action="append", default=[], metavar="K=V")
-    run.add_argument("--project")
-    run.add_argument("--output-dir")
-    run.add_argument("--timeout", help="90, 90s, 10m, 2h")
-    run.add_argument("--name")
-    run.add_argument("--mount", action="append", default=[], metavar="gs://BUCKET[/PREFIX][:MODE]",
-                     help="Cloud Storage at /gcs/BUCKET in the job; MODE sync (default) or fuse")
-    run.add_argument("--credentials", action="store_true", help="mount this machine's ADC file read-only")
-    run.add_argument("--no-upload-on-failure", action="store_true")
-    run.add_argument("--backend", help="local (default) or vertex")
-    run.add_argument("--region")
-    run.add_argument("--machine-type")
-    run.add_argument("--accelerator", metavar="TYPE:COUNT")
-    run.add_argument("--replicas")
-    run.add_argument("--spot", action="store_true")
-    run.add_argument("--service-account")
-    run.add_argument("--staging-bucket")
-    run.add_argument("--requirements", metavar="FILE", help="requirements.txt baked into a content-hashed image")
-    run.add_argument("--pip", action="append", default=[], metavar="PKG")
-    run.add_argument("--image-repo", help="registry path images are pushed to for Vertex AI")
+    add_run_options(run)
     run.add_argument("--detach", action="store_true", help="print the job ID and return at once")
     run.add_argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
+    nb = sub.add_parser("run-notebook", help="run a whole notebook (papermill-style parameters) as a job")
+    add_notebook_arguments(nb)
+    add_run_options(nb)
+    nb.add_argument("--detach", action="store_true", help="print the job ID and return at once")
+    nb.add_argument("--dry-run", action="store_true", help="print the exact request and run nothing")
+    outputs = sub.add_parser("outputs", help="files kept for a job (executed notebook, files it wrote, logs)")
+    outputs.add_argument("job_id")
+    outputs.add_argument("--json", action="store_true")
+    from .cli_schedule import add_schedule_commands
+
+    add_schedule_commands(sub)
     lst = sub.add_parser("list", help="jobs, newest first")
     lst.add_argument("--all", action="store_true", help="every job, not only the latest 20")
     lst.add_argument("--status")
@@ -61,16 +57,66 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The job options the magic, `run`, `run-notebook` and `schedule create` share."""
+    parser.add_argument("--image")
+    parser.add_argument("--gpus", help="N or all")
+    parser.add_argument("--env", action="append", default=[], metavar="K=V")
+    parser.add_argument("--label", action="append", default=[], metavar="K=V")
+    parser.add_argument("--project")
+    parser.add_argument("--output-dir")
+    parser.add_argument("--timeout", help="90, 90s, 10m, 2h")
+    parser.add_argument("--name")
+    parser.add_argument("--mount", action="append", default=[], metavar="gs://BUCKET[/PREFIX][:MODE]",
+                        help="Cloud Storage at /gcs/BUCKET in the job; MODE sync (default) or fuse")
+    parser.add_argument("--credentials", action="store_true", help="mount this machine's ADC file read-only")
+    parser.add_argument("--no-upload-on-failure", action="store_true")
+    parser.add_argument("--backend", help="local (default), vertex (cells, scripts) or executor (notebooks)")
+    parser.add_argument("--region")
+    parser.add_argument("--machine-type")
+    parser.add_argument("--accelerator", metavar="TYPE:COUNT")
+    parser.add_argument("--replicas")
+    parser.add_argument("--spot", action="store_true")
+    parser.add_argument("--service-account")
+    parser.add_argument("--staging-bucket")
+    parser.add_argument("--requirements", metavar="FILE", help="requirements.txt baked into a content-hashed image")
+    parser.add_argument("--pip", action="append", default=[], metavar="PKG")
+    parser.add_argument("--image-repo", help="registry path images are pushed to for Vertex AI")
+    parser.add_argument("--runtime-template", help="executor: a NotebookRuntimeTemplate resource name")
+
+
+def add_notebook_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebook", help="the .ipynb to run")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="a parameter of the notebook's `parameters` cell; VALUE is read as a Python literal "
+                             "(3, 0.1, True, [1, 2]) or else as text")
+    parser.add_argument("--parameters", metavar="FILE.json", help="parameters as a JSON object")
+
+
+def notebook_parameters(args: argparse.Namespace) -> dict:
+    from .core.notebook import parse_parameter_value
+
+    values: dict = {}
+    if args.parameters:
+        try:
+            values.update(json.loads(Path(args.parameters).read_text()))
+        except (OSError, ValueError) as exc:
+            raise SpecError(f"--parameters {args.parameters}: {exc}; give a JSON object file") from None
+        if not isinstance(values, dict):
+            raise SpecError(f"--parameters {args.parameters} must hold a JSON object")
+    values.update({name: parse_parameter_value(value) for name, value in args.parameter})
+    return values
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args: list[str] = []
     if "--" in argv:  # everything after -- belongs to the script, never to us
         script_args, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
-    args = _parser().parse_args(argv)
-    args.args = script_args
     try:
-        service = JobService()
-        return _COMMANDS[args.command](service, args)
+        args = _parser().parse_args(argv)
+        args.args = script_args
+        return dispatch(JobService(), args)
     except KeyboardInterrupt:
         print("containerjob: interrupted; the job was cancelled and its container removed", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -85,6 +131,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc, EXIT_BACKEND)
     except ContainerJobError as exc:
         return _fail(exc, 1)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Arguments of one command (the magic's `%containerjob run-notebook ...` goes through here too)."""
+    args = _parser().parse_args(argv)
+    args.args = []
+    return args
+
+
+def dispatch(service: JobService, args: argparse.Namespace) -> int:
+    return {**_COMMANDS, **_schedule_commands()}[args.command](service, args)
 
 
 def _fail(exc: Exception, code: int) -> int:
@@ -121,6 +178,41 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
     return 0 if record.status.value == "SUCCEEDED" else 1
 
 
+def _run_notebook(service: JobService, args: argparse.Namespace) -> int:
+    options = options_from_args(args)
+    prepared = service.prepare_notebook(options, args.notebook, notebook_parameters(args))
+    if args.dry_run:
+        print(json.dumps(service.dry_run(prepared, origin=os.path.abspath(args.notebook)), indent=2))
+        return 0
+    note = lambda msg: print(f"[containerjob] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    note(prepared.project.describe())
+    record = service.submit(prepared, origin=os.path.abspath(args.notebook), notify=note)
+    if args.detach:
+        print(record.id)
+        return 0
+    try:
+        note(status_line(record))
+        record = service.follow(record, lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+    except BaseException:
+        service.cancel(record.id)
+        raise
+    note(status_line(record))
+    for item in service.outputs(record.id):
+        note(f"kept {Path(record.job_dir) / item['path']} ({item['size']} B)")
+    return 0 if record.status.value == "SUCCEEDED" else 1
+
+
+def _outputs(service: JobService, args: argparse.Namespace) -> int:
+    files = service.outputs(args.job_id)
+    if args.json:
+        print(json.dumps(files, indent=2))
+    else:
+        root = service.get(args.job_id, refresh=False).job_dir
+        for item in files:
+            print(f"{item['size']:>12}  {root}/{item['path']}")
+    return 0
+
+
 def _list(service: JobService, args: argparse.Namespace) -> int:
     records = service.list(limit=1_000_000 if args.all else 20, status=args.status)
     print(json.dumps([r.to_dict() for r in records], indent=2) if args.json else jobs_table(records))
@@ -154,7 +246,14 @@ def _gc(service: JobService, args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"run": _run, "list": _list, "status": _status, "logs": _logs, "cancel": _cancel, "sync": _sync, "gc": _gc}
+_COMMANDS = {"run": _run, "run-notebook": _run_notebook, "outputs": _outputs, "list": _list, "status": _status,
+             "logs": _logs, "cancel": _cancel, "sync": _sync, "gc": _gc}
+
+
+def _schedule_commands():
+    from .cli_schedule import COMMANDS
+
+    return COMMANDS
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -40,6 +40,8 @@ class Scheduler:
         self.service.list(active_only=True, limit=1_000_000)  # refresh: runs that ended are finalised
         started = []
         for schedule in self.schedules.list():
+            if schedule.backend_ref:
+                self._import_vertex_runs(schedule)
             if schedule.backend != "local" or schedule.state != "ACTIVE" or schedule.next_run_at is None:
                 continue
             if schedule.next_run_at > now:
@@ -73,6 +75,15 @@ class Scheduler:
         except Exception:  # noqa: BLE001 - noted on the schedule; one bad run must not stop the others
             log.exception("containerjob: schedule %s could not start its run", schedule.id)
             return None
+
+    def _import_vertex_runs(self, schedule) -> None:
+        """Vertex fires executor schedules itself; their runs join the job list here."""
+        from .backends.executor_schedules import import_runs
+
+        try:
+            import_runs(self.service, schedule)
+        except Exception:  # noqa: BLE001 - Vertex unreachable now; the next pass tries again
+            log.exception("containerjob: could not list the runs of schedule %s", schedule.id)
 
     def _missed_count(self, schedule, now: float) -> int:
         count, at = 0, schedule.next_run_at

@@ -171,14 +171,21 @@ class ExecutorBackend(VertexBackend):
         self._fetch_outputs(record)
         output = Path(record.job_dir) / "output"
         name = Path(record.origin).name if record.origin.endswith(".ipynb") else ""
-        executed = sorted(p for p in output.rglob("*.ipynb") if p.parent != output)
+        executed = sorted(output.rglob("*.ipynb"))
         if not executed:
             return ""
         target = output / (name or executed[0].name)
-        executed[0].replace(target)
+        if executed[0] != target:
+            executed[0].replace(target)
         logs, failure = notebook_text(json.loads(target.read_text()))
         (Path(record.job_dir) / "logs.txt").write_text(logs)
         return failure
+
+    def _output_prefix(self, record: JobRecord) -> str:
+        """Runs a Vertex schedule fired write under the schedule's prefix, in a folder named after the run."""
+        if record.spec.get("output_prefix"):
+            return f"{record.spec['staging_bucket']}/{record.spec['output_prefix']}"
+        return super()._output_prefix(record)
 
     def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
         """The Executor streams nothing: with follow, wait for the end, then the executed notebook's output."""

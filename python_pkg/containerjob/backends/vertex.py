@@ -284,9 +284,8 @@ class VertexBackend(Backend):
 
     def _fetch_outputs(self, record: JobRecord) -> None:
         """Results, errors and log chunks from gs://STAGING/containerjob/ID/output to the job directory."""
-        bucket, prefix = self.staging(record.spec, record.id)
         fs = self.transfer(record.spec.get("project")).fs
-        remote = f"{bucket}/{prefix}/output"
+        remote = self._output_prefix(record)
         local = (Path(record.job_dir) / "output").resolve()
         fs.invalidate_cache()  # listings cached while the job ran are stale now
         with transfer_errors(f"fetching the results from gs://{remote}/"):
@@ -301,6 +300,10 @@ class VertexBackend(Backend):
             fs.get(names, [str(t) for t in targets])
         chunks = sorted((local / "logs").glob("*.log")) if (local / "logs").is_dir() else []
         (Path(record.job_dir) / "logs.txt").write_text("".join(c.read_text(errors="replace") for c in chunks))
+
+    def _output_prefix(self, record: JobRecord) -> str:
+        bucket, prefix = self.staging(record.spec, record.id)
+        return f"{bucket}/{prefix}/output"
 
     def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
         """Log chunks as the runner closes them; with follow, until the job is over and drained."""

@@ -21,7 +21,8 @@ from ..core.settings import Settings
 from ..core.spec import options_from_args
 from .display import make_view
 
-COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc")
+COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc", "run-notebook", "outputs", "schedule")
+JOB_MIME = "application/vnd.containerjob.job+json"  # the sidebar records job IDs from this output
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -122,6 +123,12 @@ class ContainerJob(Magics):
             %containerjob fetch ID        bring a finished detached job's variables back
             %containerjob sync ID         retry the upload of a job's sync-mode /gcs stage
             %containerjob gc [--older-than DAYS]   remove leftovers (containers, payloads, old jobs)
+            %containerjob run-notebook NB.ipynb [-p NAME VALUE]... [--backend local|executor] [options]
+            %containerjob outputs ID      files kept for a job (executed notebook, files it wrote)
+            %containerjob schedule create NB.ipynb --cron '0 3 * * *' [--timezone Europe/Paris] ...
+            %containerjob schedule list | show | pause | resume | run | edit | delete ID
+
+        `containerjob COMMAND --help` in a terminal lists every option of these commands.
         """
         __tracebackhide__ = True
         if cell is None:
@@ -158,6 +165,7 @@ class ContainerJob(Magics):
         view = make_view(self.display_mode, self.log_lines or service.settings.log_buffer_lines)
         view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
         record = service.submit(prepared, origin=self._origin(), notify=view.status)
+        self._announce(record)
         if args.detach:
             view.status(status_line(record))
             view.close()
@@ -179,6 +187,14 @@ class ContainerJob(Magics):
         view.status(status_line(record))
         view.close()
         return self._collect(record, cell)
+
+    @staticmethod
+    def _announce(record) -> None:
+        """An output naming the job, so the notebook (and the sidebar, after a kernel restart) knows it."""
+        from IPython.display import display
+
+        display({JOB_MIME: {"id": record.id, "backend": record.backend, "status": record.status.value},
+                 "text/plain": f"containerjob job {record.id} ({record.backend})"}, raw=True)
 
     def _cancel_remote(self, policy: str, job_id: str) -> bool:
         """--on-interrupt ask: a yes/no prompt where the front end has stdin; papermill has none, so cancel."""
@@ -219,9 +235,23 @@ class ContainerJob(Magics):
             raise UsageError(f"%containerjob needs a command: {' | '.join(COMMANDS)} (or use %%containerjob on a cell)")
         command, rest = words[0], words[1:]
         try:
+            if command in ("run-notebook", "outputs", "schedule"):
+                return self._cli([command, *rest])
             return getattr(self, f"_cmd_{command}")(rest)
         except ContainerJobError as exc:
             raise UsageError(str(exc)) from None
+
+    def _cli(self, argv: list[str]) -> None:
+        """The command line's own commands, same options and errors; output goes to the cell."""
+        from .. import cli
+
+        try:
+            args = cli.parse(argv)
+        except SystemExit:  # --help was printed
+            return None
+        if cli.dispatch(self.service, args) != 0:
+            raise UsageError(f"containerjob {' '.join(argv[:2])} did not succeed; see the output above")
+        return None
 
     def _one_id(self, command: str, rest: list[str]) -> str:
         if len(rest) != 1:

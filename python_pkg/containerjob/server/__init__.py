@@ -1,13 +1,21 @@
-"""Jupyter server extension: REST routes under /containerjob/ over containerjob.core."""
+"""Jupyter server extension: REST routes under <base_url>/containerjob/ over containerjob's JobService."""
 from __future__ import annotations
 
-from jupyter_server.utils import url_path_join
+from typing import Any
 
-from .handlers import VersionHandler
+from .app import ContainerJobExtension
+
+__all__ = ["ContainerJobExtension", "load_jupyter_server_extension"]
 
 
-def load_jupyter_server_extension(server_app) -> None:
-    web_app = server_app.web_app
-    base = url_path_join(web_app.settings["base_url"], "containerjob")
-    web_app.add_handlers(".*$", [(url_path_join(base, "version"), VersionHandler)])
-    server_app.log.info("containerjob server extension loaded at %s", base)
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    return [{"module": "containerjob.server", "app": ContainerJobExtension}]
+
+
+def load_jupyter_server_extension(server_app) -> ContainerJobExtension:  # noqa: ANN001 - ServerApp
+    """Module-style entry (containerjob._load_jupyter_server_extension). Loaded this way the server
+    calls no stop hook; pointing the package's extension points at ContainerJobExtension adds it."""
+    extension = ContainerJobExtension()
+    extension._link_jupyter_server_extension(server_app)
+    extension.initialize()
+    return extension
