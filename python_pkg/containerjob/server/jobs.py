@@ -1,0 +1,93 @@
+"""Jobs: list, submit (then followed in the background), inspect, cancel, delete."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import tornado.web
+
+from ..core.errors import SpecError
+from ..core.models import JobRecord
+from .base import ContainerJobHandler
+from .bodies import mapping, run_options, string, under_root
+
+KINDS = ("cell", "script", "notebook")
+SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin")
+_PAGE = 500
+
+
+class JobsHandler(ContainerJobHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        limit = self.int_argument("limit", 50, 1, 1000)
+        offset = self.int_argument("offset", 0, 0, 10**9)
+        filters = {k: self.get_query_argument(k, "") or None for k in ("status", "backend")}
+        origin = self.get_query_argument("origin", "")
+        records = await self.blocking(self._list, limit, offset, origin, filters)
+        self.reply({"jobs": [r.to_dict() for r in records], "limit": limit, "offset": offset})
+
+    def _list(self, limit: int, offset: int, origin: str, filters: dict[str, Any]) -> list[JobRecord]:
+        if not origin:
+            return self.service.list(limit=limit, offset=offset, **filters)
+        # The store does not filter by origin: page through, newest first, and count only matching jobs.
+        matched: list[JobRecord] = []
+        start = 0
+        while len(matched) < offset + limit:
+            page = self.service.store.list(limit=_PAGE, offset=start, **filters)
+            matched += [r for r in page if r.origin == origin]
+            if len(page) < _PAGE:
+                break
+            start += _PAGE
+        return [self.service.get(r.id) if not r.status.is_final else r for r in matched[offset:offset + limit]]
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        body = self.json_body(SUBMIT_FIELDS)
+        kind = string(body, "kind", required=True)
+        if kind not in KINDS:
+            raise SpecError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+        options = run_options(body.get("options"))
+        origin = string(body, "origin") or ""
+        if kind == "notebook":
+            if "source" in body:
+                raise SpecError("field 'source' is for kind cell or script; a notebook run takes 'path'")
+            path = string(body, "path", required=True)
+            full = under_root(self.ctx.root_dir, path)
+            parameters = mapping(body, "parameters")
+            prepared = await self.blocking(self.service.prepare_notebook, options, str(full), parameters)
+            origin = origin or path
+        else:
+            for name in ("path", "parameters"):
+                if name in body:
+                    raise SpecError(f"field {name!r} is for kind notebook; a {kind} takes 'source'")
+            source = string(body, "source", required=True)
+            filename = "<containerjob cell>" if kind == "cell" else os.path.basename(origin) or "script.py"
+            prepared = await self.blocking(self.service.prepare, options, source, kind=kind, filename=filename)
+        record = await self.blocking(self.service.submit, prepared, origin=origin)
+        self.ctx.watcher.watch(record)
+        self.reply(record.to_dict(), 201)
+
+
+class JobHandler(ContainerJobHandler):
+    @tornado.web.authenticated
+    async def get(self, job_id: str) -> None:
+        record = await self.blocking(self.service.get, self.job_id(job_id))
+        self.reply(record.to_dict())
+
+    @tornado.web.authenticated
+    async def delete(self, job_id: str) -> None:
+        await self.blocking(self._delete, self.job_id(job_id))
+        self.set_status(204)
+        self.finish()
+
+    def _delete(self, job_id: str) -> None:
+        record = self.service.store.get(job_id)
+        self.service.backend(record.backend).delete(record)  # cancels a running job first
+
+
+class CancelHandler(ContainerJobHandler):
+    @tornado.web.authenticated
+    async def post(self, job_id: str) -> None:
+        self.json_body(())
+        record = await self.blocking(self.service.cancel, self.job_id(job_id))
+        self.reply(record.to_dict())

@@ -1,0 +1,32 @@
+"""The route table: URL patterns under <base_url>/containerjob/ and their handlers (openapi.yaml documents each)."""
+from __future__ import annotations
+
+from .jobs import CancelHandler, JobHandler, JobsHandler
+from .logs import LogsHandler
+from .notebooks import NotebookParametersHandler
+from .outputs import OutputFileHandler, OutputsHandler
+from .schedules import PauseHandler, ResumeHandler, RunNowHandler, ScheduleHandler, SchedulesHandler
+from .settings import BackendsHandler, SettingsHandler, VersionHandler
+
+PREFIX = "containerjob"
+# IDs are validated in the handlers, so a malformed one gets the JSON 404 rather than tornado's page.
+JOB = r"(?P<job_id>[^/]+)"
+SCHEDULE = r"(?P<schedule_id>[^/]+)"
+
+ROUTES: list[tuple[str, type]] = [
+    ("version", VersionHandler),
+    ("settings", SettingsHandler),
+    ("backends", BackendsHandler),
+    ("jobs", JobsHandler),
+    (f"jobs/{JOB}", JobHandler),
+    (f"jobs/{JOB}/cancel", CancelHandler),
+    (f"jobs/{JOB}/logs", LogsHandler),
+    (f"jobs/{JOB}/outputs", OutputsHandler),
+    (f"jobs/{JOB}/outputs/(?P<path>.+)", OutputFileHandler),
+    ("notebooks/parameters", NotebookParametersHandler),
+    ("schedules", SchedulesHandler),
+    (f"schedules/{SCHEDULE}", ScheduleHandler),
+    (f"schedules/{SCHEDULE}/pause", PauseHandler),
+    (f"schedules/{SCHEDULE}/resume", ResumeHandler),
+    (f"schedules/{SCHEDULE}/run", RunNowHandler),
+]
