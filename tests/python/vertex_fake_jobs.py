@@ -1,5 +1,6 @@
-"""The running side of vertex_fake: each CustomJob gets its own rclone mount of the Cloud Storage emulator
-at /gcs and its own Docker container, the way a Vertex worker VM gets Cloud Storage FUSE and its image.
+"""CustomJobs in vertex_fake: the API side (create, get, list, cancel, delete) and the running side, where each
+job gets its own rclone mount of the Cloud Storage emulator at /gcs and its own Docker container, the way a
+Vertex worker VM gets Cloud Storage FUSE and its image.
 
 A Job keeps the stored CustomJob proto (guarded by its lock); run_job() is its worker thread:
 PENDING hold → (EXPIRED) → mount → container RUNNING → exit, timeout or cancel → container removed →
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,12 +22,42 @@ import time
 import urllib.request
 
 import docker
-from google.cloud.aiplatform_v1 import JobState
-from google.protobuf import json_format
+from google.cloud.aiplatform_v1 import CustomJob, DeleteOperationMetadata, JobState
+from google.protobuf import empty_pb2, json_format
+
+from vertex_fake_api import (ApiError, Call, check_display_name, check_labels, new_id, operation, page, parse_body,
+                             precondition, render)
 
 TERMINAL = {JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED,
             JobState.JOB_STATE_EXPIRED, JobState.JOB_STATE_PARTIALLY_SUCCEEDED}
 LABEL_JOB, LABEL_FAKE = "vertexfake.job", "vertexfake.fake"
+CUSTOM_JOB_OUTPUT_ONLY = ("name", "state", "create_time", "start_time", "end_time", "update_time", "error",
+                          "web_access_uris")
+
+
+def parse_custom_job(body) -> CustomJob:
+    """The request body as a CustomJob proto, or ApiError(400) for what Vertex would refuse."""
+    pb = parse_body(body, CustomJob, "custom_job", CUSTOM_JOB_OUTPUT_ONLY)
+    check_display_name(pb.display_name, "custom_job")
+    pools = pb.job_spec.worker_pool_specs
+    if not pools:
+        raise ApiError(400, "custom_job.job_spec.worker_pool_specs must specify at least one worker pool.")
+    if len(pools) > 1 or pools[0].replica_count > 1:
+        raise ApiError(501, "vertex_fake runs a single replica of a single worker pool.")
+    pool, where = pools[0], "custom_job.job_spec.worker_pool_specs[0]"
+    if pool.HasField("python_package_spec"):
+        raise ApiError(501, "vertex_fake runs container_spec worker pools only.")
+    if not pool.container_spec.image_uri:
+        raise ApiError(400, f"{where}.container_spec.image_uri is required.")
+    if not pool.machine_spec.machine_type:
+        raise ApiError(400, f"{where}.machine_spec.machine_type is required.")
+    if pool.replica_count < 1:
+        raise ApiError(400, f"{where}.replica_count must be 1 for the first worker pool.")
+    prefix = pb.job_spec.base_output_directory.output_uri_prefix
+    if prefix and not prefix.startswith("gs://"):
+        raise ApiError(400, f"custom_job.job_spec.base_output_directory.output_uri_prefix must be a gs:// URI: {prefix}")
+    check_labels(pb.labels, "custom_job")
+    return pb
 
 
 class Job:
@@ -237,3 +269,90 @@ def run_job(job: Job, fake) -> None:
             if engine is not None:
                 engine.close()
             job.set_state(*outcome)
+
+
+class CustomJobs:
+    """JobService's CustomJob methods: create, get, list, cancel, delete."""
+
+    def __init__(self, fake):
+        self.fake = fake
+
+    def handle(self, call: Call) -> dict:
+        if not call.rid and call.method == "POST":
+            return self._create(call)
+        if not call.rid and call.method == "GET":
+            return self._list(call)
+        if call.rid and not call.verb and call.method == "GET":
+            return self._render(self._job(call), call.ints)
+        if call.rid and call.verb == "cancel" and call.method == "POST":
+            return self._cancel(self._job(call))
+        if call.rid and not call.verb and call.method == "DELETE":
+            return self._delete(call, self._job(call))
+        raise ApiError(404, f"Method {call.method} on customJobs{':' + call.verb if call.verb else ''} is not served "
+                            "by vertex_fake.")
+
+    def _job(self, call: Call) -> Job:
+        job = self.fake.jobs.get(call.rid)
+        if job is None or job.location != call.location:
+            raise ApiError(404, f"The CustomJob {call.name('customJobs')} does not exist.")
+        return job
+
+    @staticmethod
+    def _render(job: Job, ints: bool) -> dict:
+        with job.lock:
+            return render(job.pb, ints)
+
+    def _create(self, call: Call) -> dict:
+        fake = self.fake
+        pb = parse_custom_job(call.body)
+        with fake.lock:
+            job_id = new_id()
+            expire, fake.expiring = fake.expiring > 0, max(fake.expiring - 1, 0)
+            pb.name = f"{call.parent}/customJobs/{job_id}"
+            pb.state = JobState.JOB_STATE_PENDING
+            pb.create_time.GetCurrentTime()
+            pb.update_time.CopyFrom(pb.create_time)
+            job = fake.jobs[job_id] = Job(pb, job_id, call.location, expire)
+        job.thread = threading.Thread(target=run_job, args=(job, fake), name=f"vertex-job-{job_id}", daemon=True)
+        job.thread.start()
+        return self._render(job, call.ints)
+
+    def _list(self, call: Call) -> dict:
+        jobs = [job for job in reversed(list(self.fake.jobs.values()))
+                if job.location == call.location and matches(job, call.params.get("filter", ""))]
+        jobs, token = page(jobs, call.params, default_size=len(jobs))
+        return {"customJobs": [self._render(job, call.ints) for job in jobs], "nextPageToken": token}
+
+    @staticmethod
+    def _cancel(job: Job) -> dict:
+        if job.state in TERMINAL:
+            raise precondition(f"Cannot cancel {job.pb.name}: it is already in state {job.state.name}.")
+        job.set_state(JobState.JOB_STATE_CANCELLING)
+        job.cancel.set()
+        return {}
+
+    def _delete(self, call: Call, job: Job) -> dict:
+        if job.state not in TERMINAL:
+            raise precondition(f"The CustomJob {job.pb.name} is in state {job.state.name} and cannot be deleted; "
+                               "cancel it and wait for it to end first.")
+        with self.fake.lock:
+            del self.fake.jobs[job.id]
+            op = operation(self.fake, call.parent, DeleteOperationMetadata, empty_pb2.Empty())
+        return op.answer(call.ints)
+
+
+def matches(job: Job, flt: str) -> bool:
+    """A minimal list filter: `field = value` / `!=` terms joined by AND, on display_name, state, labels.KEY."""
+    for term in filter(None, (t.strip() for t in re.split(r"\s+AND\s+", flt.strip()))):
+        m = re.fullmatch(r'(display_name|displayName|state|labels\.[\w-]+)\s*(!=|=)\s*"?([^"]*)"?', term)
+        if not m:
+            raise ApiError(400, f"vertex_fake does not understand the filter term {term!r}.")
+        field, op, want = m.groups()
+        with job.lock:
+            have = (job.pb.display_name if field in ("display_name", "displayName") else
+                    job.pb.labels.get(field[7:], "") if field.startswith("labels.") else
+                    [JobState(job.pb.state).name, str(job.pb.state)])
+        have = have if isinstance(have, list) else [have]
+        if (want in have) != (op == "="):
+            return False
+    return True
