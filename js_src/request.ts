@@ -14,7 +14,9 @@ export const API_NAMESPACE = 'containerjob';
  * status.
  *
  * `message` is the server's JSON `message` field when it sent one, otherwise
- * the raw response text, otherwise the HTTP status line.
+ * the raw response text, otherwise the HTTP status line. `error` is the
+ * server's `error` field (the typed error's name, e.g. `SpecError`), or
+ * `HTTPError` when the body did not name one (a proxy, a login page).
  */
 export class ContainerJobRequestError extends ServerConnection.ResponseError {
   constructor(
@@ -30,12 +32,96 @@ export class ContainerJobRequestError extends ServerConnection.ResponseError {
     super(response, message, traceback);
     this.name = 'ContainerJobRequestError';
     this.status = response.status;
+    const record = body as { error?: unknown } | null;
+    this.error =
+      record !== null &&
+      typeof record === 'object' &&
+      typeof record.error === 'string' &&
+      record.error
+        ? record.error
+        : 'HTTPError';
   }
 
   /**
    * HTTP status code of the failed response.
    */
   readonly status: number;
+
+  /**
+   * The server's error type name (`SpecError`, `JobNotFound`, ...).
+   */
+  readonly error: string;
+}
+
+/**
+ * The full URL of a route, e.g. for a download link.
+ */
+export function apiURL(
+  endPoint: string,
+  serverSettings: ServerConnection.ISettings
+): string {
+  return URLExt.join(serverSettings.baseUrl, API_NAMESPACE, endPoint);
+}
+
+/**
+ * Send one request through `ServerConnection.makeRequest` (token, XSRF and
+ * base URL handled there) and read its body as text.
+ */
+async function send(
+  requestUrl: string,
+  serverSettings: ServerConnection.ISettings,
+  init: RequestInit,
+  read: (response: Response) => Promise<string | Blob>
+): Promise<{ response: Response; body: string | Blob }> {
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(
+      requestUrl,
+      init,
+      serverSettings
+    );
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+  if (!response.ok) {
+    throw errorOf(response, await response.text());
+  }
+  return { response, body: await read(response) };
+}
+
+/**
+ * Decode a body: JSON when it parses, the text otherwise, `null` when empty.
+ */
+function decode(text: string): { body: unknown; isJSON: boolean } {
+  if (text.length === 0) {
+    return { body: null, isJSON: false };
+  }
+  try {
+    return { body: JSON.parse(text), isJSON: true };
+  } catch {
+    return { body: text, isJSON: false };
+  }
+}
+
+/**
+ * The error for a non-2xx response, with the server's `{error, message}`.
+ */
+function errorOf(response: Response, text: string): ContainerJobRequestError {
+  const { body, isJSON } = decode(text);
+  let message = `${response.status} ${response.statusText}`.trim();
+  let traceback: string | undefined;
+  if (isJSON && body !== null && typeof body === 'object') {
+    const record = body as { message?: unknown; traceback?: unknown };
+    if (typeof record.message === 'string' && record.message) {
+      message = record.message;
+    }
+    if (typeof record.traceback === 'string') {
+      traceback = record.traceback;
+    }
+  } else if (typeof body === 'string' && body) {
+    message = body;
+  }
+  return new ContainerJobRequestError(response, message, body, traceback);
 }
 
 /**
@@ -57,52 +143,14 @@ export async function requestAPI<T>(
   serverSettings: ServerConnection.ISettings,
   init: RequestInit = {}
 ): Promise<T> {
-  const requestUrl = URLExt.join(
-    serverSettings.baseUrl,
-    API_NAMESPACE,
-    endPoint
+  const requestUrl = apiURL(endPoint, serverSettings);
+  const { response, body: text } = await send(
+    requestUrl,
+    serverSettings,
+    init,
+    r => r.text()
   );
-
-  let response: Response;
-  try {
-    response = await ServerConnection.makeRequest(
-      requestUrl,
-      init,
-      serverSettings
-    );
-  } catch (error) {
-    throw new ServerConnection.NetworkError(error as TypeError);
-  }
-
-  const text = await response.text();
-  let body: unknown = null;
-  let isJSON = false;
-  if (text.length > 0) {
-    try {
-      body = JSON.parse(text);
-      isJSON = true;
-    } catch {
-      body = text;
-    }
-  }
-
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`.trim();
-    let traceback: string | undefined;
-    if (isJSON && body !== null && typeof body === 'object') {
-      const record = body as { message?: unknown; traceback?: unknown };
-      if (typeof record.message === 'string' && record.message) {
-        message = record.message;
-      }
-      if (typeof record.traceback === 'string') {
-        traceback = record.traceback;
-      }
-    } else if (typeof body === 'string' && body) {
-      message = body;
-    }
-    throw new ContainerJobRequestError(response, message, body, traceback);
-  }
-
+  const { body, isJSON } = decode(text as string);
   if (!isJSON && body !== null) {
     throw new ContainerJobRequestError(
       response,
@@ -111,4 +159,21 @@ export async function requestAPI<T>(
     );
   }
   return (body ?? undefined) as T;
+}
+
+/**
+ * Fetch a route's body as a Blob (file downloads), with the same
+ * authentication and error mapping as {@link requestAPI}.
+ */
+export async function requestBlob(
+  endPoint: string,
+  serverSettings: ServerConnection.ISettings
+): Promise<Blob> {
+  const { body } = await send(
+    apiURL(endPoint, serverSettings),
+    serverSettings,
+    {},
+    r => r.blob()
+  );
+  return body as Blob;
 }

@@ -1,0 +1,365 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  ContainerJobRequestError,
+  apiURL,
+  requestAPI,
+  requestBlob
+} from './request';
+
+/**
+ * Lifecycle of a job (core/models.py `JobStatus`); the final ones never change.
+ */
+export type JobStatus =
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'CANCELLING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'CANCELLED'
+  | 'LOST';
+
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'LOST'
+]);
+
+/**
+ * Whether a job's status can still change.
+ */
+export function isFinal(status: JobStatus): boolean {
+  return FINAL_STATUSES.has(status);
+}
+
+export type BackendName = 'local' | 'vertex' | 'executor';
+
+/**
+ * A job record as the server sends it (`JobRecord.to_dict()`); times are
+ * epoch seconds, the spec's secret env values are already redacted.
+ */
+export interface IJob {
+  id: string;
+  name: string;
+  backend: string;
+  status: JobStatus;
+  spec: Record<string, unknown>;
+  image: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  exit_code: number | null;
+  message: string;
+  backend_ref: string;
+  job_dir: string;
+  origin: string;
+  duration_s: number | null;
+}
+
+/**
+ * Options of a run (core/spec.py `RunOptions`): strings as typed by a user;
+ * the server validates them and answers 400 naming the field.
+ */
+export interface IRunOptions {
+  image?: string;
+  gpus?: string;
+  env?: string[];
+  project?: string;
+  output_dir?: string;
+  timeout?: string;
+  name?: string;
+  backend?: string;
+  labels?: string[];
+  mounts?: string[];
+  credentials?: boolean;
+  upload_on_failure?: boolean;
+  region?: string;
+  machine_type?: string;
+  accelerator?: string;
+  replicas?: string;
+  spot?: boolean;
+  service_account?: string;
+  staging_bucket?: string;
+  requirements?: string;
+  pip?: string[];
+  image_repo?: string;
+}
+
+/**
+ * Body of `POST jobs`.
+ */
+export interface ISubmitJob {
+  kind: 'cell' | 'script' | 'notebook';
+  /** Code of a cell or script. */
+  source?: string;
+  /** Notebook path relative to the server root (kind `notebook`). */
+  path?: string;
+  parameters?: Record<string, unknown>;
+  options?: IRunOptions;
+  /** Notebook the job came from. */
+  origin?: string;
+}
+
+export interface IJobQuery {
+  status?: JobStatus;
+  backend?: string;
+  origin?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface IJobList {
+  jobs: IJob[];
+  limit: number;
+  offset: number;
+}
+
+/**
+ * A slice of a job's logs from character offset `since`; `next` is the
+ * offset to ask for next, `done` says the job is final and all was sent.
+ */
+export interface ILogChunk {
+  text: string;
+  next: number;
+  done: boolean;
+}
+
+export interface IOutputFile {
+  path: string;
+  size: number;
+  modified: number;
+}
+
+export interface INotebookParameter {
+  name: string;
+  type: string;
+  default: unknown;
+  help: string;
+}
+
+/**
+ * `GET settings`: the defaults a job gets, with the project resolved as the
+ * job would get it and where it came from.
+ */
+export interface IServerSettings {
+  default_backend: string;
+  default_image: string;
+  project: string | null;
+  project_source: string;
+  region: string | null;
+  staging_bucket: string | null;
+  image_repo: string | null;
+  service_account: string | null;
+  home: string;
+}
+
+export interface IBackendInfo {
+  name: BackendName;
+  available: boolean;
+  message: string;
+  capabilities: {
+    cells: boolean;
+    notebooks: boolean;
+    schedules: boolean;
+    gpus: boolean;
+  };
+}
+
+export type ScheduleState = 'ACTIVE' | 'PAUSED';
+
+export interface ISchedule {
+  id: string;
+  name: string;
+  notebook: string;
+  cron: string;
+  timezone: string;
+  backend: string;
+  state: ScheduleState;
+  parameters: Record<string, unknown>;
+  options: IRunOptions;
+  missed: 'skip' | 'run_once';
+  max_concurrent: number;
+  next_run_at: number | null;
+  last_run_at: number | null;
+  last_job_id: string | null;
+  created_at: number;
+  backend_ref: string;
+  message: string;
+}
+
+/**
+ * Body of `POST schedules` (and, partly, `PATCH schedules/{id}`).
+ */
+export interface IScheduleRequest {
+  name: string;
+  notebook: string;
+  cron: string;
+  timezone: string;
+  parameters: Record<string, unknown>;
+  options: IRunOptions;
+  missed: 'skip' | 'run_once';
+  max_concurrent: number;
+}
+
+/**
+ * One line for a user about a failed call: the server's message (which names
+ * the problem and the fix), or why the server could not be reached.
+ */
+export function describeError(reason: unknown): string {
+  if (reason instanceof ContainerJobRequestError) {
+    return reason.message;
+  }
+  if (reason instanceof ServerConnection.NetworkError) {
+    return `cannot reach the Jupyter server (${reason.message}); check that it is running`;
+  }
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+/**
+ * Whether `reason` is the server saying the job (or schedule) does not exist.
+ */
+export function isNotFound(reason: unknown): boolean {
+  return reason instanceof ContainerJobRequestError && reason.status === 404;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== '') {
+      search.set(key, String(value));
+    }
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+function withJSON(method: string, body?: unknown): RequestInit {
+  return body === undefined
+    ? { method }
+    : {
+        method,
+        body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json' }
+      };
+}
+
+function post(body?: unknown): RequestInit {
+  return withJSON('POST', body);
+}
+
+const enc = encodeURIComponent;
+
+/**
+ * Typed client of the containerjob REST routes (`<baseUrl>/containerjob/`).
+ */
+export class ContainerJobAPI {
+  constructor(readonly serverSettings: ServerConnection.ISettings) {}
+
+  version(): Promise<{ version: string }> {
+    return this.call('version');
+  }
+
+  settings(): Promise<IServerSettings> {
+    return this.call('settings');
+  }
+
+  async backends(): Promise<IBackendInfo[]> {
+    return (await this.call<{ backends: IBackendInfo[] }>('backends'))
+      .backends;
+  }
+
+  listJobs(q: IJobQuery = {}): Promise<IJobList> {
+    return this.call(`jobs${query({ ...q })}`);
+  }
+
+  submitJob(body: ISubmitJob): Promise<IJob> {
+    return this.call('jobs', post(body));
+  }
+
+  getJob(id: string): Promise<IJob> {
+    return this.call(`jobs/${enc(id)}`);
+  }
+
+  cancelJob(id: string): Promise<IJob> {
+    return this.call(`jobs/${enc(id)}/cancel`, post());
+  }
+
+  async deleteJob(id: string): Promise<void> {
+    await this.call(`jobs/${enc(id)}`, { method: 'DELETE' });
+  }
+
+  logs(id: string, since = 0): Promise<ILogChunk> {
+    return this.call(`jobs/${enc(id)}/logs${query({ since })}`);
+  }
+
+  async outputs(id: string): Promise<IOutputFile[]> {
+    return (await this.call<{ files: IOutputFile[] }>(`jobs/${enc(id)}/outputs`))
+      .files;
+  }
+
+  /**
+   * Where an output file is served (for links; downloads go through
+   * {@link downloadOutput} so they carry the token).
+   */
+  outputURL(id: string, path: string): string {
+    return apiURL(this.outputRoute(id, path), this.serverSettings);
+  }
+
+  downloadOutput(id: string, path: string): Promise<Blob> {
+    return requestBlob(this.outputRoute(id, path), this.serverSettings);
+  }
+
+  async notebookParameters(path: string): Promise<INotebookParameter[]> {
+    return (
+      await this.call<{ parameters: INotebookParameter[] }>(
+        `notebooks/parameters${query({ path })}`
+      )
+    ).parameters;
+  }
+
+  async listSchedules(): Promise<ISchedule[]> {
+    return (await this.call<{ schedules: ISchedule[] }>('schedules'))
+      .schedules;
+  }
+
+  createSchedule(body: IScheduleRequest): Promise<ISchedule> {
+    return this.call('schedules', post(body));
+  }
+
+  getSchedule(id: string): Promise<ISchedule> {
+    return this.call(`schedules/${enc(id)}`);
+  }
+
+  updateSchedule(
+    id: string,
+    changes: Partial<IScheduleRequest>
+  ): Promise<ISchedule> {
+    return this.call(`schedules/${enc(id)}`, withJSON('PATCH', changes));
+  }
+
+  async deleteSchedule(id: string): Promise<void> {
+    await this.call(`schedules/${enc(id)}`, { method: 'DELETE' });
+  }
+
+  pauseSchedule(id: string): Promise<ISchedule> {
+    return this.call(`schedules/${enc(id)}/pause`, post());
+  }
+
+  resumeSchedule(id: string): Promise<ISchedule> {
+    return this.call(`schedules/${enc(id)}/resume`, post());
+  }
+
+  runSchedule(id: string): Promise<IJob> {
+    return this.call(`schedules/${enc(id)}/run`, post());
+  }
+
+  private outputRoute(id: string, path: string): string {
+    const parts = path.split('/').map(enc).join('/');
+    return `jobs/${enc(id)}/outputs/${parts}`;
+  }
+
+  private call<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
+    return requestAPI<T>(endPoint, this.serverSettings, init);
+  }
+}
