@@ -1,0 +1,181 @@
+"""Real jobs through the REST API: a real Jupyter server, the real Docker engine, python:3.11-slim."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+import tornado.httpclient
+
+from cjtest import IMAGE
+from containerjob.core.store import Store
+
+WRITES_FILES = """\
+import os
+out = os.environ["CONTAINERJOB_OUTPUT"]
+open(os.path.join(out, "report.txt"), "w").write("the report")
+os.symlink("/etc/hostname", os.path.join(out, "escape"))
+print("hi")
+"""
+
+
+@pytest.fixture
+def jp_server_config(cj_home):
+    return {"ServerApp": {"jpserver_extensions": {"containerjob": True}, "allow_root": True}}
+
+
+async def api(fetch, *parts, **kwargs):
+    response = await fetch("containerjob", *parts, **kwargs)
+    return json.loads(response.body) if response.body else None
+
+
+async def submit(fetch, source: str, **body) -> dict:
+    body = {"kind": "cell", "source": source, "options": {"image": IMAGE}, **body}
+    response = await fetch("containerjob", "jobs", method="POST", body=json.dumps(body))
+    assert response.code == 201
+    return json.loads(response.body)
+
+
+async def wait_for(fetch, job_id: str, *statuses: str, timeout_s: float = 20) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = await api(fetch, "jobs", job_id)
+        if job["status"] in statuses or time.monotonic() > deadline:
+            assert job["status"] in statuses, job
+            return job
+        await asyncio.sleep(0.2)
+
+
+async def test_cell_job_runs_and_its_logs_and_files_come_back(jp_fetch, labelled):
+    job = await submit(jp_fetch, WRITES_FILES, origin="work/analysis.ipynb")
+    assert job["id"].startswith("cj-") and job["status"] in ("RUNNING", "SUCCEEDED")
+    job = await wait_for(jp_fetch, job["id"], "SUCCEEDED")
+    assert job["exit_code"] == 0 and job["origin"] == "work/analysis.ipynb"
+    assert labelled(job["id"]) == []
+
+    logs = await api(jp_fetch, "jobs", job["id"], "logs")
+    assert logs == {"text": "hi\n", "next": 3, "done": True}
+    assert await api(jp_fetch, "jobs", job["id"], "logs", params={"since": "1"}) == {"text": "i\n", "next": 3,
+                                                                                    "done": True}
+    assert (await api(jp_fetch, "jobs", job["id"], "logs", params={"since": "3"}))["text"] == ""
+    streamed = await jp_fetch("containerjob", "jobs", job["id"], "logs", params={"follow": "1"})
+    assert streamed.body == b"hi\n" and streamed.headers["Content-Type"].startswith("text/plain")
+
+    files = {f["path"]: f for f in (await api(jp_fetch, "jobs", job["id"], "outputs"))["files"]}
+    assert {"logs.txt", "output/report.txt", "output/result.json"} <= set(files)
+    assert "output/escape" not in files  # links are not listed
+    assert files["output/report.txt"]["size"] == len("the report")
+    download = await jp_fetch("containerjob", "jobs", job["id"], "outputs", "output", "report.txt")
+    assert download.body == b"the report"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert "report.txt" in download.headers["Content-Disposition"]
+
+
+async def test_output_paths_never_escape_the_job(jp_fetch):
+    job = await submit(jp_fetch, WRITES_FILES)
+    await wait_for(jp_fetch, job["id"], "SUCCEEDED")
+    for path in ("output/escape", "../../jobs.db", "output/../../../jobs.db", "/etc/passwd", "output/missing.txt",
+                 "output"):
+        with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+            await jp_fetch(f"containerjob/jobs/{job['id']}/outputs/{path}")
+        assert info.value.code == 404, (path, info.value.response.body)
+        assert json.loads(info.value.response.body)["error"] == "JobNotFound"  # the handler's answer, not a route miss
+
+
+async def test_jobs_are_listed_with_filters(jp_fetch):
+    first = await submit(jp_fetch, "print(1)", origin="a.ipynb")
+    second = await submit(jp_fetch, "print(2)", origin="b.ipynb")
+    for job in (first, second):
+        await wait_for(jp_fetch, job["id"], "SUCCEEDED")
+    listed = await api(jp_fetch, "jobs")
+    assert [j["id"] for j in listed["jobs"]] == [second["id"], first["id"]]
+    assert [j["id"] for j in (await api(jp_fetch, "jobs", params={"origin": "a.ipynb"}))["jobs"]] == [first["id"]]
+    assert (await api(jp_fetch, "jobs", params={"status": "failed"}))["jobs"] == []
+    assert [j["id"] for j in (await api(jp_fetch, "jobs", params={"limit": "1", "offset": "1"}))["jobs"]] == \
+        [first["id"]]
+
+
+async def test_follow_streams_chunks_as_they_arrive_without_blocking_the_server(jp_fetch):
+    job = await submit(jp_fetch, "import time\nfor i in range(4):\n    print(f'line {i}', flush=True)\n"
+                                 "    time.sleep(0.7)\n")
+    arrivals: list[tuple[float, bytes]] = []
+    stream = asyncio.ensure_future(jp_fetch("containerjob", "jobs", job["id"], "logs", params={"follow": "1"},
+                                            streaming_callback=lambda c: arrivals.append((time.monotonic(), c))))
+    while not arrivals:
+        await asyncio.sleep(0.05)
+    started = time.monotonic()
+    version = await jp_fetch("containerjob", "version")  # the loop answers while the stream is open
+    assert version.code == 200 and time.monotonic() - started < 1.0
+    await stream
+    text = b"".join(c for _, c in arrivals).decode()
+    assert text == "".join(f"line {i}\n" for i in range(4))
+    assert arrivals[-1][0] - arrivals[0][0] > 1.0  # flushed as written, not at the end
+    job = await wait_for(jp_fetch, job["id"], "SUCCEEDED", timeout_s=5)
+    skipped = await jp_fetch("containerjob", "jobs", job["id"], "logs", params={"follow": "1", "since": "7"})
+    assert skipped.body.decode() == text[7:]
+
+
+async def test_polling_logs_while_running_is_not_done(jp_fetch):
+    job = await submit(jp_fetch, "import time\nprint('started', flush=True)\ntime.sleep(3)\nprint('end')\n")
+    deadline = time.monotonic() + 15
+    logs = {"text": "", "next": 0, "done": False}
+    seen = ""
+    while not logs["done"] and time.monotonic() < deadline:
+        logs = await api(jp_fetch, "jobs", job["id"], "logs", params={"since": str(len(seen))})
+        if "started" in seen + logs["text"] and "end" not in seen + logs["text"]:
+            assert logs["done"] is False
+        seen += logs["text"]
+        assert logs["next"] == len(seen)
+        await asyncio.sleep(0.3)
+    assert logs["done"] and seen == "started\nend\n"
+
+
+async def test_cancel_stops_the_container(jp_fetch, labelled):
+    job = await submit(jp_fetch, "import time; time.sleep(60)")
+    assert labelled(job["id"]) != []
+    cancelled = await api(jp_fetch, "jobs", job["id"], "cancel", method="POST", body="")
+    assert cancelled["status"] == "CANCELLED"
+    assert labelled(job["id"]) == []
+    again = await api(jp_fetch, "jobs", job["id"], "cancel", method="POST", body="{}")
+    assert again["status"] == "CANCELLED"  # idempotent
+
+
+async def test_delete_cancels_and_removes_everything(jp_fetch, labelled, cj_home):
+    running = await submit(jp_fetch, "import time; time.sleep(60)")
+    finished = await submit(jp_fetch, "print('x')")
+    await wait_for(jp_fetch, finished["id"], "SUCCEEDED")
+    for job in (running, finished):
+        response = await jp_fetch("containerjob", "jobs", job["id"], method="DELETE")
+        assert response.code == 204
+        with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+            await jp_fetch("containerjob", "jobs", job["id"])
+        assert info.value.code == 404
+        assert not Path(job["job_dir"]).exists()
+        assert labelled(job["id"]) == []
+
+
+async def test_submitted_jobs_finalise_with_nobody_watching(jp_fetch, cj_home, labelled):
+    """No GET after the submit: the server's watcher alone takes the job to its final state."""
+    job = await submit(jp_fetch, "import time; time.sleep(1); print('done')")
+    store = Store(cj_home / "jobs.db")
+    deadline = time.monotonic() + 15
+    while not store.get(job["id"]).status.is_final and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    record = store.get(job["id"])
+    assert record.status.value == "SUCCEEDED"
+    assert labelled(job["id"]) == []
+    assert (Path(record.job_dir) / "logs.txt").read_text() == "done\n"
+
+
+async def test_failed_job_and_backend_errors(jp_fetch):
+    job = await submit(jp_fetch, "raise ValueError('bad input')")
+    job = await wait_for(jp_fetch, job["id"], "FAILED")
+    assert "ValueError: bad input" in job["message"]
+    with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+        await jp_fetch("containerjob", "jobs", method="POST", body=json.dumps(
+            {"kind": "cell", "source": "1", "options": {"image": "containerjob-test/absent:1"}}))
+    assert info.value.code == 502
+    error = json.loads(info.value.response.body)
+    assert error["error"] == "BackendError" and "containerjob-test/absent:1" in error["message"]
