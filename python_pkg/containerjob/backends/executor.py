@@ -143,9 +143,22 @@ class ExecutorBackend(VertexBackend):
         job = self._get(record)
         if job.job_state.name in _TERMINAL:
             return self._finalise(record, job, None, "")
+        from google.api_core.exceptions import FailedPrecondition
+
         region = parse_execution_name(record.backend_ref)["region"]
-        with _api_errors(f"stop job {record.id} (delete its notebook execution)"):
-            self.client(region).delete_notebook_execution_job(name=record.backend_ref).result(timeout=CREATE_TIMEOUT_S)
+        try:
+            with _api_errors(f"stop job {record.id} (delete its notebook execution)"):
+                try:
+                    self.client(region).delete_notebook_execution_job(name=record.backend_ref).result(
+                        timeout=CREATE_TIMEOUT_S)
+                except FailedPrecondition as exc:
+                    raise BackendError(
+                        f"Vertex AI refused to stop job {record.id}: the Workbench Executor API (v1) has no cancel and "
+                        f"a running execution cannot be deleted ({exc.message}); it ends by itself or at its "
+                        "--timeout") from None
+        except BackendError:
+            self.store.transition(record.id, (JobStatus.CANCELLING,), status=JobStatus.RUNNING)
+            raise
         with self.job_lock(record) as current:
             if current.status.is_final:
                 return current

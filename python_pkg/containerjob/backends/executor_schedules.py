@@ -97,7 +97,7 @@ def import_runs(service: "JobService", schedule: "Schedule") -> list[JobRecord]:
     added = []
     with _api_errors("list the schedule's runs"):
         runs = list(backend.client(region).list_notebook_execution_jobs(
-            parent=parent, filter=f'schedule_resource_name="{schedule.backend_ref}"'))
+            request={"parent": parent, "filter": f'schedule="{schedule.backend_ref}"'}))
     for run in runs:
         if run.name in known or run.schedule_resource_name != schedule.backend_ref:
             continue

@@ -1,0 +1,131 @@
+"""Notebook -> real aiplatform_v1 NotebookService/ScheduleService clients over REST -> fake Vertex API ->
+papermill in a kernel image with the emulator at /gcs -> executed notebook back in the job directory."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import docker
+import nbformat
+import pytest
+
+from containerjob.core.errors import BackendError, SpecError
+from containerjob.core.spec import RunOptions
+from containerjob.scheduler import Scheduler
+from containerjob.service import JobService
+from test_notebooks import cell_with, make_notebook, text_of
+from vertex_fake import VertexFake
+
+SA = "runner@my-proj.iam.gserviceaccount.com"
+
+
+@pytest.fixture
+def executor(gcs_emulator, gcs, cj_home, kernel_image, monkeypatch):
+    fake = VertexFake(gcs_url=gcs_emulator["url"], kernel_image=kernel_image)
+    monkeypatch.setenv("CONTAINERJOB_VERTEX_ENDPOINT", fake.url)
+    monkeypatch.setenv("CONTAINERJOB_VERTEX_CREDENTIALS", "anonymous")
+    monkeypatch.setenv("CONTAINERJOB_STAGING_BUCKET", gcs.name)
+    yield fake
+    fake.close()
+    assert not docker.from_env().containers.list(all=True, filters={"label": f"vertexfake.fake={fake.token}"})
+
+
+def bodies(fake: VertexFake, suffix: str) -> list[dict]:
+    return [r.body for r in fake.requests if r.method == "POST" and r.path.endswith(suffix)]
+
+
+def submit(path, **parameters):
+    service = JobService()
+    options = RunOptions(backend="executor", project="my-proj", service_account=SA, timeout="10m")
+    notes: list[str] = []
+    prepared = service.prepare_notebook(options, path, parameters)
+    record = service.submit(prepared, origin=str(path), notify=notes.append)
+    return service, service.follow(record, lambda _t: None), notes
+
+
+def test_notebook_on_the_executor_gets_parameters_and_project(executor, gcs, tmp_path):
+    service, record, notes = submit(make_notebook(tmp_path / "train.ipynb"), epochs=4)
+    assert record.status.value == "SUCCEEDED", record.message
+    assert any(f"runs as {SA}" in n and "permissions" in n for n in notes)  # the identity reminder
+    (body,) = bodies(executor, "/notebookExecutionJobs")
+    assert body["gcsNotebookSource"]["uri"] == f"gs://{gcs.name}/containerjob/{record.id}/notebook/train.ipynb"
+    assert body["gcsOutputUri"] == f"gs://{gcs.name}/containerjob/{record.id}/output"
+    assert body["serviceAccount"] == SA and body["kernelName"] == "python3" and body["executionTimeout"] == "600s"
+    assert body["customEnvironmentSpec"]["machineSpec"]["machineType"] == "n1-standard-4"
+    assert record.backend_ref.startswith("projects/123456789012/locations/us-central1/notebookExecutionJobs/")
+    nb = nbformat.read(f"{record.job_dir}/output/train.ipynb", as_version=4)
+    # The Executor sets no project; the injected cell did, so client libraries find it.
+    assert "epochs 4 rate 0.1 project my-proj my-proj" in text_of(cell_with(nb, "env_project ="))
+    assert "epochs 4" in "".join(service.logs(record.id))
+    assert any(f["path"] == "output/train.ipynb" for f in service.outputs(record.id))
+
+
+def test_failing_cell_on_the_executor(executor, tmp_path):
+    service, record, _ = submit(make_notebook(tmp_path / "bad.ipynb", fail=True))
+    assert record.status.value == "FAILED"
+    assert "raised ValueError: bad batch" in record.message
+    nb = nbformat.read(f"{record.job_dir}/output/bad.ipynb", as_version=4)
+    assert any(o.output_type == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_executor_needs_identity_and_refuses_cells(executor, tmp_path, cj_home):
+    service = JobService()
+    path = make_notebook(tmp_path / "n.ipynb")
+    prepared = service.prepare_notebook(RunOptions(backend="executor", project="my-proj"), path)
+    with pytest.raises(SpecError, match="--service-account"):
+        service.submit(prepared)
+    with pytest.raises(SpecError, match="runs whole notebooks"):
+        service.prepare(RunOptions(backend="executor", project="my-proj"), "x = 1", kind="cell", filename="c")
+    with pytest.raises(SpecError, match="--image is for local runs"):
+        service.prepare_notebook(RunOptions(backend="executor", image="python:3.11-slim"), path)
+    assert service.list() == [] and bodies(executor, "/notebookExecutionJobs") == []
+
+
+def test_dry_run_shows_the_request(executor, tmp_path, cj_home):
+    service = JobService()
+    prepared = service.prepare_notebook(RunOptions(backend="executor", project="my-proj", service_account=SA),
+                                        make_notebook(tmp_path / "d.ipynb"))
+    described = service.dry_run(prepared)
+    assert described["notebookExecutionJob"]["serviceAccount"] == SA
+    assert described["gcloud"].startswith("gcloud colab executions create --project=my-proj")
+    assert executor.requests == []
+
+
+def test_running_execution_cannot_be_cancelled_through_v1(executor, tmp_path, cj_home):
+    path = make_notebook(tmp_path / "slow.ipynb", magic="import time; time.sleep(20)")
+    service = JobService()
+    prepared = service.prepare_notebook(RunOptions(backend="executor", project="my-proj", service_account=SA), path)
+    record = service.submit(prepared, origin=str(path))
+    with pytest.raises(BackendError, match="no cancel"):
+        service.cancel(record.id)
+    record = service.follow(service.get(record.id), lambda _t: None)
+    assert record.status.value == "SUCCEEDED"
+
+
+def test_executor_schedule_through_the_schedule_api(executor, gcs, tmp_path, cj_home):
+    service = JobService()
+    path = make_notebook(tmp_path / "nightly.ipynb")
+    schedule = service.schedules.create(
+        notebook=str(path), cron="0 3 * * *", timezone="Europe/Paris", parameters={"epochs": 6}, max_concurrent=2,
+        options={"backend": "executor", "project": "my-proj", "service_account": SA})
+    (body,) = bodies(executor, "/schedules")
+    assert body["cron"] == "TZ=Europe/Paris 0 3 * * *" and int(body["maxConcurrentRunCount"]) == 2
+    request = body["createNotebookExecutionJobRequest"]
+    assert request["parent"] == "projects/my-proj/locations/us-central1"
+    assert request["notebookExecutionJob"]["gcsNotebookSource"]["uri"].endswith(f"/schedules/{schedule.id}/notebook/nightly.ipynb")
+    assert schedule.backend_ref.startswith("projects/123456789012/locations/us-central1/schedules/")
+    service.schedules.pause(schedule.id)
+    assert executor.schedule_client().get_schedule(name=schedule.backend_ref).state.name == "PAUSED"
+    service.schedules.resume(schedule.id)
+    assert executor.schedule_client().get_schedule(name=schedule.backend_ref).state.name == "ACTIVE"
+    (run,) = executor.fire_due(datetime.now(timezone.utc) + timedelta(days=1, hours=1))
+    Scheduler(service).tick()  # imports the run Vertex fired as a job like any other
+    (job,) = service.list()
+    assert job.backend == "executor" and job.backend_ref == run
+    job = service.follow(job, lambda _t: None)
+    assert job.status.value == "SUCCEEDED", job.message
+    nb = nbformat.read(f"{job.job_dir}/output/nightly.ipynb", as_version=4)
+    assert "epochs 6 rate 0.1 project my-proj my-proj" in text_of(cell_with(nb, "env_project ="))
+    Scheduler(service).tick()
+    assert len(service.list()) == 1  # imported once
+    service.schedules.delete(schedule.id)
+    assert list(executor.schedule_client().list_schedules(parent="projects/my-proj/locations/us-central1")) == []
