@@ -148,3 +148,15 @@ def test_magic_run_notebook(ip, cj_home, tmp_path, capsys):
 
     with pytest.raises(UsageError, match="rate must be float"):
         ip.run_line_magic("containerjob", f"run-notebook {path} -p rate fast")
+
+
+def test_example_report_notebook(cj_home):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "report.ipynb"
+    service = JobService()
+    record = run(service, path, IMAGE, rows=4, title="Nightly")
+    assert record.status.value == "SUCCEEDED", record.message
+    assert "Nightly: 4 rows written for project nb-project" in "".join(service.logs(record.id))
+    csv = service.output_file(record.id, "output/files/squares.csv").read_text().split()
+    assert csv == ["n,square", "0,0", "1,1", "2,4", "3,9"]
