@@ -53,7 +53,8 @@ def check_notebook_job(pb, where: str = "notebook_execution_job") -> None:
     if source is None:
         raise ApiError(400, f"{where} needs a notebook source: gcs_notebook_source or direct_notebook_source.")
     if source == "dataform_repository_source":
-        raise ApiError(501, "vertex_fake runs gcs_notebook_source and direct_notebook_source notebooks only.")
+        raise ApiError(501, "vertex_fake does not read Dataform repositories (dataform_repository_source); use "
+                            "gcs_notebook_source or direct_notebook_source.")
     if source == "gcs_notebook_source":
         match = GCS_URI.match(pb.gcs_notebook_source.uri)
         if not match or not match["path"] or match["path"].endswith("/"):
@@ -75,7 +76,7 @@ def check_notebook_job(pb, where: str = "notebook_execution_job") -> None:
         raise ApiError(400, f"{where}.gcs_output_uri is required and must be gs://BUCKET[/PATH], "
                             f"not {pb.gcs_output_uri!r}.")
     identity = pb.WhichOneof("execution_identity")
-    if identity is None:
+    if identity is None or not getattr(pb, identity):
         raise ApiError(400, f"{where} needs execution_user or service_account: the identity the notebook runs as.")
     if identity == "execution_user" and environments == ["workbench_runtime"]:
         raise ApiError(400, f"{where}.execution_user is supported by Colab runtimes only; use service_account "
@@ -266,7 +267,7 @@ def read_notebook(job: NotebookJob, fake) -> bytes:
     return data
 
 
-def failure(path: str, logs: str, code: int) -> str:
+def failure(path: str, uri: str, logs: str, code: int) -> str:
     """Why papermill failed: the executed notebook's first error output (papermill keeps it), else its log."""
     try:
         with open(path) as handle:
@@ -277,9 +278,9 @@ def failure(path: str, logs: str, code: int) -> str:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 return (f"The notebook failed in cell In [{cell.get('execution_count')}]: {out.get('ename')}: "
-                        f"{out.get('evalue')}. The executed notebook is kept at the job's output location.")
-    tail = [line for line in logs.strip().splitlines() if line.strip()][-3:]
-    return f"papermill exited with status {code}: {' | '.join(tail) or 'no output'}"
+                        f"{out.get('evalue')}. The executed notebook is at {uri}.")
+    last = [line.strip() for line in logs.splitlines() if line.strip()][-1:] or ["no output"]
+    return f"papermill exited with status {code}: {last[0]}"
 
 
 def wait_papermill(job: NotebookJob, container, grace_s: float) -> tuple:
@@ -350,7 +351,7 @@ def run_notebook(job: NotebookJob, fake) -> None:
             if mount is not None:
                 mount.drain()
             if outcome[2] is None:
-                outcome = (JobState.JOB_STATE_FAILED, 3, failure(output_path, job.logs, outcome[1]))
+                outcome = (JobState.JOB_STATE_FAILED, 3, failure(output_path, job.output_uri, job.logs, outcome[1]))
         except Exception as exc:  # noqa: BLE001
             outcome = (JobState.JOB_STATE_FAILED, 13, f"vertex_fake could not finish the job: {exc}")
         finally:
