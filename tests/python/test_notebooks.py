@@ -160,3 +160,28 @@ def test_example_report_notebook(cj_home):
     assert "Nightly: 4 rows written for project nb-project" in "".join(service.logs(record.id))
     csv = service.output_file(record.id, "output/files/squares.csv").read_text().split()
     assert csv == ["n,square", "0,0", "1,1", "2,4", "3,9"]
+
+
+@pytest.mark.parametrize("kind", ["kernel", "plain"])
+def test_executed_notebook_is_readable_while_it_runs(kind, cj_home, kernel_image, labelled, tmp_path):
+    import time
+
+    service = JobService()
+    path = make_notebook(tmp_path / "long.ipynb", magic="import time; time.sleep(60)")
+    prepared = service.prepare_notebook(RunOptions(image=kernel_image if kind == "kernel" else IMAGE), path)
+    record = service.submit(prepared, origin=str(path))
+    target = f"{record.job_dir}/output/long.ipynb"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            nb = nbformat.read(target, as_version=4)
+            if cell_with(nb, "# Parameters").get("execution_count"):
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.5)
+    else:
+        pytest.fail("no partial executed notebook appeared while the job ran")
+    assert service.get(record.id).status.value == "RUNNING"
+    assert service.cancel(record.id).status.value == "CANCELLED"
+    assert labelled(record.id) == []
