@@ -25,11 +25,11 @@ class ContainerJobExtension(ExtensionApp):
 
     def initialize_settings(self) -> None:
         self.ctx = ServerContext.create(
-            root_dir=self.serverapp.root_dir, log=self.log, workers=self.workers,
+            root_dir=self.serverapp.root_dir, log=self.serverapp.log, workers=self.workers,
             local_interval_s=self.local_interval_s, remote_interval_s=self.remote_interval_s, sweep_s=self.sweep_s,
             schedule_interval_s=self.schedule_interval_s)
         self.ctx.start()
-        self.log.info("containerjob: store %s", self.ctx.service.store.path)
+        self.ctx.log.info("containerjob: store %s", self.ctx.service.store.path)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend((url_path_join(PREFIX, pattern), handler, {"ctx": self.ctx}) for pattern, handler in ROUTES)
