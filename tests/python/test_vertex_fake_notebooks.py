@@ -342,3 +342,21 @@ def test_queueing_pause_and_catch_up(fake, schedules, notebooks, gcs):
     assert schedules.get_schedule(name=created.name).next_run_time == t0 + 6 * hour
     assert notebooks.get_notebook_execution_job(name=first).job_state == S.JOB_STATE_PENDING
     assert schedules.get_schedule(name=created.name).started_run_count == 1
+
+
+def test_start_and_end_time_and_an_updated_request(fake, schedules, notebooks, gcs):
+    fake.pending_s = 300  # runs stay PENDING (no container) until close() stops them
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, minutes=30)
+    created = schedules.create_schedule(parent=PARENT, schedule=schedule(
+        gcs, "0 * * * *", start_time=start, end_time=start + timedelta(hours=2), max_concurrent_run_count=5))
+    assert created.next_run_time == start + timedelta(minutes=30)  # the first tick after start_time
+    request = schedule(gcs).create_notebook_execution_job_request
+    request.notebook_execution_job.display_name = "renamed run"
+    schedules.update_schedule(schedule=v.Schedule(name=created.name, create_notebook_execution_job_request=request),
+                              update_mask=field_mask_pb2.FieldMask(paths=["create_notebook_execution_job_request"]))
+    runs = fake.fire_due(start + timedelta(hours=3))
+    assert [notebooks.get_notebook_execution_job(name=n).display_name for n in runs] == ["renamed run"] * 2
+    done = schedules.get_schedule(name=created.name)  # the tick at start+2h30 is past end_time
+    assert done.state == Sched.COMPLETED and done.started_run_count == 2 and not done.next_run_time
+    with pytest.raises(gexc.BadRequest, match="only an ACTIVE schedule"):
+        schedules.pause_schedule(name=created.name)
