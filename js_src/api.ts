@@ -146,11 +146,12 @@ export interface IServerSettings {
   default_backend: string;
   default_image: string;
   project: string | null;
+  /** Where the project came from; empty when none was found. */
   project_source: string;
-  region: string | null;
-  staging_bucket: string | null;
-  image_repo: string | null;
-  service_account: string | null;
+  region: string;
+  staging_bucket: string;
+  image_repo: string;
+  service_account: string;
   home: string;
 }
 
@@ -186,20 +187,25 @@ export interface ISchedule {
   created_at: number;
   backend_ref: string;
   message: string;
+  /** The copy of the notebook that runs. */
+  snapshot?: string;
 }
 
 /**
- * Body of `POST schedules` (and, partly, `PATCH schedules/{id}`).
+ * Body of `POST schedules` (`PATCH schedules/{id}` takes any part of it).
  */
 export interface IScheduleRequest {
-  name: string;
+  name?: string;
+  /** Notebook path relative to the server root. */
   notebook: string;
+  /** Five-field cron, e.g. `0 3 * * *`. */
   cron: string;
-  timezone: string;
-  parameters: Record<string, unknown>;
-  options: IRunOptions;
-  missed: 'skip' | 'run_once';
-  max_concurrent: number;
+  /** IANA time zone (server default UTC). */
+  timezone?: string;
+  parameters?: Record<string, unknown>;
+  options?: IRunOptions;
+  missed?: 'skip' | 'run_once';
+  max_concurrent?: number;
 }
 
 /**
@@ -265,8 +271,7 @@ export class ContainerJobAPI {
   }
 
   async backends(): Promise<IBackendInfo[]> {
-    return (await this.call<{ backends: IBackendInfo[] }>('backends'))
-      .backends;
+    return (await this.call<{ backends: IBackendInfo[] }>('backends')).backends;
   }
 
   listJobs(q: IJobQuery = {}): Promise<IJobList> {
@@ -294,8 +299,9 @@ export class ContainerJobAPI {
   }
 
   async outputs(id: string): Promise<IOutputFile[]> {
-    return (await this.call<{ files: IOutputFile[] }>(`jobs/${enc(id)}/outputs`))
-      .files;
+    return (
+      await this.call<{ files: IOutputFile[] }>(`jobs/${enc(id)}/outputs`)
+    ).files;
   }
 
   /**
@@ -319,8 +325,7 @@ export class ContainerJobAPI {
   }
 
   async listSchedules(): Promise<ISchedule[]> {
-    return (await this.call<{ schedules: ISchedule[] }>('schedules'))
-      .schedules;
+    return (await this.call<{ schedules: ISchedule[] }>('schedules')).schedules;
   }
 
   createSchedule(body: IScheduleRequest): Promise<ISchedule> {

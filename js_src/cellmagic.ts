@@ -59,9 +59,12 @@ const FLAGS: [keyof CellOptions, string][] = [
 ];
 
 /** Options that only mean something on Vertex AI. */
-const VERTEX_ONLY: ReadonlySet<keyof CellOptions> = new Set<keyof CellOptions>(
-  ['machine_type', 'accelerator', 'region', 'staging_bucket']
-);
+const VERTEX_ONLY: ReadonlySet<keyof CellOptions> = new Set<keyof CellOptions>([
+  'machine_type',
+  'accelerator',
+  'region',
+  'staging_bucket'
+]);
 
 /**
  * Why a value cannot go on the magic line, or `null` when it can.
@@ -95,7 +98,9 @@ export function optionProblems(options: CellOptions): string[] {
   }
   for (const entry of options.env ?? []) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(entry)) {
-      problems.push(`--env ${entry} is not NAME=VALUE; write one NAME=VALUE per line`);
+      problems.push(
+        `--env ${entry} is not NAME=VALUE; write one NAME=VALUE per line`
+      );
     } else {
       const problem = flagValueProblem('--env', entry);
       if (problem) {
@@ -150,7 +155,9 @@ export function withMagicLine(source: string, flags: string): string {
  * The job announcements among a cell's outputs (display_data or
  * execute_result carrying {@link JOB_MIME}).
  */
-export function announcements(outputs: ReadonlyArray<unknown>): IJobAnnouncement[] {
+export function announcements(
+  outputs: ReadonlyArray<unknown>
+): IJobAnnouncement[] {
   const found: IJobAnnouncement[] = [];
   for (const output of outputs) {
     const data = (output as { data?: Record<string, unknown> } | null)?.data;

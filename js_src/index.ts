@@ -1,43 +1,183 @@
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 
-import { requestAPI } from './request';
+import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+
+import { INotebookTracker } from '@jupyterlab/notebook';
+
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+import { IStateDB } from '@jupyterlab/statedb';
+
+import { ContainerJobAPI } from './api';
+
+import {
+  CommandIDs,
+  ToolbarMenuExtension,
+  cancelJob,
+  registerCommands
+} from './commands';
+
+import { EMPTY_DEFAULTS, IDefaults, PLUGIN_ID, readDefaults } from './defaults';
+
+import { jobRendererFactory } from './jobchip';
+
+import { Launcher, Submissions } from './launch';
+
+import { JobListModel } from './model';
+
+import { NotebookJobs } from './notebookjobs';
+
+import { notifyWhenFinished } from './notify';
+
+import { JobDetail, jobDetailWidget } from './widgets/jobdetail';
+
+import { JobsPanel } from './widgets/panel';
+
+import { SchedulesView } from './widgets/schedules';
 
 export { API_NAMESPACE, ContainerJobRequestError, requestAPI } from './request';
+export * from './api';
 
 /**
- * Reply of the server extension's `GET /containerjob/version` route.
- */
-export interface IVersionInfo {
-  version: string;
-}
-
-/**
- * The containerjob JupyterLab plugin.
- *
- * For now it only checks that the server extension answers; the job sidebar
- * will hang off this plugin.
+ * The containerjob JupyterLab plugin: the job sidebar, the notebook actions
+ * (toolbar menu, palette, cell context menu), job detail views, the job
+ * output renderer and notifications when jobs end.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'containerjob:plugin',
+  id: PLUGIN_ID,
   description:
-    'Run notebook cells in containers: JupyterLab front end of containerjob.',
+    'Run notebook cells and notebooks as container jobs: JupyterLab front end of containerjob.',
   autoStart: true,
-  activate: (app: JupyterFrontEnd): void => {
-    console.log('containerjob extension activated');
+  requires: [INotebookTracker],
+  optional: [
+    ISettingRegistry,
+    ICommandPalette,
+    ILayoutRestorer,
+    IRenderMimeRegistry,
+    IStateDB
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    rendermime: IRenderMimeRegistry | null,
+    state: IStateDB | null
+  ): void => {
+    const api = new ContainerJobAPI(app.serviceManager.serverSettings);
+    const model = new JobListModel(api);
+    const notebookJobs = new NotebookJobs(tracker, model);
+    const submissions = new Submissions(state);
+    void submissions
+      .restore()
+      .catch(reason =>
+        console.warn('containerjob: cannot restore submissions', reason)
+      );
 
-    requestAPI<IVersionInfo>('version', app.serviceManager.serverSettings)
-      .then(data => {
-        console.log(`containerjob server extension ${data.version}`);
-      })
-      .catch(reason => {
-        console.error(
-          'The containerjob server extension appears to be missing or failing.\n' +
-            String(reason)
+    let defaults: IDefaults = EMPTY_DEFAULTS;
+    if (settingRegistry) {
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          defaults = readDefaults(settings);
+          settings.changed.connect(() => {
+            defaults = readDefaults(settings);
+          });
+        })
+        .catch(reason =>
+          console.error('containerjob: cannot load settings', reason)
         );
+    }
+
+    const details = new Map<string, MainAreaWidget<JobDetail>>();
+    const openJob = (id: string): void => {
+      let widget = details.get(id);
+      if (!widget || widget.isDisposed) {
+        widget = jobDetailWidget({
+          api,
+          model,
+          jobId: id,
+          cancel: jobId => cancelJob(api, model, jobId),
+          rerun: jobId => launcher.rerun(jobId),
+          rerunProblem: jobId => launcher.rerunProblem(jobId)
+        });
+        details.set(id, widget);
+        widget.disposed.connect(() => details.delete(id));
+        app.shell.add(widget, 'main');
+      }
+      app.shell.activateById(widget.id);
+    };
+
+    const launcher = new Launcher({
+      api,
+      model,
+      notebookJobs,
+      submissions,
+      defaults: () => defaults,
+      openJob
+    });
+    const schedules = new SchedulesView(api, job => {
+      model.watch(job);
+      openJob(job.id);
+    });
+    launcher.onSchedulesChanged(() => void schedules.refresh());
+
+    const panel = new JobsPanel({
+      model,
+      notebookJobs,
+      tracker,
+      schedules,
+      actions: { open: openJob, cancel: id => void cancelJob(api, model, id) }
+    });
+    app.shell.add(panel, 'left', { rank: 650 });
+    restorer?.add(panel, panel.id);
+
+    registerCommands({
+      commands: app.commands,
+      tracker,
+      api,
+      model,
+      launcher,
+      palette,
+      openJob,
+      refresh: () => panel.refresh(),
+      openSidebar: () => app.shell.activateById(panel.id)
+    });
+    app.docRegistry.addWidgetExtension(
+      'Notebook',
+      new ToolbarMenuExtension(app.commands)
+    );
+    for (const [command, rank] of [
+      [CommandIDs.runCell, 20],
+      [CommandIDs.submitCellVertex, 21]
+    ] as const) {
+      app.contextMenu.addItem({
+        command,
+        selector: '.jp-Notebook .jp-CodeCell',
+        rank
       });
+    }
+    rendermime?.addFactory(jobRendererFactory(model, openJob));
+    notifyWhenFinished(model, () => defaults.notifications, openJob);
+
+    api
+      .version()
+      .then(data =>
+        console.debug(`containerjob server extension ${data.version}`)
+      )
+      .catch(reason =>
+        console.error(
+          'The containerjob server extension appears to be missing or failing: ' +
+            `${String(reason)}; check that containerjob is installed in the Jupyter server's environment.`
+        )
+      );
   }
 };
 

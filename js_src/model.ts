@@ -26,7 +26,11 @@ export const DEFAULT_BACKOFF: IBackoff = { min: 1000, max: 30000, factor: 2 };
 /**
  * The next delay: back to `min` when something moved, else one step longer.
  */
-export function nextDelay(current: number, moved: boolean, b: IBackoff): number {
+export function nextDelay(
+  current: number,
+  moved: boolean,
+  b: IBackoff
+): number {
   return moved ? b.min : Math.min(b.max, Math.max(b.min, current * b.factor));
 }
 
@@ -62,9 +66,15 @@ export class JobListModel implements IDisposable {
   /** The latest list page, newest first, then known jobs not on it. */
   get jobs(): IJob[] {
     const listed = new Set(this._listed);
+    const { backend, status } = this._query;
     const extra = [...this._tracked]
       .filter(id => !listed.has(id) && this._records.has(id))
       .map(id => this._records.get(id)!)
+      .filter(
+        job =>
+          (!backend || job.backend === backend) &&
+          (!status || job.status === status)
+      )
       .sort((a, b) => b.created_at - a.created_at);
     return [...this._listed.map(id => this._records.get(id)!), ...extra];
   }

@@ -29,9 +29,16 @@ describe('ContainerJobAPI requests', () => {
   });
 
   it('lists jobs with only the filters that are set', async () => {
-    server.on('GET jobs', { status: 200, body: { jobs: [job('cj-1')], limit: 50, offset: 0 } });
+    server.on('GET jobs', {
+      status: 200,
+      body: { jobs: [job('cj-1')], limit: 50, offset: 0 }
+    });
 
-    const page = await api.listJobs({ backend: 'vertex', limit: 50, status: undefined });
+    const page = await api.listJobs({
+      backend: 'vertex',
+      limit: 50,
+      status: undefined
+    });
 
     expect(page.jobs.map(j => j.id)).toEqual(['cj-1']);
     const [request] = server.calls('GET jobs');
@@ -41,7 +48,10 @@ describe('ContainerJobAPI requests', () => {
   });
 
   it('POSTs a notebook job with its parameters and options as JSON', async () => {
-    server.on('POST jobs', r => ({ status: 201, body: job('cj-2', { origin: (r.body as any).path }) }));
+    server.on('POST jobs', r => ({
+      status: 201,
+      body: job('cj-2', { origin: (r.body as any).path })
+    }));
 
     const created = await api.submitJob({
       kind: 'notebook',
@@ -63,7 +73,10 @@ describe('ContainerJobAPI requests', () => {
   });
 
   it('asks for logs from the offset already seen', async () => {
-    server.on('GET jobs/cj-3/logs', { status: 200, body: { text: 'b\n', next: 4, done: false } });
+    server.on('GET jobs/cj-3/logs', {
+      status: 200,
+      body: { text: 'b\n', next: 4, done: false }
+    });
 
     const chunk = await api.logs('cj-3', 2);
 
@@ -74,7 +87,10 @@ describe('ContainerJobAPI requests', () => {
   it('uses the job routes for get, cancel, delete and outputs', async () => {
     server
       .on('GET jobs/cj-4', { status: 200, body: job('cj-4') })
-      .on('POST jobs/cj-4/cancel', { status: 200, body: job('cj-4', { status: 'CANCELLING' }) })
+      .on('POST jobs/cj-4/cancel', {
+        status: 200,
+        body: job('cj-4', { status: 'CANCELLING' })
+      })
       .on('DELETE jobs/cj-4', { status: 204 })
       .on('GET jobs/cj-4/outputs', {
         status: 200,
@@ -84,7 +100,9 @@ describe('ContainerJobAPI requests', () => {
     expect((await api.getJob('cj-4')).status).toBe('RUNNING');
     expect((await api.cancelJob('cj-4')).status).toBe('CANCELLING');
     await expect(api.deleteJob('cj-4')).resolves.toBeUndefined();
-    expect(await api.outputs('cj-4')).toEqual([{ path: 'model/w.bin', size: 3, modified: 5 }]);
+    expect(await api.outputs('cj-4')).toEqual([
+      { path: 'model/w.bin', size: 3, modified: 5 }
+    ]);
     expect(server.requests.map(r => `${r.method} ${r.route}`)).toEqual([
       'GET jobs/cj-4',
       'POST jobs/cj-4/cancel',
@@ -108,7 +126,9 @@ describe('ContainerJobAPI requests', () => {
   it('reads notebook parameters for a path', async () => {
     server.on('GET notebooks/parameters', {
       status: 200,
-      body: { parameters: [{ name: 'epochs', type: 'int', default: 1, help: '' }] }
+      body: {
+        parameters: [{ name: 'epochs', type: 'int', default: 1, help: '' }]
+      }
     });
 
     const parameters = await api.notebookParameters('dir/n b.ipynb');
@@ -122,7 +142,12 @@ describe('ContainerJobAPI requests', () => {
       name: 'local',
       available: true,
       message: '',
-      capabilities: { cells: true, notebooks: true, schedules: true, gpus: false }
+      capabilities: {
+        cells: true,
+        notebooks: true,
+        schedules: true,
+        gpus: false
+      }
     };
     server
       .on('GET backends', { status: 200, body: { backends: [local] } })
@@ -137,7 +162,10 @@ describe('ContainerJobAPI requests', () => {
     server
       .on('POST schedules', { status: 201, body: schedule })
       .on('PATCH schedules/cs-00000001', { status: 200, body: schedule })
-      .on('POST schedules/cs-00000001/pause', { status: 200, body: { ...schedule, state: 'PAUSED' } })
+      .on('POST schedules/cs-00000001/pause', {
+        status: 200,
+        body: { ...schedule, state: 'PAUSED' }
+      })
       .on('POST schedules/cs-00000001/resume', { status: 200, body: schedule })
       .on('POST schedules/cs-00000001/run', { status: 201, body: job('cj-6') })
       .on('DELETE schedules/cs-00000001', { status: 204 });
@@ -160,7 +188,9 @@ describe('ContainerJobAPI requests', () => {
     await api.deleteSchedule('cs-00000001');
 
     expect(server.calls('POST schedules')[0].body).toEqual(body);
-    expect(server.calls('PATCH schedules/cs-00000001')[0].body).toEqual({ cron: '0 4 * * *' });
+    expect(server.calls('PATCH schedules/cs-00000001')[0].body).toEqual({
+      cron: '0 4 * * *'
+    });
     expect(server.requests).toHaveLength(6);
   });
 });
@@ -180,24 +210,31 @@ describe('ContainerJobAPI errors', () => {
     [502, 'BackendError', 'Vertex AI refused the job: quota'],
     [503, 'BackendUnavailable', 'Docker engine not reachable: start dockerd'],
     [409, 'JobRunning', 'job cj-9 is still running; cancel it first']
-  ])('maps %i {error: %s} to a typed error with the message', async (status, error, message) => {
-    server.on('POST jobs', { status, body: { error, message } });
+  ])(
+    'maps %i {error: %s} to a typed error with the message',
+    async (status, error, message) => {
+      server.on('POST jobs', { status, body: { error, message } });
 
-    const reason = await rejectionOf(api.submitJob({ kind: 'cell', source: 'x' }));
+      const reason = await rejectionOf(
+        api.submitJob({ kind: 'cell', source: 'x' })
+      );
 
-    expect(reason).toBeInstanceOf(ContainerJobRequestError);
-    const typed = reason as ContainerJobRequestError;
-    expect(typed.status).toBe(status);
-    expect(typed.error).toBe(error);
-    expect(typed.message).toBe(message);
-    expect(describeError(reason)).toBe(message);
-    expect(isNotFound(reason)).toBe(status === 404);
-  });
+      expect(reason).toBeInstanceOf(ContainerJobRequestError);
+      const typed = reason as ContainerJobRequestError;
+      expect(typed.status).toBe(status);
+      expect(typed.error).toBe(error);
+      expect(typed.message).toBe(message);
+      expect(describeError(reason)).toBe(message);
+      expect(isNotFound(reason)).toBe(status === 404);
+    }
+  );
 
   it('names an error without the {error} field HTTPError', async () => {
     server.on('GET jobs/cj-1', { status: 500, body: '<html>oops</html>' });
 
-    const reason = (await rejectionOf(api.getJob('cj-1'))) as ContainerJobRequestError;
+    const reason = (await rejectionOf(
+      api.getJob('cj-1')
+    )) as ContainerJobRequestError;
 
     expect(reason.error).toBe('HTTPError');
     expect(reason.message).toBe('<html>oops</html>');
@@ -206,10 +243,15 @@ describe('ContainerJobAPI errors', () => {
   it('keeps the InternalError answer of an unexpected server failure', async () => {
     server.on('GET settings', {
       status: 500,
-      body: { error: 'InternalError', message: 'internal error; see the server log' }
+      body: {
+        error: 'InternalError',
+        message: 'internal error; see the server log'
+      }
     });
 
-    const reason = (await rejectionOf(api.settings())) as ContainerJobRequestError;
+    const reason = (await rejectionOf(
+      api.settings()
+    )) as ContainerJobRequestError;
 
     expect(reason.error).toBe('InternalError');
     expect(describeError(reason)).toBe('internal error; see the server log');
@@ -244,9 +286,17 @@ describe('ContainerJobAPI errors', () => {
 describe('isFinal', () => {
   it('treats only SUCCEEDED, FAILED, CANCELLED and LOST as final', () => {
     expect(
-      (['QUEUED', 'RUNNING', 'CANCELLING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'LOST'] as const).filter(
-        isFinal
-      )
+      (
+        [
+          'QUEUED',
+          'RUNNING',
+          'CANCELLING',
+          'SUCCEEDED',
+          'FAILED',
+          'CANCELLED',
+          'LOST'
+        ] as const
+      ).filter(isFinal)
     ).toEqual(['SUCCEEDED', 'FAILED', 'CANCELLED', 'LOST']);
   });
 });

@@ -42,20 +42,26 @@ describe('magicFlags', () => {
   });
 
   it('leaves out empty values and zero GPUs', () => {
-    expect(magicFlags({ backend: 'local', image: '', gpus: '0', project: ' ' })).toBe(
-      '--backend local'
-    );
+    expect(
+      magicFlags({ backend: 'local', image: '', gpus: '0', project: ' ' })
+    ).toBe('--backend local');
   });
 });
 
 describe('optionProblems', () => {
   it('accepts one-word values', () => {
-    expect(optionProblems({ image: 'python:3.11-slim', env: ['A=b=c'] })).toEqual([]);
+    expect(
+      optionProblems({ image: 'python:3.11-slim', env: ['A=b=c'] })
+    ).toEqual([]);
   });
 
   it('names values the magic line cannot carry', () => {
     expect(
-      optionProblems({ image: 'my image', project: "it's", env: ['NOEQUALS', 'A=b c'] })
+      optionProblems({
+        image: 'my image',
+        project: "it's",
+        env: ['NOEQUALS', 'A=b c']
+      })
     ).toEqual([
       '--image "my image" contains whitespace, which the %%containerjob line cannot carry; remove it',
       "--project it's contains a quote, which the %%containerjob line would keep as part of the value; remove it",
@@ -76,7 +82,9 @@ describe('withMagicLine', () => {
     expect(withMagicLine('%%containerjob --gpus 2\nx = 1\n', '--image b')).toBe(
       '%%containerjob --image b\nx = 1\n'
     );
-    expect(withMagicLine('%%containerjob', '--image b')).toBe('%%containerjob --image b');
+    expect(withMagicLine('%%containerjob', '--image b')).toBe(
+      '%%containerjob --image b'
+    );
   });
 
   it('does not take another magic for ours', () => {
@@ -102,7 +110,11 @@ describe('announcements', () => {
         },
         metadata: {}
       },
-      { output_type: 'display_data', data: { [JOB_MIME]: { nope: 1 } }, metadata: {} }
+      {
+        output_type: 'display_data',
+        data: { [JOB_MIME]: { nope: 1 } },
+        metadata: {}
+      }
     ];
     expect(announcements(outputs)).toEqual([
       { id: 'cj-0a1b2c3d', backend: 'local', status: 'QUEUED' }
@@ -113,7 +125,9 @@ describe('announcements', () => {
 describe('cell metadata', () => {
   it('reads whatever a saved notebook left', () => {
     expect(readMetadata(undefined)).toEqual({});
-    expect(readMetadata({ jobs: ['cj-1', 3, null], options: { image: 'x' } })).toEqual({
+    expect(
+      readMetadata({ jobs: ['cj-1', 3, null], options: { image: 'x' } })
+    ).toEqual({
       jobs: ['cj-1'],
       options: { image: 'x' }
     });

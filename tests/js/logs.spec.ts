@@ -49,9 +49,11 @@ describe('LogStream', () => {
     await advance(500);
 
     expect(text).toEqual(['one\n', 'two\n', 'three\n']);
-    expect(
-      server.requests.map(r => r.query.get('since'))
-    ).toEqual(['0', '4', '8']);
+    expect(server.requests.map(r => r.query.get('since'))).toEqual([
+      '0',
+      '4',
+      '8'
+    ]);
     expect(stream.done).toBe(true);
     expect(stream.next).toBe(14);
 
@@ -103,7 +105,13 @@ describe('LogStream', () => {
     let fail = true;
     const server = new FakeServer().on('GET jobs/cj-1/logs', () =>
       fail
-        ? { status: 502, body: { error: 'BackendError', message: 'Vertex AI did not answer; retry' } }
+        ? {
+            status: 502,
+            body: {
+              error: 'BackendError',
+              message: 'Vertex AI did not answer; retry'
+            }
+          }
         : { status: 200, body: { text: 'ok', next: 2, done: true } }
     );
     stream = new LogStream(new ContainerJobAPI(server.settings), 'cj-1', {

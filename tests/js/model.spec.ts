@@ -160,7 +160,10 @@ describe('JobListModel', () => {
 
   it('fetches tracked jobs that are not on the list page, once they are final', async () => {
     const server = serverWith(() => [job('cj-1', { status: 'SUCCEEDED' })])
-      .on('GET jobs/cj-old', { status: 200, body: job('cj-old', { status: 'FAILED', created_at: 10 }) })
+      .on('GET jobs/cj-old', {
+        status: 200,
+        body: job('cj-old', { status: 'FAILED', created_at: 10 })
+      })
       .on('GET jobs/cj-gone', {
         status: 404,
         body: { error: 'JobNotFound', message: 'no job cj-gone' }
@@ -234,7 +237,8 @@ describe('JobListModel', () => {
       'GET jobs',
       () =>
         new Promise(resolve => {
-          release = () => resolve({ status: 200, body: { jobs: [], limit: 50, offset: 0 } });
+          release = () =>
+            resolve({ status: 200, body: { jobs: [], limit: 50, offset: 0 } });
         })
     );
     model = new JobListModel(new ContainerJobAPI(server.settings), BACKOFF);

@@ -1,0 +1,393 @@
+/**
+ * The launch actions: a cell through the kernel (so its variables travel in
+ * and out), a whole notebook or a schedule through the REST API, and re-runs.
+ */
+import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+
+import { ICodeCellModel } from '@jupyterlab/cells';
+
+import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+
+import { IStateDB } from '@jupyterlab/statedb';
+
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+
+import {
+  BackendName,
+  ContainerJobAPI,
+  IBackendInfo,
+  IJob,
+  INotebookParameter,
+  IServerSettings,
+  ISubmitJob,
+  describeError
+} from './api';
+
+import {
+  CellOptions,
+  METADATA_KEY,
+  magicFlags,
+  optionProblems,
+  readMetadata,
+  withMagicLine
+} from './cellmagic';
+
+import { IDefaults, initialOptions } from './defaults';
+
+import { JobListModel } from './model';
+
+import { NotebookJobs } from './notebookjobs';
+
+import { changedParameters } from './parameters';
+
+import { IFormOptions, IFormValues, askForm } from './widgets/submitform';
+
+/** The REST submissions this UI made, kept so that their jobs can be re-run. */
+export class Submissions {
+  constructor(private readonly _state: IStateDB | null) {}
+
+  async restore(): Promise<void> {
+    const saved = await this._state?.fetch(Submissions.KEY);
+    if (saved && typeof saved === 'object') {
+      for (const [id, body] of Object.entries(saved)) {
+        this._bodies.set(id, body as unknown as ISubmitJob);
+      }
+    }
+  }
+
+  get(id: string): ISubmitJob | undefined {
+    return this._bodies.get(id);
+  }
+
+  remember(id: string, body: ISubmitJob): void {
+    this._bodies.set(id, body);
+    while (this._bodies.size > Submissions.LIMIT) {
+      this._bodies.delete(this._bodies.keys().next().value as string);
+    }
+    const saved: Record<string, unknown> = Object.fromEntries(this._bodies);
+    void this._state?.save(Submissions.KEY, saved as ReadonlyPartialJSONObject);
+  }
+
+  private static readonly KEY = 'containerjob:submissions';
+  private static readonly LIMIT = 200;
+  private _bodies = new Map<string, ISubmitJob>();
+}
+
+export interface ILauncherOptions {
+  api: ContainerJobAPI;
+  model: JobListModel;
+  notebookJobs: NotebookJobs;
+  submissions: Submissions;
+  defaults: () => IDefaults;
+  /** Open a job's detail view. */
+  openJob: (id: string) => void;
+}
+
+/** What every form shows besides the fields: server defaults and backends. */
+async function context(api: ContainerJobAPI): Promise<{
+  server: IServerSettings | null;
+  backendInfo: IBackendInfo[];
+}> {
+  const [server, backendInfo] = await Promise.all([
+    api.settings().catch(() => null),
+    api.backends().catch(() => [] as IBackendInfo[])
+  ]);
+  return { server, backendInfo };
+}
+
+/**
+ * Show a form until the user cancels or `submit` accepts the values; a
+ * refusal (the server's message names the field) reopens it as it was.
+ */
+async function formLoop<T>(
+  title: string,
+  label: string,
+  options: IFormOptions,
+  submit: (values: IFormValues) => Promise<T>
+): Promise<T | null> {
+  let current = options;
+  for (;;) {
+    const values = await askForm(title, label, current);
+    if (!values) {
+      return null;
+    }
+    try {
+      return await submit(values);
+    } catch (reason) {
+      await showErrorMessage(title, describeError(reason));
+      current = {
+        ...current,
+        options: values.options,
+        parameterTexts: values.parameters,
+        schedule: current.schedule ? values.schedule : undefined
+      };
+    }
+  }
+}
+
+export class Launcher {
+  constructor(private readonly _o: ILauncherOptions) {}
+
+  /**
+   * "Run cell in container" / "Submit cell to Vertex": the options go into
+   * the cell's metadata and its `%%containerjob` line, then the cell runs in
+   * the kernel with the extension loaded.
+   */
+  async runCell(
+    panel: NotebookPanel,
+    backend: 'local' | 'vertex'
+  ): Promise<void> {
+    const title =
+      backend === 'vertex'
+        ? 'Submit cell to Vertex AI'
+        : 'Run cell in container';
+    const cell = panel.content.activeCell;
+    if (!cell || cell.model.type !== 'code') {
+      await showErrorMessage(
+        title,
+        'Select a code cell first: only code cells run as container jobs.'
+      );
+      return;
+    }
+    const model = cell.model as ICodeCellModel;
+    const previous =
+      readMetadata(model.getMetadata(METADATA_KEY)).options ?? {};
+    const { server, backendInfo } = await context(this._o.api);
+    const options = await formLoop(
+      title,
+      backend === 'vertex' ? 'Submit' : 'Run',
+      {
+        backends: [backend],
+        options: {
+          ...initialOptions(
+            this._o.defaults(),
+            previous.backend === backend ? previous : {}
+          ),
+          backend
+        },
+        server,
+        backendInfo,
+        subject:
+          'The cell runs in the kernel through %%containerjob: its variables go in and come back.'
+      },
+      async values => {
+        const chosen = values.options as CellOptions;
+        const problems = optionProblems(chosen);
+        if (problems.length) {
+          throw new Error(problems.join('\n'));
+        }
+        return chosen;
+      }
+    );
+    if (!options) {
+      return;
+    }
+    const metadata = readMetadata(model.getMetadata(METADATA_KEY));
+    model.setMetadata(METADATA_KEY, { ...metadata, options });
+    model.sharedModel.setSource(
+      withMagicLine(model.sharedModel.getSource(), magicFlags(options))
+    );
+    await this._runInKernel(panel, model, title);
+  }
+
+  /** "Run notebook in container" / "Submit notebook to Executor". */
+  async runNotebook(
+    panel: NotebookPanel,
+    backend: 'local' | 'executor'
+  ): Promise<IJob | null> {
+    const title =
+      backend === 'executor'
+        ? 'Submit notebook to Vertex AI Executor'
+        : 'Run notebook in container';
+    const path = await this._savedPath(panel, title);
+    if (path === null) {
+      return null;
+    }
+    const [{ server, backendInfo }, declared] = await Promise.all([
+      context(this._o.api),
+      this._parameters(path)
+    ]);
+    const job = await formLoop(
+      title,
+      backend === 'executor' ? 'Submit' : 'Run',
+      {
+        backends: [backend],
+        options: { ...initialOptions(this._o.defaults()), backend },
+        server,
+        backendInfo,
+        parameters: declared,
+        subject: `Notebook ${path}`
+      },
+      values =>
+        this.submit({
+          kind: 'notebook',
+          path,
+          parameters: changedParameters(declared, values.parameters),
+          options: values.options,
+          origin: path
+        })
+    );
+    if (job) {
+      this._o.openJob(job.id);
+    }
+    return job;
+  }
+
+  /** "Schedule notebook": `POST schedules`. */
+  async scheduleNotebook(panel: NotebookPanel): Promise<void> {
+    const title = 'Schedule notebook';
+    const path = await this._savedPath(panel, title);
+    if (path === null) {
+      return;
+    }
+    const [{ server, backendInfo }, declared] = await Promise.all([
+      context(this._o.api),
+      this._parameters(path)
+    ]);
+    const defaults = this._o.defaults();
+    const backend: BackendName =
+      defaults.backend === 'vertex' ? 'executor' : 'local';
+    const name = path.replace(/^.*\//, '').replace(/\.ipynb$/, '');
+    const schedule = await formLoop(
+      title,
+      'Schedule',
+      {
+        backends: ['local', 'executor'],
+        options: { ...initialOptions(defaults), backend },
+        server,
+        backendInfo,
+        parameters: declared,
+        schedule: { name },
+        subject: `Notebook ${path} (a snapshot is taken now)`
+      },
+      values =>
+        this._o.api.createSchedule({
+          ...values.schedule,
+          notebook: path,
+          parameters: changedParameters(declared, values.parameters),
+          options: values.options
+        })
+    );
+    if (schedule) {
+      await showDialog({
+        title: 'Notebook scheduled',
+        body: `${schedule.name} (${schedule.id}) runs ${path} at "${schedule.cron}" ${schedule.timezone}.`,
+        buttons: [Dialog.okButton()]
+      });
+      this._schedulesChanged();
+    }
+  }
+
+  /** Set by the sidebar: refresh its schedules after a change. */
+  onSchedulesChanged(callback: () => void): void {
+    this._schedulesChanged = callback;
+  }
+
+  /** `POST jobs`, remembered for re-runs and followed for the notification. */
+  async submit(body: ISubmitJob): Promise<IJob> {
+    const job = await this._o.api.submitJob(body);
+    this._o.submissions.remember(job.id, body);
+    this._o.model.watch(job);
+    return job;
+  }
+
+  /** Why job `id` cannot be re-run from here, or `null` when it can. */
+  rerunProblem(id: string): string | null {
+    if (this._o.submissions.get(id) || this._o.notebookJobs.findCell(id)) {
+      return null;
+    }
+    return 'Only jobs started from this JupyterLab can be re-run here: notebook runs it submitted, and cells of open notebooks.';
+  }
+
+  /** Run job `id` again: its cell again, or the same REST submission. */
+  async rerun(id: string): Promise<void> {
+    const title = `Re-run ${id}`;
+    const body = this._o.submissions.get(id);
+    if (body) {
+      try {
+        const job = await this.submit(body);
+        this._o.openJob(job.id);
+      } catch (reason) {
+        await showErrorMessage(title, describeError(reason));
+      }
+      return;
+    }
+    const found = this._o.notebookJobs.findCell(id);
+    if (!found) {
+      await showErrorMessage(title, this.rerunProblem(id) ?? '');
+      return;
+    }
+    await this._runInKernel(found.panel, found.cell as ICodeCellModel, title);
+  }
+
+  /** Load the extension in the kernel, then run the cell where it is. */
+  private async _runInKernel(
+    panel: NotebookPanel,
+    cell: ICodeCellModel,
+    title: string
+  ): Promise<void> {
+    const session = panel.sessionContext;
+    await session.ready;
+    const kernel = session.session?.kernel;
+    if (!kernel) {
+      await showErrorMessage(
+        title,
+        'This notebook has no kernel: start one (Kernel > Change Kernel) and run the action again.'
+      );
+      return;
+    }
+    const reply = await kernel.requestExecute({
+      code: '%load_ext containerjob',
+      silent: true,
+      store_history: false
+    }).done;
+    if (reply.content.status !== 'ok') {
+      const detail =
+        reply.content.status === 'error'
+          ? `${reply.content.ename}: ${reply.content.evalue}`
+          : reply.content.status;
+      await showErrorMessage(
+        title,
+        `The kernel could not load containerjob (${detail}); install containerjob in the kernel's environment.`
+      );
+      return;
+    }
+    const notebook = panel.content;
+    const index = [...(panel.model?.cells ?? [])].indexOf(cell);
+    if (index < 0) {
+      return;
+    }
+    notebook.activeCellIndex = index;
+    notebook.deselectAll();
+    await NotebookActions.run(notebook, session);
+  }
+
+  /** The notebook's path on the server, saved first so the server reads what is shown. */
+  private async _savedPath(
+    panel: NotebookPanel,
+    title: string
+  ): Promise<string | null> {
+    try {
+      if (panel.context.model.dirty) {
+        await panel.context.save();
+      }
+    } catch (reason) {
+      await showErrorMessage(
+        title,
+        `Could not save the notebook first: ${describeError(reason)}`
+      );
+      return null;
+    }
+    return panel.context.localPath;
+  }
+
+  private async _parameters(path: string): Promise<INotebookParameter[]> {
+    try {
+      return await this._o.api.notebookParameters(path);
+    } catch {
+      return [];
+    }
+  }
+
+  private _schedulesChanged: () => void = () => undefined;
+}

@@ -1,0 +1,349 @@
+/**
+ * One job in the main area: its facts, live logs, output files (download),
+ * the spec it ran with (secrets already redacted by the server), and cancel
+ * and re-run.
+ */
+import { MainAreaWidget } from '@jupyterlab/apputils';
+
+import { Message } from '@lumino/messaging';
+
+import { Widget } from '@lumino/widgets';
+
+import {
+  ContainerJobAPI,
+  IJob,
+  IOutputFile,
+  describeError,
+  isFinal
+} from '../api';
+
+import { LogStream } from '../logs';
+
+import { JobListModel } from '../model';
+
+import { h, setChildren } from './dom';
+
+import {
+  formatDuration,
+  formatSize,
+  formatTime,
+  jobTitle,
+  statusClass
+} from './format';
+
+import { containerJobIcon } from './icons';
+
+/** The most log text kept in the view; older text is dropped with a notice. */
+const MAX_LOG_CHARS = 2_000_000;
+
+export interface IJobDetailOptions {
+  api: ContainerJobAPI;
+  model: JobListModel;
+  jobId: string;
+  cancel: (id: string) => Promise<void>;
+  rerun: (id: string) => Promise<void>;
+  /** Why the job cannot be re-run, or `null`. */
+  rerunProblem: (id: string) => string | null;
+}
+
+export class JobDetail extends Widget {
+  constructor(private readonly _o: IJobDetailOptions) {
+    super();
+    this.addClass('jp-ContainerJob-detail');
+    this._logs = new LogStream(_o.api, _o.jobId);
+    this._logs.appended.connect((_, text) => this._appendLog(text));
+    this._logs.stateChanged.connect(() => this._renderLogState());
+
+    this._status = h('span', { class: 'jp-ContainerJob-status' });
+    this._name = h('h2', {
+      class: 'jp-ContainerJob-detail-name',
+      text: _o.jobId
+    });
+    this._cancel = h('button', {
+      class: 'jp-mod-styled jp-mod-warn jp-ContainerJob-button',
+      text: 'Cancel',
+      attrs: { 'data-action': 'cancel' },
+      on: { click: () => void this._act(() => _o.cancel(_o.jobId)) }
+    });
+    this._rerun = h('button', {
+      class: 'jp-mod-styled jp-mod-accept jp-ContainerJob-button',
+      text: 'Re-run',
+      attrs: { 'data-action': 'rerun' },
+      on: { click: () => void this._act(() => _o.rerun(_o.jobId)) }
+    });
+    this._facts = h('dl', { class: 'jp-ContainerJob-facts' });
+    this._message = h('p', { class: 'jp-ContainerJob-message' });
+    this._logPre = h('pre', {
+      class: 'jp-ContainerJob-logs',
+      attrs: { 'aria-label': 'Logs' }
+    });
+    this._logState = h('p', { class: 'jp-ContainerJob-logState' });
+    this._outputs = h('ul', { class: 'jp-ContainerJob-outputs' });
+    this._spec = h('pre', { class: 'jp-ContainerJob-spec' });
+    this.node.append(
+      h('header', { class: 'jp-ContainerJob-detail-header' }, [
+        this._status,
+        this._name,
+        h('div', { class: 'jp-ContainerJob-actions' }, [
+          this._cancel,
+          this._rerun
+        ])
+      ]),
+      this._message,
+      this._facts,
+      h('section', { class: 'jp-ContainerJob-section' }, [
+        h('h3', { class: 'jp-ContainerJob-sectionTitle', text: 'Logs' }),
+        this._logPre,
+        this._logState
+      ]),
+      h('section', { class: 'jp-ContainerJob-section' }, [
+        h('h3', {
+          class: 'jp-ContainerJob-sectionTitle',
+          text: 'Output files'
+        }),
+        this._outputs
+      ]),
+      h('details', { class: 'jp-ContainerJob-section' }, [
+        h('summary', { class: 'jp-ContainerJob-sectionTitle', text: 'Spec' }),
+        this._spec
+      ])
+    );
+    _o.model.changed.connect(this._onModelChanged, this);
+    void this._load();
+  }
+
+  get jobId(): string {
+    return this._o.jobId;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._logs.dispose();
+    super.dispose();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    this._logs.active = true;
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    this._logs.active = this.isVisible;
+  }
+
+  protected onAfterHide(msg: Message): void {
+    this._logs.active = false;
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this._logs.active = false;
+  }
+
+  /** First fetch; an unfinished job is then followed by the model. */
+  private async _load(): Promise<void> {
+    try {
+      const job = await this._o.api.getJob(this._o.jobId);
+      this._o.model.update(job);
+      if (!isFinal(job.status)) {
+        this._o.model.watch(job);
+      }
+      this._render(job);
+    } catch (reason) {
+      this._message.textContent = describeError(reason);
+      this._message.classList.add('jp-mod-error');
+    }
+  }
+
+  private _onModelChanged(): void {
+    const job = this._o.model.get(this._o.jobId);
+    if (job) {
+      this._render(job);
+    }
+  }
+
+  private _render(job: IJob): void {
+    const before = this._job;
+    this._job = job;
+    this.title.label = `${jobTitle(job)} (${job.status.toLowerCase()})`;
+    this._status.className = statusClass(job.status);
+    this._status.textContent = job.status;
+    this._name.textContent = jobTitle(job);
+    this._cancel.disabled = isFinal(job.status);
+    const problem = this._o.rerunProblem(job.id);
+    this._rerun.disabled = problem !== null;
+    this._rerun.title = problem ?? 'Run the same again';
+    this._message.textContent = job.message;
+    this._message.classList.toggle(
+      'jp-mod-error',
+      job.status === 'FAILED' || job.status === 'LOST'
+    );
+    this._message.hidden = !job.message;
+    const facts: [string, string][] = [
+      ['ID', job.id],
+      ['Backend', job.backend],
+      ['Image', job.image],
+      ['Created', formatTime(job.created_at)],
+      ['Started', formatTime(job.started_at)],
+      ['Finished', formatTime(job.finished_at)],
+      ['Duration', formatDuration(job.duration_s)],
+      ['Exit code', job.exit_code === null ? '' : String(job.exit_code)],
+      ['Origin', job.origin],
+      ['Backend ref', job.backend_ref]
+    ];
+    setChildren(
+      this._facts,
+      facts
+        .filter(([, value]) => value)
+        .flatMap(([label, value]) => [
+          h('dt', { text: label }),
+          h('dd', { text: value })
+        ])
+    );
+    this._spec.textContent = JSON.stringify(job.spec, null, 2);
+    const finishedNow =
+      isFinal(job.status) && (!before || !isFinal(before.status));
+    if (finishedNow || !before) {
+      void this._loadOutputs();
+    }
+    if (finishedNow) {
+      this._logs.poke(); // drain the rest and learn `done`
+    }
+  }
+
+  private async _loadOutputs(): Promise<void> {
+    let files: IOutputFile[];
+    try {
+      files = await this._o.api.outputs(this._o.jobId);
+    } catch (reason) {
+      setChildren(this._outputs, [
+        h('li', { class: 'jp-ContainerJob-empty', text: describeError(reason) })
+      ]);
+      return;
+    }
+    if (!files.length) {
+      const text =
+        this._job && isFinal(this._job.status)
+          ? 'No files.'
+          : 'Files appear when the job ends.';
+      setChildren(this._outputs, [
+        h('li', { class: 'jp-ContainerJob-empty', text })
+      ]);
+      return;
+    }
+    setChildren(
+      this._outputs,
+      files.map(file =>
+        h('li', {}, [
+          h('a', {
+            text: file.path,
+            title: `Download ${file.path}`,
+            attrs: {
+              href: this._o.api.outputURL(this._o.jobId, file.path),
+              download: file.path.replace(/^.*\//, '')
+            },
+            on: {
+              click: event => {
+                event.preventDefault();
+                void this._download(file.path);
+              }
+            }
+          }),
+          h('span', {
+            class: 'jp-ContainerJob-job-meta',
+            text: ` ${formatSize(file.size)} · ${formatTime(file.modified)}`
+          })
+        ])
+      )
+    );
+  }
+
+  /** Fetch with the server's token, then save through a temporary link. */
+  private async _download(path: string): Promise<void> {
+    try {
+      const blob = await this._o.api.downloadOutput(this._o.jobId, path);
+      const url = URL.createObjectURL(blob);
+      const link = h('a', {
+        attrs: { href: url, download: path.replace(/^.*\//, '') }
+      });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (reason) {
+      this._logState.textContent = `Download of ${path} failed: ${describeError(reason)}`;
+    }
+  }
+
+  private _appendLog(text: string): void {
+    const pre = this._logPre;
+    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.append(text);
+    this._logChars += text.length;
+    if (this._logChars > MAX_LOG_CHARS) {
+      const all = pre.textContent ?? '';
+      const kept = all.slice(all.length - MAX_LOG_CHARS / 2);
+      pre.textContent = `… earlier lines dropped from this view; download logs from the output files …\n${kept}`;
+      this._logChars = pre.textContent.length;
+    }
+    if (atBottom) {
+      pre.scrollTop = pre.scrollHeight;
+    }
+    this._renderLogState();
+  }
+
+  private _renderLogState(): void {
+    const stream = this._logs;
+    this._logState.textContent = stream.error
+      ? `Logs unavailable: ${stream.error}`
+      : stream.done
+        ? this._logChars
+          ? 'End of logs.'
+          : 'The job wrote no logs.'
+        : this._logChars
+          ? ''
+          : 'Waiting for logs…';
+  }
+
+  private async _act(action: () => Promise<void>): Promise<void> {
+    this._cancel.disabled = true;
+    this._rerun.disabled = true;
+    try {
+      await action();
+    } finally {
+      if (this._job) {
+        this._render(this._job);
+      }
+    }
+  }
+
+  private _job: IJob | null = null;
+  private _logChars = 0;
+  private _logs: LogStream;
+  private _status: HTMLElement;
+  private _name: HTMLElement;
+  private _cancel: HTMLButtonElement;
+  private _rerun: HTMLButtonElement;
+  private _facts: HTMLElement;
+  private _message: HTMLElement;
+  private _logPre: HTMLElement;
+  private _logState: HTMLElement;
+  private _outputs: HTMLElement;
+  private _spec: HTMLElement;
+}
+
+/** The detail view wrapped for the main area. */
+export function jobDetailWidget(
+  options: IJobDetailOptions
+): MainAreaWidget<JobDetail> {
+  const content = new JobDetail(options);
+  const widget = new MainAreaWidget({ content });
+  widget.id = `containerjob-job-${options.jobId}`;
+  widget.title.icon = containerJobIcon;
+  widget.title.label = options.jobId;
+  widget.title.closable = true;
+  content.title.changed.connect(() => {
+    widget.title.label = content.title.label;
+  });
+  return widget;
+}
