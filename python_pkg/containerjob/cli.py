@@ -160,19 +160,10 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
     if args.dry_run:
         print(json.dumps(service.dry_run(prepared, origin=os.path.abspath(args.file)), indent=2))
         return 0
-    note = lambda msg: print(f"[containerjob] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    note(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
-    record = service.submit(prepared, origin=os.path.abspath(args.file), notify=note)
-    if args.detach:
-        print(record.id)
+    _note(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
+    record = _submit_and_follow(service, prepared, os.path.abspath(args.file), args.detach)
+    if record is None:
         return 0
-    try:
-        note(status_line(record))
-        record = service.follow(record, lambda text: (sys.stdout.write(text), sys.stdout.flush()))
-    except BaseException:
-        service.cancel(record.id)  # idempotent: follow() cancels too, unless the interrupt came first
-        raise
-    note(status_line(record))
     if record.exit_code is not None and record.exit_code != 0:
         return record.exit_code
     return 0 if record.status.value == "SUCCEEDED" else 1
@@ -184,22 +175,33 @@ def _run_notebook(service: JobService, args: argparse.Namespace) -> int:
     if args.dry_run:
         print(json.dumps(service.dry_run(prepared, origin=os.path.abspath(args.notebook)), indent=2))
         return 0
-    note = lambda msg: print(f"[containerjob] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    note(prepared.project.describe())
-    record = service.submit(prepared, origin=os.path.abspath(args.notebook), notify=note)
-    if args.detach:
-        print(record.id)
+    _note(prepared.project.describe())
+    record = _submit_and_follow(service, prepared, os.path.abspath(args.notebook), args.detach)
+    if record is None:
         return 0
+    for item in service.outputs(record.id):
+        _note(f"kept {Path(record.job_dir) / item['path']} ({item['size']} B)")
+    return 0 if record.status.value == "SUCCEEDED" else 1
+
+
+def _note(message: str) -> None:
+    print(f"[containerjob] {message}", file=sys.stderr, flush=True)
+
+
+def _submit_and_follow(service: JobService, prepared, origin: str, detach: bool):
+    """Submit; with --detach print the ID and return None, else stream the logs to stdout until the end."""
+    record = service.submit(prepared, origin=origin, notify=_note)
+    if detach:
+        print(record.id)
+        return None
     try:
-        note(status_line(record))
+        _note(status_line(record))
         record = service.follow(record, lambda text: (sys.stdout.write(text), sys.stdout.flush()))
     except BaseException:
-        service.cancel(record.id)
+        service.cancel(record.id)  # idempotent: follow() cancels too, unless the interrupt came first
         raise
-    note(status_line(record))
-    for item in service.outputs(record.id):
-        note(f"kept {Path(record.job_dir) / item['path']} ({item['size']} B)")
-    return 0 if record.status.value == "SUCCEEDED" else 1
+    _note(status_line(record))
+    return record
 
 
 def _outputs(service: JobService, args: argparse.Namespace) -> int:

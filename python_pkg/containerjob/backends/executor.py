@@ -44,12 +44,7 @@ class ExecutorBackend(VertexBackend):
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         if payload.manifest.get("kind") != "notebook":
             raise SpecError("the Workbench Executor runs whole notebooks; run cells with --backend vertex")
-        if not spec.project:
-            raise SpecError("no GCP project for the Workbench Executor: pass --project, set GOOGLE_CLOUD_PROJECT, or "
-                            "run `gcloud config set project PROJECT_ID`")
-        if not spec.staging_bucket:
-            raise SpecError("Workbench Executor runs need a staging bucket for the notebook and its outputs: pass "
-                            "--staging-bucket gs://BUCKET or set CONTAINERJOB_STAGING_BUCKET")
+        self.require_project_and_bucket(spec, "the Workbench Executor", "the notebook and its outputs")
         if not spec.service_account:
             raise SpecError("the Workbench Executor runs a notebook as a service account: pass --service-account "
                             "NAME@PROJECT.iam.gserviceaccount.com or set CONTAINERJOB_SERVICE_ACCOUNT")

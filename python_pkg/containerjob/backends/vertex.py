@@ -106,13 +106,17 @@ class VertexBackend(Backend):
         return bucket, f"containerjob/{job_id}"
 
     # -- submission ----------------------------------------------------------------------------------
-    def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
+    @staticmethod
+    def require_project_and_bucket(spec: JobSpec, service: str, staged: str) -> None:
         if not spec.project:
-            raise SpecError("no GCP project for Vertex AI: pass --project, set GOOGLE_CLOUD_PROJECT, or run "
+            raise SpecError(f"no GCP project for {service}: pass --project, set GOOGLE_CLOUD_PROJECT, or run "
                             "`gcloud config set project PROJECT_ID`")
         if not spec.staging_bucket:
-            raise SpecError("Vertex AI jobs need a staging bucket for the payload and results: pass "
+            raise SpecError(f"{service} runs need a staging bucket for {staged}: pass "
                             "--staging-bucket gs://BUCKET or set CONTAINERJOB_STAGING_BUCKET")
+
+    def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
+        self.require_project_and_bucket(spec, "Vertex AI", "the payload and results")
         from ..mounts.job_mounts import bucket_locations
 
         locations = bucket_locations([spec.staging_bucket, *(m.bucket for m in spec.mounts)], spec.project)
