@@ -24,21 +24,24 @@ INTERNAL = {"error": "InternalError", "message": "internal error; see the server
 
 def status_of(exc: BaseException) -> int | None:
     """The HTTP status of a typed error, or None for an unexpected exception."""
-    if isinstance(exc, HTTPError):
-        return exc.status_code
     return next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), None)
 
 
 def error_body(exc: BaseException | None, status: int) -> tuple[int, dict[str, Any]]:
     """(status, `{"error", "message"}`) for any exception; unexpected ones never leak their text."""
-    if isinstance(exc, HTTPError):
+    if isinstance(exc, HTTPError):  # tornado's and jupyter_server's own: 403, 404, 405, ...
         phrase = exc.reason or responses.get(exc.status_code, "Error")
-        return exc.status_code, {"error": re.sub(r"[^A-Za-z]", "", phrase.title()) or "HTTPError",
-                                 "message": exc.log_message or phrase}
+        message = exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
+        return exc.status_code, {"error": _camel(phrase), "message": message or phrase}
+    if exc is None and status < 500:  # send_error without an exception (tornado's 405 for a missing method)
+        phrase = responses.get(status, "Error")
+        return status, {"error": _camel(phrase), "message": phrase}
     mapped = status_of(exc) if exc is not None else None
-    if exc is None or mapped is None:
-        if exc is None and status < 500:  # tornado's own errors without an exception (e.g. 405)
-            phrase = responses.get(status, "Error")
-            return status, {"error": re.sub(r"[^A-Za-z]", "", phrase.title()), "message": phrase}
+    if mapped is None:
         return 500, dict(INTERNAL)
     return mapped, {"error": type(exc).__name__, "message": " ".join(str(exc).split()) or type(exc).__name__}
+
+
+def _camel(phrase: str) -> str:
+    """`Method Not Allowed` -> `MethodNotAllowed`."""
+    return re.sub(r"[^A-Za-z]", "", phrase.title()) or "HTTPError"
