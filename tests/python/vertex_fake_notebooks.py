@@ -6,9 +6,10 @@ from the Cloud Storage emulator (gcs_notebook_source, honouring `generation`) or
 fake's `kernel_image`, working directory a fresh /content, the emulator rclone-mounted at /gcs. No parameters are
 passed (clients inject their own parameters cell). OUT is `{gcs_output_uri}/{job ID}/{notebook file name}`
 (`notebook.ipynb` for direct sources), where Vertex puts the executed notebook, written through /gcs cell by cell,
-so a failing cell leaves the partial notebook there too. The container's environment is the image's own:
-Colab Enterprise runtimes do not export the project (no GOOGLE_CLOUD_PROJECT, CLOUD_ML_*), code finds it through
-the metadata server, which the fake does not serve; only with host_network is STORAGE_EMULATOR_HOST set.
+so a failing cell leaves the partial notebook there too. The container's environment is the image's own: the
+fake sets no project variables (GOOGLE_CLOUD_PROJECT, CLOUD_ML_*), since Vertex's notebook runtimes are not
+documented to export any (code there asks the metadata server, which the fake does not serve); only with
+host_network is STORAGE_EMULATOR_HOST set.
 
 States: JOB_STATE_PENDING (for the fake's pending_s) → RUNNING (container started) → SUCCEEDED, or FAILED with
 `status` naming the failing cell's error (papermill's error), the timeout or what could not be read.

@@ -7,7 +7,9 @@ resume) is real time, or the latest `now` given to fire_due when that is later, 
 time and keep resuming and updating coherent. `cron` is a 5-field cron expression, optionally prefixed with
 TZ=Area/City or CRON_TZ=Area/City (croniter, DST-aware); next_run_time is the first tick strictly after the
 base (creation, or start_time when later). ScheduleRecord.queued and .skipped show what max_concurrent_run_count
-held back.
+held back. The fake counts a schedule's runs as concurrent while their jobs are not in a terminal state; the
+proto's comment says Vertex applies the limit to starting the requests, so real Vertex may start a run the fake
+holds back while an earlier notebook still executes.
 """
 from __future__ import annotations
 
