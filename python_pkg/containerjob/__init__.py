@@ -22,11 +22,8 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "containerjob"}]
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "containerjob"}]
+def _jupyter_server_extension_points() -> list[dict]:
+    """The server extension is an ExtensionApp, so jupyter_server stops its threads at shutdown."""
+    from .server import ContainerJobExtension
 
-
-def _load_jupyter_server_extension(server_app) -> None:
-    from .server import load_jupyter_server_extension
-
-    load_jupyter_server_extension(server_app)
+    return [{"module": "containerjob.server", "app": ContainerJobExtension}]

@@ -43,9 +43,6 @@ async def test_running_jobs_are_reattached_and_finalised(jp_serverapp, running_j
     assert f"containerjob: following 1 unfinished jobs: {running_job.id}" in logged
 
 
-@pytest.mark.skipif("app" not in containerjob._jupyter_server_extension_points()[0],
-                    reason="containerjob/__init__.py still loads the server extension module-style, which jupyter_server "
-                           "gives no stop hook; point _jupyter_server_extension_points at ContainerJobExtension")
 async def test_threads_stop_with_the_server(jp_serverapp, running_job):
     extension = jp_serverapp.extension_manager.extension_points["containerjob"].app
     assert {"containerjob-sweeper", "containerjob-scheduler"} <= set(extension.ctx.alive())

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
-from ..core.errors import ContainerJobError
+from ..core.errors import ContainerJobError, JobNotFound
 from ..core.models import JobRecord, JobSpec, JobStatus, new_job_id
 from ..core.payload import Payload
 from ..core.settings import Settings
@@ -40,8 +40,11 @@ class Backend(ABC):
     def job_lock(self, record: JobRecord) -> Iterator[JobRecord]:
         """Serialise finalisation across processes (kernel, CLI, server); yields the fresh record."""
         path = Path(record.job_dir) / ".lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as fh:
+        try:
+            fh = open(path, "a")  # never recreates a directory a concurrent delete just removed
+        except FileNotFoundError:
+            raise JobNotFound(f"job {record.id} was deleted (its directory {record.job_dir} is gone)") from None
+        with fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield self.store.get(record.id)

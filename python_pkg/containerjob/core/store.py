@@ -121,8 +121,11 @@ class Store:
         return _from_row(rows[0])
 
     def list(self, *, limit: int = 50, offset: int = 0, status: str | None = None,
-             backend: str | None = None, active_only: bool = False) -> list[JobRecord]:
+             backend: str | None = None, active_only: bool = False, origin: str | None = None) -> list[JobRecord]:
         where, args = [], []
+        if origin:
+            where.append("origin = ?")
+            args.append(origin)
         if status:
             try:
                 args.append(JobStatus(status.upper()).value)

@@ -13,7 +13,6 @@ from .bodies import mapping, run_options, string, under_root
 
 KINDS = ("cell", "script", "notebook")
 SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin")
-_PAGE = 500
 
 
 class JobsHandler(ContainerJobHandler):
@@ -27,18 +26,7 @@ class JobsHandler(ContainerJobHandler):
         self.reply({"jobs": [r.to_dict() for r in records], "limit": limit, "offset": offset})
 
     def _list(self, limit: int, offset: int, origin: str, filters: dict[str, Any]) -> list[JobRecord]:
-        if not origin:
-            return self.service.list(limit=limit, offset=offset, **filters)
-        # The store does not filter by origin: page through, newest first, and count only matching jobs.
-        matched: list[JobRecord] = []
-        start = 0
-        while len(matched) < offset + limit:
-            page = self.service.store.list(limit=_PAGE, offset=start, **filters)
-            matched += [r for r in page if r.origin == origin]
-            if len(page) < _PAGE:
-                break
-            start += _PAGE
-        return [self.service.get(r.id) if not r.status.is_final else r for r in matched[offset:offset + limit]]
+        return self.service.list(limit=limit, offset=offset, origin=origin or None, **filters)
 
     @tornado.web.authenticated
     async def post(self) -> None:
