@@ -156,6 +156,11 @@ export class JobListModel implements IDisposable {
     if (typeof job !== 'string') {
       this._store(job);
     }
+    if (typeof job === 'string' || !isFinal(job.status)) {
+      // Announced unfinished: its first record may already be final (a short
+      // job), and that end is still news.
+      this._announcedOpen.add(id);
+    }
     if (!this._records.has(id) || !isFinal(this._records.get(id)!.status)) {
       this._watched.add(id);
     }
@@ -257,7 +262,9 @@ export class JobListModel implements IDisposable {
     if (isFinal(job.status)) {
       this._watched.delete(job.id);
       const wasOpen =
-        previous !== undefined ? !isFinal(previous.status) : false;
+        previous !== undefined
+          ? !isFinal(previous.status)
+          : this._announcedOpen.has(job.id);
       if (wasOpen && !this._announced.has(job.id)) {
         this._announced.add(job.id);
         this._jobFinished.emit(job);
@@ -324,6 +331,7 @@ export class JobListModel implements IDisposable {
   private _watched = new Set<string>();
   private _missing = new Set<string>();
   private _announced = new Set<string>();
+  private _announcedOpen = new Set<string>();
   private _changed = new Signal<this, void>(this);
   private _jobFinished = new Signal<this, IJob>(this);
 }

@@ -3,12 +3,15 @@
  */
 import { IJob, JobStatus } from '../api';
 
-/** `45s`, `3m 05s`, `2h 01m`, or an empty string for no duration. */
+/** `0.3s`, `45s`, `3m 05s`, `2h 01m`, or an empty string for no duration. */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !isFinite(seconds)) {
     return '';
   }
-  const s = Math.max(0, Math.round(seconds));
+  if (seconds < 9.95) {
+    return `${Math.max(0, seconds).toFixed(1)}s`;
+  }
+  const s = Math.round(seconds);
   if (s < 60) {
     return `${s}s`;
   }
@@ -50,7 +53,11 @@ export function shortImage(image: string): string {
   return parts.length > 2 ? `…/${parts.slice(-1)[0]}` : image;
 }
 
-/** The name a job goes by in lists and titles. */
+/** The display name jobs get when none is chosen (core/models.py). */
+const DEFAULT_NAME = 'containerjob';
+
+/** The name a job goes by: its id, with a chosen display name first. */
 export function jobTitle(job: IJob): string {
-  return job.name && job.name !== job.id ? job.name : job.id;
+  const named = job.name && job.name !== job.id && job.name !== DEFAULT_NAME;
+  return named ? `${job.name} (${job.id})` : job.id;
 }

@@ -52,7 +52,7 @@ export class JobsPanel extends Widget {
       'select',
       {
         class: 'jp-mod-styled jp-ContainerJob-filter',
-        attrs: { 'aria-label': 'Backend' },
+        attrs: { 'aria-label': 'Backend', title: 'Show jobs of one backend' },
         on: {
           change: () => {
             const backend = this._filter.value;
@@ -61,7 +61,7 @@ export class JobsPanel extends Widget {
         }
       },
       [
-        h('option', { text: 'All backends', attrs: { value: '' } }),
+        h('option', { text: 'All', attrs: { value: '' } }),
         h('option', { text: 'Local', attrs: { value: 'local' } }),
         h('option', { text: 'Vertex AI', attrs: { value: 'vertex' } }),
         h('option', { text: 'Executor', attrs: { value: 'executor' } })

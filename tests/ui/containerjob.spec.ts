@@ -1,0 +1,346 @@
+/**
+ * The containerjob front end in a real JupyterLab: cells run in real local
+ * containers through the toolbar and context-menu actions, the sidebar and
+ * the job view follow them, and notifications announce their end.
+ */
+import {
+  IJupyterLabPageFixture,
+  expect,
+  galata,
+  test
+} from '@jupyterlab/galata';
+
+import type { Locator } from '@playwright/test';
+
+import * as path from 'path';
+
+const ARTIFACTS = path.resolve(__dirname, 'artifacts');
+const IMAGE = 'python:3.11-slim';
+const SIDEBAR = '#containerjob-sidebar';
+
+test.use({
+  mockSettings: {
+    ...galata.DEFAULT_SETTINGS,
+    'containerjob:plugin': { image: IMAGE }
+  }
+});
+
+interface ICellSpec {
+  source: string;
+  tags?: string[];
+}
+
+/** Upload a Python notebook with these code cells and open it. */
+async function openNotebook(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  name: string,
+  cells: ICellSpec[]
+) {
+  const notebook = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: {
+        name: 'python3',
+        display_name: 'Python 3',
+        language: 'python'
+      },
+      language_info: { name: 'python' }
+    },
+    cells: cells.map((cell, i) => ({
+      cell_type: 'code',
+      id: `cell-${i}`,
+      metadata: cell.tags ? { tags: cell.tags } : {},
+      source: cell.source,
+      outputs: [],
+      execution_count: null
+    }))
+  };
+  await page.contents.uploadContent(
+    JSON.stringify(notebook),
+    'text',
+    `${tmpPath}/${name}`
+  );
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  // The kernel is up when the toolbar's kernel status says idle.
+  await expect(
+    page.locator(
+      '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator'
+    )
+  ).toHaveAttribute('data-status', 'idle', { timeout: 60000 });
+}
+
+/** Open the notebook toolbar's "Container job" menu and pick an action. */
+async function toolbarAction(page: IJupyterLabPageFixture, label: string) {
+  await page
+    .locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar')
+    .getByText('Container job')
+    .click();
+  await page
+    .locator('.lm-Menu.jp-ContainerJob-menu')
+    .getByText(label, { exact: true })
+    .click();
+}
+
+/** The launch form: returns its dialog after checking what it shows. */
+async function launchForm(page: IJupyterLabPageFixture): Promise<Locator> {
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog.locator('.jp-ContainerJob-form')).toBeVisible();
+  await expect(dialog.locator('input[name="image"]')).toHaveValue(IMAGE); // from the settings registry
+  await expect(dialog.locator('.jp-ContainerJob-form-project')).toContainText(
+    /Project|No Google Cloud project/
+  );
+  return dialog;
+}
+
+/** The job announced in a cell's output: its id, once the chip shows. */
+async function announcedJob(
+  page: IJupyterLabPageFixture,
+  cellIndex: number
+): Promise<{ id: string; chip: Locator }> {
+  const cell = (await page.notebook.getCellLocator(cellIndex))!;
+  const chip = cell.locator('.jp-ContainerJob-chip');
+  await expect(chip).toBeVisible({ timeout: 60000 });
+  const id = (await chip.locator('[data-job-id]').getAttribute('data-job-id'))!;
+  expect(id).toMatch(/^cj-[0-9a-f]{8,32}$/);
+  return { id, chip };
+}
+
+async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
+  await page.sidebar.openTab('containerjob-sidebar');
+  const panel = page.locator(SIDEBAR);
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
+test.describe('containerjob sidebar and notebook actions', () => {
+  test('runs a cell in a container with its variables and shows it everywhere', async ({
+    page,
+    tmpPath
+  }) => {
+    await openNotebook(page, tmpPath, 'cells.ipynb', [
+      { source: 'data = list(range(10))' },
+      { source: 'total = sum(data)\nprint("total is", total)' },
+      { source: 'print("back in the kernel:", total)' }
+    ]);
+    await page.notebook.runCell(0);
+
+    await test.step('the toolbar action writes the magic line and runs the cell', async () => {
+      await page.notebook.selectCells(1);
+      await toolbarAction(page, 'Run Cell in Container');
+      const dialog = await launchForm(page);
+      await dialog
+        .locator('.jp-Dialog-content')
+        .screenshot({ path: path.join(ARTIFACTS, 'form-light.png') });
+      await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+      expect(await page.notebook.getCellTextInput(1)).toBe(
+        `%%containerjob --backend local --image ${IMAGE}\ntotal = sum(data)\nprint("total is", total)`
+      );
+    });
+
+    const { id, chip } = await announcedJob(page, 1);
+    await expect(chip.locator('.jp-ContainerJob-status')).toHaveText(
+      'SUCCEEDED',
+      { timeout: 120000 }
+    );
+    await test.step('a notification announces the end and opens the job', async () => {
+      const toast = page.locator('.Toastify__toast', {
+        hasText: `Job ${id} succeeded`
+      });
+      await expect(toast).toBeVisible();
+      await toast.getByRole('button', { name: 'Show output' }).click();
+    });
+
+    await page.notebook.activate('cells.ipynb');
+    await page.notebook.waitForRun(1);
+
+    await test.step('the variable came back into the kernel', async () => {
+      await page.notebook.runCell(2);
+      expect((await page.notebook.getCellTextOutput(2))!.join('')).toContain(
+        'back in the kernel: 45'
+      );
+    });
+
+    const detail = page.locator(`#containerjob-job-${id}`);
+    await test.step('the job view shows logs, spec and output files', async () => {
+      await page.activity.activateTab(new RegExp(id));
+      await expect(detail.locator('.jp-ContainerJob-status')).toHaveText(
+        'SUCCEEDED'
+      );
+      await expect(detail.locator('.jp-ContainerJob-logs')).toContainText(
+        'total is 45'
+      );
+      await expect(detail.locator('.jp-ContainerJob-logState')).toHaveText(
+        'End of logs.'
+      );
+      await expect(detail.locator('.jp-ContainerJob-facts')).toContainText(
+        IMAGE
+      );
+      await expect(detail.locator('.jp-ContainerJob-spec')).toContainText(
+        '"worker_pools"'
+      );
+      await expect(
+        detail.locator('button[data-action="cancel"]')
+      ).toBeDisabled();
+      await expect(detail.locator('button[data-action="rerun"]')).toBeEnabled();
+      await detail.screenshot({ path: path.join(ARTIFACTS, 'job-light.png') });
+    });
+
+    const panel = await openSidebar(page);
+    await test.step('the sidebar lists the job under its notebook and among recent jobs', async () => {
+      const row = panel.locator(
+        `.jp-ContainerJob-notebookJobs [data-job-id="${id}"]`
+      );
+      await expect(row).toHaveAttribute('data-status', 'SUCCEEDED');
+      await expect(row).toContainText('cell 2');
+      await expect(row.locator('.jp-ContainerJob-job-meta')).toContainText(
+        `local · `
+      );
+      await expect(row.locator('.jp-ContainerJob-job-meta')).toContainText(
+        IMAGE
+      );
+      await expect(
+        panel.locator(`.jp-ContainerJob-allJobs [data-job-id="${id}"]`)
+      ).toBeVisible();
+      await panel.screenshot({
+        path: path.join(ARTIFACTS, 'sidebar-light.png')
+      });
+      await page.theme.setDarkTheme();
+      await panel.screenshot({
+        path: path.join(ARTIFACTS, 'sidebar-dark.png')
+      });
+      await page.activity.activateTab(new RegExp(id));
+      await detail.screenshot({ path: path.join(ARTIFACTS, 'job-dark.png') });
+      await page.theme.setLightTheme();
+    });
+
+    await test.step('the cell metadata keeps the job and the options', async () => {
+      await page.notebook.activate('cells.ipynb');
+      const metadata = await page.evaluate(() =>
+        (
+          window as any
+        ).jupyterapp.shell.currentWidget.content.widgets[1].model.getMetadata(
+          'containerjob'
+        )
+      );
+      expect(metadata).toEqual({
+        options: { backend: 'local', image: IMAGE },
+        jobs: [id]
+      });
+    });
+
+    await test.step('after a kernel restart and reopening, the notebook still shows its job', async () => {
+      await page.notebook.activate('cells.ipynb');
+      await page.notebook.save();
+      await page.notebook.close();
+      await page.kernel.shutdownAll();
+      await page.sidebar.openTab('filebrowser');
+      await page.notebook.openByPath(`${tmpPath}/cells.ipynb`);
+      await page.notebook.activate('cells.ipynb');
+      const row = (await openSidebar(page)).locator(
+        `.jp-ContainerJob-notebookJobs [data-job-id="${id}"]`
+      );
+      await expect(row).toHaveAttribute('data-status', 'SUCCEEDED');
+    });
+  });
+
+  test('cancels a long job from the job view', async ({ page, tmpPath }) => {
+    await openNotebook(page, tmpPath, 'long.ipynb', [
+      {
+        source:
+          'import time\nprint("sleeping", flush=True)\ntime.sleep(60)\nprint("woke up")'
+      }
+    ]);
+    await page.notebook.selectCells(0);
+
+    await test.step('the cell context menu runs it', async () => {
+      const cell = (await page.notebook.getCellLocator(0))!;
+      await cell.locator('.jp-InputArea-editor').click({ button: 'right' });
+      await page
+        .locator('.lm-Menu')
+        .getByText('Run Cell in Container', { exact: true })
+        .click();
+      const dialog = await launchForm(page);
+      await dialog.locator('input[name="timeout"]').fill('5m');
+      await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+    });
+    const { id, chip } = await announcedJob(page, 0);
+    expect(await page.notebook.getCellTextInput(0)).toMatch(
+      /^%%containerjob --backend local --image \S+ --timeout 5m\n/
+    );
+
+    const panel = await openSidebar(page);
+    const row = panel.locator(
+      `.jp-ContainerJob-notebookJobs [data-job-id="${id}"]`
+    );
+    await expect(row).toHaveAttribute('data-status', 'RUNNING', {
+      timeout: 60000
+    });
+    await row.click();
+
+    const detail = page.locator(`#containerjob-job-${id}`);
+    await expect(detail.locator('.jp-ContainerJob-logs')).toContainText(
+      'sleeping',
+      { timeout: 60000 }
+    );
+    await detail.locator('button[data-action="cancel"]').click();
+
+    await expect(detail.locator('.jp-ContainerJob-status')).toHaveText(
+      'CANCELLED',
+      { timeout: 60000 }
+    );
+    await expect(row).toHaveAttribute('data-status', 'CANCELLED');
+    await expect(chip.locator('.jp-ContainerJob-status')).toHaveText(
+      'CANCELLED'
+    );
+    await expect(
+      page.locator('.Toastify__toast', { hasText: `Job ${id} cancelled` })
+    ).toBeVisible();
+    await expect(detail.locator('.jp-ContainerJob-logs')).not.toContainText(
+      'woke up'
+    );
+    await panel.screenshot({
+      path: path.join(ARTIFACTS, 'sidebar-cancelled-light.png')
+    });
+  });
+
+  test('schedules a notebook with a parameter, pauses and deletes the schedule', async ({
+    page,
+    tmpPath
+  }) => {
+    await openNotebook(page, tmpPath, 'report.ipynb', [
+      { source: 'epochs = 3  # how long to train', tags: ['parameters'] },
+      { source: 'print(epochs)' }
+    ]);
+    await toolbarAction(page, 'Schedule Notebook…');
+    const dialog = await launchForm(page);
+    await expect(dialog.locator('input[name="name"]')).toHaveValue('report');
+    const epochs = dialog.locator('input[name="parameter:epochs"]');
+    await expect(epochs).toHaveValue('3');
+    await epochs.fill('5');
+    await dialog.locator('input[name="cron"]').fill('0 3 * * *');
+    await dialog.locator('input[name="timezone"]').fill('UTC');
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+    await expect(page.locator('.jp-Dialog')).toContainText('runs');
+    await page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-accept').click();
+
+    const panel = await openSidebar(page);
+    const schedule = panel.locator('.jp-ContainerJob-schedule', {
+      hasText: 'report'
+    });
+    await expect(schedule).toHaveAttribute('data-state', 'ACTIVE');
+    await expect(schedule).toContainText('0 3 * * * (UTC)');
+    await schedule.getByRole('button', { name: 'Pause' }).click();
+    await expect(schedule).toHaveAttribute('data-state', 'PAUSED');
+    await panel.screenshot({
+      path: path.join(ARTIFACTS, 'sidebar-schedule-light.png')
+    });
+    await schedule.getByRole('button', { name: 'Delete' }).click();
+    await page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-warn').click();
+    await expect(
+      panel.locator('.jp-ContainerJob-schedule', { hasText: 'report' })
+    ).toHaveCount(0);
+  });
+});
