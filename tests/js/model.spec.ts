@@ -231,6 +231,38 @@ describe('JobListModel', () => {
     expect(server.calls('GET jobs')).toHaveLength(0);
   });
 
+  it('announces a watched job whose first record is already final', async () => {
+    const server = serverWith(() => []).on('GET jobs/cj-8', {
+      status: 200,
+      body: job('cj-8', { status: 'SUCCEEDED' })
+    });
+    model = new JobListModel(new ContainerJobAPI(server.settings), BACKOFF);
+    const finished: string[] = [];
+    model.jobFinished.connect((_, j) => finished.push(j.id));
+
+    model.watch('cj-8');
+    await flush();
+
+    expect(finished).toEqual(['cj-8']);
+  });
+
+  it('does not announce tracked jobs that were final when first seen', async () => {
+    const server = serverWith(() => []).on('GET jobs/cj-9', {
+      status: 200,
+      body: job('cj-9', { status: 'FAILED' })
+    });
+    model = new JobListModel(new ContainerJobAPI(server.settings), BACKOFF);
+    const finished = jest.fn();
+    model.jobFinished.connect(finished);
+
+    model.track(['cj-9']);
+    model.visible = true;
+    await flush();
+
+    expect(model.get('cj-9')?.status).toBe('FAILED');
+    expect(finished).not.toHaveBeenCalled();
+  });
+
   it('sends one request at a time when refreshed during a poll', async () => {
     let release: () => void = () => undefined;
     const server = new FakeServer().on(
