@@ -50,6 +50,7 @@ export class JobDetail extends Widget {
   constructor(private readonly _o: IJobDetailOptions) {
     super();
     this.addClass('jp-ContainerJob-detail');
+    this.node.dataset.jobId = _o.jobId;
     this._logs = new LogStream(_o.api, _o.jobId);
     this._logs.appended.connect((_, text) => this._appendLog(text));
     this._logs.stateChanged.connect(() => this._renderLogState());

@@ -17,6 +17,8 @@ import * as path from 'path';
 const ARTIFACTS = path.resolve(__dirname, 'artifacts');
 const IMAGE = 'python:3.11-slim';
 const SIDEBAR = '#containerjob-sidebar';
+/** The project start_lab.sh gives the server (GOOGLE_CLOUD_PROJECT). */
+const PROJECT = 'containerjob-ui-test';
 
 test.use({
   mockSettings: {
@@ -89,8 +91,8 @@ async function launchForm(page: IJupyterLabPageFixture): Promise<Locator> {
   const dialog = page.locator('.jp-Dialog');
   await expect(dialog.locator('.jp-ContainerJob-form')).toBeVisible();
   await expect(dialog.locator('input[name="image"]')).toHaveValue(IMAGE); // from the settings registry
-  await expect(dialog.locator('.jp-ContainerJob-form-project')).toContainText(
-    /Project|No Google Cloud project/
+  await expect(dialog.locator('.jp-ContainerJob-form-project')).toHaveText(
+    `Project: ${PROJECT} (from GOOGLE_CLOUD_PROJECT)`
   );
   return dialog;
 }
@@ -304,6 +306,79 @@ test.describe('containerjob sidebar and notebook actions', () => {
     await panel.screenshot({
       path: path.join(ARTIFACTS, 'sidebar-cancelled-light.png')
     });
+  });
+
+  test('runs a whole notebook with a parameter, downloads its output and re-runs it', async ({
+    page,
+    tmpPath
+  }) => {
+    await openNotebook(page, tmpPath, 'train.ipynb', [
+      { source: 'epochs = 3  # how long to train', tags: ['parameters'] },
+      {
+        source:
+          'import os\n' +
+          'print("epochs", epochs, "project", os.environ.get("GOOGLE_CLOUD_PROJECT"))\n' +
+          'open("result.txt", "w").write(str(epochs * 2))'
+      }
+    ]);
+    await toolbarAction(page, 'Run Notebook in Container');
+    const dialog = await launchForm(page);
+    await expect(dialog.locator('.jp-ContainerJob-form-subject')).toHaveText(
+      `Notebook ${tmpPath}/train.ipynb`
+    );
+    const epochs = dialog.locator('input[name="parameter:epochs"]');
+    await expect(epochs).toHaveValue('3');
+    await epochs.fill('7');
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+
+    // The job view opens on the new job.
+    const detail = page.locator('.jp-ContainerJob-detail:visible');
+    await expect(detail.locator('.jp-ContainerJob-status')).toHaveText(
+      'SUCCEEDED',
+      { timeout: 120000 }
+    );
+    const id = (await detail.getAttribute('data-job-id'))!;
+    expect(id).toMatch(/^cj-[0-9a-f]{8,32}$/);
+    await expect(detail.locator('.jp-ContainerJob-detail-name')).toHaveText(
+      `train (${id})`
+    );
+    await expect(detail.locator('.jp-ContainerJob-logs')).toContainText(
+      `epochs 7 project ${PROJECT}`
+    );
+    await expect(
+      page.locator('.Toastify__toast', {
+        hasText: `Job train (${id}) succeeded`
+      })
+    ).toBeVisible();
+
+    const link = detail.locator('.jp-ContainerJob-outputs a', {
+      hasText: /result\.txt$/
+    });
+    await expect(
+      detail.locator('.jp-ContainerJob-outputs a', { hasText: /train\.ipynb$/ })
+    ).toBeVisible();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      link.click()
+    ]);
+    expect(download.suggestedFilename()).toBe('result.txt');
+    const stream = await download.createReadStream();
+    let content = '';
+    for await (const chunk of stream) {
+      content += chunk;
+    }
+    expect(content).toBe('14');
+
+    await detail.locator('button[data-action="rerun"]').click();
+    const again = page.locator('.jp-ContainerJob-detail:visible');
+    await expect(again).not.toHaveAttribute('data-job-id', id);
+    await expect(again.locator('.jp-ContainerJob-status')).toHaveText(
+      'SUCCEEDED',
+      { timeout: 120000 }
+    );
+    await expect(again.locator('.jp-ContainerJob-logs')).toContainText(
+      'epochs 7'
+    );
   });
 
   test('schedules a notebook with a parameter, pauses and deletes the schedule', async ({
