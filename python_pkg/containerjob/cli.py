@@ -82,7 +82,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requirements", metavar="FILE", help="requirements.txt baked into a content-hashed image")
     parser.add_argument("--pip", action="append", default=[], metavar="PKG")
     parser.add_argument("--image-repo", help="registry path images are pushed to for Vertex AI")
-    parser.add_argument("--runtime-template", help="executor: a NotebookRuntimeTemplate resource name")
+    parser.add_argument("--runtime-template", help="executor: a NotebookRuntimeTemplate resource name, or `workbench` "
+                             "for a Workbench runtime (default: a custom environment from --machine-type)")
 
 
 def add_notebook_arguments(parser: argparse.ArgumentParser) -> None:

@@ -87,6 +87,14 @@ def test_dry_run_shows_the_request(executor, tmp_path, cj_home):
     described = service.dry_run(prepared)
     assert described["notebookExecutionJob"]["serviceAccount"] == SA
     assert described["gcloud"].startswith("gcloud colab executions create --project=my-proj")
+    template = "projects/my-proj/locations/us-central1/notebookRuntimeTemplates/gpu"
+    for value, field in ((template, "notebookRuntimeTemplateResourceName"), ("workbench", "workbenchRuntime")):
+        prepared = service.prepare_notebook(RunOptions(backend="executor", project="my-proj", service_account=SA,
+                                                       runtime_template=value), tmp_path / "d.ipynb")
+        body = service.dry_run(prepared)["notebookExecutionJob"]
+        assert field in body and "customEnvironmentSpec" not in body
+    with pytest.raises(SpecError, match="--runtime-template 'gpu' is neither"):
+        service.prepare_notebook(RunOptions(backend="executor", runtime_template="gpu"), tmp_path / "d.ipynb")
     assert executor.requests == []
 
 

@@ -70,7 +70,9 @@ class ExecutorBackend(VertexBackend):
             body["labels"]["notebook"] = label_value(Path(origin).stem) or "notebook"
         if spec.timeout_s:
             body["executionTimeout"] = f"{spec.timeout_s}s"
-        if spec.runtime_template:
+        if spec.runtime_template == "workbench":
+            body["workbenchRuntime"] = {}
+        elif spec.runtime_template:
             body["notebookRuntimeTemplateResourceName"] = spec.runtime_template
         else:
             machine: dict[str, Any] = {"machineType": pool.machine_type}
@@ -89,7 +91,7 @@ class ExecutorBackend(VertexBackend):
                   f"--display-name={spec.display_name}", f"--gcs-notebook-uri={body['gcsNotebookSource']['uri']}",
                   f"--gcs-output-uri={body['gcsOutputUri']}", f"--service-account={spec.service_account}",
                   f"--kernel-name={body['kernelName']}"]
-        if spec.runtime_template:
+        if spec.runtime_template and spec.runtime_template != "workbench":
             gcloud.append(f"--notebook-runtime-template={spec.runtime_template}")
         return {"parent": f"projects/{spec.project}/locations/{spec.region}", "notebookExecutionJob": body,
                 "gcloud": shlex.join(gcloud)}

@@ -246,7 +246,7 @@ def _runtime_template(value: str | None, backend: str) -> str | None:
         return None
     if backend != "executor":
         raise SpecError("--runtime-template is for --backend executor (Workbench Executor notebook runs)")
-    if not re.match(r"^projects/[^/]+/locations/[^/]+/notebookRuntimeTemplates/[^/]+$", value):
-        raise SpecError(f"--runtime-template {value!r} is not a resource name: "
-                        "projects/PROJECT/locations/REGION/notebookRuntimeTemplates/ID")
+    if value != "workbench" and not re.match(r"^projects/[^/]+/locations/[^/]+/notebookRuntimeTemplates/[^/]+$", value):
+        raise SpecError(f"--runtime-template {value!r} is neither `workbench` (a Workbench runtime) nor a resource "
+                        "name: projects/PROJECT/locations/REGION/notebookRuntimeTemplates/ID")
     return value
