@@ -183,7 +183,8 @@ export class SubmitForm
     this._backend.disabled = _opts.backends.length === 1;
     this.node.append(this._row('Backend', this._backend, 'Where the job runs'));
     this._availability = h('p', { class: 'jp-ContainerJob-form-warning' });
-    this.node.append(this._availability);
+    this._project = h('p', { class: 'jp-ContainerJob-form-project' });
+    this.node.append(this._project, this._availability);
 
     if (_opts.schedule) {
       this._scheduleFields(_opts.schedule);
@@ -219,8 +220,6 @@ export class SubmitForm
       this._row('Environment', this._env, 'One NAME=VALUE per line')
     );
 
-    this._project = h('p', { class: 'jp-ContainerJob-form-project' });
-    this.node.append(this._project);
     if (_opts.parameters) {
       this._parameterFields(_opts.parameters, _opts.parameterTexts ?? {});
     }
@@ -270,7 +269,7 @@ export class SubmitForm
     const info = this._opts.backendInfo.find(b => b.name === backend);
     this._availability.textContent =
       info && !info.available
-        ? `${BACKEND_LABELS[backend]} is unavailable: ${info.message}`
+        ? `Server check for ${BACKEND_LABELS[backend]}: ${info.message}`
         : '';
     this._availability.hidden = !this._availability.textContent;
 

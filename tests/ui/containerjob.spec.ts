@@ -308,6 +308,42 @@ test.describe('containerjob sidebar and notebook actions', () => {
     });
   });
 
+  test('submits a cell to Vertex AI with the Vertex options as magic flags', async ({
+    page,
+    tmpPath
+  }) => {
+    await openNotebook(page, tmpPath, 'vertex.ipynb', [{ source: 'x = 1' }]);
+    await page.notebook.selectCells(0);
+    await toolbarAction(page, 'Submit Cell to Vertex AI');
+    const dialog = await launchForm(page);
+    await expect(dialog.locator('select[name="backend"]')).toHaveValue(
+      'vertex'
+    );
+    await expect(dialog.locator('input[name="gpus"]')).toBeHidden();
+    await dialog.locator('input[name="machine_type"]').fill('n1-standard-8');
+    await dialog.locator('input[name="accelerator"]').fill('NVIDIA_TESLA_T4:1');
+    // A region Vertex AI does not have: the magic refuses it before anything is sent.
+    await dialog.locator('input[name="region"]').fill('mars-central1');
+    await dialog
+      .locator('input[name="staging_bucket"]')
+      .fill('gs://cj-ui-bucket');
+    await dialog.locator('textarea[name="env"]').fill('SEED=1\nMODE=fast');
+    await dialog
+      .locator('.jp-Dialog-content')
+      .screenshot({ path: path.join(ARTIFACTS, 'form-vertex-light.png') });
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+
+    expect(await page.notebook.getCellTextInput(0)).toBe(
+      `%%containerjob --backend vertex --image ${IMAGE} --machine-type n1-standard-8 ` +
+        '--accelerator NVIDIA_TESLA_T4:1 --region mars-central1 --staging-bucket gs://cj-ui-bucket ' +
+        '--env SEED=1 --env MODE=fast\nx = 1'
+    );
+    await page.notebook.waitForRun(0);
+    expect((await page.notebook.getCellTextOutput(0))!.join('')).toContain(
+      "--region 'mars-central1' is not a Vertex AI training region"
+    );
+  });
+
   test('runs a whole notebook with a parameter, downloads its output and re-runs it', async ({
     page,
     tmpPath
