@@ -3,22 +3,20 @@
  * containers through the toolbar and context-menu actions, the sidebar and
  * the job view follow them, and notifications announce their end.
  */
-import {
-  IJupyterLabPageFixture,
-  expect,
-  galata,
-  test
-} from '@jupyterlab/galata';
-
-import type { Locator } from '@playwright/test';
+import { expect, galata, test } from '@jupyterlab/galata';
 
 import * as path from 'path';
 
-const ARTIFACTS = path.resolve(__dirname, 'artifacts');
-const IMAGE = 'python:3.11-slim';
-const SIDEBAR = '#containerjob-sidebar';
-/** The project start_lab.sh gives the server (GOOGLE_CLOUD_PROJECT). */
-const PROJECT = 'containerjob-ui-test';
+import {
+  ARTIFACTS,
+  IMAGE,
+  PROJECT,
+  announcedJob,
+  launchForm,
+  openNotebook,
+  openSidebar,
+  toolbarAction
+} from './helpers';
 
 test.use({
   mockSettings: {
@@ -26,96 +24,6 @@ test.use({
     'containerjob:plugin': { image: IMAGE }
   }
 });
-
-interface ICellSpec {
-  source: string;
-  tags?: string[];
-}
-
-/** Upload a Python notebook with these code cells and open it. */
-async function openNotebook(
-  page: IJupyterLabPageFixture,
-  tmpPath: string,
-  name: string,
-  cells: ICellSpec[]
-) {
-  const notebook = {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: {
-        name: 'python3',
-        display_name: 'Python 3',
-        language: 'python'
-      },
-      language_info: { name: 'python' }
-    },
-    cells: cells.map((cell, i) => ({
-      cell_type: 'code',
-      id: `cell-${i}`,
-      metadata: cell.tags ? { tags: cell.tags } : {},
-      source: cell.source,
-      outputs: [],
-      execution_count: null
-    }))
-  };
-  await page.contents.uploadContent(
-    JSON.stringify(notebook),
-    'text',
-    `${tmpPath}/${name}`
-  );
-  await page.notebook.openByPath(`${tmpPath}/${name}`);
-  await page.notebook.activate(name);
-  // The kernel is up when the toolbar's kernel status says idle.
-  await expect(
-    page.locator(
-      '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator'
-    )
-  ).toHaveAttribute('data-status', 'idle', { timeout: 60000 });
-}
-
-/** Open the notebook toolbar's "Container job" menu and pick an action. */
-async function toolbarAction(page: IJupyterLabPageFixture, label: string) {
-  await page
-    .locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar')
-    .getByText('Container job')
-    .click();
-  await page
-    .locator('.lm-Menu.jp-ContainerJob-menu')
-    .getByText(label, { exact: true })
-    .click();
-}
-
-/** The launch form: returns its dialog after checking what it shows. */
-async function launchForm(page: IJupyterLabPageFixture): Promise<Locator> {
-  const dialog = page.locator('.jp-Dialog');
-  await expect(dialog.locator('.jp-ContainerJob-form')).toBeVisible();
-  await expect(dialog.locator('input[name="image"]')).toHaveValue(IMAGE); // from the settings registry
-  await expect(dialog.locator('.jp-ContainerJob-form-project')).toHaveText(
-    `Project: ${PROJECT} (from GOOGLE_CLOUD_PROJECT)`
-  );
-  return dialog;
-}
-
-/** The job announced in a cell's output: its id, once the chip shows. */
-async function announcedJob(
-  page: IJupyterLabPageFixture,
-  cellIndex: number
-): Promise<{ id: string; chip: Locator }> {
-  const cell = (await page.notebook.getCellLocator(cellIndex))!;
-  const chip = cell.locator('.jp-ContainerJob-chip');
-  await expect(chip).toBeVisible({ timeout: 60000 });
-  const id = (await chip.locator('[data-job-id]').getAttribute('data-job-id'))!;
-  expect(id).toMatch(/^cj-[0-9a-f]{8,32}$/);
-  return { id, chip };
-}
-
-async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page.sidebar.openTab('containerjob-sidebar');
-  const panel = page.locator(SIDEBAR);
-  await expect(panel).toBeVisible();
-  return panel;
-}
 
 test.describe('containerjob sidebar and notebook actions', () => {
   test('runs a cell in a container with its variables and shows it everywhere', async ({
