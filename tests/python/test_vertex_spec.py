@@ -93,3 +93,23 @@ def test_dry_run_prints_custom_job_and_gcloud(ip, capsys):
 def test_bad_vertex_options_fail_before_anything_is_sent(ip, cj_home, line, message):
     with pytest.raises(UsageError, match=message):
         ip.run_cell_magic("containerjob", line, "x = 1")
+
+
+def test_local_output_dir_is_refused_for_vertex(ip):
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="local folder, which Vertex AI cannot see"):
+        ip.run_cell_magic("containerjob", "--backend vertex --project p --output-dir /tmp/out --dry-run", "x = 1")
+
+
+def test_a_rest_400_from_vertex_is_a_spec_error():
+    """google-api-core raises BadRequest for an HTTP 400 over REST (InvalidArgument only over gRPC)."""
+    from google.api_core import exceptions as gexc
+
+    from containerjob.backends.vertex import _api_errors
+    from containerjob.core.errors import SpecError
+
+    for exc in (gexc.BadRequest("bad field"), gexc.InvalidArgument("bad field")):
+        with pytest.raises(SpecError, match="Vertex AI rejected the job \\(create\\): bad field"):
+            with _api_errors("create"):
+                raise exc

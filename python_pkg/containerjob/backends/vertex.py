@@ -48,7 +48,7 @@ def _api_errors(action: str) -> Iterator[None]:
 
     try:
         yield
-    except gexc.InvalidArgument as exc:
+    except (gexc.InvalidArgument, gexc.BadRequest) as exc:  # over REST a 400 is BadRequest, over gRPC InvalidArgument
         raise SpecError(f"Vertex AI rejected the job ({action}): {exc.message}") from None
     except gexc.NotFound as exc:
         raise BackendError(f"Vertex AI could not find it ({action}): {exc.message}") from None

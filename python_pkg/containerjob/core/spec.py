@@ -208,6 +208,9 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         staging = split_gs(staging if staging.startswith("gs://") else f"gs://{staging}", "--staging-bucket")[0]
     labels = {"containerjob-job": label_value(name) or "job", **parse_labels(options.labels)}
     output_dir = validate_output_dir(options.output_dir)
+    if output_dir and backend in ("vertex", "executor") and not output_dir.startswith("gs://"):
+        raise SpecError(f"--output-dir {options.output_dir!r} is a local folder, which Vertex AI cannot see: "
+                        "give gs://BUCKET/PREFIX")
     mounts = [parse_mount(m) for m in options.mounts]
     if output_dir and output_dir.startswith("gs://"):
         bucket, prefix = split_gs(output_dir, "--output-dir")
