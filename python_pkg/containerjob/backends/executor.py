@@ -19,7 +19,7 @@ from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
 from ..core.spec import label_value
 from ..mounts.sync import transfer_errors
-from .base import STALE_QUEUED_S, Notify
+from .base import Notify
 from .vertex import _TERMINAL, VertexBackend, _api_errors
 
 _NAME_RE = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/notebookExecutionJobs/(?P<id>[^/]+)$")
@@ -36,6 +36,7 @@ def parse_execution_name(name: str) -> dict[str, str]:
 class ExecutorBackend(VertexBackend):
     name = "executor"
     poll_s = 2.0
+    resource_kind = "notebook execution"
 
     def client(self, region: str):
         return self.api_client("NotebookServiceClient", region)
@@ -119,28 +120,18 @@ class ExecutorBackend(VertexBackend):
             region = parse_execution_name(record.backend_ref)["region"]
             return self.client(region).get_notebook_execution_job(name=record.backend_ref)
 
-    def refresh(self, record: JobRecord) -> JobRecord:
-        if record.status.is_final:
-            return record
-        if not record.backend_ref:
-            if time.time() - record.created_at > STALE_QUEUED_S:
-                self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.LOST, finished_at=time.time(),
-                                      message="its submission never finished (look for a notebook execution labelled "
-                                              f"containerjob-id={record.id} in the console)")
-            return self.store.get(record.id)
-        job = self._get(record)
-        if job.job_state.name in _TERMINAL:
-            return self._finalise(record, job, None, "")
-        return self.store.get(record.id)
+    @staticmethod
+    def _state(job) -> str:
+        return job.job_state.name
 
     def stop(self, record: JobRecord, status: JobStatus, message: str) -> JobRecord:
         """aiplatform_v1 has no cancel for notebook executions: deleting the execution is how it stops."""
         if not record.backend_ref:
             return self.store.update(record.id, status=status, message=message, finished_at=time.time())
         job = self._get(record)
-        if job.job_state.name in _TERMINAL:
+        if self._state(job) in _TERMINAL:
             return self._finalise(record, job, None, "")
-        from google.api_core.exceptions import FailedPrecondition
+        from google.api_core.exceptions import BadRequest, FailedPrecondition
 
         region = parse_execution_name(record.backend_ref)["region"]
         try:
@@ -148,7 +139,7 @@ class ExecutorBackend(VertexBackend):
                 try:
                     self.client(region).delete_notebook_execution_job(name=record.backend_ref).result(
                         timeout=CREATE_TIMEOUT_S)
-                except FailedPrecondition as exc:
+                except (FailedPrecondition, BadRequest) as exc:  # REST answers FAILED_PRECONDITION as a 400
                     raise BackendError(
                         f"Vertex AI refused to stop job {record.id}: the Workbench Executor API (v1) has no cancel and "
                         f"a running execution cannot be deleted ({exc.message}); it ends by itself or at its "
@@ -167,7 +158,7 @@ class ExecutorBackend(VertexBackend):
             if current.status.is_final:
                 return current
             failed_cell = self._collect(current)
-            mapped, note = _TERMINAL.get(job.job_state.name, (JobStatus.FAILED, job.job_state.name))
+            mapped, note = _TERMINAL.get(self._state(job), (JobStatus.FAILED, self._state(job)))
             if mapped is JobStatus.FAILED:
                 message = failed_cell or job.status.message or note or "failed"
             else:

@@ -66,6 +66,7 @@ def _api_errors(action: str) -> Iterator[None]:
 class VertexBackend(Backend):
     name = "vertex"
     poll_s = 1.0
+    resource_kind = "CustomJob"
 
     def __init__(self, settings, store) -> None:
         super().__init__(settings, store)
@@ -236,17 +237,21 @@ class VertexBackend(Backend):
         with _api_errors(f"read job {record.id}"):
             return self.client(parse_job_name(record.backend_ref)["region"]).get_custom_job(name=record.backend_ref)
 
+    @staticmethod
+    def _state(job) -> str:
+        return job.state.name
+
     def refresh(self, record: JobRecord) -> JobRecord:
         if record.status.is_final:
             return record
         if not record.backend_ref:  # still being submitted somewhere, or the submitter died
             if time.time() - record.created_at > STALE_QUEUED_S:
                 self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.LOST, finished_at=time.time(),
-                                      message="its submission never finished (look for a CustomJob labelled "
-                                              f"containerjob-id={record.id} in the console)")
+                                      message=f"its submission never finished (look for a {self.resource_kind} "
+                                              f"labelled containerjob-id={record.id} in the console)")
             return self.store.get(record.id)
         job = self._get(record)
-        state = job.state.name
+        state = self._state(job)
         if state in _TERMINAL:
             return self._finalise(record, job, None, "")
         if state == "JOB_STATE_CANCELLING" and record.status is JobStatus.RUNNING:
