@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
-import docker
-import pytest
+# gcsfs reads this once, when it is first imported (by whichever test gets there first): its experimental
+# bucket-type probe speaks gRPC over TLS, which the plain-HTTP emulator refuses after a 60 s timeout.
+os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
-from cjtest import IMAGE, build_kernel_image
+import docker  # noqa: E402
+import pytest  # noqa: E402
+
+from cjtest import IMAGE, build_kernel_image  # noqa: E402
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -137,7 +142,6 @@ def gcs(gcs_emulator, monkeypatch):
     from google.cloud import storage
 
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator["url"])
-    monkeypatch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     client = storage.Client(project="test", credentials=AnonymousCredentials())
     bucket = client.create_bucket(f"cj-test-{secrets.token_hex(4)}")
 
