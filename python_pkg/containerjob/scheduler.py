@@ -37,7 +37,7 @@ class Scheduler:
     def tick(self, now: float | None = None) -> list[JobRecord]:
         """Fire every due local schedule once; also refreshes active jobs so finished runs get final states."""
         now = self.clock() if now is None else now
-        self.service.list(active_only=True, limit=1_000_000)  # refresh: runs that ended are finalised
+        active = self.service.list(active_only=True, limit=1_000_000)  # refreshed: runs that ended are finalised
         started = []
         for schedule in self.schedules.list():
             if schedule.backend_ref:
@@ -46,12 +46,12 @@ class Scheduler:
                 continue
             if schedule.next_run_at > now:
                 continue
-            record = self._fire_due(schedule, now)
+            record = self._fire_due(schedule, now, active)
             if record is not None:
                 started.append(record)
         return started
 
-    def _fire_due(self, schedule, now: float) -> JobRecord | None:
+    def _fire_due(self, schedule, now: float, active_jobs: list[JobRecord]) -> JobRecord | None:
         due = schedule.next_run_at
         claimed = schedule.to_dict()
         claimed["next_run_at"] = next_run(schedule.cron, schedule.timezone, now)
@@ -61,7 +61,7 @@ class Scheduler:
                                   f"ran (first due {iso(due)}); missed policy skip")
             self.service.store.save_schedule(claimed, expect_next=due)
             return None
-        active = self.schedules.active_runs(schedule.id)
+        active = self.schedules.active_runs(schedule.id, active_jobs)
         if active >= schedule.max_concurrent:
             claimed["message"] = (f"skipped the run due {iso(due)}: {active} run(s) still active "
                                   f"(max_concurrent {schedule.max_concurrent})")

@@ -226,8 +226,9 @@ class Schedules:
                             f"{schedule.max_concurrent}); cancel one or raise --max-concurrent")
         return self.fire(schedule, time.time())
 
-    def active_runs(self, schedule_id: str) -> int:
-        jobs = self.service.list(active_only=True, limit=1_000_000)
+    def active_runs(self, schedule_id: str, active: list[JobRecord] | None = None) -> int:
+        """Unfinished runs of the schedule; `active` is an already refreshed list of unfinished jobs."""
+        jobs = self.service.list(active_only=True, limit=1_000_000) if active is None else active
         return sum(1 for j in jobs if j.spec.get("labels", {}).get(LABEL) == schedule_id)
 
     def fire(self, schedule: Schedule, now: float) -> JobRecord:

@@ -74,8 +74,8 @@ class JobService:
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024)
         return Prepared(spec, payload, project)
 
-    def prepare_notebook(self, options: RunOptions, path: str | Path, parameters: Mapping[str, Any] | None = None,
-                         *, project_override: str | None = None) -> Prepared:
+    def prepare_notebook(self, options: RunOptions, path: str | Path,
+                         parameters: Mapping[str, Any] | None = None) -> Prepared:
         """A whole notebook: parameters validated against its `parameters` cell and injected with the project."""
         from .core import notebook
         from .core.payload import build_notebook_payload
@@ -85,7 +85,7 @@ class JobService:
         declared = notebook.inspect_parameters(nb)
         values = notebook.validate_parameters(declared, parameters or {}, path.name)
         options = dataclasses.replace(options, name=options.name or path.stem)
-        project = resolve_project(project_override or options.project, self.settings.project or None)
+        project = resolve_project(options.project, self.settings.project or None)
         spec = self._build_spec(options, project.project)
         if spec.backend == "vertex":
             raise SpecError("whole notebooks run on Vertex AI through the Workbench Executor: use --backend executor")

@@ -86,6 +86,11 @@ class ExecutorBackend(VertexBackend):
             }
         return body
 
+    def stage_notebook(self, spec: JobSpec, payload: Payload, uri: str) -> None:
+        """Upload the parameterised notebook to the gs:// URI the execution (or schedule) reads it from."""
+        with transfer_errors(f"staging the notebook to {uri}"):
+            self.transfer(spec.project).fs.put_file(str(payload.path / payload.manifest["source_file"]), uri[5:])
+
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
         body = self._execution_job(spec, payload, job_id, origin)
         gcloud = ["gcloud", "colab", "executions", "create", f"--project={spec.project}", f"--region={spec.region}",
@@ -101,10 +106,8 @@ class ExecutorBackend(VertexBackend):
         from google.cloud import aiplatform_v1
 
         body = self._execution_job(spec, payload, record.id, record.origin)
-        uri = body["gcsNotebookSource"]["uri"]
-        notify(f"staging the notebook to {uri}")
-        with transfer_errors(f"staging the notebook to {uri}"):
-            self.transfer(spec.project).fs.put_file(str(payload.path / payload.manifest["source_file"]), uri[5:])
+        notify(f"staging the notebook to {body['gcsNotebookSource']['uri']}")
+        self.stage_notebook(spec, payload, body["gcsNotebookSource"]["uri"])
         job = aiplatform_v1.NotebookExecutionJob.from_json(json.dumps(body))
         with _api_errors("create the NotebookExecutionJob"):
             operation = self.client(spec.region).create_notebook_execution_job(

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.models import JobRecord, JobStatus
-from ..mounts.sync import transfer_errors
 from .vertex import _api_errors
 
 if TYPE_CHECKING:
@@ -35,9 +34,7 @@ def _body(service: "JobService", schedule: "Schedule", prepared: "Prepared") -> 
     job["gcsOutputUri"] = f"gs://{bucket}/containerjob/schedules/{schedule.id}/output"
     job["labels"] = {k: v for k, v in job["labels"].items() if k != "containerjob-id"}
     parent = f"projects/{spec.project}/locations/{spec.region}"
-    with transfer_errors(f"staging the notebook to {job['gcsNotebookSource']['uri']}"):
-        backend.transfer(spec.project).fs.put_file(str(prepared.payload.path / prepared.payload.manifest["source_file"]),
-                                                   job["gcsNotebookSource"]["uri"][5:])
+    backend.stage_notebook(spec, prepared.payload, job["gcsNotebookSource"]["uri"])
     return {"displayName": schedule.name or schedule.id, "cron": f"TZ={schedule.timezone} {schedule.cron}",
             "maxConcurrentRunCount": str(schedule.max_concurrent), "allowQueueing": False,
             "createNotebookExecutionJobRequest": {"parent": parent, "notebookExecutionJob": job}}

@@ -202,9 +202,8 @@ def _strip_ipython(text, index):
     for number, line in enumerate(lines, 1):
         if _IPYTHON_LINE.search(line):
             dropped.append("cell %d line %d: %s" % (index + 1, number, line.strip()))
-            kept.append("pass  # skipped by containerjob: " + line.strip() if line.strip() else "")
-            indent = len(line) - len(line.lstrip())
-            kept[-1] = " " * indent + kept[-1]
+            indent = line[:len(line) - len(line.lstrip())]
+            kept.append("%spass  # skipped by containerjob: %s" % (indent, line.strip()))
         else:
             kept.append(line)
     return "\n".join(kept), dropped
