@@ -165,6 +165,7 @@ class ContainerJob(Magics):
         view = make_view(self.display_mode, self.log_lines or service.settings.log_buffer_lines)
         view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
         record = service.submit(prepared, origin=self._origin(), notify=view.status)
+        view.job = record.id
         self._announce(record)
         if args.detach:
             view.status(status_line(record))
