@@ -92,3 +92,20 @@ def test_kernel_variable_shadowing_a_builtin_is_sent(ip):
     result = ip.run_cell("%%containerjob\ny = len(input)")
     assert result.success, result.error_in_exec
     assert ip.user_ns["y"] == 3
+
+
+def test_container_left_by_a_finished_job_goes_before_the_next_run(cj_home, engine, tmp_path, labelled):
+    """E.g. a job marked LOST while the engine was away, whose container the engine kept: no orphan stays."""
+    script = tmp_path / "ok.py"
+    script.write_text("print('ok')\n")
+    assert cli("run", str(script)).returncode == 0
+    (finished,) = Store(cj_home / "jobs.db").list()
+    from conftest import store_label
+
+    leftover = engine.containers.run("python:3.11-slim", ["true"], detach=True, labels={
+        "containerjob.store": store_label(cj_home), "containerjob.job": finished.id})
+    leftover.wait(timeout=60)
+    running = engine.containers.run("python:3.11-slim", ["sleep", "30"], detach=True, labels={
+        "containerjob.store": store_label(cj_home), "containerjob.job": "cj-0000beef"})  # unknown job, still running
+    assert cli("run", str(script)).returncode == 0
+    assert [c.id for c in labelled()] == [running.id]  # a running container is never touched by the sweep

@@ -7,7 +7,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import docker
 import docker.errors
@@ -15,7 +15,7 @@ import requests.exceptions
 from docker.types import DeviceRequest, Mount
 
 from .. import __version__
-from ..core.errors import BackendError, BackendUnavailable, MountError, PayloadError, SpecError
+from ..core.errors import BackendError, BackendUnavailable, JobNotFound, MountError, PayloadError, SpecError
 from ..core.models import JobRecord, JobSpec, JobStatus, redact_env
 from ..core.payload import KERNEL_PYTHON, Payload, read_result
 from ..core.gcs_uri import gcs_path
@@ -66,6 +66,7 @@ class LocalBackend(Backend):
     # -- preflight ---------------------------------------------------------------------------------
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         pool = spec.primary
+        self._remove_leftovers()
         image = self.ensure_image(pool.image, notify)
         if spec.requirements:
             with engine_errors("build the image with the requirements"):
@@ -96,6 +97,33 @@ class LocalBackend(Backend):
             warning = gpu.driver_warning(pool.image, image.attrs["Config"].get("Env") or [], gpu.host_cuda_version())
             if warning:
                 notify("warning: " + warning)
+
+    def _remove_leftovers(self) -> None:
+        """Stopped containers of jobs that are already final (LOST while the engine was away, or a process
+        that died between recording the end and removing the container) go before the next run: one call."""
+        labels = [f"{LABEL_STORE}={self.store_label}", LABEL_JOB]  # not image probes: they have no job label
+        with engine_errors("list containers"):
+            stopped = self.client.api.containers(all=True, filters={"label": labels, "status": ["exited", "dead"]})
+        for container in stopped:
+            try:
+                done = self.store.get(container["Labels"].get(LABEL_JOB, "")).status.is_final
+            except JobNotFound:
+                done = True
+            if done:
+                with engine_errors("remove a leftover container"), _gone_ok():
+                    self.client.api.remove_container(container["Id"], force=True)
+
+    def follow(self, record: JobRecord, on_output: Callable[[str], None], **kwargs: Any) -> JobRecord:
+        """An engine that stops answering mid-job leaves the job LOST (the engine kills or forgets its
+        containers when it stops), never RUNNING for ever; the error says so and how to recover."""
+        try:
+            return super().follow(record, on_output, **kwargs)
+        except BackendUnavailable as exc:
+            self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
+                                  status=JobStatus.LOST, finished_at=time.time(),
+                                  message="the Docker engine stopped answering while it ran; a container it kept "
+                                          "is removed by the next run or `containerjob gc`")
+            raise BackendUnavailable(f"job {record.id} is LOST: {exc}") from None
 
     def ensure_image(self, ref: str, notify: Notify):
         with engine_errors(f"look up image {ref}"):
@@ -130,10 +158,15 @@ class LocalBackend(Backend):
             try:
                 try:
                     container.start()
+                except docker.errors.APIError as exc:
+                    if not _no_such_executable(exc):
+                        raise  # the engine failed (network, storage): not a verdict on the image
+                else:
                     container.wait(timeout=60)
-                    info.update(json.loads(container.logs(stderr=False).decode().strip().splitlines()[-1]))
-                except (docker.errors.APIError, ValueError, IndexError):
-                    pass  # no python3 (exec fails) or unusable output: info["python"] stays None
+                    try:
+                        info.update(json.loads(container.logs(stderr=False).decode().strip().splitlines()[-1]))
+                    except (ValueError, IndexError):
+                        pass  # a python3 that is not CPython 3 printing JSON: info["python"] stays None
             finally:
                 container.remove(force=True)
         if info["python"]:
@@ -306,6 +339,12 @@ class LocalBackend(Backend):
         """Containers this store launched (by label), running or not."""
         with engine_errors("list containers"):
             return self.client.containers.list(all=True, filters={"label": f"{LABEL_STORE}={self.store_label}"})
+
+
+def _no_such_executable(exc: docker.errors.APIError) -> bool:
+    """The runtime's answer when the image has no python3 (runc: "executable file not found in $PATH")."""
+    text = str(exc.explanation or exc).lower()
+    return "executable file not found" in text or "no such file or directory" in text
 
 
 @contextmanager
