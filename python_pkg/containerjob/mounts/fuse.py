@@ -125,11 +125,15 @@ def is_mounted(point: str) -> bool:
     return any(p == point for _, p in active_mounts())
 
 
+QUIET_S = 0.5  # FUSE's RELEASE is asynchronous: a file closed just now may reach rclone's queue a moment later
+
+
 def drain(handle: FuseHandle, timeout_s: float = 600) -> None:
-    """Wait until rclone's write-back queue is empty, so every closed file is in Cloud Storage."""
+    """Wait until rclone's write-back queue has stayed empty for QUIET_S, so every closed file is in Cloud Storage."""
     if handle.tool != "rclone" or not handle.rc_port:
         return  # gcsfuse uploads on close(); nothing is queued
     deadline = time.monotonic() + timeout_s
+    quiet_since = None
     while time.monotonic() < deadline:
         try:
             req = urllib.request.Request(f"http://127.0.0.1:{handle.rc_port}/vfs/stats", data=b"{}", method="POST",
@@ -141,10 +145,14 @@ def drain(handle: FuseHandle, timeout_s: float = 600) -> None:
                 raise MountError(f"rclone for gs://{handle.bucket} died before its uploads finished; files written "
                                  "after its last upload may be missing from the bucket") from None
             return  # unmounted cleanly: nothing left to drain
-        if not cache.get("uploadsInProgress") and not cache.get("uploadsQueued"):
-            if cache.get("erroredFiles"):
-                raise MountError(f"rclone could not upload {cache['erroredFiles']} files to gs://{handle.bucket}; "
-                                 f"see {handle.mountpoint} logs and retry")
+        if cache.get("uploadsInProgress") or cache.get("uploadsQueued"):
+            quiet_since = None
+        elif cache.get("erroredFiles"):
+            raise MountError(f"rclone could not upload {cache['erroredFiles']} files to gs://{handle.bucket}; "
+                             f"see {handle.mountpoint} logs and retry")
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= QUIET_S:
             return
         time.sleep(0.1)
     raise MountError(f"uploads to gs://{handle.bucket} did not finish within {timeout_s:.0f} s")
