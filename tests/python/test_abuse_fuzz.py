@@ -103,7 +103,7 @@ def test_every_string_field_is_fuzzed():
 
 
 def _field_value(field) -> st.SearchStrategy:
-    item = st.one_of(st.sampled_from(PLAUSIBLE), st.text(st.characters(blacklist_characters="\x00"), max_size=40))
+    item = st.one_of(st.sampled_from(PLAUSIBLE), st.text(max_size=40))
     return st.lists(item, max_size=3) if field.type.startswith("list") else item
 
 
@@ -119,8 +119,7 @@ def one_field(draw) -> tuple[str, object, str]:
 @example(case=("timeout", "9" * 40 + "d", "local"))
 @example(case=("requirements", "/", "local"))
 def test_spec_fields_fail_only_with_a_spec_error_naming_the_field(case, tmp_path_factory, monkeypatch):
-    """One field at a time, so the error must be about that field. NUL bytes in path fields are a known
-    bug (test_unreadable_paths_are_spec_errors); the fuzz draws none until it is fixed."""
+    """One field at a time, so the error must be about that field."""
     name, value, backend = case
     monkeypatch.chdir(tmp_path_factory.getbasetemp())  # relative --requirements paths read nothing of ours
     options = RunOptions(**{name: value, "backend": backend if name != "backend" else value})
@@ -144,9 +143,6 @@ def test_all_fields_together_fail_only_with_spec_errors(options, tmp_path_factor
         assert str(exc).strip()
 
 
-@pytest.mark.xfail(strict=True, reason="core/spec.py: parse_requirements_file catches only OSError and "
-                   "validate_output_dir calls expanduser unguarded: a NUL byte (ValueError) or a binary file "
-                   "(UnicodeDecodeError) escapes as a non-SpecError")
 @pytest.mark.parametrize("field,value", [("requirements", "req\x00.txt"), ("output_dir", "~nobody\x00/out"),
                                          ("requirements", "BINARY")])
 def test_unreadable_paths_are_spec_errors(field, value, tmp_path):
@@ -160,9 +156,9 @@ def test_unreadable_paths_are_spec_errors(field, value, tmp_path):
 
 # -- magic lines ------------------------------------------------------------------------------------------
 # IPython's magic parser splits on spaces and keeps quotes (non-POSIX shlex): values without either travel as
-# one word. Unbalanced quotes are a known bug (test_unbalanced_quotes_in_a_cell_magic_line_are_a_usage_error).
+# one word; quotes are drawn too (an unbalanced one is a UsageError).
 CELL_VALUE = st.one_of(st.sampled_from([p for p in PLAUSIBLE if p.strip() and " " not in p]),
-                       st.text(st.characters(blacklist_characters="'\" ", blacklist_categories=("Cs", "Z", "Cc")),
+                       st.text(st.characters(blacklist_characters=" ", blacklist_categories=("Cs", "Z", "Cc")),
                                min_size=1, max_size=16))
 
 
@@ -190,9 +186,7 @@ def test_cell_magic_lines(ip, capsys):
     check()
 
 
-@pytest.mark.xfail(strict=True, reason="magics/cell.py: parse_argstring is called outside the try, so IPython's "
-                   "shlex ValueError ('No closing quotation') escapes instead of a UsageError")
-@pytest.mark.parametrize("line", ["--image 'python:3.11-slim", '--name "half', "--env A=' --dry-run"])
+@pytest.mark.parametrize("line", ["--image 'python:3.11-slim", '--name "half --dry-run'])
 def test_unbalanced_quotes_in_a_cell_magic_line_are_a_usage_error(ip, line):
     with pytest.raises(UsageError):
         ip.run_cell_magic("containerjob", line, "x = 1")

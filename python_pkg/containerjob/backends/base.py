@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
-from ..core.errors import ContainerJobError, JobNotFound
-from ..core.models import JobRecord, JobSpec, JobStatus, new_job_id
+from ..core.errors import ContainerJobError, JobNotFound, SpecError
+from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, new_job_id
 from ..core.payload import Payload
 from ..core.settings import Settings
 from ..core.store import Store
@@ -54,6 +54,8 @@ class Backend(ABC):
     def submit(self, spec: JobSpec, payload: Payload, *, origin: str = "", notify: Notify | None = None,
                job_id: str | None = None) -> JobRecord:
         notify = notify or (lambda _msg: None)
+        if job_id is not None and not JOB_ID_RE.match(job_id):  # it names a directory and a container
+            raise SpecError(f"job ID {job_id!r} is not of the form cj-1a2b3c4d; leave it out to get a new one")
         self.preflight(spec, payload, notify)
         job_id = job_id or new_job_id()
         job_dir = self.job_dir(job_id)

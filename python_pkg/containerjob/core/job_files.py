@@ -24,9 +24,15 @@ def list_files(job_dir: Path) -> list[dict[str, Any]]:
 
 def resolve_file(job_dir: Path, relpath: str) -> Path:
     """The file at `relpath` inside the job directory; anything else (escapes, links out, missing) is not found."""
+    missing = JobNotFound(f"no file {relpath!r} among the job's outputs; list them with `containerjob outputs JOB_ID`")
+    if "\0" in relpath or relpath.startswith("/"):
+        raise missing
     root = job_dir.resolve()
-    target = (root / relpath).resolve()
-    if relpath.startswith("/") or not target.is_relative_to(root) or not target.is_file() \
-            or any(part.startswith(".") for part in target.relative_to(root).parts):
-        raise JobNotFound(f"no file {relpath!r} among the job's outputs; list them with `containerjob outputs JOB_ID`")
+    try:
+        target = (root / relpath).resolve()
+        inside = target.is_relative_to(root) and target.is_file()
+    except (OSError, ValueError):  # a name too long for the filesystem, and the like
+        raise missing from None
+    if not inside or any(part.startswith(".") for part in target.relative_to(root).parts):
+        raise missing
     return target

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -118,14 +119,24 @@ def parse_labels(items: list[str]) -> dict[str, str]:
     return labels
 
 
+MAX_REQUIREMENTS_BYTES = 1024 * 1024
+
+
 def parse_requirements_file(path: str | None) -> list[str]:
     """A requirements.txt as its meaningful lines (comments and blanks dropped)."""
     if not path:
         return []
     try:
-        text = open(os.path.expanduser(path), encoding="utf-8").read()
-    except OSError as exc:
-        raise SpecError(f"--requirements {path}: cannot read it ({exc.strerror}); give the path of a requirements.txt") from None
+        full = os.path.expanduser(path)
+        info = os.stat(full)  # before open(): opening a FIFO would block, /dev/zero would never end
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_REQUIREMENTS_BYTES:
+            raise SpecError(f"--requirements {path!r} is not a requirements.txt (a regular file of at most "
+                            f"{MAX_REQUIREMENTS_BYTES // 1024} KiB); give the path of one")
+        with open(full, encoding="utf-8") as fh:
+            text = fh.read(MAX_REQUIREMENTS_BYTES + 1)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, or bytes that are not UTF-8
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc).split(":")[0]
+        raise SpecError(f"--requirements {path!r}: cannot read it ({reason}); give the path of a requirements.txt") from None
     return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
@@ -157,6 +168,8 @@ def validate_output_dir(value: str | None) -> str | None:
     if value.startswith("gs://"):
         bucket, prefix = split_gs(value, "--output-dir")
         return f"gs://{bucket}/{prefix}".rstrip("/")
+    if "\0" in value:
+        raise SpecError(f"--output-dir {value!r} contains a NUL byte; give a directory path")
     path = os.path.abspath(os.path.expanduser(value))
     if path == "/" or any(path == d or path.startswith(d + "/") for d in _FORBIDDEN_DIRS if d != "/"):
         raise SpecError(f"--output-dir {value!r} is a system directory: choose a directory of your own, e.g. ./outputs")

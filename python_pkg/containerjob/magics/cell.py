@@ -133,7 +133,10 @@ class ContainerJob(Magics):
         __tracebackhide__ = True
         if cell is None:
             return self._command(line)
-        args = parse_argstring(self.containerjob, line)
+        try:
+            args = parse_argstring(self.containerjob, line)
+        except ValueError as exc:  # shlex: an unbalanced quote
+            raise UsageError(f"cannot read the options {line!r}: {exc}; balance the quotes") from None
         try:
             return self._run_cell(args, cell)
         except (SpecError, ContainerJobError) as exc:

@@ -38,6 +38,14 @@ def run_options(data: Any, where: str = "options") -> RunOptions:
     return RunOptions(**values)
 
 
+def confined_options(data: Any, root: Path, where: str = "options") -> Any:
+    """Options with file paths (requirements) made absolute under the server's root: a client names files
+    there, as for notebooks, never elsewhere on the server's disk."""
+    if isinstance(data, dict) and isinstance(data.get("requirements"), str) and data["requirements"]:
+        return {**data, "requirements": str(under_root(root, data["requirements"], f"{where}.requirements"))}
+    return data
+
+
 def string(data: dict[str, Any], name: str, *, required: bool = False) -> str | None:
     value = data.get(name)
     if value is None:
@@ -58,9 +66,12 @@ def mapping(data: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 def under_root(root: Path, path: str, field: str = "path") -> Path:
     """A path the client gave relative to the server's root directory; nothing outside it."""
-    if not path or Path(path).is_absolute():
+    if not path or "\0" in path or Path(path).is_absolute():
         raise SpecError(f"{field} {path!r} must be a path relative to the server's root directory, e.g. work/report.ipynb")
-    full = (root / path).resolve()
+    try:
+        full = (root / path).resolve()
+    except OSError as exc:  # a symlink loop, a name too long
+        raise SpecError(f"{field} {path!r} cannot be resolved ({exc.strerror}); give a path inside the root directory") from None
     if not full.is_relative_to(root):
         raise SpecError(f"{field} {path!r} leads outside the server's root directory; give a path inside it")
     return full

@@ -9,7 +9,7 @@ import tornado.web
 from ..core.errors import SpecError
 from ..core.models import JobRecord
 from .base import ContainerJobHandler
-from .bodies import mapping, run_options, string, under_root
+from .bodies import confined_options, mapping, run_options, string, under_root
 
 KINDS = ("cell", "script", "notebook")
 SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin")
@@ -34,7 +34,7 @@ class JobsHandler(ContainerJobHandler):
         kind = string(body, "kind", required=True)
         if kind not in KINDS:
             raise SpecError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-        options = run_options(body.get("options"))
+        options = run_options(confined_options(body.get("options"), self.ctx.root_dir))
         origin = string(body, "origin") or ""
         if kind == "notebook":
             if "source" in body:

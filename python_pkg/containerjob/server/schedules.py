@@ -8,7 +8,7 @@ import tornado.web
 
 from ..core.errors import JobNotFound, SpecError
 from .base import ContainerJobHandler
-from .bodies import mapping, run_options, string, under_root
+from .bodies import confined_options, mapping, run_options, string, under_root
 
 FIELDS = ("name", "notebook", "cron", "timezone", "parameters", "options", "missed", "max_concurrent")
 _SCHEDULE_ID_RE = re.compile(r"^cs-[0-9a-f]{8,32}$")
@@ -38,6 +38,7 @@ class ScheduleBase(ContainerJobHandler):
             if value is not None:
                 changes[name] = value
         if "options" in changes:
+            changes["options"] = confined_options(changes["options"], self.ctx.root_dir)
             run_options(changes["options"])  # unknown keys and wrong types named here, with the field
         if body.get("max_concurrent") is not None:
             value = body["max_concurrent"]
