@@ -110,16 +110,22 @@ class SecondEngine:
         self.host = f"unix://{self.socket}"
         self.log = self.root / "dockerd.log"
         self.cgroup_parent = f"containerjob-test-{self.root.name}"
+        # A bridge of its own: `--bridge=none` makes dockerd delete the host's docker0, the main engine's.
+        self.bridge = f"cjt{os.getpid() % 100000:05d}"
         self.proc: subprocess.Popen | None = None
 
     def argv(self) -> list[str]:
         return ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"),
                 "--exec-root", str(self.root / "exec"), "--pidfile", str(self.root / "dockerd.pid"),
-                "--bridge=none", "--iptables=false", "--ip-masq=false", "--storage-driver", self.driver,
+                f"--bridge={self.bridge}", "--iptables=false", "--ip-masq=false", "--storage-driver", self.driver,
                 "--cgroup-parent", self.cgroup_parent]
 
     def start(self) -> None:
         """Start (or restart on the same data root) and wait until it answers."""
+        if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode != 0:
+            for args in (["link", "add", self.bridge, "type", "bridge"],
+                         ["addr", "add", "10.213.0.1/24", "dev", self.bridge], ["link", "set", self.bridge, "up"]):
+                subprocess.run(["ip", *args], check=True, capture_output=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
@@ -189,6 +195,7 @@ class SecondEngine:
 
     def remove(self) -> None:
         self.stop()
+        subprocess.run(["ip", "link", "delete", self.bridge], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _leftover_processes(self) -> list[int]:
