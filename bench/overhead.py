@@ -24,6 +24,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -159,7 +160,13 @@ def main() -> int:
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="cj-bench-")
     os.environ.setdefault("CONTAINERJOB_HOME", os.path.join(work, "home"))
+    try:
+        return run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
+
+def run(args: argparse.Namespace, work: str) -> int:
     from IPython.testing.globalipapp import start_ipython
 
     shell = start_ipython()
