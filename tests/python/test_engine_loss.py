@@ -20,6 +20,7 @@ from IPython.core.error import UsageError
 from cjtest import IMAGE
 from containerjob.core.models import JobStatus
 from containerjob.core.store import Store
+from containerjob.service import JobService
 from faultkit import EngineDidNotStart, SecondEngine, wait_for
 
 SLEEPER = "print('started', flush=True)\nimport time\ntime.sleep(120)\n"
@@ -138,10 +139,6 @@ async def test_engine_killed_mid_job(ip, on_second_engine, jp_fetch, cj_home, ca
     assert ours(second, cj_home) == []
 
 
-@pytest.mark.xfail(strict=True, reason="backends/local.py: only follow() marks a job LOST when the engine stops "
-                   "answering; the server's watcher (server/watcher.py _follow) and refresh() just retry, so once "
-                   "the restarted engine has stopped the orphaned container the job is finalised FAILED with exit "
-                   "143 and 'the container exited with code 143' (its log says 'stopped by containerjob (SIGTERM)')")
 async def test_job_watched_by_the_server_is_lost_with_the_engine(on_second_engine, jp_fetch, cj_home):
     """A job submitted through the REST API (followed by the server's watcher, no kernel) when the engine dies:
     the API names the engine while it is down, and once it is back the job is LOST, not a job that failed."""
@@ -158,4 +155,6 @@ async def test_job_watched_by_the_server_is_lost_with_the_engine(on_second_engin
     second.start()
     code, job = await api(jp_fetch, "jobs", job["id"])
     assert (code, job["status"]) == (200, "LOST") and "Docker engine" in job["message"]
+    leftover = ours(second, cj_home)  # the engine kept the stopped container; as the message says, gc removes it
+    assert JobService().gc().containers == len(leftover)
     assert ours(second, cj_home) == []

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
-from ..core.errors import ContainerJobError, JobNotFound, SpecError
+from ..core.errors import ContainerJobError, JobNotFound, SpecError, unwritable
 from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, new_job_id
 from ..core.payload import Payload
 from ..core.settings import Settings
@@ -59,11 +59,20 @@ class Backend(ABC):
         self.preflight(spec, payload, notify)
         job_id = job_id or new_job_id()
         job_dir = self.job_dir(job_id)
-        (job_dir / "output").mkdir(parents=True, exist_ok=False)
+        try:
+            (job_dir / "output").mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise unwritable(job_dir, exc) from None
         record = JobRecord(id=job_id, name=spec.display_name, backend=self.name, status=JobStatus.QUEUED,
                            spec={**spec.to_dict(redact=True), "payload": payload.path.name}, image=spec.primary.image,
                            job_dir=str(job_dir), origin=origin)
-        self.store.add(record)
+        try:
+            self.store.add(record)
+        except BaseException:
+            shutil.rmtree(job_dir, ignore_errors=True)  # no directory without its record
+            raise
         try:
             ref = self.start(record, spec, payload, notify)
         except KeyboardInterrupt:

@@ -66,6 +66,8 @@ class LocalBackend(Backend):
     # -- preflight ---------------------------------------------------------------------------------
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         pool = spec.primary
+        if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
+            _check_writable(spec.base_output_dir)
         self._remove_leftovers()
         image = self.ensure_image(pool.image, notify)
         if spec.requirements:
@@ -119,11 +121,17 @@ class LocalBackend(Backend):
         try:
             return super().follow(record, on_output, **kwargs)
         except BackendUnavailable as exc:
-            self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
-                                  status=JobStatus.LOST, finished_at=time.time(),
-                                  message="the Docker engine stopped answering while it ran; a container it kept "
-                                          "is removed by the next run or `containerjob gc`")
-            raise BackendUnavailable(f"job {record.id} is LOST: {exc}") from None
+            raise self._lost(record, exc) from None
+
+    def _lost(self, record: JobRecord, exc: BackendUnavailable) -> BackendUnavailable:
+        """Mark the job LOST (whoever notices first: a follower, the server's watcher, a status call)."""
+        if str(exc).startswith(f"job {record.id} is LOST"):
+            return exc
+        self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
+                              status=JobStatus.LOST, finished_at=time.time(),
+                              message="the Docker engine stopped answering while it ran; a container it kept "
+                                      "is removed by the next run or `containerjob gc`")
+        return BackendUnavailable(f"job {record.id} is LOST: {exc}")
 
     def ensure_image(self, ref: str, notify: Notify):
         with engine_errors(f"look up image {ref}"):
@@ -267,7 +275,10 @@ class LocalBackend(Backend):
                 self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.LOST, finished_at=time.time(),
                                       message="its start never finished (the starting process died)")
             return self.store.get(record.id)
-        info = self._inspect(record.backend_ref)
+        try:
+            info = self._inspect(record.backend_ref)
+        except BackendUnavailable as exc:
+            raise self._lost(record, exc) from None
         if info is None:
             return self._finalise(record, None, JobStatus.LOST, "its container disappeared (removed outside containerjob)")
         if info["State"]["Status"] in ("created", "running", "restarting", "paused"):
@@ -339,6 +350,17 @@ class LocalBackend(Backend):
         """Containers this store launched (by label), running or not."""
         with engine_errors("list containers"):
             return self.client.containers.list(all=True, filters={"label": f"{LABEL_STORE}={self.store_label}"})
+
+
+def _check_writable(path: str) -> None:
+    """--output-dir must be a directory we can create and write, or the job would fail only at start."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        writable = os.access(path, os.W_OK | os.X_OK)
+    except OSError as exc:
+        raise SpecError(f"--output-dir {path} cannot be created ({exc.strerror}); choose a writable directory") from None
+    if not writable:
+        raise SpecError(f"--output-dir {path} is not writable; choose a writable directory")
 
 
 def _no_such_executable(exc: docker.errors.APIError) -> bool:

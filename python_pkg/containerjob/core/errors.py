@@ -10,6 +10,12 @@ class SpecError(ContainerJobError):
     """The user's options or spec are invalid (HTTP 400, UsageError)."""
 
 
+def unwritable(path: object, exc: OSError) -> SpecError:
+    """Disk full, read-only or a file in the way under CONTAINERJOB_HOME: the place, the reason, the fix."""
+    return SpecError(f"cannot write {path} ({exc.strerror or exc}); free space there or set CONTAINERJOB_HOME "
+                     "to a writable directory with room")
+
+
 class JobNotFound(ContainerJobError):
     """No job or schedule with that ID (HTTP 404)."""
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 import cloudpickle
 
-from .errors import PayloadError, SpecError
+from .errors import PayloadError, SpecError, unwritable
 from .runtime import RUNNER_FILE
 
 KERNEL_PYTHON = "%d.%d" % sys.version_info[:2]
@@ -144,10 +144,10 @@ def build_payload(
             "cannot send " + "; ".join(problems)
             + " — create these inside the cell or leave them out with --in"
         )
-    total = sum(e.get("size", 0) for e in entries.values())
+    total = sum(len(data) for _, data in files)  # the code counts too: a cell can embed data
     if max_bytes is not None and total > max_bytes:
         raise PayloadError(
-            f"inputs are {human_size(total)}, over the {human_size(max_bytes)} payload limit; send less "
+            f"inputs and code are {human_size(total)}, over the {human_size(max_bytes)} payload limit; send less "
             "(--in), read the data from storage inside the job, or raise CONTAINERJOB_MAX_PAYLOAD_MB"
         )
     manifest = {
@@ -179,8 +179,12 @@ def _store(home: Path, files: list[tuple[str, bytes]], manifest: dict[str, Any],
     digest = hashlib.sha256()
     for name, data in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
-    path = _materialise(home / "payloads", digest.hexdigest()[:24], files)
-    return Payload(path=path, runtime=ensure_runtime(home), manifest=manifest, inputs=entries)
+    try:
+        path = _materialise(home / "payloads", digest.hexdigest()[:24], files)
+        runtime = ensure_runtime(home)
+    except OSError as exc:
+        raise unwritable(home / "payloads", exc) from None
+    return Payload(path=path, runtime=runtime, manifest=manifest, inputs=entries)
 
 
 def read_result(output_dir: Path) -> JobResult:

@@ -58,13 +58,17 @@ class Store:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute("BEGIN IMMEDIATE")
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:  # also after a failed COMMIT, which SQLite may leave open
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):  # disk full, read-only, locked past the timeout
+                raise SpecError(f"cannot write the job store {self.path} ({exc}); free space there or set "
+                                "CONTAINERJOB_HOME to a writable directory with room") from None
             raise
-        conn.execute("COMMIT")
 
     def add(self, record: JobRecord) -> None:
         row = _to_row(record)

@@ -272,7 +272,7 @@ def _main():
                 sys.stderr.write("%s\n" % (exc.code,))
             return exit_code
     except _Stopped:
-        sys.stderr.write("stopped by containerjob (SIGTERM)\n")
+        sys.stderr.write("stopped (SIGTERM: a cancel, or the Docker engine stopping the container)\n")
         return 143
     except _TimedOut:
         sys.stderr.write("timed out after %s s (--timeout)\n" % os.environ.get("CONTAINERJOB_TIMEOUT_S"))
