@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ import pytest
 from containerjob.core.errors import PayloadError, SpecError
 from containerjob.core.names import analyse, parse_cell
 from containerjob.core.payload import build_payload, read_result
+from containerjob.core.runtime import pickle_frames
 
 
 def names(src: str):
@@ -98,3 +100,21 @@ def test_only_the_chief_writes_results(tmp_path):
     env["CLUSTER_SPEC"] = json.dumps({"task": {"type": "workerpool0", "index": 0}})
     subprocess.run([sys.executable, "-I", str(payload.runtime / "runner.py")], env=env, check=True, timeout=60)
     assert read_result(out).values == {"y": 1}
+
+
+def test_large_buffers_travel_out_of_band_and_come_back_writable(tmp_path):
+    """A big buffer is written from its own memory and read straight into a writable one (PEP 574)."""
+    blob = bytearray(os.urandom(1 << 20))
+    value = {"blob": pickle.PickleBuffer(blob), "small": [1, "two"]}  # what NumPy arrays reduce to
+    frames = pickle_frames.dumps(value)
+    assert len(frames.buffers) == 1 and len(frames.inband) < 200 and frames.size > 1 << 20
+    pickle_frames.write(tmp_path / "v.pkl", frames)
+    loaded = pickle_frames.load(tmp_path / "v.pkl")
+    assert loaded == {"blob": blob, "small": [1, "two"]}
+    loaded["blob"][0] ^= 1  # writable, not a view of read-only bytes
+    value = {"blob": blob}
+    (tmp_path / "old.pkl").write_bytes(pickle.dumps(value))  # results of older versions still load
+    assert pickle_frames.load(tmp_path / "old.pkl") == value
+    (tmp_path / "cut.pkl").write_bytes((tmp_path / "v.pkl").read_bytes()[:-10])
+    with pytest.raises(EOFError, match="truncated"):
+        pickle_frames.load(tmp_path / "cut.pkl")

@@ -6,7 +6,6 @@ import hashlib
 import importlib
 import json
 import os
-import pickle
 import shutil
 import sys
 import tempfile
@@ -14,14 +13,15 @@ import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import cloudpickle
 
 from .errors import PayloadError, SpecError, unwritable
-from .runtime import RUNNER_FILE
+from .runtime import RUNNER_FILE, pickle_frames
 
 KERNEL_PYTHON = "%d.%d" % sys.version_info[:2]
+Chunks = Sequence[Any]  # a file's bytes in pieces (bytes, or memoryviews of large buffers: never joined)
 _CODE_MARKERS = (b"_make_function", b"_make_skeleton_class")
 
 
@@ -66,11 +66,12 @@ def human_size(size: float) -> str:
 
 
 @lru_cache(maxsize=None)
-def _runtime_files() -> tuple[tuple[str, bytes], ...]:
-    files = [(path.name, path.read_bytes()) for path in sorted(RUNNER_FILE.parent.glob("*runner.py"))]
+def _runtime_files() -> tuple[tuple[str, Chunks], ...]:
+    files = [(path.name, [path.read_bytes()]) for path in sorted(RUNNER_FILE.parent.glob("*.py"))
+             if path.name != "__init__.py"]
     pkg = Path(cloudpickle.__file__).parent
     for path in sorted(pkg.glob("*.py")):
-        files.append((f"site/cloudpickle/{path.name}", path.read_bytes()))
+        files.append((f"site/cloudpickle/{path.name}", [path.read_bytes()]))
     return tuple(files)
 
 
@@ -78,12 +79,12 @@ def ensure_runtime(home: Path) -> Path:
     """The runner and the pure-Python helpers it needs, stored once per content hash."""
     files = _runtime_files()
     digest = hashlib.sha256()
-    for name, data in files:
+    for name, (data,) in files:
         digest.update(name.encode() + b"\0" + data + b"\0")
     return _materialise(home / "runtime", digest.hexdigest()[:16], files)
 
 
-def _materialise(root: Path, key: str, files: Iterable[tuple[str, bytes]]) -> Path:
+def _materialise(root: Path, key: str, files: Iterable[tuple[str, Chunks]]) -> Path:
     """Write files into root/key atomically; an existing directory with that key is reused as is."""
     target = root / key
     if target.is_dir():
@@ -94,7 +95,9 @@ def _materialise(root: Path, key: str, files: Iterable[tuple[str, bytes]]) -> Pa
         for name, data in files:
             dest = tmp / name
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
+            with open(dest, "wb") as fh:
+                for chunk in data:
+                    fh.write(chunk)
         tmp.chmod(0o755)
         try:
             os.rename(tmp, target)
@@ -121,7 +124,7 @@ def build_payload(
     """Serialise inputs (all problems reported at once), write the payload, return it."""
     namespace = namespace or {}
     entries: dict[str, dict[str, Any]] = {}
-    files: list[tuple[str, bytes]] = [("source.py", source.encode("utf-8"))]
+    files: list[tuple[str, Chunks]] = [("source.py", [source.encode("utf-8")])]
     problems: list[str] = []
     code_by_value = False
     for name in inputs:
@@ -132,19 +135,19 @@ def build_payload(
             entries[name] = {"module": value.__name__}
             continue
         try:
-            data = cloudpickle.dumps(value, protocol=5)
+            frames = pickle_frames.dumps(value, cloudpickle.dumps)
         except Exception as exc:  # noqa: BLE001 - every pickling failure is reported to the user
             problems.append(f"{name} ({type_name(value)}: {type(exc).__name__}: {exc})")
             continue
-        code_by_value = code_by_value or any(m in data for m in _CODE_MARKERS)
-        entries[name] = {"pickle": f"inputs/{name}.pkl", "type": type_name(value), "size": len(data)}
-        files.append((f"inputs/{name}.pkl", data))
+        code_by_value = code_by_value or any(m in frames.inband for m in _CODE_MARKERS)
+        entries[name] = {"pickle": f"inputs/{name}.pkl", "type": type_name(value), "size": frames.size}
+        files.append((f"inputs/{name}.pkl", frames.chunks()))
     if problems:
         raise PayloadError(
             "cannot send " + "; ".join(problems)
             + " — create these inside the cell or leave them out with --in"
         )
-    total = sum(len(data) for _, data in files)  # the code counts too: a cell can embed data
+    total = sum(_size(chunks) for _, chunks in files)  # the code counts too: a cell can embed data
     if max_bytes is not None and total > max_bytes:
         raise PayloadError(
             f"inputs and code are {human_size(total)}, over the {human_size(max_bytes)} payload limit; send less "
@@ -170,15 +173,22 @@ def build_notebook_payload(notebook: bytes, *, home: Path, filename: str, kernel
     manifest = {"version": 1, "kind": "notebook", "filename": filename, "source_file": "notebook.ipynb",
                 "inputs": {}, "outputs": [], "argv": [], "last_expr": False, "python": KERNEL_PYTHON,
                 "code_by_value": False, "kernel_name": kernel_name}
-    return _store(home, [("notebook.ipynb", notebook)], manifest, {})
+    return _store(home, [("notebook.ipynb", [notebook])], manifest, {})
 
 
-def _store(home: Path, files: list[tuple[str, bytes]], manifest: dict[str, Any],
+def _size(chunks: Chunks) -> int:
+    return sum(memoryview(c).nbytes for c in chunks)
+
+
+def _store(home: Path, files: list[tuple[str, Chunks]], manifest: dict[str, Any],
            entries: dict[str, dict[str, Any]]) -> Payload:
-    files = [*files, ("manifest.json", json.dumps(manifest, sort_keys=True).encode())]
+    files = [*files, ("manifest.json", [json.dumps(manifest, sort_keys=True).encode()])]
     digest = hashlib.sha256()
-    for name, data in sorted(files):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    for name, chunks in sorted(files, key=lambda f: f[0]):
+        file_digest = hashlib.sha256()
+        for chunk in chunks:
+            file_digest.update(chunk)
+        digest.update(name.encode() + b"\0" + file_digest.digest())
     try:
         path = _materialise(home / "payloads", digest.hexdigest()[:24], files)
         runtime = ensure_runtime(home)
@@ -196,7 +206,7 @@ def read_result(output_dir: Path) -> JobResult:
         pickled = output_dir / "error.pkl"
         if result.error.get("pickled") and pickled.is_file():
             try:
-                exc = pickle.loads(pickled.read_bytes())
+                exc = pickle_frames.load(pickled)
                 if isinstance(exc, BaseException):
                     result.remote_exception = exc
             except Exception:  # noqa: BLE001 - fall back to type name and message
@@ -209,7 +219,7 @@ def read_result(output_dir: Path) -> JobResult:
     result.skipped = dict(data.get("skipped", {}))
     for name, info in data.get("outputs", {}).items():
         try:
-            result.values[name] = pickle.loads((output_dir / "values" / f"{name}.pkl").read_bytes())
+            result.values[name] = pickle_frames.load(output_dir / "values" / f"{name}.pkl")
             result.summary[name] = info
         except Exception as exc:  # noqa: BLE001 - e.g. a class the kernel cannot import
             result.skipped[name] = f"cannot be unpickled in the kernel: {type(exc).__name__}: {exc}"
@@ -225,7 +235,7 @@ def read_result(output_dir: Path) -> JobResult:
         last_file = output_dir / "values" / "_last.pkl"
         if last_file.is_file():
             try:
-                result.last_value = pickle.loads(last_file.read_bytes())
+                result.last_value = pickle_frames.load(last_file)
             except Exception:  # noqa: BLE001 - the repr is still shown
                 result.last_value = None
     return result

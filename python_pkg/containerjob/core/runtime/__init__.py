@@ -1,4 +1,5 @@
-"""The in-container runner. `runner.py` is stdlib-only and is copied, not imported, into every job."""
+"""The in-container runner. Its modules are stdlib-only and copied, not imported, into every job;
+`pickle_frames` is also imported here, since the kernel writes inputs and reads results in its format."""
 from pathlib import Path
 
 RUNNER_FILE = Path(__file__).with_name("runner.py")

@@ -9,7 +9,6 @@ import importlib
 import json
 import linecache
 import os
-import pickle
 import signal
 import sys
 import tempfile
@@ -19,6 +18,9 @@ import traceback
 import types
 
 RUNTIME = os.path.dirname(os.path.abspath(__file__))
+if RUNTIME not in sys.path:  # python -I leaves the script's directory out
+    sys.path.insert(0, RUNTIME)
+import pickle_frames  # noqa: E402 - shipped next to this file
 MAX_REPR = 2000
 
 
@@ -86,29 +88,33 @@ class _Tee:
 
 
 def _atomic_write(path, data):
+    """data: bytes, or a value's pickle_frames.Frames."""
     tmp = path + ".tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
+    if isinstance(data, bytes):
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+    else:
+        pickle_frames.write(tmp, data)
     os.replace(tmp, path)
 
 
 def _dump(value):
-    """Plain pickle when the value needs no code by value, cloudpickle otherwise."""
+    """Plain pickle when the value needs no code by value, cloudpickle otherwise (large buffers out of band)."""
     try:
-        data = pickle.dumps(value, protocol=5)
-        if b"__main__" not in data:
-            return data
+        frames = pickle_frames.dumps(value)
+        if b"__main__" not in frames.inband:
+            return frames
     except Exception:
         pass
     import cloudpickle
 
-    return cloudpickle.dumps(value, protocol=5)
+    return pickle_frames.dumps(value, cloudpickle.dumps)
 
 
-def _describe(value, data):
+def _describe(value, frames):
     kind = type(value)
     name = kind.__name__ if kind.__module__ in ("builtins", "__main__") else kind.__module__ + "." + kind.__qualname__
-    return {"type": name, "size": len(data)}
+    return {"type": name, "size": frames.size}
 
 
 def _load_inputs(manifest, payload, namespace):
@@ -122,8 +128,7 @@ def _load_inputs(manifest, payload, namespace):
                     "or pass --env PIP_... and pip install it in the cell" % (entry["module"], name, exc)
                 ) from None
         else:
-            with open(os.path.join(payload, entry["pickle"]), "rb") as fh:
-                namespace[name] = pickle.load(fh)
+            namespace[name] = pickle_frames.load(os.path.join(payload, entry["pickle"]))
 
 
 def _run_source(manifest, source, namespace):
