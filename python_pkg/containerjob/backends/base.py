@@ -21,6 +21,7 @@ from ..core.store import Store
 Notify = Callable[[str], None]
 _END = object()
 STALE_QUEUED_S = 600  # a QUEUED job whose starter died is LOST after this long
+MAX_BATCH = 10_000  # log chunks handed to the viewer in one call
 
 
 class Backend(ABC):
@@ -150,16 +151,30 @@ class Backend(ABC):
 
         threading.Thread(target=pump, name=f"logs-{record.id}", daemon=True).start()
         deadline = record.started_at + timeout_s if timeout_s and record.started_at else None
+        held: Any = None  # an item taken while batching, handled next round
         try:
             while True:
-                try:
-                    item = chunks.get(timeout=poll_s)
-                except queue.Empty:
-                    item = None
+                if held is not None:
+                    item, held = held, None
+                else:
+                    try:
+                        item = chunks.get(timeout=poll_s)
+                    except queue.Empty:
+                        item = None
                 if item is _END:
                     break
                 if isinstance(item, str):
-                    on_output(item)
+                    parts = [item]  # a flood arrives a line per chunk: hand the viewer what is queued at once
+                    while len(parts) < MAX_BATCH:
+                        try:
+                            more = chunks.get_nowait()
+                        except queue.Empty:
+                            break
+                        if not isinstance(more, str):
+                            held = more
+                            break
+                        parts.append(more)
+                    on_output("".join(parts))
                 if deadline and time.time() > deadline:
                     return self.stop(self.store.get(record.id), JobStatus.FAILED,
                                      f"timed out after {timeout_s} s (--timeout)")
