@@ -103,16 +103,20 @@ def test_only_the_chief_writes_results(tmp_path):
 
 
 def test_large_buffers_travel_out_of_band_and_come_back_writable(tmp_path):
-    """A big buffer is written from its own memory and read straight into a writable one (PEP 574)."""
-    blob = bytearray(os.urandom(1 << 20))
-    value = {"blob": pickle.PickleBuffer(blob), "small": [1, "two"]}  # what NumPy arrays reduce to
+    """Big buffers are written from their own memory and come back writable and private (PEP 574):
+    a large one mapped copy-on-write, a small one read."""
+    big, small = bytearray(os.urandom(2 << 20)), bytearray(b"xyz" * 100)
+    value = {"big": pickle.PickleBuffer(big), "small": pickle.PickleBuffer(small), "n": [1, "two"]}  # as NumPy does
     frames = pickle_frames.dumps(value)
-    assert len(frames.buffers) == 1 and len(frames.inband) < 200 and frames.size > 1 << 20
+    assert len(frames.buffers) == 2 and len(frames.inband) < 200 and frames.size > 2 << 20
     pickle_frames.write(tmp_path / "v.pkl", frames)
+    on_disk = (tmp_path / "v.pkl").read_bytes()
     loaded = pickle_frames.load(tmp_path / "v.pkl")
-    assert loaded == {"blob": blob, "small": [1, "two"]}
-    loaded["blob"][0] ^= 1  # writable, not a view of read-only bytes
-    value = {"blob": blob}
+    assert bytes(loaded["big"]) == big and bytes(loaded["small"]) == small and loaded["n"] == [1, "two"]
+    loaded["big"][0] ^= 1  # writable, and the change stays in this process
+    loaded["small"][0] ^= 1
+    assert (tmp_path / "v.pkl").read_bytes() == on_disk
+    value = {"blob": big}
     (tmp_path / "old.pkl").write_bytes(pickle.dumps(value))  # results of older versions still load
     assert pickle_frames.load(tmp_path / "old.pkl") == value
     (tmp_path / "cut.pkl").write_bytes((tmp_path / "v.pkl").read_bytes()[:-10])

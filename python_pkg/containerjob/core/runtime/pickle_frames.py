@@ -2,16 +2,19 @@
 
 A 1 GiB NumPy array pickled in-band is copied whole into a bytes object, scanned, written, then read
 back whole and copied again by `pickle.loads`. Out of band, the array's memory is written straight to
-the file and read straight into the buffer the unpickled array uses: one write, one read, no copies.
+the file, and a large buffer is mapped back copy-on-write (writable, pages read from the page cache
+when touched): one write, no copies.
 
 File: MAGIC, u64 buffer count, u64 in-band length, u64 length of each buffer, the in-band pickle, then
 each buffer starting at a multiple of ALIGN. Files without MAGIC are plain pickles (older jobs).
 """
+import mmap
 import pickle
 import struct
 
 MAGIC = b"CJPKL5\x00\x01"
-ALIGN = 64
+ALIGN = mmap.ALLOCATIONGRANULARITY  # buffers start where mmap can map them
+MAP_FROM = 1 << 20  # buffers this large are mapped, smaller ones read
 
 
 class Frames:
@@ -54,7 +57,7 @@ def write(path, frames):
 
 
 def load(path):
-    """The value in a file written by `write` (or a plain pickle); buffers are writable bytearrays."""
+    """The value in a file written by `write` (or a plain pickle); every buffer is writable and private."""
     with open(path, "rb") as fh:
         if fh.read(len(MAGIC)) != MAGIC:
             fh.seek(0)
@@ -64,12 +67,24 @@ def load(path):
         inband = fh.read(inband_len)
         offset = len(MAGIC) + 16 + 8 * count + inband_len
         buffers = []
+        size = fh.seek(0, 2)
         for length in lengths:
             offset += -offset % ALIGN
-            fh.seek(offset)
-            buf = bytearray(length)
-            if fh.readinto(buf) != length:
+            if offset + length > size:
                 raise EOFError("%s is truncated" % path)
+            buf = _mapped(fh, offset, length) if length >= MAP_FROM else None
+            if buf is None:
+                fh.seek(offset)
+                buf = bytearray(length)
+                fh.readinto(buf)
             buffers.append(buf)
             offset += length
     return pickle.loads(inband, buffers=buffers)
+
+
+def _mapped(fh, offset, length):
+    """Copy-on-write mapping, or None where the file system cannot map (then the buffer is read)."""
+    try:
+        return mmap.mmap(fh.fileno(), length, access=mmap.ACCESS_COPY, offset=offset)
+    except (OSError, ValueError):
+        return None
