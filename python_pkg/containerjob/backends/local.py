@@ -29,6 +29,7 @@ LABEL_STORE = "containerjob.store"
 IN_CONTAINER = {"runtime": "/containerjob/runtime", "payload": "/containerjob/payload", "output": "/containerjob/output"}
 TIMEOUT_GRACE_S = 5  # the runner enforces --timeout itself; this catches a runner that could not
 EXIT_TIMEOUT = 124
+SWEEP_EVERY_S = 60  # leftover containers are rare: look for them at most this often per process
 _PROBE = "import json,sys;print(json.dumps({'python':'%d.%d.%d'%sys.version_info[:3]}))"
 
 
@@ -55,6 +56,7 @@ class LocalBackend(Backend):
         super().__init__(settings, store)
         self._client = client
         self.store_label = hashlib.sha256(str(store.path.resolve()).encode()).hexdigest()[:12]
+        self._swept = -SWEEP_EVERY_S  # the first run of a process sweeps
 
     @property
     def client(self) -> docker.DockerClient:
@@ -68,7 +70,9 @@ class LocalBackend(Backend):
         pool = spec.primary
         if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
             _check_writable(spec.base_output_dir)
-        self._remove_leftovers()
+        if time.monotonic() - self._swept > SWEEP_EVERY_S:
+            self._remove_leftovers()
+            self._swept = time.monotonic()
         image = self.ensure_image(pool.image, notify)
         if spec.requirements:
             with engine_errors("build the image with the requirements"):
@@ -127,6 +131,7 @@ class LocalBackend(Backend):
         """Mark the job LOST (whoever notices first: a follower, the server's watcher, a status call)."""
         if str(exc).startswith(f"job {record.id} is LOST"):
             return exc
+        self._swept = -SWEEP_EVERY_S  # the engine may keep its container: the next run looks at once
         self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
                               status=JobStatus.LOST, finished_at=time.time(),
                               message="the Docker engine stopped answering while it ran; a container it kept "

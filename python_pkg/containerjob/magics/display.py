@@ -14,7 +14,6 @@ from typing import Protocol
 
 MAX_LINE_CHARS = 16_384  # a line longer than this (no newline for a long time) is cut and shown in pieces
 PROGRESS_EVERY_S = 10.0  # text mode, once past the live budget: one "lines so far" note this often
-FLUSH_EVERY_S = 0.05  # text mode: stdout is flushed at most this often (ipykernel also flushes by itself)
 
 
 class JobView(Protocol):
@@ -55,7 +54,6 @@ class TextView:
         self._tail: collections.deque[str] = collections.deque(maxlen=max_lines)
         self._held = 0
         self._noted = 0.0
-        self._flushed = 0.0
 
     def status(self, text: str) -> None:
         if text != self._last:
@@ -78,9 +76,8 @@ class TextView:
             if now - self._noted >= PROGRESS_EVERY_S:
                 print(f"[containerjob] … {self._held} lines held back so far; latest: {lines[-1][:200]}")
                 self._noted = now
-        if live and time.monotonic() - self._flushed >= FLUSH_EVERY_S:  # a flush is a blocking round trip in ipykernel
+        if live:  # once per batch: follow() hands over everything queued, so a flood is few flushes
             sys.stdout.flush()
-            self._flushed = time.monotonic()
 
     def close(self) -> None:
         if self._held:
