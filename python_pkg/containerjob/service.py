@@ -176,12 +176,8 @@ class JobService:
         if older_than_days is not None and older_than_days < 0:
             raise SpecError(f"--older-than {older_than_days} must be 0 or more days")
         report = GcReport()
+        report.containers = self.backend("local").remove_leftovers(stopped_only=False)
         known = {r.id: r for r in self.store.list(limit=1_000_000)}
-        for container in self.backend("local").containers():
-            record = known.get(container.labels.get("containerjob.job", ""))
-            if record is None or record.status.is_final:
-                container.remove(force=True)
-                report.containers += 1
         freed: set[str] = set()
         if older_than_days is not None:
             cutoff = time.time() - older_than_days * 86400

@@ -125,3 +125,36 @@ def publish_local_image(client: docker.DockerClient, image: Any, repo: str, noti
     image.tag(tag)
     push(client, tag, notify)
     return tag
+
+
+class PullProgress:
+    """One progress bar over all layers, redrawn only when it moves by 5% (papermill logs stay short)."""
+
+    def __init__(self, ref: str, notify: Notify) -> None:
+        self.ref = ref
+        self.notify = notify
+        self.layers: dict[str, tuple[int, int]] = {}
+        self.shown = -1
+
+    def update(self, event: dict[str, Any]) -> None:
+        detail = event.get("progressDetail") or {}
+        if event.get("id") and detail.get("total"):
+            self.layers[event["id"]] = (detail.get("current", 0), detail["total"])
+        elif event.get("id") and event.get("status") in ("Download complete", "Pull complete", "Already exists"):
+            total = self.layers.get(event["id"], (0, 0))[1]
+            self.layers[event["id"]] = (total, total)
+        done = sum(c for c, _ in self.layers.values())
+        total = sum(t for _, t in self.layers.values()) or 1
+        percent = min(100, done * 100 // total) // 5 * 5
+        if percent != self.shown:
+            self._draw(percent, total)
+
+    def finish(self) -> None:
+        total = sum(t for _, t in self.layers.values())
+        if self.shown != 100:
+            self._draw(100, total)
+
+    def _draw(self, percent: int, total: int) -> None:
+        self.shown = percent
+        bar = "#" * (percent // 5) + "." * (20 - percent // 5)
+        self.notify(f"pulling {self.ref} [{bar}] {percent}% of {total / 1e6:.0f} MB")

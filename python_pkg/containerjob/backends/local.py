@@ -15,7 +15,7 @@ import requests.exceptions
 from docker.types import DeviceRequest, Mount
 
 from .. import __version__
-from ..core.errors import BackendError, BackendUnavailable, JobNotFound, MountError, PayloadError, SpecError
+from ..core.errors import BackendError, BackendUnavailable, JobLost, JobNotFound, MountError, PayloadError, SpecError
 from ..core.models import JobRecord, JobSpec, JobStatus, redact_env
 from ..core.payload import KERNEL_PYTHON, Payload, read_result
 from ..core.gcs_uri import gcs_path
@@ -71,7 +71,7 @@ class LocalBackend(Backend):
         if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
             _check_writable(spec.base_output_dir)
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
-            self._remove_leftovers()
+            self.remove_leftovers(stopped_only=True)
             self._swept = time.monotonic()
         image = self.ensure_image(pool.image, notify)
         if spec.requirements:
@@ -104,39 +104,44 @@ class LocalBackend(Backend):
             if warning:
                 notify("warning: " + warning)
 
-    def _remove_leftovers(self) -> None:
-        """Stopped containers of jobs that are already final (LOST while the engine was away, or a process
-        that died between recording the end and removing the container) go before the next run: one call."""
-        labels = [f"{LABEL_STORE}={self.store_label}", LABEL_JOB]  # not image probes: they have no job label
+    def remove_leftovers(self, *, stopped_only: bool) -> int:
+        """Remove containers of this store whose job is final or unknown; returns how many. Before a run only
+        stopped ones of labelled jobs (one call: LOST while the engine was away, or a process that died between
+        recording the end and removing the container); `gc` also running ones and unlabelled image probes."""
+        labels = [f"{LABEL_STORE}={self.store_label}"] + ([LABEL_JOB] if stopped_only else [])
+        filters: dict[str, Any] = {"label": labels, **({"status": ["exited", "dead"]} if stopped_only else {})}
         with engine_errors("list containers"):
-            stopped = self.client.api.containers(all=True, filters={"label": labels, "status": ["exited", "dead"]})
-        for container in stopped:
+            found = self.client.api.containers(all=True, filters=filters)
+        removed = 0
+        for container in found:
             try:
-                done = self.store.get(container["Labels"].get(LABEL_JOB, "")).status.is_final
+                done = self.store.get((container.get("Labels") or {}).get(LABEL_JOB, "")).status.is_final
             except JobNotFound:
                 done = True
             if done:
                 with engine_errors("remove a leftover container"), _gone_ok():
                     self.client.api.remove_container(container["Id"], force=True)
+                removed += 1
+        return removed
 
     def follow(self, record: JobRecord, on_output: Callable[[str], None], **kwargs: Any) -> JobRecord:
         """An engine that stops answering mid-job leaves the job LOST (the engine kills or forgets its
         containers when it stops), never RUNNING for ever; the error says so and how to recover."""
         try:
             return super().follow(record, on_output, **kwargs)
+        except JobLost:
+            raise  # refresh() already recorded it
         except BackendUnavailable as exc:
             raise self._lost(record, exc) from None
 
-    def _lost(self, record: JobRecord, exc: BackendUnavailable) -> BackendUnavailable:
+    def _lost(self, record: JobRecord, exc: BackendUnavailable) -> JobLost:
         """Mark the job LOST (whoever notices first: a follower, the server's watcher, a status call)."""
-        if str(exc).startswith(f"job {record.id} is LOST"):
-            return exc
         self._swept = -SWEEP_EVERY_S  # the engine may keep its container: the next run looks at once
         self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
                               status=JobStatus.LOST, finished_at=time.time(),
                               message="the Docker engine stopped answering while it ran; a container it kept "
                                       "is removed by the next run or `containerjob gc`")
-        return BackendUnavailable(f"job {record.id} is LOST: {exc}")
+        return JobLost(f"job {record.id} is LOST: {exc}")
 
     def ensure_image(self, ref: str, notify: Notify):
         with engine_errors(f"look up image {ref}"):
@@ -145,7 +150,7 @@ class LocalBackend(Backend):
             except docker.errors.ImageNotFound:
                 pass
             notify(f"pulling {ref} (not on this machine yet)")
-            progress = PullProgress(ref, notify)
+            progress = images.PullProgress(ref, notify)
             try:
                 for event in self.client.api.pull(ref, stream=True, decode=True):  # tag or digest from ref
                     if "error" in event:
@@ -395,36 +400,3 @@ def _failure_message(record: JobRecord, exit_code: int | None, state: dict[str, 
     if result.error:
         return f"{result.error['type']}: {result.error['message']}"
     return f"the container exited with code {exit_code}"
-
-
-class PullProgress:
-    """One progress bar over all layers, redrawn only when it moves by 5% (papermill logs stay short)."""
-
-    def __init__(self, ref: str, notify: Notify) -> None:
-        self.ref = ref
-        self.notify = notify
-        self.layers: dict[str, tuple[int, int]] = {}
-        self.shown = -1
-
-    def update(self, event: dict[str, Any]) -> None:
-        detail = event.get("progressDetail") or {}
-        if event.get("id") and detail.get("total"):
-            self.layers[event["id"]] = (detail.get("current", 0), detail["total"])
-        elif event.get("id") and event.get("status") in ("Download complete", "Pull complete", "Already exists"):
-            total = self.layers.get(event["id"], (0, 0))[1]
-            self.layers[event["id"]] = (total, total)
-        done = sum(c for c, _ in self.layers.values())
-        total = sum(t for _, t in self.layers.values()) or 1
-        percent = min(100, done * 100 // total) // 5 * 5
-        if percent != self.shown:
-            self._draw(percent, total)
-
-    def finish(self) -> None:
-        total = sum(t for _, t in self.layers.values())
-        if self.shown != 100:
-            self._draw(100, total)
-
-    def _draw(self, percent: int, total: int) -> None:
-        self.shown = percent
-        bar = "#" * (percent // 5) + "." * (20 - percent // 5)
-        self.notify(f"pulling {self.ref} [{bar}] {percent}% of {total / 1e6:.0f} MB")

@@ -24,6 +24,10 @@ class BackendUnavailable(ContainerJobError):
     """The backend cannot be reached or lacks a capability, e.g. no Docker engine or no GPU (HTTP 503)."""
 
 
+class JobLost(BackendUnavailable):
+    """The backend stopped answering while a job ran; the job is recorded LOST (HTTP 503)."""
+
+
 class BackendError(ContainerJobError):
     """The backend answered with an error (HTTP 502)."""
 
