@@ -10,7 +10,9 @@ from pathlib import Path
 from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
 from .service import JobService
 from .core.report import inputs_line, job_details, jobs_table, status_line
-from .core.spec import options_from_args
+from .core.options import options_from_args
+from .cli_options import add_notebook_arguments, add_run_options, notebook_parameters
+from .cli_schedule import COMMANDS as SCHEDULE_COMMANDS, add_schedule_commands
 
 EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BACKEND, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 2, 3, 4, 130, 141
 
@@ -27,19 +29,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run a Python file in a container and stream its output")
     run.add_argument("file", help="the Python file to run; its own arguments go after --")
-    add_run_options(run)
+    add_run_options(run, "script")
     run.add_argument("--detach", action="store_true", help="print the job ID and return at once")
     run.add_argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
     nb = sub.add_parser("run-notebook", help="run a whole notebook (papermill-style parameters) as a job")
     add_notebook_arguments(nb)
-    add_run_options(nb)
+    add_run_options(nb, "notebook")
     nb.add_argument("--detach", action="store_true", help="print the job ID and return at once")
     nb.add_argument("--dry-run", action="store_true", help="print the exact request and run nothing")
     outputs = sub.add_parser("outputs", help="files kept for a job (executed notebook, files it wrote, logs)")
     outputs.add_argument("job_id")
     outputs.add_argument("--json", action="store_true")
-    from .cli_schedule import add_schedule_commands
-
     add_schedule_commands(sub)
     lst = sub.add_parser("list", help="jobs, newest first")
     lst.add_argument("--all", action="store_true", help="every job, not only the latest 20")
@@ -55,58 +55,6 @@ def _parser() -> argparse.ArgumentParser:
     gc = sub.add_parser("gc", help="remove leftover containers, unused payloads and, optionally, old jobs")
     gc.add_argument("--older-than", type=float, metavar="DAYS")
     return parser
-
-
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """The job options the magic, `run`, `run-notebook` and `schedule create` share."""
-    parser.add_argument("--image")
-    parser.add_argument("--gpus", help="N or all")
-    parser.add_argument("--env", action="append", default=[], metavar="K=V")
-    parser.add_argument("--label", action="append", default=[], metavar="K=V")
-    parser.add_argument("--project")
-    parser.add_argument("--output-dir")
-    parser.add_argument("--timeout", help="90, 90s, 10m, 2h")
-    parser.add_argument("--name")
-    parser.add_argument("--mount", action="append", default=[], metavar="gs://BUCKET[/PREFIX][:MODE]",
-                        help="Cloud Storage at /gcs/BUCKET in the job; MODE sync (default) or fuse")
-    parser.add_argument("--credentials", action="store_true", help="mount this machine's ADC file read-only")
-    parser.add_argument("--no-upload-on-failure", action="store_true")
-    parser.add_argument("--backend", help="local (default), vertex (cells, scripts) or executor (notebooks)")
-    parser.add_argument("--region")
-    parser.add_argument("--machine-type")
-    parser.add_argument("--accelerator", metavar="TYPE:COUNT")
-    parser.add_argument("--replicas")
-    parser.add_argument("--spot", action="store_true")
-    parser.add_argument("--service-account")
-    parser.add_argument("--staging-bucket")
-    parser.add_argument("--requirements", metavar="FILE", help="requirements.txt baked into a content-hashed image")
-    parser.add_argument("--pip", action="append", default=[], metavar="PKG")
-    parser.add_argument("--image-repo", help="registry path images are pushed to for Vertex AI")
-    parser.add_argument("--runtime-template", help="executor: a NotebookRuntimeTemplate resource name, or `workbench` "
-                             "for a Workbench runtime (default: a custom environment from --machine-type)")
-
-
-def add_notebook_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("notebook", help="the .ipynb to run")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help="a parameter of the notebook's `parameters` cell; VALUE is read as a Python literal "
-                             "(3, 0.1, True, [1, 2]) or else as text")
-    parser.add_argument("--parameters", metavar="FILE.json", help="parameters as a JSON object")
-
-
-def notebook_parameters(args: argparse.Namespace) -> dict:
-    from .core.notebook import parse_parameter_value
-
-    values: dict = {}
-    if args.parameters:
-        try:
-            values.update(json.loads(Path(args.parameters).read_text()))
-        except (OSError, ValueError) as exc:
-            raise SpecError(f"--parameters {args.parameters}: {exc}; give a JSON object file") from None
-        if not isinstance(values, dict):
-            raise SpecError(f"--parameters {args.parameters} must hold a JSON object")
-    values.update({name: parse_parameter_value(value) for name, value in args.parameter})
-    return values
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +90,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def dispatch(service: JobService, args: argparse.Namespace) -> int:
-    return {**_COMMANDS, **_schedule_commands()}[args.command](service, args)
+    return {**_COMMANDS, **SCHEDULE_COMMANDS}[args.command](service, args)
 
 
 def _fail(exc: Exception, code: int) -> int:
@@ -251,12 +199,6 @@ def _gc(service: JobService, args: argparse.Namespace) -> int:
 
 _COMMANDS = {"run": _run, "run-notebook": _run_notebook, "outputs": _outputs, "list": _list, "status": _status,
              "logs": _logs, "cancel": _cancel, "sync": _sync, "gc": _gc}
-
-
-def _schedule_commands():
-    from .cli_schedule import COMMANDS
-
-    return COMMANDS
 
 if __name__ == "__main__":
     sys.exit(main())

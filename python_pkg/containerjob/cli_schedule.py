@@ -2,27 +2,25 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import signal
 import sys
 import threading
 from typing import Any
 
-from .core.spec import options_from_args
+from .cli_options import add_notebook_arguments, add_run_options, notebook_parameters
+from .core.options import changed, options_from_args
 from .scheduling import Schedule, iso
 from .service import JobService
 
 
 def add_schedule_commands(sub) -> None:
-    from .cli import add_notebook_arguments, add_run_options
-
     schedule = sub.add_parser("schedule", help="cron schedules for notebooks (create, list, pause, resume, run, edit, delete)")
     verbs = schedule.add_subparsers(dest="verb", required=True, metavar="VERB")
     create = verbs.add_parser("create", help="run a notebook on a cron schedule")
     add_notebook_arguments(create)
     add_schedule_options(create, required=True)
-    add_run_options(create)
+    add_run_options(create, "notebook")
     edit = verbs.add_parser("edit", help="change a schedule (only the options given)")
     edit.add_argument("schedule_id")
     edit.add_argument("--notebook", help="take a new snapshot of this notebook")
@@ -53,10 +51,7 @@ def add_schedule_options(parser: argparse.ArgumentParser, *, required: bool) -> 
 
 def run_options_dict(args: argparse.Namespace) -> dict[str, Any]:
     """Only the options the user set, so a schedule keeps following the defaults for the rest."""
-    options = options_from_args(args)
-    defaults = type(options)()
-    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)
-            if getattr(options, f.name) != getattr(defaults, f.name)}
+    return changed(options_from_args(args))
 
 
 def describe(schedule: Schedule) -> str:
@@ -66,8 +61,6 @@ def describe(schedule: Schedule) -> str:
 
 
 def _schedule(service: JobService, args: argparse.Namespace) -> int:
-    from .cli import notebook_parameters
-
     schedules = service.schedules
     if args.verb == "create":
         created = schedules.create(notebook=args.notebook, cron=args.cron, timezone=args.timezone, name=args.name,

@@ -4,12 +4,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass, field, fields
-from typing import Any
 
 from .errors import SpecError
 from .gcs_uri import parse_mount, split_gs
 from .models import JobSpec, Mount, WorkerPool
+from .options import RunOptions, check_applicable
 from .vertex_catalog import parse_accelerator, validate_machine, validate_region
 
 # Docker reference grammar (distribution/reference), simplified: [host[:port]/]path[:tag][@digest]
@@ -25,44 +24,6 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _FORBIDDEN_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sbin", "/sys", "/usr",
                    "/containerjob", "/gcs")
 RESERVED_ENV_PREFIX = "CONTAINERJOB_"
-
-
-@dataclass
-class RunOptions:
-    """Options as typed by a user (magic line, CLI flags, REST body); strings until validated."""
-
-    image: str | None = None
-    gpus: str | None = None
-    env: list[str] = field(default_factory=list)
-    project: str | None = None
-    output_dir: str | None = None
-    timeout: str | None = None
-    name: str | None = None
-    backend: str | None = None
-    labels: list[str] = field(default_factory=list)
-    mounts: list[str] = field(default_factory=list)
-    credentials: bool = False
-    upload_on_failure: bool = True
-    region: str | None = None
-    machine_type: str | None = None
-    accelerator: str | None = None
-    replicas: str | None = None
-    spot: bool = False
-    service_account: str | None = None
-    staging_bucket: str | None = None
-    requirements: str | None = None  # a requirements.txt path
-    pip: list[str] = field(default_factory=list)
-    image_repo: str | None = None
-    runtime_template: str | None = None  # executor: a NotebookRuntimeTemplate resource name
-
-
-def options_from_args(args: Any, **overrides: Any) -> RunOptions:
-    """RunOptions from an argparse namespace; the magic and the CLI share option names (--label -> labels)."""
-    renamed = {"labels": "label", "mounts": "mount"}
-    values = {f.name: getattr(args, renamed.get(f.name, f.name), f.default) for f in fields(RunOptions)
-              if hasattr(args, renamed.get(f.name, f.name))}
-    values["upload_on_failure"] = not getattr(args, "no_upload_on_failure", False)
-    return RunOptions(**{**values, **overrides})
 
 
 def parse_gpus(value: str | None) -> int:
@@ -180,21 +141,12 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
                region: str | None = None, staging_bucket: str | None = None,
                service_account: str | None = None, image_repo: str | None = None) -> JobSpec:
     """Validate everything a backend needs; raises SpecError on the first problem."""
-    image = validate_image(options.image or default_image)
     backend = options.backend or default_backend
-    gpus = parse_gpus(options.gpus)
-    accelerator, count = parse_accelerator(options.accelerator)
-    if gpus and accelerator and gpus != count:
-        raise SpecError(f"--gpus {options.gpus} and --accelerator {options.accelerator} disagree; give one of them")
-    count = count or gpus
-    if backend == "executor" and options.image:
-        raise SpecError("the Workbench Executor runs notebooks in its runtime's image; --image is for local runs "
-                        "and --backend vertex (use --runtime-template for another environment)")
+    check_applicable(options, backend)
+    image = validate_image(options.image or default_image)
+    accelerator, count = parse_accelerator(options.accelerator)  # the table keeps --gpus local, this remote
+    count = count or parse_gpus(options.gpus)
     if backend in ("vertex", "executor"):
-        if count and not accelerator:
-            raise SpecError("on Vertex AI name the GPU type: --accelerator NVIDIA_TESLA_T4:1 (see --help for types)")
-        if count < 0:
-            raise SpecError("--gpus all is for local runs; on Vertex AI give --accelerator TYPE:COUNT")
         region = validate_region(options.region or region or "")
         validate_machine(options.machine_type or "n1-standard-4", accelerator, count)
     name = (options.name or "containerjob").strip()
@@ -206,8 +158,6 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         raise SpecError(f"--replicas {options.replicas!r} is not a number: use 1 or more") from None
     if not 1 <= replicas <= 1000:
         raise SpecError(f"--replicas {replicas} is out of range: use 1..1000")
-    if replicas > 1 and backend == "local":
-        raise SpecError("--replicas is for Vertex AI; a local run is one container (use --backend vertex)")
     pool = WorkerPool(
         image=image,
         env=parse_env(options.env),
@@ -253,15 +203,13 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         mounts=mounts,
         upload_on_failure=options.upload_on_failure,
         mount_credentials=options.credentials,
-        runtime_template=_runtime_template(options.runtime_template, backend),
+        runtime_template=_runtime_template(options.runtime_template),
     )
 
 
-def _runtime_template(value: str | None, backend: str) -> str | None:
+def _runtime_template(value: str | None) -> str | None:
     if not value:
         return None
-    if backend != "executor":
-        raise SpecError("--runtime-template is for --backend executor (Workbench Executor notebook runs)")
     if value != "workbench" and not re.match(r"^projects/[^/]+/locations/[^/]+/notebookRuntimeTemplates/[^/]+$", value):
         raise SpecError(f"--runtime-template {value!r} is neither `workbench` (a Workbench runtime) nor a resource "
                         "name: projects/PROJECT/locations/REGION/notebookRuntimeTemplates/ID")

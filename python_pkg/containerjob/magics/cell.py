@@ -18,7 +18,7 @@ from ..core.names import analyse, parse_cell
 from ..core.remote_error import raise_in_source
 from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
 from ..core.settings import Settings
-from ..core.spec import options_from_args
+from ..core.options import magic_arguments as run_option_arguments, options_from_args
 from .display import make_view
 
 COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc", "run-notebook", "outputs", "schedule")
@@ -66,31 +66,9 @@ class ContainerJob(Magics):
         return self._service
 
     @magic_arguments()
-    @argument("--image", help="container image (default: python:X.Y-slim matching this kernel)")
-    @argument("--gpus", help="GPUs for the container: N or all (Docker device requests)")
     @argument("--in", dest="inputs", metavar="A,B", help="variables to send (default: names the cell reads)")
     @argument("--out", dest="outputs", metavar="X,Y", help="variables to bring back (default: names the cell assigns)")
-    @argument("--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)")
-    @argument("--project", help="GCP project injected as GOOGLE_CLOUD_PROJECT etc.")
-    @argument("--output-dir", help="base output directory: sets AIP_MODEL_DIR, AIP_CHECKPOINT_DIR, AIP_TENSORBOARD_LOG_DIR")
-    @argument("--timeout", help="fail the job after this long: 90, 90s, 10m, 2h")
-    @argument("--name", help="display name of the job")
-    @argument("--label", action="append", default=[], metavar="K=V", help="label key=value (repeatable)")
-    @argument("--mount", action="append", default=[], metavar="gs://BUCKET[/PREFIX][:MODE]",
-              help="Cloud Storage at /gcs/BUCKET inside the job; MODE sync (default) or fuse (repeatable)")
-    @argument("--credentials", action="store_true", help="mount this machine's ADC file read-only in the job")
-    @argument("--no-upload-on-failure", action="store_true", help="sync mounts: upload nothing when the job fails")
-    @argument("--backend", help="where to run: local (default) or vertex")
-    @argument("--region", help="Vertex AI region (default us-central1)")
-    @argument("--machine-type", help="Vertex AI machine type, e.g. n1-standard-4, a2-highgpu-1g")
-    @argument("--accelerator", metavar="TYPE:COUNT", help="Vertex AI accelerator, e.g. NVIDIA_TESLA_T4:1")
-    @argument("--replicas", help="Vertex AI replica count of the worker pool")
-    @argument("--spot", action="store_true", help="Vertex AI Spot VMs (scheduling strategy SPOT)")
-    @argument("--service-account", help="the identity the Vertex AI job runs as")
-    @argument("--staging-bucket", help="gs://BUCKET for the payload and results of Vertex AI jobs")
-    @argument("--requirements", metavar="FILE", help="requirements.txt baked into a content-hashed image (built once)")
-    @argument("--pip", action="append", default=[], metavar="PKG", help="a requirement, e.g. pandas==2.2 (repeatable)")
-    @argument("--image-repo", help="registry path built or local-only images are pushed to for Vertex AI")
+    @run_option_arguments
     @argument("--on-interrupt", choices=["ask", "cancel", "detach"], default="ask",
               help="Vertex AI jobs: what Kernel > Interrupt does (ask; local jobs are always cancelled)")
     @argument("--detach", action="store_true", help="return at once; see %%containerjob status/logs/fetch ID")

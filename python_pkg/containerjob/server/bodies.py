@@ -1,41 +1,20 @@
 """Request-body fields shared by jobs and schedules, checked with messages that name the field."""
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import SpecError
-from ..core.spec import RunOptions
+from ..core.options import RunOptions, for_kind, options_from_mapping
 
-_KINDS = {f.name: ("list" if f.default_factory is list else "bool" if isinstance(f.default, bool) else "str")
-          for f in fields(RunOptions)}
-
-
-def run_options(data: Any, where: str = "options") -> RunOptions:
-    """RunOptions from a JSON object: strings (numbers accepted), lists of strings, booleans; unknown keys refused."""
-    if data is None:
-        return RunOptions()
-    if not isinstance(data, dict):
-        raise SpecError(f"{where} must be a JSON object of run options such as {{\"image\": \"python:3.11-slim\"}}")
-    unknown = sorted(set(data) - set(_KINDS))
-    if unknown:
-        raise SpecError(f"{where}.{unknown[0]} is not a run option; the options are {', '.join(sorted(_KINDS))}")
-    values: dict[str, Any] = {}
-    for name, value in data.items():
-        kind = _KINDS[name]
-        if value is None:
-            continue  # the default
-        if kind == "bool" and not isinstance(value, bool):
-            raise SpecError(f"{where}.{name} must be true or false, not {value!r}")
-        if kind == "list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise SpecError(f"{where}.{name} must be a list of strings such as [\"A=1\"]")
-        if kind == "str":
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise SpecError(f"{where}.{name} must be a string")
-            value = str(value)
-        values[name] = value
-    return RunOptions(**values)
+def run_options(data: Any, where: str = "options", kind: str | None = None) -> RunOptions:
+    """RunOptions from a JSON object, checked against the option table (types, and the job kind's options)."""
+    options = options_from_mapping(data, where)
+    allowed = {o.name for o in for_kind(kind)}
+    extra = sorted(k for k in (data or {}) if k not in allowed)
+    if extra:
+        raise SpecError(f"{where}.{extra[0]} is not an option of {kind} jobs; they take {', '.join(sorted(allowed))}")
+    return options
 
 
 def confined_options(data: Any, root: Path, where: str = "options") -> Any:

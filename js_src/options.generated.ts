@@ -1,0 +1,576 @@
+// Generated from python_pkg/containerjob/core/option_table.py by `python .ci/generate_options.py`; do not edit.
+
+/** Run options as the REST API takes them (`RunOptions`). */
+export interface IRunOptions {
+  /** container image the code runs in, as it is (default: python:X.Y-slim matching this Python) */
+  image?: string;
+  /** GPUs for the container: N or all (Docker device requests) */
+  gpus?: string;
+  /** environment variable NAME=VALUE (repeatable) */
+  env?: string[];
+  /** GCP project ID injected into the job as GOOGLE_CLOUD_PROJECT etc. (default: the resolved one) */
+  project?: string;
+  /** base output directory (a folder, or gs://BUCKET/PREFIX): sets AIP_MODEL_DIR, AIP_CHECKPOINT_DIR, AIP_TENSORBOARD_LOG_DIR */
+  output_dir?: string;
+  /** fail the job after this long: 90, 90s, 10m, 2h, 1d */
+  timeout?: string;
+  /** display name of the job */
+  name?: string;
+  /** where to run: local (default), vertex (cells, scripts) or executor (notebooks) */
+  backend?: string;
+  /** label key=value (repeatable) */
+  labels?: string[];
+  /** Cloud Storage at /gcs/BUCKET inside the job; MODE sync (default) or fuse (repeatable) */
+  mounts?: string[];
+  /** mount this machine's application default credentials read-only in the job */
+  credentials?: boolean;
+  /** sync mounts: upload nothing when the job fails */
+  upload_on_failure?: boolean;
+  /** Vertex AI region (default us-central1) */
+  region?: string;
+  /** Vertex AI machine type, e.g. n1-standard-8, a2-highgpu-1g */
+  machine_type?: string;
+  /** Vertex AI accelerator TYPE:COUNT, e.g. NVIDIA_TESLA_T4:1 */
+  accelerator?: string;
+  /** replica count of the Vertex AI worker pool */
+  replicas?: string;
+  /** Vertex AI Spot VMs (scheduling strategy SPOT) */
+  spot?: boolean;
+  /** the service account the Vertex AI job runs as */
+  service_account?: string;
+  /** gs://BUCKET for the payload and results of Vertex AI jobs */
+  staging_bucket?: string;
+  /** requirements.txt baked into a content-hashed image (built once) */
+  requirements?: string;
+  /** a requirement such as pandas==2.2, baked in like --requirements (repeatable) */
+  pip?: string[];
+  /** registry path that built or local-only images are pushed to for Vertex AI */
+  image_repo?: string;
+  /** a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench runtime (default: a custom environment from --machine-type) */
+  runtime_template?: string;
+}
+
+export type RunOptionName = keyof IRunOptions;
+
+/** How a launch form shows an option; `setting` names the server setting used as placeholder. */
+export interface IFormSpec {
+  label: string;
+  placeholder: string;
+  setting: string | null;
+}
+
+/** One row of the option table. `backends: null` means every backend accepts it. */
+export interface IRunOptionSpec {
+  name: RunOptionName;
+  flag: string;
+  kind: 'text' | 'flag' | 'list';
+  help: string;
+  metavar: string | null;
+  choices: string[] | null;
+  backends: string[] | null;
+  kinds: string[];
+  negated: boolean;
+  form: IFormSpec | null;
+}
+
+export const RUN_OPTIONS: IRunOptionSpec[] = [
+  {
+    "name": "image",
+    "flag": "--image",
+    "kind": "text",
+    "help": "container image the code runs in, as it is (default: python:X.Y-slim matching this Python)",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Image",
+      "placeholder": "",
+      "setting": "default_image"
+    }
+  },
+  {
+    "name": "gpus",
+    "flag": "--gpus",
+    "kind": "text",
+    "help": "GPUs for the container: N or all (Docker device requests)",
+    "metavar": "N|all",
+    "choices": null,
+    "backends": [
+      "local"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": {
+      "label": "GPUs",
+      "placeholder": "0",
+      "setting": null
+    }
+  },
+  {
+    "name": "env",
+    "flag": "--env",
+    "kind": "list",
+    "help": "environment variable NAME=VALUE (repeatable)",
+    "metavar": "K=V",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "project",
+    "flag": "--project",
+    "kind": "text",
+    "help": "GCP project ID injected into the job as GOOGLE_CLOUD_PROJECT etc. (default: the resolved one)",
+    "metavar": null,
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Project",
+      "placeholder": "",
+      "setting": "project"
+    }
+  },
+  {
+    "name": "output_dir",
+    "flag": "--output-dir",
+    "kind": "text",
+    "help": "base output directory (a folder, or gs://BUCKET/PREFIX): sets AIP_MODEL_DIR, AIP_CHECKPOINT_DIR, AIP_TENSORBOARD_LOG_DIR",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "timeout",
+    "flag": "--timeout",
+    "kind": "text",
+    "help": "fail the job after this long: 90, 90s, 10m, 2h, 1d",
+    "metavar": null,
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Timeout",
+      "placeholder": "none",
+      "setting": null
+    }
+  },
+  {
+    "name": "name",
+    "flag": "--name",
+    "kind": "text",
+    "help": "display name of the job",
+    "metavar": null,
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "backend",
+    "flag": "--backend",
+    "kind": "text",
+    "help": "where to run: local (default), vertex (cells, scripts) or executor (notebooks)",
+    "metavar": null,
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "labels",
+    "flag": "--label",
+    "kind": "list",
+    "help": "label key=value (repeatable)",
+    "metavar": "K=V",
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "mounts",
+    "flag": "--mount",
+    "kind": "list",
+    "help": "Cloud Storage at /gcs/BUCKET inside the job; MODE sync (default) or fuse (repeatable)",
+    "metavar": "gs://BUCKET[/PREFIX][:MODE]",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "credentials",
+    "flag": "--credentials",
+    "kind": "flag",
+    "help": "mount this machine's application default credentials read-only in the job",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "local"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "upload_on_failure",
+    "flag": "--no-upload-on-failure",
+    "kind": "flag",
+    "help": "sync mounts: upload nothing when the job fails",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "local"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": true,
+    "form": null
+  },
+  {
+    "name": "region",
+    "flag": "--region",
+    "kind": "text",
+    "help": "Vertex AI region (default us-central1)",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "vertex",
+      "executor"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Region",
+      "placeholder": "us-central1",
+      "setting": "region"
+    }
+  },
+  {
+    "name": "machine_type",
+    "flag": "--machine-type",
+    "kind": "text",
+    "help": "Vertex AI machine type, e.g. n1-standard-8, a2-highgpu-1g",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "vertex",
+      "executor"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Machine type",
+      "placeholder": "n1-standard-4",
+      "setting": null
+    }
+  },
+  {
+    "name": "accelerator",
+    "flag": "--accelerator",
+    "kind": "text",
+    "help": "Vertex AI accelerator TYPE:COUNT, e.g. NVIDIA_TESLA_T4:1",
+    "metavar": "TYPE:COUNT",
+    "choices": null,
+    "backends": [
+      "vertex",
+      "executor"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Accelerator",
+      "placeholder": "NVIDIA_TESLA_T4:1",
+      "setting": null
+    }
+  },
+  {
+    "name": "replicas",
+    "flag": "--replicas",
+    "kind": "text",
+    "help": "replica count of the Vertex AI worker pool",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "spot",
+    "flag": "--spot",
+    "kind": "flag",
+    "help": "Vertex AI Spot VMs (scheduling strategy SPOT)",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "service_account",
+    "flag": "--service-account",
+    "kind": "text",
+    "help": "the service account the Vertex AI job runs as",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "vertex",
+      "executor"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "staging_bucket",
+    "flag": "--staging-bucket",
+    "kind": "text",
+    "help": "gs://BUCKET for the payload and results of Vertex AI jobs",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "vertex",
+      "executor"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Staging bucket",
+      "placeholder": "gs://BUCKET",
+      "setting": "staging_bucket"
+    }
+  },
+  {
+    "name": "requirements",
+    "flag": "--requirements",
+    "kind": "text",
+    "help": "requirements.txt baked into a content-hashed image (built once)",
+    "metavar": "FILE",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "pip",
+    "flag": "--pip",
+    "kind": "list",
+    "help": "a requirement such as pandas==2.2, baked in like --requirements (repeatable)",
+    "metavar": "PKG",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "image_repo",
+    "flag": "--image-repo",
+    "kind": "text",
+    "help": "registry path that built or local-only images are pushed to for Vertex AI",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  },
+  {
+    "name": "runtime_template",
+    "flag": "--runtime-template",
+    "kind": "text",
+    "help": "a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench runtime (default: a custom environment from --machine-type)",
+    "metavar": null,
+    "choices": null,
+    "backends": [
+      "executor"
+    ],
+    "kinds": [
+      "notebook"
+    ],
+    "negated": false,
+    "form": null
+  }
+];
+
+/** Options each built-in backend accepts (the server's `GET backends` says it for every backend). */
+export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
+  "local": [
+    "image",
+    "gpus",
+    "env",
+    "project",
+    "output_dir",
+    "timeout",
+    "name",
+    "backend",
+    "labels",
+    "mounts",
+    "credentials",
+    "upload_on_failure",
+    "requirements",
+    "pip"
+  ],
+  "vertex": [
+    "image",
+    "env",
+    "project",
+    "output_dir",
+    "timeout",
+    "name",
+    "backend",
+    "labels",
+    "mounts",
+    "region",
+    "machine_type",
+    "accelerator",
+    "replicas",
+    "spot",
+    "service_account",
+    "staging_bucket",
+    "requirements",
+    "pip",
+    "image_repo"
+  ],
+  "executor": [
+    "project",
+    "timeout",
+    "name",
+    "backend",
+    "labels",
+    "region",
+    "machine_type",
+    "accelerator",
+    "service_account",
+    "staging_bucket",
+    "runtime_template"
+  ]
+};

@@ -1,0 +1,106 @@
+"""The run options, declared once. The magic's and the CLI's arguments, `RunOptions`, REST validation,
+the openapi RunOptions schema and js_src/options.generated.ts are all produced from this table
+(core/options.py), so adding an option is one entry here (then `python .ci/generate_options.py`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+Kind = Literal["text", "flag", "list"]
+JOB_KINDS = ("cell", "script", "notebook")
+LOCAL, VERTEX, EXECUTOR = ("local",), ("vertex",), ("executor",)
+GCP = VERTEX + EXECUTOR
+WHERE = {"local": "local runs (--backend local)", "vertex": "Vertex AI (--backend vertex)",
+         "executor": "the Workbench Executor (--backend executor)"}
+
+
+@dataclass(frozen=True)
+class Form:
+    """How the sidebar's launch forms show an option: a label and a placeholder, which is the named
+    server setting's value when it has one (`GET /containerjob/settings`), else the literal text."""
+
+    label: str
+    placeholder: str = ""
+    setting: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One run option. `backends=None`: every backend (third-party ones too) accepts it."""
+
+    name: str  # RunOptions field, REST key, TypeScript key
+    kind: Kind
+    help: str
+    flag: str = ""  # default: --NAME with dashes
+    metavar: Optional[str] = None
+    choices: Optional[tuple[str, ...]] = None
+    backends: Optional[tuple[str, ...]] = None
+    kinds: tuple[str, ...] = JOB_KINDS
+    negated: bool = False  # a flag whose option defaults to true; the flag (--no-...) turns it off
+    hint: str = ""  # said after "X is for ...": what to use instead on the other backends
+    form: Optional[Form] = None
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def default(self):
+        return {"text": None, "flag": self.negated, "list": None}[self.kind]
+
+    def accepts(self, backend: str) -> bool:
+        return self.backends is None or backend in self.backends
+
+    def where(self) -> str:
+        return " and ".join(WHERE.get(b, f"--backend {b}") for b in self.backends or ())
+
+
+OPTIONS: list[Option] = [
+    Option("image", "text", "container image the code runs in, as it is (default: python:X.Y-slim matching "
+           "this Python)", backends=("local", "vertex"),
+           hint="the Workbench Executor runs notebooks in its runtime's image (use --runtime-template for another "
+                "environment)",
+           form=Form("Image", setting="default_image")),
+    Option("gpus", "text", "GPUs for the container: N or all (Docker device requests)", metavar="N|all",
+           backends=LOCAL, hint="on Vertex AI name the GPU type: --accelerator NVIDIA_TESLA_T4:1",
+           form=Form("GPUs", "0")),
+    Option("env", "list", "environment variable NAME=VALUE (repeatable)", metavar="K=V", backends=LOCAL + VERTEX,
+           hint="the Workbench Executor sets no environment: use notebook parameters"),
+    Option("project", "text", "GCP project ID injected into the job as GOOGLE_CLOUD_PROJECT etc. (default: the "
+           "resolved one)", form=Form("Project", setting="project")),
+    Option("output_dir", "text", "base output directory (a folder, or gs://BUCKET/PREFIX): sets AIP_MODEL_DIR, "
+           "AIP_CHECKPOINT_DIR, AIP_TENSORBOARD_LOG_DIR", backends=LOCAL + VERTEX,
+           hint="Workbench Executor runs write to the staging bucket; their files come back with the job"),
+    Option("timeout", "text", "fail the job after this long: 90, 90s, 10m, 2h, 1d",
+           form=Form("Timeout", "none")),
+    Option("name", "text", "display name of the job"),
+    Option("backend", "text", "where to run: local (default), vertex (cells, scripts) or executor (notebooks)"),
+    Option("labels", "list", "label key=value (repeatable)", flag="--label", metavar="K=V"),
+    Option("mounts", "list", "Cloud Storage at /gcs/BUCKET inside the job; MODE sync (default) or fuse (repeatable)",
+           flag="--mount", metavar="gs://BUCKET[/PREFIX][:MODE]", backends=LOCAL + VERTEX,
+           hint="read gs:// paths with gcsfs in the notebook"),
+    Option("credentials", "flag", "mount this machine's application default credentials read-only in the job",
+           backends=LOCAL),
+    Option("upload_on_failure", "flag", "sync mounts: upload nothing when the job fails",
+           flag="--no-upload-on-failure", negated=True, backends=LOCAL),
+    Option("region", "text", "Vertex AI region (default us-central1)", backends=GCP,
+           form=Form("Region", "us-central1", setting="region")),
+    Option("machine_type", "text", "Vertex AI machine type, e.g. n1-standard-8, a2-highgpu-1g", backends=GCP,
+           form=Form("Machine type", "n1-standard-4")),
+    Option("accelerator", "text", "Vertex AI accelerator TYPE:COUNT, e.g. NVIDIA_TESLA_T4:1", metavar="TYPE:COUNT",
+           backends=GCP, hint="local runs take --gpus N", form=Form("Accelerator", "NVIDIA_TESLA_T4:1")),
+    Option("replicas", "text", "replica count of the Vertex AI worker pool", backends=VERTEX,
+           hint="a local run is one container"),
+    Option("spot", "flag", "Vertex AI Spot VMs (scheduling strategy SPOT)", backends=VERTEX),
+    Option("service_account", "text", "the service account the Vertex AI job runs as", backends=GCP),
+    Option("staging_bucket", "text", "gs://BUCKET for the payload and results of Vertex AI jobs", backends=GCP,
+           form=Form("Staging bucket", "gs://BUCKET", setting="staging_bucket")),
+    Option("requirements", "text", "requirements.txt baked into a content-hashed image (built once)",
+           metavar="FILE", backends=LOCAL + VERTEX, hint="install packages in a runtime template"),
+    Option("pip", "list", "a requirement such as pandas==2.2, baked in like --requirements (repeatable)",
+           metavar="PKG", backends=LOCAL + VERTEX, hint="install packages in a runtime template"),
+    Option("image_repo", "text", "registry path that built or local-only images are pushed to for Vertex AI",
+           backends=VERTEX),
+    Option("runtime_template", "text", "a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench "
+           "runtime (default: a custom environment from --machine-type)", backends=EXECUTOR, kinds=("notebook",)),
+]

@@ -1,0 +1,173 @@
+"""Everything produced from the option table (option_table.py): `RunOptions`, the argparse arguments
+of the magic and the CLI, REST validation, the per-backend check, the openapi schema and the
+TypeScript module the sidebar's forms read."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Callable, Mapping
+
+from .errors import SpecError
+from .option_table import OPTIONS, Option
+
+_PY_TYPES = {"text": "str | None", "flag": "bool", "list": "list[str]"}
+
+
+def _field(option: Option) -> tuple[str, str, Any]:
+    if option.kind == "list":
+        return option.name, _PY_TYPES["list"], dataclasses.field(default_factory=list)
+    return option.name, _PY_TYPES[option.kind], dataclasses.field(default=option.default)
+
+
+RunOptions = dataclasses.make_dataclass("RunOptions", [_field(o) for o in OPTIONS])
+RunOptions.__module__ = __name__
+RunOptions.__doc__ = "Options as typed by a user (magic line, CLI flags, REST body); strings until validated."
+
+
+def argparse_arguments(option: Option) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """`add_argument` positional and keyword arguments, the same for the CLI and the magic."""
+    kwargs: dict[str, Any] = {"dest": option.name, "help": option.help}
+    if option.kind == "flag":
+        kwargs["action"] = "store_false" if option.negated else "store_true"
+    else:
+        if option.kind == "list":
+            kwargs.update(action="append", default=[])
+        if option.metavar:
+            kwargs["metavar"] = option.metavar
+        if option.choices:
+            kwargs["choices"] = list(option.choices)
+    return (option.cli_flag,), kwargs
+
+
+def for_kind(kind: str | None) -> list[Option]:
+    """The options a job kind (cell, script, notebook) takes; None: all of them."""
+    return [o for o in OPTIONS if kind is None or kind in o.kinds]
+
+
+def add_arguments(add_argument: Callable[..., Any], kind: str | None = None) -> None:
+    """Declare the run options of `kind` through `add_argument` (an ArgumentParser's or IPython's `argument`)."""
+    for option in for_kind(kind):
+        args, kwargs = argparse_arguments(option)
+        add_argument(*args, **kwargs)
+
+
+def magic_arguments(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: the run options of a cell as IPython `@argument`s, in table order in the magic's help."""
+    from IPython.core.magic_arguments import argument
+
+    for option in reversed(for_kind("cell")):  # IPython adds them in the reverse order of decoration
+        args, kwargs = argparse_arguments(option)
+        func = argument(*args, **kwargs)(func)
+    return func
+
+
+def options_from_args(args: Any, **overrides: Any) -> RunOptions:
+    """RunOptions from an argparse namespace made by `add_arguments` or `magic_arguments`."""
+    values = {o.name: getattr(args, o.name) for o in OPTIONS if hasattr(args, o.name)}
+    return RunOptions(**{**values, **overrides})
+
+
+def options_from_mapping(data: Any, where: str = "options") -> RunOptions:
+    """RunOptions from a JSON object (REST bodies, stored schedules): strings (numbers accepted), lists of
+    strings, booleans; null is the default; unknown keys and wrong types are named, never dropped."""
+    if data is None:
+        return RunOptions()
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{where} must be a JSON object of run options such as {{\"image\": \"python:3.11-slim\"}}")
+    table = {o.name: o for o in OPTIONS}
+    unknown = sorted(set(data) - set(table))
+    if unknown:
+        raise SpecError(f"{where}.{unknown[0]} is not a run option; the options are {', '.join(sorted(table))}")
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        kind = table[name].kind
+        if value is None:
+            continue
+        if kind == "flag" and not isinstance(value, bool):
+            raise SpecError(f"{where}.{name} must be true or false, not {value!r}")
+        if kind == "list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise SpecError(f"{where}.{name} must be a list of strings such as [\"A=1\"]")
+        if kind == "text":
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise SpecError(f"{where}.{name} must be a string")
+            value = str(value)
+        if table[name].choices and value not in table[name].choices:
+            raise SpecError(f"{where}.{name} {value!r} is not one of {', '.join(table[name].choices)}")
+        values[name] = value
+    return RunOptions(**values)
+
+
+def changed(options: RunOptions) -> dict[str, Any]:
+    """Only the options set to something other than their default (what a schedule stores)."""
+    defaults = RunOptions()
+    return {o.name: getattr(options, o.name) for o in OPTIONS if getattr(options, o.name) != getattr(defaults, o.name)}
+
+
+def check_applicable(options: RunOptions, backend: str) -> None:
+    """Refuse an option the chosen backend would ignore (no silent drop), naming where it applies."""
+    defaults = RunOptions()
+    for option in OPTIONS:
+        if getattr(options, option.name) != getattr(defaults, option.name) and not option.accepts(backend):
+            hint = f"; {option.hint}" if option.hint else ""
+            raise SpecError(f"{option.cli_flag} is for {option.where()}, not --backend {backend}{hint}")
+
+
+def options_for_backend(backend: str) -> list[str]:
+    """Names of the run options `backend` accepts, in table order."""
+    return [o.name for o in OPTIONS if o.accepts(backend)]
+
+
+# -- generated files ------------------------------------------------------------------------------------
+_TS_TYPES = {"text": "string", "flag": "boolean", "list": "string[]"}
+BUILTIN_BACKENDS = ("local", "vertex", "executor")
+GENERATED_NOTE = "Generated from python_pkg/containerjob/core/option_table.py by `python .ci/generate_options.py`; do not edit."
+
+
+def typescript_module() -> str:
+    """js_src/options.generated.ts: the RunOptions type, the table, and the form fields per backend."""
+    lines = [f"// {GENERATED_NOTE}", "", "/** Run options as the REST API takes them (`RunOptions`). */",
+             "export interface IRunOptions {"]
+    lines += [f"  /** {o.help} */\n  {o.name}?: {_TS_TYPES[o.kind]};" for o in OPTIONS]
+    lines += ["}", "", "export type RunOptionName = keyof IRunOptions;", "",
+              "/** How a launch form shows an option; `setting` names the server setting used as placeholder. */",
+              "export interface IFormSpec {", "  label: string;", "  placeholder: string;",
+              "  setting: string | null;", "}", "",
+              "/** One row of the option table. `backends: null` means every backend accepts it. */",
+              "export interface IRunOptionSpec {", "  name: RunOptionName;", "  flag: string;",
+              "  kind: 'text' | 'flag' | 'list';", "  help: string;", "  metavar: string | null;",
+              "  choices: string[] | null;", "  backends: string[] | null;", "  kinds: string[];",
+              "  negated: boolean;", "  form: IFormSpec | null;", "}", ""]
+    rows = [{"name": o.name, "flag": o.cli_flag, "kind": o.kind, "help": o.help, "metavar": o.metavar,
+             "choices": list(o.choices) if o.choices else None, "backends": list(o.backends) if o.backends else None,
+             "kinds": list(o.kinds), "negated": o.negated, "form": dataclasses.asdict(o.form) if o.form else None}
+            for o in OPTIONS]
+    lines.append(f"export const RUN_OPTIONS: IRunOptionSpec[] = {json.dumps(rows, indent=2)};")
+    per_backend = {b: options_for_backend(b) for b in BUILTIN_BACKENDS}
+    lines += ["", "/** Options each built-in backend accepts (the server's `GET backends` says it for every backend). */",
+              f"export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {json.dumps(per_backend, indent=2)};",
+              ""]
+    return "\n".join(lines)
+
+
+def openapi_schema(indent: str = "    ") -> str:
+    """The `RunOptions` schema of openapi.yaml (components.schemas), as YAML lines."""
+    types = {"text": "{type: string", "flag": "{type: boolean", "list": "{type: array, items: {type: string}"}
+    lines = [f"{indent}RunOptions:", f"{indent}  type: object", f"{indent}  additionalProperties: false",
+             f"{indent}  description: The options of %%containerjob and `containerjob run`; unknown keys are a 400",
+             f"{indent}  properties:"]
+    for o in OPTIONS:
+        where = f" Backends: {', '.join(o.backends)}." if o.backends else ""
+        text = f"true unless false ({o.cli_flag}): {o.help}" if o.negated else o.help
+        enum = f", enum: [{', '.join(o.choices)}]" if o.choices else ""
+        lines.append(f"{indent}    {o.name}: {types[o.kind]}{enum}, description: {json.dumps(text + '.' + where)}}}")
+    return "\n".join(lines)
+
+
+def replace_block(text: str, block: str, marker: str = "RunOptions") -> str:
+    """Swap the lines between `# BEGIN generated MARKER` and `# END generated MARKER` for `block`."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.strip() == f"# BEGIN generated {marker}"]
+    ends = [i for i, line in enumerate(lines) if line.strip() == f"# END generated {marker}"]
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        raise ValueError(f"one '# BEGIN generated {marker}' line and one '# END generated {marker}' line expected")
+    return "\n".join([*lines[:starts[0] + 1], block, *lines[ends[0]:]])

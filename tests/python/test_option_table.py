@@ -1,0 +1,102 @@
+"""One declaration per option: an entry added to the option table reaches the magic, the CLI, REST
+validation, the openapi schema and the generated TypeScript, and the generated files are current."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from containerjob.core.errors import SpecError
+from containerjob.core.options import RunOptions, check_applicable, options_for_backend, options_from_mapping
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Runs in a fresh interpreter: the table is extended before anything that reads it is imported.
+DUMMY = r'''
+import contextlib, io, json, sys
+from containerjob.core import option_table as table
+table.OPTIONS.append(table.Option("dummy_knob", "text", "a knob only this test knows", metavar="N",
+                                  backends=("local",), form=table.Form("Dummy knob", "7")))
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from containerjob import cli
+from containerjob.core.errors import SpecError
+from containerjob.core.options import openapi_schema, options_from_args, typescript_module
+from containerjob.server.bodies import run_options
+
+seen = {}
+ip = InteractiveShell.instance()
+ip.run_line_magic("load_ext", "containerjob")
+magic = ip.find_cell_magic("containerjob").__self__.containerjob
+seen["magic_help"] = "--dummy-knob" in magic.parser.format_help()
+from IPython.core.magic_arguments import parse_argstring
+seen["magic_value"] = options_from_args(parse_argstring(magic, "--dummy-knob 3")).dummy_knob
+try:
+    ip.run_cell_magic("containerjob", "--dummy-knob 3 --backend vertex --dry-run", "x = 1")
+except UsageError as exc:
+    seen["magic_refusal"] = str(exc)
+seen["cli_value"] = options_from_args(cli.parse(["run", "train.py", "--dummy-knob", "4"])).dummy_knob
+err = io.StringIO()
+with contextlib.redirect_stderr(err):
+    seen["cli_rc"] = cli.main(["run", "train.py", "--dummy-knob", "4", "--backend", "vertex", "--dry-run"])
+seen["cli_error"] = err.getvalue()
+seen["rest_value"] = run_options({"dummy_knob": 5}).dummy_knob
+try:
+    run_options({"dummy_knob": ["5"]})
+except SpecError as exc:
+    seen["rest_refusal"] = str(exc)
+seen["openapi"] = "dummy_knob: {type: string" in openapi_schema()
+seen["typescript"] = typescript_module()
+print(json.dumps(seen))
+'''
+
+
+def test_a_new_table_entry_reaches_every_surface(tmp_path, cj_home):
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    done = subprocess.run([sys.executable, "-c", DUMMY], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "python_pkg")})
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["magic_help"] and seen["magic_value"] == "3"
+    assert "--dummy-knob is for local runs (--backend local), not --backend vertex" in seen["magic_refusal"]
+    assert seen["cli_value"] == "4"
+    assert seen["cli_rc"] == 2 and "--dummy-knob is for local runs" in seen["cli_error"]
+    assert seen["rest_value"] == "5"
+    assert "options.dummy_knob must be a string" in seen["rest_refusal"]
+    assert seen["openapi"]
+    ts = seen["typescript"]
+    assert "  dummy_knob?: string;" in ts and '"flag": "--dummy-knob"' in ts and '"label": "Dummy knob"' in ts
+    by_backend = json.loads(ts[ts.index("OPTIONS_BY_BACKEND"):].split("= ", 1)[1].rstrip().rstrip(";"))
+    assert "dummy_knob" in by_backend["local"] and "dummy_knob" not in by_backend["vertex"]
+
+
+def test_generated_files_are_current():
+    """CI runs the same check: a table edit without `python .ci/generate_options.py` fails here."""
+    done = subprocess.run([sys.executable, str(ROOT / ".ci" / "generate_options.py"), "--check"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_options_a_backend_would_ignore_are_refused_naming_where_they_apply():
+    with pytest.raises(SpecError, match=r"--image is for local runs .* not --backend executor; .*--runtime-template"):
+        check_applicable(RunOptions(image="python:3.11-slim"), "executor")
+    with pytest.raises(SpecError, match=r"--spot is for Vertex AI \(--backend vertex\), not --backend local"):
+        check_applicable(RunOptions(spot=True), "local")
+    with pytest.raises(SpecError, match="--no-upload-on-failure is for local runs"):
+        check_applicable(RunOptions(upload_on_failure=False), "vertex")
+    check_applicable(RunOptions(labels=["a=b"], timeout="5m", name="n"), "some-third-party-backend")
+    assert "image" not in options_for_backend("executor") and "runtime_template" in options_for_backend("executor")
+
+
+def test_rest_values_are_typed_by_the_table():
+    assert options_from_mapping({"gpus": 2, "spot": True, "env": ["A=1"], "image": None}) == \
+        RunOptions(gpus="2", spot=True, env=["A=1"])
+    for body, message in (({"spot": "yes"}, "options.spot must be true or false"),
+                          ({"env": "A=1"}, "options.env must be a list of strings"),
+                          ({"imgae": "x"}, "options.imgae is not a run option"),
+                          ([], "must be a JSON object")):
+        with pytest.raises(SpecError, match=message):
+            options_from_mapping(body)
