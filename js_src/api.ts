@@ -1,11 +1,20 @@
 import { ServerConnection } from '@jupyterlab/services';
 
+import { IRunOptions, RunOptionName } from './options.generated';
+
 import {
   ContainerJobRequestError,
   apiURL,
   requestAPI,
   requestBlob
 } from './request';
+
+/**
+ * Options of a run (core/option_table.py, generated into
+ * options.generated.ts): strings as typed by a user; the server validates
+ * them and answers 400 naming the field.
+ */
+export type { IRunOptions, RunOptionName };
 
 /**
  * Lifecycle of a job (core/models.py `JobStatus`); the final ones never change.
@@ -33,7 +42,14 @@ export function isFinal(status: JobStatus): boolean {
   return FINAL_STATUSES.has(status);
 }
 
-export type BackendName = 'local' | 'vertex' | 'executor';
+/** The backends containerjob ships; others come from plugins. */
+export type BuiltinBackend = 'local' | 'vertex' | 'executor';
+
+/** A backend's name: a built-in one or whatever a plugin registers. */
+export type BackendName = string;
+
+/** What a job runs: a notebook cell, a script folder or a whole notebook. */
+export type JobKind = 'cell' | 'script' | 'notebook';
 
 /**
  * A job record as the server sends it (`JobRecord.to_dict()`); times are
@@ -58,39 +74,10 @@ export interface IJob {
 }
 
 /**
- * Options of a run (core/spec.py `RunOptions`): strings as typed by a user;
- * the server validates them and answers 400 naming the field.
- */
-export interface IRunOptions {
-  image?: string;
-  gpus?: string;
-  env?: string[];
-  project?: string;
-  output_dir?: string;
-  timeout?: string;
-  name?: string;
-  backend?: string;
-  labels?: string[];
-  mounts?: string[];
-  credentials?: boolean;
-  upload_on_failure?: boolean;
-  region?: string;
-  machine_type?: string;
-  accelerator?: string;
-  replicas?: string;
-  spot?: boolean;
-  service_account?: string;
-  staging_bucket?: string;
-  requirements?: string;
-  pip?: string[];
-  image_repo?: string;
-}
-
-/**
  * Body of `POST jobs`.
  */
 export interface ISubmitJob {
-  kind: 'cell' | 'script' | 'notebook';
+  kind: JobKind;
   /** Code of a cell or script. */
   source?: string;
   /** Notebook path relative to the server root (kind `notebook`). */
@@ -116,8 +103,8 @@ export interface IJobList {
 }
 
 /**
- * A slice of a job's logs from character offset `since`; `next` is the
- * offset to ask for next, `done` says the job is final and all was sent.
+ * A slice of a job's logs from byte offset `since`; `next` is the offset
+ * to ask for next, `done` says the job is final and all was sent.
  */
 export interface ILogChunk {
   text: string;
@@ -155,16 +142,27 @@ export interface IServerSettings {
   home: string;
 }
 
+/** What a backend can do, as `GET backends` declares it. */
+export interface IBackendCapabilities {
+  /** The kinds of job it runs. */
+  kinds: JobKind[];
+  schedules: boolean;
+  gpus: boolean;
+  cancel: boolean;
+  live_logs: boolean;
+}
+
+/**
+ * One entry of `GET backends`: whether it can run now (`message` says why
+ * not, or what it runs against), what it can do, the run options it takes.
+ */
 export interface IBackendInfo {
   name: BackendName;
+  label: string;
   available: boolean;
   message: string;
-  capabilities: {
-    cells: boolean;
-    notebooks: boolean;
-    schedules: boolean;
-    gpus: boolean;
-  };
+  capabilities: IBackendCapabilities;
+  options: RunOptionName[];
 }
 
 export type ScheduleState = 'ACTIVE' | 'PAUSED';

@@ -5,7 +5,9 @@
  *
  * Pure functions over strings and JSON, so the rules are testable alone.
  */
-import { IRunOptions, JobStatus } from './api';
+import { IRunOptions, JobStatus, RunOptionName } from './api';
+
+import { IRunOptionSpec, RUN_OPTIONS } from './options.generated';
 
 /** MIME type of the output the magic displays when it submits a job. */
 export const JOB_MIME = 'application/vnd.containerjob.job+json';
@@ -16,7 +18,8 @@ export const METADATA_KEY = 'containerjob';
 export const MAGIC = '%%containerjob';
 
 /**
- * The options a cell action sets, named as `RunOptions` fields.
+ * The options a cell action sets (the form's fields, the backend and the
+ * environment), named as `RunOptions` fields.
  */
 export type CellOptions = Pick<
   IRunOptions,
@@ -45,26 +48,26 @@ export interface IJobAnnouncement {
   status: JobStatus;
 }
 
-/** Option name -> flag, in the order flags are written. */
-const FLAGS: [keyof CellOptions, string][] = [
-  ['backend', '--backend'],
-  ['image', '--image'],
-  ['gpus', '--gpus'],
-  ['machine_type', '--machine-type'],
-  ['accelerator', '--accelerator'],
-  ['region', '--region'],
-  ['project', '--project'],
-  ['staging_bucket', '--staging-bucket'],
-  ['timeout', '--timeout']
-];
+/**
+ * The option table in the order flags are written: `--backend` first (where
+ * it runs), repeatable ones last, the rest in the table's order.
+ */
+const ORDER: readonly IRunOptionSpec[] = [...RUN_OPTIONS].sort(
+  (a, b) => rank(a) - rank(b)
+);
 
-/** Options that only mean something on Vertex AI. */
-const VERTEX_ONLY: ReadonlySet<keyof CellOptions> = new Set<keyof CellOptions>([
-  'machine_type',
-  'accelerator',
-  'region',
-  'staging_bucket'
-]);
+function rank(row: IRunOptionSpec): number {
+  return row.name === 'backend' ? 0 : row.kind === 'list' ? 2 : 1;
+}
+
+/** The values of one option, in flag order (a list's items, a set text). */
+function values(options: CellOptions, name: RunOptionName): string[] {
+  const value = (options as IRunOptions)[name];
+  if (Array.isArray(value)) {
+    return value;
+  }
+  return typeof value === 'string' && value.trim() ? [value.trim()] : [];
+}
 
 /**
  * Why a value cannot go on the magic line, or `null` when it can.
@@ -87,22 +90,12 @@ export function flagValueProblem(name: string, value: string): string | null {
  */
 export function optionProblems(options: CellOptions): string[] {
   const problems: string[] = [];
-  for (const [key, flag] of FLAGS) {
-    const value = options[key];
-    if (typeof value === 'string' && value) {
-      const problem = flagValueProblem(flag, value);
-      if (problem) {
-        problems.push(problem);
-      }
-    }
-  }
-  for (const entry of options.env ?? []) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(entry)) {
-      problems.push(
-        `--env ${entry} is not NAME=VALUE; write one NAME=VALUE per line`
-      );
-    } else {
-      const problem = flagValueProblem('--env', entry);
+  for (const { name, flag } of ORDER) {
+    for (const value of values(options, name)) {
+      const problem =
+        name === 'env' && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(value)
+          ? `${flag} ${value} is not NAME=VALUE; write one NAME=VALUE per line`
+          : flagValueProblem(flag, value);
       if (problem) {
         problems.push(problem);
       }
@@ -112,27 +105,24 @@ export function optionProblems(options: CellOptions): string[] {
 }
 
 /**
- * The magic's flags for `options`: `--flag value` per set option (Vertex
- * options only for the vertex backend, no `--gpus 0`), then `--env K=V` each.
+ * The magic's flags for `options`: the table's `--flag value` per set option
+ * that the backend takes (`accepted`, from `GET backends`), each item of a
+ * repeatable one, no `--gpus 0`.
  */
-export function magicFlags(options: CellOptions): string {
+export function magicFlags(
+  options: CellOptions,
+  accepted: ReadonlySet<RunOptionName>
+): string {
   const words: string[] = [];
-  const vertex = options.backend === 'vertex';
-  for (const [key, flag] of FLAGS) {
-    const value = options[key];
-    if (typeof value !== 'string' || !value.trim()) {
+  for (const { name, flag } of ORDER) {
+    if (!accepted.has(name)) {
       continue;
     }
-    if (VERTEX_ONLY.has(key) && !vertex) {
-      continue;
+    for (const value of values(options, name)) {
+      if (!(name === 'gpus' && value === '0')) {
+        words.push(flag, value);
+      }
     }
-    if (key === 'gpus' && value.trim() === '0') {
-      continue;
-    }
-    words.push(flag, value.trim());
-  }
-  for (const entry of options.env ?? []) {
-    words.push('--env', entry);
   }
   return words.join(' ');
 }

@@ -14,14 +14,16 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import {
   BackendName,
+  BuiltinBackend,
   ContainerJobAPI,
-  IBackendInfo,
   IJob,
   INotebookParameter,
   IServerSettings,
   ISubmitJob,
   describeError
 } from './api';
+
+import { IBackendChoice, Purpose, backendChoices } from './backends';
 
 import {
   CellOptions,
@@ -83,16 +85,20 @@ export interface ILauncherOptions {
   openJob: (id: string) => void;
 }
 
-/** What every form shows besides the fields: server defaults and backends. */
-async function context(api: ContainerJobAPI): Promise<{
-  server: IServerSettings | null;
-  backendInfo: IBackendInfo[];
-}> {
-  const [server, backendInfo] = await Promise.all([
+/**
+ * What every form shows besides the fields: server defaults, and the
+ * backends that can do `purpose` (the action's own when the server is mute).
+ */
+async function context(
+  api: ContainerJobAPI,
+  purpose: Purpose,
+  preferred: BackendName
+): Promise<{ server: IServerSettings | null; backends: IBackendChoice[] }> {
+  const [server, infos] = await Promise.all([
     api.settings().catch(() => null),
-    api.backends().catch(() => [] as IBackendInfo[])
+    api.backends().catch(() => null)
   ]);
-  return { server, backendInfo };
+  return { server, backends: backendChoices(infos, purpose, preferred) };
 }
 
 /**
@@ -105,6 +111,13 @@ async function formLoop<T>(
   options: IFormOptions,
   submit: (values: IFormValues) => Promise<T>
 ): Promise<T | null> {
+  if (!options.backends.length) {
+    await showErrorMessage(
+      title,
+      'No backend of this Jupyter server can do this (GET /containerjob/backends lists what each one can do).'
+    );
+    return null;
+  }
   let current = options;
   for (;;) {
     const values = await askForm(title, label, current);
@@ -133,10 +146,7 @@ export class Launcher {
    * the cell's metadata and its `%%containerjob` line, then the cell runs in
    * the kernel with the extension loaded.
    */
-  async runCell(
-    panel: NotebookPanel,
-    backend: 'local' | 'vertex'
-  ): Promise<void> {
+  async runCell(panel: NotebookPanel, backend: BuiltinBackend): Promise<void> {
     const title =
       backend === 'vertex'
         ? 'Submit cell to Vertex AI'
@@ -152,12 +162,13 @@ export class Launcher {
     const model = cell.model as ICodeCellModel;
     const previous =
       readMetadata(model.getMetadata(METADATA_KEY)).options ?? {};
-    const { server, backendInfo } = await context(this._o.api);
-    const options = await formLoop(
+    const { server, backends } = await context(this._o.api, 'cell', backend);
+    const chosen = await formLoop(
       title,
       backend === 'vertex' ? 'Submit' : 'Run',
       {
-        backends: [backend],
+        backends,
+        kind: 'cell',
         options: {
           ...initialOptions(
             this._o.defaults(),
@@ -166,26 +177,26 @@ export class Launcher {
           backend
         },
         server,
-        backendInfo,
         subject:
           'The cell runs in the kernel through %%containerjob: its variables go in and come back.'
       },
       async values => {
-        const chosen = values.options as CellOptions;
-        const problems = optionProblems(chosen);
+        const options = values.options as CellOptions;
+        const problems = optionProblems(options);
         if (problems.length) {
           throw new Error(problems.join('\n'));
         }
-        return chosen;
+        const accepted = backends.find(b => b.name === options.backend)!;
+        return { options, flags: magicFlags(options, accepted.options) };
       }
     );
-    if (!options) {
+    if (!chosen) {
       return;
     }
     const metadata = readMetadata(model.getMetadata(METADATA_KEY));
-    model.setMetadata(METADATA_KEY, { ...metadata, options });
+    model.setMetadata(METADATA_KEY, { ...metadata, options: chosen.options });
     model.sharedModel.setSource(
-      withMagicLine(model.sharedModel.getSource(), magicFlags(options))
+      withMagicLine(model.sharedModel.getSource(), chosen.flags)
     );
     await this._runInKernel(panel, model, title);
   }
@@ -193,7 +204,7 @@ export class Launcher {
   /** "Run notebook in container" / "Submit notebook to Executor". */
   async runNotebook(
     panel: NotebookPanel,
-    backend: 'local' | 'executor'
+    backend: BuiltinBackend
   ): Promise<IJob | null> {
     const title =
       backend === 'executor'
@@ -203,18 +214,18 @@ export class Launcher {
     if (path === null) {
       return null;
     }
-    const [{ server, backendInfo }, declared] = await Promise.all([
-      context(this._o.api),
+    const [{ server, backends }, declared] = await Promise.all([
+      context(this._o.api, 'notebook', backend),
       this._parameters(path)
     ]);
     const job = await formLoop(
       title,
       backend === 'executor' ? 'Submit' : 'Run',
       {
-        backends: [backend],
+        backends,
+        kind: 'notebook',
         options: { ...initialOptions(this._o.defaults()), backend },
         server,
-        backendInfo,
         parameters: declared,
         subject: `Notebook ${path}`
       },
@@ -240,22 +251,22 @@ export class Launcher {
     if (path === null) {
       return;
     }
-    const [{ server, backendInfo }, declared] = await Promise.all([
-      context(this._o.api),
+    const defaults = this._o.defaults();
+    const backend: BuiltinBackend =
+      defaults.backend === 'vertex' ? 'executor' : 'local';
+    const [{ server, backends }, declared] = await Promise.all([
+      context(this._o.api, 'schedule', backend),
       this._parameters(path)
     ]);
-    const defaults = this._o.defaults();
-    const backend: BackendName =
-      defaults.backend === 'vertex' ? 'executor' : 'local';
     const name = path.replace(/^.*\//, '').replace(/\.ipynb$/, '');
     const schedule = await formLoop(
       title,
       'Schedule',
       {
-        backends: ['local', 'executor'],
+        backends,
+        kind: 'notebook',
         options: { ...initialOptions(defaults), backend },
         server,
-        backendInfo,
         parameters: declared,
         schedule: { name },
         subject: `Notebook ${path} (a snapshot is taken now)`

@@ -9,7 +9,7 @@ import { DEFAULT_BACKOFF, IBackoff, nextDelay } from './model';
 /**
  * A job's logs, followed with `GET jobs/{id}/logs?since=N` while `active`.
  *
- * Each round asks only for what comes after the characters already seen; it
+ * Each round asks only for what comes after the bytes already seen; it
  * polls at `min` while text arrives, slower while the job is quiet, and stops
  * for good once the server says `done` (job final, everything sent).
  */
@@ -33,7 +33,7 @@ export class LogStream implements IDisposable {
     return this._stateChanged;
   }
 
-  /** Offset of the next character to ask for (= characters received). */
+  /** Byte offset to ask for next (the server's last `next`). */
   get next(): number {
     return this._next;
   }

@@ -517,7 +517,11 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "notebook"
     ],
     "negated": false,
-    "form": null
+    "form": {
+      "label": "Runtime template",
+      "placeholder": "custom environment (machine type below)",
+      "setting": null
+    }
   }
 ];
 

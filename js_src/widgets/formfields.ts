@@ -1,99 +1,41 @@
 /**
- * The run-option fields of the launch forms: label, help, placeholder (the
- * server's default where it has one) and the backends each applies to.
+ * The run-option fields of the launch forms: the option table's rows that
+ * declare a `form`, each shown for the backends that take it.
  */
-import { BackendName, IRunOptions, IServerSettings } from '../api';
+import { IServerSettings, JobKind, RunOptionName } from '../api';
 
-export type Field = keyof IRunOptions;
+import { IBackendChoice } from '../backends';
 
-export interface IFieldSpec {
-  label: string;
-  /** Backends the field applies to. */
-  backends: BackendName[];
-  placeholder?: (server: IServerSettings | null) => string;
-  help: string;
+import { IFormSpec, IRunOptionSpec, RUN_OPTIONS } from '../options.generated';
+
+/** A row of the option table that the forms show as a text field. */
+export type FieldSpec = IRunOptionSpec & { form: IFormSpec };
+
+/** The form's fields, in the table's order. */
+export const FIELDS: readonly FieldSpec[] = RUN_OPTIONS.filter(
+  (row): row is FieldSpec => row.form !== null
+);
+
+const ROWS = new Map(RUN_OPTIONS.map(row => [row.name, row]));
+
+/**
+ * A field's placeholder: the value of the server setting the row names, so
+ * the user sees the default the job gets; else the row's own text.
+ */
+export function placeholder(
+  field: FieldSpec,
+  server: IServerSettings | null
+): string {
+  const { setting, placeholder } = field.form;
+  const value = setting && server?.[setting as keyof IServerSettings];
+  return typeof value === 'string' && value ? value : placeholder;
 }
 
-const REMOTE: BackendName[] = ['vertex', 'executor'];
-const ALL: BackendName[] = ['local', 'vertex', 'executor'];
-
-export const FIELDS: [Field, IFieldSpec][] = [
-  [
-    'image',
-    {
-      label: 'Image',
-      backends: ALL,
-      placeholder: s => s?.default_image ?? '',
-      help: 'Container image the code runs in, as it is (nothing is built)'
-    }
-  ],
-  [
-    'gpus',
-    {
-      label: 'GPUs',
-      backends: ['local'],
-      placeholder: () => '0',
-      help: 'N or all'
-    }
-  ],
-  [
-    'machine_type',
-    {
-      label: 'Machine type',
-      backends: REMOTE,
-      placeholder: () => 'n1-standard-4',
-      help: 'Vertex AI machine type, e.g. n1-standard-8, a2-highgpu-1g'
-    }
-  ],
-  [
-    'accelerator',
-    {
-      label: 'Accelerator',
-      backends: REMOTE,
-      placeholder: () => 'NVIDIA_TESLA_T4:1',
-      help: 'TYPE:COUNT; empty for none'
-    }
-  ],
-  [
-    'region',
-    {
-      label: 'Region',
-      backends: REMOTE,
-      placeholder: s => s?.region || 'us-central1',
-      help: 'Vertex AI region'
-    }
-  ],
-  [
-    'project',
-    {
-      label: 'Project',
-      backends: ALL,
-      placeholder: s => s?.project ?? '',
-      help: 'Google Cloud project ID injected into the job; empty: the resolved one below'
-    }
-  ],
-  [
-    'staging_bucket',
-    {
-      label: 'Staging bucket',
-      backends: REMOTE,
-      placeholder: s => s?.staging_bucket || 'gs://BUCKET',
-      help: 'gs://BUCKET for the payload and results'
-    }
-  ],
-  [
-    'timeout',
-    {
-      label: 'Timeout',
-      backends: ALL,
-      placeholder: () => 'none',
-      help: 'Fail the job after this long: 90s, 10m, 2h'
-    }
-  ]
-];
-
-export const BACKEND_LABELS: Record<BackendName, string> = {
-  local: 'Local container (Docker)',
-  vertex: 'Vertex AI CustomJob',
-  executor: 'Vertex AI Workbench Executor'
-};
+/** Whether a form for `kind` jobs shows option `name` on `backend`. */
+export function shows(
+  name: RunOptionName,
+  backend: IBackendChoice | undefined,
+  kind: JobKind
+): boolean {
+  return !!backend?.options.has(name) && !!ROWS.get(name)?.kinds.includes(kind);
+}

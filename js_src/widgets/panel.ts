@@ -1,6 +1,7 @@
 /**
  * The left sidebar: jobs of the current notebook's cells, all recent jobs
- * (local, Vertex AI, Executor) and the schedules. It polls only while shown.
+ * (of every backend the server has) and the schedules. It polls only while
+ * shown.
  */
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
@@ -9,6 +10,8 @@ import { refreshIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 
 import { Widget } from '@lumino/widgets';
+
+import { BACKEND_LABELS, backendLabel } from '../backends';
 
 import { JobListModel } from '../model';
 
@@ -60,13 +63,9 @@ export class JobsPanel extends Widget {
           }
         }
       },
-      [
-        h('option', { text: 'All', attrs: { value: '' } }),
-        h('option', { text: 'Local', attrs: { value: 'local' } }),
-        h('option', { text: 'Vertex AI', attrs: { value: 'vertex' } }),
-        h('option', { text: 'Executor', attrs: { value: 'executor' } })
-      ]
+      [h('option', { text: 'All', attrs: { value: '' } })]
     );
+    void this._fillFilter();
     this._error = h('p', {
       class: 'jp-ContainerJob-error',
       attrs: { role: 'alert' }
@@ -166,6 +165,22 @@ export class JobsPanel extends Widget {
       clearInterval(this._schedulesTimer);
       this._schedulesTimer = null;
     }
+  }
+
+  /** The filter's backends: the server's (plugins too), else the built-ins. */
+  private async _fillFilter(): Promise<void> {
+    const infos = await this._o.model.api.backends().catch(() => null);
+    const backends: [string, string][] = infos
+      ? infos.map(info => [info.name, backendLabel(info.name, info.label)])
+      : Object.entries(BACKEND_LABELS);
+    const chosen = this._filter.value;
+    setChildren(this._filter, [
+      h('option', { text: 'All', attrs: { value: '' } }),
+      ...backends.map(([name, label]) =>
+        h('option', { text: label, attrs: { value: name } })
+      )
+    ]);
+    this._filter.value = chosen;
   }
 
   private _render(): void {

@@ -8,16 +8,18 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import {
-  BackendName,
-  IBackendInfo,
   INotebookParameter,
   IRunOptions,
-  IServerSettings
+  IServerSettings,
+  JobKind,
+  RunOptionName
 } from '../api';
+
+import { IBackendChoice, initialChoice } from '../backends';
 
 import { defaultText } from '../parameters';
 
-import { BACKEND_LABELS, FIELDS, Field, IFieldSpec } from './formfields';
+import { FIELDS, placeholder, shows } from './formfields';
 
 import { h } from './dom';
 
@@ -36,12 +38,13 @@ export interface IFormValues {
 }
 
 export interface IFormOptions {
-  /** Backends the user may pick; the first is the default when none is set. */
-  backends: BackendName[];
+  /** Backends the user may pick (`backendChoices`); unavailable ones disabled. */
+  backends: IBackendChoice[];
+  /** What the form launches: the fields are those options of this kind of job. */
+  kind: JobKind;
   /** Initial option values (settings defaults, then the last choice). */
   options: IRunOptions;
   server: IServerSettings | null;
-  backendInfo: IBackendInfo[];
   /** Declared parameters of the notebook (notebook and schedule forms). */
   parameters?: INotebookParameter[];
   /** Parameter texts from a previous attempt. */
@@ -65,10 +68,7 @@ export class SubmitForm
     super();
     this.addClass('jp-ContainerJob-form');
     const initial = _opts.options;
-    const backend =
-      initial.backend && _opts.backends.includes(initial.backend as BackendName)
-        ? (initial.backend as BackendName)
-        : _opts.backends[0];
+    const backend = initialChoice(_opts.backends, initial.backend);
 
     if (_opts.subject) {
       this.node.append(
@@ -80,38 +80,41 @@ export class SubmitForm
       attrs: { name: 'backend' },
       on: { change: () => this._update() }
     });
-    for (const name of _opts.backends) {
+    for (const choice of _opts.backends) {
       const option = h('option', {
-        text: BACKEND_LABELS[name],
-        attrs: { value: name }
+        text: choice.unavailable
+          ? `${choice.label} (unavailable)`
+          : choice.label,
+        title: choice.unavailable ?? '',
+        attrs: { value: choice.name }
       });
-      option.selected = name === backend;
+      option.disabled = choice.unavailable !== null;
+      option.selected = choice === backend;
       this._backend.append(option);
     }
     this._backend.disabled = _opts.backends.length === 1;
     this.node.append(this._row('Backend', this._backend, 'Where the job runs'));
-    this._availability = h('p', { class: 'jp-ContainerJob-form-warning' });
     this._project = h('p', { class: 'jp-ContainerJob-form-project' });
-    this.node.append(this._project, this._availability);
+    this.node.append(this._unavailableNotes(), this._project);
 
     if (_opts.schedule) {
       this._scheduleFields(_opts.schedule);
     }
-    for (const [field, spec] of FIELDS) {
+    for (const field of FIELDS) {
       const input = h('input', {
         class: 'jp-mod-styled',
         attrs: {
-          name: field,
+          name: field.name,
           type: 'text',
-          placeholder: spec.placeholder?.(_opts.server) ?? '',
+          placeholder: placeholder(field, _opts.server),
           spellcheck: 'false'
         },
         on: { input: () => this._update() }
       });
-      const value = initial[field];
+      const value = initial[field.name];
       input.value = typeof value === 'string' ? value : '';
-      const row = this._row(spec.label, input, spec.help);
-      this._inputs.set(field, { input, row, spec });
+      const row = this._row(field.form.label, input, field.help);
+      this._inputs.set(field.name, { input, row });
       this.node.append(row);
     }
     this._env = h('textarea', {
@@ -124,9 +127,12 @@ export class SubmitForm
       }
     });
     this._env.value = (initial.env ?? []).join('\n');
-    this.node.append(
-      this._row('Environment', this._env, 'One NAME=VALUE per line')
+    this._envRow = this._row(
+      'Environment',
+      this._env,
+      'One NAME=VALUE per line'
     );
+    this.node.append(this._envRow);
 
     if (_opts.parameters) {
       this._parameterFields(_opts.parameters, _opts.parameterTexts ?? {});
@@ -136,17 +142,17 @@ export class SubmitForm
 
   getValue(): IFormValues {
     const options: IRunOptions = { backend: this._backend.value };
-    for (const [field, { input, spec }] of this._inputs) {
+    for (const [name, { input }] of this._inputs) {
       const value = input.value.trim();
-      if (value && spec.backends.includes(this._backend.value as BackendName)) {
-        (options as Record<string, unknown>)[field] = value;
+      if (value && this._shows(name)) {
+        (options as Record<string, unknown>)[name] = value;
       }
     }
     const env = this._env.value
       .split('\n')
       .map(line => line.trim())
       .filter(Boolean);
-    if (env.length) {
+    if (env.length && this._shows('env')) {
       options.env = env;
     }
     const parameters: Record<string, string> = {};
@@ -168,20 +174,25 @@ export class SubmitForm
     };
   }
 
-  /** Show the fields of the chosen backend, its availability, the project. */
-  private _update(): void {
-    const backend = this._backend.value as BackendName;
-    for (const { row, spec } of this._inputs.values()) {
-      row.hidden = !spec.backends.includes(backend);
-    }
-    const info = this._opts.backendInfo.find(b => b.name === backend);
-    this._availability.textContent =
-      info && !info.available
-        ? `Server check for ${BACKEND_LABELS[backend]}: ${info.message}`
-        : '';
-    this._availability.hidden = !this._availability.textContent;
+  /** Whether the chosen backend takes option `name` for this kind of job. */
+  private _shows(name: RunOptionName): boolean {
+    const chosen = this._opts.backends.find(
+      choice => choice.name === this._backend.value
+    );
+    return shows(name, chosen, this._opts.kind);
+  }
 
-    const typed = this._inputs.get('project')!.input.value.trim();
+  /** Show the fields the chosen backend takes, and the project. */
+  private _update(): void {
+    const backend = this._backend.value;
+    for (const [name, { row }] of this._inputs) {
+      row.hidden = !this._shows(name);
+    }
+    this._envRow.hidden = !this._shows('env');
+
+    const project = this._inputs.get('project');
+    const typed =
+      project && this._shows('project') ? project.input.value.trim() : '';
     const server = this._opts.server;
     this._project.replaceChildren();
     if (typed) {
@@ -203,6 +214,24 @@ export class SubmitForm
           : 'No Google Cloud project: set one here or in Settings; Vertex AI needs it'
       );
     }
+  }
+
+  /**
+   * Why each unavailable backend cannot be picked: the server's own reason,
+   * next to the select, so nothing is left out silently.
+   */
+  private _unavailableNotes(): HTMLElement {
+    const notes = this._opts.backends
+      .filter(choice => choice.unavailable !== null)
+      .map(choice =>
+        h('li', { attrs: { 'data-backend': choice.name } }, [
+          h('strong', { text: choice.label }),
+          ` is unavailable: ${choice.unavailable}`
+        ])
+      );
+    const list = h('ul', { class: 'jp-ContainerJob-form-warning' }, notes);
+    list.hidden = notes.length === 0;
+    return list;
   }
 
   private _row(label: string, control: HTMLElement, help: string): HTMLElement {
@@ -309,12 +338,12 @@ export class SubmitForm
   }
 
   private _backend: HTMLSelectElement;
-  private _availability: HTMLElement;
   private _project: HTMLElement;
   private _env: HTMLTextAreaElement;
+  private _envRow: HTMLElement;
   private _inputs = new Map<
-    Field,
-    { input: HTMLInputElement; row: HTMLElement; spec: IFieldSpec }
+    RunOptionName,
+    { input: HTMLInputElement; row: HTMLElement }
   >();
   private _parameters = new Map<string, HTMLInputElement>();
   private _schedule = new Map<string, HTMLInputElement | HTMLSelectElement>();
@@ -340,7 +369,7 @@ export async function askForm(
     title,
     body: new SubmitForm(options),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: submitLabel })],
-    focusNodeSelector: 'input[name="image"]'
+    focusNodeSelector: '.jp-ContainerJob-form-row:not([hidden]) input'
   });
   return result.button.accept ? result.value : null;
 }

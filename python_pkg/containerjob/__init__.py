@@ -1,12 +1,8 @@
 """containerjob: run notebook cells and notebooks as container jobs, locally or on Vertex AI."""
 from __future__ import annotations
 
-try:
-    from ._version import __version__
-except ImportError:  # running from a source tree that was never built
-    __version__ = "0.0.0.dev0"
-
 from .core.gcs_uri import gcs_path, gs_uri
+from .core.version import __version__
 
 __all__ = ["__version__", "gcs_path", "gs_uri", "load_ipython_extension"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from .cli_options import add_notebook_arguments, add_run_options, notebook_parameters
 from .core.options import changed, options_from_args
-from .scheduling import Schedule, iso
+from .scheduling import Schedule, Schedules, iso
 from .service import JobService
 
 
@@ -61,7 +61,7 @@ def describe(schedule: Schedule) -> str:
 
 
 def _schedule(service: JobService, args: argparse.Namespace) -> int:
-    schedules = service.schedules
+    schedules = Schedules(service)
     if args.verb == "create":
         created = schedules.create(notebook=args.notebook, cron=args.cron, timezone=args.timezone, name=args.name,
                                    parameters=notebook_parameters(args), options=run_options_dict(args),

@@ -1,4 +1,5 @@
-"""Fires local schedules when they are due; runs in the Jupyter server or as `containerjob scheduler`.
+"""Fires due schedules (those no backend hosts: local ones) and imports the runs of hosted ones (executor);
+runs in the Jupyter server or as `containerjob scheduler`.
 
 Firing is a compare-and-set on the schedule's next_run_at in the shared SQLite store: any number of
 schedulers (a server and a CLI process, or a restarted server) may look at the same due run and
@@ -12,13 +13,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from .core.models import JobRecord
-from .scheduling import Schedules, iso, next_run
-
-if TYPE_CHECKING:
-    from .service import JobService
+from .scheduling import Schedule, Schedules, iso, next_run
+from .service import JobService
 
 log = logging.getLogger("containerjob.scheduler")
 LATE_AFTER_S = 120.0  # a run started more than this after its due time counts as missed
@@ -27,22 +26,24 @@ LATE_AFTER_S = 120.0  # a run started more than this after its due time counts a
 class Scheduler:
     """`tick(now)` does one pass; `clock` is injectable so tests drive time instead of waiting for it."""
 
-    def __init__(self, service: "JobService", clock: Callable[[], float] = time.time,
-                 late_after_s: float = LATE_AFTER_S) -> None:
+    def __init__(self, service: JobService, clock: Callable[[], float] = time.time,
+                 late_after_s: float = LATE_AFTER_S, *, refresh: bool = True) -> None:
         self.service = service
+        self.refresh = refresh  # False where a watcher keeps the store current (the Jupyter server)
         self.schedules = Schedules(service)
         self.clock = clock
         self.late_after_s = late_after_s
 
     def tick(self, now: float | None = None) -> list[JobRecord]:
-        """Fire every due local schedule once; also refreshes active jobs so finished runs get final states."""
+        """Fire every due schedule once (hosted ones: import their runs). Without a watcher in the process
+        (`containerjob scheduler`) it refreshes the active jobs first, so runs that ended count as ended."""
         now = self.clock() if now is None else now
-        active = self.service.list(active_only=True, limit=1_000_000)  # refreshed: runs that ended are finalised
+        active = self.service.list(active_only=True, limit=1_000_000, refresh=self.refresh)
         started = []
         for schedule in self.schedules.list():
             if schedule.backend_ref:
-                self._import_vertex_runs(schedule)
-            if schedule.backend != "local" or schedule.state != "ACTIVE" or schedule.next_run_at is None:
+                self._import_runs(schedule)
+            if schedule.backend_ref or schedule.state != "ACTIVE" or schedule.next_run_at is None:
                 continue
             if schedule.next_run_at > now:
                 continue
@@ -51,7 +52,7 @@ class Scheduler:
                 started.append(record)
         return started
 
-    def _fire_due(self, schedule, now: float, active_jobs: list[JobRecord]) -> JobRecord | None:
+    def _fire_due(self, schedule: Schedule, now: float, active_jobs: list[JobRecord]) -> JobRecord | None:
         due = schedule.next_run_at
         claimed = schedule.to_dict()
         claimed["next_run_at"] = next_run(schedule.cron, schedule.timezone, now)
@@ -76,16 +77,14 @@ class Scheduler:
             log.exception("containerjob: schedule %s could not start its run", schedule.id)
             return None
 
-    def _import_vertex_runs(self, schedule) -> None:
-        """Vertex fires executor schedules itself; their runs join the job list here."""
-        from .backends.executor_schedules import import_runs
-
+    def _import_runs(self, schedule: Schedule) -> None:
+        """A hosting backend (Vertex, for executor schedules) fires them itself; their runs join the job list here."""
         try:
-            import_runs(self.service, schedule)
+            self.schedules.import_runs(schedule)
         except Exception:  # noqa: BLE001 - Vertex unreachable now; the next pass tries again
             log.exception("containerjob: could not list the runs of schedule %s", schedule.id)
 
-    def _missed_count(self, schedule, now: float) -> int:
+    def _missed_count(self, schedule: Schedule, now: float) -> int:
         count, at = 0, schedule.next_run_at
         while at is not None and at <= now and count < 10_000:
             count += 1
@@ -94,7 +93,7 @@ class Scheduler:
 
     def seconds_to_next(self, now: float) -> float | None:
         times = [s.next_run_at for s in self.schedules.list()
-                 if s.backend == "local" and s.state == "ACTIVE" and s.next_run_at is not None]
+                 if not s.backend_ref and s.state == "ACTIVE" and s.next_run_at is not None]
         return max(0.0, min(times) - now) if times else None
 
     def run(self, stop: threading.Event, interval_s: float = 30.0) -> None:

@@ -1,10 +1,11 @@
 """Cron schedules for notebooks: create, list, edit, pause, resume, run now, delete.
 
 A schedule runs a snapshot of the notebook taken when it was created or edited (a later edit of the
-file does not silently change what runs at 3 am). Local schedules are fired by `Scheduler`
-(scheduler.py) from the Jupyter server or `containerjob scheduler`; executor schedules live in Vertex
-AI's Schedule API, which fires them itself. Every run is an ordinary job labelled
-containerjob-schedule=ID, so it shows in the same list, logs and cancel as any other job.
+file does not silently change what runs at 3 am). A backend that hosts schedules (HostedSchedules:
+the executor, through Vertex AI's Schedule API) fires them itself and its runs are imported; the
+others' are fired by `Scheduler` (scheduler.py) from the Jupyter server or `containerjob scheduler`.
+Every run is an ordinary job labelled containerjob-schedule=ID, so it shows in the same list, logs
+and cancel as any other job.
 """
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
+from .backends import HostedSchedules, available_backends
 from .core.errors import SpecError
 from .core.models import JobRecord
 from .core.spec import RunOptions
-
-if TYPE_CHECKING:
-    from .service import JobService
+from .service import JobService, Prepared
 
 MISSED_POLICIES = ("skip", "run_once")
 LABEL = "containerjob-schedule"
@@ -105,7 +105,7 @@ def run_options(options: Mapping[str, Any] | None) -> RunOptions:
 class Schedules:
     """Schedule records in the job store, kept consistent with Vertex AI for executor schedules."""
 
-    def __init__(self, service: "JobService") -> None:
+    def __init__(self, service: JobService) -> None:
         self.service = service
         self.store = service.store
 
@@ -120,10 +120,10 @@ class Schedules:
                                               parameters=dict(parameters or {}), options=dict(options or {}),
                                               missed=missed, max_concurrent=max_concurrent), now)
         try:
-            if schedule.backend == "executor":
-                from .backends.executor_schedules import create_vertex_schedule
-
-                schedule.backend_ref = create_vertex_schedule(self.service, schedule, self._prepare(schedule))
+            hosted = self._hosted(schedule)
+            if hosted is not None:
+                prepared = self._prepare(schedule)
+                schedule.backend_ref = hosted.create_schedule(schedule.to_dict(), prepared.spec, prepared.payload)
             self.store.add_schedule(schedule.to_dict())
         except BaseException:
             shutil.rmtree(self._dir(schedule.id), ignore_errors=True)
@@ -150,7 +150,7 @@ class Schedules:
             raise SpecError("parameters and options must be JSON objects")
         options = run_options(new.options)
         new.backend = options.backend or self.service.settings.default_backend
-        if new.backend not in ("local", "executor"):
+        if new.backend not in available_backends() or not self.service.backend(new.backend).capabilities["schedules"]:
             raise SpecError(f"schedules run notebooks locally or on the Workbench Executor, not on {new.backend!r}: "
                             "use --backend local or --backend executor")
         if "notebook" in changes and changes["notebook"]:
@@ -168,7 +168,12 @@ class Schedules:
             new.next_run_at = next_run(new.cron, new.timezone, now if now is not None else time.time())
         return new
 
-    def _prepare(self, schedule: Schedule):
+    def _hosted(self, schedule: Schedule) -> HostedSchedules | None:
+        """The schedule's backend when that backend's own service fires it (else Scheduler does)."""
+        backend = self.service.backend(schedule.backend)
+        return backend if isinstance(backend, HostedSchedules) else None
+
+    def _prepare(self, schedule: Schedule) -> Prepared:
         options = run_options(schedule.options)
         labels = [*options.labels, f"{LABEL}={schedule.id}"]
         options = dataclasses.replace(options, labels=labels, name=options.name or schedule.name or None)
@@ -182,19 +187,18 @@ class Schedules:
 
     def update(self, schedule_id: str, now: float | None = None, **changes: Any) -> Schedule:
         new = self._apply(self.get(schedule_id), changes, now)
-        if new.backend_ref:
-            from .backends.executor_schedules import update_vertex_schedule
-
-            update_vertex_schedule(self.service, new, self._prepare(new))
+        hosted = self._hosted(new)
+        if hosted is not None and new.backend_ref:
+            prepared = self._prepare(new)
+            hosted.update_schedule(new.to_dict(), prepared.spec, prepared.payload)
         self.store.save_schedule(new.to_dict())
         return new
 
     def delete(self, schedule_id: str) -> None:
         schedule = self.get(schedule_id)
-        if schedule.backend_ref:
-            from .backends.executor_schedules import delete_vertex_schedule
-
-            delete_vertex_schedule(self.service, schedule)
+        hosted = self._hosted(schedule)
+        if hosted is not None and schedule.backend_ref:
+            hosted.delete_schedule(schedule.backend_ref)
         self.store.delete_schedule(schedule_id)
         shutil.rmtree(self._dir(schedule_id), ignore_errors=True)
 
@@ -207,10 +211,9 @@ class Schedules:
 
     def _set_state(self, schedule_id: str, state: str, now: float | None) -> Schedule:
         schedule = self.get(schedule_id)
-        if schedule.backend_ref:
-            from .backends.executor_schedules import set_vertex_schedule_state
-
-            set_vertex_schedule_state(self.service, schedule, state)
+        hosted = self._hosted(schedule)
+        if hosted is not None and schedule.backend_ref:
+            hosted.set_schedule_state(schedule.backend_ref, state)
         schedule.state = state
         schedule.next_run_at = next_run(schedule.cron, schedule.timezone, now) if now is not None else None
         schedule.message = f"{state.lower()} at {iso(time.time())}"
@@ -225,6 +228,15 @@ class Schedules:
             raise SpecError(f"schedule {schedule.id} already has {active} run(s) active (max_concurrent "
                             f"{schedule.max_concurrent}); cancel one or raise --max-concurrent")
         return self.fire(schedule, time.time())
+
+    def import_runs(self, schedule: Schedule) -> list[JobRecord]:
+        """Runs the hosting backend fired for this schedule that the store does not know yet, added as jobs."""
+        hosted = self._hosted(schedule)
+        if hosted is None or not schedule.backend_ref:
+            return []
+        known = {r.backend_ref for r in self.store.list(backend=schedule.backend, limit=1_000_000)}
+        return [hosted.adopt_run(run, labels={LABEL: schedule.id}, origin=schedule.notebook)
+                for run in hosted.list_schedule_runs(schedule.backend_ref) if run["name"] not in known]
 
     def active_runs(self, schedule_id: str, active: list[JobRecord] | None = None) -> int:
         """Unfinished runs of the schedule; `active` is an already refreshed list of unfinished jobs."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from .backends import Backend, available_backends, get_backend
 from .core.errors import JobFailed, SpecError
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.payload import JobResult, Payload, build_payload, human_size, read_result
@@ -45,18 +46,11 @@ class JobService:
     def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
         self.settings = settings or Settings.load()
         self.store = store or Store(self.settings.home_path / "jobs.db")
-        self._backends: dict[str, Any] = {}
+        self._backends: dict[str, Backend] = {}
 
-    @property
-    def schedules(self):
-        from .scheduling import Schedules
-
-        return Schedules(self)
-
-    def backend(self, name: str):
+    def backend(self, name: str) -> Backend:
+        """The backend called `name`, one per service (an unknown name is a SpecError naming the choices)."""
         if name not in self._backends:
-            from .backends import get_backend
-
             self._backends[name] = get_backend(name, settings=self.settings, store=self.store)
         return self._backends[name]
 
@@ -161,6 +155,11 @@ class JobService:
         record = self.store.find(job_id)
         return self.backend(record.backend).cancel(record)
 
+    def delete(self, job_id: str) -> None:
+        """Cancel the job if it still runs, then remove its record, logs and outputs (by full ID only)."""
+        record = self.store.get(job_id)
+        self.backend(record.backend).delete(record)
+
     def sync(self, job_id: str) -> str:
         """Retry the upload of a finished job's sync-mode stage (after a network failure or a fixed conflict)."""
         from .mounts.job_mounts import JobMounts
@@ -176,7 +175,7 @@ class JobService:
         if older_than_days is not None and older_than_days < 0:
             raise SpecError(f"--older-than {older_than_days} must be 0 or more days")
         report = GcReport()
-        report.containers = self.backend("local").remove_leftovers(stopped_only=False)
+        report.containers = sum(self.backend(name).cleanup(stopped_only=False) for name in available_backends())
         known = {r.id: r for r in self.store.list(limit=1_000_000)}
         freed: set[str] = set()
         if older_than_days is not None:

@@ -8,7 +8,7 @@ import {
 } from '../../js_src/api';
 import { ContainerJobRequestError } from '../../js_src/request';
 
-import { FakeServer, job } from './fakeserver';
+import { BUILTIN_BACKENDS, FakeServer, job } from './fakeserver';
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -138,22 +138,9 @@ describe('ContainerJobAPI requests', () => {
   });
 
   it('returns the unwrapped lists of backends and schedules', async () => {
-    const local = {
-      name: 'local',
-      available: true,
-      message: '',
-      capabilities: {
-        cells: true,
-        notebooks: true,
-        schedules: true,
-        gpus: false
-      }
-    };
-    server
-      .on('GET backends', { status: 200, body: { backends: [local] } })
-      .on('GET schedules', { status: 200, body: { schedules: [] } });
+    server.on('GET schedules', { status: 200, body: { schedules: [] } });
 
-    expect(await api.backends()).toEqual([local]);
+    expect(await api.backends()).toEqual(BUILTIN_BACKENDS);
     expect(await api.listSchedules()).toEqual([]);
   });
 

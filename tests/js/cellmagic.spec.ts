@@ -1,4 +1,7 @@
+import { RunOptionName } from '../../js_src/api';
+
 import {
+  CellOptions,
   JOB_MIME,
   announcements,
   magicFlags,
@@ -8,42 +11,80 @@ import {
   withMagicLine
 } from '../../js_src/cellmagic';
 
+import {
+  OPTIONS_BY_BACKEND,
+  RUN_OPTIONS
+} from '../../js_src/options.generated';
+
+import { FIELDS } from '../../js_src/widgets/formfields';
+
 describe('magicFlags', () => {
-  it('writes local options as flags named after the options', () => {
+  const local = new Set(OPTIONS_BY_BACKEND.local);
+  const vertex = new Set(OPTIONS_BY_BACKEND.vertex);
+
+  it('writes options as the table flags: backend first, repeatable ones last', () => {
     expect(
-      magicFlags({
-        backend: 'local',
-        image: 'python:3.11-slim',
-        gpus: '1',
-        timeout: '10m',
-        env: ['SEED=1', 'MODE=fast']
-      })
+      magicFlags(
+        {
+          backend: 'local',
+          image: 'python:3.11-slim',
+          gpus: '1',
+          timeout: '10m',
+          env: ['SEED=1', 'MODE=fast']
+        },
+        local
+      )
     ).toBe(
       '--backend local --image python:3.11-slim --gpus 1 --timeout 10m --env SEED=1 --env MODE=fast'
     );
   });
 
-  it('adds the Vertex options only for the vertex backend', () => {
-    const vertex = {
+  it('writes the flags of every form field with the flag the table declares', () => {
+    const options: CellOptions = { env: ['A=1'] };
+    for (const field of FIELDS) {
+      (options as Record<string, string>)[field.name] = 'x';
+    }
+    const all = new Set(RUN_OPTIONS.map(row => row.name));
+    const flags = magicFlags(options, all).split(' ');
+    for (const field of FIELDS) {
+      expect(flags).toContain(field.flag);
+    }
+    expect(flags).toContain('--env');
+  });
+
+  it('writes only the options the backend takes, from its option list', () => {
+    const options = {
       image: 'us-docker.pkg.dev/p/r/img:1',
+      gpus: '2',
       machine_type: 'n1-standard-8',
       accelerator: 'NVIDIA_TESLA_T4:1',
       region: 'europe-west4',
       project: 'my-proj',
-      staging_bucket: 'gs://b'
+      staging_bucket: 'gs://b',
+      env: ['SEED=1']
     };
-    expect(magicFlags({ ...vertex, backend: 'vertex' })).toBe(
-      '--backend vertex --image us-docker.pkg.dev/p/r/img:1 --machine-type n1-standard-8 ' +
-        '--accelerator NVIDIA_TESLA_T4:1 --region europe-west4 --project my-proj --staging-bucket gs://b'
+    expect(magicFlags({ ...options, backend: 'vertex' }, vertex)).toBe(
+      '--backend vertex --image us-docker.pkg.dev/p/r/img:1 --project my-proj --region europe-west4 ' +
+        '--machine-type n1-standard-8 --accelerator NVIDIA_TESLA_T4:1 --staging-bucket gs://b --env SEED=1'
     );
-    expect(magicFlags({ ...vertex, backend: 'local' })).toBe(
-      '--backend local --image us-docker.pkg.dev/p/r/img:1 --project my-proj'
+    expect(magicFlags({ ...options, backend: 'local' }, local)).toBe(
+      '--backend local --image us-docker.pkg.dev/p/r/img:1 --gpus 2 --project my-proj --env SEED=1'
     );
+    // A plugin backend that takes only what the server lists for it.
+    expect(
+      magicFlags(
+        { ...options, backend: 'slurm' },
+        new Set<RunOptionName>(['backend', 'project', 'env'])
+      )
+    ).toBe('--backend slurm --project my-proj --env SEED=1');
   });
 
   it('leaves out empty values and zero GPUs', () => {
     expect(
-      magicFlags({ backend: 'local', image: '', gpus: '0', project: ' ' })
+      magicFlags(
+        { backend: 'local', image: '', gpus: '0', project: ' ' },
+        local
+      )
     ).toBe('--backend local');
   });
 });

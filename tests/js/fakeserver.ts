@@ -4,7 +4,9 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IJob } from '../../js_src/api';
+import { IBackendInfo, IJob } from '../../js_src/api';
+
+import { OPTIONS_BY_BACKEND } from '../../js_src/options.generated';
 
 export const BASE_URL = 'http://localhost:8888/lab-base/';
 const PREFIX = `${BASE_URL}containerjob/`;
@@ -24,7 +26,8 @@ type Handler = (request: IRecordedRequest) => Reply | Promise<Reply>;
 
 /**
  * Routes keyed `METHOD route` (route may end in `*`); answers 404 with the
- * server's error shape for anything else.
+ * server's error shape for anything else. `GET backends` answers
+ * {@link BUILTIN_BACKENDS} unless a test routes it.
  */
 export class FakeServer {
   readonly requests: IRecordedRequest[] = [];
@@ -106,8 +109,63 @@ export class FakeServer {
     return undefined;
   }
 
-  private _routes = new Map<string, Handler>();
+  private _routes = new Map<string, Handler>([
+    [
+      'GET backends',
+      () => ({ status: 200, body: { backends: BUILTIN_BACKENDS } })
+    ]
+  ]);
 }
+
+/** One entry of `GET backends` as the server sends it. */
+export function backendInfo(
+  name: string,
+  overrides: Partial<IBackendInfo> = {}
+): IBackendInfo {
+  return {
+    name,
+    label: name,
+    available: true,
+    message: '',
+    capabilities: {
+      kinds: ['cell', 'script', 'notebook'],
+      schedules: true,
+      gpus: false,
+      cancel: true,
+      live_logs: true
+    },
+    options: OPTIONS_BY_BACKEND[name] ?? [],
+    ...overrides
+  };
+}
+
+/** The built-in backends as the server describes them. */
+export const BUILTIN_BACKENDS: IBackendInfo[] = [
+  backendInfo('local', {
+    label: 'Local container (Docker)',
+    message: 'Docker engine reachable'
+  }),
+  backendInfo('vertex', {
+    label: 'Vertex AI CustomJob',
+    capabilities: {
+      kinds: ['cell', 'script'],
+      schedules: false,
+      gpus: true,
+      cancel: true,
+      live_logs: true
+    }
+  }),
+  backendInfo('executor', {
+    label: 'Vertex AI Workbench Executor',
+    capabilities: {
+      kinds: ['notebook'],
+      schedules: true,
+      gpus: true,
+      cancel: true,
+      live_logs: false
+    }
+  })
+];
 
 /** A job record as the server sends it. */
 export function job(id: string, overrides: Partial<IJob> = {}): IJob {

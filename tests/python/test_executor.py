@@ -11,6 +11,7 @@ import pytest
 from containerjob.core.errors import BackendError, SpecError
 from containerjob.core.spec import RunOptions
 from containerjob.scheduler import Scheduler
+from containerjob.scheduling import Schedules
 from containerjob.service import JobService
 from test_notebooks import cell_with, make_notebook, text_of
 from vertex_fake import VertexFake
@@ -112,7 +113,7 @@ def test_running_execution_cannot_be_cancelled_through_v1(executor, tmp_path, cj
 def test_executor_schedule_through_the_schedule_api(executor, gcs, tmp_path, cj_home):
     service = JobService()
     path = make_notebook(tmp_path / "nightly.ipynb")
-    schedule = service.schedules.create(
+    schedule = Schedules(service).create(
         notebook=str(path), cron="0 3 * * *", timezone="Europe/Paris", parameters={"epochs": 6}, max_concurrent=2,
         options={"backend": "executor", "project": "my-proj", "service_account": SA})
     (body,) = bodies(executor, "/schedules")
@@ -121,9 +122,9 @@ def test_executor_schedule_through_the_schedule_api(executor, gcs, tmp_path, cj_
     assert request["parent"] == "projects/my-proj/locations/us-central1"
     assert request["notebookExecutionJob"]["gcsNotebookSource"]["uri"].endswith(f"/schedules/{schedule.id}/notebook/nightly.ipynb")
     assert schedule.backend_ref.startswith("projects/123456789012/locations/us-central1/schedules/")
-    service.schedules.pause(schedule.id)
+    Schedules(service).pause(schedule.id)
     assert executor.schedule_client().get_schedule(name=schedule.backend_ref).state.name == "PAUSED"
-    service.schedules.resume(schedule.id)
+    Schedules(service).resume(schedule.id)
     assert executor.schedule_client().get_schedule(name=schedule.backend_ref).state.name == "ACTIVE"
     first = executor.schedule_client().get_schedule(name=schedule.backend_ref).next_run_time
     (run,) = executor.fire_due(first + timedelta(minutes=1))  # exactly one tick, whatever the time of day
@@ -136,5 +137,5 @@ def test_executor_schedule_through_the_schedule_api(executor, gcs, tmp_path, cj_
     assert "epochs 6 rate 0.1 project my-proj my-proj" in text_of(cell_with(nb, "env_project ="))
     Scheduler(service).tick()
     assert len(service.list()) == 1  # imported once
-    service.schedules.delete(schedule.id)
+    Schedules(service).delete(schedule.id)
     assert list(executor.schedule_client().list_schedules(parent="projects/my-proj/locations/us-central1")) == []

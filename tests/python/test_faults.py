@@ -356,6 +356,19 @@ async def poll(predicate, what: str, timeout_s: float = 60.0):
     return value
 
 
+FINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "LOST")
+
+
+async def poll_api(fetch, job_id: str, timeout_s: float = 15.0) -> dict:
+    """GET jobs/ID until the job is final (or the time is up)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        job = json.loads((await fetch("containerjob", "jobs", job_id)).body)
+        if job["status"] in FINAL or asyncio.get_running_loop().time() > deadline:
+            return job
+        await asyncio.sleep(0.1)
+
+
 async def test_kernel_killed_mid_job(cj_home, jp_fetch, engine, labelled):
     """kill -9 of the kernel that follows a job: the job goes on in its container, and both the core API and the
     REST API the sidebar reads show it RUNNING, then SUCCEEDED with its logs and result; no container is left."""
@@ -386,7 +399,7 @@ async def test_kernel_killed_mid_job(cj_home, jp_fetch, engine, labelled):
 
     release(record)
     await asyncio.to_thread(engine.api.wait, f"containerjob-{record.id}", 60)
-    job = json.loads((await jp_fetch("containerjob", "jobs", record.id)).body)  # the REST read finalises it
+    job = await poll_api(jp_fetch, record.id)  # the server's watcher finalises it; reads serve the store
     assert (job["status"], job["exit_code"]) == ("SUCCEEDED", 0)
     logs = json.loads((await jp_fetch("containerjob", "jobs", record.id, "logs")).body)
     assert logs["done"] and logs["text"] == "finished\n"

@@ -1,4 +1,6 @@
-"""core/ must not import any Jupyter layer (DESIGN.md); loading the extension stays lazy."""
+"""Third-party imports by layer: nothing below magics and server imports a Jupyter layer (DESIGN.md says
+so for core/; mounts, backends, service and scheduling run in the CLI and the scheduler too), and loading
+the extension stays lazy. Imports between the package's own modules: test_imports.py."""
 from __future__ import annotations
 
 import ast
@@ -7,18 +9,21 @@ import sys
 from pathlib import Path
 
 import containerjob
+from test_imports import LAYERS, layer_of, module_names
 
 FORBIDDEN = ("IPython", "ipywidgets", "tornado", "jupyter_server", "ipykernel")
+UI_LAYER = len(LAYERS) - 1  # magics, server, cli: where Jupyter may be imported
 
 
-def test_core_imports_no_jupyter_layer():
-    core = Path(containerjob.__file__).parent / "core"
+def test_layers_below_the_ui_import_no_jupyter_layer():
     offenders = []
-    for path in core.rglob("*.py"):
+    for name, path in module_names().items():
+        if layer_of(name) >= UI_LAYER:
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+            offenders += [f"{name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
     assert offenders == []
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from containerjob.core.errors import SpecError
 from containerjob.scheduler import Scheduler
-from containerjob.scheduling import next_run
+from containerjob.scheduling import Schedules, next_run
 from containerjob.service import JobService
 from test_notebooks import make_notebook
 
@@ -26,7 +26,7 @@ def wait_final(service: JobService, job_id: str):
 
 def test_due_run_fires_once_across_schedulers(cj_home, tmp_path):
     service = JobService()
-    schedule = service.schedules.create(notebook=str(make_notebook(tmp_path / "s.ipynb")), cron="*/15 * * * *",
+    schedule = Schedules(service).create(notebook=str(make_notebook(tmp_path / "s.ipynb")), cron="*/15 * * * *",
                                         parameters={"epochs": 2}, now=T0)
     assert schedule.next_run_at == T0 + 900
     first, restarted = Scheduler(JobService()), Scheduler(JobService())  # a server and a restarted one
@@ -37,14 +37,14 @@ def test_due_run_fires_once_across_schedulers(cj_home, tmp_path):
     assert record.status.value == "SUCCEEDED"
     assert record.spec["labels"]["containerjob-schedule"] == schedule.id
     assert [j.id for j in service.list()] == [record.id]  # a job like any other
-    after = service.schedules.get(schedule.id)
+    after = Schedules(service).get(schedule.id)
     assert after.last_job_id == record.id and after.next_run_at == T0 + 1800
     assert restarted.tick(T0 + 1000) == []  # same window, after the "restart": nothing more
 
 
 def test_concurrent_schedulers_race_for_one_run(cj_home, tmp_path):
     service = JobService()
-    schedule = service.schedules.create(notebook=str(make_notebook(tmp_path / "r.ipynb")), cron="0 * * * *", now=T0)
+    schedule = Schedules(service).create(notebook=str(make_notebook(tmp_path / "r.ipynb")), cron="0 * * * *", now=T0)
     results: list = []
     barrier = threading.Barrier(4)
 
@@ -65,14 +65,14 @@ def test_concurrent_schedulers_race_for_one_run(cj_home, tmp_path):
 def test_missed_runs_policy(cj_home, tmp_path):
     service = JobService()
     nb = str(make_notebook(tmp_path / "m.ipynb"))
-    skip = service.schedules.create(notebook=nb, cron="0 * * * *", missed="skip", now=T0)
-    once = service.schedules.create(notebook=nb, cron="0 * * * *", missed="run_once", now=T0)
+    skip = Schedules(service).create(notebook=nb, cron="0 * * * *", missed="skip", now=T0)
+    once = Schedules(service).create(notebook=nb, cron="0 * * * *", missed="run_once", now=T0)
     scheduler = Scheduler(service)
     fired = scheduler.tick(T0 + 5 * 3600 + 600)  # the machine was off for five due runs
     assert [r.spec["labels"]["containerjob-schedule"] for r in fired] == [once.id]
-    skipped = service.schedules.get(skip.id)
+    skipped = Schedules(service).get(skip.id)
     assert "skipped 5 run(s) missed" in skipped.message
-    assert skipped.next_run_at == T0 + 6 * 3600 and service.schedules.get(once.id).next_run_at == T0 + 6 * 3600
+    assert skipped.next_run_at == T0 + 6 * 3600 and Schedules(service).get(once.id).next_run_at == T0 + 6 * 3600
     wait_final(service, fired[0].id)
 
 
@@ -80,52 +80,52 @@ def test_overlap_cap_skips_while_a_run_is_active(cj_home, tmp_path):
     service = JobService()
     path = tmp_path / "slow.ipynb"
     make_notebook(path, magic="import time; time.sleep(30)")
-    schedule = service.schedules.create(notebook=str(path), cron="* * * * *", max_concurrent=1, now=T0,
+    schedule = Schedules(service).create(notebook=str(path), cron="* * * * *", max_concurrent=1, now=T0,
                                         options={"image": "python:3.11-slim"})
     scheduler = Scheduler(service)
     (first,) = scheduler.tick(T0 + 61)
     assert scheduler.tick(T0 + 121) == []
-    assert "1 run(s) still active (max_concurrent 1)" in service.schedules.get(schedule.id).message
+    assert "1 run(s) still active (max_concurrent 1)" in Schedules(service).get(schedule.id).message
     with pytest.raises(SpecError, match="already has 1 run"):
-        service.schedules.run_now(schedule.id)
+        Schedules(service).run_now(schedule.id)
     service.cancel(first.id)
-    second = service.schedules.run_now(schedule.id)  # room again
+    second = Schedules(service).run_now(schedule.id)  # room again
     assert service.cancel(second.id).status.value == "CANCELLED"
 
 
 def test_pause_resume_edit_delete_and_validation(cj_home, tmp_path):
     service = JobService()
     nb = str(make_notebook(tmp_path / "e.ipynb"))
-    schedule = service.schedules.create(notebook=nb, cron="30 2 * * *", timezone="Europe/Paris", now=T0)
+    schedule = Schedules(service).create(notebook=nb, cron="30 2 * * *", timezone="Europe/Paris", now=T0)
     # 02:30 Paris does not exist on 29 March 2026 (clocks jump 02:00 -> 03:00): croniter moves on correctly
     assert schedule.next_run_at == next_run("30 2 * * *", "Europe/Paris", T0)
-    paused = service.schedules.pause(schedule.id)
+    paused = Schedules(service).pause(schedule.id)
     assert paused.state == "PAUSED" and paused.next_run_at is None
     assert Scheduler(service).tick(T0 + 10 * 86400) == []
-    resumed = service.schedules.resume(schedule.id, now=T0 + 10 * 86400)
+    resumed = Schedules(service).resume(schedule.id, now=T0 + 10 * 86400)
     assert resumed.next_run_at > T0 + 10 * 86400
-    edited = service.schedules.update(schedule.id, cron="0 4 * * 1", parameters={"epochs": 9}, now=T0)
+    edited = Schedules(service).update(schedule.id, cron="0 4 * * 1", parameters={"epochs": 9}, now=T0)
     assert edited.cron == "0 4 * * 1" and edited.parameters == {"epochs": 9}
     for bad, message in (({"cron": "61 * * * *"}, "not a 5-field cron"), ({"timezone": "Mars/Olympus"}, "IANA"),
                          ({"parameters": {"epochz": 1}}, "'epochz' is not a parameter"),
                          ({"missed": "later"}, "--missed"), ({"max_concurrent": 0}, "1..100"),
                          ({"options": {"gpus": "x"}}, "--gpus"), ({"color": "red"}, "cannot change")):
         with pytest.raises(SpecError, match=message):
-            service.schedules.update(schedule.id, **bad)
-    assert service.schedules.get(schedule.id).cron == "0 4 * * 1"  # a refused edit changed nothing
+            Schedules(service).update(schedule.id, **bad)
+    assert Schedules(service).get(schedule.id).cron == "0 4 * * 1"  # a refused edit changed nothing
     with pytest.raises(SpecError, match="executor"):
-        service.schedules.create(notebook=nb, cron="0 * * * *", options={"backend": "vertex"})
-    service.schedules.delete(schedule.id)
-    assert service.schedules.list() == []
+        Schedules(service).create(notebook=nb, cron="0 * * * *", options={"backend": "vertex"})
+    Schedules(service).delete(schedule.id)
+    assert Schedules(service).list() == []
     assert not (cj_home / "schedules" / schedule.id).exists()
 
 
 def test_snapshot_runs_what_was_scheduled(cj_home, tmp_path):
     service = JobService()
     path = make_notebook(tmp_path / "snap.ipynb")
-    schedule = service.schedules.create(notebook=str(path), cron="0 * * * *", now=T0)
+    schedule = Schedules(service).create(notebook=str(path), cron="0 * * * *", now=T0)
     path.write_text("not a notebook any more")
-    record = wait_final(service, service.schedules.run_now(schedule.id).id)
+    record = wait_final(service, Schedules(service).run_now(schedule.id).id)
     assert record.status.value == "SUCCEEDED"
 
 
@@ -144,7 +144,7 @@ def test_cli_schedule_and_scheduler_once(cj_home, tmp_path):
     service.store.save_schedule(data)
     once = subprocess.run([*cli, "scheduler", "--once"], capture_output=True, text=True, timeout=60)
     assert once.returncode == 0 and once.stdout.strip() == ""
-    assert "missed" in service.schedules.get(schedule_id).message
+    assert "missed" in Schedules(service).get(schedule_id).message
     paused = subprocess.run([*cli, "schedule", "pause", schedule_id], capture_output=True, text=True, timeout=60)
     assert "PAUSED" in paused.stdout
     run = subprocess.run([*cli, "schedule", "run", schedule_id], capture_output=True, text=True, timeout=60)

@@ -16,6 +16,7 @@ import tornado.web
 from jupyter_server.utils import url_path_join
 
 import containerjob
+from containerjob.core.options import options_for_backend
 from containerjob.server.base import ContainerJobHandler
 from containerjob.server.routes import ROUTES
 
@@ -163,14 +164,24 @@ async def test_settings_show_the_resolved_project_and_its_source(jp_fetch, cj_ho
 
 
 async def test_backends_report_availability_and_capabilities(jp_fetch):
-    backends = {b["name"]: b for b in json.loads((await jp_fetch("containerjob", "backends")).body)["backends"]}
-    assert set(backends) == {"local", "vertex", "executor"}
+    listed = json.loads((await jp_fetch("containerjob", "backends")).body)["backends"]
+    assert [b["name"] for b in listed] == ["local", "vertex", "executor"]
+    backends = {b["name"]: b for b in listed}
+    assert all(set(b) == {"name", "label", "available", "message", "capabilities", "options"} for b in listed)
     assert backends["local"]["available"] is True  # the real engine answers the ping
-    assert backends["local"]["capabilities"]["cells"] is True
-    assert backends["vertex"]["available"] is False  # cj_home: no project, no staging bucket
-    assert "project" in backends["vertex"]["message"] and "staging bucket" in backends["vertex"]["message"]
-    assert backends["executor"]["capabilities"] == {"cells": False, "notebooks": True, "schedules": True,
-                                                    "gpus": True}
+    assert backends["local"]["label"] == "Local container (Docker)"
+    local = backends["local"]["capabilities"]
+    assert local["kinds"] == ["cell", "script", "notebook"] and local["schedules"] and local["live_logs"]
+    assert isinstance(local["gpus"], bool)  # whether this host has an NVIDIA driver
+    for name in ("vertex", "executor"):  # cj_home: no project, no staging bucket
+        assert backends[name]["available"] is True  # a form or flag can still give both
+        assert "project" in backends[name]["message"] and "staging bucket" in backends[name]["message"]
+    assert backends["vertex"]["capabilities"] == {"kinds": ["cell", "script"], "schedules": False, "gpus": True,
+                                                  "cancel": True, "live_logs": True}
+    assert backends["executor"]["capabilities"] == {"kinds": ["notebook"], "schedules": True, "gpus": True,
+                                                    "cancel": True, "live_logs": False}
+    assert all(b["options"] == options_for_backend(b["name"]) for b in listed)  # from the option table
+    assert "runtime_template" in backends["executor"]["options"] and "gpus" in backends["local"]["options"]
 
 
 def test_check_handlers_script_passes():

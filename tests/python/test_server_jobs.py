@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import tornado.httpclient
 
 from cjtest import IMAGE
 from containerjob.core.store import Store
+from containerjob.server.logs import read_log
 
 WRITES_FILES = """\
 import os
@@ -115,6 +117,81 @@ async def test_follow_streams_chunks_as_they_arrive_without_blocking_the_server(
     job = await wait_for(jp_fetch, job["id"], "SUCCEEDED", timeout_s=5)
     skipped = await jp_fetch("containerjob", "jobs", job["id"], "logs", params={"follow": "1", "since": "7"})
     assert skipped.body.decode() == text[7:]
+
+
+async def test_reads_serve_the_store_and_never_ask_the_engine(jp_fetch, jp_serverapp, monkeypatch):
+    """List, get and logs answer from the store and the files while the backend cannot be asked at all; only
+    the watcher (here failing, and retrying) would refresh and finalise."""
+    job = await submit(jp_fetch, "import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+    deadline = time.monotonic() + 15
+    while "up" not in (await api(jp_fetch, "jobs", job["id"], "logs"))["text"]:
+        assert time.monotonic() < deadline, "the live log never had the job's first line"
+        await asyncio.sleep(0.2)
+    service = jp_serverapp.extension_manager.extension_points["containerjob"].app.ctx.service
+    backend = service.backend("local")
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a read asked the engine")
+    for name in ("refresh", "stream_logs", "stop"):
+        monkeypatch.setattr(backend, name, refused)
+    assert [j["id"] for j in (await api(jp_fetch, "jobs"))["jobs"]] == [job["id"]]
+    assert (await api(jp_fetch, "jobs", job["id"]))["status"] == "RUNNING"
+    assert await api(jp_fetch, "jobs", job["id"], "logs") == {"text": "up\n", "next": 3, "done": False}
+    monkeypatch.undo()
+    assert (await api(jp_fetch, "jobs", job["id"], "cancel", method="POST", body=""))["status"] == "CANCELLED"
+
+
+def test_logs_are_read_from_a_byte_offset_on_whole_characters(tmp_path):
+    live, final = tmp_path / "logs.live", tmp_path / "logs.txt"
+    assert read_log(tmp_path, False, 0) == ("", 0, False)  # not started yet
+    live.write_bytes("h\u00e9 \u20ac".encode() + "\u20ac".encode()[:2])  # the last character half written
+    assert read_log(tmp_path, False, 0) == ("h\u00e9 \u20ac", 7, False)
+    assert read_log(tmp_path, False, 3) == (" \u20ac", 7, False)
+    assert read_log(tmp_path, False, 7) == ("", 7, False)
+    final.write_text("h\u00e9 \u20ac\u20ac!\n", encoding="utf-8")
+    assert read_log(tmp_path, True, 7) == ("\u20ac!\n", 12, True)  # final: logs.txt, which begins the same
+    assert read_log(tmp_path, True, 12) == ("", 12, True)
+    final.unlink()  # a final job whose backend kept no log: the live copy is all there is
+    assert read_log(tmp_path, True, 0) == ("h\u00e9 \u20ac\ufffd", 9, True)
+
+
+def background_threads() -> set[str]:
+    """containerjob's own threads, less the request pool's workers."""
+    return {t.name for t in threading.enumerate()
+            if t.name.startswith("containerjob-") and not t.name.startswith("containerjob-api")}
+
+
+async def test_closed_follow_stream_leaves_no_log_thread(jp_fetch, jp_http_port, jp_base_url, jp_auth_header, caplog):
+    """A follow stream tails the watcher's live log: the client going away ends it, no thread is left, and the
+    live log's own copy ends with the job."""
+    job = await submit(jp_fetch, "import time\nprint('tick', flush=True)\ntime.sleep(60)\n")
+    deadline = time.monotonic() + 15
+    while "tick" not in (await api(jp_fetch, "jobs", job["id"], "logs"))["text"]:
+        assert time.monotonic() < deadline, "the live log never had the job's first line"
+        await asyncio.sleep(0.2)
+    before = background_threads()
+    assert {"containerjob-watcher", f"containerjob-live-{job['id']}"} <= before
+    reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+    path = f"{jp_base_url}containerjob/jobs/{job['id']}/logs?follow=1"
+    headers = "".join(f"{k}: {v}\r\n" for k, v in jp_auth_header.items())
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n{headers}\r\n".encode())
+    received = b""
+    while b"tick" not in received:
+        received += await asyncio.wait_for(reader.read(4096), 10)
+    assert received.startswith(b"HTTP/1.1 200") and background_threads() == before
+    writer.close()
+    await writer.wait_closed()
+    deadline = time.monotonic() + 5
+    while not any("GET" in r.getMessage() and "follow=1" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, "the follow stream did not end when its client went away"
+        await asyncio.sleep(0.1)
+    assert background_threads() == before
+    await api(jp_fetch, "jobs", job["id"], "cancel", method="POST", body="")
+    deadline = time.monotonic() + 10
+    while f"containerjob-live-{job['id']}" in background_threads():
+        assert time.monotonic() < deadline, "the live log copy outlived its job"
+        await asyncio.sleep(0.1)
+    assert background_threads() == {"containerjob-watcher", "containerjob-scheduler"}
 
 
 async def test_polling_logs_while_running_is_not_done(jp_fetch):

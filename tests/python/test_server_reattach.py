@@ -45,6 +45,6 @@ async def test_running_jobs_are_reattached_and_finalised(jp_serverapp, running_j
 
 async def test_threads_stop_with_the_server(jp_serverapp, running_job):
     extension = jp_serverapp.extension_manager.extension_points["containerjob"].app
-    assert {"containerjob-sweeper", "containerjob-scheduler"} <= set(extension.ctx.alive())
+    assert {"containerjob-watcher", "containerjob-scheduler"} <= set(extension.ctx.alive())
     await jp_serverapp.extension_manager.stop_all_extensions()
     assert extension.ctx.alive() == []

@@ -106,10 +106,10 @@ def test_a_rest_400_from_vertex_is_a_spec_error():
     """google-api-core raises BadRequest for an HTTP 400 over REST (InvalidArgument only over gRPC)."""
     from google.api_core import exceptions as gexc
 
-    from containerjob.backends.vertex import _api_errors
+    from containerjob.backends.gcp import api_errors
     from containerjob.core.errors import SpecError
 
     for exc in (gexc.BadRequest("bad field"), gexc.InvalidArgument("bad field")):
         with pytest.raises(SpecError, match="Vertex AI rejected the job \\(create\\): bad field"):
-            with _api_errors("create"):
+            with api_errors("create"):
                 raise exc

@@ -25,6 +25,9 @@ test.use({
   }
 });
 
+/** `GET backends`, whatever query JupyterLab's request adds. */
+const BACKENDS_ROUTE = /\/containerjob\/backends(\?|$)/;
+
 test.describe('containerjob sidebar and notebook actions', () => {
   test('runs a cell in a container with its variables and shows it everywhere', async ({
     page,
@@ -114,6 +117,13 @@ test.describe('containerjob sidebar and notebook actions', () => {
       await expect(
         panel.locator(`.jp-ContainerJob-allJobs [data-job-id="${id}"]`)
       ).toBeVisible();
+      // The backend filter lists what the server has, by the server's labels.
+      await expect(panel.locator('.jp-ContainerJob-filter option')).toHaveText([
+        'All',
+        'Local container (Docker)',
+        'Vertex AI CustomJob',
+        'Vertex AI Workbench Executor'
+      ]);
       await panel.screenshot({
         path: path.join(ARTIFACTS, 'sidebar-light.png')
       });
@@ -242,14 +252,75 @@ test.describe('containerjob sidebar and notebook actions', () => {
     await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
 
     expect(await page.notebook.getCellTextInput(0)).toBe(
-      `%%containerjob --backend vertex --image ${IMAGE} --machine-type n1-standard-8 ` +
-        '--accelerator NVIDIA_TESLA_T4:1 --region mars-central1 --staging-bucket gs://cj-ui-bucket ' +
+      `%%containerjob --backend vertex --image ${IMAGE} --region mars-central1 ` +
+        '--machine-type n1-standard-8 --accelerator NVIDIA_TESLA_T4:1 --staging-bucket gs://cj-ui-bucket ' +
         '--env SEED=1 --env MODE=fast\nx = 1'
     );
     await page.notebook.waitForRun(0);
     expect((await page.notebook.getCellTextOutput(0))!.join('')).toContain(
       "--region 'mars-central1' is not a Vertex AI training region"
     );
+  });
+
+  test('the notebook forms offer the backends that run notebooks, with the fields each takes', async ({
+    page,
+    tmpPath
+  }) => {
+    await openNotebook(page, tmpPath, 'forms.ipynb', [{ source: 'x = 1' }]);
+
+    await test.step('the Executor form has no Image or Environment field', async () => {
+      await toolbarAction(page, 'Submit Notebook to Vertex AI Executor');
+      const dialog = await launchForm(page);
+      const backend = dialog.locator('select[name="backend"]');
+      await expect(backend).toHaveValue('executor');
+      // Vertex AI CustomJob runs no notebooks: not offered at all.
+      await expect(backend.locator('option')).toHaveText([
+        'Local container (Docker)',
+        'Vertex AI Workbench Executor'
+      ]);
+      await expect(dialog.locator('input[name="image"]')).toBeHidden();
+      await expect(dialog.locator('textarea[name="env"]')).toBeHidden();
+      await expect(dialog.locator('input[name="machine_type"]')).toBeVisible();
+      await dialog
+        .locator('.jp-Dialog-content')
+        .screenshot({ path: path.join(ARTIFACTS, 'form-executor-light.png') });
+      await backend.selectOption('local');
+      await expect(dialog.locator('input[name="image"]')).toBeVisible();
+      await expect(dialog.locator('input[name="machine_type"]')).toBeHidden();
+      await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
+    });
+
+    await test.step('an unavailable backend is shown disabled with the server reason', async () => {
+      const reason = 'needs a staging bucket (CONTAINERJOB_STAGING_BUCKET)';
+      await page.route(BACKENDS_ROUTE, async route => {
+        const response = await route.fetch();
+        const { backends } = await response.json();
+        for (const backend of backends) {
+          if (backend.name === 'executor') {
+            Object.assign(backend, { available: false, message: reason });
+          }
+        }
+        await route.fulfill({ response, json: { backends } });
+      });
+      await toolbarAction(page, 'Submit Notebook to Vertex AI Executor');
+      const dialog = await launchForm(page);
+      const executor = dialog.locator('option[value="executor"]');
+      await expect(executor).toBeDisabled();
+      await expect(executor).toHaveAttribute('title', reason);
+      await expect(dialog.locator('select[name="backend"]')).toHaveValue(
+        'local'
+      );
+      await expect(
+        dialog.locator(
+          '.jp-ContainerJob-form-warning li[data-backend="executor"]'
+        )
+      ).toHaveText(`Vertex AI Workbench Executor is unavailable: ${reason}`);
+      await dialog.locator('.jp-Dialog-content').screenshot({
+        path: path.join(ARTIFACTS, 'form-unavailable-light.png')
+      });
+      await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
+      await page.unroute(BACKENDS_ROUTE);
+    });
   });
 
   test('runs a whole notebook with a parameter, downloads its output and re-runs it', async ({

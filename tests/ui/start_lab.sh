@@ -47,9 +47,11 @@ LOG=$REPO/tests/ui/artifacts/jupyter-server.log
 echo "start_lab: JupyterLab on port $CJ_UI_PORT, root $CJ_UI_TMP/root, log $LOG"
 export PYTHONPATH=$REPO/python_pkg${PYTHONPATH:+:$PYTHONPATH}
 export CONTAINERJOB_HOME=$CJ_UI_TMP/home JUPYTER_CONFIG_DIR=$CJ_UI_TMP/config
-# A known project (the forms show it and jobs get it); none of this machine's settings or gcloud.
-export GOOGLE_CLOUD_PROJECT=containerjob-ui-test CONTAINERJOB_CONFIG=$CJ_UI_TMP/no-config.json \
-  CLOUDSDK_CONFIG=$CJ_UI_TMP/no-gcloud
+# A known project (the forms show it and jobs get it) and a staging bucket, so the server reports the
+# Vertex AI backends available (nothing reaches Google: the tests submit nothing there); none of
+# this machine's settings or gcloud.
+export GOOGLE_CLOUD_PROJECT=containerjob-ui-test CONTAINERJOB_STAGING_BUCKET=cj-ui-staging \
+  CONTAINERJOB_CONFIG=$CJ_UI_TMP/no-config.json CLOUDSDK_CONFIG=$CJ_UI_TMP/no-gcloud
 unset CLOUDSDK_CORE_PROJECT GOOGLE_APPLICATION_CREDENTIALS CONTAINERJOB_PROJECT CONTAINERJOB_DEFAULT_IMAGE \
   CONTAINERJOB_DEFAULT_BACKEND JPY_SESSION_NAME
 "$PY" -m jupyterlab >"$LOG" 2>&1 &

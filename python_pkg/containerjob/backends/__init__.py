@@ -1,24 +1,56 @@
-"""Backends run a JobSpec somewhere; `get_backend(name)` returns one by name."""
+"""Backends run a JobSpec somewhere; `get_backend(name)` returns one by name.
+
+They are found through the `containerjob.backends` entry-point group (`name = "module:Class"`), so
+another package can add one; the built-ins are also named here, so a source checkout whose package
+metadata is not installed still finds them. Each is imported only when asked for: loading the magic
+stays fast.
+"""
 from __future__ import annotations
 
+import functools
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
 from ..core.errors import SpecError
-from .base import Backend
+from .base import Backend, Capabilities, HostedSchedules, Outcome
 
-BACKENDS = ("local", "vertex", "executor")
+GROUP = "containerjob.backends"
+BUILTIN = {
+    "local": "containerjob.backends.local:LocalBackend",
+    "vertex": "containerjob.backends.vertex:VertexBackend",
+    "executor": "containerjob.backends.executor:ExecutorBackend",
+}
+
+__all__ = ["Backend", "Capabilities", "HostedSchedules", "Outcome", "available_backends", "backend_class",
+           "get_backend"]
 
 
-def get_backend(name: str, **kwargs) -> Backend:
-    """Return the backend called `name`; imported lazily so loading the magic stays fast."""
-    if name == "local":
-        from .local import LocalBackend
+@functools.lru_cache(maxsize=1)
+def _registered() -> dict[str, str]:
+    """Name -> "module:Class": the built-ins first, then what installed packages declare (read once)."""
+    found = entry_points()
+    declared = found.select(group=GROUP) if hasattr(found, "select") else found.get(GROUP, [])  # Python 3.9
+    return {**BUILTIN, **{ep.name: ep.value for ep in declared}}
 
-        return LocalBackend(**kwargs)
-    if name == "vertex":
-        from .vertex import VertexBackend
 
-        return VertexBackend(**kwargs)
-    if name == "executor":
-        from .executor import ExecutorBackend
+def available_backends() -> list[str]:
+    """Names of every backend this installation can load (built-ins first, in their order)."""
+    return list(_registered())
 
-        return ExecutorBackend(**kwargs)
-    raise SpecError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+
+def backend_class(name: str) -> type[Backend]:
+    """The class registered as `name`; unknown names are a SpecError naming the choices."""
+    target = _registered().get(name)
+    if target is None:
+        raise SpecError(f"unknown backend {name!r}: choose one of {', '.join(available_backends())}")
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise SpecError(f"backend {name!r} ({target}) is not a containerjob Backend")
+    return cls
+
+
+def get_backend(name: str, **kwargs: Any) -> Backend:
+    """A new backend called `name`, constructed with `kwargs` (settings, store)."""
+    return backend_class(name)(**kwargs)

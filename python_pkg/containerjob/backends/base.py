@@ -1,5 +1,10 @@
-"""The backend contract. `submit` is a template method: preflight, record, start; a failed start
-cleans up and leaves a final FAILED record, never a half-made job."""
+"""The backend contract every caller relies on (service, scheduling, server, CLI), and nothing more.
+
+`submit` is a template method: preflight, record, start; a failed start cleans up and leaves a final
+FAILED record, never a half-made job. `finalise` is one too: under the job's lock, once, whichever
+process gets there first; a backend supplies only `conclude` (collect logs and outputs, say how it
+ended). Backends are found by name through the `containerjob.backends` entry-point group.
+"""
 from __future__ import annotations
 
 import fcntl
@@ -9,8 +14,9 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, Mapping, TypedDict
 
 from ..core.errors import ContainerJobError, JobNotFound, SpecError, unwritable
 from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, new_job_id
@@ -24,15 +30,52 @@ STALE_QUEUED_S = 600  # a QUEUED job whose starter died is LOST after this long
 MAX_BATCH = 10_000  # log chunks handed to the viewer in one call
 
 
+class Capabilities(TypedDict):
+    """What a backend can do, as the sidebar reads it (GET /backends)."""
+
+    kinds: list[str]  # job kinds it runs: cell, script, notebook
+    schedules: bool  # notebooks can be scheduled on it
+    gpus: bool
+    cancel: bool  # a running job can be stopped
+    live_logs: bool  # logs arrive while the job runs (not only at its end)
+
+
+@dataclass
+class Outcome:
+    """How a job ended, as `conclude` found it; `finalise` writes it."""
+
+    status: JobStatus
+    message: str = ""
+    exit_code: int | None = None
+
+
 class Backend(ABC):
     """Runs JobSpecs somewhere; all state lives in the store so any process can pick a job up."""
 
     name: ClassVar[str]
+    label: ClassVar[str]  # for people: "Local container (Docker)"
+    capabilities: ClassVar[Capabilities]
     poll_s: ClassVar[float] = 0.25  # how often follow() re-checks a job whose logs ended
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
+
+    @abstractmethod
+    def health(self) -> tuple[bool, str]:
+        """Whether jobs can be submitted now, and why not (or what they will use); cheap, no job API call."""
+
+    def host_capabilities(self) -> Capabilities:
+        """The class's capabilities as this machine offers them (local GPUs need a driver here)."""
+        return {**self.capabilities, "kinds": list(self.capabilities["kinds"])}
+
+    def cleanup(self, *, stopped_only: bool) -> int:
+        """Remove what finished or unknown jobs left on this machine (containers); returns how many."""
+        return 0
+
+    def held_job_ids(self) -> list[str]:
+        """IDs of the jobs this backend still holds something for on this machine (a container)."""
+        return []
 
     def job_dir(self, job_id: str) -> Path:
         return self.settings.home_path / "jobs" / job_id
@@ -116,6 +159,41 @@ class Backend(ABC):
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
         """The exact request this backend would send, secrets redacted (for --dry-run)."""
 
+    @abstractmethod
+    def conclude(self, record: JobRecord, observed: Any, status: JobStatus | None, message: str) -> Outcome:
+        """Called under the job's lock while it is not final: bring its logs and outputs home and say how it
+        ended. `observed` is what the backend last saw of it; `status` is the caller's verdict (a stop)."""
+
+    def finalise(self, record: JobRecord, observed: Any = None, status: JobStatus | None = None,
+                 message: str = "") -> JobRecord:
+        """Once per job, whichever process gets here first; the others get the record it wrote."""
+        with self.job_lock(record) as current:
+            if current.status.is_final:
+                return current
+            outcome = self.conclude(current, observed, status, message)
+            final = self.store.update(record.id, status=outcome.status, message=outcome.message,
+                                      exit_code=outcome.exit_code, finished_at=time.time())
+        self.released(record, observed)
+        return final
+
+    def released(self, record: JobRecord, observed: Any) -> None:
+        """After a job was finalised and its lock let go: free what it held (local: its container)."""
+
+    def lose_if_stale(self, record: JobRecord, message: str,
+                      still_starting: Callable[[], bool] = lambda: False) -> JobRecord:
+        """A QUEUED job whose starter died long ago is LOST (unless the backend sees it starting)."""
+        if time.time() - record.created_at > STALE_QUEUED_S and not still_starting():
+            self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.LOST, finished_at=time.time(),
+                                  message=message)
+        return self.store.get(record.id)
+
+    @staticmethod
+    def saved_logs(record: JobRecord) -> Iterator[str]:
+        """The logs kept in the job directory when it was finalised (nothing if none were)."""
+        path = Path(record.job_dir) / "logs.txt"
+        if path.is_file():
+            yield path.read_text(encoding="utf-8", errors="replace")
+
     def cancel(self, record: JobRecord) -> JobRecord:
         if record.status.is_final:
             return record
@@ -194,3 +272,33 @@ class Backend(ABC):
                 if hasattr(exc, "add_note"):
                     exc.add_note(f"containerjob could not cancel job {record.id}: {cancel_exc}")
             raise
+
+
+class HostedSchedules(ABC):
+    """A backend whose own service fires schedules, taking plain data (scheduler.py fires the others).
+
+    `schedule` is a schedule record's fields (id, name, cron, timezone, max_concurrent, backend_ref)."""
+
+    @abstractmethod
+    def create_schedule(self, schedule: Mapping[str, Any], spec: JobSpec, payload: Payload) -> str:
+        """Create it on the service; returns its resource name (kept as the record's backend_ref)."""
+
+    @abstractmethod
+    def update_schedule(self, schedule: Mapping[str, Any], spec: JobSpec, payload: Payload) -> None:
+        """Replace what it runs and when."""
+
+    @abstractmethod
+    def set_schedule_state(self, schedule_ref: str, state: str) -> None:
+        """ACTIVE (runs missed while paused are not made up) or PAUSED."""
+
+    @abstractmethod
+    def delete_schedule(self, schedule_ref: str) -> None:
+        """Delete it on the service; runs already fired stay."""
+
+    @abstractmethod
+    def list_schedule_runs(self, schedule_ref: str) -> list[dict[str, Any]]:
+        """Runs the service fired for it: name (its resource name), display_name, created_at, output_uri, project."""
+
+    @abstractmethod
+    def adopt_run(self, run: Mapping[str, Any], *, labels: Mapping[str, str], origin: str) -> JobRecord:
+        """Add one of those runs to the store as a job of this backend, refreshed."""

@@ -8,7 +8,6 @@ executed notebook and every file under that prefix come back to the job director
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import time
 from pathlib import Path
@@ -19,27 +18,21 @@ from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
 from ..core.spec import label_value
 from ..mounts.sync import transfer_errors
-from .base import Notify
-from .vertex import _TERMINAL, VertexBackend, _api_errors
+from .base import Capabilities, Notify, Outcome
+from .executor_schedules import NotebookSchedules
+from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name
 
-_NAME_RE = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/notebookExecutionJobs/(?P<id>[^/]+)$")
 CREATE_TIMEOUT_S = 600
 
 
-def parse_execution_name(name: str) -> dict[str, str]:
-    match = _NAME_RE.match(name or "")
-    if not match:
-        raise BackendError(f"Vertex AI returned an unexpected notebook execution job name {name!r}")
-    return match.groupdict()
-
-
-class ExecutorBackend(VertexBackend):
+class ExecutorBackend(NotebookSchedules, GcpBackend):
     name = "executor"
+    label = "Vertex AI Workbench Executor"
+    capabilities = Capabilities(kinds=["notebook"], schedules=True, gpus=True, cancel=True, live_logs=False)
     poll_s = 2.0
+    collection = "notebookExecutionJobs"
+    client_kind = "NotebookServiceClient"
     resource_kind = "notebook execution"
-
-    def client(self, region: str):
-        return self.api_client("NotebookServiceClient", region)
 
     # -- submission ----------------------------------------------------------------------------------
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
@@ -55,7 +48,7 @@ class ExecutorBackend(VertexBackend):
         notify(f"runs as {spec.service_account} in project {spec.project}, region {spec.region}: the notebook's code "
                "has that service account's permissions, not yours")
 
-    def _execution_job(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
+    def execution_job(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
         """The NotebookExecutionJob as REST JSON (camelCase), shared by submit and --dry-run."""
         bucket, prefix = self.staging(spec, job_id)
         pool = spec.primary
@@ -92,7 +85,7 @@ class ExecutorBackend(VertexBackend):
             self.transfer(spec.project).fs.put_file(str(payload.path / payload.manifest["source_file"]), uri[5:])
 
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
-        body = self._execution_job(spec, payload, job_id, origin)
+        body = self.execution_job(spec, payload, job_id, origin)
         gcloud = ["gcloud", "colab", "executions", "create", f"--project={spec.project}", f"--region={spec.region}",
                   f"--display-name={spec.display_name}", f"--gcs-notebook-uri={body['gcsNotebookSource']['uri']}",
                   f"--gcs-output-uri={body['gcsOutputUri']}", f"--service-account={spec.service_account}",
@@ -105,23 +98,22 @@ class ExecutorBackend(VertexBackend):
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
         from google.cloud import aiplatform_v1
 
-        body = self._execution_job(spec, payload, record.id, record.origin)
+        body = self.execution_job(spec, payload, record.id, record.origin)
         notify(f"staging the notebook to {body['gcsNotebookSource']['uri']}")
         self.stage_notebook(spec, payload, body["gcsNotebookSource"]["uri"])
         job = aiplatform_v1.NotebookExecutionJob.from_json(json.dumps(body))
-        with _api_errors("create the NotebookExecutionJob"):
+        with api_errors("create the NotebookExecutionJob"):
             operation = self.client(spec.region).create_notebook_execution_job(
                 parent=f"projects/{spec.project}/locations/{spec.region}", notebook_execution_job=job)
             created = operation.result(timeout=CREATE_TIMEOUT_S)
-        parse_execution_name(created.name)
+        parse_resource_name(created.name, self.collection)
         notify(f"submitted {created.name}")
         return created.name
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def _get(self, record: JobRecord):
-        with _api_errors(f"read job {record.id}"):
-            region = parse_execution_name(record.backend_ref)["region"]
-            return self.client(region).get_notebook_execution_job(name=record.backend_ref)
+        with api_errors(f"read job {record.id}"):
+            return self.client(self.region_of(record)).get_notebook_execution_job(name=record.backend_ref)
 
     @staticmethod
     def _state(job) -> str:
@@ -130,17 +122,16 @@ class ExecutorBackend(VertexBackend):
     def stop(self, record: JobRecord, status: JobStatus, message: str) -> JobRecord:
         """aiplatform_v1 has no cancel for notebook executions: deleting the execution is how it stops."""
         if not record.backend_ref:
-            return self.store.update(record.id, status=status, message=message, finished_at=time.time())
+            return self.stop_unsubmitted(record, status, message)
         job = self._get(record)
-        if self._state(job) in _TERMINAL:
-            return self._finalise(record, job, None, "")
+        if self.is_terminal(job):
+            return self.finalise(record, job)
         from google.api_core.exceptions import BadRequest, FailedPrecondition
 
-        region = parse_execution_name(record.backend_ref)["region"]
         try:
-            with _api_errors(f"stop job {record.id} (delete its notebook execution)"):
+            with api_errors(f"stop job {record.id} (delete its notebook execution)"):
                 try:
-                    self.client(region).delete_notebook_execution_job(name=record.backend_ref).result(
+                    self.client(self.region_of(record)).delete_notebook_execution_job(name=record.backend_ref).result(
                         timeout=CREATE_TIMEOUT_S)
                 except (FailedPrecondition, BadRequest) as exc:  # REST answers FAILED_PRECONDITION as a 400
                     raise BackendError(
@@ -150,29 +141,23 @@ class ExecutorBackend(VertexBackend):
         except BackendError:
             self.store.transition(record.id, (JobStatus.CANCELLING,), status=JobStatus.RUNNING)
             raise
-        with self.job_lock(record) as current:
-            if current.status.is_final:
-                return current
-            self._collect(current)
-            return self.store.update(record.id, status=status, message=message, finished_at=time.time())
+        return self.finalise(record, None, status, message)  # no execution left to ask: the caller's verdict
 
-    def _finalise(self, record: JobRecord, job, status: JobStatus | None, message: str) -> JobRecord:
-        with self.job_lock(record) as current:
-            if current.status.is_final:
-                return current
-            failed_cell = self._collect(current)
-            mapped, note = _TERMINAL.get(self._state(job), (JobStatus.FAILED, self._state(job)))
-            if mapped is JobStatus.FAILED:
-                message = failed_cell or job.status.message or note or "failed"
-            else:
-                message = note
-            return self.store.update(record.id, status=mapped, message=message, finished_at=time.time(),
-                                     exit_code=0 if mapped is JobStatus.SUCCEEDED else None)
+    def conclude(self, record: JobRecord, job, status: JobStatus | None, message: str) -> Outcome:
+        failed_cell = self._collect(record)
+        if job is None:  # stopped by deleting its execution: nothing left to ask, stop()'s verdict stands
+            return Outcome(status or JobStatus.CANCELLED, message)
+        mapped, note = TERMINAL.get(self._state(job), (JobStatus.FAILED, self._state(job)))
+        if mapped is JobStatus.FAILED:
+            message = failed_cell or job.status.message or note or "failed"
+        else:
+            message = note
+        return Outcome(mapped, message, 0 if mapped is JobStatus.SUCCEEDED else None)
 
     def _collect(self, record: JobRecord) -> str:
         """Fetch everything under the output prefix, put the executed notebook at output/NAME.ipynb, and write
         its stream outputs to logs.txt; returns the failing cell's error, if any."""
-        self._fetch_outputs(record)
+        self.fetch_outputs(record)
         output = Path(record.job_dir) / "output"
         name = Path(record.origin).name if record.origin.endswith(".ipynb") else ""
         executed = sorted(output.rglob("*.ipynb"))
@@ -185,20 +170,19 @@ class ExecutorBackend(VertexBackend):
         (Path(record.job_dir) / "logs.txt").write_text(logs)
         return failure
 
-    def _output_prefix(self, record: JobRecord) -> str:
+    def output_prefix(self, record: JobRecord) -> str:
         """Runs a Vertex schedule fired write under the schedule's prefix, in a folder named after the run."""
         if record.spec.get("output_prefix"):
             return f"{record.spec['staging_bucket']}/{record.spec['output_prefix']}"
-        return super()._output_prefix(record)
+        return super().output_prefix(record)
 
     def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
         """The Executor streams nothing: with follow, wait for the end, then the executed notebook's output."""
         while follow and not record.status.is_final:
             time.sleep(self.poll_s)
             record = self.refresh(self.store.get(record.id))
-        path = Path(record.job_dir) / "logs.txt"
-        if record.status.is_final and path.is_file():
-            yield path.read_text(errors="replace")
+        if record.status.is_final:
+            yield from self.saved_logs(record)
 
 
 def notebook_text(nb: dict[str, Any]) -> tuple[str, str]:

@@ -5,24 +5,24 @@ import hashlib
 import json
 import os
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import docker
 import docker.errors
-import requests.exceptions
 from docker.types import DeviceRequest, Mount
 
-from .. import __version__
-from ..core.errors import BackendError, BackendUnavailable, JobLost, JobNotFound, MountError, PayloadError, SpecError
+from ..core.errors import (BackendError, BackendUnavailable, ContainerJobError, JobLost, JobNotFound, MountError,
+                           PayloadError, SpecError)
+from ..core.gcs_uri import gcs_path
 from ..core.models import JobRecord, JobSpec, JobStatus, redact_env
 from ..core.payload import KERNEL_PYTHON, Payload, read_result
-from ..core.gcs_uri import gcs_path
 from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment, output_dirs
+from ..core.version import __version__
 from ..mounts.job_mounts import JobMounts
 from . import gpu, images
-from .base import STALE_QUEUED_S, Backend, Notify
+from .base import Backend, Capabilities, Notify, Outcome
+from .engine import engine_errors, gone_ok
 
 LABEL_JOB = "containerjob.job"
 LABEL_STORE = "containerjob.store"
@@ -33,24 +33,11 @@ SWEEP_EVERY_S = 60  # leftover containers are rare: look for them at most this o
 _PROBE = "import json,sys;print(json.dumps({'python':'%d.%d.%d'%sys.version_info[:3]}))"
 
 
-@contextmanager
-def engine_errors(action: str) -> Iterator[None]:
-    """Translate the SDK's exceptions into ours, once, with the fix in the message."""
-    try:
-        yield
-    except docker.errors.NotFound:
-        raise
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        if isinstance(exc, docker.errors.APIError) and exc.response is not None:
-            raise BackendError(f"Docker engine refused to {action}: {exc.explanation or exc}") from None
-        raise BackendUnavailable(
-            f"cannot reach the Docker engine to {action} ({exc}); start it (dockerd or `systemctl start docker`) "
-            "or point DOCKER_HOST at a running engine"
-        ) from None
-
-
 class LocalBackend(Backend):
     name = "local"
+    label = "Local container (Docker)"
+    capabilities = Capabilities(kinds=["cell", "script", "notebook"], schedules=True, gpus=False, cancel=True,
+                                live_logs=True)  # gpus: see host_capabilities()
 
     def __init__(self, settings, store, client: docker.DockerClient | None = None) -> None:
         super().__init__(settings, store)
@@ -65,13 +52,26 @@ class LocalBackend(Backend):
                 self._client = docker.from_env(timeout=120)
         return self._client
 
+    def health(self) -> tuple[bool, str]:
+        """Ping the engine (its GPU toolkit is checked at submit)."""
+        try:
+            with engine_errors("ping"):
+                self.client.ping()
+        except ContainerJobError as exc:
+            return False, str(exc)
+        return True, "Docker engine reachable"
+
+    def host_capabilities(self) -> Capabilities:
+        """GPUs when this host has an NVIDIA driver."""
+        return {**super().host_capabilities(), "gpus": gpu.host_cuda_version() is not None}
+
     # -- preflight ---------------------------------------------------------------------------------
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         pool = spec.primary
         if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
             _check_writable(spec.base_output_dir)
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
-            self.remove_leftovers(stopped_only=True)
+            self.cleanup(stopped_only=True)
             self._swept = time.monotonic()
         image = self.ensure_image(pool.image, notify)
         if spec.requirements:
@@ -104,7 +104,7 @@ class LocalBackend(Backend):
             if warning:
                 notify("warning: " + warning)
 
-    def remove_leftovers(self, *, stopped_only: bool) -> int:
+    def cleanup(self, *, stopped_only: bool) -> int:
         """Remove containers of this store whose job is final or unknown; returns how many. Before a run only
         stopped ones of labelled jobs (one call: LOST while the engine was away, or a process that died between
         recording the end and removing the container); `gc` also running ones and unlabelled image probes."""
@@ -119,7 +119,7 @@ class LocalBackend(Backend):
             except JobNotFound:
                 done = True
             if done:
-                with engine_errors("remove a leftover container"), _gone_ok():
+                with engine_errors("remove a leftover container"), gone_ok():
                     self.client.api.remove_container(container["Id"], force=True)
                 removed += 1
         return removed
@@ -281,22 +281,20 @@ class LocalBackend(Backend):
         if record.status.is_final:
             return record
         if record.status is JobStatus.QUEUED:  # still starting in some process; its container may not exist yet
-            if time.time() - record.created_at > STALE_QUEUED_S and self._inspect(f"containerjob-{record.id}") is None:
-                self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.LOST, finished_at=time.time(),
-                                      message="its start never finished (the starting process died)")
-            return self.store.get(record.id)
+            return self.lose_if_stale(record, "its start never finished (the starting process died)",
+                                      lambda: self._inspect(f"containerjob-{record.id}") is not None)
         try:
             info = self._inspect(record.backend_ref)
         except BackendUnavailable as exc:
             raise self._lost(record, exc) from None
         if info is None:
-            return self._finalise(record, None, JobStatus.LOST, "its container disappeared (removed outside containerjob)")
+            return self.finalise(record, None, JobStatus.LOST, "its container disappeared (removed outside containerjob)")
         if info["State"]["Status"] in ("created", "running", "restarting", "paused"):
             timeout = record.spec.get("timeout_s")
             if timeout and record.started_at and time.time() > record.started_at + timeout + TIMEOUT_GRACE_S:
                 return self.stop(record, JobStatus.FAILED, f"timed out after {timeout} s (--timeout)")
             return self.store.get(record.id)
-        return self._finalise(record, info, None, "")
+        return self.finalise(record, info)
 
     def stop(self, record: JobRecord, status: JobStatus, message: str) -> JobRecord:
         ref = record.backend_ref or f"containerjob-{record.id}"
@@ -305,38 +303,34 @@ class LocalBackend(Backend):
                 self.client.api.stop(ref, timeout=self.settings.stop_timeout_s)
             except docker.errors.NotFound:
                 pass
-        return self._finalise(record, self._inspect(ref), status, message)
+        return self.finalise(record, self._inspect(ref), status, message)
 
-    def _finalise(self, record: JobRecord, info: dict[str, Any] | None, status: JobStatus | None,
-                  message: str) -> JobRecord:
-        """Once per job, whichever process gets here first: keep the logs, take the exit code, upload and
-        unmount /gcs, write the final state, and only then remove the container (gc removes any leftover)."""
-        with self.job_lock(record) as current:
-            if current.status.is_final:
-                return current
-            state = info["State"] if info else {}
-            exit_code = state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None
-            if info:
-                with engine_errors(f"keep the logs of job {record.id}"), _gone_ok():
-                    with open(os.path.join(record.job_dir, "logs.txt"), "wb") as fh:
-                        fh.write(self.client.api.logs(info["Id"], stdout=True, stderr=True))
-            if status is None and current.status is JobStatus.CANCELLING:
-                status, message = JobStatus.CANCELLED, "cancelled by the user"
-            if status is None:
-                status = JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
-                message = _failure_message(current, exit_code, state) if status is JobStatus.FAILED else ""
-            try:
-                synced = JobMounts(Path(record.job_dir)).finish(succeeded=status is JobStatus.SUCCEEDED)
-            except MountError as exc:
-                status = JobStatus.FAILED
-                synced = f"{exc}; the stage is kept: retry with `containerjob sync {record.id}`"
-            message = "; ".join(m for m in (message, synced) if m)
-            final = self.store.update(record.id, status=status, exit_code=exit_code, message=message,
-                                      finished_at=time.time())
+    def conclude(self, record: JobRecord, info: dict[str, Any] | None, status: JobStatus | None,
+                 message: str) -> Outcome:
+        """Keep the logs, take the exit code, upload and unmount /gcs; the container goes only once the
+        final state is written (released(); gc removes any leftover)."""
+        state = info["State"] if info else {}
+        exit_code = state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None
         if info:
-            with engine_errors(f"remove the container of job {record.id}"), _gone_ok():
+            with engine_errors(f"keep the logs of job {record.id}"), gone_ok():
+                with open(os.path.join(record.job_dir, "logs.txt"), "wb") as fh:
+                    fh.write(self.client.api.logs(info["Id"], stdout=True, stderr=True))
+        if status is None and record.status is JobStatus.CANCELLING:
+            status, message = JobStatus.CANCELLED, "cancelled by the user"
+        if status is None:
+            status = JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
+            message = _failure_message(record, exit_code, state) if status is JobStatus.FAILED else ""
+        try:
+            synced = JobMounts(Path(record.job_dir)).finish(succeeded=status is JobStatus.SUCCEEDED)
+        except MountError as exc:
+            status = JobStatus.FAILED
+            synced = f"{exc}; the stage is kept: retry with `containerjob sync {record.id}`"
+        return Outcome(status, "; ".join(m for m in (message, synced) if m), exit_code)
+
+    def released(self, record: JobRecord, info: dict[str, Any] | None) -> None:
+        if info:
+            with engine_errors(f"remove the container of job {record.id}"), gone_ok():
                 self.client.api.remove_container(info["Id"], force=True)
-        return final
 
     def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
         ref = record.backend_ref or f"containerjob-{record.id}"
@@ -351,15 +345,15 @@ class LocalBackend(Backend):
                     for chunk in stream:
                         yield chunk.decode("utf-8", errors="replace")
                 return
-        path = os.path.join(record.job_dir, "logs.txt")
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                yield fh.read()
+        yield from self.saved_logs(record)
 
     def containers(self) -> list:
         """Containers this store launched (by label), running or not."""
         with engine_errors("list containers"):
             return self.client.containers.list(all=True, filters={"label": f"{LABEL_STORE}={self.store_label}"})
+
+    def held_job_ids(self) -> list[str]:
+        return sorted({c.labels.get(LABEL_JOB, "?") for c in self.containers()})
 
 
 def _check_writable(path: str) -> None:
@@ -377,18 +371,6 @@ def _no_such_executable(exc: docker.errors.APIError) -> bool:
     """The runtime's answer when the image has no python3 (runc: "executable file not found in $PATH")."""
     text = str(exc.explanation or exc).lower()
     return "executable file not found" in text or "no such file or directory" in text
-
-
-@contextmanager
-def _gone_ok() -> Iterator[None]:
-    """A container already removed, or being removed by another process, is not an error here."""
-    try:
-        yield
-    except docker.errors.NotFound:
-        pass
-    except docker.errors.APIError as exc:
-        if exc.status_code != 409:
-            raise
 
 
 def _failure_message(record: JobRecord, exit_code: int | None, state: dict[str, Any]) -> str:

@@ -114,6 +114,25 @@ class JobSpec:
 
 
 @dataclass
+class StoredSpec(JobSpec):
+    """The spec as a record keeps it (secret env values redacted), with where its payload and outputs are."""
+
+    payload: str = ""  # the payload directory's name under CONTAINERJOB_HOME/payloads
+    output_prefix: str = ""  # executor runs fired by a Vertex schedule: their outputs' prefix in the staging bucket
+
+    @classmethod
+    def of(cls, spec: JobSpec, payload: str = "") -> "StoredSpec":
+        return cls.from_dict({**spec.to_dict(redact=True), "payload": payload})
+
+    def as_json(self) -> dict[str, Any]:
+        """A plain dict, built shallowly (asdict deep-copies: a 1,000-job page would pay for it)."""
+        data = dict(vars(self))
+        data["worker_pools"] = [dict(vars(p)) for p in self.worker_pools]
+        data["mounts"] = [dict(vars(m)) for m in self.mounts]
+        return data
+
+
+@dataclass
 class JobRecord:
     """A job as stored: what was asked (spec, redacted) and what happened."""
 

@@ -102,5 +102,6 @@ OPTIONS: list[Option] = [
     Option("image_repo", "text", "registry path that built or local-only images are pushed to for Vertex AI",
            backends=VERTEX),
     Option("runtime_template", "text", "a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench "
-           "runtime (default: a custom environment from --machine-type)", backends=EXECUTOR, kinds=("notebook",)),
+           "runtime (default: a custom environment from --machine-type)", backends=EXECUTOR, kinds=("notebook",),
+           form=Form("Runtime template", "custom environment (machine type below)")),
 ]

@@ -51,16 +51,6 @@ def add_arguments(add_argument: Callable[..., Any], kind: str | None = None) -> 
         add_argument(*args, **kwargs)
 
 
-def magic_arguments(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator: the run options of a cell as IPython `@argument`s, in table order in the magic's help."""
-    from IPython.core.magic_arguments import argument
-
-    for option in reversed(for_kind("cell")):  # IPython adds them in the reverse order of decoration
-        args, kwargs = argparse_arguments(option)
-        func = argument(*args, **kwargs)(func)
-    return func
-
-
 def options_from_args(args: Any, **overrides: Any) -> RunOptions:
     """RunOptions from an argparse namespace made by `add_arguments` or `magic_arguments`."""
     values = {o.name: getattr(args, o.name) for o in OPTIONS if hasattr(args, o.name)}

@@ -13,24 +13,30 @@ from typing import Any, Iterator
 from .errors import JobNotFound, SpecError
 from .models import FINAL_STATES, JOB_ID_RE, JobRecord, JobStatus
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, backend TEXT NOT NULL, status TEXT NOT NULL,
-    spec TEXT NOT NULL, image TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL,
-    finished_at REAL, exit_code INTEGER, message TEXT NOT NULL, backend_ref TEXT NOT NULL,
-    job_dir TEXT NOT NULL, origin TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
-CREATE TABLE IF NOT EXISTS schedules (
-    id TEXT PRIMARY KEY, data TEXT NOT NULL, next_run_at REAL, created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS images (
-    image_id TEXT PRIMARY KEY, info TEXT NOT NULL, probed_at REAL NOT NULL
-);
-"""
+# Version 0: the tables as first released (no user_version set). Each migration takes the store from
+# version i to i + 1; SCHEMA_VERSION is what this code writes, PRAGMA user_version what a store has.
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, backend TEXT NOT NULL, status TEXT NOT NULL,
+        spec TEXT NOT NULL, image TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL,
+        finished_at REAL, exit_code INTEGER, message TEXT NOT NULL, backend_ref TEXT NOT NULL,
+        job_dir TEXT NOT NULL, origin TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)",
+    "CREATE TABLE IF NOT EXISTS schedules (id TEXT PRIMARY KEY, data TEXT NOT NULL, next_run_at REAL, "
+    "created_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS images (image_id TEXT PRIMARY KEY, info TEXT NOT NULL, probed_at REAL NOT NULL)",
+)
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 0 -> 1: every watcher pass lists the unfinished jobs; by status, not by scanning all of them
+    ("CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status)",),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+BUSY_TIMEOUT_S = 30.0
 _COLUMNS = ("id", "name", "backend", "status", "spec", "image", "created_at", "started_at", "finished_at",
             "exit_code", "message", "backend_ref", "job_dir", "origin")
 _FINAL = tuple(s.value for s in FINAL_STATES)
+_ACTIVE = tuple(s.value for s in JobStatus if s not in FINAL_STATES)
 
 
 class Store:
@@ -41,16 +47,39 @@ class Store:
         self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn().executescript(_SCHEMA)
+            if self._version() != SCHEMA_VERSION:
+                self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise SpecError(f"cannot open the job store {self.path} ({exc}); set CONTAINERJOB_HOME to a "
                             "writable directory") from None
 
+    def _version(self) -> int:
+        """The store's schema version; one newer than this code knows is refused, never guessed at."""
+        found = self._conn().execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            raise SpecError(f"the job store {self.path} has schema version {found}, but this containerjob "
+                            f"knows versions up to {SCHEMA_VERSION}: a newer containerjob wrote it. Upgrade "
+                            "containerjob, or set CONTAINERJOB_HOME to another directory for a separate store")
+        return found
+
+    def _migrate(self) -> None:
+        """Create or upgrade the tables in one transaction: a failure leaves the store as it was, and of two
+        processes opening an old store at once the second finds it migrated."""
+        with self._tx() as db:
+            version = self._version()
+            if version == 0:
+                for statement in _TABLES:
+                    db.execute(statement)
+            for step in _MIGRATIONS[version:]:
+                for statement in step:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         return conn
@@ -140,8 +169,8 @@ class Store:
             where.append("backend = ?")
             args.append(backend)
         if active_only:
-            where.append(f"status NOT IN ({','.join('?' * len(_FINAL))})")
-            args.extend(_FINAL)
+            where.append(f"status IN ({','.join('?' * len(_ACTIVE))})")
+            args.extend(_ACTIVE)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._conn().execute(
             f"SELECT {','.join(_COLUMNS)} FROM jobs {clause} ORDER BY created_at DESC LIMIT ? OFFSET ?",
@@ -192,6 +221,20 @@ class Store:
     def set_image_info(self, image_id: str, info: dict[str, Any]) -> None:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO images VALUES (?, ?, ?)", (image_id, json.dumps(info), time.time()))
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switching a new file to WAL needs a lock SQLite does not wait for (several processes or threads opening
+    a new store at once get "database is locked"): retry until one of them has switched it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _to_row(record: JobRecord) -> tuple:

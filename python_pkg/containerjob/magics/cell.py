@@ -18,11 +18,19 @@ from ..core.names import analyse, parse_cell
 from ..core.remote_error import raise_in_source
 from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
 from ..core.settings import Settings
-from ..core.options import magic_arguments as run_option_arguments, options_from_args
+from ..core.options import argparse_arguments, for_kind, options_from_args
 from .display import make_view
 
 COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc", "run-notebook", "outputs", "schedule")
 JOB_MIME = "application/vnd.containerjob.job+json"  # the sidebar records job IDs from this output
+
+
+def run_option_arguments(func):
+    """The run options of a cell (core/option_table.py) as `@argument`s, in table order in the help."""
+    for option in reversed(for_kind("cell")):  # IPython adds them in the reverse order of decoration
+        args, kwargs = argparse_arguments(option)
+        func = argument(*args, **kwargs)(func)
+    return func
 
 
 def _names(value: str | None) -> list[str] | None:

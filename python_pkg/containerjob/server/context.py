@@ -36,7 +36,7 @@ class ServerContext:
     def start(self) -> None:
         """Reattach to unfinished jobs and fire due schedules, each in its own thread."""
         self.watcher.start()
-        self._scheduler = threading.Thread(target=self._run_scheduler, args=(Scheduler(self.service),),
+        self._scheduler = threading.Thread(target=self._run_scheduler, args=(Scheduler(self.service, refresh=False),),
                                            name="containerjob-scheduler", daemon=True)
         self._scheduler.start()
         self.log.info("containerjob: firing due schedules every %.0f s", self.schedule_interval_s)

@@ -1,4 +1,7 @@
-"""Jobs: list, submit (then followed in the background), inspect, cancel, delete."""
+"""Jobs: list, submit (then followed in the background), inspect, cancel, delete.
+
+Reads serve the store: listing and inspecting never ask an engine and never finalise (the server's watcher
+does, for every unfinished job), so a list costs the same with many jobs running as with none."""
 from __future__ import annotations
 
 import os
@@ -26,7 +29,7 @@ class JobsHandler(ContainerJobHandler):
         self.reply({"jobs": [r.to_dict() for r in records], "limit": limit, "offset": offset})
 
     def _list(self, limit: int, offset: int, origin: str, filters: dict[str, Any]) -> list[JobRecord]:
-        return self.service.list(limit=limit, offset=offset, origin=origin or None, **filters)
+        return self.service.list(refresh=False, limit=limit, offset=offset, origin=origin or None, **filters)
 
     @tornado.web.authenticated
     async def post(self) -> None:
@@ -34,7 +37,7 @@ class JobsHandler(ContainerJobHandler):
         kind = string(body, "kind", required=True)
         if kind not in KINDS:
             raise SpecError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-        options = run_options(confined_options(body.get("options"), self.ctx.root_dir))
+        options = run_options(confined_options(body.get("options"), self.ctx.root_dir), kind=kind)
         origin = string(body, "origin") or ""
         if kind == "notebook":
             if "source" in body:
@@ -59,18 +62,14 @@ class JobsHandler(ContainerJobHandler):
 class JobHandler(ContainerJobHandler):
     @tornado.web.authenticated
     async def get(self, job_id: str) -> None:
-        record = await self.blocking(self.service.get, self.job_id(job_id))
+        record = await self.blocking(self.service.get, self.job_id(job_id), refresh=False)
         self.reply(record.to_dict())
 
     @tornado.web.authenticated
     async def delete(self, job_id: str) -> None:
-        await self.blocking(self._delete, self.job_id(job_id))
+        await self.blocking(self.service.delete, self.job_id(job_id))  # cancels a running job first
         self.set_status(204)
         self.finish()
-
-    def _delete(self, job_id: str) -> None:
-        record = self.service.store.get(job_id)
-        self.service.backend(record.backend).delete(record)  # cancels a running job first
 
 
 class CancelHandler(ContainerJobHandler):

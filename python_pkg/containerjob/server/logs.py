@@ -1,20 +1,50 @@
-"""Job logs by character offset (polling) or as one chunked text stream that ends with the job."""
+"""Job logs from a byte offset (polling) or as one chunked text stream that ends with the job.
+
+Both read files, never the backend: the live log the server's watcher copies while the job runs
+(logs.live), and the log the backend keeps when it finalises the job (logs.txt, which begins with the
+same text). Each answer seeks to the client's offset and reads only what is new.
+"""
 from __future__ import annotations
 
 import asyncio
-import threading
-from typing import Callable
+import codecs
+import os
+from pathlib import Path
 
 import tornado.web
 from tornado.iostream import StreamClosedError
 
+from ..core.errors import JobNotFound
 from .base import ContainerJobHandler
+from .watcher import FINAL_LOG, LIVE_LOG
 
-RECHECK_S = 0.5  # a stream that ended before the job was final (still starting, being finalised) is reopened
+FOLLOW_POLL_S = 0.25  # how often a follow stream looks for new text
+MAX_READ = 4 * 1024 * 1024  # bytes per answer; a longer log comes in several (done stays false until the end)
+
+
+def read_log(job_dir: Path, final: bool, offset: int) -> tuple[str, int, bool]:
+    """The text from byte `offset` on, the offset to ask for next, and whether that is all of a final log.
+    An answer ends on a whole UTF-8 character; a character still being written comes with the next one."""
+    path = job_dir / FINAL_LOG
+    if not (final and path.is_file()):
+        path = job_dir / LIVE_LOG  # running; or a final job whose backend kept no log (its container was lost)
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(offset)
+            data = fh.read(MAX_READ)
+    except FileNotFoundError:  # not started yet, or just finalised and the live copy removed: ask again
+        return "", offset, False
+    at_end = offset + len(data) >= size
+    complete = final and at_end
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    text = decoder.decode(data, final=complete)
+    pending = len(decoder.getstate()[0])
+    return text, offset + len(data) - pending if data else offset, complete
 
 
 class LogsHandler(ContainerJobHandler):
-    _closed: threading.Event | None = None
+    _closed: asyncio.Event | None = None
 
     @tornado.web.authenticated
     async def get(self, job_id: str) -> None:
@@ -23,71 +53,47 @@ class LogsHandler(ContainerJobHandler):
         if self.get_query_argument("follow", "") in ("1", "true"):
             await self._stream(job_id, since)
             return
-        text, final = await self.blocking(self._snapshot, job_id)
-        self.reply({"text": text[since:], "next": len(text), "done": final})
+        text, next_offset, done = await self.blocking(self._read, job_id, since)
+        self.reply({"text": text, "next": next_offset, "done": done})
 
-    def _snapshot(self, job_id: str) -> tuple[str, bool]:
-        """Whether the job was final is read before its logs, so `done` never hides a late chunk."""
-        final = self.service.get(job_id).status.is_final
-        return "".join(self.service.logs(job_id, follow=False)), final
+    def _read(self, job_id: str, offset: int) -> tuple[str, int, bool]:
+        """Whether the job is final is read before its log, so `done` never hides a late chunk."""
+        record = self.service.get(job_id, refresh=False)
+        return read_log(Path(record.job_dir), record.status.is_final, offset)
 
-    async def _stream(self, job_id: str, since: int) -> None:
-        await self.blocking(self.service.store.get, job_id)  # 404 before any byte is sent
-        loop = asyncio.get_running_loop()
-        chunks: asyncio.Queue = asyncio.Queue()
-        self._closed = closed = threading.Event()
-
-        def push(item: object) -> None:
-            try:
-                loop.call_soon_threadsafe(chunks.put_nowait, item)
-            except RuntimeError:  # the loop is gone: the server stopped
-                closed.set()
-
-        threading.Thread(target=self._pump, args=(job_id, since, push, closed), name=f"containerjob-logs-{job_id}",
-                         daemon=True).start()
+    async def _stream(self, job_id: str, offset: int) -> None:
+        """Tail the same files on the server's loop (reads in the pool), so nothing outlives the client: the
+        stream ends with the job, when the client goes away (on_connection_close) or when the server stops."""
+        text, offset, done = await self.blocking(self._read, job_id, offset)  # a 404 before any byte is sent
+        self._closed = closed = asyncio.Event()
         content_type = "text/plain; charset=utf-8"
         self.set_header("Content-Type", content_type)
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")  # proxies must not hold the chunks back
         try:
-            await self.flush()
-            while (item := await chunks.get()) is not None:
-                if isinstance(item, BaseException):
-                    self.log.warning("containerjob: log stream of %s ended early: %s", job_id, item)
-                    break
-                self.write(item)
+            while True:
+                if text:
+                    self.write(text)
                 await self.flush()
+                if done or closed.is_set() or self.ctx.stopping:
+                    break
+                if not text:
+                    try:
+                        await asyncio.wait_for(closed.wait(), FOLLOW_POLL_S)
+                        break
+                    except asyncio.TimeoutError:
+                        pass
+                if self.ctx.stopping:
+                    break
+                text, offset, done = await self.blocking(self._read, job_id, offset)
         except StreamClosedError:
-            closed.set()
             return
-        finally:
-            closed.set()
-        self.finish(set_content_type=content_type)
-
-    def _pump(self, job_id: str, since: int, push: Callable[[object], None], closed: threading.Event) -> None:
-        """In its own thread (a stream can last hours; the pool is for short calls): the backend's log
-        stream from the start, skipping what the client has seen, reopened until the job is final."""
-        pos = since  # absolute character offset up to which the client has the text
-        try:
-            while not (closed.is_set() or self.ctx.stopping):
-                final = self.service.get(job_id).status.is_final
-                seen = 0
-                for chunk in self.service.logs(job_id, follow=not final):
-                    if seen + len(chunk) > pos:
-                        push(chunk[pos - seen:])
-                        pos = seen + len(chunk)
-                    seen += len(chunk)
-                    if closed.is_set():
-                        return
-                if final:
-                    return
-                closed.wait(RECHECK_S)
-        except Exception as exc:  # noqa: BLE001 - reported to the handler, which ends the stream
-            push(exc)
-        finally:
-            push(None)
+        except JobNotFound:
+            self.log.info("containerjob: job %s was deleted while its log was followed", job_id)
+        if not closed.is_set():
+            self.finish(set_content_type=content_type)
 
     def on_connection_close(self) -> None:
-        """The client went away: the pump stops at its next chunk (or when the job ends)."""
+        """The client went away: the stream's loop ends at once."""
         if self._closed is not None:
             self._closed.set()

@@ -7,6 +7,7 @@ from typing import Any
 import tornado.web
 
 from ..core.errors import JobNotFound, SpecError
+from ..scheduling import Schedules
 from .base import ContainerJobHandler
 from .bodies import confined_options, mapping, run_options, string, under_root
 
@@ -16,8 +17,8 @@ _SCHEDULE_ID_RE = re.compile(r"^cs-[0-9a-f]{8,32}$")
 
 class ScheduleBase(ContainerJobHandler):
     @property
-    def schedules(self):
-        return self.service.schedules
+    def schedules(self) -> Schedules:
+        return Schedules(self.service)
 
     @staticmethod
     def schedule_id(value: str) -> str:
@@ -39,7 +40,7 @@ class ScheduleBase(ContainerJobHandler):
                 changes[name] = value
         if "options" in changes:
             changes["options"] = confined_options(changes["options"], self.ctx.root_dir)
-            run_options(changes["options"])  # unknown keys and wrong types named here, with the field
+            run_options(changes["options"], kind="notebook")  # unknown keys and wrong types named, with the field
         if body.get("max_concurrent") is not None:
             value = body["max_concurrent"]
             if isinstance(value, bool) or not isinstance(value, int):

@@ -5,18 +5,11 @@ from typing import Any
 
 import tornado.web
 
-from .. import __version__
-from ..backends import gpu
-from ..backends.local import engine_errors
-from ..core.errors import ContainerJobError
+from ..backends import Capabilities, available_backends
+from ..core.options import options_for_backend
 from ..core.project import resolve_project
+from ..core.version import __version__
 from .base import ContainerJobHandler
-
-CAPABILITIES = {
-    "local": {"cells": True, "notebooks": True, "schedules": True, "gpus": False},
-    "vertex": {"cells": True, "notebooks": False, "schedules": True, "gpus": True},
-    "executor": {"cells": False, "notebooks": True, "schedules": True, "gpus": True},
-}
 
 
 class VersionHandler(ContainerJobHandler):
@@ -49,33 +42,17 @@ class BackendsHandler(ContainerJobHandler):
         self.reply({"backends": await self.blocking(self._backends)})
 
     def _backends(self) -> list[dict[str, Any]]:
-        local_ok, local_message, gpus = self._local()
-        cloud_ok, cloud_message = self._cloud()
-        return [
-            {"name": "local", "available": local_ok, "message": local_message,
-             "capabilities": {**CAPABILITIES["local"], "gpus": gpus}},
-            *({"name": name, "available": cloud_ok, "message": cloud_message, "capabilities": CAPABILITIES[name]}
-              for name in ("vertex", "executor")),
-        ]
+        """Each backend says itself whether it can run now (local pings the engine; the cloud ones check the
+        configuration) and what it can do; the options it takes come from the option table."""
+        return [self._describe(name) for name in available_backends()]
 
-    def _local(self) -> tuple[bool, str, bool]:
-        """Ping the engine; GPUs when the host has an NVIDIA driver (the engine's toolkit is checked at submit)."""
-        gpus = gpu.host_cuda_version() is not None
+    def _describe(self, name: str) -> dict[str, Any]:
         try:
-            with engine_errors("ping"):
-                self.service.backend("local").client.ping()
-        except ContainerJobError as exc:
-            return False, str(exc), gpus
-        return True, "Docker engine reachable", gpus
-
-    def _cloud(self) -> tuple[bool, str]:
-        """Configuration only (no API call): a project and a staging bucket."""
-        settings = self.service.settings
-        project = resolve_project(None, settings.project or None)
-        missing = [what for what, ok in (("a GCP project (CONTAINERJOB_PROJECT or gcloud config set project)",
-                                          project.project),
-                                         ("a staging bucket (CONTAINERJOB_STAGING_BUCKET)", settings.staging_bucket))
-                   if not ok]
-        if missing:
-            return False, f"needs {' and '.join(missing)}"
-        return True, f"{project.describe()}, staging bucket gs://{settings.staging_bucket}"
+            backend = self.service.backend(name)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not a 500 for every backend
+            return {"name": name, "label": name, "available": False, "message": f"cannot load it: {exc}",
+                    "capabilities": Capabilities(kinds=[], schedules=False, gpus=False, cancel=False, live_logs=False),
+                    "options": []}
+        available, message = backend.health()
+        return {"name": name, "label": backend.label, "available": available, "message": message,
+                "capabilities": backend.host_capabilities(), "options": options_for_backend(name)}

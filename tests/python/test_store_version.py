@@ -1,0 +1,90 @@
+"""The store's schema version (SQLite user_version): old stores are migrated, newer ones refused by name."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from containerjob.core.errors import SpecError
+from containerjob.core.models import JobRecord, JobStatus
+from containerjob.core.store import SCHEMA_VERSION, Store
+
+# The schema as first released (version 0: no user_version), written here as that code wrote it.
+V0_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, backend TEXT NOT NULL, status TEXT NOT NULL,
+    spec TEXT NOT NULL, image TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL,
+    finished_at REAL, exit_code INTEGER, message TEXT NOT NULL, backend_ref TEXT NOT NULL,
+    job_dir TEXT NOT NULL, origin TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
+CREATE TABLE IF NOT EXISTS schedules (
+    id TEXT PRIMARY KEY, data TEXT NOT NULL, next_run_at REAL, created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    image_id TEXT PRIMARY KEY, info TEXT NOT NULL, probed_at REAL NOT NULL
+);
+INSERT INTO jobs VALUES ('cj-0000beef', 'old', 'local', 'RUNNING', '{"image": "python:3.11-slim"}',
+    'python:3.11-slim', 1700000000.0, 1700000001.0, NULL, NULL, '', 'abc123', '/tmp/cj-0000beef', 'nb.ipynb');
+INSERT INTO schedules VALUES ('s-1', '{"id": "s-1"}', 1700000100.0, 1700000000.0);
+"""
+
+
+def user_version(path) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def indexes(path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_fresh_store_gets_the_current_version(tmp_path):
+    path = tmp_path / "jobs.db"
+    Store(path)
+    assert SCHEMA_VERSION >= 1 and user_version(path) == SCHEMA_VERSION
+    Store(path)  # reopening changes nothing
+    assert user_version(path) == SCHEMA_VERSION
+
+
+def test_version_0_store_is_migrated_with_its_records_intact(tmp_path):
+    path = tmp_path / "jobs.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V0_SCHEMA)
+    assert user_version(path) == 0 and "jobs_status" not in indexes(path)
+    store = Store(path)
+    assert user_version(path) == SCHEMA_VERSION and "jobs_status" in indexes(path)
+    record = store.get("cj-0000beef")
+    assert (record.name, record.status, record.spec, record.origin, record.backend_ref) == \
+        ("old", JobStatus.RUNNING, {"image": "python:3.11-slim"}, "nb.ipynb", "abc123")
+    assert [r.id for r in store.list(active_only=True)] == ["cj-0000beef"]
+    assert store.get_schedule("s-1") == {"id": "s-1"}
+    store.add(JobRecord(id="cj-0000cafe", name="new", backend="local", status=JobStatus.SUCCEEDED, spec={}))
+    assert [r.id for r in Store(path).list(active_only=True)] == ["cj-0000beef"]
+
+
+def test_failed_migration_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    import containerjob.core.store as store_module
+
+    path = tmp_path / "jobs.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V0_SCHEMA)
+    monkeypatch.setattr(store_module, "_MIGRATIONS", (*store_module._MIGRATIONS[:-1],
+                                                      (*store_module._MIGRATIONS[-1], "THIS IS NOT SQL")))
+    with pytest.raises(SpecError):
+        Store(path)
+    assert user_version(path) == 0 and "jobs_status" not in indexes(path)
+
+
+def test_newer_store_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "jobs.db"
+    Store(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(SpecError) as info:
+        Store(path)
+    message = str(info.value)
+    assert str(path) in message and f"version {SCHEMA_VERSION + 1}" in message and str(SCHEMA_VERSION) in message
+    assert "Upgrade containerjob" in message and "CONTAINERJOB_HOME" in message
+    assert user_version(path) == SCHEMA_VERSION + 1  # left alone
