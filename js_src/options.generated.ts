@@ -36,7 +36,7 @@ export interface IRunOptions {
   replicas?: string;
   /** Vertex AI Spot VMs (scheduling strategy SPOT) */
   spot?: boolean;
-  /** the service account the Vertex AI job runs as */
+  /** the service account the Vertex AI job runs as (the Workbench Executor needs one) */
   service_account?: string;
   /** gs://BUCKET for the payload and results of Vertex AI jobs */
   staging_bucket?: string;
@@ -409,7 +409,7 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "name": "service_account",
     "flag": "--service-account",
     "kind": "text",
-    "help": "the service account the Vertex AI job runs as",
+    "help": "the service account the Vertex AI job runs as (the Workbench Executor needs one)",
     "metavar": null,
     "choices": null,
     "backends": [
@@ -422,7 +422,11 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "notebook"
     ],
     "negated": false,
-    "form": null
+    "form": {
+      "label": "Service account",
+      "placeholder": "NAME@PROJECT.iam.gserviceaccount.com",
+      "setting": "service_account"
+    }
   },
   {
     "name": "staging_bucket",
@@ -519,7 +523,7 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "negated": false,
     "form": {
       "label": "Runtime template",
-      "placeholder": "custom environment (machine type below)",
+      "placeholder": "none: a custom environment",
       "setting": null
     }
   }

@@ -241,7 +241,7 @@ class Schedules:
     def active_runs(self, schedule_id: str, active: list[JobRecord] | None = None) -> int:
         """Unfinished runs of the schedule; `active` is an already refreshed list of unfinished jobs."""
         jobs = self.service.list(active_only=True, limit=1_000_000) if active is None else active
-        return sum(1 for j in jobs if j.spec.get("labels", {}).get(LABEL) == schedule_id)
+        return sum(1 for j in jobs if j.spec.labels.get(LABEL) == schedule_id)
 
     def fire(self, schedule: Schedule, now: float) -> JobRecord:
         """Start one run and note it on the schedule (a failure to start is noted too, then re-raised)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .backends import Backend, available_backends, get_backend
+from .backends import Backend, StreamStop, available_backends, get_backend
 from .core.errors import JobFailed, SpecError
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.payload import JobResult, Payload, build_payload, human_size, read_result
@@ -124,7 +124,7 @@ class JobService:
                detach_on_interrupt: bool = False) -> JobRecord:
         # Vertex enforces scheduling.timeout from when the job runs; a client-side clock from submission
         # would cancel jobs still waiting for machines.
-        timeout = record.spec.get("timeout_s") if record.backend == "local" else None
+        timeout = record.spec.timeout_s if record.backend == "local" else None
         return self.backend(record.backend).follow(record, on_output, timeout_s=timeout,
                                                    detach_on_interrupt=detach_on_interrupt)
 
@@ -147,9 +147,10 @@ class JobService:
             records = [self.backend(r.backend).refresh(r) if not r.status.is_final else r for r in records]
         return records
 
-    def logs(self, job_id: str, *, follow: bool = False) -> Iterator[str]:
+    def logs(self, job_id: str, *, follow: bool = False, stop: StreamStop | None = None) -> Iterator[str]:
+        """The job's log as it arrives; setting `stop` ends the stream (its reader went away)."""
         record = self.store.find(job_id)
-        return self.backend(record.backend).stream_logs(record, follow=follow)
+        return self.backend(record.backend).stream_logs(record, follow=follow, stop=stop)
 
     def cancel(self, job_id: str) -> JobRecord:
         record = self.store.find(job_id)
@@ -185,9 +186,9 @@ class JobService:
                     report.bytes += _du(Path(record.job_dir))
                     self.backend(record.backend).delete(record)
                     known.pop(record.id)
-                    freed.add(str(record.spec.get("payload", "")))
+                    freed.add(record.spec.payload)
                     report.jobs += 1
-        in_use = {str(r.spec.get("payload", "")) for r in known.values()}
+        in_use = {r.spec.payload for r in known.values()}
         payloads = self.settings.home_path / "payloads"
         if payloads.is_dir():
             for path in payloads.iterdir():

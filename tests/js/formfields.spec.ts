@@ -63,6 +63,7 @@ describe('form fields', () => {
       'region',
       'machine_type',
       'accelerator',
+      'service_account',
       'staging_bucket',
       'runtime_template'
     ]);

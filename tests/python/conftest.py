@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
 # gcsfs reads this once, when it is first imported (by whichever test gets there first): its experimental
 # bucket-type probe speaks gRPC over TLS, which the plain-HTTP emulator refuses after a 60 s timeout.
@@ -58,10 +59,17 @@ def store_label(home) -> str:
 
 @pytest.fixture
 def labelled(engine, cj_home):
-    """Containers this test's store launched (found by label): the orphan check."""
-    def _list(job_id: str | None = None):
+    """Containers this test's store launched (found by label): the orphan check. A job's final state is
+    written before its container is removed (by whichever process finalised it, maybe the server's
+    watcher), so an empty answer may take a moment: up to `settle_s`; a real orphan stays."""
+    def _list(job_id: str | None = None, settle_s: float = 5.0):
         labels = [f"containerjob.store={store_label(cj_home)}"] + ([f"containerjob.job={job_id}"] if job_id else [])
-        return engine.containers.list(all=True, filters={"label": labels})
+        deadline = time.monotonic() + settle_s
+        while True:
+            found = engine.containers.list(all=True, filters={"label": labels})
+            if not found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.1)
     return _list
 
 

@@ -80,7 +80,7 @@ def test_detach_cancel_and_dry_run(cj_home, engine, script, labelled):
     assert spec["command"][:2] == ["python3", "-u"] and spec["environment"]["CLOUDSDK_CORE_PROJECT"] == "p9"
     job_id = cli("run", path, "--detach").stdout.strip()
     assert json.loads(cli("status", job_id).stdout)["status"] == "RUNNING"
-    assert len(labelled(job_id)) == 1
+    assert len(labelled(job_id, settle_s=0)) == 1
     assert "CANCELLED" in cli("cancel", job_id).stdout
     assert labelled(job_id) == []
 

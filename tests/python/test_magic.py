@@ -103,7 +103,7 @@ def test_environment_project_output_dirs_proxy_and_ca(ip, cj_home, tmp_path, mon
     assert ip.user_ns["ca"].startswith("-----BEGIN CERTIFICATE")
     assert (out_dir / "model" / "model.txt").read_text() == "weights"
     (rec,) = records(cj_home)
-    assert rec.spec["worker_pools"][0]["env"]["API_TOKEN"] == "***"  # secrets never stored
+    assert rec.spec.worker_pools[0].env["API_TOKEN"] == "***"  # secrets never stored
 
 
 def test_dry_run_prints_exact_spec_and_runs_nothing(ip, cj_home, capsys, labelled):
@@ -279,7 +279,7 @@ def test_gc_removes_leftovers_and_spares_what_is_needed(ip, cj_home, engine, cap
 
 
 def _payload(cj_home, job_id: str) -> str:
-    return Store(cj_home / "jobs.db").get(job_id).spec["payload"]
+    return Store(cj_home / "jobs.db").get(job_id).spec.payload
 
 
 def test_config_default_image(ip, engine):

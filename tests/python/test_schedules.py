@@ -35,7 +35,7 @@ def test_due_run_fires_once_across_schedulers(cj_home, tmp_path):
     assert len(fired) == 1
     record = wait_final(service, fired[0].id)
     assert record.status.value == "SUCCEEDED"
-    assert record.spec["labels"]["containerjob-schedule"] == schedule.id
+    assert record.spec.labels["containerjob-schedule"] == schedule.id
     assert [j.id for j in service.list()] == [record.id]  # a job like any other
     after = Schedules(service).get(schedule.id)
     assert after.last_job_id == record.id and after.next_run_at == T0 + 1800
@@ -69,7 +69,7 @@ def test_missed_runs_policy(cj_home, tmp_path):
     once = Schedules(service).create(notebook=nb, cron="0 * * * *", missed="run_once", now=T0)
     scheduler = Scheduler(service)
     fired = scheduler.tick(T0 + 5 * 3600 + 600)  # the machine was off for five due runs
-    assert [r.spec["labels"]["containerjob-schedule"] for r in fired] == [once.id]
+    assert [r.spec.labels["containerjob-schedule"] for r in fired] == [once.id]
     skipped = Schedules(service).get(skip.id)
     assert "skipped 5 run(s) missed" in skipped.message
     assert skipped.next_run_at == T0 + 6 * 3600 and Schedules(service).get(once.id).next_run_at == T0 + 6 * 3600

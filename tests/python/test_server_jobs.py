@@ -211,7 +211,7 @@ async def test_polling_logs_while_running_is_not_done(jp_fetch):
 
 async def test_cancel_stops_the_container(jp_fetch, labelled):
     job = await submit(jp_fetch, "import time; time.sleep(60)")
-    assert labelled(job["id"]) != []
+    assert labelled(job["id"], settle_s=0) != []
     cancelled = await api(jp_fetch, "jobs", job["id"], "cancel", method="POST", body="")
     assert cancelled["status"] == "CANCELLED"
     assert labelled(job["id"]) == []

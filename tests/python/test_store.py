@@ -31,8 +31,8 @@ def test_concurrent_writers(tmp_path):
 
 def test_final_state_is_final_and_prefix_lookup(tmp_path):
     store = Store(tmp_path / "jobs.db")
-    store.add(JobRecord(id="cj-abcdef01", name="n", backend="local", status=JobStatus.RUNNING, spec={"a": 1}))
+    store.add(JobRecord(id="cj-abcdef01", name="n", backend="local", status=JobStatus.RUNNING, spec={"display_name": "a"}))
     store.update("cj-abcdef01", status=JobStatus.CANCELLED)
     assert store.update("cj-abcdef01", status=JobStatus.SUCCEEDED).status is JobStatus.CANCELLED
     assert store.find("cj-abcd").id == "cj-abcdef01" and store.find("abcdef").id == "cj-abcdef01"
-    assert store.list(status="cancelled")[0].spec == {"a": 1}
+    assert store.list(status="cancelled")[0].spec.display_name == "a"

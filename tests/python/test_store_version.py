@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS schedules (
 CREATE TABLE IF NOT EXISTS images (
     image_id TEXT PRIMARY KEY, info TEXT NOT NULL, probed_at REAL NOT NULL
 );
-INSERT INTO jobs VALUES ('cj-0000beef', 'old', 'local', 'RUNNING', '{"image": "python:3.11-slim"}',
+INSERT INTO jobs VALUES ('cj-0000beef', 'old', 'local', 'RUNNING',
+    '{"worker_pools": [{"image": "python:3.11-slim", "env": {"A": "1"}}], "display_name": "old", "payload": "p1"}',
     'python:3.11-slim', 1700000000.0, 1700000001.0, NULL, NULL, '', 'abc123', '/tmp/cj-0000beef', 'nb.ipynb');
 INSERT INTO schedules VALUES ('s-1', '{"id": "s-1"}', 1700000100.0, 1700000000.0);
 """
@@ -56,8 +57,9 @@ def test_version_0_store_is_migrated_with_its_records_intact(tmp_path):
     store = Store(path)
     assert user_version(path) == SCHEMA_VERSION and "jobs_status" in indexes(path)
     record = store.get("cj-0000beef")
-    assert (record.name, record.status, record.spec, record.origin, record.backend_ref) == \
-        ("old", JobStatus.RUNNING, {"image": "python:3.11-slim"}, "nb.ipynb", "abc123")
+    assert (record.name, record.status, record.origin, record.backend_ref) == \
+        ("old", JobStatus.RUNNING, "nb.ipynb", "abc123")
+    assert (record.spec.primary.image, record.spec.primary.env, record.spec.payload) == ("python:3.11-slim", {"A": "1"}, "p1")
     assert [r.id for r in store.list(active_only=True)] == ["cj-0000beef"]
     assert store.get_schedule("s-1") == {"id": "s-1"}
     store.add(JobRecord(id="cj-0000cafe", name="new", backend="local", status=JobStatus.SUCCEEDED, spec={}))

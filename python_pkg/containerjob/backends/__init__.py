@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ..core.errors import SpecError
-from .base import Backend, Capabilities, HostedSchedules, Outcome
+from .base import Backend, Capabilities, HostedSchedules, Outcome, StreamStop
 
 GROUP = "containerjob.backends"
 BUILTIN = {
@@ -22,7 +22,7 @@ BUILTIN = {
     "executor": "containerjob.backends.executor:ExecutorBackend",
 }
 
-__all__ = ["Backend", "Capabilities", "HostedSchedules", "Outcome", "available_backends", "backend_class",
+__all__ = ["Backend", "Capabilities", "HostedSchedules", "Outcome", "StreamStop", "available_backends", "backend_class",
            "get_backend"]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping, TypedDict
 
 from ..core.errors import ContainerJobError, JobNotFound, SpecError, unwritable
-from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, new_job_id
+from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
 from ..core.payload import Payload
 from ..core.settings import Settings
 from ..core.store import Store
@@ -38,6 +38,41 @@ class Capabilities(TypedDict):
     gpus: bool
     cancel: bool  # a running job can be stopped
     live_logs: bool  # logs arrive while the job runs (not only at its end)
+
+
+class StreamStop:
+    """A log reader's "I am gone": `set()` ends the streams handed it soon, even one blocked on a socket
+    (each registers how to close itself), so no thread outlives the reader it served."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._closers: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        with self._lock:
+            self._event.set()
+            closers, self._closers = self._closers, []
+        for close in closers:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - a stream already closed or broken is just as stopped
+                pass
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to `timeout`; True when stopped meanwhile."""
+        return self._event.wait(timeout)
+
+    def on_set(self, close: Callable[[], None]) -> None:
+        """Call `close` when stopped (at once if already stopped)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._closers.append(close)
+                return
+        close()
 
 
 @dataclass
@@ -110,7 +145,7 @@ class Backend(ABC):
         except OSError as exc:
             raise unwritable(job_dir, exc) from None
         record = JobRecord(id=job_id, name=spec.display_name, backend=self.name, status=JobStatus.QUEUED,
-                           spec={**spec.to_dict(redact=True), "payload": payload.path.name}, image=spec.primary.image,
+                           spec=StoredSpec.of(spec, payload.path.name), image=spec.primary.image,
                            job_dir=str(job_dir), origin=origin)
         try:
             self.store.add(record)
@@ -152,8 +187,9 @@ class Backend(ABC):
         """Stop a running job and finalise it with the given final status."""
 
     @abstractmethod
-    def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
-        """Log text as it arrives; ends when the job ends (follow) or at the current end."""
+    def stream_logs(self, record: JobRecord, follow: bool, stop: StreamStop | None = None) -> Iterator[str]:
+        """Log text as it arrives; ends when the job ends (follow), at the current end, or soon after
+        `stop` is set (the reader went away)."""
 
     @abstractmethod
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
@@ -217,13 +253,15 @@ class Backend(ABC):
         asked to detach on interrupt: then the job goes on and the interrupt propagates)."""
         poll_s = self.poll_s
         chunks: queue.Queue[Any] = queue.Queue()
+        stop = StreamStop()  # set when follow() returns or raises: the pump never outlives it
 
         def pump() -> None:
             try:
-                for chunk in self.stream_logs(record, follow=True):
+                for chunk in self.stream_logs(record, follow=True, stop=stop):
                     chunks.put(chunk)
             except Exception as exc:  # noqa: BLE001 - the loop below re-checks the real state
-                chunks.put(exc)
+                if not stop.is_set():
+                    chunks.put(exc)
             finally:
                 chunks.put(_END)
 
@@ -272,6 +310,8 @@ class Backend(ABC):
                 if hasattr(exc, "add_note"):
                     exc.add_note(f"containerjob could not cancel job {record.id}: {cancel_exc}")
             raise
+        finally:
+            stop.set()
 
 
 class HostedSchedules(ABC):

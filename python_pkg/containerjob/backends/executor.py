@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,7 +17,7 @@ from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
 from ..core.spec import label_value
 from ..mounts.sync import transfer_errors
-from .base import Capabilities, Notify, Outcome
+from .base import Capabilities, Notify, Outcome, StreamStop
 from .executor_schedules import NotebookSchedules
 from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name
 
@@ -172,14 +171,16 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
 
     def output_prefix(self, record: JobRecord) -> str:
         """Runs a Vertex schedule fired write under the schedule's prefix, in a folder named after the run."""
-        if record.spec.get("output_prefix"):
-            return f"{record.spec['staging_bucket']}/{record.spec['output_prefix']}"
+        if record.spec.output_prefix:
+            return f"{record.spec.staging_bucket}/{record.spec.output_prefix}"
         return super().output_prefix(record)
 
-    def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
+    def stream_logs(self, record: JobRecord, follow: bool, stop: StreamStop | None = None) -> Iterator[str]:
         """The Executor streams nothing: with follow, wait for the end, then the executed notebook's output."""
+        stop = stop or StreamStop()
         while follow and not record.status.is_final:
-            time.sleep(self.poll_s)
+            if stop.wait(self.poll_s):
+                return
             record = self.refresh(self.store.get(record.id))
         if record.status.is_final:
             yield from self.saved_logs(record)

@@ -127,9 +127,8 @@ class GcpBackend(Backend):
         return self._transfer
 
     @staticmethod
-    def staging(spec_or_record: JobSpec | dict[str, Any], job_id: str) -> tuple[str, str]:
-        bucket = spec_or_record.staging_bucket if isinstance(spec_or_record, JobSpec) else spec_or_record["staging_bucket"]
-        return bucket, f"containerjob/{job_id}"
+    def staging(spec: JobSpec, job_id: str) -> tuple[str, str]:
+        return spec.staging_bucket or "", f"containerjob/{job_id}"
 
     # -- lifecycle -----------------------------------------------------------------------------------
     @abstractmethod
@@ -160,7 +159,7 @@ class GcpBackend(Backend):
 
     def fetch_outputs(self, record: JobRecord) -> None:
         """Results, errors and log chunks from the job's output prefix to the job directory."""
-        fs = self.transfer(record.spec.get("project")).fs
+        fs = self.transfer(record.spec.project).fs
         remote = self.output_prefix(record)
         local = (Path(record.job_dir) / "output").resolve()
         fs.invalidate_cache()  # listings cached while the job ran are stale now

@@ -21,7 +21,7 @@ from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_
 from ..core.version import __version__
 from ..mounts.job_mounts import JobMounts
 from . import gpu, images
-from .base import Backend, Capabilities, Notify, Outcome
+from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .engine import engine_errors, gone_ok
 
 LABEL_JOB = "containerjob.job"
@@ -290,7 +290,7 @@ class LocalBackend(Backend):
         if info is None:
             return self.finalise(record, None, JobStatus.LOST, "its container disappeared (removed outside containerjob)")
         if info["State"]["Status"] in ("created", "running", "restarting", "paused"):
-            timeout = record.spec.get("timeout_s")
+            timeout = record.spec.timeout_s
             if timeout and record.started_at and time.time() > record.started_at + timeout + TIMEOUT_GRACE_S:
                 return self.stop(record, JobStatus.FAILED, f"timed out after {timeout} s (--timeout)")
             return self.store.get(record.id)
@@ -332,7 +332,9 @@ class LocalBackend(Backend):
             with engine_errors(f"remove the container of job {record.id}"), gone_ok():
                 self.client.api.remove_container(info["Id"], force=True)
 
-    def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
+    def stream_logs(self, record: JobRecord, follow: bool, stop: StreamStop | None = None) -> Iterator[str]:
+        """The engine's stream while the container exists; `stop` closes its socket, so a reader that went
+        away frees the thread even while the job prints nothing."""
         ref = record.backend_ref or f"containerjob-{record.id}"
         if not record.status.is_final:
             with engine_errors(f"read the logs of job {record.id}"):
@@ -341,9 +343,15 @@ class LocalBackend(Backend):
                 except docker.errors.NotFound:
                     stream = None
             if stream is not None:
-                with engine_errors(f"read the logs of job {record.id}"):
-                    for chunk in stream:
-                        yield chunk.decode("utf-8", errors="replace")
+                if stop is not None:
+                    stop.on_set(stream.close)
+                try:
+                    with engine_errors(f"read the logs of job {record.id}"):
+                        for chunk in stream:
+                            yield chunk.decode("utf-8", errors="replace")
+                except Exception:
+                    if stop is None or not stop.is_set():
+                        raise  # closed by its reader: not an error
                 return
         yield from self.saved_logs(record)
 
@@ -376,8 +384,8 @@ def _no_such_executable(exc: docker.errors.APIError) -> bool:
 def _failure_message(record: JobRecord, exit_code: int | None, state: dict[str, Any]) -> str:
     if state.get("OOMKilled"):
         return "the container ran out of memory (OOM killed)"
-    if exit_code == EXIT_TIMEOUT and record.spec.get("timeout_s"):
-        return f"timed out after {record.spec['timeout_s']} s (--timeout)"
+    if exit_code == EXIT_TIMEOUT and record.spec.timeout_s:
+        return f"timed out after {record.spec.timeout_s} s (--timeout)"
     result = read_result(Path(record.job_dir) / "output")
     if result.error:
         return f"{result.error['type']}: {result.error['message']}"

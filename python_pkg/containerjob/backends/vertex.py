@@ -20,7 +20,7 @@ from ..core.payload import Payload, read_result
 from ..core.spec import label_value
 from ..mounts.sync import transfer_errors
 from . import images
-from .base import Capabilities, Notify, Outcome
+from .base import Capabilities, Notify, Outcome, StreamStop
 from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name
 
 
@@ -188,16 +188,17 @@ class VertexBackend(GcpBackend):
                 message = note
         return Outcome(status, message, 0 if status is JobStatus.SUCCEEDED else None)
 
-    def stream_logs(self, record: JobRecord, follow: bool) -> Iterator[str]:
+    def stream_logs(self, record: JobRecord, follow: bool, stop: StreamStop | None = None) -> Iterator[str]:
         """Log chunks as the runner closes them; with follow, until the job is over and drained."""
         if record.status.is_final or not record.backend_ref:
             yield from self.saved_logs(record)
             return
         bucket, prefix = self.staging(record.spec, record.id)
-        fs = self.transfer(record.spec.get("project")).fs
+        fs = self.transfer(record.spec.project).fs
         seen: set[str] = set()
         delay = self.poll_s
-        while True:
+        stop = stop or StreamStop()
+        while not stop.is_set():
             done = self.is_terminal(self._get(record))
             fs.invalidate_cache(f"{bucket}/{prefix}/output")
             try:
@@ -211,4 +212,4 @@ class VertexBackend(GcpBackend):
             if done or not follow:
                 return
             delay = self.poll_s if fresh else min(delay * 1.5, 10.0)
-            time.sleep(delay)
+            stop.wait(delay)

@@ -140,7 +140,7 @@ class JobRecord:
     name: str
     backend: str
     status: JobStatus
-    spec: dict[str, Any]
+    spec: StoredSpec
     image: str = ""
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
@@ -151,6 +151,10 @@ class JobRecord:
     job_dir: str = ""
     origin: str = ""  # notebook path or CLI file that launched it
 
+    def __post_init__(self) -> None:
+        if isinstance(self.spec, dict):  # as read from the store or JSON
+            self.spec = StoredSpec.from_dict(self.spec)
+
     @property
     def duration_s(self) -> float | None:
         if self.started_at is None:
@@ -159,8 +163,9 @@ class JobRecord:
         return max(0.0, end - self.started_at)
 
     def to_dict(self) -> dict[str, Any]:
-        """Shallow (the spec dict is shared, not deep-copied as by asdict: a 1,000-job page cost 110 ms)."""
+        """Shallow (not deep-copied as by asdict: a 1,000-job page cost 110 ms)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["spec"] = self.spec.as_json()
         data["status"] = self.status.value
         data["duration_s"] = self.duration_s
         return data

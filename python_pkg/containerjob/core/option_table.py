@@ -92,7 +92,9 @@ OPTIONS: list[Option] = [
     Option("replicas", "text", "replica count of the Vertex AI worker pool", backends=VERTEX,
            hint="a local run is one container"),
     Option("spot", "flag", "Vertex AI Spot VMs (scheduling strategy SPOT)", backends=VERTEX),
-    Option("service_account", "text", "the service account the Vertex AI job runs as", backends=GCP),
+    Option("service_account", "text", "the service account the Vertex AI job runs as (the Workbench Executor needs "
+           "one)", backends=GCP,
+           form=Form("Service account", "NAME@PROJECT.iam.gserviceaccount.com", setting="service_account")),
     Option("staging_bucket", "text", "gs://BUCKET for the payload and results of Vertex AI jobs", backends=GCP,
            form=Form("Staging bucket", "gs://BUCKET", setting="staging_bucket")),
     Option("requirements", "text", "requirements.txt baked into a content-hashed image (built once)",
@@ -103,5 +105,5 @@ OPTIONS: list[Option] = [
            backends=VERTEX),
     Option("runtime_template", "text", "a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench "
            "runtime (default: a custom environment from --machine-type)", backends=EXECUTOR, kinds=("notebook",),
-           form=Form("Runtime template", "custom environment (machine type below)")),
+           form=Form("Runtime template", "none: a custom environment")),
 ]

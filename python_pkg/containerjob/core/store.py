@@ -239,7 +239,7 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 
 def _to_row(record: JobRecord) -> tuple:
     data = record.to_dict()
-    data["spec"] = json.dumps(record.spec)
+    data["spec"] = json.dumps(data["spec"])
     return tuple(data[c] for c in _COLUMNS)
 
 

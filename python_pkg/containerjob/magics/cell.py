@@ -268,7 +268,7 @@ class ContainerJob(Magics):
         record = self.service.get(self._one_id("fetch", rest))
         if not record.status.is_final:
             raise UsageError(f"job {record.id} is still {record.status.value}; wait, or %containerjob logs {record.id}")
-        source_file = f"{self.service.settings.home}/payloads/{record.spec.get('payload', '')}/source.py"
+        source_file = f"{self.service.settings.home}/payloads/{record.spec.payload}/source.py"
         try:
             source = open(source_file, encoding="utf-8").read()
         except OSError:

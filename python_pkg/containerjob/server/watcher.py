@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..backends import StreamStop
 from ..core.errors import ContainerJobError, JobNotFound
 from ..core.models import JobRecord, JobStatus
 
@@ -49,6 +50,7 @@ class Watcher:
         self._lock = threading.Lock()
         self._jobs: dict[str, _Followed] = {}
         self._live: dict[str, threading.Thread] = {}
+        self._streams: dict[str, StreamStop] = {}  # how to end each live-log copy at once
         self._thread: threading.Thread | None = None
 
     @property
@@ -75,12 +77,15 @@ class Watcher:
         self._wake.set()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop following; the live-log copies end at their next chunk, so they get what is left of timeout_s."""
+        """Stop following; the live-log copies are closed at once (even one waiting on a silent job)."""
         self._stop.set()
         self._wake.set()
         deadline = time.monotonic() + timeout_s
         with self._lock:
             threads = [*([self._thread] if self._thread else []), *self._live.values()]
+            streams = list(self._streams.values())
+        for stream in streams:
+            stream.set()
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
@@ -205,14 +210,13 @@ class Watcher:
                 except BlockingIOError:
                     return  # another server copies it
                 fh.truncate(0)
-                stream = self.service.logs(record.id, follow=True)
-                try:
-                    for chunk in stream:
-                        fh.write(chunk.encode())
-                        if self._stop.is_set():
-                            return
-                finally:
-                    stream.close()
+                stop = StreamStop()
+                with self._lock:
+                    self._streams[record.id] = stop
+                if self._stop.is_set():
+                    return
+                for chunk in self.service.logs(record.id, follow=True, stop=stop):
+                    fh.write(chunk.encode())
         except FileNotFoundError:
             return  # deleted meanwhile
         except Exception as exc:  # noqa: BLE001 - the next refresh starts a new copy if the job still runs
@@ -221,6 +225,7 @@ class Watcher:
             with self._lock:
                 if self._live.get(record.id) is threading.current_thread():
                     del self._live[record.id]
+                    self._streams.pop(record.id, None)
             self._retire(record.id)
 
     def _retire(self, job_id: str) -> None:
