@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cj-gcs-bench-"))
     emulator, url = start_emulator(work / "gcs")
-    os.environ.update(STORAGE_EMULATOR_HOST=url, GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT="false",
+    os.environ.update(STORAGE_EMULATOR_HOST=url,
                       CONTAINERJOB_HOME=str(work / "home"))
     try:
         run(args, work, url)
@@ -60,12 +60,12 @@ def main() -> None:
 
 
 def run(args, work: Path, url: str) -> None:
-    import gcsfs
+    from gcsfs.core import GCSFileSystem  # not the default class: its gRPC bucket probe stalls on emulators
 
     from containerjob.core.spec import RunOptions
     from containerjob.service import JobService
 
-    fs = gcsfs.GCSFileSystem(token="anon", endpoint_url=url)
+    fs = GCSFileSystem(token="anon", endpoint_url=url)
     bucket = f"bench-{secrets.token_hex(3)}"
     fs.mkdir(bucket)
     src = work / "src"

@@ -113,7 +113,10 @@ class JobService:
                           image_repo=self.settings.image_repo or None)
 
     def dry_run(self, prepared: Prepared, *, origin: str = "") -> dict[str, Any]:
-        return self.backend(prepared.spec.backend).describe(prepared.spec, prepared.payload, "cj-00000000", origin)
+        """The exact request, after the same offline checks a submit makes (no None in what it prints)."""
+        backend = self.backend(prepared.spec.backend)
+        backend.validate(prepared.spec, prepared.payload)
+        return backend.describe(prepared.spec, prepared.payload, "cj-00000000", origin)
 
     def submit(self, prepared: Prepared, *, origin: str = "", notify: Callable[[str], None] | None = None,
                job_id: str | None = None) -> JobRecord:

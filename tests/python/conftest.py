@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 
-# gcsfs reads this once, when it is first imported (by whichever test gets there first): its experimental
-# bucket-type probe speaks gRPC over TLS, which the plain-HTTP emulator refuses after a 60 s timeout.
-os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+import docker
+import pytest
 
-import docker  # noqa: E402
-import pytest  # noqa: E402
-
-from cjtest import IMAGE, build_kernel_image  # noqa: E402
+from cjtest import IMAGE, build_kernel_image
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

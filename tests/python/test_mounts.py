@@ -242,3 +242,19 @@ def test_failed_upload_keeps_the_stage_and_sync_retries(ip, cj_home, gcs, capsys
     ip.run_line_magic("containerjob", f"sync {job_id}")
     assert "uploaded 1 files" in capsys.readouterr().out
     assert gcs.client.bucket(gcs.name).blob("out.txt").download_as_bytes() == b"late"
+
+
+def test_an_emulator_needs_no_other_variable(gcs, tmp_path):
+    """STORAGE_EMULATOR_HOST alone: gcsfs's default class would stall 60 s per bucket on a gRPC probe."""
+    import subprocess
+    import sys
+
+    gcs.bucket.blob("data/x.txt").upload_from_string("hello")
+    script = ("import sys; from containerjob.mounts.transfer import Transfer; "
+              "print(sorted(Transfer(None).list(sys.argv[1], 'data')))")
+    env = {k: v for k, v in os.environ.items() if k != "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script, gcs.name], env=env, capture_output=True, text=True,
+                          timeout=50)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['data/x.txt']" and time.monotonic() - started < 30

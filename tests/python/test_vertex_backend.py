@@ -111,3 +111,33 @@ def test_missing_staging_bucket_and_project_send_nothing(ip, cj_home, vertex, mo
     with pytest.raises(UsageError, match="bucket gs://missing-stage-bucket does not exist"):
         ip.run_cell_magic("containerjob", "--backend vertex --project p --staging-bucket gs://missing-stage-bucket", "x = 1")
     assert created(vertex) == [] and Store(cj_home / "jobs.db").list() == []
+
+
+def test_cli_exit_code_and_a_job_deleted_on_vertex(vertex, tmp_path, cj_home, capsys):
+    """The CLI exits with the job's own code on Vertex as locally; a job deleted on Vertex ends LOST with a
+    message and never breaks `containerjob list`."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import aiplatform_v1
+
+    from containerjob import cli
+    from vertex_fake_jobs import TERMINAL
+
+    failing = tmp_path / "exit2.py"
+    failing.write_text("import sys\nprint('bye')\nsys.exit(2)\n")
+    assert cli.main(["run", str(failing), "--backend", "vertex", "--project", "my-proj"]) == 2
+    fine = tmp_path / "fine.py"
+    fine.write_text("print('fine')\n")
+    assert cli.main(["run", str(fine), "--backend", "vertex", "--project", "my-proj", "--detach"]) == 0
+    job_id = capsys.readouterr().out.strip().splitlines()[-1]
+    record = Store(cj_home / "jobs.db").get(job_id)
+    fake_job = vertex.jobs[record.backend_ref.rsplit("/", 1)[-1]]
+    deadline = time.monotonic() + 60
+    while fake_job.state not in TERMINAL and time.monotonic() < deadline:
+        time.sleep(0.2)
+    client = aiplatform_v1.JobServiceClient(client_options={"api_endpoint": vertex.url}, transport="rest",
+                                            credentials=AnonymousCredentials())
+    client.delete_custom_job(name=record.backend_ref).result(timeout=30)
+    assert cli.main(["list"]) == 0
+    lost = Store(cj_home / "jobs.db").get(job_id)
+    assert lost.status.value == "LOST" and "was deleted on Vertex AI" in lost.message
+    assert f"gs://{record.spec.staging_bucket}/containerjob/{job_id}/output/" in lost.message

@@ -113,3 +113,21 @@ def test_a_rest_400_from_vertex_is_a_spec_error():
         with pytest.raises(SpecError, match="Vertex AI rejected the job \\(create\\): bad field"):
             with api_errors("create"):
                 raise exc
+
+
+def test_dry_runs_refuse_what_submits_refuse(ip, tmp_path, cj_home):
+    """No project or bucket: the dry run is the same clear error as a submit, never `projects/None`."""
+    import contextlib
+    import io
+
+    from containerjob import cli
+
+    script = tmp_path / "train.py"
+    script.write_text("print('x')\n")
+    for extra, missing in (([], "no GCP project"), (["--project", "p"], "need a staging bucket")):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert cli.main(["run", str(script), "--backend", "vertex", "--dry-run", *extra]) == 2
+        assert missing in err.getvalue() and "None" not in out.getvalue() + err.getvalue()
+        with pytest.raises(UsageError, match=missing):
+            ip.run_cell_magic("containerjob", f"--backend vertex --dry-run {' '.join(extra)}", "x = 1")

@@ -135,6 +135,7 @@ class Backend(ABC):
         notify = notify or (lambda _msg: None)
         if job_id is not None and not JOB_ID_RE.match(job_id):  # it names a directory and a container
             raise SpecError(f"job ID {job_id!r} is not of the form cj-1a2b3c4d; leave it out to get a new one")
+        self.validate(spec, payload)
         self.preflight(spec, payload, notify)
         job_id = job_id or new_job_id()
         job_dir = self.job_dir(job_id)
@@ -170,9 +171,13 @@ class Backend(ABC):
             return self.stop(current, current.status, current.message)
         return self.store.get(job_id)
 
+    def validate(self, spec: JobSpec, payload: Payload) -> None:
+        """What this backend refuses that needs no engine or network call; dry runs run it too, so a dry
+        run refuses what a submit would."""
+
     @abstractmethod
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
-        """Everything checkable before a record exists (image, GPUs, versions, buckets)."""
+        """The rest of what is checkable before a record exists (image, GPUs, versions, buckets)."""
 
     @abstractmethod
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:

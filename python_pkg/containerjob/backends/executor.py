@@ -34,16 +34,15 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
     resource_kind = "notebook execution"
 
     # -- submission ----------------------------------------------------------------------------------
-    def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
+    def validate(self, spec: JobSpec, payload: Payload) -> None:
         if payload.manifest.get("kind") != "notebook":
             raise SpecError("the Workbench Executor runs whole notebooks; run cells with --backend vertex")
         self.require_project_and_bucket(spec, "the Workbench Executor", "the notebook and its outputs")
         if not spec.service_account:
             raise SpecError("the Workbench Executor runs a notebook as a service account: pass --service-account "
                             "NAME@PROJECT.iam.gserviceaccount.com or set CONTAINERJOB_SERVICE_ACCOUNT")
-        if spec.mounts or spec.requirements:
-            raise SpecError("--mount and extra requirements are not available on the Workbench Executor: read "
-                            "gs:// paths with gcsfs in the notebook, install packages in a runtime template")
+
+    def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         notify(f"runs as {spec.service_account} in project {spec.project}, region {spec.region}: the notebook's code "
                "has that service account's permissions, not yours")
 

@@ -29,7 +29,7 @@ class NotebookSchedules(HostedSchedules):
     def _schedule_body(self: "ExecutorBackend", schedule: Mapping[str, Any], spec: JobSpec,
                        payload: Payload) -> dict[str, Any]:
         """The Schedule as REST JSON: cron with its TZ= prefix, and the execution job every run creates."""
-        self.preflight(spec, payload, lambda _msg: None)
+        self.validate(spec, payload)
         job = self.execution_job(spec, payload, schedule["id"])
         where = f"gs://{spec.staging_bucket}/containerjob/schedules/{schedule['id']}"
         job["gcsNotebookSource"]["uri"] = f"{where}/notebook/{payload.manifest['filename']}"

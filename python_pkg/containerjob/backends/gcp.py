@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
-from ..core.errors import BackendError, BackendUnavailable, MountError, SpecError
+from ..core.errors import BackendError, BackendUnavailable, MountError, ResourceGone, SpecError
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.project import resolve_project
 from ..mounts.sync import transfer_errors
@@ -48,7 +48,7 @@ def api_errors(action: str) -> Iterator[None]:
     except (gexc.InvalidArgument, gexc.BadRequest) as exc:  # over REST a 400 is BadRequest, over gRPC InvalidArgument
         raise SpecError(f"Vertex AI rejected the job ({action}): {exc.message}") from None
     except gexc.NotFound as exc:
-        raise BackendError(f"Vertex AI could not find it ({action}): {exc.message}") from None
+        raise ResourceGone(f"Vertex AI could not find it ({action}): {exc.message}") from None
     except (gexc.Unauthenticated, gexc.PermissionDenied) as exc:
         raise BackendError(f"Vertex AI refused ({action}): {exc.message}; check the credentials and the "
                            "roles/aiplatform.user role") from None
@@ -149,7 +149,15 @@ class GcpBackend(Backend):
         if not record.backend_ref:  # still being submitted somewhere, or the submitter died
             return self.lose_if_stale(record, f"its submission never finished (look for a {self.resource_kind} "
                                               f"labelled containerjob-id={record.id} in the console)")
-        job = self._get(record)
+        try:
+            job = self._get(record)
+        except ResourceGone:  # deleted in the console or by gcloud before anyone here saw it end
+            self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
+                                  status=JobStatus.LOST, finished_at=time.time(),
+                                  message=f"its {self.resource_kind} {record.backend_ref} was deleted on Vertex AI "
+                                          "before containerjob saw it end; what it wrote stays under "
+                                          f"gs://{self.output_prefix(record)}/")
+            return self.store.get(record.id)
         state = self._state(job)
         if state in TERMINAL:
             return self.finalise(record, job)

@@ -7,6 +7,7 @@ same way.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from pathlib import Path
@@ -34,8 +35,10 @@ class VertexBackend(GcpBackend):
     resource_kind = "CustomJob"
 
     # -- submission ----------------------------------------------------------------------------------
-    def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
+    def validate(self, spec: JobSpec, payload: Payload) -> None:
         self.require_project_and_bucket(spec, "Vertex AI", "the payload and results")
+
+    def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         from ..mounts.job_mounts import bucket_locations
 
         locations = bucket_locations([spec.staging_bucket, *(m.bucket for m in spec.mounts)], spec.project)
@@ -186,7 +189,7 @@ class VertexBackend(GcpBackend):
                            else note or job.error.message or "failed")
             else:
                 message = note
-        return Outcome(status, message, 0 if status is JobStatus.SUCCEEDED else None)
+        return Outcome(status, message, 0 if status is JobStatus.SUCCEEDED else _exit_code(job.error.message))
 
     def stream_logs(self, record: JobRecord, follow: bool, stop: StreamStop | None = None) -> Iterator[str]:
         """Log chunks as the runner closes them; with follow, until the job is over and drained."""
@@ -213,3 +216,13 @@ class VertexBackend(GcpBackend):
                 return
             delay = self.poll_s if fresh else min(delay * 1.5, 10.0)
             stop.wait(delay)
+
+
+_EXIT_RE = re.compile(r"exited with a non-zero status of (\d+)")
+
+
+def _exit_code(error: str) -> int | None:
+    """The failing replica's exit code, as Vertex words it in the job's error, so the CLI exits with the
+    job's own code on Vertex as it does locally."""
+    match = _EXIT_RE.search(error or "")
+    return int(match.group(1)) if match else None

@@ -32,6 +32,10 @@ class BackendError(ContainerJobError):
     """The backend answered with an error (HTTP 502)."""
 
 
+class ResourceGone(BackendError):
+    """The backend no longer has the job's resource (deleted outside containerjob)."""
+
+
 class MountError(ContainerJobError):
     """A Cloud Storage mount could not be prepared or finished."""
 

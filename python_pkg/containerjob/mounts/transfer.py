@@ -22,11 +22,17 @@ CONCURRENCY = 32
 
 class Transfer:
     def __init__(self, project: str | None) -> None:
-        import gcsfs
-
         self.project = project
-        self.fs = gcsfs.GCSFileSystem(project=project or "", token="anon" if emulator_host() else None,
-                                      skip_instance_cache=True)
+        if emulator_host():
+            # gcsfs's default class (unless GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false was set before its import)
+            # first probes each bucket's type over gRPC, which an emulator never answers: 60 s per bucket.
+            from gcsfs.core import GCSFileSystem
+
+            self.fs = GCSFileSystem(project=project or "", token="anon", skip_instance_cache=True)
+        else:
+            import gcsfs
+
+            self.fs = gcsfs.GCSFileSystem(project=project or "", skip_instance_cache=True)
 
     def list(self, bucket: str, prefix: str) -> dict[str, dict[str, Any]]:
         """key -> {generation, md5, size} for every object under the prefix (placeholders included)."""
