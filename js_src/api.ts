@@ -21,6 +21,7 @@ export type { IRunOptions, RunOptionName };
  */
 export type JobStatus =
   | 'QUEUED'
+  | 'PENDING'
   | 'RUNNING'
   | 'CANCELLING'
   | 'SUCCEEDED'

@@ -18,22 +18,10 @@ export const METADATA_KEY = 'containerjob';
 export const MAGIC = '%%containerjob';
 
 /**
- * The options a cell action sets (the form's fields, the backend and the
- * environment), named as `RunOptions` fields.
+ * The options a cell action sets: the backend, the environment and whatever
+ * fields the option table gives its form (so any run option may appear).
  */
-export type CellOptions = Pick<
-  IRunOptions,
-  | 'backend'
-  | 'image'
-  | 'gpus'
-  | 'machine_type'
-  | 'accelerator'
-  | 'region'
-  | 'project'
-  | 'staging_bucket'
-  | 'env'
-  | 'timeout'
->;
+export type CellOptions = IRunOptions;
 
 /** `cell.metadata.containerjob`. */
 export interface ICellMetadata {

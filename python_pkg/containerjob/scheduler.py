@@ -30,7 +30,7 @@ class Scheduler:
                  late_after_s: float = LATE_AFTER_S, *, refresh: bool = True) -> None:
         self.service = service
         self.refresh = refresh  # False where a watcher keeps the store current (the Jupyter server)
-        self.schedules = Schedules(service)
+        self.schedules = Schedules(service, refresh=refresh)
         self.clock = clock
         self.late_after_s = late_after_s
 

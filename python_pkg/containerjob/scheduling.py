@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from .backends import HostedSchedules, available_backends
 from .core.errors import SpecError
 from .core.models import JobRecord
-from .core.spec import RunOptions
+from .core.options import RunOptions, options_from_mapping
 from .service import JobService, Prepared
 
 MISSED_POLICIES = ("skip", "run_once")
@@ -93,21 +93,17 @@ def validate_timezone(tz: str) -> str:
 
 
 def run_options(options: Mapping[str, Any] | None) -> RunOptions:
-    """RunOptions from a JSON object; unknown keys are named, not dropped."""
-    options = dict(options or {})
-    known = {f.name for f in fields(RunOptions)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise SpecError(f"unknown run options {unknown}; allowed: {sorted(known)}")
-    return RunOptions(**options)
+    """A schedule's stored options, checked against the option table like a REST body's."""
+    return options_from_mapping(options, "options")
 
 
 class Schedules:
     """Schedule records in the job store, kept consistent with Vertex AI for executor schedules."""
 
-    def __init__(self, service: JobService) -> None:
+    def __init__(self, service: JobService, *, refresh: bool = True) -> None:
         self.service = service
         self.store = service.store
+        self.refresh = refresh  # False in the server: its watcher keeps the store current, requests only read
 
     def _dir(self, schedule_id: str) -> Path:
         return self.service.settings.home_path / "schedules" / schedule_id
@@ -240,7 +236,7 @@ class Schedules:
 
     def active_runs(self, schedule_id: str, active: list[JobRecord] | None = None) -> int:
         """Unfinished runs of the schedule; `active` is an already refreshed list of unfinished jobs."""
-        jobs = self.service.list(active_only=True, limit=1_000_000) if active is None else active
+        jobs = self.service.list(active_only=True, limit=1_000_000, refresh=self.refresh) if active is None else active
         return sum(1 for j in jobs if j.spec.labels.get(LABEL) == schedule_id)
 
     def fire(self, schedule: Schedule, now: float) -> JobRecord:

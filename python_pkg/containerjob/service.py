@@ -4,12 +4,12 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .backends import Backend, StreamStop, available_backends, get_backend
-from .core.errors import JobFailed, SpecError
+from .backends import Backend, StreamStop, available_backends, backend_class, get_backend
+from .core.errors import BackendUnavailable, JobFailed, SpecError
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.payload import JobResult, Payload, build_payload, human_size, read_result
 from .core.project import ResolvedProject, resolve_project
@@ -33,10 +33,11 @@ class GcReport:
     payloads: int = 0
     jobs: int = 0
     bytes: int = 0
+    skipped: list[str] = field(default_factory=list)  # backends that could not be asked, and why
 
     def describe(self) -> str:
         return (f"removed {self.containers} containers, {self.payloads} payloads, {self.jobs} jobs "
-                f"({human_size(self.bytes)})")
+                f"({human_size(self.bytes)})" + "".join(f"\nskipped: {why}" for why in self.skipped))
 
 
 PAYLOAD_GRACE_S = 3600  # a payload this young may belong to a job another process is still starting
@@ -59,10 +60,7 @@ class JobService:
                 outputs: Iterable[str] = (), argv: Iterable[str] = ()) -> Prepared:
         project = resolve_project(options.project, self.settings.project or None)
         spec = self._build_spec(options, project.project)
-        if spec.backend == "executor":
-            raise SpecError("the Workbench Executor runs whole notebooks (`containerjob run-notebook NB.ipynb "
-                            "--backend executor`); run cells and scripts on Vertex AI with --backend vertex")
-        self.backend(spec.backend)  # unknown backend -> SpecError before any payload is written
+        self._check_kind(spec.backend, kind)  # an unknown backend too, before any payload is written
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs, argv=argv,
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024)
@@ -81,13 +79,21 @@ class JobService:
         options = dataclasses.replace(options, name=options.name or path.stem)
         project = resolve_project(options.project, self.settings.project or None)
         spec = self._build_spec(options, project.project)
-        if spec.backend == "vertex":
-            raise SpecError("whole notebooks run on Vertex AI through the Workbench Executor: use --backend executor")
-        self.backend(spec.backend)
+        self._check_kind(spec.backend, "notebook")
         executed = notebook.parameterize(nb, values, project.project, declared)
         payload = build_notebook_payload(notebook.notebook_bytes(executed), home=self.settings.home_path,
                                          filename=path.name, kernel_name=notebook.kernel_name(nb))
         return Prepared(spec, payload, project)
+
+    def _check_kind(self, name: str, kind: str) -> None:
+        """The backend's capabilities say which job kinds it runs; the error names the backends that do."""
+        backend = self.backend(name)
+        if kind in backend.capabilities["kinds"]:
+            return
+        words = {"cell": "cells", "script": "scripts", "notebook": "whole notebooks"}
+        takes = [n for n in available_backends() if kind in backend_class(n).capabilities["kinds"]]
+        raise SpecError(f"{backend.label} runs {' and '.join(words.get(k, k) for k in backend.capabilities['kinds'])} "
+                        f"only, not {words.get(kind, kind)}: use --backend {' or '.join(takes)}")
 
     def notebook_parameters(self, path: str | Path) -> list[dict[str, Any]]:
         from .core import notebook
@@ -179,7 +185,11 @@ class JobService:
         if older_than_days is not None and older_than_days < 0:
             raise SpecError(f"--older-than {older_than_days} must be 0 or more days")
         report = GcReport()
-        report.containers = sum(self.backend(name).cleanup(stopped_only=False) for name in available_backends())
+        for name in available_backends():
+            try:
+                report.containers += self.backend(name).cleanup(stopped_only=False)
+            except BackendUnavailable as exc:  # one broken plugin, or no engine: clean what can be cleaned
+                report.skipped.append(str(exc))
         known = {r.id: r for r in self.store.list(limit=1_000_000)}
         freed: set[str] = set()
         if older_than_days is not None:

@@ -130,3 +130,46 @@ def test_no_module_imports_a_higher_layer():
               for module, targets in sorted(graph().items()) for target in sorted(targets)
               if layer_of(target) > layer_of(module)]
     assert upward == []
+
+
+PLUGIN = '''
+from containerjob.backends.local import LocalBackend
+
+
+class Echo(LocalBackend):
+    """A third party's backend: the local engine under another name, cells only."""
+
+    name = "echo"
+    label = "Echo (a plugin)"
+    capabilities = {**LocalBackend.capabilities, "kinds": ["cell"]}
+'''
+
+
+def test_a_third_party_backend_is_found_through_the_entry_point_group(tmp_path):
+    """An installed package's `containerjob.backends` entry points add backends; a broken one is a clear
+    BackendUnavailable naming it, never a traceback."""
+    import subprocess
+    import sys
+
+    (tmp_path / "cjplugin.py").write_text(PLUGIN)
+    info = tmp_path / "cjplugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cjplugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[containerjob.backends]\necho = cjplugin:Echo\n"
+                                           "broken = cjplugin:Missing\n")
+    script = """
+from containerjob.backends import available_backends, backend_class
+from containerjob.core.errors import BackendUnavailable
+print(available_backends())
+print(backend_class("echo").label)
+try:
+    backend_class("broken")
+except BackendUnavailable as exc:
+    print(exc)
+"""
+    env = {**__import__("os").environ, "PYTHONPATH": f"{tmp_path}:{ROOT.parent}"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    names, label, broken = done.stdout.strip().splitlines()
+    assert names == "['local', 'vertex', 'executor', 'echo', 'broken']" and label == "Echo (a plugin)"
+    assert broken.startswith("backend 'broken' cannot be loaded from cjplugin:Missing (AttributeError")

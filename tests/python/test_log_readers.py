@@ -57,3 +57,20 @@ def test_a_detached_follow_leaves_no_log_thread(quiet_job):
         time.sleep(0.05)
     assert not alive(f"logs-{record.id}")
     assert service.get(record.id, refresh=True).status.value == "RUNNING"
+
+
+def test_the_kept_log_is_the_streamed_text_byte_for_byte(cj_home, labelled):
+    """Offsets into the live copy stay valid in logs.txt: both hold the same decoded text, even for bytes
+    that are not UTF-8 and a character written in two pieces."""
+    from pathlib import Path
+
+    service = JobService()
+    source = ("import sys, time\nout = sys.stdout.buffer\nout.write(b'bad \\xff\\xfe bytes\\n'); out.flush()\n"
+              "out.write(b'euro \\xe2\\x82'); out.flush(); time.sleep(0.3)\nout.write(b'\\xac done\\n'); out.flush()\n")
+    record = service.submit(service.prepare(RunOptions(image=IMAGE), source, kind="script", filename="b.py"))
+    streamed: list[str] = []
+    record = service.follow(record, streamed.append)
+    kept = (Path(record.job_dir) / "logs.txt").read_bytes()
+    assert "".join(streamed).encode() == kept
+    assert kept.decode() == "bad \ufffd\ufffd bytes\neuro \u20ac done\n"
+    assert labelled(record.id) == []

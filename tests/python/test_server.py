@@ -182,6 +182,7 @@ async def test_backends_report_availability_and_capabilities(jp_fetch):
                                                     "cancel": True, "live_logs": False}
     assert all(b["options"] == options_for_backend(b["name"]) for b in listed)  # from the option table
     assert "runtime_template" in backends["executor"]["options"] and "gpus" in backends["local"]["options"]
+    assert "image" not in backends["executor"]["options"] and "runtime_template" not in backends["vertex"]["options"]
 
 
 def test_check_handlers_script_passes():

@@ -156,9 +156,9 @@ def test_logs_are_read_from_a_byte_offset_on_whole_characters(tmp_path):
 
 
 def background_threads() -> set[str]:
-    """containerjob's own threads, less the request pool's workers."""
-    return {t.name for t in threading.enumerate()
-            if t.name.startswith("containerjob-") and not t.name.startswith("containerjob-api")}
+    """containerjob's own threads, less the pools' workers (requests, the watcher's refreshes)."""
+    return {t.name for t in threading.enumerate() if t.name.startswith("containerjob-")
+            and not t.name.startswith(("containerjob-api", "containerjob-refresh"))}
 
 
 async def test_closed_follow_stream_leaves_no_log_thread(jp_fetch, jp_http_port, jp_base_url, jp_auth_header, caplog):

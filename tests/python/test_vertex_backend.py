@@ -141,3 +141,23 @@ def test_cli_exit_code_and_a_job_deleted_on_vertex(vertex, tmp_path, cj_home, ca
     lost = Store(cj_home / "jobs.db").get(job_id)
     assert lost.status.value == "LOST" and "was deleted on Vertex AI" in lost.message
     assert f"gs://{record.spec.staging_bucket}/containerjob/{job_id}/output/" in lost.message
+
+
+def test_pending_on_vertex_is_shown_as_pending_not_running(vertex, cj_home):
+    """Vertex's JOB_STATE_PENDING (machines being found) is PENDING here; RUNNING only once Vertex says so."""
+    from containerjob.core.spec import RunOptions
+    from containerjob.service import JobService
+
+    vertex.pending_s = 3
+    service = JobService()
+    prepared = service.prepare(RunOptions(backend="vertex", project="my-proj"), "print('ran')", kind="script",
+                               filename="s.py")
+    record = service.submit(prepared)
+    assert record.status.value == "QUEUED" and record.started_at is None and record.backend_ref
+    assert service.get(record.id).status.value == "PENDING"  # a refresh reads Vertex's state
+    seen, deadline = set(), time.monotonic() + 60
+    while not (current := service.get(record.id)).status.is_final and time.monotonic() < deadline:
+        seen.add(current.status.value)
+        time.sleep(0.2)
+    assert current.status.value == "SUCCEEDED" and current.started_at >= record.created_at
+    assert seen <= {"PENDING", "RUNNING"}

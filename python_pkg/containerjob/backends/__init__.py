@@ -12,7 +12,7 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Any
 
-from ..core.errors import SpecError
+from ..core.errors import BackendUnavailable, SpecError
 from .base import Backend, Capabilities, HostedSchedules, Outcome, StreamStop
 
 GROUP = "containerjob.backends"
@@ -45,7 +45,11 @@ def backend_class(name: str) -> type[Backend]:
     if target is None:
         raise SpecError(f"unknown backend {name!r}: choose one of {', '.join(available_backends())}")
     module, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module), attr)
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except Exception as exc:  # noqa: BLE001 - a broken plugin is its own problem, never a traceback here
+        raise BackendUnavailable(f"backend {name!r} cannot be loaded from {target} ({type(exc).__name__}: {exc}); "
+                                 "reinstall the package that provides it or choose another backend") from None
     if not (isinstance(cls, type) and issubclass(cls, Backend)):
         raise SpecError(f"backend {name!r} ({target}) is not a containerjob Backend")
     return cls

@@ -91,6 +91,7 @@ class Backend(ABC):
     label: ClassVar[str]  # for people: "Local container (Docker)"
     capabilities: ClassVar[Capabilities]
     poll_s: ClassVar[float] = 0.25  # how often follow() re-checks a job whose logs ended
+    started_status: ClassVar[JobStatus] = JobStatus.RUNNING  # a job `start` returned for (Vertex: QUEUED)
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
@@ -138,21 +139,10 @@ class Backend(ABC):
         self.validate(spec, payload)
         self.preflight(spec, payload, notify)
         job_id = job_id or new_job_id()
-        job_dir = self.job_dir(job_id)
-        try:
-            (job_dir / "output").mkdir(parents=True, exist_ok=False)
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            raise unwritable(job_dir, exc) from None
         record = JobRecord(id=job_id, name=spec.display_name, backend=self.name, status=JobStatus.QUEUED,
                            spec=StoredSpec.of(spec, payload.path.name), image=spec.primary.image,
-                           job_dir=str(job_dir), origin=origin)
-        try:
-            self.store.add(record)
-        except BaseException:
-            shutil.rmtree(job_dir, ignore_errors=True)  # no directory without its record
-            raise
+                           job_dir=str(self.job_dir(job_id)), origin=origin)
+        self.create_job(record)
         try:
             ref = self.start(record, spec, payload, notify)
         except KeyboardInterrupt:
@@ -163,8 +153,9 @@ class Backend(ABC):
             message = str(exc) if isinstance(exc, ContainerJobError) else f"could not start: {type(exc).__name__}: {exc}"
             self.store.update(job_id, status=JobStatus.FAILED, message=message, finished_at=time.time())
             raise
-        if not self.store.transition(job_id, (JobStatus.QUEUED,), status=JobStatus.RUNNING, backend_ref=ref,
-                                     started_at=time.time()):
+        running = self.started_status is JobStatus.RUNNING
+        if not self.store.transition(job_id, (JobStatus.QUEUED,), status=self.started_status, backend_ref=ref,
+                                     started_at=time.time() if running else None):
             # Cancelled while starting: the record already says so; take the running job down with it.
             self.store.update(job_id, backend_ref=ref)
             current = self.store.get(job_id)
@@ -174,6 +165,21 @@ class Backend(ABC):
     def validate(self, spec: JobSpec, payload: Payload) -> None:
         """What this backend refuses that needs no engine or network call; dry runs run it too, so a dry
         run refuses what a submit would."""
+
+    def create_job(self, record: JobRecord) -> None:
+        """A new job's directory and its record: both or neither (no directory without its record)."""
+        job_dir = Path(record.job_dir)
+        try:
+            (job_dir / "output").mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise unwritable(job_dir, exc) from None
+        try:
+            self.store.add(record)
+        except BaseException:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
 
     @abstractmethod
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
@@ -238,10 +244,11 @@ class Backend(ABC):
     def cancel(self, record: JobRecord) -> JobRecord:
         if record.status.is_final:
             return record
-        if self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.CANCELLED,
+        if self.store.transition(record.id, (JobStatus.QUEUED,), unsubmitted=True, status=JobStatus.CANCELLED,
                                  message="cancelled before it started", finished_at=time.time()):
             return self.store.get(record.id)  # the starter sees this and stops what it started
-        self.store.transition(record.id, (JobStatus.RUNNING,), status=JobStatus.CANCELLING)
+        self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.PENDING, JobStatus.RUNNING),
+                              status=JobStatus.CANCELLING)
         return self.stop(self.store.get(record.id), JobStatus.CANCELLED, "cancelled by the user")
 
     def delete(self, record: JobRecord) -> None:

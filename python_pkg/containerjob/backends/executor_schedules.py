@@ -12,7 +12,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..core.models import JobRecord, JobSpec, JobStatus, new_job_id
+from ..core.models import JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
 from ..core.payload import Payload
 from .base import HostedSchedules
 from .gcp import api_errors, parse_resource_name
@@ -93,15 +93,13 @@ class NotebookSchedules(HostedSchedules):
                   origin: str) -> JobRecord:
         """The run writes under the schedule's output prefix, in a folder named after its own ID."""
         job_id = new_job_id()
-        job_dir = self.job_dir(job_id)
-        (job_dir / "output").mkdir(parents=True)
         bucket, _, prefix = run["output_uri"][5:].partition("/")
-        spec = {"display_name": run["display_name"], "backend": self.name, "labels": dict(labels),
-                "staging_bucket": bucket, "project": run["project"],
-                "output_prefix": f"{prefix.rstrip('/')}/{run['name'].rsplit('/', 1)[-1]}"}
+        spec = StoredSpec(worker_pools=[], display_name=run["display_name"], backend=self.name, labels=dict(labels),
+                          staging_bucket=bucket, project=run["project"],
+                          output_prefix=f"{prefix.rstrip('/')}/{run['name'].rsplit('/', 1)[-1]}")
         started = run["created_at"] or time.time()
-        record = JobRecord(id=job_id, name=run["display_name"], backend=self.name, status=JobStatus.RUNNING, spec=spec,
+        record = JobRecord(id=job_id, name=run["display_name"], backend=self.name, status=JobStatus.QUEUED, spec=spec,
                            image="workbench-executor", created_at=started, started_at=started, backend_ref=run["name"],
-                           job_dir=str(job_dir), origin=origin)
-        self.store.add(record)
+                           job_dir=str(self.job_dir(job_id)), origin=origin)
+        self.create_job(record)
         return self.refresh(record)

@@ -26,6 +26,12 @@ TERMINAL = {
     "JOB_STATE_EXPIRED": (JobStatus.FAILED, "expired: Vertex AI could not schedule the job in time (JOB_STATE_EXPIRED)"),
     "JOB_STATE_PARTIALLY_SUCCEEDED": (JobStatus.FAILED, "only partially succeeded (JOB_STATE_PARTIALLY_SUCCEEDED)"),
 }
+# Vertex's states on the way to running -> ours (shown as such, not as RUNNING).
+ACTIVE = {"JOB_STATE_QUEUED": JobStatus.QUEUED, "JOB_STATE_PENDING": JobStatus.PENDING,
+          "JOB_STATE_RUNNING": JobStatus.RUNNING, "JOB_STATE_UPDATING": JobStatus.RUNNING}
+_BEFORE = {JobStatus.QUEUED: (), JobStatus.PENDING: (JobStatus.QUEUED,),
+           JobStatus.RUNNING: (JobStatus.QUEUED, JobStatus.PENDING),
+           JobStatus.CANCELLING: (JobStatus.QUEUED, JobStatus.PENDING, JobStatus.RUNNING)}
 _NAME_RE = re.compile(
     r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/(?P<collection>[A-Za-z]+)/(?P<id>[^/]+)$")
 
@@ -36,6 +42,12 @@ def parse_resource_name(name: str, collection: str) -> dict[str, str]:
     if not match or match["collection"] != collection:
         raise BackendError(f"Vertex AI returned an unexpected {collection} name {name!r}")
     return {"project": match["project"], "region": match["region"], "id": match["id"]}
+
+
+def _started_at(job) -> float:
+    """When Vertex says the job started running (its start_time), else now."""
+    start = getattr(job, "start_time", None)
+    return start.timestamp() if start else time.time()
 
 
 @contextmanager
@@ -66,6 +78,7 @@ class GcpBackend(Backend):
     collection: ClassVar[str]  # the resource collection in job names: customJobs, notebookExecutionJobs
     client_kind: ClassVar[str]  # the aiplatform_v1 client for it
     resource_kind: ClassVar[str]  # for people: "CustomJob"
+    started_status = JobStatus.QUEUED  # created; refresh follows Vertex through PENDING to RUNNING
 
     def __init__(self, settings, store) -> None:
         super().__init__(settings, store)
@@ -161,8 +174,12 @@ class GcpBackend(Backend):
         state = self._state(job)
         if state in TERMINAL:
             return self.finalise(record, job)
-        if state == "JOB_STATE_CANCELLING" and record.status is JobStatus.RUNNING:
-            self.store.transition(record.id, (JobStatus.RUNNING,), status=JobStatus.CANCELLING)
+        if state == "JOB_STATE_CANCELLING":
+            self.store.transition(record.id, _BEFORE[JobStatus.CANCELLING], status=JobStatus.CANCELLING)
+        elif state in ACTIVE:  # forward only: QUEUED -> PENDING -> RUNNING, as Vertex reports them
+            status = ACTIVE[state]
+            started = {"started_at": _started_at(job)} if status is JobStatus.RUNNING else {}
+            self.store.transition(record.id, _BEFORE[status], status=status, **started)
         return self.store.get(record.id)
 
     def fetch_outputs(self, record: JobRecord) -> None:

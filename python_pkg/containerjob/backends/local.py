@@ -1,6 +1,7 @@
 """Local Docker engine backend (docker SDK): no image build per run, payload bind-mounted read-only."""
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -313,8 +314,10 @@ class LocalBackend(Backend):
         exit_code = state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None
         if info:
             with engine_errors(f"keep the logs of job {record.id}"), gone_ok():
+                raw = self.client.api.logs(info["Id"], stdout=True, stderr=True)
                 with open(os.path.join(record.job_dir, "logs.txt"), "wb") as fh:
-                    fh.write(self.client.api.logs(info["Id"], stdout=True, stderr=True))
+                    # The same text stream_logs yields (and the server's live copy holds), byte for byte.
+                    fh.write(raw.decode("utf-8", errors="replace").encode())
         if status is None and record.status is JobStatus.CANCELLING:
             status, message = JobStatus.CANCELLED, "cancelled by the user"
         if status is None:
@@ -345,10 +348,15 @@ class LocalBackend(Backend):
             if stream is not None:
                 if stop is not None:
                     stop.on_set(stream.close)
+                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span frames
                 try:
                     with engine_errors(f"read the logs of job {record.id}"):
                         for chunk in stream:
-                            yield chunk.decode("utf-8", errors="replace")
+                            text = decoder.decode(chunk)
+                            if text:
+                                yield text
+                        if tail := decoder.decode(b"", final=True):
+                            yield tail
                 except Exception:
                     if stop is None or not stop.is_set():
                         raise  # closed by its reader: not an error

@@ -174,7 +174,8 @@ class VertexBackend(GcpBackend):
             time.sleep(self.poll_s)
             job = self._get(record)
         if not self.is_terminal(job):  # still cancelling on Vertex: the record says so, refresh() ends it
-            self.store.transition(record.id, (JobStatus.RUNNING,), status=JobStatus.CANCELLING)
+            self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.PENDING, JobStatus.RUNNING),
+                                  status=JobStatus.CANCELLING)
             return self.store.get(record.id)
         return self.finalise(record, job, status, message)
 

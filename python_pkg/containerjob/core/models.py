@@ -30,7 +30,8 @@ def redact_env(env: dict[str, str]) -> dict[str, str]:
 class JobStatus(str, enum.Enum):
     """Lifecycle of a job; the final ones never change again."""
 
-    QUEUED = "QUEUED"
+    QUEUED = "QUEUED"  # being started here, or waiting in the backend's queue (Vertex JOB_STATE_QUEUED)
+    PENDING = "PENDING"  # the backend is getting it resources (Vertex JOB_STATE_PENDING: machines, image)
     RUNNING = "RUNNING"
     CANCELLING = "CANCELLING"
     SUCCEEDED = "SUCCEEDED"

@@ -37,7 +37,8 @@ class Option:
     backends: Optional[tuple[str, ...]] = None
     kinds: tuple[str, ...] = JOB_KINDS
     negated: bool = False  # a flag whose option defaults to true; the flag (--no-...) turns it off
-    hint: str = ""  # said after "X is for ...": what to use instead on the other backends
+    hint: str = ""  # said after "X is for ...": what to use instead on the backends in `hint_for`
+    hint_for: tuple[str, ...] = ()
     form: Optional[Form] = None
 
     @property
@@ -58,19 +59,19 @@ class Option:
 OPTIONS: list[Option] = [
     Option("image", "text", "container image the code runs in, as it is (default: python:X.Y-slim matching "
            "this Python)", backends=("local", "vertex"),
-           hint="the Workbench Executor runs notebooks in its runtime's image (use --runtime-template for another "
+           hint_for=EXECUTOR, hint="the Workbench Executor runs notebooks in its runtime's image (use --runtime-template for another "
                 "environment)",
            form=Form("Image", setting="default_image")),
     Option("gpus", "text", "GPUs for the container: N or all (Docker device requests)", metavar="N|all",
-           backends=LOCAL, hint="on Vertex AI name the GPU type: --accelerator NVIDIA_TESLA_T4:1",
+           backends=LOCAL, hint_for=GCP, hint="on Vertex AI name the GPU type: --accelerator NVIDIA_TESLA_T4:1",
            form=Form("GPUs", "0")),
     Option("env", "list", "environment variable NAME=VALUE (repeatable)", metavar="K=V", backends=LOCAL + VERTEX,
-           hint="the Workbench Executor sets no environment: use notebook parameters"),
+           hint_for=EXECUTOR, hint="the Workbench Executor sets no environment: use notebook parameters"),
     Option("project", "text", "GCP project ID injected into the job as GOOGLE_CLOUD_PROJECT etc. (default: the "
            "resolved one)", form=Form("Project", setting="project")),
     Option("output_dir", "text", "base output directory (a folder, or gs://BUCKET/PREFIX): sets AIP_MODEL_DIR, "
            "AIP_CHECKPOINT_DIR, AIP_TENSORBOARD_LOG_DIR", backends=LOCAL + VERTEX,
-           hint="Workbench Executor runs write to the staging bucket; their files come back with the job"),
+           hint_for=EXECUTOR, hint="Workbench Executor runs write to the staging bucket; their files come back with the job"),
     Option("timeout", "text", "fail the job after this long: 90, 90s, 10m, 2h, 1d",
            form=Form("Timeout", "none")),
     Option("name", "text", "display name of the job"),
@@ -78,7 +79,7 @@ OPTIONS: list[Option] = [
     Option("labels", "list", "label key=value (repeatable)", flag="--label", metavar="K=V"),
     Option("mounts", "list", "Cloud Storage at /gcs/BUCKET inside the job; MODE sync (default) or fuse (repeatable)",
            flag="--mount", metavar="gs://BUCKET[/PREFIX][:MODE]", backends=LOCAL + VERTEX,
-           hint="read gs:// paths with gcsfs in the notebook"),
+           hint_for=EXECUTOR, hint="read gs:// paths with gcsfs in the notebook"),
     Option("credentials", "flag", "mount this machine's application default credentials read-only in the job",
            backends=LOCAL),
     Option("upload_on_failure", "flag", "sync mounts: upload nothing when the job fails",
@@ -88,9 +89,9 @@ OPTIONS: list[Option] = [
     Option("machine_type", "text", "Vertex AI machine type, e.g. n1-standard-8, a2-highgpu-1g", backends=GCP,
            form=Form("Machine type", "n1-standard-4")),
     Option("accelerator", "text", "Vertex AI accelerator TYPE:COUNT, e.g. NVIDIA_TESLA_T4:1", metavar="TYPE:COUNT",
-           backends=GCP, hint="local runs take --gpus N", form=Form("Accelerator", "NVIDIA_TESLA_T4:1")),
+           backends=GCP, hint_for=LOCAL, hint="local runs take --gpus N", form=Form("Accelerator", "NVIDIA_TESLA_T4:1")),
     Option("replicas", "text", "replica count of the Vertex AI worker pool", backends=VERTEX,
-           hint="a local run is one container"),
+           hint_for=LOCAL, hint="a local run is one container"),
     Option("spot", "flag", "Vertex AI Spot VMs (scheduling strategy SPOT)", backends=VERTEX),
     Option("service_account", "text", "the service account the Vertex AI job runs as (the Workbench Executor needs "
            "one)", backends=GCP,
@@ -98,9 +99,9 @@ OPTIONS: list[Option] = [
     Option("staging_bucket", "text", "gs://BUCKET for the payload and results of Vertex AI jobs", backends=GCP,
            form=Form("Staging bucket", "gs://BUCKET", setting="staging_bucket")),
     Option("requirements", "text", "requirements.txt baked into a content-hashed image (built once)",
-           metavar="FILE", backends=LOCAL + VERTEX, hint="install packages in a runtime template"),
+           metavar="FILE", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template"),
     Option("pip", "list", "a requirement such as pandas==2.2, baked in like --requirements (repeatable)",
-           metavar="PKG", backends=LOCAL + VERTEX, hint="install packages in a runtime template"),
+           metavar="PKG", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template"),
     Option("image_repo", "text", "registry path that built or local-only images are pushed to for Vertex AI",
            backends=VERTEX),
     Option("runtime_template", "text", "a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench "

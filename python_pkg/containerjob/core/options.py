@@ -81,7 +81,7 @@ def options_from_mapping(data: Any, where: str = "options") -> RunOptions:
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 raise SpecError(f"{where}.{name} must be a string")
             value = str(value)
-        if table[name].choices and value not in table[name].choices:
+        if kind == "text" and table[name].choices and value not in table[name].choices:
             raise SpecError(f"{where}.{name} {value!r} is not one of {', '.join(table[name].choices)}")
         values[name] = value
     return RunOptions(**values)
@@ -98,7 +98,7 @@ def check_applicable(options: RunOptions, backend: str) -> None:
     defaults = RunOptions()
     for option in OPTIONS:
         if getattr(options, option.name) != getattr(defaults, option.name) and not option.accepts(backend):
-            hint = f"; {option.hint}" if option.hint else ""
+            hint = f"; {option.hint}" if backend in option.hint_for else ""
             raise SpecError(f"{option.cli_flag} is for {option.where()}, not --backend {backend}{hint}")
 
 

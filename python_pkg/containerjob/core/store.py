@@ -116,14 +116,17 @@ class Store:
             )
         return self.get(job_id)
 
-    def transition(self, job_id: str, expected: tuple[JobStatus, ...], **changes: Any) -> bool:
-        """Compare-and-set: apply changes only while the job is in one of the expected states."""
+    def transition(self, job_id: str, expected: tuple[JobStatus, ...], *, unsubmitted: bool = False,
+                   **changes: Any) -> bool:
+        """Compare-and-set: apply changes only while the job is in one of the expected states (and, with
+        `unsubmitted`, has no backend reference yet)."""
         if "status" in changes:
             changes["status"] = JobStatus(changes["status"]).value
         sets = ", ".join(f"{k} = ?" for k in changes)
+        extra = " AND backend_ref = ''" if unsubmitted else ""
         with self._tx() as db:
-            cursor = db.execute(f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({','.join('?' * len(expected))})",
-                                (*changes.values(), job_id, *(s.value for s in expected)))
+            cursor = db.execute(f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({','.join('?' * len(expected))})"
+                                f"{extra}", (*changes.values(), job_id, *(s.value for s in expected)))
         return cursor.rowcount == 1
 
     def get(self, job_id: str) -> JobRecord:

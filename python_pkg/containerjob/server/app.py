@@ -17,7 +17,8 @@ class ContainerJobExtension(ExtensionApp):
 
     local_interval_s = Float(1.0, config=True, help="How often a followed local job is checked (Docker inspect).")
     remote_interval_s = Float(15.0, config=True, help="How often a followed Vertex job is checked (one API call).")
-    sweep_s = Float(60.0, config=True, help="How often unfinished jobs started elsewhere are picked up.")
+    sweep_s = Float(60.0, config=True,
+                    help="How often containers that no unfinished job claims are reported (for `containerjob gc`).")
     schedule_interval_s = Float(30.0, config=True, help="How often due schedules are fired.")
     workers = Int(8, config=True, help="Threads for blocking Docker, Vertex and store calls of API requests.")
 

@@ -11,7 +11,7 @@ def run_options(data: Any, where: str = "options", kind: str | None = None) -> R
     """RunOptions from a JSON object, checked against the option table (types, and the job kind's options)."""
     options = options_from_mapping(data, where)
     allowed = {o.name for o in for_kind(kind)}
-    extra = sorted(k for k in (data or {}) if k not in allowed)
+    extra = sorted(k for k, v in (data or {}).items() if k not in allowed and v is not None)  # null: the default
     if extra:
         raise SpecError(f"{where}.{extra[0]} is not an option of {kind} jobs; they take {', '.join(sorted(allowed))}")
     return options

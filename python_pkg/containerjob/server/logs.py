@@ -33,8 +33,10 @@ def read_log(job_dir: Path, final: bool, offset: int) -> tuple[str, int, bool]:
             size = os.fstat(fh.fileno()).st_size
             fh.seek(offset)
             data = fh.read(MAX_READ)
-    except FileNotFoundError:  # not started yet, or just finalised and the live copy removed: ask again
-        return "", offset, False
+    except FileNotFoundError:
+        # Final and no log at all (cancelled before it started, failed to start, lost): that is all there
+        # is. Running: not started yet, or just finalised and the live copy removed: ask again.
+        return "", offset, final and not (job_dir / FINAL_LOG).is_file() and not (job_dir / LIVE_LOG).is_file()
     at_end = offset + len(data) >= size
     complete = final and at_end
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

@@ -7,6 +7,7 @@ from typing import Any
 import tornado.web
 
 from ..core.errors import JobNotFound, SpecError
+from ..core.options import changed
 from ..scheduling import Schedules
 from .base import ContainerJobHandler
 from .bodies import confined_options, mapping, run_options, string, under_root
@@ -18,7 +19,7 @@ _SCHEDULE_ID_RE = re.compile(r"^cs-[0-9a-f]{8,32}$")
 class ScheduleBase(ContainerJobHandler):
     @property
     def schedules(self) -> Schedules:
-        return Schedules(self.service)
+        return Schedules(self.service, refresh=False)
 
     @staticmethod
     def schedule_id(value: str) -> str:
@@ -39,8 +40,8 @@ class ScheduleBase(ContainerJobHandler):
             if value is not None:
                 changes[name] = value
         if "options" in changes:
-            changes["options"] = confined_options(changes["options"], self.ctx.root_dir)
-            run_options(changes["options"], kind="notebook")  # unknown keys and wrong types named, with the field
+            options = run_options(confined_options(changes["options"], self.ctx.root_dir), kind="notebook")
+            changes["options"] = changed(options)  # typed as the table says (90 -> "90"), defaults left out
         if body.get("max_concurrent") is not None:
             value = body["max_concurrent"]
             if isinstance(value, bool) or not isinstance(value, int):

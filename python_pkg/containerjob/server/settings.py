@@ -47,12 +47,14 @@ class BackendsHandler(ContainerJobHandler):
         return [self._describe(name) for name in available_backends()]
 
     def _describe(self, name: str) -> dict[str, Any]:
+        """A backend that cannot load or answer is reported as unavailable with why: never a 500 for all."""
         try:
             backend = self.service.backend(name)
+            available, message = backend.health()
+            capabilities = backend.host_capabilities()
         except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not a 500 for every backend
-            return {"name": name, "label": name, "available": False, "message": f"cannot load it: {exc}",
+            return {"name": name, "label": name, "available": False, "message": f"cannot use it: {exc}",
                     "capabilities": Capabilities(kinds=[], schedules=False, gpus=False, cancel=False, live_logs=False),
                     "options": []}
-        available, message = backend.health()
         return {"name": name, "label": backend.label, "available": available, "message": message,
-                "capabilities": backend.host_capabilities(), "options": options_for_backend(name)}
+                "capabilities": capabilities, "options": options_for_backend(name)}

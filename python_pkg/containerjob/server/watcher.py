@@ -3,8 +3,9 @@ REST reads can serve the store without asking an engine.
 
 One thread per server process makes passes over the unfinished jobs of the store (so it picks up jobs that
 kernels, the CLI or schedules started): it refreshes each job when due (a local job every
-`local_interval_s`, a remote one every `remote_interval_s`, errors backing off per job), and the backend's
-refresh finalises a finished job (logs kept, mounts uploaded, container removed). While a job runs, one
+`local_interval_s`, a remote one every `remote_interval_s`, errors backing off per job) in a small pool, at
+most one refresh in flight per job, and the backend's refresh finalises a finished job (logs kept, mounts
+uploaded, container removed), so one slow finalisation does not hold up the others. While a job runs, one
 thread copies its log stream to `<job_dir>/logs.live`, which the logs route reads from an offset; it ends
 with the stream or when the watcher stops. Every `sweep_s` the containers no record claims are reported.
 """
@@ -15,6 +16,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,6 +25,7 @@ from ..backends import StreamStop
 from ..core.errors import ContainerJobError, JobNotFound
 from ..core.models import JobRecord, JobStatus
 
+REFRESHERS = 4  # jobs refreshed (and so finalised) at once
 MAX_BACKOFF_S = 60.0
 LIVE_LOG = "logs.live"  # what a running job has written so far, as the server's watcher received it
 FINAL_LOG = "logs.txt"  # written by the backend when it finalises the job; begins with the same text
@@ -52,6 +55,10 @@ class Watcher:
         self._live: dict[str, threading.Thread] = {}
         self._streams: dict[str, StreamStop] = {}  # how to end each live-log copy at once
         self._thread: threading.Thread | None = None
+        # Refreshes run here, at most one in flight per job: finalising one job (uploading its /gcs stage,
+        # fetching Vertex outputs) must not hold up the others, whose final states the reads show.
+        self._pool = ThreadPoolExecutor(max_workers=REFRESHERS, thread_name_prefix="containerjob-refresh")
+        self._inflight: set[str] = set()
 
     @property
     def watching(self) -> list[str]:
@@ -88,6 +95,7 @@ class Watcher:
             stream.set()
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        self._pool.shutdown(wait=False, cancel_futures=True)  # a refresh under way finishes; none starts
 
     # -- the passes ------------------------------------------------------------------------------
     def _interval(self, record: JobRecord) -> float:
@@ -127,9 +135,19 @@ class Watcher:
         for job_id in gone:
             self._retire(job_id)
         for job_id in due:
-            if self._stop.is_set():
-                return
-            self._refresh(job_id)
+            with self._lock:
+                if self._stop.is_set() or job_id in self._inflight:
+                    continue
+                self._inflight.add(job_id)
+            self._pool.submit(self._refresh_once, job_id)
+
+    def _refresh_once(self, job_id: str) -> None:
+        try:
+            if not self._stop.is_set():
+                self._refresh(job_id)
+        finally:
+            with self._lock:
+                self._inflight.discard(job_id)
 
     def _refresh(self, job_id: str) -> None:
         """One look at the job through the backend (which finalises it if it ended); errors back off."""
@@ -199,8 +217,9 @@ class Watcher:
             return True
 
     def _copy_log(self, record: JobRecord) -> None:
-        """Copy the job's log stream, from its start, to logs.live (a copy started again rewrites it). An
-        exclusive lock on the file leaves the copy to one process when several servers share the store."""
+        """Copy the job's log stream, from its start, to logs.live. A copy started again skips what the file
+        already holds and appends the rest, so the file never shrinks under a reader's offset. An exclusive
+        lock on the file leaves the copy to one process when several servers share the store."""
         path = Path(record.job_dir) / LIVE_LOG
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -209,14 +228,18 @@ class Watcher:
                     fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     return  # another server copies it
-                fh.truncate(0)
+                skip = fh.seek(0, os.SEEK_END)  # the stream starts over: this much is already here
                 stop = StreamStop()
                 with self._lock:
                     self._streams[record.id] = stop
                 if self._stop.is_set():
                     return
                 for chunk in self.service.logs(record.id, follow=True, stop=stop):
-                    fh.write(chunk.encode())
+                    data = chunk.encode()
+                    cut = min(skip, len(data))
+                    skip -= cut
+                    if cut < len(data):
+                        fh.write(data[cut:])
         except FileNotFoundError:
             return  # deleted meanwhile
         except Exception as exc:  # noqa: BLE001 - the next refresh starts a new copy if the job still runs
