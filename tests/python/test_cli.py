@@ -77,7 +77,7 @@ def test_gpu_on_gpu_less_host(cj_home, engine, script, labelled):
 def test_detach_cancel_and_dry_run(cj_home, engine, script, labelled):
     path = script("import time\ntime.sleep(300)\n")
     spec = json.loads(cli("run", path, "--dry-run", "--project", "p9").stdout)
-    assert spec["command"][:2] == ["python3", "-u"] and spec["environment"]["CLOUDSDK_CORE_PROJECT"] == "p9"
+    assert spec["entrypoint"][:2] == ["python3", "-u"] and spec["environment"]["CLOUDSDK_CORE_PROJECT"] == "p9"
     job_id = cli("run", path, "--detach").stdout.strip()
     assert json.loads(cli("status", job_id).stdout)["status"] == "RUNNING"
     assert len(labelled(job_id, settle_s=0)) == 1

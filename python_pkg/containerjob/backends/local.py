@@ -172,7 +172,7 @@ class LocalBackend(Backend):
             return cached
         info: dict[str, Any] = {"python": None}
         with engine_errors("probe the image"):
-            container = self.client.containers.create(image.id, ["python3", "-c", _PROBE],
+            container = self.client.containers.create(image.id, ["-c", _PROBE], entrypoint=["python3"],
                                                       labels={LABEL_STORE: self.store_label})
             try:
                 try:
@@ -220,7 +220,10 @@ class LocalBackend(Backend):
         config: dict[str, Any] = {
             "name": f"containerjob-{job_id}",
             "image": pool.image,
-            "command": pool.command or ["python3", "-u", f"{IN_CONTAINER['runtime']}/runner.py", *pool.args],
+            # Vertex's meaning of containerSpec: command replaces the image's ENTRYPOINT, args its CMD (Docker
+            # drops the image's CMD too once an entrypoint is given), so an image's own ENTRYPOINT changes nothing.
+            "entrypoint": pool.command or ["python3", "-u", f"{IN_CONTAINER['runtime']}/runner.py"],
+            "command": list(pool.args),
             "environment": env,
             "mounts": mounts,
             "labels": {LABEL_JOB: job_id, LABEL_STORE: self.store_label, "containerjob.version": __version__,
