@@ -61,8 +61,9 @@ class JobService:
         project = resolve_project(options.project, self.settings.project or None)
         spec = self._build_spec(options, project.project)
         self._check_kind(spec.backend, kind)  # an unknown backend too, before any payload is written
+        spec.primary.args = list(argv)  # containerSpec.args: shown by dry runs and status, as on Vertex
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
-                                namespace=namespace, inputs=inputs, outputs=outputs, argv=argv,
+                                namespace=namespace, inputs=inputs, outputs=outputs,
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024)
         return Prepared(spec, payload, project)
 

@@ -97,3 +97,18 @@ def test_ctrl_c_cancels(cj_home, engine, script, labelled):
     assert time.monotonic() - started < 10
     assert labelled() == []
     assert json.loads(cli("list", "--json").stdout)[0]["status"] == "CANCELLED"
+
+
+def test_script_arguments_are_the_jobs_args(cj_home, engine, script, labelled):
+    """The arguments after -- are containerSpec.args: in the dry runs and the record, and the script's sys.argv."""
+    path = script("import sys\nprint('argv', sys.argv[1:])\n", name="train.py")
+    local = json.loads(cli("run", path, "--dry-run", "--", "--epochs", "3").stdout)
+    assert local["command"] == ["--epochs", "3"] and local["entrypoint"][-1].endswith("/runner.py")
+    vertex = json.loads(cli("run", path, "--dry-run", "--backend", "vertex", "--project", "p", "--staging-bucket",
+                            "gs://bkt", "--", "--epochs", "3").stdout)
+    assert vertex["customJob"]["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]["args"] == ["--epochs", "3"]
+    proc = cli("run", path, "--", "--epochs", "3")
+    assert "argv ['--epochs', '3']" in proc.stdout
+    job_id = json.loads(cli("list", "--json").stdout)[0]["id"]
+    assert json.loads(cli("status", job_id).stdout)["spec"]["worker_pools"][0]["args"] == ["--epochs", "3"]
+    assert labelled() == []

@@ -118,7 +118,6 @@ def build_payload(
     namespace: Mapping[str, Any] | None = None,
     inputs: Iterable[str] = (),
     outputs: Iterable[str] = (),
-    argv: Iterable[str] = (),
     max_bytes: int | None = None,
 ) -> Payload:
     """Serialise inputs (all problems reported at once), write the payload, return it."""
@@ -160,7 +159,6 @@ def build_payload(
         "source_file": "source.py",
         "inputs": {k: {kk: vv for kk, vv in v.items() if kk in ("pickle", "module")} for k, v in entries.items()},
         "outputs": list(outputs),
-        "argv": list(argv),
         "last_expr": kind == "cell",
         "python": KERNEL_PYTHON,
         "code_by_value": code_by_value,
@@ -171,7 +169,7 @@ def build_payload(
 def build_notebook_payload(notebook: bytes, *, home: Path, filename: str, kernel_name: str) -> Payload:
     """A parameterised notebook as a payload; the runner executes it and saves the executed copy as `filename`."""
     manifest = {"version": 1, "kind": "notebook", "filename": filename, "source_file": "notebook.ipynb",
-                "inputs": {}, "outputs": [], "argv": [], "last_expr": False, "python": KERNEL_PYTHON,
+                "inputs": {}, "outputs": [], "last_expr": False, "python": KERNEL_PYTHON,
                 "code_by_value": False, "kernel_name": kernel_name}
     return _store(home, [("notebook.ipynb", [notebook])], manifest, {})
 

@@ -258,7 +258,7 @@ def _main():
     sys.modules["__main__"] = module
     namespace = module.__dict__
     if manifest["kind"] == "script":
-        sys.argv = [manifest["filename"]] + list(manifest.get("argv", []))
+        sys.argv = [manifest["filename"]] + sys.argv[1:]  # the job's args (containerSpec.args), as given
     exit_code = 0
     try:
         if manifest["kind"] == "notebook":
