@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from .backends import HostedSchedules, available_backends
 from .core.errors import SpecError
 from .core.models import JobRecord
-from .core.options import RunOptions, options_from_mapping
+from .core.options import options_from_mapping
 from .service import JobService, Prepared
 
 MISSED_POLICIES = ("skip", "run_once")
@@ -92,11 +92,6 @@ def validate_timezone(tz: str) -> str:
     return tz
 
 
-def run_options(options: Mapping[str, Any] | None) -> RunOptions:
-    """A schedule's stored options, checked against the option table like a REST body's."""
-    return options_from_mapping(options, "options")
-
-
 class Schedules:
     """Schedule records in the job store, kept consistent with Vertex AI for executor schedules."""
 
@@ -144,7 +139,7 @@ class Schedules:
             raise SpecError(f"--max-concurrent {new.max_concurrent} must be 1..100")
         if not isinstance(new.parameters, dict) or not isinstance(new.options, dict):
             raise SpecError("parameters and options must be JSON objects")
-        options = run_options(new.options)
+        options = options_from_mapping(new.options)
         new.backend = options.backend or self.service.settings.default_backend
         if new.backend not in available_backends() or not self.service.backend(new.backend).capabilities["schedules"]:
             raise SpecError(f"schedules run notebooks locally or on the Workbench Executor, not on {new.backend!r}: "
@@ -170,7 +165,7 @@ class Schedules:
         return backend if isinstance(backend, HostedSchedules) else None
 
     def _prepare(self, schedule: Schedule) -> Prepared:
-        options = run_options(schedule.options)
+        options = options_from_mapping(schedule.options)
         labels = [*options.labels, f"{LABEL}={schedule.id}"]
         options = dataclasses.replace(options, labels=labels, name=options.name or schedule.name or None)
         return self.service.prepare_notebook(options, schedule.snapshot, schedule.parameters)

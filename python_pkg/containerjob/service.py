@@ -92,7 +92,7 @@ class JobService:
         if kind in backend.capabilities["kinds"]:
             return
         words = {"cell": "cells", "script": "scripts", "notebook": "whole notebooks"}
-        takes = [n for n in available_backends() if kind in backend_class(n).capabilities["kinds"]]
+        takes = [n for n in available_backends() if kind in _kinds(n)]
         raise SpecError(f"{backend.label} runs {' and '.join(words.get(k, k) for k in backend.capabilities['kinds'])} "
                         f"only, not {words.get(kind, kind)}: use --backend {' or '.join(takes)}")
 
@@ -218,3 +218,11 @@ def _du(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+
+
+def _kinds(name: str) -> list[str]:
+    """The job kinds a backend runs; none for a plugin that cannot load (it is named when chosen)."""
+    try:
+        return backend_class(name).capabilities["kinds"]
+    except BackendUnavailable:
+        return []

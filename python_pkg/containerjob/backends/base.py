@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping, TypedDict
 
 from ..core.errors import ContainerJobError, JobNotFound, SpecError, unwritable
+from ..core.job_files import FINAL_LOG
 from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
 from ..core.payload import Payload
 from ..core.settings import Settings
@@ -237,7 +238,7 @@ class Backend(ABC):
     @staticmethod
     def saved_logs(record: JobRecord) -> Iterator[str]:
         """The logs kept in the job directory when it was finalised (nothing if none were)."""
-        path = Path(record.job_dir) / "logs.txt"
+        path = Path(record.job_dir) / FINAL_LOG
         if path.is_file():
             yield path.read_text(encoding="utf-8", errors="replace")
 

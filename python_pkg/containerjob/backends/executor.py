@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..core.errors import BackendError, SpecError
+from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
 from ..core.spec import label_value
@@ -165,7 +166,7 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
         if executed[0] != target:
             executed[0].replace(target)
         logs, failure = notebook_text(json.loads(target.read_text()))
-        (Path(record.job_dir) / "logs.txt").write_text(logs)
+        (Path(record.job_dir) / FINAL_LOG).write_text(logs)
         return failure
 
     def output_prefix(self, record: JobRecord) -> str:

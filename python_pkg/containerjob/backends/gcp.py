@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 from ..core.errors import BackendError, BackendUnavailable, MountError, ResourceGone, SpecError
+from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.project import resolve_project
 from ..mounts.sync import transfer_errors
@@ -199,7 +200,7 @@ class GcpBackend(Backend):
                 raise MountError(f"result object {escaping[0]} would land outside the job directory; refusing it")
             fs.get(names, [str(t) for t in targets])
         chunks = sorted((local / "logs").glob("*.log")) if (local / "logs").is_dir() else []
-        (Path(record.job_dir) / "logs.txt").write_text("".join(c.read_text(errors="replace") for c in chunks))
+        (Path(record.job_dir) / FINAL_LOG).write_text("".join(c.read_text(errors="replace") for c in chunks))
 
     def output_prefix(self, record: JobRecord) -> str:
         """bucket/path the job writes its outputs under (no gs://)."""

@@ -19,6 +19,7 @@ import docker.errors
 from ..core.errors import BackendError, SpecError
 from ..core.project import PROXY_VARS
 from .base import Notify
+from .engine import engine_errors
 
 ENV_IMAGE = "containerjob-env"
 
@@ -158,3 +159,26 @@ class PullProgress:
         self.shown = percent
         bar = "#" * (percent // 5) + "." * (20 - percent // 5)
         self.notify(f"pulling {self.ref} [{bar}] {percent}% of {total / 1e6:.0f} MB")
+
+
+def ensure_image(client: docker.DockerClient, ref: str, notify: Notify):
+    """The image `ref` from this engine, pulled (with progress notes) when it is not here yet."""
+    with engine_errors(f"look up image {ref}"):
+        try:
+            return client.images.get(ref)
+        except docker.errors.ImageNotFound:
+            pass
+        notify(f"pulling {ref} (not on this machine yet)")
+        progress = PullProgress(ref, notify)
+        try:
+            for event in client.api.pull(ref, stream=True, decode=True):  # tag or digest from ref
+                if "error" in event:
+                    raise BackendError(event["error"])
+                progress.update(event)
+            progress.finish()
+            return client.images.get(ref)
+        except (docker.errors.APIError, BackendError) as exc:
+            raise BackendError(
+                f"image {ref} is not on this machine and pulling it failed ({exc}); build or load it "
+                "locally (docker build / docker import) or choose another with --image"
+            ) from None

@@ -13,9 +13,10 @@ import docker
 import docker.errors
 from docker.types import DeviceRequest, Mount
 
-from ..core.errors import (BackendError, BackendUnavailable, ContainerJobError, JobLost, JobNotFound, MountError,
+from ..core.errors import (BackendUnavailable, ContainerJobError, JobLost, JobNotFound, MountError,
                            PayloadError, SpecError)
 from ..core.gcs_uri import gcs_path
+from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus, redact_env
 from ..core.payload import KERNEL_PYTHON, Payload, read_result
 from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment, output_dirs
@@ -74,7 +75,7 @@ class LocalBackend(Backend):
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
             self.cleanup(stopped_only=True)
             self._swept = time.monotonic()
-        image = self.ensure_image(pool.image, notify)
+        image = images.ensure_image(self.client, pool.image, notify)
         if spec.requirements:
             with engine_errors("build the image with the requirements"):
                 pool.image = images.requirements_image(self.client, image, spec.requirements, repo="",
@@ -143,27 +144,6 @@ class LocalBackend(Backend):
                               message="the Docker engine stopped answering while it ran; a container it kept "
                                       "is removed by the next run or `containerjob gc`")
         return JobLost(f"job {record.id} is LOST: {exc}")
-
-    def ensure_image(self, ref: str, notify: Notify):
-        with engine_errors(f"look up image {ref}"):
-            try:
-                return self.client.images.get(ref)
-            except docker.errors.ImageNotFound:
-                pass
-            notify(f"pulling {ref} (not on this machine yet)")
-            progress = images.PullProgress(ref, notify)
-            try:
-                for event in self.client.api.pull(ref, stream=True, decode=True):  # tag or digest from ref
-                    if "error" in event:
-                        raise BackendError(event["error"])
-                    progress.update(event)
-                progress.finish()
-                return self.client.images.get(ref)
-            except (docker.errors.APIError, BackendError) as exc:
-                raise BackendError(
-                    f"image {ref} is not on this machine and pulling it failed ({exc}); build or load it "
-                    "locally (docker build / docker import) or choose another with --image"
-                ) from None
 
     def image_info(self, image) -> dict[str, Any]:
         """Python version inside the image, probed once per image ID and cached in the store."""
@@ -318,7 +298,7 @@ class LocalBackend(Backend):
         if info:
             with engine_errors(f"keep the logs of job {record.id}"), gone_ok():
                 raw = self.client.api.logs(info["Id"], stdout=True, stderr=True)
-                with open(os.path.join(record.job_dir, "logs.txt"), "wb") as fh:
+                with open(os.path.join(record.job_dir, FINAL_LOG), "wb") as fh:
                     # The same text stream_logs yields (and the server's live copy holds), byte for byte.
                     fh.write(raw.decode("utf-8", errors="replace").encode())
         if status is None and record.status is JobStatus.CANCELLING:

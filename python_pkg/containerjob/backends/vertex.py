@@ -70,7 +70,7 @@ class VertexBackend(GcpBackend):
                 if not spec.image_repo:
                     raise SpecError("extra requirements on Vertex AI need an image registry to push to: pass --image-repo "
                                     "REGION-docker.pkg.dev/PROJECT/REPOSITORY or set CONTAINERJOB_IMAGE_REPO")
-                base = local.ensure_image(pool.image, notify)
+                base = images.ensure_image(local.client, pool.image, notify)
                 pool.image = images.requirements_image(local.client, base, spec.requirements, repo=spec.image_repo,
                                                        ca_bundle=self.settings.ca_bundle, notify=notify)
                 images.push(local.client, pool.image, notify)

@@ -8,7 +8,7 @@ import json
 from typing import Any, Callable, Mapping
 
 from .errors import SpecError
-from .option_table import OPTIONS, Option
+from .option_table import OPTIONS, WHERE, Option
 
 _PY_TYPES = {"text": "str | None", "flag": "bool", "list": "list[str]"}
 
@@ -109,7 +109,6 @@ def options_for_backend(backend: str) -> list[str]:
 
 # -- generated files ------------------------------------------------------------------------------------
 _TS_TYPES = {"text": "string", "flag": "boolean", "list": "string[]"}
-BUILTIN_BACKENDS = ("local", "vertex", "executor")
 GENERATED_NOTE = "Generated from python_pkg/containerjob/core/option_table.py by `python .ci/generate_options.py`; do not edit."
 
 
@@ -132,7 +131,7 @@ def typescript_module() -> str:
              "kinds": list(o.kinds), "negated": o.negated, "form": dataclasses.asdict(o.form) if o.form else None}
             for o in OPTIONS]
     lines.append(f"export const RUN_OPTIONS: IRunOptionSpec[] = {json.dumps(rows, indent=2)};")
-    per_backend = {b: options_for_backend(b) for b in BUILTIN_BACKENDS}
+    per_backend = {b: options_for_backend(b) for b in WHERE}  # the built-in backends
     lines += ["", "/** Options each built-in backend accepts (the server's `GET backends` says it for every backend). */",
               f"export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {json.dumps(per_backend, indent=2)};",
               ""]

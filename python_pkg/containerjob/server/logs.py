@@ -7,42 +7,16 @@ same text). Each answer seeks to the client's offset and reads only what is new.
 from __future__ import annotations
 
 import asyncio
-import codecs
-import os
 from pathlib import Path
 
 import tornado.web
 from tornado.iostream import StreamClosedError
 
 from ..core.errors import JobNotFound
+from ..core.job_files import read_log
 from .base import ContainerJobHandler
-from .watcher import FINAL_LOG, LIVE_LOG
 
 FOLLOW_POLL_S = 0.25  # how often a follow stream looks for new text
-MAX_READ = 4 * 1024 * 1024  # bytes per answer; a longer log comes in several (done stays false until the end)
-
-
-def read_log(job_dir: Path, final: bool, offset: int) -> tuple[str, int, bool]:
-    """The text from byte `offset` on, the offset to ask for next, and whether that is all of a final log.
-    An answer ends on a whole UTF-8 character; a character still being written comes with the next one."""
-    path = job_dir / FINAL_LOG
-    if not (final and path.is_file()):
-        path = job_dir / LIVE_LOG  # running; or a final job whose backend kept no log (its container was lost)
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            fh.seek(offset)
-            data = fh.read(MAX_READ)
-    except FileNotFoundError:
-        # Final and no log at all (cancelled before it started, failed to start, lost): that is all there
-        # is. Running: not started yet, or just finalised and the live copy removed: ask again.
-        return "", offset, final and not (job_dir / FINAL_LOG).is_file() and not (job_dir / LIVE_LOG).is_file()
-    at_end = offset + len(data) >= size
-    complete = final and at_end
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    text = decoder.decode(data, final=complete)
-    pending = len(decoder.getstate()[0])
-    return text, offset + len(data) - pending if data else offset, complete
 
 
 class LogsHandler(ContainerJobHandler):

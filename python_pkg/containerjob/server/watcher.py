@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..backends import StreamStop
+from ..backends import StreamStop, available_backends
 from ..core.errors import ContainerJobError, JobNotFound
+from ..core.job_files import FINAL_LOG, LIVE_LOG
 from ..core.models import JobRecord, JobStatus
 
 REFRESHERS = 4  # jobs refreshed (and so finalised) at once
 MAX_BACKOFF_S = 60.0
-LIVE_LOG = "logs.live"  # what a running job has written so far, as the server's watcher received it
-FINAL_LOG = "logs.txt"  # written by the backend when it finalises the job; begins with the same text
 _LOGGING = (JobStatus.RUNNING, JobStatus.CANCELLING)  # states in which a job may still write its log
 
 
@@ -191,17 +190,17 @@ class Watcher:
         self._retire(job_id)
 
     def _report_leftovers(self) -> None:
-        """Containers of this store that no unfinished record claims are left for `containerjob gc`."""
+        """What backends still hold (containers) for jobs no unfinished record claims is left for `containerjob gc`."""
         try:
-            held = self.service.backend("local").held_job_ids()
+            held = {job_id for name in available_backends() for job_id in self.service.backend(name).held_job_ids()}
             active = {r.id for r in self.service.store.list(active_only=True, limit=1_000_000)}
         except ContainerJobError as exc:
-            self.log.warning("containerjob: cannot list local containers (%s); following the records only", exc)
+            self.log.warning("containerjob: cannot list what backends hold (%s); following the records only", exc)
             return
         except Exception:  # noqa: BLE001 - a report only: the passes go on
             self.log.exception("containerjob: looking for leftover containers failed")
             return
-        leftovers = sorted(set(held) - active)
+        leftovers = sorted(held - active)
         if leftovers:
             self.log.info("containerjob: containers of finished or unknown jobs %s are left for `containerjob gc`",
                           ", ".join(leftovers))
