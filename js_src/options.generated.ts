@@ -4,6 +4,8 @@
 export interface IRunOptions {
   /** container image the code runs in, as it is (default: python:X.Y-slim matching this Python) */
   image?: string;
+  /** the program a container job runs instead of the image's ENTRYPOINT, split into words as a shell would (never run by a shell); Vertex AI's containerSpec.command */
+  command?: string;
   /** GPUs for the container: N or all (Docker device requests) */
   gpus?: string;
   /** environment variable NAME=VALUE (repeatable) */
@@ -88,13 +90,35 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": {
       "label": "Image",
       "placeholder": "",
       "setting": "default_image"
+    }
+  },
+  {
+    "name": "command",
+    "flag": "--command",
+    "kind": "text",
+    "help": "the program a container job runs instead of the image's ENTRYPOINT, split into words as a shell would (never run by a shell); Vertex AI's containerSpec.command",
+    "metavar": "'PROG ARG...'",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "container"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Command",
+      "placeholder": "the image's ENTRYPOINT",
+      "setting": null
     }
   },
   {
@@ -110,7 +134,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": {
@@ -133,7 +158,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -149,7 +175,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": {
@@ -172,7 +199,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -188,7 +216,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": {
@@ -208,7 +237,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -224,7 +254,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -240,7 +271,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -259,7 +291,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -277,7 +310,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -295,7 +329,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": true,
     "form": null
@@ -314,7 +349,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": {
@@ -337,7 +373,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": {
@@ -360,7 +397,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": {
@@ -382,7 +420,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -400,7 +439,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -419,7 +459,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": {
@@ -442,7 +483,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": {
@@ -502,7 +544,8 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "kinds": [
       "cell",
       "script",
-      "notebook"
+      "notebook",
+      "container"
     ],
     "negated": false,
     "form": null
@@ -533,6 +576,7 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
 export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
   "local": [
     "image",
+    "command",
     "gpus",
     "env",
     "project",
@@ -549,6 +593,7 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
   ],
   "vertex": [
     "image",
+    "command",
     "env",
     "project",
     "output_dir",

@@ -7,9 +7,10 @@ import os
 import sys
 from pathlib import Path
 
+from .core.custom_job_file import read_job_file
 from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
 from .service import JobService
-from .core.report import inputs_line, job_details, jobs_table, status_line
+from .core.report import job_details, jobs_table, status_line
 from .core.options import options_from_args
 from .cli_options import add_notebook_arguments, add_run_options, notebook_parameters
 from .cli_schedule import COMMANDS as SCHEDULE_COMMANDS, add_schedule_commands
@@ -26,10 +27,16 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="containerjob", description="Run Python in containers, locally or on Vertex AI.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="run a Python file in a container and stream its output")
-    run.add_argument("file", help="the Python file to run; its own arguments go after --")
-    add_run_options(run, "script")
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run a Python file, or an image's own program, in a container and stream "
+                                     "its output")
+    run.add_argument("file", nargs="?", help="the Python file to run; without one, a container job runs the image's "
+                                             "ENTRYPOINT or --command. Arguments for either go after --")
+    add_run_options(run, "script", "container")
+    run.add_argument("--workdir", metavar="DIR", help="the folder that travels with the file and that it runs in "
+                                                    "(default: the file's folder; .gitignore is honoured)")
+    run.add_argument("--config", metavar="FILE", help="a CustomJob file (YAML or JSON, as `gcloud ai custom-jobs "
+                                                     "create --config` takes): the job's worker pool; flags override it")
     run.add_argument("--detach", action="store_true", help="print the job ID and return at once")
     run.add_argument("--dry-run", action="store_true", help="print the exact container spec and run nothing")
     nb = sub.add_parser("run-notebook", help="run a whole notebook (papermill-style parameters) as a job")
@@ -37,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     add_run_options(nb, "notebook")
     nb.add_argument("--detach", action="store_true", help="print the job ID and return at once")
     nb.add_argument("--dry-run", action="store_true", help="print the exact request and run nothing")
+    export = sub.add_parser("export", help="a job as a CustomJob file that `run --config` (and gcloud) accepts")
+    export.add_argument("job_id")
+    export.add_argument("--format", choices=["yaml", "json"], default="yaml")
     outputs = sub.add_parser("outputs", help="files kept for a job (executed notebook, files it wrote, logs)")
     outputs.add_argument("job_id")
     outputs.add_argument("--json", action="store_true")
@@ -90,7 +100,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def dispatch(service: JobService, args: argparse.Namespace) -> int:
-    return {**_COMMANDS, **SCHEDULE_COMMANDS}[args.command](service, args)
+    return {**_COMMANDS, **SCHEDULE_COMMANDS}[args.subcommand](service, args)
 
 
 def _fail(exc: Exception, code: int) -> int:
@@ -99,18 +109,25 @@ def _fail(exc: Exception, code: int) -> int:
 
 
 def _run(service: JobService, args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read {args.file}: {exc}; give the path of a Python file") from None
-    options = options_from_args(args, name=args.name or path.name)
-    prepared = service.prepare(options, source, kind="script", filename=path.name, argv=args.args)
+    job_file = read_job_file(args.config) if args.config else None
+    if args.file:
+        prepared = service.prepare_script(options_from_args(args), args.file, workdir=args.workdir, argv=args.args,
+                                          job_file=job_file)
+        origin = os.path.abspath(args.file)
+    else:
+        if args.workdir:
+            raise SpecError("--workdir is the folder a Python file runs in; a container job runs in its image's "
+                            "own WORKDIR: leave it out, or give the Python file")
+        if not (args.image or args.command or job_file):
+            raise SpecError("give a Python file to run, or run a container: containerjob run --image IMAGE "
+                            "[--command 'PROG ARG...'] [-- ARGS...], or containerjob run --config FILE")
+        prepared = service.prepare_container(options_from_args(args), args.args, job_file)
+        origin = ""
     if args.dry_run:
-        print(json.dumps(service.dry_run(prepared, origin=os.path.abspath(args.file)), indent=2))
+        print(json.dumps(service.dry_run(prepared, origin=origin), indent=2))
         return 0
-    _note(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
-    record = _submit_and_follow(service, prepared, os.path.abspath(args.file), args.detach)
+    _note(prepared.describe())
+    record = _submit_and_follow(service, prepared, origin, args.detach)
     if record is None:
         return 0
     if record.exit_code is not None and record.exit_code != 0:
@@ -151,6 +168,19 @@ def _submit_and_follow(service: JobService, prepared, origin: str, detach: bool)
         raise
     _note(status_line(record))
     return record
+
+
+def _export(service: JobService, args: argparse.Namespace) -> int:
+    job, notes = service.export(args.job_id)
+    if args.format == "json":
+        print(json.dumps(job, indent=2))
+    else:
+        import yaml
+
+        print(yaml.safe_dump(job, sort_keys=False), end="")
+    for note in notes:
+        _note(note)
+    return 0
 
 
 def _outputs(service: JobService, args: argparse.Namespace) -> int:
@@ -197,7 +227,7 @@ def _gc(service: JobService, args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"run": _run, "run-notebook": _run_notebook, "outputs": _outputs, "list": _list, "status": _status,
+_COMMANDS = {"run": _run, "run-notebook": _run_notebook, "export": _export, "outputs": _outputs, "list": _list, "status": _status,
              "logs": _logs, "cancel": _cancel, "sync": _sync, "gc": _gc}
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ from .core.errors import SpecError
 from .core.options import add_arguments
 
 
-def add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
-    """The run options of a job kind (script for `run`, notebook for `run-notebook` and `schedule create`)."""
-    add_arguments(parser.add_argument, kind)
+def add_run_options(parser: argparse.ArgumentParser, *kinds: str) -> None:
+    """The run options of job kinds (script and container for `run`, notebook for `run-notebook` and
+    `schedule create`)."""
+    add_arguments(parser.add_argument, *kinds)
 
 
 def add_notebook_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,13 +9,17 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .backends import Backend, StreamStop, available_backends, backend_class, get_backend
+from .core.custom_job_file import JobFile, merged_options, to_custom_job
 from .core.errors import BackendUnavailable, JobFailed, SpecError
 from .core.models import JobRecord, JobSpec, JobStatus
-from .core.payload import JobResult, Payload, build_payload, human_size, read_result
+from .core.options import check_kind
+from .core.payload import JobResult, Payload, build_container_payload, build_payload, human_size, read_result
 from .core.project import ResolvedProject, resolve_project
 from .core.settings import Settings
 from .core.spec import RunOptions, build_spec
+from .core.report import inputs_line
 from .core.store import Store
+from .core.workdir import Workdir
 
 
 @dataclass
@@ -25,6 +29,15 @@ class Prepared:
     spec: JobSpec
     payload: Payload
     project: ResolvedProject
+    workdir: Workdir | None = None  # a script's folder, shipped with it
+
+    def describe(self) -> str:
+        """What is sent, for the line printed before a run."""
+        sent = inputs_line(self.payload.inputs) if self.payload.kind == "cell" else ""
+        if self.workdir:
+            sent = (f"shipping {self.workdir.root} ({len(self.workdir.files)} files, {human_size(self.workdir.size)}; "
+                    ".gitignore honoured)")
+        return " · ".join(p for p in (self.project.describe(), sent) if p)
 
 
 @dataclass
@@ -57,15 +70,56 @@ class JobService:
 
     def prepare(self, options: RunOptions, source: str, *, kind: str, filename: str,
                 namespace: Mapping[str, Any] | None = None, inputs: Iterable[str] = (),
-                outputs: Iterable[str] = (), argv: Iterable[str] = ()) -> Prepared:
+                outputs: Iterable[str] = (), argv: Iterable[str] = (), job_file: JobFile | None = None,
+                workdir: Workdir | None = None) -> Prepared:
+        """A cell or a Python file (with its folder: `workdir`); `job_file` (a CustomJob file) gives the worker
+        pool it runs in."""
+        if job_file and job_file.command:
+            raise SpecError(f"--config {job_file.path} sets containerSpec.command, which would replace the Python "
+                            "file: remove the command from the file, or run the file without the Python file")
+        options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
+        check_kind(options, kind)
         project = resolve_project(options.project, self.settings.project or None)
-        spec = self._build_spec(options, project.project)
+        spec = self._build_spec(options, project.project, job_file, exempt)
         self._check_kind(spec.backend, kind)  # an unknown backend too, before any payload is written
-        spec.primary.args = list(argv)  # containerSpec.args: shown by dry runs and status, as on Vertex
+        spec.primary.args = list(argv) or (job_file.args if job_file else [])  # containerSpec.args, as on Vertex
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs,
-                                max_bytes=self.settings.max_payload_mb * 1024 * 1024)
+                                max_bytes=self.settings.max_payload_mb * 1024 * 1024, workdir=workdir)
         return Prepared(spec, payload, project)
+
+    def prepare_script(self, options: RunOptions, path: str | Path, *, workdir: str | None = None,
+                       argv: Iterable[str] = (), job_file: JobFile | None = None) -> Prepared:
+        """A Python file with its folder (or `workdir`): it runs there, with its own __file__ and siblings."""
+        from .core.workdir import collect
+
+        path = Path(path)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError(f"cannot read {path}: {exc}; give the path of a Python file") from None
+        folder = collect(path, workdir, self.settings.max_payload_mb * 1024 * 1024,
+                         leave_out=(self.settings.home_path.resolve(),))
+        options = dataclasses.replace(options, name=options.name or path.name)
+        prepared = self.prepare(options, source, kind="script", filename=path.name, argv=argv, job_file=job_file,
+                                workdir=folder)
+        return dataclasses.replace(prepared, workdir=folder)
+
+    def prepare_container(self, options: RunOptions, args: Iterable[str] = (),
+                          job_file: JobFile | None = None) -> Prepared:
+        """A container job: the image's ENTRYPOINT (or --command) with `args` replacing its CMD, exactly
+        Vertex's containerSpec.command/args; no Python is needed in the image. `job_file`: a CustomJob file
+        the options override (args given here replace the file's)."""
+        options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
+        if not options.name:  # the file's name, or the image's
+            named = Path(job_file.path).stem if job_file else (options.image or "").rsplit("/", 1)[-1]
+            options = dataclasses.replace(options, name=named or None)
+        check_kind(options, "container")
+        project = resolve_project(options.project, self.settings.project or None)
+        spec = self._build_spec(options, project.project, job_file, exempt)
+        self._check_kind(spec.backend, "container")
+        spec.primary.args = list(args) or (job_file.args if job_file else [])
+        return Prepared(spec, build_container_payload(home=self.settings.home_path), project)
 
     def prepare_notebook(self, options: RunOptions, path: str | Path,
                          parameters: Mapping[str, Any] | None = None) -> Prepared:
@@ -73,6 +127,7 @@ class JobService:
         from .core import notebook
         from .core.payload import build_notebook_payload
 
+        check_kind(options, "notebook")
         path = Path(path)
         nb = notebook.read_notebook(path)
         declared = notebook.inspect_parameters(nb)
@@ -91,10 +146,21 @@ class JobService:
         backend = self.backend(name)
         if kind in backend.capabilities["kinds"]:
             return
-        words = {"cell": "cells", "script": "scripts", "notebook": "whole notebooks"}
+        words = {"cell": "cells", "script": "scripts", "notebook": "whole notebooks", "container": "container jobs"}
         takes = [n for n in available_backends() if kind in _kinds(n)]
         raise SpecError(f"{backend.label} runs {' and '.join(words.get(k, k) for k in backend.capabilities['kinds'])} "
                         f"only, not {words.get(kind, kind)}: use --backend {' or '.join(takes)}")
+
+    def export(self, job_id: str) -> tuple[dict[str, Any], list[str]]:
+        """A container job as the CustomJob file that runs it again (`run --config`, gcloud), with notes on
+        what the file leaves out. Python jobs are refused: their code travels in a payload, not an image."""
+        record = self.store.find(job_id)
+        if record.spec.kind != "container":
+            what = record.spec.kind or "Python"
+            raise SpecError(f"job {record.id} ran a {what} job, whose code travels beside the image, not in it: "
+                            "export takes container jobs (run --image/--command/--config); rerun the "
+                            f"{what} itself, or --dry-run it with --backend vertex to see its CustomJob")
+        return to_custom_job(record.spec)
 
     def notebook_parameters(self, path: str | Path) -> list[dict[str, Any]]:
         from .core import notebook
@@ -112,12 +178,18 @@ class JobService:
 
         return resolve_file(Path(self.store.find(job_id).job_dir), relpath)
 
-    def _build_spec(self, options: RunOptions, project: str | None):
-        return build_spec(options, default_image=self.settings.default_image,
+    def _build_spec(self, options: RunOptions, project: str | None, job_file: JobFile | None = None,
+                    exempt: frozenset[str] = frozenset()) -> JobSpec:
+        spec = build_spec(options, default_image=self.settings.default_image,
                           default_backend=self.settings.default_backend, project=project,
                           region=self.settings.region, staging_bucket=self.settings.staging_bucket or None,
                           service_account=self.settings.service_account or None,
-                          image_repo=self.settings.image_repo or None)
+                          image_repo=self.settings.image_repo or None,
+                          from_file=exempt)
+        if job_file:
+            spec.network = job_file.network
+            spec.primary.boot_disk_size_gb = job_file.boot_disk_gb or spec.primary.boot_disk_size_gb
+        return spec
 
     def dry_run(self, prepared: Prepared, *, origin: str = "") -> dict[str, Any]:
         """The exact request, after the same offline checks a submit makes (no None in what it prints)."""

@@ -177,4 +177,6 @@ def store_label(home: Path) -> str:
 
 def containers_of(engine, home: Path, job_id: str | None = None) -> list:
     labels = [f"containerjob.store={store_label(home)}"] + ([f"containerjob.job={job_id}"] if job_id else [])
-    return engine.containers.list(all=True, filters={"label": labels})
+    from conftest import listed
+
+    return listed(engine, {"label": labels})

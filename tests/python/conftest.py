@@ -1,6 +1,7 @@
 """Shared fixtures: a real Docker engine, an isolated containerjob home, an IPython shell."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 
@@ -44,8 +45,19 @@ def cj_home(tmp_path, monkeypatch, engine):
                 "CONTAINERJOB_PROJECT", "CONTAINERJOB_DEFAULT_IMAGE", "JPY_SESSION_NAME"):
         monkeypatch.delenv(var, raising=False)
     yield home
-    for container in engine.containers.list(all=True, filters={"label": f"containerjob.store={store_label(home)}"}):
-        container.remove(force=True)  # hygiene after a failed test; the tests themselves assert on orphans
+    for container in listed(engine, {"label": f"containerjob.store={store_label(home)}"}):
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)  # hygiene after a failed test; the tests themselves assert on orphans
+
+
+def listed(client, filters: dict) -> list:
+    """containers.list(all=True) inspects each container after listing them; one removed in between (a job
+    finalised by another process) is a NotFound there, not a failure: list again."""
+    while True:
+        try:
+            return client.containers.list(all=True, filters=filters)
+        except docker.errors.NotFound:
+            time.sleep(0.05)
 
 
 def store_label(home) -> str:
@@ -61,7 +73,7 @@ def labelled(engine, cj_home):
         labels = [f"containerjob.store={store_label(cj_home)}"] + ([f"containerjob.job={job_id}"] if job_id else [])
         deadline = time.monotonic() + settle_s
         while True:
-            found = engine.containers.list(all=True, filters={"label": labels})
+            found = listed(engine, {"label": labels})
             if not found or time.monotonic() >= deadline:
                 return found
             time.sleep(0.1)

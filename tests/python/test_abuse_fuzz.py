@@ -92,7 +92,7 @@ FIELD_OPTION = {"image": ("--image",), "gpus": ("--gpus", "--accelerator"), "env
                 "machine_type": ("--machine-type",), "accelerator": ("--accelerator",), "replicas": ("--replicas",),
                 "service_account": ("--service-account",), "staging_bucket": ("--staging-bucket",),
                 "requirements": ("--requirements",), "pip": ("--pip",), "image_repo": ("--image-repo",),
-                "runtime_template": ("--runtime-template",), "project": (), "backend": ()}
+                "runtime_template": ("--runtime-template",), "command": ("--command",), "project": (), "backend": ()}
 SPEC_FIELDS = [f for f in fields(RunOptions) if f.name in FIELD_OPTION]
 
 

@@ -70,9 +70,9 @@ def jp_server_config(on_second_engine):
 
 def ours(second: SecondEngine, cj_home) -> list:
     """Containers of this test's store on the second engine (conftest's `labelled` asks the main engine)."""
-    from conftest import store_label
+    from conftest import listed, store_label
 
-    return second.client().containers.list(all=True, filters={"label": f"containerjob.store={store_label(cj_home)}"})
+    return listed(second.client(), {"label": f"containerjob.store={store_label(cj_home)}"})
 
 
 def kill_once_started(second: SecondEngine, store: Store, count: int = 1) -> threading.Thread:

@@ -43,4 +43,4 @@ def test_the_dry_run_shows_vertex_semantics(ip, entrypoint_image, capsys):
     out = capsys.readouterr().out
     config = json.loads(out[out.index("{"):])
     assert config["entrypoint"] == ["python3", "-u", "/containerjob/runtime/runner.py"]  # containerSpec.command
-    assert config["command"] == []  # containerSpec.args: none, so the image's CMD is not used either
+    assert config["command"] is None  # containerSpec.args: none; Docker drops the image CMD with a new entrypoint

@@ -126,10 +126,11 @@ def test_missing_bucket_fails_before_start(ip, cj_home, gcs, labelled):
 
 
 def test_output_dir_in_cloud_storage(ip, cj_home, gcs):
-    cell = "import os\nmodel_dir = os.environ['AIP_MODEL_DIR']\nopen(model_dir + 'weights.bin', 'w').write('w')\n"
+    cell = ("import os\nmodel_dir = os.environ['AIP_MODEL_DIR']\n"
+            "open(model_dir.replace('gs://', '/gcs/', 1) + 'weights.bin', 'w').write('w')\n")
     result = ip.run_cell(f"%%containerjob --output-dir gs://{gcs.name}/runs/7\n{cell}")
     assert result.success, result.error_in_exec
-    assert ip.user_ns["model_dir"] == f"/gcs/{gcs.name}/runs/7/model/"
+    assert ip.user_ns["model_dir"] == f"gs://{gcs.name}/runs/7/model/"  # as on Vertex
     assert gcs.bucket.blob("runs/7/model/weights.bin").download_as_bytes() == b"w"
 
 

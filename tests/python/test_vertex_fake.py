@@ -13,6 +13,7 @@ from google.cloud import aiplatform_v1 as v
 from google.cloud.aiplatform_v1.services.job_service.transports import rest as job_rest
 
 from vertex_fake import VertexFake
+from conftest import listed
 
 IMAGE = "python:3.11-slim"
 PARENT = "projects/my-project/locations/us-central1"
@@ -66,7 +67,7 @@ def wait(client, name: str, until=lambda job: job.state in (S.JOB_STATE_SUCCEEDE
 def containers_of(job_name: str):
     engine = docker.from_env()
     try:
-        return engine.containers.list(all=True, filters={"label": f"vertexfake.job={job_name.rsplit('/', 1)[-1]}"})
+        return listed(engine, {"label": f"vertexfake.job={job_name.rsplit('/', 1)[-1]}"})
     finally:
         engine.close()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping, TypedDict
 
 from ..core.errors import ContainerJobError, JobNotFound, SpecError, unwritable
-from ..core.job_files import FINAL_LOG
+from ..core.job_files import FINAL_LOG, read_log
 from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
 from ..core.payload import Payload
 from ..core.settings import Settings
@@ -141,7 +141,7 @@ class Backend(ABC):
         self.preflight(spec, payload, notify)
         job_id = job_id or new_job_id()
         record = JobRecord(id=job_id, name=spec.display_name, backend=self.name, status=JobStatus.QUEUED,
-                           spec=StoredSpec.of(spec, payload.path.name), image=spec.primary.image,
+                           spec=StoredSpec.of(spec, payload.path.name, payload.kind), image=spec.primary.image,
                            job_dir=str(self.job_dir(job_id)), origin=origin)
         self.create_job(record)
         try:
@@ -259,6 +259,18 @@ class Backend(ABC):
         shutil.rmtree(record.job_dir, ignore_errors=True)
         self.store.delete(record.id)
 
+    @staticmethod
+    def _show_rest(record: JobRecord, shown: int, on_output: Callable[[str], None]) -> None:
+        """The kept log's tail the stream never delivered: an engine's log stream can end with the container
+        before its last line without a newline is flushed to it; the final log has that line."""
+        offset, done = shown, False
+        while not done:
+            text, offset, done = read_log(Path(record.job_dir), True, offset)
+            if text:
+                on_output(text)
+            elif not done:
+                return
+
     def follow(self, record: JobRecord, on_output: Callable[[str], None], *,
                timeout_s: int | None = None, detach_on_interrupt: bool = False) -> JobRecord:
         """Stream logs until the job ends. A timeout fails it; an interrupt, or any error while showing
@@ -281,6 +293,7 @@ class Backend(ABC):
         threading.Thread(target=pump, name=f"logs-{record.id}", daemon=True).start()
         deadline = record.started_at + timeout_s if timeout_s and record.started_at else None
         held: Any = None  # an item taken while batching, handled next round
+        shown = 0  # bytes of log handed to on_output
         try:
             while True:
                 if held is not None:
@@ -303,7 +316,9 @@ class Backend(ABC):
                             held = more
                             break
                         parts.append(more)
-                    on_output("".join(parts))
+                    text = "".join(parts)
+                    shown += len(text.encode())
+                    on_output(text)
                 if deadline and time.time() > deadline:
                     return self.stop(self.store.get(record.id), JobStatus.FAILED,
                                      f"timed out after {timeout_s} s (--timeout)")
@@ -311,6 +326,7 @@ class Backend(ABC):
             while not current.status.is_final:
                 time.sleep(poll_s)
                 current = self.refresh(current)
+            self._show_rest(current, shown, on_output)
             return current
         except KeyboardInterrupt:
             if not detach_on_interrupt:

@@ -101,11 +101,12 @@ class GcpBackend(Backend):
         return True, f"{project.describe()}, staging bucket gs://{bucket}"
 
     @staticmethod
-    def require_project_and_bucket(spec: JobSpec, service: str, staged: str) -> None:
+    def require_project_and_bucket(spec: JobSpec, service: str, staged: str | None) -> None:
+        """`staged`: what the staging bucket holds; None when the job stages nothing (a container job)."""
         if not spec.project:
             raise SpecError(f"no GCP project for {service}: pass --project, set GOOGLE_CLOUD_PROJECT, or run "
                             "`gcloud config set project PROJECT_ID`")
-        if not spec.staging_bucket:
+        if staged and not spec.staging_bucket:
             raise SpecError(f"{service} runs need a staging bucket for {staged}: pass "
                             "--staging-bucket gs://BUCKET or set CONTAINERJOB_STAGING_BUCKET")
 

@@ -8,7 +8,8 @@ import subprocess
 NO_GPU_MESSAGE = (
     "no NVIDIA GPU is available to Docker on this machine (the engine has no NVIDIA Container Toolkit "
     "or no GPU): install the toolkit and run `nvidia-ctk runtime configure --runtime=docker`, "
-    "or run without --gpus"
+    "or run without GPUs (leave out --gpus, or a CustomJob file's acceleratorType and acceleratorCount; "
+    "`--backend vertex --dry-run` shows the request for Vertex AI)"
 )
 _GPU_ERRORS = ("could not select device driver", "nvidia-container-cli", "unknown or invalid runtime name: nvidia")
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -19,10 +20,12 @@ from ..core.gcs_uri import gcs_path
 from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus, redact_env
 from ..core.payload import KERNEL_PYTHON, Payload, read_result
-from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment, output_dirs
+from ..core.project import (CONTAINER_ADC_PATH, CONTAINER_CA_PATH, REPLICA_HOST, adc_file, job_environment,
+                            output_dirs)
 from ..core.version import __version__
 from ..mounts.job_mounts import JobMounts
 from . import gpu, images
+from .unsaved import keep_unsaved
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .engine import engine_errors, gone_ok
 
@@ -38,7 +41,7 @@ _PROBE = "import json,sys;print(json.dumps({'python':'%d.%d.%d'%sys.version_info
 class LocalBackend(Backend):
     name = "local"
     label = "Local container (Docker)"
-    capabilities = Capabilities(kinds=["cell", "script", "notebook"], schedules=True, gpus=False, cancel=True,
+    capabilities = Capabilities(kinds=["cell", "script", "notebook", "container"], schedules=True, gpus=False, cancel=True,
                                 live_logs=True)  # gpus: see host_capabilities()
 
     def __init__(self, settings, store, client: docker.DockerClient | None = None) -> None:
@@ -81,19 +84,8 @@ class LocalBackend(Backend):
                 pool.image = images.requirements_image(self.client, image, spec.requirements, repo="",
                                                        ca_bundle=self.settings.ca_bundle, notify=notify)
             image = self.client.images.get(pool.image)
-        info = self.image_info(image)
-        if not info.get("python"):
-            raise SpecError(
-                f"image {pool.image} has no python3, which containerjob's runner needs: use an image with "
-                "Python (e.g. python:3.11-slim) or install python3 in it"
-            )
-        image_python = ".".join(info["python"].split(".")[:2])
-        if payload.code_by_value and image_python != KERNEL_PYTHON:
-            raise PayloadError(
-                f"the inputs carry functions or classes defined in this kernel (Python {KERNEL_PYTHON}) but image "
-                f"{pool.image} runs Python {image_python}, where that pickled code cannot load: use an image with "
-                f"Python {KERNEL_PYTHON} or define them inside the cell"
-            )
+        if payload.kind != "container":  # the runner's python3; a container job runs the image's own program
+            self._check_python(pool.image, image, payload)
         if spec.mounts:
             from ..mounts.job_mounts import check_buckets
 
@@ -105,6 +97,22 @@ class LocalBackend(Backend):
             warning = gpu.driver_warning(pool.image, image.attrs["Config"].get("Env") or [], gpu.host_cuda_version())
             if warning:
                 notify("warning: " + warning)
+
+    def _check_python(self, name: str, image, payload: Payload) -> None:
+        info = self.image_info(image)
+        if not info.get("python"):
+            raise SpecError(
+                f"image {name} has no python3, which containerjob's runner needs for a cell, file or notebook: "
+                "use an image with Python (e.g. python:3.11-slim) or install python3 in it; to run the image's own "
+                "program, leave out the file (containerjob run --image IMAGE [--command 'PROG ARG...'])"
+            )
+        image_python = ".".join(info["python"].split(".")[:2])
+        if payload.code_by_value and image_python != KERNEL_PYTHON:
+            raise PayloadError(
+                f"the inputs carry functions or classes defined in this kernel (Python {KERNEL_PYTHON}) but image "
+                f"{name} runs Python {image_python}, where that pickled code cannot load: use an image with "
+                f"Python {KERNEL_PYTHON} or define them inside the cell"
+            )
 
     def cleanup(self, *, stopped_only: bool) -> int:
         """Remove containers of this store whose job is final or unknown; returns how many. Before a run only
@@ -183,11 +191,12 @@ class LocalBackend(Backend):
                     "CONTAINERJOB_JOB_ID": job_id})
         if spec.timeout_s:
             env["CONTAINERJOB_TIMEOUT_S"] = str(spec.timeout_s)
-        mounts = [
-            {"source": str(payload.runtime), "target": IN_CONTAINER["runtime"], "read_only": True},
-            {"source": str(payload.path), "target": IN_CONTAINER["payload"], "read_only": True},
-            {"source": str(output_dir), "target": IN_CONTAINER["output"], "read_only": False},
-        ]
+        mounts = [{"source": str(output_dir), "target": IN_CONTAINER["output"], "read_only": False}]
+        if payload.kind != "container":
+            mounts[:0] = [{"source": str(payload.runtime), "target": IN_CONTAINER["runtime"], "read_only": True},
+                          {"source": str(payload.path), "target": IN_CONTAINER["payload"], "read_only": True}]
+        else:
+            del env["CONTAINERJOB_PAYLOAD"]
         if self.settings.ca_bundle:
             mounts.append({"source": self.settings.ca_bundle, "target": CONTAINER_CA_PATH, "read_only": True})
         if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
@@ -199,11 +208,14 @@ class LocalBackend(Backend):
             env["GOOGLE_APPLICATION_CREDENTIALS"] = CONTAINER_ADC_PATH
         config: dict[str, Any] = {
             "name": f"containerjob-{job_id}",
+            "hostname": REPLICA_HOST,
             "image": pool.image,
             # Vertex's meaning of containerSpec: command replaces the image's ENTRYPOINT, args its CMD (Docker
-            # drops the image's CMD too once an entrypoint is given), so an image's own ENTRYPOINT changes nothing.
-            "entrypoint": pool.command or ["python3", "-u", f"{IN_CONTAINER['runtime']}/runner.py"],
-            "command": list(pool.args),
+            # drops the image's CMD too once an entrypoint is given), so an image's own ENTRYPOINT changes nothing
+            # for the runner; a container job without them keeps the image's (None: the image's own).
+            "entrypoint": pool.command or (None if payload.kind == "container" else
+                                           ["python3", "-u", f"{IN_CONTAINER['runtime']}/runner.py"]),
+            "command": list(pool.args) or None,
             "environment": env,
             "mounts": mounts,
             "labels": {LABEL_JOB: job_id, LABEL_STORE: self.store_label, "containerjob.version": __version__,
@@ -237,9 +249,9 @@ class LocalBackend(Backend):
                 host_base = job_mounts.host_path(spec.mounts, gcs_path(base)) if base.startswith("gs://") else base
                 for path in output_dirs(host_base).values():
                     os.makedirs(path, exist_ok=True)
-            with engine_errors("create the container"):
+            with engine_errors("create the container"), _program_errors(spec.primary, payload):
                 container_id = api.create_container(detach=True, host_config=host_config, **config)["Id"]
-            with engine_errors("start the container"):
+            with engine_errors("start the container"), _program_errors(spec.primary, payload):
                 api.start(container_id)
         except BaseException as exc:
             # By name: an interrupt can land after the engine created it but before we learnt its ID.
@@ -301,6 +313,11 @@ class LocalBackend(Backend):
                 with open(os.path.join(record.job_dir, FINAL_LOG), "wb") as fh:
                     # The same text stream_logs yields (and the server's live copy holds), byte for byte.
                     fh.write(raw.decode("utf-8", errors="replace").encode())
+        unsaved = ""
+        if info:
+            targets = [b.target for b in JobMounts(Path(record.job_dir)).plan(record.spec.mounts)]
+            with engine_errors(f"keep the unsaved files of job {record.id}"), gone_ok():
+                unsaved = keep_unsaved(self.client, info["Id"], Path(record.job_dir), targets)
         if status is None and record.status is JobStatus.CANCELLING:
             status, message = JobStatus.CANCELLED, "cancelled by the user"
         if status is None:
@@ -311,7 +328,7 @@ class LocalBackend(Backend):
         except MountError as exc:
             status = JobStatus.FAILED
             synced = f"{exc}; the stage is kept: retry with `containerjob sync {record.id}`"
-        return Outcome(status, "; ".join(m for m in (message, synced) if m), exit_code)
+        return Outcome(status, "; ".join(m for m in (message, synced, unsaved) if m), exit_code)
 
     def released(self, record: JobRecord, info: dict[str, Any] | None) -> None:
         if info:
@@ -347,12 +364,15 @@ class LocalBackend(Backend):
         yield from self.saved_logs(record)
 
     def containers(self) -> list:
-        """Containers this store launched (by label), running or not."""
+        """Containers this store launched (by label), running or not. Sparse: the list call's own answer, so a
+        container another process removes meanwhile is not a NotFound from a follow-up inspect."""
         with engine_errors("list containers"):
-            return self.client.containers.list(all=True, filters={"label": f"{LABEL_STORE}={self.store_label}"})
+            return self.client.containers.list(
+                all=True, sparse=True, filters={"label": f"{LABEL_STORE}={self.store_label}"}
+            )
 
     def held_job_ids(self) -> list[str]:
-        return sorted({c.labels.get(LABEL_JOB, "?") for c in self.containers()})
+        return sorted({(c.attrs.get("Labels") or {}).get(LABEL_JOB, "?") for c in self.containers()})
 
 
 def _check_writable(path: str) -> None:
@@ -364,6 +384,22 @@ def _check_writable(path: str) -> None:
         raise SpecError(f"--output-dir {path} cannot be created ({exc.strerror}); choose a writable directory") from None
     if not writable:
         raise SpecError(f"--output-dir {path} is not writable; choose a writable directory")
+
+
+@contextmanager
+def _program_errors(pool, payload: Payload) -> Iterator[None]:
+    """A container job whose program is missing, or an image with nothing to run, is the user's to fix."""
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        if payload.kind == "container" and _no_such_executable(exc):
+            program = (pool.command or ["the image's ENTRYPOINT"])[0]
+            raise SpecError(f"image {pool.image} has no program {program!r} ({exc.explanation}); check --command "
+                            "or the image's ENTRYPOINT") from None
+        if payload.kind == "container" and "no command specified" in str(exc.explanation or exc).lower():
+            raise SpecError(f"image {pool.image} has neither an ENTRYPOINT nor a CMD: say what to run with "
+                            "--command 'PROG ARG...'") from None
+        raise
 
 
 def _no_such_executable(exc: docker.errors.APIError) -> bool:

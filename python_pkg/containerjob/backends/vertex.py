@@ -16,8 +16,10 @@ from typing import Any, Iterator
 import docker.errors
 
 from ..core.errors import BackendUnavailable, SpecError
+from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload, read_result
+from ..core.custom_job_file import to_custom_job
 from ..core.spec import label_value
 from ..mounts.sync import transfer_errors
 from . import images
@@ -28,7 +30,7 @@ from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name
 class VertexBackend(GcpBackend):
     name = "vertex"
     label = "Vertex AI CustomJob"
-    capabilities = Capabilities(kinds=["cell", "script"], schedules=False, gpus=True, cancel=True, live_logs=True)
+    capabilities = Capabilities(kinds=["cell", "script", "container"], schedules=False, gpus=True, cancel=True, live_logs=True)
     poll_s = 1.0
     collection = "customJobs"
     client_kind = "JobServiceClient"
@@ -36,20 +38,24 @@ class VertexBackend(GcpBackend):
 
     # -- submission ----------------------------------------------------------------------------------
     def validate(self, spec: JobSpec, payload: Payload) -> None:
-        self.require_project_and_bucket(spec, "Vertex AI", "the payload and results")
+        self.require_project_and_bucket(spec, "Vertex AI",
+                                        None if payload.kind == "container" else "the payload and results")
 
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         from ..mounts.job_mounts import bucket_locations
 
-        locations = bucket_locations([spec.staging_bucket, *(m.bucket for m in spec.mounts)], spec.project)
+        staged = payload.kind != "container" and spec.staging_bucket
+        locations = bucket_locations([*([spec.staging_bucket] if staged else []), *(m.bucket for m in spec.mounts)],
+                                     spec.project)
         for bucket, location in locations.items():
             region, where = (spec.region or ""), location.lower()
             if where and where != region and not region.startswith(where + "-"):
                 notify(f"note: gs://{bucket} is in {location}, the job runs in {spec.region}: reads cross regions")
         self._prepare_image(spec, notify)
         runs_as = spec.service_account or "the project's default Vertex AI service agent"
-        notify(f"runs as {runs_as} in project {spec.project}, region {spec.region}, writes to "
-               f"gs://{spec.staging_bucket}/containerjob/ (and mounts {', '.join(sorted(locations))} at /gcs)")
+        writes = f", writes to gs://{spec.staging_bucket}/containerjob/" if staged else ""
+        mounts = f" (and mounts {', '.join(sorted(locations))} at /gcs)" if locations else ""
+        notify(f"runs as {runs_as} in project {spec.project}, region {spec.region}{writes}{mounts}")
 
     def _prepare_image(self, spec: JobSpec, notify: Notify) -> None:
         """Requirements -> a content-hashed image pushed to --image-repo; a local-only image is pushed as is.
@@ -82,53 +88,37 @@ class VertexBackend(GcpBackend):
             if images.local_only(image):
                 pool.image = images.publish_local_image(local.client, image, spec.image_repo or "", notify)
 
-    def _custom_job(self, spec: JobSpec, job_id: str, origin: str = "") -> dict[str, Any]:
-        """The CustomJob as REST JSON (camelCase), the one object both submit and --dry-run use."""
-        bucket, prefix = self.staging(spec, job_id)
-        base = f"/gcs/{bucket}/{prefix}"
-        pool = spec.primary
+    def _custom_job(self, spec: JobSpec, job_id: str, kind: str, origin: str = "") -> dict[str, Any]:
+        """The CustomJob as REST JSON (camelCase), the one object both submit and --dry-run use: the job's own
+        file (core/custom_job_file.py) plus the project's variables and, for Python jobs, the staged runner."""
         env = {"PYTHONUNBUFFERED": "1", "GOOGLE_CLOUD_PROJECT": spec.project, "CLOUDSDK_CORE_PROJECT": spec.project,
-               "CONTAINERJOB_JOB_ID": job_id, "CONTAINERJOB_PAYLOAD": f"{base}/payload",
-               "CONTAINERJOB_OUTPUT": f"{base}/output", "CONTAINERJOB_LOG_DIR": f"{base}/output/logs", **pool.env}
-        machine: dict[str, Any] = {"machineType": pool.machine_type}
-        if pool.accelerator_count:
-            machine.update(acceleratorType=pool.accelerator_type, acceleratorCount=pool.accelerator_count)
-        worker = {
-            "machineSpec": machine,
-            "replicaCount": "1",
-            "diskSpec": {"bootDiskType": "pd-ssd", "bootDiskSizeGb": pool.boot_disk_size_gb},
-            "containerSpec": {"imageUri": pool.image,
-                              "command": pool.command or ["python3", "-u", f"{base}/runtime/runner.py"],
-                              "args": pool.args, "env": [{"name": k, "value": v} for k, v in env.items()]},
-        }
-        pools = [worker]
-        if pool.replica_count > 1:  # Vertex: the first pool is the single chief; the rest are workers
-            pools.append({**worker, "replicaCount": str(pool.replica_count - 1)})
-        job_spec: dict[str, Any] = {
-            "workerPoolSpecs": pools,
-            "scheduling": {"restartJobOnWorkerRestart": False, "strategy": "SPOT" if spec.spot else "STANDARD"},
-        }
-        if spec.timeout_s:
-            job_spec["scheduling"]["timeout"] = f"{spec.timeout_s}s"
-        if spec.base_output_dir:
-            job_spec["baseOutputDirectory"] = {"outputUriPrefix": spec.base_output_dir}
-        if spec.service_account:
-            job_spec["serviceAccount"] = spec.service_account
-        if spec.network:
-            job_spec["network"] = spec.network
-        labels = {**spec.labels, "containerjob-id": job_id}
+               "CONTAINERJOB_JOB_ID": job_id}
+        command = None
+        if kind != "container":  # the payload and the runner come through Vertex's own /gcs mount
+            bucket, prefix = self.staging(spec, job_id)
+            base = f"/gcs/{bucket}/{prefix}"
+            env.update(CONTAINERJOB_PAYLOAD=f"{base}/payload", CONTAINERJOB_OUTPUT=f"{base}/output",
+                       CONTAINERJOB_LOG_DIR=f"{base}/output/logs")
+            command = ["python3", "-u", f"{base}/runtime/runner.py"]
+        job, _ = to_custom_job(spec, env={**env, **spec.primary.env}, command=command)
+        pools = job["jobSpec"]["workerPoolSpecs"]
+        if spec.primary.replica_count > 1:  # Vertex: the first pool is the single chief; the rest are workers
+            pools.append({**pools[0], "replicaCount": str(spec.primary.replica_count - 1)})
+        job["jobSpec"]["scheduling"] = {"restartJobOnWorkerRestart": False, "strategy": "SPOT" if spec.spot else "STANDARD",
+                                        **({"timeout": f"{spec.timeout_s}s"} if spec.timeout_s else {})}
+        job["labels"]["containerjob-id"] = job_id
         if origin:
-            labels["notebook"] = label_value(Path(origin).stem) or "notebook"
-        return {"displayName": spec.display_name, "jobSpec": job_spec, "labels": labels}
+            job["labels"]["notebook"] = label_value(Path(origin).stem) or "notebook"
+        return job
 
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
         """Before any image build or push: with extra requirements the imageUri becomes the built tag."""
         from ..core.models import redact_env
 
-        job = self._custom_job(spec, job_id, origin)
+        job = self._custom_job(spec, job_id, payload.kind, origin)
         container = job["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]
         container["env"] = [{"name": k, "value": v} for k, v in
-                            redact_env({e["name"]: e["value"] for e in container["env"]}).items()]
+                            redact_env({e["name"]: e["value"] for e in container.get("env", [])}).items()]
         gcloud = ["gcloud", "ai", "custom-jobs", "create", f"--project={spec.project}", f"--region={spec.region}",
                   f"--display-name={spec.display_name}", f"--labels={','.join(f'{k}={v}' for k, v in job['labels'].items())}",
                   "--config=/dev/stdin"]
@@ -138,7 +128,19 @@ class VertexBackend(GcpBackend):
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
         from google.cloud import aiplatform_v1
 
-        bucket, prefix = self.staging(spec, record.id)
+        if payload.kind != "container":
+            self._stage(spec, record.id, payload, notify)
+        body = aiplatform_v1.CustomJob.from_json(json.dumps(self._custom_job(spec, record.id, payload.kind,
+                                                                             record.origin)))
+        with api_errors("create the CustomJob"):
+            job = self.client(spec.region).create_custom_job(
+                parent=f"projects/{spec.project}/locations/{spec.region}", custom_job=body)
+        parse_resource_name(job.name, self.collection)
+        notify(f"submitted {job.name}")
+        return job.name
+
+    def _stage(self, spec: JobSpec, job_id: str, payload: Payload, notify: Notify) -> None:
+        bucket, prefix = self.staging(spec, job_id)
         fs = self.transfer(spec.project).fs
         notify(f"staging the payload to gs://{bucket}/{prefix}/")
         with transfer_errors(f"staging the payload to gs://{bucket}/{prefix}/"):
@@ -146,13 +148,6 @@ class VertexBackend(GcpBackend):
                 files = [p for p in sorted(local.rglob("*")) if p.is_file()]
                 fs.put([str(p) for p in files],
                        [f"{bucket}/{prefix}/{part}/{p.relative_to(local).as_posix()}" for p in files])
-        body = aiplatform_v1.CustomJob.from_json(json.dumps(self._custom_job(spec, record.id, record.origin)))
-        with api_errors("create the CustomJob"):
-            job = self.client(spec.region).create_custom_job(
-                parent=f"projects/{spec.project}/locations/{spec.region}", custom_job=body)
-        parse_resource_name(job.name, self.collection)
-        notify(f"submitted {job.name}")
-        return job.name
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def _get(self, record: JobRecord):
@@ -180,7 +175,10 @@ class VertexBackend(GcpBackend):
         return self.finalise(record, job, status, message)
 
     def conclude(self, record: JobRecord, job, status: JobStatus | None, message: str) -> Outcome:
-        self.fetch_outputs(record)
+        if record.spec.kind == "container":  # nothing staged: its output is only what the container printed
+            (Path(record.job_dir) / FINAL_LOG).write_text(CONTAINER_LOG_NOTE.format(name=record.backend_ref))
+        else:
+            self.fetch_outputs(record)
         mapped, note = TERMINAL.get(job.state.name, (JobStatus.FAILED, job.state.name))
         if status is None or mapped is not JobStatus.CANCELLED:
             status = mapped  # Vertex's word wins: a job that finished before a cancel took keeps its result
@@ -196,6 +194,9 @@ class VertexBackend(GcpBackend):
         """Log chunks as the runner closes them; with follow, until the job is over and drained."""
         if record.status.is_final or not record.backend_ref:
             yield from self.saved_logs(record)
+            return
+        if record.spec.kind == "container":
+            yield CONTAINER_LOG_NOTE.format(name=record.backend_ref)
             return
         bucket, prefix = self.staging(record.spec, record.id)
         fs = self.transfer(record.spec.project).fs
@@ -219,6 +220,8 @@ class VertexBackend(GcpBackend):
             stop.wait(delay)
 
 
+CONTAINER_LOG_NOTE = ("[containerjob] a container job on Vertex AI prints to Cloud Logging only: see "
+                      "`gcloud ai custom-jobs stream-logs {name}`\n")
 _EXIT_RE = re.compile(r"exited with a non-zero status of (\d+)")
 
 

@@ -120,10 +120,11 @@ class StoredSpec(JobSpec):
 
     payload: str = ""  # the payload directory's name under CONTAINERJOB_HOME/payloads
     output_prefix: str = ""  # executor runs fired by a Vertex schedule: their outputs' prefix in the staging bucket
+    kind: str = ""  # cell, script, notebook or container ("" in records written before container jobs)
 
     @classmethod
-    def of(cls, spec: JobSpec, payload: str = "") -> "StoredSpec":
-        return cls.from_dict({**spec.to_dict(redact=True), "payload": payload})
+    def of(cls, spec: JobSpec, payload: str = "", kind: str = "") -> "StoredSpec":
+        return cls.from_dict({**spec.to_dict(redact=True), "payload": payload, "kind": kind})
 
     def as_json(self) -> dict[str, Any]:
         """A plain dict, built shallowly (asdict deep-copies: a 1,000-job page would pay for it)."""

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Literal, Optional
 
 Kind = Literal["text", "flag", "list"]
-JOB_KINDS = ("cell", "script", "notebook")
+JOB_KINDS = ("cell", "script", "notebook", "container")  # container: the image's own program, or --command
+PYTHON_KINDS = ("cell", "script", "notebook")
 LOCAL, VERTEX, EXECUTOR = ("local",), ("vertex",), ("executor",)
 GCP = VERTEX + EXECUTOR
 WHERE = {"local": "local runs (--backend local)", "vertex": "Vertex AI (--backend vertex)",
@@ -62,6 +63,10 @@ OPTIONS: list[Option] = [
            hint_for=EXECUTOR, hint="the Workbench Executor runs notebooks in its runtime's image (use --runtime-template for another "
                 "environment)",
            form=Form("Image", setting="default_image")),
+    Option("command", "text", "the program a container job runs instead of the image's ENTRYPOINT, split into "
+           "words as a shell would (never run by a shell); Vertex AI's containerSpec.command",
+           metavar="'PROG ARG...'", backends=LOCAL + VERTEX, kinds=("container",),
+           form=Form("Command", "the image's ENTRYPOINT")),
     Option("gpus", "text", "GPUs for the container: N or all (Docker device requests)", metavar="N|all",
            backends=LOCAL, hint_for=GCP, hint="on Vertex AI name the GPU type: --accelerator NVIDIA_TESLA_T4:1",
            form=Form("GPUs", "0")),
@@ -99,9 +104,11 @@ OPTIONS: list[Option] = [
     Option("staging_bucket", "text", "gs://BUCKET for the payload and results of Vertex AI jobs", backends=GCP,
            form=Form("Staging bucket", "gs://BUCKET", setting="staging_bucket")),
     Option("requirements", "text", "requirements.txt baked into a content-hashed image (built once)",
-           metavar="FILE", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template"),
+           metavar="FILE", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template",
+           kinds=PYTHON_KINDS),
     Option("pip", "list", "a requirement such as pandas==2.2, baked in like --requirements (repeatable)",
-           metavar="PKG", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template"),
+           metavar="PKG", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template",
+           kinds=PYTHON_KINDS),
     Option("image_repo", "text", "registry path that built or local-only images are pushed to for Vertex AI",
            backends=VERTEX),
     Option("runtime_template", "text", "a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench "

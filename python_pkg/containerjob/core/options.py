@@ -39,14 +39,14 @@ def argparse_arguments(option: Option) -> tuple[tuple[str, ...], dict[str, Any]]
     return (option.cli_flag,), kwargs
 
 
-def for_kind(kind: str | None) -> list[Option]:
-    """The options a job kind (cell, script, notebook) takes; None: all of them."""
-    return [o for o in OPTIONS if kind is None or kind in o.kinds]
+def for_kind(*kinds: str | None) -> list[Option]:
+    """The options any of the job kinds (cell, script, notebook, container) takes; none or None: all of them."""
+    return [o for o in OPTIONS if not kinds or None in kinds or any(k in o.kinds for k in kinds)]
 
 
-def add_arguments(add_argument: Callable[..., Any], kind: str | None = None) -> None:
-    """Declare the run options of `kind` through `add_argument` (an ArgumentParser's or IPython's `argument`)."""
-    for option in for_kind(kind):
+def add_arguments(add_argument: Callable[..., Any], *kinds: str | None) -> None:
+    """Declare the run options of `kinds` through `add_argument` (an ArgumentParser's or IPython's `argument`)."""
+    for option in for_kind(*kinds):
         args, kwargs = argparse_arguments(option)
         add_argument(*args, **kwargs)
 
@@ -93,13 +93,29 @@ def changed(options: RunOptions) -> dict[str, Any]:
     return {o.name: getattr(options, o.name) for o in OPTIONS if getattr(options, o.name) != getattr(defaults, o.name)}
 
 
-def check_applicable(options: RunOptions, backend: str) -> None:
-    """Refuse an option the chosen backend would ignore (no silent drop), naming where it applies."""
+def check_applicable(options: RunOptions, backend: str, exempt: frozenset[str] = frozenset()) -> None:
+    """Refuse an option the chosen backend would ignore (no silent drop), naming where it applies; `exempt`:
+    options a CustomJob file set, which mean the same file everywhere (core/custom_job_file.py)."""
     defaults = RunOptions()
     for option in OPTIONS:
+        if option.name in exempt:
+            continue
         if getattr(options, option.name) != getattr(defaults, option.name) and not option.accepts(backend):
             hint = f"; {option.hint}" if backend in option.hint_for else ""
             raise SpecError(f"{option.cli_flag} is for {option.where()}, not --backend {backend}{hint}")
+
+
+_KIND_WORDS = {"cell": "cells", "script": "Python files", "notebook": "notebooks",
+               "container": "container jobs (an image's own program or --command, no Python file)"}
+
+
+def check_kind(options: RunOptions, kind: str) -> None:
+    """Refuse an option this job kind would ignore (--command with a Python file, --pip for a container job)."""
+    defaults = RunOptions()
+    for option in OPTIONS:
+        if getattr(options, option.name) != getattr(defaults, option.name) and kind not in option.kinds:
+            takes = " and ".join(_KIND_WORDS[k] for k in option.kinds)
+            raise SpecError(f"{option.cli_flag} is for {takes}, not {_KIND_WORDS[kind]}")
 
 
 def options_for_backend(backend: str) -> list[str]:

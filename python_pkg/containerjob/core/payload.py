@@ -19,6 +19,7 @@ import cloudpickle
 
 from .errors import PayloadError, SpecError, unwritable
 from .runtime import RUNNER_FILE, pickle_frames
+from .workdir import Workdir
 
 KERNEL_PYTHON = "%d.%d" % sys.version_info[:2]
 Chunks = Sequence[Any]  # a file's bytes in pieces (bytes, or memoryviews of large buffers: never joined)
@@ -37,6 +38,11 @@ class Payload:
     @property
     def code_by_value(self) -> bool:
         return bool(self.manifest.get("code_by_value"))
+
+    @property
+    def kind(self) -> str:
+        """cell, script, notebook, or container (nothing for the runner: the image's program runs)."""
+        return self.manifest["kind"]
 
 
 @dataclass
@@ -119,11 +125,15 @@ def build_payload(
     inputs: Iterable[str] = (),
     outputs: Iterable[str] = (),
     max_bytes: int | None = None,
+    workdir: Workdir | None = None,
 ) -> Payload:
-    """Serialise inputs (all problems reported at once), write the payload, return it."""
+    """Serialise inputs (all problems reported at once), write the payload, return it. `workdir`: a script's
+    folder, shipped under workdir/ (the runner runs the script there)."""
     namespace = namespace or {}
     entries: dict[str, dict[str, Any]] = {}
     files: list[tuple[str, Chunks]] = [("source.py", [source.encode("utf-8")])]
+    if workdir is not None:
+        files += [(f"workdir/{rel}", _FileChunks(workdir.root / rel)) for rel in workdir.files]
     problems: list[str] = []
     code_by_value = False
     for name in inputs:
@@ -163,6 +173,8 @@ def build_payload(
         "python": KERNEL_PYTHON,
         "code_by_value": code_by_value,
     }
+    if workdir is not None:
+        manifest.update(workdir="workdir", script=workdir.script)
     return _store(home, files, manifest, entries)
 
 
@@ -172,6 +184,24 @@ def build_notebook_payload(notebook: bytes, *, home: Path, filename: str, kernel
                 "inputs": {}, "outputs": [], "last_expr": False, "python": KERNEL_PYTHON,
                 "code_by_value": False, "kernel_name": kernel_name}
     return _store(home, [("notebook.ipynb", [notebook])], manifest, {})
+
+
+def build_container_payload(*, home: Path) -> Payload:
+    """A container job ships no code: its payload is only the manifest that says so (one for all such jobs)."""
+    manifest = {"version": 1, "kind": "container", "inputs": {}, "outputs": [], "code_by_value": False}
+    return _store(home, [], manifest, {})
+
+
+class _FileChunks:
+    """A file's bytes read in pieces when iterated (hashed, then written): a folder is never held in memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __iter__(self):
+        with open(self.path, "rb") as fh:
+            while piece := fh.read(1 << 20):
+                yield piece
 
 
 def _size(chunks: Chunks) -> int:

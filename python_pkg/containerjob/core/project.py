@@ -4,10 +4,11 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .gcs_uri import gcs_path
 from .models import JobSpec
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
@@ -92,6 +93,33 @@ def output_dirs(base: str) -> dict[str, str]:
     }
 
 
+REPLICA_HOST = "workerpool0-0"  # the container's hostname: the address CLUSTER_SPEC gives the one replica
+
+
+def cluster_env(spec: JobSpec) -> dict[str, str]:
+    """CLUSTER_SPEC and TF_CONFIG as Vertex formats them for the single replica of worker pool 0, with the
+    job's CustomJobSpec (proto field names) under "job"."""
+    from .custom_job_file import to_custom_job
+
+    job = _snake_keys(to_custom_job(spec)[0]["jobSpec"])
+    for pool in job["worker_pool_specs"]:  # values of --env stay out of a variable dry runs print
+        pool["container_spec"].pop("env", None)
+    address = [f"{REPLICA_HOST}:2222"]
+    return {"CLUSTER_SPEC": json.dumps({"cluster": {"workerpool0": address}, "environment": "cloud",
+                                        "task": {"type": "workerpool0", "index": 0}, "job": job}),
+            "TF_CONFIG": json.dumps({"cluster": {"chief": address}, "environment": "cloud",
+                                     "task": {"type": "chief", "index": 0}, "job": job})}
+
+
+def _snake_keys(value: Any) -> Any:
+    """camelCase REST keys -> the proto field names Vertex uses inside CLUSTER_SPEC (values untouched)."""
+    if isinstance(value, dict):
+        return {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): _snake_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake_keys(v) for v in value]
+    return value
+
+
 def job_environment(spec: JobSpec, job_id: str, *, ca_bundle_mounted: bool, pass_proxy: bool) -> dict[str, str]:
     """The environment of DESIGN.md, identical in shape for local and cloud jobs; user --env wins."""
     env: dict[str, str] = {"PYTHONUNBUFFERED": "1", "CLOUD_ML_JOB_ID": job_id}
@@ -100,14 +128,9 @@ def job_environment(spec: JobSpec, job_id: str, *, ca_bundle_mounted: bool, pass
                    CLOUD_ML_PROJECT_ID=spec.project)
     if spec.region:
         env["CLOUD_ML_REGION"] = spec.region
-    if spec.base_output_dir:
-        base = spec.base_output_dir
-        env.update(output_dirs(gcs_path(base) if base.startswith("gs://") else base))
-    cluster = {"cluster": {"workerpool0": ["localhost:2222"]}, "environment": "cloud",
-               "task": {"type": "workerpool0", "index": 0}, "job": {"job_id": job_id}}
-    env["CLUSTER_SPEC"] = json.dumps(cluster)
-    env["TF_CONFIG"] = json.dumps({"cluster": {"chief": ["localhost:2222"]}, "environment": "cloud",
-                                   "task": {"type": "chief", "index": 0}})
+    if spec.base_output_dir:  # gs:// URIs as on Vertex (the prefix is mounted at /gcs/...); a local folder as is
+        env.update(output_dirs(spec.base_output_dir))
+    env.update(cluster_env(spec))
     if pass_proxy:
         env.update({k: os.environ[k] for k in PROXY_VARS if os.environ.get(k)})
     if ca_bundle_mounted:

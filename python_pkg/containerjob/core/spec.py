@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import stat
 
 from .errors import SpecError
@@ -108,6 +109,20 @@ def parse_pip(items: list[str]) -> list[str]:
     return [i.strip() for i in items]
 
 
+def parse_command(value: str | None) -> list[str]:
+    """--command as words, split as a shell would split them (quotes kept together) but never run by one."""
+    if value is None:
+        return []
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise SpecError(f"--command {value!r} cannot be split into words ({exc}); close the quote or escape it") from None
+    if not words:
+        raise SpecError("--command is empty: give the program and its arguments, e.g. --command 'python3 train.py', "
+                        "or leave it out to run the image's own ENTRYPOINT")
+    return words
+
+
 def label_value(text: str) -> str:
     """Any text as a valid label value (Vertex and Docker accept it)."""
     return re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-")[:63]
@@ -139,10 +154,12 @@ def validate_output_dir(value: str | None) -> str | None:
 
 def build_spec(options: RunOptions, *, default_image: str, default_backend: str, project: str | None,
                region: str | None = None, staging_bucket: str | None = None,
-               service_account: str | None = None, image_repo: str | None = None) -> JobSpec:
-    """Validate everything a backend needs; raises SpecError on the first problem."""
+               service_account: str | None = None, image_repo: str | None = None,
+               from_file: frozenset[str] = frozenset()) -> JobSpec:
+    """Validate everything a backend needs; raises SpecError on the first problem. `from_file`: the options
+    a CustomJob file set, valid on every backend (see check_applicable)."""
     backend = options.backend or default_backend
-    check_applicable(options, backend)
+    check_applicable(options, backend, from_file)
     image = validate_image(options.image or default_image)
     accelerator, count = parse_accelerator(options.accelerator)  # the table keeps --gpus local, this remote
     count = count or parse_gpus(options.gpus)
@@ -160,6 +177,7 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         raise SpecError(f"--replicas {replicas} is out of range: use 1..1000")
     pool = WorkerPool(
         image=image,
+        command=parse_command(options.command),
         env=parse_env(options.env),
         machine_type=options.machine_type or "n1-standard-4",
         accelerator_type=accelerator or ("NVIDIA_GPU" if count else None),

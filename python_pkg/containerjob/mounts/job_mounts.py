@@ -100,6 +100,8 @@ class JobMounts:
                 state["sync"].append(entry)
                 self._write(state)
                 report = BucketStage(transfer, bucket, stage, Path(entry["manifest"])).download(prefixes)
+                for prefix in prefixes:  # a prefix with no objects yet exists all the same: the first write works
+                    (stage / prefix).mkdir(parents=True, exist_ok=True)
                 notify(f"gs://{bucket}: downloaded {report.downloaded} files into the stage (sync mode)")
             # The whole bucket, as on Vertex AI: a write outside the declared prefix must land in the bucket,
             # not in the container's own filesystem.
@@ -107,6 +109,9 @@ class JobMounts:
                 handle = fuse.mount(bucket, "", self.job_dir / "fuse" / bucket, self.job_dir / "fuse-cache" / bucket)
                 state["fuse"].append(handle.__dict__)
                 self._write(state)
+                for m in mounts:
+                    if m.mode == "fuse" and m.bucket == bucket and m.prefix:
+                        (self.job_dir / "fuse" / bucket / m.prefix).mkdir(parents=True, exist_ok=True)
                 notify(f"gs://{bucket}: mounted with {handle.tool} at /gcs/{bucket} (fuse mode)")
         except BaseException:
             self.release(keep_stage=False)

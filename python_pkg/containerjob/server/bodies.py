@@ -36,6 +36,15 @@ def string(data: dict[str, Any], name: str, *, required: bool = False) -> str | 
     return value
 
 
+def strings(data: dict[str, Any], name: str) -> list[str]:
+    value = data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SpecError(f"field {name!r} must be a list of strings, e.g. [\"--epochs\", \"3\"]")
+    return value
+
+
 def mapping(data: dict[str, Any], name: str) -> dict[str, Any] | None:
     value = data.get(name)
     if value is not None and not isinstance(value, dict):

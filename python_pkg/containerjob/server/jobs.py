@@ -12,10 +12,10 @@ import tornado.web
 from ..core.errors import SpecError
 from ..core.models import JobRecord
 from .base import ContainerJobHandler
-from .bodies import confined_options, mapping, run_options, string, under_root
+from .bodies import confined_options, mapping, run_options, string, strings, under_root
 
-KINDS = ("cell", "script", "notebook")
-SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin")
+KINDS = ("cell", "script", "notebook", "container")
+SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin", "args")
 
 
 class JobsHandler(ContainerJobHandler):
@@ -39,7 +39,15 @@ class JobsHandler(ContainerJobHandler):
             raise SpecError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
         options = run_options(confined_options(body.get("options"), self.ctx.root_dir), kind=kind)
         origin = string(body, "origin") or ""
-        if kind == "notebook":
+        if kind != "container" and "args" in body:
+            raise SpecError(f"field 'args' is for kind container; a {kind} job takes no arguments here")
+        if kind == "container":
+            for name in ("source", "path", "parameters"):
+                if name in body:
+                    raise SpecError(f"field {name!r} is not for kind container: it runs the image's program "
+                                    "(options.image, options.command) with 'args'")
+            prepared = await self.blocking(self.service.prepare_container, options, strings(body, "args"))
+        elif kind == "notebook":
             if "source" in body:
                 raise SpecError("field 'source' is for kind cell or script; a notebook run takes 'path'")
             path = string(body, "path", required=True)

@@ -259,6 +259,8 @@ def _main():
     namespace = module.__dict__
     if manifest["kind"] == "script":
         sys.argv = [manifest["filename"]] + sys.argv[1:]  # the job's args (containerSpec.args), as given
+        if manifest.get("workdir"):
+            sys.argv[0] = _enter_workdir(manifest, payload, namespace)
     exit_code = 0
     try:
         if manifest["kind"] == "notebook":
@@ -292,6 +294,20 @@ def _main():
     result["exit_code"] = exit_code
     _atomic_write(os.path.join(output, "result.json"), json.dumps(result).encode())
     return 0
+
+
+def _enter_workdir(manifest, payload, namespace):
+    """Copy the script's folder somewhere writable (the payload is read-only), run there, import from there,
+    and give the script its own __file__, as `python3 train.py` in that folder would; returns the path."""
+    import shutil
+
+    work = os.environ.get("CONTAINERJOB_WORKDIR") or "/tmp/containerjob/work"
+    shutil.copytree(os.path.join(payload, manifest["workdir"]), work, dirs_exist_ok=True)
+    os.chdir(work)
+    sys.path.insert(0, work)
+    path = os.path.join(work, manifest["script"])
+    namespace["__file__"] = path
+    return path
 
 
 def _check_python(manifest):

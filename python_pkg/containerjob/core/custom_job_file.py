@@ -1,0 +1,215 @@
+"""CustomJob files: `gcloud ai custom-jobs create --config` files read with aiplatform_v1's own message
+types (field names as Vertex spells them, camelCase or snake_case; a misspelt field is an error naming
+it), and a job's spec written back as such a file (`containerjob export`, round trip).
+
+A file sets run options as if typed on the command line, so the same validation applies and flags
+override the file; fields containerjob does not carry are refused by name, never dropped."""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import stat
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SpecError
+from .models import JobSpec, is_secret_name
+from .options import RunOptions, changed
+
+MAX_FILE_BYTES = 1024 * 1024
+# Set fields (camelCase paths, list indices dropped) that containerjob carries; any other set field is refused.
+_CARRIED = {
+    "displayName", "labels",
+    "jobSpec.workerPoolSpecs.containerSpec.imageUri", "jobSpec.workerPoolSpecs.containerSpec.command",
+    "jobSpec.workerPoolSpecs.containerSpec.args", "jobSpec.workerPoolSpecs.containerSpec.env",
+    "jobSpec.workerPoolSpecs.machineSpec.machineType", "jobSpec.workerPoolSpecs.machineSpec.acceleratorType",
+    "jobSpec.workerPoolSpecs.machineSpec.acceleratorCount", "jobSpec.workerPoolSpecs.replicaCount",
+    "jobSpec.workerPoolSpecs.diskSpec.bootDiskSizeGb", "jobSpec.workerPoolSpecs.diskSpec.bootDiskType",
+    "jobSpec.scheduling.timeout", "jobSpec.scheduling.strategy", "jobSpec.scheduling.restartJobOnWorkerRestart",
+    "jobSpec.baseOutputDirectory.outputUriPrefix", "jobSpec.serviceAccount", "jobSpec.network",
+}
+
+
+@dataclass
+class JobFile:
+    """What a CustomJob file asks for, as run options (the names of core/option_table.py) plus the
+    containerSpec's command and args and the spec fields no option carries."""
+
+    path: str
+    options: dict[str, Any] = field(default_factory=dict)
+    command: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    network: str | None = None
+    boot_disk_gb: int | None = None
+
+
+def read_job_file(path: str) -> JobFile:
+    """Parse and validate a CustomJobSpec or a whole CustomJob (displayName, jobSpec, labels) in YAML or JSON."""
+    data = _load(path)
+    whole = "jobSpec" in data or "job_spec" in data
+    resource = dict(data) if whole else {"jobSpec": data}
+    spec = resource.get("jobSpec", resource.get("job_spec"))
+    if isinstance(spec, dict):
+        for key in ("workerPoolSpecs", "worker_pool_specs"):
+            if isinstance(spec.get(key), dict):  # gcloud's docs and posts write a single pool as a mapping
+                spec[key] = [spec[key]]
+    from google.cloud import aiplatform_v1
+    from google.protobuf.json_format import ParseError
+
+    kind = "a CustomJob" if whole else "a CustomJobSpec"
+    try:
+        message = aiplatform_v1.CustomJob.from_json(json.dumps(resource))
+    except ParseError as exc:
+        raise SpecError(f"--config {path} is not {kind} as Vertex AI reads it: {_first_line(exc)}") from None
+    job = type(message).to_dict(message, use_integers_for_enums=False, preserving_proto_field_name=False,
+                                always_print_fields_with_no_presence=False)
+    refused = sorted(p for p in _set_paths(job) if p not in _CARRIED)
+    if refused:
+        raise SpecError(f"--config {path}: {refused[0]} is a CustomJob field containerjob does not carry; remove it "
+                        f"(containerjob carries {', '.join(sorted(_CARRIED))})")
+    return _job_file(path, job)
+
+
+def _load(path: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            raise SpecError(f"--config {path} is not a CustomJob file (a regular file of at most "
+                            f"{MAX_FILE_BYTES // 1024} KiB)")
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)  # YAML 1.1 reads JSON too
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"--config {path}: cannot read it ({exc}); give a YAML or JSON CustomJob file") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"--config {path} is not valid YAML or JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"--config {path} must hold a mapping (a CustomJobSpec with workerPoolSpecs, or a CustomJob "
+                        "with jobSpec), not {type(data).__name__}")
+    return data
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0].replace(' "google.cloud.aiplatform.v1.', ' "')
+
+
+def _set_paths(value: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the fields a file set (list indices dropped, maps such as labels are leaves)."""
+    if isinstance(value, list):
+        return [p for item in value for p in _set_paths(item, prefix)] if value and isinstance(value[0], dict) \
+            else [prefix]
+    if isinstance(value, dict) and prefix not in ("labels", "jobSpec.workerPoolSpecs.containerSpec.env"):
+        return [p for key, item in value.items() for p in _set_paths(item, f"{prefix}.{key}" if prefix else key)]
+    return [prefix]
+
+
+def _job_file(path: str, job: dict[str, Any]) -> JobFile:
+    spec = job.get("jobSpec", {})
+    pools = spec.get("workerPoolSpecs", [])
+    if len(pools) != 1:
+        raise SpecError(f"--config {path} has {len(pools)} worker pools; containerjob runs jobs of one worker pool "
+                        "(several pools rehearsed as several containers are not there yet)")
+    pool = pools[0]
+    replicas = int(pool.get("replicaCount", "1") or 1)
+    if replicas != 1:
+        raise SpecError(f"--config {path}: workerPoolSpecs[0].replicaCount is {replicas}; containerjob runs one "
+                        "replica per job for now: set it to 1")
+    container, machine = pool.get("containerSpec", {}), pool.get("machineSpec", {})
+    if not container.get("imageUri"):
+        raise SpecError(f"--config {path}: workerPoolSpecs[0].containerSpec.imageUri is missing; name the image")
+    disk = pool.get("diskSpec", {})
+    if disk.get("bootDiskType", "pd-ssd") != "pd-ssd":
+        raise SpecError(f"--config {path}: diskSpec.bootDiskType {disk['bootDiskType']!r}: containerjob submits "
+                        "pd-ssd boot disks; remove the field")
+    scheduling = spec.get("scheduling", {})
+    if scheduling.get("restartJobOnWorkerRestart"):
+        raise SpecError(f"--config {path}: scheduling.restartJobOnWorkerRestart: containerjob never restarts a job; "
+                        "remove the field")
+    options: dict[str, Any] = {"image": container["imageUri"]}
+    if machine.get("machineType"):
+        options["machine_type"] = machine["machineType"]
+    if machine.get("acceleratorType"):
+        options["accelerator"] = f"{machine['acceleratorType']}:{machine.get('acceleratorCount', 1)}"
+    if container.get("env"):
+        options["env"] = [f"{e['name']}={e.get('value', '')}" for e in container["env"]]
+    if scheduling.get("timeout"):
+        options["timeout"] = f"{int(float(scheduling['timeout'].rstrip('s')))}s"
+    if scheduling.get("strategy") == "SPOT":
+        options["spot"] = True
+    elif scheduling.get("strategy") not in (None, "STANDARD", "STRATEGY_UNSPECIFIED", "ON_DEMAND"):
+        raise SpecError(f"--config {path}: scheduling.strategy {scheduling['strategy']}: containerjob submits "
+                        "STANDARD or SPOT")
+    if spec.get("baseOutputDirectory", {}).get("outputUriPrefix"):
+        options["output_dir"] = spec["baseOutputDirectory"]["outputUriPrefix"]
+    if spec.get("serviceAccount"):
+        options["service_account"] = spec["serviceAccount"]
+    if job.get("displayName"):
+        options["name"] = job["displayName"]
+    if job.get("labels"):
+        options["labels"] = [f"{k}={v}" for k, v in job["labels"].items()]
+    return JobFile(path=path, options=options, command=list(container.get("command", [])),
+                   args=list(container.get("args", [])), network=spec.get("network") or None,
+                   boot_disk_gb=int(disk["bootDiskSizeGb"]) if disk.get("bootDiskSizeGb") else None)
+
+
+def command_text(words: list[str]) -> str | None:
+    """A file's command as the --command text that splits back into the same words."""
+    return shlex.join(words) if words else None
+
+
+def merged_options(job_file: JobFile, given: RunOptions) -> tuple[RunOptions, frozenset[str]]:
+    """The file's options with the command line's on top (lists add to the file's; a later K=V wins), and the
+    names that came from the file alone: those apply wherever the file runs (a machine type means nothing
+    locally, an accelerator becomes GPUs there), while the same flags typed for the wrong backend are refused."""
+    typed = changed(given)
+    values = {**job_file.options}
+    for name, value in typed.items():
+        values[name] = [*values.get(name, []), *value] if isinstance(value, list) else value
+    if "command" not in typed and job_file.command:
+        values["command"] = command_text(job_file.command)
+    return RunOptions(**values), frozenset(values) - frozenset(typed)
+
+
+def to_custom_job(spec: JobSpec, env: dict[str, str] | None = None,
+                  command: list[str] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The job as a CustomJob file (displayName, jobSpec, labels) that --config reads back into the same spec,
+    and notes on what it leaves out (secret values the record keeps redacted, a local GPU count of `all`).
+    The Vertex backend passes the full `env` (nothing hidden) and, for Python jobs, the runner's `command`."""
+    pool = spec.primary
+    hidden = sorted(k for k in pool.env if is_secret_name(k)) if env is None else []
+    env = pool.env if env is None else env
+    notes = [f"env {k} is left out: its value is kept redacted; give it with --env {k}=VALUE" for k in hidden]
+    machine: dict[str, Any] = {"machineType": pool.machine_type}
+    if pool.accelerator_count and pool.accelerator_type != "NVIDIA_GPU":
+        machine.update(acceleratorType=pool.accelerator_type, acceleratorCount=pool.accelerator_count)
+    elif pool.accelerator_count:
+        notes.append(f"--gpus {pool.accelerator_count if pool.accelerator_count > 0 else 'all'} is left out: "
+                     "Vertex AI needs a GPU type; add machineSpec.acceleratorType and acceleratorCount")
+    container: dict[str, Any] = {"imageUri": pool.image}
+    if command or pool.command:
+        container["command"] = list(command or pool.command)
+    if pool.args:
+        container["args"] = list(pool.args)
+    shown = [{"name": k, "value": v} for k, v in env.items() if k not in hidden]
+    if shown:
+        container["env"] = shown
+    job_spec: dict[str, Any] = {"workerPoolSpecs": [{"machineSpec": machine, "replicaCount": "1",
+                                                     "diskSpec": {"bootDiskType": "pd-ssd",
+                                                                  "bootDiskSizeGb": pool.boot_disk_size_gb},
+                                                     "containerSpec": container}]}
+    scheduling: dict[str, Any] = {}
+    if spec.timeout_s:
+        scheduling["timeout"] = f"{spec.timeout_s}s"
+    if spec.spot:
+        scheduling["strategy"] = "SPOT"
+    if scheduling:
+        job_spec["scheduling"] = scheduling
+    if spec.base_output_dir and spec.base_output_dir.startswith("gs://"):
+        job_spec["baseOutputDirectory"] = {"outputUriPrefix": spec.base_output_dir}
+    if spec.service_account:
+        job_spec["serviceAccount"] = spec.service_account
+    if spec.network:
+        job_spec["network"] = spec.network
+    return {"displayName": spec.display_name, "jobSpec": job_spec, "labels": dict(spec.labels)}, notes
