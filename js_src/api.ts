@@ -49,8 +49,11 @@ export type BuiltinBackend = 'local' | 'vertex' | 'executor';
 /** A backend's name: a built-in one or whatever a plugin registers. */
 export type BackendName = string;
 
-/** What a job runs: a notebook cell, a script folder or a whole notebook. */
-export type JobKind = 'cell' | 'script' | 'notebook';
+/**
+ * What a job runs: a notebook cell, a script folder, a whole notebook, or
+ * an image's own program (`container`: no Python needed in the image).
+ */
+export type JobKind = 'cell' | 'script' | 'notebook' | 'container';
 
 /**
  * A job record as the server sends it (`JobRecord.to_dict()`); times are
@@ -84,7 +87,13 @@ export interface ISubmitJob {
   /** Notebook path relative to the server root (kind `notebook`). */
   path?: string;
   parameters?: Record<string, unknown>;
+  /** Kind `container`: the image's program is its ENTRYPOINT or `options.command`. */
   options?: IRunOptions;
+  /**
+   * Kind `container` only: the words given to the program in place of the
+   * image's CMD (Vertex AI's containerSpec.args).
+   */
+  args?: string[];
   /** Notebook the job came from. */
   origin?: string;
 }

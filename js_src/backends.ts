@@ -22,7 +22,8 @@ export const BACKEND_LABELS: Record<BuiltinBackend, string> = {
 };
 
 /** What a launch action asks of a backend; a schedule runs a notebook. */
-export type Purpose = Extract<JobKind, 'cell' | 'notebook'> | 'schedule';
+export type Purpose =
+  Extract<JobKind, 'cell' | 'notebook' | 'container'> | 'schedule';
 
 /** A backend as a launch form offers it. */
 export interface IBackendChoice {

@@ -40,7 +40,8 @@ export const CommandIDs = {
   submitCellVertex: 'containerjob:submit-cell-vertex',
   runNotebook: 'containerjob:run-notebook',
   submitNotebookExecutor: 'containerjob:submit-notebook-executor',
-  scheduleNotebook: 'containerjob:schedule-notebook'
+  scheduleNotebook: 'containerjob:schedule-notebook',
+  runContainer: 'containerjob:run-container'
 } as const;
 
 /** The launch actions, in menu order. */
@@ -148,13 +149,20 @@ export function registerCommands(o: ICommandOptions): void {
     isEnabled: hasNotebook,
     execute: onNotebook(panel => launcher.scheduleNotebook(panel))
   });
+  commands.addCommand(CommandIDs.runContainer, {
+    label: 'Run a Container…',
+    caption:
+      "Run an image's own program (or a command) with arguments, locally or on Vertex AI; no notebook needed",
+    execute: () => launcher.runContainer()
+  });
 
   if (o.palette) {
     const category = 'Container Jobs';
     for (const command of [
       CommandIDs.openSidebar,
       CommandIDs.refresh,
-      ...NOTEBOOK_ACTIONS
+      ...NOTEBOOK_ACTIONS,
+      CommandIDs.runContainer
     ]) {
       o.palette.addItem({ command, category });
     }
@@ -175,6 +183,8 @@ export class ToolbarMenuExtension implements DocumentRegistry.IWidgetExtension<
     for (const command of NOTEBOOK_ACTIONS) {
       this._menu.addItem({ command });
     }
+    this._menu.addItem({ type: 'separator' });
+    this._menu.addItem({ command: CommandIDs.runContainer });
   }
 
   createNew(panel: NotebookPanel): IDisposable {

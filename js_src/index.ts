@@ -134,7 +134,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       notebookJobs,
       tracker,
       schedules,
-      actions: { open: openJob, cancel: id => void cancelJob(api, model, id) }
+      actions: { open: openJob, cancel: id => void cancelJob(api, model, id) },
+      runContainer: () => void app.commands.execute(CommandIDs.runContainer)
     });
     app.shell.add(panel, 'left', { rank: 650 });
     restorer?.add(panel, panel.id);

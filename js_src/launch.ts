@@ -1,6 +1,7 @@
 /**
  * The launch actions: a cell through the kernel (so its variables travel in
- * and out), a whole notebook or a schedule through the REST API, and re-runs.
+ * and out), a whole notebook, an image's own program (a container job) or a
+ * schedule through the REST API, and re-runs.
  */
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
@@ -33,6 +34,8 @@ import {
   readMetadata,
   withMagicLine
 } from './cellmagic';
+
+import { containerJob } from './container';
 
 import { IDefaults, initialOptions } from './defaults';
 
@@ -131,6 +134,7 @@ async function formLoop<T>(
       current = {
         ...current,
         options: values.options,
+        args: current.args === undefined ? undefined : values.args,
         parameterTexts: values.parameters,
         schedule: current.schedule ? values.schedule : undefined
       };
@@ -244,6 +248,39 @@ export class Launcher {
     return job;
   }
 
+  /**
+   * "Run a container": an image's ENTRYPOINT, or the Command, with the
+   * Arguments in place of its CMD; no notebook and no Python needed.
+   */
+  async runContainer(): Promise<IJob | null> {
+    const title = 'Run a container';
+    const defaults = this._o.defaults();
+    const { server, backends } = await context(
+      this._o.api,
+      'container',
+      defaults.backend
+    );
+    const job = await formLoop(
+      title,
+      'Run',
+      {
+        backends,
+        kind: 'container',
+        options: initialOptions(defaults),
+        required: ['image'],
+        args: '',
+        server,
+        subject:
+          "The image's ENTRYPOINT, or the Command, runs with the Arguments in place of the image's CMD: no Python is needed in the image."
+      },
+      values => this.submit(containerJob(values.options, values.args))
+    );
+    if (job) {
+      this._o.openJob(job.id);
+    }
+    return job;
+  }
+
   /** "Schedule notebook": `POST schedules`. */
   async scheduleNotebook(panel: NotebookPanel): Promise<void> {
     const title = 'Schedule notebook';
@@ -307,7 +344,7 @@ export class Launcher {
     if (this._o.submissions.get(id) || this._o.notebookJobs.findCell(id)) {
       return null;
     }
-    return 'Only jobs started from this JupyterLab can be re-run here: notebook runs it submitted, and cells of open notebooks.';
+    return 'Only jobs started from this JupyterLab can be re-run here: notebook and container runs it submitted, and cells of open notebooks.';
   }
 
   /** Run job `id` again: its cell again, or the same REST submission. */

@@ -1,5 +1,6 @@
 /**
- * One job in the main area: its facts, live logs, output files (download),
+ * One job in the main area: its facts (a container job's command and
+ * arguments among them), live logs, output files (download),
  * the spec it ran with (secrets already redacted by the server), and cancel
  * and re-run.
  */
@@ -16,6 +17,8 @@ import {
   describeError,
   isFinal
 } from '../api';
+
+import { containerFacts } from '../container';
 
 import { LogStream } from '../logs';
 
@@ -184,6 +187,7 @@ export class JobDetail extends Widget {
       ['ID', job.id],
       ['Backend', job.backend],
       ['Image', job.image],
+      ...containerFacts(job),
       ['Created', formatTime(job.created_at)],
       ['Started', formatTime(job.started_at)],
       ['Finished', formatTime(job.finished_at)],

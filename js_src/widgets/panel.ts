@@ -1,7 +1,7 @@
 /**
- * The left sidebar: jobs of the current notebook's cells, all recent jobs
- * (of every backend the server has) and the schedules. It polls only while
- * shown.
+ * The left sidebar: the launch actions that need no notebook (a container
+ * job), jobs of the current notebook's cells, all recent jobs (of every
+ * backend the server has) and the schedules. It polls only while shown.
  */
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
@@ -31,6 +31,8 @@ export interface IJobsPanelOptions {
   tracker: INotebookTracker;
   schedules: SchedulesView;
   actions: IRowActions;
+  /** "Run a container…": the form of a container job. */
+  runContainer: () => void;
 }
 
 /** Schedules change rarely: refreshed this often while the panel is shown. */
@@ -80,13 +82,23 @@ export class JobsPanel extends Widget {
     this._jobList = h('ul', { class: 'jp-ContainerJob-list' });
     this._empty = h('p', {
       class: 'jp-ContainerJob-empty',
-      text: 'No jobs yet. Run a cell or a notebook from the notebook toolbar (Container job ▾).'
+      text: 'No jobs yet. Run a cell or a notebook from the notebook toolbar (Container job ▾), or an image with "Run a container…" above.'
     });
     this.node.append(
       h('header', { class: 'jp-ContainerJob-header' }, [
         h('h2', { class: 'jp-ContainerJob-title', text: 'Container jobs' }),
         this._filter,
         refresh
+      ]),
+      h('div', { class: 'jp-ContainerJob-launch' }, [
+        h('button', {
+          class: 'jp-ContainerJob-textButton',
+          text: 'Run a container…',
+          title:
+            "Run an image's own program (or a command) with arguments, locally or on Vertex AI",
+          attrs: { 'data-action': 'run-container' },
+          on: { click: () => _o.runContainer() }
+        })
       ]),
       this._error,
       this._notebookSection,

@@ -26,6 +26,8 @@ import { h } from './dom';
 /** What the form collects; option names as in `RunOptions`. */
 export interface IFormValues {
   options: IRunOptions;
+  /** The Arguments text as typed (container jobs); empty without the field. */
+  args: string;
   /** Parameter texts as typed, by name. */
   parameters: Record<string, string>;
   schedule: {
@@ -44,6 +46,16 @@ export interface IFormOptions {
   kind: JobKind;
   /** Initial option values (settings defaults, then the last choice). */
   options: IRunOptions;
+  /**
+   * Options the user must fill in: their field says so instead of showing a
+   * server default (the launcher refuses the form without them).
+   */
+  required?: RunOptionName[];
+  /**
+   * Show the Arguments field (container jobs), after the Command field,
+   * with this text.
+   */
+  args?: string;
   server: IServerSettings | null;
   /** Declared parameters of the notebook (notebook and schedule forms). */
   parameters?: INotebookParameter[];
@@ -100,14 +112,19 @@ export class SubmitForm
     if (_opts.schedule) {
       this._scheduleFields(_opts.schedule);
     }
+    const argsRow = _opts.args === undefined ? null : this._argsRow(_opts.args);
     for (const field of FIELDS) {
+      const required = _opts.required?.includes(field.name) ?? false;
       const input = h('input', {
         class: 'jp-mod-styled',
         attrs: {
           name: field.name,
           type: 'text',
-          placeholder: placeholder(field, _opts.server),
-          spellcheck: 'false'
+          placeholder: required ? 'required' : placeholder(field, _opts.server),
+          spellcheck: 'false',
+          // Not the `required` attribute: the Dialog would disable its
+          // button without saying why; the launcher names the problem.
+          ...(required ? { 'aria-required': 'true' } : {})
         },
         on: { input: () => this._update() }
       });
@@ -116,6 +133,12 @@ export class SubmitForm
       const row = this._row(field.form.label, input, field.help);
       this._inputs.set(field.name, { input, row });
       this.node.append(row);
+      if (field.name === 'command' && argsRow) {
+        this.node.append(argsRow);
+      }
+    }
+    if (argsRow && !argsRow.parentNode) {
+      this.node.append(argsRow);
     }
     this._env = h('textarea', {
       class: 'jp-mod-styled',
@@ -163,6 +186,7 @@ export class SubmitForm
       (this._schedule.get(name)?.value ?? '').trim();
     return {
       options,
+      args: this._args?.value.trim() ?? '',
       parameters,
       schedule: {
         name: text('name'),
@@ -189,6 +213,13 @@ export class SubmitForm
       row.hidden = !this._shows(name);
     }
     this._envRow.hidden = !this._shows('env');
+    if (this._args) {
+      // After a Command the image's CMD is dropped (Docker and Vertex AI alike).
+      const command = this._inputs.get('command');
+      const typed =
+        command && this._shows('command') && command.input.value.trim();
+      this._args.placeholder = typed ? 'none' : "none: the image's CMD";
+    }
 
     const project = this._inputs.get('project');
     const typed =
@@ -232,6 +263,24 @@ export class SubmitForm
     const list = h('ul', { class: 'jp-ContainerJob-form-warning' }, notes);
     list.hidden = notes.length === 0;
     return list;
+  }
+
+  /**
+   * The Arguments field of a container job: one line, split into words as
+   * the server splits the Command (quotes group, a backslash escapes).
+   */
+  private _argsRow(text: string): HTMLElement {
+    this._args = h('input', {
+      class: 'jp-mod-styled',
+      attrs: { name: 'args', type: 'text', spellcheck: 'false' }
+    });
+    this._args.value = text;
+    return this._row(
+      'Arguments',
+      this._args,
+      "Words given to the program in place of the image's CMD (Vertex AI's containerSpec.args), split as a shell would: " +
+        'spaces separate words, \'…\' or "…" keep one together, a backslash escapes; never run by a shell'
+    );
   }
 
   private _row(label: string, control: HTMLElement, help: string): HTMLElement {
@@ -341,6 +390,7 @@ export class SubmitForm
   private _project: HTMLElement;
   private _env: HTMLTextAreaElement;
   private _envRow: HTMLElement;
+  private _args: HTMLInputElement | null = null;
   private _inputs = new Map<
     RunOptionName,
     { input: HTMLInputElement; row: HTMLElement }

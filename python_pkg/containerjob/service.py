@@ -111,9 +111,13 @@ class JobService:
         Vertex's containerSpec.command/args; no Python is needed in the image. `job_file`: a CustomJob file
         the options override (args given here replace the file's)."""
         options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
+        if not (options.image or options.command):
+            raise SpecError("a container job runs an image's own program: name the image (--image, options.image), "
+                            "or say what to run in the default image (--command, options.command)")
         if not options.name:  # the file's name, or the image's
-            named = Path(job_file.path).stem if job_file else (options.image or "").rsplit("/", 1)[-1]
-            options = dataclasses.replace(options, name=named or None)
+            image = options.image or self.settings.default_image
+            named = Path(job_file.path).stem if job_file else image.rsplit("/", 1)[-1]
+            options = dataclasses.replace(options, name=named)
         check_kind(options, "container")
         project = resolve_project(options.project, self.settings.project or None)
         spec = self._build_spec(options, project.project, job_file, exempt)

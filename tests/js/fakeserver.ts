@@ -143,12 +143,19 @@ export function backendInfo(
 export const BUILTIN_BACKENDS: IBackendInfo[] = [
   backendInfo('local', {
     label: 'Local container (Docker)',
-    message: 'Docker engine reachable'
+    message: 'Docker engine reachable',
+    capabilities: {
+      kinds: ['cell', 'script', 'notebook', 'container'],
+      schedules: true,
+      gpus: false,
+      cancel: true,
+      live_logs: true
+    }
   }),
   backendInfo('vertex', {
     label: 'Vertex AI CustomJob',
     capabilities: {
-      kinds: ['cell', 'script'],
+      kinds: ['cell', 'script', 'container'],
       schedules: false,
       gpus: true,
       cancel: true,

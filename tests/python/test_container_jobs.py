@@ -14,6 +14,7 @@ from cjtest import IMAGE
 from containerjob.core.models import JobStatus
 from containerjob.core.store import Store
 from test_cli import cli
+from test_vertex_backend import created, vertex  # noqa: F401 - the Vertex fake fixture
 
 SHELL_ONLY = "containerjob-test/shell-only:1"
 ENTRY = "containerjob-test/entry-no-python:1"
@@ -205,3 +206,25 @@ def test_a_last_line_without_a_newline_is_never_lost(shell_only, cj_home):
     for attempt in range(4):
         done = cli("run", "--image", shell_only, "--command", f"printf 'no newline {attempt}'")
         assert done.stdout == f"no newline {attempt}", attempt
+
+
+def test_containers_can_name_this_machine(shell_only, cj_home):
+    """host.docker.internal resolves in every local container (how one reaches an emulator on this machine)."""
+    done = cli("run", "--image", shell_only, "--command", "grep host.docker.internal /etc/hosts")
+    assert done.stdout.split()[1:] == ["host.docker.internal"]
+
+
+def test_a_container_job_on_vertex_means_the_same(shell_only, vertex, gcs, cj_home):
+    """Through the real aiplatform_v1 client and the Vertex fake: no command (the image's ENTRYPOINT), the
+    args as containerSpec.args, nothing staged, and the job's exit code is the CLI's, as locally."""
+    done = cli("run", "--image", ENTRY, "--env", "CODE=5", "--backend", "vertex", "--project", "my-proj",
+               "--", "a", "b c", check_rc=5)
+    (body,) = created(vertex)
+    container = body["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    assert "command" not in container and container["args"] == ["a", "b c"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["GOOGLE_CLOUD_PROJECT"] == "my-proj" and env["CODE"] == "5"
+    assert "CONTAINERJOB_PAYLOAD" not in env and not list(gcs.bucket.list_blobs(prefix="containerjob/"))
+    (record,) = records(cj_home)
+    assert (record.status, record.exit_code, record.spec.kind) == (JobStatus.FAILED, 5, "container")
+    assert "Cloud Logging" in done.stdout + done.stderr

@@ -35,6 +35,8 @@ def test_unmounted_writes_are_kept_and_reported(ip, cj_home, gcs, labelled, caps
     assert "/gcs/never-mounted" in out and "these would be lost too" in out  # the cell says so
     assert gcs.bucket.blob("fresh/prefix/first.txt").download_as_bytes() == b"the mounted prefix exists at start"
     assert not list(kept.rglob("first.txt")) and not list(kept.rglob("x.txt"))  # what a mount kept is not reported
+    listed = cli("outputs", record.id).stdout
+    assert "unsaved/gcs/never-mounted/run/model.txt" in listed and "gs:" in listed
     assert labelled() == []
 
 

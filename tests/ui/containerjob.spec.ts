@@ -27,6 +27,8 @@ test.use({
 
 /** `GET backends`, whatever query JupyterLab's request adds. */
 const BACKENDS_ROUTE = /\/containerjob\/backends(\?|$)/;
+/** `POST jobs` (a new job). */
+const JOBS_ROUTE = /\/containerjob\/jobs(\?|$)/;
 
 test.describe('containerjob sidebar and notebook actions', () => {
   test('runs a cell in a container with its variables and shows it everywhere', async ({
@@ -394,6 +396,165 @@ test.describe('containerjob sidebar and notebook actions', () => {
     await expect(again.locator('.jp-ContainerJob-logs')).toContainText(
       'epochs 7'
     );
+  });
+
+  test('runs a container from the sidebar: its own program, arguments, logs and a re-run', async ({
+    page
+  }) => {
+    const command = `python3 -c "print('hello from a container')"`;
+    const posts: string[] = [];
+    page.on('request', request => {
+      if (request.method() === 'POST' && JOBS_ROUTE.test(request.url())) {
+        posts.push(request.postData() ?? '');
+      }
+    });
+    const panel = await openSidebar(page);
+    await panel.locator('button[data-action="run-container"]').click();
+
+    const dialog = await launchForm(page);
+    await test.step('the form offers the backends and fields of container jobs', async () => {
+      await expect(page.locator('.jp-Dialog-header')).toHaveText(
+        'Run a container'
+      );
+      const backend = dialog.locator('select[name="backend"]');
+      await expect(backend).toHaveValue('local');
+      // The Workbench Executor runs notebooks only: not offered.
+      await expect(backend.locator('option')).toHaveText([
+        'Local container (Docker)',
+        'Vertex AI CustomJob'
+      ]);
+      await expect(dialog.locator('input[name="command"]')).toHaveAttribute(
+        'placeholder',
+        "the image's ENTRYPOINT"
+      );
+      const args = dialog.locator('input[name="args"]');
+      await expect(args).toHaveAttribute(
+        'placeholder',
+        "none: the image's CMD"
+      );
+      await expect(dialog.locator('textarea[name="env"]')).toBeVisible();
+      await expect(dialog.locator('input[name="gpus"]')).toBeVisible();
+      await expect(
+        dialog.locator('input[name="runtime_template"]')
+      ).toBeHidden();
+      await backend.selectOption('vertex');
+      await expect(dialog.locator('input[name="machine_type"]')).toBeVisible();
+      await expect(dialog.locator('input[name="gpus"]')).toBeHidden();
+      await expect(dialog.locator('input[name="command"]')).toBeVisible();
+      await backend.selectOption('local');
+      // Arguments follow the Command; no Python-only or notebook field.
+      await expect(
+        dialog.locator(
+          '.jp-ContainerJob-form-row:visible .jp-ContainerJob-form-label'
+        )
+      ).toHaveText([
+        'Backend',
+        'Image',
+        'Command',
+        'Arguments',
+        'GPUs',
+        'Project',
+        'Timeout',
+        'Environment'
+      ]);
+      await dialog.locator('input[name="command"]').fill(command);
+      // After a Command the image's CMD is dropped.
+      await expect(args).toHaveAttribute('placeholder', 'none');
+    });
+
+    await test.step('an empty image is a form problem: nothing is sent', async () => {
+      await dialog.locator('input[name="image"]').fill('');
+      await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+      const error = page.locator('.jp-Dialog', {
+        hasText: 'Image is required'
+      });
+      await expect(error).toBeVisible();
+      await error.locator('.jp-Dialog-content').screenshot({
+        path: path.join(ARTIFACTS, 'form-container-problem-light.png')
+      });
+      await error.locator('.jp-Dialog-button').click();
+      const again = page.locator('.jp-Dialog .jp-ContainerJob-form');
+      await expect(again.locator('input[name="command"]')).toHaveValue(command);
+      expect(posts).toEqual([]);
+    });
+
+    await test.step('the image, command and one argument go to POST jobs', async () => {
+      await dialog.locator('input[name="image"]').fill(IMAGE);
+      await dialog.locator('input[name="args"]').fill(`'one arg'`);
+      await dialog
+        .locator('.jp-Dialog-content')
+        .screenshot({ path: path.join(ARTIFACTS, 'form-container-light.png') });
+      await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+      await expect(page.locator('.jp-Dialog')).toHaveCount(0);
+      await expect.poll(() => posts.length).toBe(1);
+      expect(JSON.parse(posts[0])).toEqual({
+        kind: 'container',
+        options: { backend: 'local', image: IMAGE, command },
+        args: ['one arg']
+      });
+    });
+
+    // The job view opens on the new job.
+    const detail = page.locator('.jp-ContainerJob-detail:visible');
+    const id = (await detail.getAttribute('data-job-id'))!;
+    expect(id).toMatch(/^cj-[0-9a-f]{8,32}$/);
+    const row = panel.locator(`.jp-ContainerJob-allJobs [data-job-id="${id}"]`);
+    await test.step('the list shows the job until it succeeds', async () => {
+      await expect(row).toHaveAttribute('data-status', 'SUCCEEDED', {
+        timeout: 120000
+      });
+      await expect(row.locator('.jp-ContainerJob-job-meta')).toContainText(
+        `local · `
+      );
+      await expect(row.locator('.jp-ContainerJob-job-meta')).toContainText(
+        IMAGE
+      );
+      await panel.screenshot({
+        path: path.join(ARTIFACTS, 'sidebar-container-light.png')
+      });
+    });
+
+    await test.step('its view shows the logs, the command and the arguments', async () => {
+      await row.click();
+      const view = page.locator(`#containerjob-job-${id}`);
+      await expect(view.locator('.jp-ContainerJob-status')).toHaveText(
+        'SUCCEEDED'
+      );
+      await expect(view.locator('.jp-ContainerJob-logs')).toContainText(
+        'hello from a container'
+      );
+      await expect(view.locator('.jp-ContainerJob-logState')).toHaveText(
+        'End of logs.'
+      );
+      const fact = (label: string) =>
+        view
+          .locator('.jp-ContainerJob-facts dt', { hasText: label })
+          .locator('xpath=following-sibling::dd[1]');
+      await expect(fact('Command')).toHaveText(command);
+      await expect(fact('Arguments')).toHaveText(`'one arg'`);
+      await expect(view.locator('.jp-ContainerJob-spec')).toContainText(
+        '"kind": "container"'
+      );
+      await view.screenshot({
+        path: path.join(ARTIFACTS, 'job-container-light.png')
+      });
+    });
+
+    await test.step('a re-run sends the same request again', async () => {
+      const view = page.locator(`#containerjob-job-${id}`);
+      await view.locator('button[data-action="rerun"]').click();
+      const again = page.locator('.jp-ContainerJob-detail:visible');
+      await expect(again).not.toHaveAttribute('data-job-id', id);
+      await expect(again.locator('.jp-ContainerJob-status')).toHaveText(
+        'SUCCEEDED',
+        { timeout: 120000 }
+      );
+      await expect(again.locator('.jp-ContainerJob-logs')).toContainText(
+        'hello from a container'
+      );
+      expect(posts).toHaveLength(2);
+      expect(JSON.parse(posts[1])).toEqual(JSON.parse(posts[0]));
+    });
   });
 
   test('schedules a notebook with a parameter, pauses and deletes the schedule', async ({

@@ -221,6 +221,8 @@ class LocalBackend(Backend):
             "labels": {LABEL_JOB: job_id, LABEL_STORE: self.store_label, "containerjob.version": __version__,
                        **{f"containerjob.label.{k}": v for k, v in spec.labels.items()}},
             "security_opt": ["no-new-privileges"],
+            # An emulator or any service on this machine, as Docker Desktop names it (Linux engines need this)
+            "extra_hosts": {"host.docker.internal": "host-gateway"},
         }
         if os.getuid() != 0:
             config["user"] = f"{os.getuid()}:{os.getgid()}"
@@ -242,6 +244,7 @@ class LocalBackend(Backend):
             mounts=[Mount(m["target"], m["source"], type="bind", read_only=m["read_only"]) for m in config.pop("mounts")],
             device_requests=[DeviceRequest(**d) for d in config.pop("device_requests", [])] or None,
             security_opt=config.pop("security_opt"),
+            extra_hosts=config.pop("extra_hosts"),
         )
         try:
             if spec.base_output_dir:  # Cloud Storage FUSE shows these implicitly; make them real here

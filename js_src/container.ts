@@ -1,0 +1,98 @@
+/**
+ * Container jobs: an image's own ENTRYPOINT (or `options.command`) with
+ * arguments in place of its CMD, Vertex AI's containerSpec.command/args.
+ * The request the "Run a container" form sends and what a job view shows
+ * of one; pure functions, so the rules are testable alone.
+ */
+import { IJob, IRunOptions, ISubmitJob } from './api';
+
+import { SplitError, joinWords, splitWords } from './shellwords';
+
+/**
+ * What is wrong with the form's values before anything is sent: no image,
+ * or a Command or Arguments text that cannot be split into words.
+ */
+export function containerProblems(
+  options: IRunOptions,
+  argsText: string
+): string[] {
+  const problems: string[] = [];
+  if (!options.image?.trim()) {
+    problems.push(
+      'Image is required: the container image whose program runs, e.g. python:3.11-slim or REGISTRY/trainer:latest.'
+    );
+  }
+  for (const [label, text] of [
+    ['Command', options.command ?? ''],
+    ['Arguments', argsText]
+  ]) {
+    try {
+      splitWords(text);
+    } catch (reason) {
+      if (!(reason instanceof SplitError)) {
+        throw reason;
+      }
+      problems.push(`${label}: ${reason.message}.`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * The `POST jobs` body of a container job: the run options as the form
+ * gave them (the server splits `command`), the Arguments text split into
+ * words (`args` left out when there are none: the image's CMD, or nothing
+ * after a Command).
+ *
+ * @throws {Error} naming every problem of {@link containerProblems}.
+ */
+export function containerJob(
+  options: IRunOptions,
+  argsText: string
+): ISubmitJob {
+  const problems = containerProblems(options, argsText);
+  if (problems.length) {
+    throw new Error(problems.join('\n'));
+  }
+  const args = splitWords(argsText);
+  return {
+    kind: 'container',
+    options,
+    ...(args.length ? { args } : {})
+  };
+}
+
+function words(value: unknown): string[] {
+  return Array.isArray(value)
+    ? value.filter((w): w is string => typeof w === 'string')
+    : [];
+}
+
+/**
+ * What a container job ran, for its view: `[label, text]` of its Command
+ * and Arguments (`spec.worker_pools[0]`), words quoted so that they can be
+ * pasted back into the form; nothing for other kinds of job.
+ */
+export function containerFacts(job: IJob): [string, string][] {
+  const spec = job.spec as {
+    kind?: unknown;
+    worker_pools?: { command?: unknown; args?: unknown }[];
+  };
+  if (spec.kind !== 'container') {
+    return [];
+  }
+  const pool = Array.isArray(spec.worker_pools) ? spec.worker_pools[0] : null;
+  const command = words(pool?.command);
+  const args = words(pool?.args);
+  return [
+    ['Command', command.length ? joinWords(command) : "the image's ENTRYPOINT"],
+    [
+      'Arguments',
+      args.length
+        ? joinWords(args)
+        : command.length
+          ? 'none'
+          : "none: the image's CMD"
+    ]
+  ];
+}
