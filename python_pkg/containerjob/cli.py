@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from .core.custom_job_file import read_job_file
+from .core.exit_status import exit_status
+from .core.spec import parse_timeout
 from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
 from .service import JobService
 from .core.report import job_details, jobs_table, status_line
@@ -61,7 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("job_id")
     logs = sub.add_parser("logs", help="a job's logs")
     logs.add_argument("job_id")
-    logs.add_argument("-f", "--follow", action="store_true", help="keep streaming while the job runs")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep streaming while the job runs, then exit "
+                                                                    "with the job's exit status (as `wait`)")
+    wait = sub.add_parser("wait", help="wait for jobs to end; exit with the first failing job's exit status "
+                                       "(its own code; 143 cancelled, 69 lost, 75 expired, 124 --timeout ran out)")
+    wait.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    wait.add_argument("--timeout", metavar="DURATION", help="give up after this long (90, 10m, 2h): exit 124")
     gc = sub.add_parser("gc", help="remove leftover containers, unused payloads and, optionally, old jobs")
     gc.add_argument("--older-than", type=float, metavar="DAYS")
     return parser
@@ -128,11 +135,7 @@ def _run(service: JobService, args: argparse.Namespace) -> int:
         return 0
     _note(prepared.describe())
     record = _submit_and_follow(service, prepared, origin, args.detach)
-    if record is None:
-        return 0
-    if record.exit_code is not None and record.exit_code != 0:
-        return record.exit_code
-    return 0 if record.status.value == "SUCCEEDED" else 1
+    return 0 if record is None else exit_status(record)
 
 
 def _run_notebook(service: JobService, args: argparse.Namespace) -> int:
@@ -147,7 +150,7 @@ def _run_notebook(service: JobService, args: argparse.Namespace) -> int:
         return 0
     for item in service.outputs(record.id):
         _note(f"kept {Path(record.job_dir) / item['path']} ({item['size']} B)")
-    return 0 if record.status.value == "SUCCEEDED" else 1
+    return exit_status(record)
 
 
 def _note(message: str) -> None:
@@ -209,7 +212,19 @@ def _logs(service: JobService, args: argparse.Namespace) -> int:
     for chunk in service.logs(args.job_id, follow=args.follow):
         sys.stdout.write(chunk)
     sys.stdout.flush()
-    return 0
+    if not args.follow:
+        return 0
+    (record,) = service.wait([args.job_id])  # the stream ends with the job; its record may trail it a moment
+    return exit_status(record)
+
+
+def _wait(service: JobService, args: argparse.Namespace) -> int:
+    timeout = parse_timeout(args.timeout) if args.timeout else None
+    records = service.wait(args.job_ids, timeout_s=timeout, on_end=lambda r: _note(status_line(r)))
+    for record in records:
+        if not record.status.is_final:
+            _note(f"{status_line(record)} · still running after --timeout {args.timeout}")
+    return next((code for code in map(exit_status, records) if code), 0)
 
 
 def _cancel(service: JobService, args: argparse.Namespace) -> int:
@@ -228,7 +243,7 @@ def _gc(service: JobService, args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"run": _run, "run-notebook": _run_notebook, "export": _export, "outputs": _outputs, "list": _list, "status": _status,
-             "logs": _logs, "cancel": _cancel, "sync": _sync, "gc": _gc}
+             "logs": _logs, "wait": _wait, "cancel": _cancel, "sync": _sync, "gc": _gc}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -233,6 +233,27 @@ class JobService:
             records = [self.backend(r.backend).refresh(r) if not r.status.is_final else r for r in records]
         return records
 
+    def wait(self, job_ids: Iterable[str], *, timeout_s: float | None = None,
+             on_end: Callable[[JobRecord], None] | None = None) -> list[JobRecord]:
+        """Block until every job has ended (or `timeout_s` passed: those still running come back as they are),
+        looking at each the way `status` does; `on_end` hears of each as it ends. Unknown IDs fail at once."""
+        records = {r.id: r for r in (self.store.find(job_id) for job_id in job_ids)}
+        deadline = time.monotonic() + timeout_s if timeout_s is not None else None
+        delay = 0.5
+        while True:
+            for job_id, record in records.items():
+                if not record.status.is_final:
+                    records[job_id] = record = self.backend(record.backend).refresh(record)
+                    if record.status.is_final and on_end:
+                        on_end(record)
+            if all(r.status.is_final for r in records.values()):
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())) if deadline is not None else delay)
+            delay = min(delay * 1.5, 5.0)
+        return list(records.values())
+
     def logs(self, job_id: str, *, follow: bool = False, stop: StreamStop | None = None) -> Iterator[str]:
         """The job's log as it arrives; setting `stop` ends the stream (its reader went away)."""
         record = self.store.find(job_id)

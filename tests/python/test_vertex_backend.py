@@ -11,19 +11,23 @@ import pytest
 
 from containerjob.core.errors import JobFailed
 from containerjob.core.store import Store
+from logging_fake import LoggingFake
 from vertex_fake import VertexFake
 
 
 @pytest.fixture
 def vertex(gcs_emulator, gcs, cj_home, registry, monkeypatch):
     """The fake API; the locally built default image gets pushed to a real local registry, as it must be for Vertex."""
-    fake = VertexFake(gcs_url=gcs_emulator["url"])
+    logging = LoggingFake()
+    fake = VertexFake(gcs_url=gcs_emulator["url"], logging=logging)
     monkeypatch.setenv("CONTAINERJOB_IMAGE_REPO", f"{registry}/vertex")
     monkeypatch.setenv("CONTAINERJOB_VERTEX_ENDPOINT", fake.url)
+    monkeypatch.setenv("CONTAINERJOB_LOGGING_ENDPOINT", logging.url)
     monkeypatch.setenv("CONTAINERJOB_VERTEX_CREDENTIALS", "anonymous")
     monkeypatch.setenv("CONTAINERJOB_STAGING_BUCKET", gcs.name)
     yield fake
     fake.close()
+    logging.close()
     assert not docker.from_env().containers.list(all=True, filters={"label": f"vertexfake.fake={fake.token}"})
 
 

@@ -56,16 +56,19 @@ class VertexFake:
 
     def __init__(self, gcs_url: str | None = None, *, kernel_image: str | None = None,
                  project_number: str = "123456789012", project_id: str | None = None, pending_s: float = 0.0,
-                 host_network: bool = False, enum_ints: bool | None = None, stop_grace_s: float = 2.0):
+                 host_network: bool = False, enum_ints: bool | None = None, stop_grace_s: float = 2.0,
+                 logging=None):
         """gcs_url: the fake-gcs-server to mount at /gcs (none: no /gcs, and no notebook jobs). kernel_image: the
         image (papermill + a Jupyter kernel) notebook jobs run in; none: creating one is a 501. project_id: when
         given, paths must name it or the number (else 403). pending_s: how long new jobs stay PENDING.
         host_network: run the containers on the host network with STORAGE_EMULATOR_HOST set. enum_ints: force
         integer (True) or string (False) enums; None follows `$alt` like Google. stop_grace_s: SIGTERM→SIGKILL
-        on cancel/timeout."""
+        on cancel/timeout. logging: a LoggingFake (logging_fake.py) that CustomJob containers print to, line by
+        line, as Vertex sends them to Cloud Logging."""
         self.gcs_url, self.kernel_image = gcs_url, kernel_image
         self.project_number, self.project_id = project_number, project_id
         self.pending_s, self.host_network, self.enum_ints, self.stop_grace_s = pending_s, host_network, enum_ints, stop_grace_s
+        self.logging = logging
         self.token = f"{random.getrandbits(48):012x}"
         self.workdir = tempfile.mkdtemp(prefix="vertexfake-")
         self.requests: list[Request] = []
@@ -158,7 +161,7 @@ class VertexFake:
             raise ApiError(403, f"Permission denied on resource project {project} (or it may not exist).")
         ints = self.enum_ints if self.enum_ints is not None else "enum-encoding=int" in params.get("$alt", "")
         call = Call(method, f"projects/{self.project_number}/locations/{location}", location, rid, verb, params,
-                    body, ints)
+                    body, ints, project)
         if kind != "operations":
             return self._services[kind].handle(call)
         op = self.operations.get(rid or "")

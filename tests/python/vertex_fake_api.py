@@ -51,6 +51,7 @@ class Call:
     params: dict
     body: Any
     ints: bool
+    project: str = ""  # as the request's path named it (the ID or the number)
 
     def name(self, collection: str) -> str:
         return f"{self.parent}/{collection}/{self.rid}"

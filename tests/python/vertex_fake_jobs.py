@@ -63,8 +63,8 @@ def parse_custom_job(body) -> CustomJob:
 class Job:
     """One CustomJob: the stored proto (read and written under lock), a cancel event and the captured logs."""
 
-    def __init__(self, pb, job_id: str, location: str, expire: bool):
-        self.pb, self.id, self.location, self.expire = pb, job_id, location, expire
+    def __init__(self, pb, job_id: str, location: str, expire: bool, project: str = ""):
+        self.pb, self.id, self.location, self.expire, self.project = pb, job_id, location, expire, project
         self.lock = threading.Lock()
         self.cancel = threading.Event()
         self.logs = ""
@@ -228,10 +228,32 @@ def wait_container(job: Job, container, grace_s: float, project_number: str) -> 
                                                   f"(job_spec.scheduling.timeout) and was stopped.")
 
 
+def send_to_logging(job: Job, container, logging) -> None:
+    """Each line the replica prints, as an ml_job entry of its task (stderr as ERROR, as Vertex marks it)."""
+    labels = {"job_id": job.id, "project_id": job.project, "task_name": "workerpool0-0"}
+
+    def pump(stream: str, severity: str) -> None:
+        pending = b""
+        for chunk in container.logs(stream=True, follow=True, stdout=stream == "stdout", stderr=stream == "stderr"):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                logging.write(job.project, "ml_job", labels, line.decode(errors="replace"), log_id="workerpool0-0",
+                              severity=severity)
+        if pending:
+            logging.write(job.project, "ml_job", labels, pending.decode(errors="replace"), log_id="workerpool0-0",
+                          severity=severity)
+
+    err = threading.Thread(target=pump, args=("stderr", "ERROR"), daemon=True)
+    err.start()
+    pump("stdout", "INFO")
+    err.join(10)
+
+
 def run_job(job: Job, fake) -> None:
     """Worker thread for one job; whatever happens, it ends with the container removed, the mount gone
     and a terminal state."""
-    engine = mount = container = None
+    engine = mount = container = pump = None
     outcome = (JobState.JOB_STATE_CANCELLED, 1, "CANCELED")
     try:
         engine = docker.from_env()
@@ -248,8 +270,14 @@ def run_job(job: Job, fake) -> None:
         if job.cancel.is_set():
             return
         container = start_container(engine, job, fake, mount)
+        if fake.logging is not None:
+            pump = threading.Thread(target=send_to_logging, args=(job, container, fake.logging), daemon=True,
+                                    name=f"vertex-logs-{job.id}")
+            pump.start()
         job.set_state(JobState.JOB_STATE_RUNNING)
         outcome = wait_container(job, container, fake.stop_grace_s, fake.project_number)
+        if pump is not None:
+            pump.join(10)  # every line is in Cloud Logging before the job is seen to end
     except Finish as finish:
         outcome = finish.outcome
     except Exception as exc:  # noqa: BLE001 - a broken fake shows up as a FAILED job, not a hung one
@@ -312,7 +340,7 @@ class CustomJobs:
             pb.state = JobState.JOB_STATE_PENDING
             pb.create_time.GetCurrentTime()
             pb.update_time.CopyFrom(pb.create_time)
-            job = fake.jobs[job_id] = Job(pb, job_id, call.location, expire)
+            job = fake.jobs[job_id] = Job(pb, job_id, call.location, expire, call.project)
         job.thread = threading.Thread(target=run_job, args=(job, fake), name=f"vertex-job-{job_id}", daemon=True)
         job.thread.start()
         return self._render(job, call.ints)

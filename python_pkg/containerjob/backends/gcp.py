@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 from ..core.errors import BackendError, BackendUnavailable, MountError, ResourceGone, SpecError
-from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.project import resolve_project
 from ..mounts.sync import transfer_errors
@@ -185,7 +184,7 @@ class GcpBackend(Backend):
         return self.store.get(record.id)
 
     def fetch_outputs(self, record: JobRecord) -> None:
-        """Results, errors and log chunks from the job's output prefix to the job directory."""
+        """Results, errors and files from the job's output prefix to the job directory."""
         fs = self.transfer(record.spec.project).fs
         remote = self.output_prefix(record)
         local = (Path(record.job_dir) / "output").resolve()
@@ -200,8 +199,6 @@ class GcpBackend(Backend):
             if escaping:
                 raise MountError(f"result object {escaping[0]} would land outside the job directory; refusing it")
             fs.get(names, [str(t) for t in targets])
-        chunks = sorted((local / "logs").glob("*.log")) if (local / "logs").is_dir() else []
-        (Path(record.job_dir) / FINAL_LOG).write_text("".join(c.read_text(errors="replace") for c in chunks))
 
     def output_prefix(self, record: JobRecord) -> str:
         """bucket/path the job writes its outputs under (no gs://)."""

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import docker.errors
 
-from ..core.errors import BackendUnavailable, SpecError
+from ..core.errors import BackendUnavailable, ContainerJobError, SpecError
 from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload, read_result
@@ -25,6 +25,7 @@ from ..mounts.sync import transfer_errors
 from . import images
 from .base import Capabilities, Notify, Outcome, StreamStop
 from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name
+from .vertex_logs import JobLog, logging_client
 
 
 class VertexBackend(GcpBackend):
@@ -32,9 +33,14 @@ class VertexBackend(GcpBackend):
     label = "Vertex AI CustomJob"
     capabilities = Capabilities(kinds=["cell", "script", "container"], schedules=False, gpus=True, cancel=True, live_logs=True)
     poll_s = 1.0
+    log_settle_s = 1.0  # after the end, how long Cloud Logging may still be taking the last lines
     collection = "customJobs"
     client_kind = "JobServiceClient"
     resource_kind = "CustomJob"
+
+    def __init__(self, settings, store) -> None:
+        super().__init__(settings, store)
+        self._logging: dict[str, Any] = {}  # project -> Cloud Logging client
 
     # -- submission ----------------------------------------------------------------------------------
     def validate(self, spec: JobSpec, payload: Payload) -> None:
@@ -97,8 +103,7 @@ class VertexBackend(GcpBackend):
         if kind != "container":  # the payload and the runner come through Vertex's own /gcs mount
             bucket, prefix = self.staging(spec, job_id)
             base = f"/gcs/{bucket}/{prefix}"
-            env.update(CONTAINERJOB_PAYLOAD=f"{base}/payload", CONTAINERJOB_OUTPUT=f"{base}/output",
-                       CONTAINERJOB_LOG_DIR=f"{base}/output/logs")
+            env.update(CONTAINERJOB_PAYLOAD=f"{base}/payload", CONTAINERJOB_OUTPUT=f"{base}/output")
             command = ["python3", "-u", f"{base}/runtime/runner.py"]
         job, _ = to_custom_job(spec, env={**env, **spec.primary.env}, command=command)
         pools = job["jobSpec"]["workerPoolSpecs"]
@@ -175,10 +180,16 @@ class VertexBackend(GcpBackend):
         return self.finalise(record, job, status, message)
 
     def conclude(self, record: JobRecord, job, status: JobStatus | None, message: str) -> Outcome:
-        if record.spec.kind == "container":  # nothing staged: its output is only what the container printed
-            (Path(record.job_dir) / FINAL_LOG).write_text(CONTAINER_LOG_NOTE.format(name=record.backend_ref))
-        else:
+        if record.spec.kind != "container":  # results and errors of the runner, staged beside the payload
             self.fetch_outputs(record)
+        log = self._log(record)
+        try:
+            text = log.read()
+            time.sleep(self.log_settle_s)  # Cloud Logging takes the last lines a moment after the job ends
+            text += log.read()
+        except ContainerJobError as exc:  # the job's end is recorded all the same; the log says what went wrong
+            text = f"[containerjob] the log could not be read: {exc}\n"
+        (Path(record.job_dir) / FINAL_LOG).write_text(text)
         mapped, note = TERMINAL.get(job.state.name, (JobStatus.FAILED, job.state.name))
         if status is None or mapped is not JobStatus.CANCELLED:
             status = mapped  # Vertex's word wins: a job that finished before a cancel took keeps its result
@@ -190,38 +201,41 @@ class VertexBackend(GcpBackend):
                 message = note
         return Outcome(status, message, 0 if status is JobStatus.SUCCEEDED else _exit_code(job.error.message))
 
+    def _log(self, record: JobRecord) -> JobLog:
+        """The job's Cloud Logging entries (ml_job, its numeric ID), one reader per stream."""
+        project = record.spec.project or ""
+        if project not in self._logging:
+            self._logging[project] = logging_client(project, self.settings.logging_endpoint,
+                                                    self.settings.vertex_credentials == "anonymous")
+        pools = record.spec.worker_pools
+        return JobLog(self._logging[project], project,
+                      parse_resource_name(record.backend_ref, self.collection)["id"],
+                      replica_prefix=len(pools) > 1 or pools[0].replica_count > 1)
+
     def stream_logs(self, record: JobRecord, follow: bool, stop: StreamStop | None = None) -> Iterator[str]:
-        """Log chunks as the runner closes them; with follow, until the job is over and drained."""
+        """Cloud Logging entries as they arrive; with follow, until the job is over and its last lines are in."""
         if record.status.is_final or not record.backend_ref:
             yield from self.saved_logs(record)
             return
-        if record.spec.kind == "container":
-            yield CONTAINER_LOG_NOTE.format(name=record.backend_ref)
-            return
-        bucket, prefix = self.staging(record.spec, record.id)
-        fs = self.transfer(record.spec.project).fs
-        seen: set[str] = set()
+        log = self._log(record)
         delay = self.poll_s
         stop = stop or StreamStop()
         while not stop.is_set():
             done = self.is_terminal(self._get(record))
-            fs.invalidate_cache(f"{bucket}/{prefix}/output")
-            try:
-                names = sorted(fs.find(f"{bucket}/{prefix}/output/logs"))
-            except FileNotFoundError:
-                names = []
-            fresh = [n for n in names if n not in seen]
-            for name in fresh:
-                seen.add(name)
-                yield fs.cat_file(name).decode("utf-8", errors="replace")
-            if done or not follow:
+            text = log.read()
+            if text:
+                yield text
+            if not follow:
                 return
-            delay = self.poll_s if fresh else min(delay * 1.5, 10.0)
+            if done:
+                stop.wait(self.log_settle_s)
+                if text := log.read():
+                    yield text
+                return
+            delay = self.poll_s if text else min(delay * 1.5, 10.0)
             stop.wait(delay)
 
 
-CONTAINER_LOG_NOTE = ("[containerjob] a container job on Vertex AI prints to Cloud Logging only: see "
-                      "`gcloud ai custom-jobs stream-logs {name}`\n")
 _EXIT_RE = re.compile(r"exited with a non-zero status of (\d+)")
 
 

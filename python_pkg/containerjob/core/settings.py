@@ -57,7 +57,8 @@ class Settings:
     service_account: str = ""
     vertex_endpoint: str = ""  # default: REGION-aiplatform.googleapis.com
     vertex_transport: str = "rest"
-    vertex_credentials: str = "adc"  # or "anonymous", for a local fake of the API
+    vertex_credentials: str = "adc"  # or "anonymous", for a local fake of the API (Vertex's and Logging's)
+    logging_endpoint: str = ""  # Cloud Logging's API; default: logging.googleapis.com
 
     @property
     def home_path(self) -> Path:

@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import types
@@ -41,50 +40,6 @@ def _on_alarm(signum, frame):
 
 
 EXIT_TIMEOUT = 124
-
-
-class _ChunkLog:
-    """Copies stdout/stderr into numbered chunk files once a second, for backends whose logs are not
-    streamed (Vertex AI: the chunks land in Cloud Storage through /gcs, visible when each is closed)."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.parts = []
-        self.lock = threading.Lock()
-        self.count = 0
-        os.makedirs(directory, exist_ok=True)
-        thread = threading.Thread(target=self._loop, daemon=True)
-        thread.start()
-
-    def add(self, text):
-        with self.lock:
-            self.parts.append(text)
-
-    def flush(self):
-        with self.lock:
-            data, self.parts = "".join(self.parts), []
-            if data:
-                with open(os.path.join(self.directory, "%08d.log" % self.count), "w", encoding="utf-8") as fh:
-                    fh.write(data)
-                self.count += 1
-
-    def _loop(self):
-        while True:
-            time.sleep(1.0)
-            self.flush()
-
-
-class _Tee:
-    def __init__(self, stream, log):
-        self._stream = stream
-        self._log = log
-
-    def write(self, text):
-        self._log.add(text)
-        return self._stream.write(text)
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
 
 
 def _atomic_write(path, data):
@@ -217,7 +172,7 @@ def _error_record(exc, filename):
 
 
 def _is_chief():
-    """Only the chief (worker pool 0, or a job without CLUSTER_SPEC) writes results, errors and log chunks."""
+    """Only the chief (worker pool 0, or a job without CLUSTER_SPEC) writes results and errors."""
     try:
         task = json.loads(os.environ.get("CLUSTER_SPEC") or "{}").get("task", {})
     except ValueError:
@@ -228,17 +183,7 @@ def _is_chief():
 def main():
     if not _is_chief():
         os.environ["CONTAINERJOB_OUTPUT"] = tempfile.mkdtemp(prefix="containerjob-worker-")
-        os.environ.pop("CONTAINERJOB_LOG_DIR", None)
-    chunks = None
-    if os.environ.get("CONTAINERJOB_LOG_DIR"):
-        chunks = _ChunkLog(os.environ["CONTAINERJOB_LOG_DIR"])
-        sys.stdout, sys.stderr = _Tee(sys.stdout, chunks), _Tee(sys.stderr, chunks)
-    try:
-        return _main()
-    finally:
-        if chunks is not None:
-            sys.stdout.flush()
-            chunks.flush()
+    return _main()
 
 
 def _main():
@@ -247,6 +192,7 @@ def _main():
     signal.alarm(int(os.environ.get("CONTAINERJOB_TIMEOUT_S") or 0))
     payload = os.environ["CONTAINERJOB_PAYLOAD"]
     output = os.environ["CONTAINERJOB_OUTPUT"]
+    os.makedirs(output, exist_ok=True)  # on Vertex, a prefix under /gcs that nothing has written to yet
     sys.path.insert(0, os.path.join(RUNTIME, "site"))
     with open(os.path.join(payload, "manifest.json")) as fh:
         manifest = json.load(fh)
@@ -301,8 +247,12 @@ def _enter_workdir(manifest, payload, namespace):
     and give the script its own __file__, as `python3 train.py` in that folder would; returns the path."""
     import shutil
 
+    def copy(src, dst):  # read and write: sendfile, which copytree would use, fails (EIO) on FUSE mounts such as /gcs
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+
     work = os.environ.get("CONTAINERJOB_WORKDIR") or "/tmp/containerjob/work"
-    shutil.copytree(os.path.join(payload, manifest["workdir"]), work, dirs_exist_ok=True)
+    shutil.copytree(os.path.join(payload, manifest["workdir"]), work, copy_function=copy, dirs_exist_ok=True)
     os.chdir(work)
     sys.path.insert(0, work)
     path = os.path.join(work, manifest["script"])
