@@ -34,7 +34,7 @@ export interface IRunOptions {
   machine_type?: string;
   /** Vertex AI accelerator TYPE:COUNT, e.g. NVIDIA_TESLA_T4:1 */
   accelerator?: string;
-  /** replica count of the Vertex AI worker pool */
+  /** replicas of the job: the chief (workerpool0) and N-1 workers (workerpool1), each told the others' addresses in CLUSTER_SPEC/TF_CONFIG; locally one container each on a network of their own */
   replicas?: string;
   /** Vertex AI Spot VMs (scheduling strategy SPOT) */
   spot?: boolean;
@@ -411,10 +411,11 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "name": "replicas",
     "flag": "--replicas",
     "kind": "text",
-    "help": "replica count of the Vertex AI worker pool",
-    "metavar": null,
+    "help": "replicas of the job: the chief (workerpool0) and N-1 workers (workerpool1), each told the others' addresses in CLUSTER_SPEC/TF_CONFIG; locally one container each on a network of their own",
+    "metavar": "N",
     "choices": null,
     "backends": [
+      "local",
       "vertex"
     ],
     "kinds": [
@@ -588,6 +589,7 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "mounts",
     "credentials",
     "upload_on_failure",
+    "replicas",
     "requirements",
     "pip"
   ],

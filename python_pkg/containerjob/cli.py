@@ -76,12 +76,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    script_args: list[str] = []
-    if "--" in argv:  # everything after -- belongs to the script, never to us
-        script_args, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
     try:
-        args = _parser().parse_args(argv)
-        args.args = script_args
+        args = parse(argv)
         return dispatch(JobService(), args)
     except KeyboardInterrupt:
         print("containerjob: interrupted; the job was cancelled and its container removed", file=sys.stderr)
@@ -100,9 +96,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    """Arguments of one command (the magic's `%containerjob run-notebook ...` goes through here too)."""
+    """Arguments of one command (the magic's `%containerjob run ...` goes through here too); everything after
+    `--` belongs to the job (containerSpec.args), never to us."""
+    rest: list[str] = []
+    if "--" in argv:
+        argv, rest = argv[:argv.index("--")], argv[argv.index("--") + 1:]
     args = _parser().parse_args(argv)
-    args.args = []
+    args.args = rest
     return args
 
 

@@ -80,9 +80,9 @@ class JobService:
         options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
         check_kind(options, kind)
         project = resolve_project(options.project, self.settings.project or None)
-        spec = self._build_spec(options, project.project, job_file, exempt)
+        args = list(argv) or (job_file.args if job_file else [])  # containerSpec.args, as on Vertex
+        spec = self._build_spec(options, project.project, job_file, exempt, args)
         self._check_kind(spec.backend, kind)  # an unknown backend too, before any payload is written
-        spec.primary.args = list(argv) or (job_file.args if job_file else [])  # containerSpec.args, as on Vertex
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs,
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024, workdir=workdir)
@@ -120,9 +120,9 @@ class JobService:
             options = dataclasses.replace(options, name=named)
         check_kind(options, "container")
         project = resolve_project(options.project, self.settings.project or None)
-        spec = self._build_spec(options, project.project, job_file, exempt)
+        args = list(args) or (job_file.args if job_file else [])
+        spec = self._build_spec(options, project.project, job_file, exempt, args)
         self._check_kind(spec.backend, "container")
-        spec.primary.args = list(args) or (job_file.args if job_file else [])
         return Prepared(spec, build_container_payload(home=self.settings.home_path), project)
 
     def prepare_notebook(self, options: RunOptions, path: str | Path,
@@ -183,16 +183,20 @@ class JobService:
         return resolve_file(Path(self.store.find(job_id).job_dir), relpath)
 
     def _build_spec(self, options: RunOptions, project: str | None, job_file: JobFile | None = None,
-                    exempt: frozenset[str] = frozenset()) -> JobSpec:
+                    exempt: frozenset[str] = frozenset(), args: list[str] | None = None) -> JobSpec:
         spec = build_spec(options, default_image=self.settings.default_image,
                           default_backend=self.settings.default_backend, project=project,
                           region=self.settings.region, staging_bucket=self.settings.staging_bucket or None,
                           service_account=self.settings.service_account or None,
                           image_repo=self.settings.image_repo or None,
-                          from_file=exempt)
+                          from_file=exempt, args=args or [])
         if job_file:
             spec.network = job_file.network
             spec.primary.boot_disk_size_gb = job_file.boot_disk_gb or spec.primary.boot_disk_size_gb
+            if job_file.more_pools and len(spec.worker_pools) > 1:
+                raise SpecError(f"--replicas and the worker pools of --config {job_file.path} both say how many "
+                                "replicas run: keep one")
+            spec.worker_pools += [dataclasses.replace(p, env=dict(p.env)) for p in job_file.more_pools]
         return spec
 
     def dry_run(self, prepared: Prepared, *, origin: str = "") -> dict[str, Any]:

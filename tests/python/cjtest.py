@@ -9,6 +9,31 @@ from containerjob.core.settings import kernel_python_image
 IMAGE = kernel_python_image()
 
 
+def build_dockerfile(engine, dockerfile: str, tag: str) -> str:
+    """An image built from a Dockerfile alone (no other context), from images this engine already has."""
+    data = dockerfile.encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    engine.images.build(fileobj=buf, custom_context=True, tag=tag, rm=True)
+    return tag
+
+
+def commit_without_python3(engine, tag: str) -> str:
+    """IMAGE with every python3 deleted: an otherwise normal Debian with a shell."""
+    container = engine.containers.run(IMAGE, ["sh", "-c", "rm -f /usr/bin/python3* /usr/local/bin/python3*"],
+                                      detach=True)
+    try:
+        assert container.wait(timeout=60)["StatusCode"] == 0
+        container.commit(*tag.split(":"))
+    finally:
+        container.remove(force=True)
+    return tag
+
+
 def build_image_without_python(engine, tag: str) -> str:
     """An image holding one text file: anything that needs python3 must fail clearly."""
     buf = io.BytesIO()

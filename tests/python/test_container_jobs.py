@@ -3,14 +3,12 @@ with Vertex's meaning of containerSpec.command/args on the local engine; `run --
 files through aiplatform_v1's types and `export` writes them back (round trip)."""
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from pathlib import Path
 
 import pytest
 
-from cjtest import IMAGE
+from cjtest import IMAGE, build_dockerfile, commit_without_python3
 from containerjob.core.models import JobStatus
 from containerjob.core.store import Store
 from test_cli import cli
@@ -24,22 +22,9 @@ ENTRY = "containerjob-test/entry-no-python:1"
 def shell_only(engine):
     """python:X.Y-slim with every python3 deleted, and an image built on it whose ENTRYPOINT echoes its
     arguments with a CMD of defaults: the programs of a container job never need Python."""
-    container = engine.containers.run(IMAGE, ["sh", "-c", "rm -f /usr/bin/python3* /usr/local/bin/python3*"],
-                                      detach=True)
-    try:
-        assert container.wait(timeout=60)["StatusCode"] == 0
-        container.commit(*SHELL_ONLY.split(":"))
-    finally:
-        container.remove(force=True)
-    dockerfile = (f"FROM {SHELL_ONLY}\nENTRYPOINT [\"sh\", \"-c\", \"echo entry: \\\"$@\\\"; exit ${{CODE:-0}}\", "
-                  "\"entry\"]\nCMD [\"the-default-cmd\"]\n").encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
-    buf.seek(0)
-    engine.images.build(fileobj=buf, custom_context=True, tag=ENTRY, rm=True)
+    commit_without_python3(engine, SHELL_ONLY)
+    build_dockerfile(engine, f"FROM {SHELL_ONLY}\nENTRYPOINT [\"sh\", \"-c\", \"echo entry: \\\"$@\\\"; exit ${{CODE:-0}}\", "
+                             "\"entry\"]\nCMD [\"the-default-cmd\"]\n", ENTRY)
     yield SHELL_ONLY
     for tag in (ENTRY, SHELL_ONLY):
         engine.images.remove(tag, force=True)
@@ -132,16 +117,19 @@ def test_a_gpu_file_asks_the_engine_for_the_gpus_it_names(shell_only, cj_home, t
     config.write_text(CONFIG.format(image=ENTRY))
     dry = json.loads(cli("run", "--config", str(config), "--dry-run").stdout)
     assert dry["device_requests"] == [{"count": 1, "capabilities": [["gpu"]]}]
-    vertex = json.loads(cli("run", "--config", str(config), "--dry-run", "--backend", "vertex", "--project", "p").stdout)
-    machine = vertex["customJob"]["jobSpec"]["workerPoolSpecs"][0]["machineSpec"]
+    on_vertex = json.loads(cli("run", "--config", str(config), "--dry-run", "--backend", "vertex", "--project", "p").stdout)
+    machine = on_vertex["customJob"]["jobSpec"]["workerPoolSpecs"][0]["machineSpec"]
     assert machine == {"machineType": "n1-standard-4", "acceleratorType": "NVIDIA_TESLA_T4", "acceleratorCount": 1}
 
 
 @pytest.mark.parametrize("text, names", [
     ("workerPoolSpecs:\n  containerSpec:\n    imageUrl: x\n", "imageUrl"),
     ("workerPoolSpecs:\n  containerSpec: {imageUri: x}\nenableWebAccess: true\n", "jobSpec.enableWebAccess"),
-    ("workerPoolSpecs:\n  - containerSpec: {imageUri: x}\n  - containerSpec: {imageUri: y}\n", "2 worker pools"),
-    ("workerPoolSpecs:\n  containerSpec: {imageUri: x}\n  replicaCount: 3\n", "replicaCount is 3"),
+    ("workerPoolSpecs:\n  - containerSpec: {imageUri: x}\n  - containerSpec: {imageUri: y}\n",
+     "workerPoolSpecs[1].replicaCount is 0"),
+    ("workerPoolSpecs:\n  - containerSpec: {imageUri: x}\n  - {containerSpec: {imageUri: 'a b'}, replicaCount: 1}\n",
+     "workerPoolSpecs[1]: --image 'a b' is not a valid image reference"),
+    ("workerPoolSpecs:\n  containerSpec: {imageUri: x}\n  replicaCount: 3\n", "replicaCount is 3; the first pool is the chief"),
     ("workerPoolSpecs:\n  machineSpec: {machineType: n1-standard-4}\n", "containerSpec.imageUri is missing"),
     ("- just a list\n", "must hold a mapping"),
     ("workerPoolSpecs: [\n", "not valid YAML or JSON"),

@@ -2,13 +2,11 @@
 replaces the ENTRYPOINT (and the image's CMD is not appended), so a cell runs the same here and there."""
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 
 import pytest
 
-from cjtest import IMAGE, run_cell
+from cjtest import IMAGE, build_dockerfile, run_cell
 
 ENTRYPOINT_IMAGE = "containerjob-test-entrypoint:1"
 
@@ -16,16 +14,8 @@ ENTRYPOINT_IMAGE = "containerjob-test-entrypoint:1"
 @pytest.fixture(scope="module")
 def entrypoint_image(engine):
     """python:X.Y-slim whose ENTRYPOINT would print and fail, with a CMD that must not reach the runner."""
-    dockerfile = (f"FROM {IMAGE}\nENTRYPOINT [\"python3\", \"-c\", \"print('the image entrypoint ran'); "
-                  "raise SystemExit(3)\"]\nCMD [\"--flag-for-the-entrypoint\"]\n").encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
-    buf.seek(0)
-    engine.images.build(fileobj=buf, custom_context=True, tag=ENTRYPOINT_IMAGE, rm=True)
-    return ENTRYPOINT_IMAGE
+    return build_dockerfile(engine, f"FROM {IMAGE}\nENTRYPOINT [\"python3\", \"-c\", \"print('the image entrypoint "
+                            "ran'); raise SystemExit(3)\"]\nCMD [\"--flag-for-the-entrypoint\"]\n", ENTRYPOINT_IMAGE)
 
 
 def test_a_cell_runs_in_an_image_with_an_entrypoint(ip, entrypoint_image, capsys, labelled):

@@ -23,7 +23,7 @@ import docker
 import pytest
 from IPython.core.error import UsageError
 
-from cjtest import IMAGE
+from cjtest import IMAGE, commit_without_python3
 from containerjob.core.models import JobRecord, JobStatus
 from containerjob.core.spec import RunOptions
 from containerjob.core.store import Store
@@ -315,14 +315,7 @@ def test_payload_over_the_limit_is_refused_before_anything_is_written(ip, cj_hom
 def image_without_python(engine):
     """python:3.11-slim with its python3 binaries deleted (so the image is otherwise a normal Debian)."""
     tag = f"containerjob-test/python-removed:{os.getpid()}"
-    container = engine.containers.run(IMAGE, ["sh", "-c", "rm -f /usr/bin/python3* /usr/local/bin/python3*"],
-                                      detach=True)
-    try:
-        assert container.wait(timeout=60)["StatusCode"] == 0
-        container.commit(*tag.split(":"))
-    finally:
-        container.remove(force=True)
-    yield tag
+    yield commit_without_python3(engine, tag)
     engine.images.remove(tag, force=True)
 
 

@@ -2,6 +2,9 @@
 for a cancelled job, or 124 when --timeout runs out), and so does the Python API's wait + exit_status."""
 from __future__ import annotations
 
+import pytest
+from IPython.core.error import UsageError
+
 import containerjob
 from cjtest import IMAGE
 from test_cli import cli
@@ -33,4 +36,14 @@ def test_wait_for_several_the_first_failure_decides(cj_home, labelled):
     assert cli("wait", ok).returncode == 0
     unknown = cli("wait", ok, "cj-00000000", check_rc=3)
     assert "cj-00000000" in unknown.stderr
+    assert labelled() == []
+
+
+def test_the_magic_runs_containers_and_waits(ip, cj_home, capsys, labelled):
+    ip.run_line_magic("containerjob", f"run --image {IMAGE} --command 'sh -c \"echo from the magic $0 $1\"' -- a b")
+    assert "from the magic a b" in capsys.readouterr().out
+    job = detached("sh -c 'exit 3'")
+    with pytest.raises(UsageError, match=f"containerjob wait {job} did not succeed"):
+        ip.run_line_magic("containerjob", f"wait {job}")
+    assert f"{job} FAILED" in capsys.readouterr().err
     assert labelled() == []

@@ -326,7 +326,8 @@ class Backend(ABC):
             while not current.status.is_final:
                 time.sleep(poll_s)
                 current = self.refresh(current)
-            self._show_rest(current, shown, on_output)
+            if len(current.spec.replicas()) == 1:  # merged replica logs arrive in another order than kept
+                self._show_rest(current, shown, on_output)
             return current
         except KeyboardInterrupt:
             if not detach_on_interrupt:

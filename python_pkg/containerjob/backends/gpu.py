@@ -5,6 +5,8 @@ import re
 import shutil
 import subprocess
 
+from ..core.errors import SpecError
+
 NO_GPU_MESSAGE = (
     "no NVIDIA GPU is available to Docker on this machine (the engine has no NVIDIA Container Toolkit "
     "or no GPU): install the toolkit and run `nvidia-ctk runtime configure --runtime=docker`, "
@@ -34,6 +36,36 @@ def host_cuda_version(nvidia_smi: str | None = None) -> tuple[int, ...] | None:
         return None
     match = re.search(r"CUDA Version:\s*(\d+\.\d+)", out)
     return parse_version(match.group(1)) if match else None
+
+
+def host_gpu_ids(nvidia_smi: str | None = None) -> list[str]:
+    """The host's GPU indices as the driver lists them (what Docker's device_ids take); [] without a driver."""
+    exe = nvidia_smi or shutil.which("nvidia-smi")
+    if not exe:
+        return []
+    try:
+        out = subprocess.run([exe, "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True,
+                             timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line.strip().isdigit()] if out.returncode == 0 else []
+
+
+def split_gpus(wanted: list[tuple[str, int]], host_ids: list[str]) -> dict[str, list[str]]:
+    """Give each replica (name, GPUs it asks for) its own GPUs of the host, in order; one clear error when
+    the host has too few (two containers asking for "count 1" would otherwise share GPU 0)."""
+    if any(count < 0 for _, count in wanted):
+        raise SpecError("--gpus all gives every GPU to one container: with several replicas give each pool a number "
+                        "(machineSpec.acceleratorCount)")
+    total = sum(count for _, count in wanted)
+    if total > len(host_ids):
+        asks = ", ".join(f"{name}: {count}" for name, count in wanted if count)
+        raise SpecError(f"the job's replicas ask for {total} GPUs ({asks}) but this machine has {len(host_ids)}: "
+                        "lower acceleratorCount or the replica counts, or run it on Vertex AI (--backend vertex)")
+    split, start = {}, 0
+    for name, count in wanted:
+        split[name], start = host_ids[start:start + count], start + count
+    return split
 
 
 def image_cuda_version(image_env: list[str]) -> tuple[int, ...] | None:

@@ -7,6 +7,7 @@ and CA bundle to pip, for networks behind a TLS-intercepting proxy.
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 import os
 import re
@@ -19,7 +20,7 @@ import docker.errors
 from ..core.errors import BackendError, SpecError
 from ..core.project import PROXY_VARS
 from .base import Notify
-from .engine import engine_errors
+from .engine import engine_errors, no_such_executable
 
 ENV_IMAGE = "containerjob-env"
 
@@ -182,3 +183,33 @@ def ensure_image(client: docker.DockerClient, ref: str, notify: Notify):
                 f"image {ref} is not on this machine and pulling it failed ({exc}); build or load it "
                 "locally (docker build / docker import) or choose another with --image"
             ) from None
+
+
+_PROBE = "import json,sys;print(json.dumps({'python':'%d.%d.%d'%sys.version_info[:3]}))"
+
+
+def python_info(client: docker.DockerClient, store, image, labels: dict[str, str]) -> dict[str, Any]:
+    """Python version inside the image, probed once per image ID and cached in the store."""
+    cached = store.image_info(image.id)
+    if cached is not None:
+        return cached
+    info: dict[str, Any] = {"python": None}
+    with engine_errors("probe the image"):
+        container = client.containers.create(image.id, ["-c", _PROBE], entrypoint=["python3"], labels=labels)
+        try:
+            try:
+                container.start()
+            except docker.errors.APIError as exc:
+                if not no_such_executable(exc):
+                    raise  # the engine failed (network, storage): not a verdict on the image
+            else:
+                container.wait(timeout=60)
+                try:
+                    info.update(json.loads(container.logs(stderr=False).decode().strip().splitlines()[-1]))
+                except (ValueError, IndexError):
+                    pass  # a python3 that is not CPython 3 printing JSON: info["python"] stays None
+        finally:
+            container.remove(force=True)
+    if info["python"]:
+        store.set_image_info(image.id, info)
+    return info

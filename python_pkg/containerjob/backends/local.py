@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import json
 import os
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -18,16 +16,15 @@ from ..core.errors import (BackendUnavailable, ContainerJobError, JobLost, JobNo
                            PayloadError, SpecError)
 from ..core.gcs_uri import gcs_path
 from ..core.job_files import FINAL_LOG
-from ..core.models import JobRecord, JobSpec, JobStatus, redact_env
+from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica, redact_env
 from ..core.payload import KERNEL_PYTHON, Payload, read_result
-from ..core.project import (CONTAINER_ADC_PATH, CONTAINER_CA_PATH, REPLICA_HOST, adc_file, job_environment,
-                            output_dirs)
+from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment, output_dirs
 from ..core.version import __version__
 from ..mounts.job_mounts import JobMounts
-from . import gpu, images
+from . import gpu, images, replicas
 from .unsaved import keep_unsaved
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
-from .engine import engine_errors, gone_ok
+from .engine import engine_errors, gone_ok, program_errors
 
 LABEL_JOB = "containerjob.job"
 LABEL_STORE = "containerjob.store"
@@ -35,7 +32,6 @@ IN_CONTAINER = {"runtime": "/containerjob/runtime", "payload": "/containerjob/pa
 TIMEOUT_GRACE_S = 5  # the runner enforces --timeout itself; this catches a runner that could not
 EXIT_TIMEOUT = 124
 SWEEP_EVERY_S = 60  # leftover containers are rare: look for them at most this often per process
-_PROBE = "import json,sys;print(json.dumps({'python':'%d.%d.%d'%sys.version_info[:3]}))"
 
 
 class LocalBackend(Backend):
@@ -86,6 +82,13 @@ class LocalBackend(Backend):
             image = self.client.images.get(pool.image)
         if payload.kind != "container":  # the runner's python3; a container job runs the image's own program
             self._check_python(pool.image, image, payload)
+        for other in spec.worker_pools[1:]:  # the other pools' images, checked the same way
+            other_image = images.ensure_image(self.client, other.image, notify)
+            if payload.kind != "container":
+                self._check_python(other.image, other_image, payload)
+        if replicas.is_pool_job(spec) and any(p.accelerator_count for p in spec.worker_pools):
+            gpu.split_gpus([(r.name, spec.worker_pools[r.pool].accelerator_count) for r in spec.replicas()],
+                           gpu.host_gpu_ids())
         if spec.mounts:
             from ..mounts.job_mounts import check_buckets
 
@@ -99,7 +102,7 @@ class LocalBackend(Backend):
                 notify("warning: " + warning)
 
     def _check_python(self, name: str, image, payload: Payload) -> None:
-        info = self.image_info(image)
+        info = images.python_info(self.client, self.store, image, {LABEL_STORE: self.store_label})
         if not info.get("python"):
             raise SpecError(
                 f"image {name} has no python3, which containerjob's runner needs for a cell, file or notebook: "
@@ -132,6 +135,17 @@ class LocalBackend(Backend):
                 with engine_errors("remove a leftover container"), gone_ok():
                     self.client.api.remove_container(container["Id"], force=True)
                 removed += 1
+        # the networks of several-replica jobs that ended without removing them (LOST while the engine was away)
+        with engine_errors("list networks"):
+            networks = self.client.api.networks(filters={"label": f"{LABEL_STORE}={self.store_label}"})
+        for network in networks:
+            job_id = (network.get("Labels") or {}).get(LABEL_JOB, "")
+            try:
+                done = self.store.get(job_id).status.is_final
+            except JobNotFound:
+                done = True
+            if done:
+                replicas.remove_network(self.client, job_id)
         return removed
 
     def follow(self, record: JobRecord, on_output: Callable[[str], None], **kwargs: Any) -> JobRecord:
@@ -153,40 +167,21 @@ class LocalBackend(Backend):
                                       "is removed by the next run or `containerjob gc`")
         return JobLost(f"job {record.id} is LOST: {exc}")
 
-    def image_info(self, image) -> dict[str, Any]:
-        """Python version inside the image, probed once per image ID and cached in the store."""
-        cached = self.store.image_info(image.id)
-        if cached is not None:
-            return cached
-        info: dict[str, Any] = {"python": None}
-        with engine_errors("probe the image"):
-            container = self.client.containers.create(image.id, ["-c", _PROBE], entrypoint=["python3"],
-                                                      labels={LABEL_STORE: self.store_label})
-            try:
-                try:
-                    container.start()
-                except docker.errors.APIError as exc:
-                    if not _no_such_executable(exc):
-                        raise  # the engine failed (network, storage): not a verdict on the image
-                else:
-                    container.wait(timeout=60)
-                    try:
-                        info.update(json.loads(container.logs(stderr=False).decode().strip().splitlines()[-1]))
-                    except (ValueError, IndexError):
-                        pass  # a python3 that is not CPython 3 printing JSON: info["python"] stays None
-            finally:
-                container.remove(force=True)
-        if info["python"]:
-            self.store.set_image_info(image.id, info)
-        return info
-
     # -- run -----------------------------------------------------------------------------------------
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "", *,
                  redact: bool = True) -> dict[str, Any]:
-        pool = spec.primary
+        """The container's create call; for several replicas, the job's network and one call per replica."""
+        if not replicas.is_pool_job(spec):
+            return self._container(spec, payload, job_id, CHIEF, redact=redact)
+        return {"network": replicas.network_name(job_id),
+                "replicas": [self._container(spec, payload, job_id, r, redact=redact) for r in spec.replicas()]}
+
+    def _container(self, spec: JobSpec, payload: Payload, job_id: str, replica: Replica, *,
+                   redact: bool) -> dict[str, Any]:
+        pool = spec.worker_pools[replica.pool]
         output_dir = self.job_dir(job_id) / "output"
         env = job_environment(spec, job_id, ca_bundle_mounted=bool(self.settings.ca_bundle),
-                              pass_proxy=self.settings.pass_proxy)
+                              pass_proxy=self.settings.pass_proxy, replica=replica)
         env.update({"CONTAINERJOB_PAYLOAD": IN_CONTAINER["payload"], "CONTAINERJOB_OUTPUT": IN_CONTAINER["output"],
                     "CONTAINERJOB_JOB_ID": job_id})
         if spec.timeout_s:
@@ -207,8 +202,8 @@ class LocalBackend(Backend):
             mounts.append({"source": adc_file(), "target": CONTAINER_ADC_PATH, "read_only": True})
             env["GOOGLE_APPLICATION_CREDENTIALS"] = CONTAINER_ADC_PATH
         config: dict[str, Any] = {
-            "name": f"containerjob-{job_id}",
-            "hostname": REPLICA_HOST,
+            "name": replicas.container_name(job_id, replica),
+            "hostname": replica.name,
             "image": pool.image,
             # Vertex's meaning of containerSpec: command replaces the image's ENTRYPOINT, args its CMD (Docker
             # drops the image's CMD too once an entrypoint is given), so an image's own ENTRYPOINT changes nothing
@@ -219,6 +214,7 @@ class LocalBackend(Backend):
             "environment": env,
             "mounts": mounts,
             "labels": {LABEL_JOB: job_id, LABEL_STORE: self.store_label, "containerjob.version": __version__,
+                       replicas.LABEL_REPLICA: replica.name,
                        **{f"containerjob.label.{k}": v for k, v in spec.labels.items()}},
             "security_opt": ["no-new-privileges"],
             # An emulator or any service on this machine, as Docker Desktop names it (Linux engines need this)
@@ -234,40 +230,66 @@ class LocalBackend(Backend):
         return config
 
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
-        """Low-level API calls only: the model layer re-inspects after each call, which costs ~20 ms each."""
-        config = self.describe(spec, payload, record.id, redact=False)
+        """Low-level API calls only: the model layer re-inspects after each call, which costs ~20 ms each.
+        Several replicas: all are created on the job's network before any starts; the chief's ID is returned."""
+        pool_job = replicas.is_pool_job(spec)
+        configs = self.describe(spec, payload, record.id, redact=False)
+        configs = configs["replicas"] if pool_job else [configs]
+        if pool_job and any(p.accelerator_count for p in spec.worker_pools):
+            split = gpu.split_gpus([(r.name, spec.worker_pools[r.pool].accelerator_count) for r in spec.replicas()],
+                                   gpu.host_gpu_ids())
+            for config in configs:
+                ids = split[config["hostname"]]
+                config["device_requests"] = [{"device_ids": ids, "capabilities": [["gpu"]]}] if ids else []
         job_mounts = JobMounts(Path(record.job_dir))
         job_mounts.prepare(spec.mounts, project=spec.project, upload_on_failure=spec.upload_on_failure,
                            notify=notify)
         api = self.client.api
-        host_config = api.create_host_config(
-            mounts=[Mount(m["target"], m["source"], type="bind", read_only=m["read_only"]) for m in config.pop("mounts")],
-            device_requests=[DeviceRequest(**d) for d in config.pop("device_requests", [])] or None,
-            security_opt=config.pop("security_opt"),
-            extra_hosts=config.pop("extra_hosts"),
-        )
         try:
             if spec.base_output_dir:  # Cloud Storage FUSE shows these implicitly; make them real here
                 base = spec.base_output_dir
                 host_base = job_mounts.host_path(spec.mounts, gcs_path(base)) if base.startswith("gs://") else base
                 for path in output_dirs(host_base).values():
                     os.makedirs(path, exist_ok=True)
-            with engine_errors("create the container"), _program_errors(spec.primary, payload):
-                container_id = api.create_container(detach=True, host_config=host_config, **config)["Id"]
-            with engine_errors("start the container"), _program_errors(spec.primary, payload):
-                api.start(container_id)
+            if pool_job:
+                with engine_errors("create the job's network"):
+                    api.create_network(replicas.network_name(record.id), driver="bridge",
+                                       labels={LABEL_JOB: record.id, LABEL_STORE: self.store_label})
+            network = replicas.network_name(record.id) if pool_job else None
+            ids = [self._create(config, spec.worker_pools[r.pool], payload, network)
+                   for r, config in zip(spec.replicas(), configs)]
+            for container_id in ids:
+                with engine_errors("start the container"), program_errors(spec.primary, payload):
+                    api.start(container_id)
         except BaseException as exc:
-            # By name: an interrupt can land after the engine created it but before we learnt its ID.
-            with engine_errors("remove the container that failed to start"):
-                try:
-                    api.remove_container(config["name"], force=True)
-                except docker.errors.NotFound:
-                    pass
+            # By name: an interrupt can land after the engine created one but before we learnt its ID.
+            with engine_errors("remove the containers that failed to start"):
+                for config in configs:
+                    with gone_ok():
+                        api.remove_container(config["name"], force=True)
+            if pool_job:
+                replicas.remove_network(self.client, record.id)
             job_mounts.release(keep_stage=False)
             if gpu.is_gpu_unavailable_error(str(exc)):
                 raise BackendUnavailable(gpu.NO_GPU_MESSAGE) from None
             raise
-        return container_id
+        return ids[0]
+
+    def _create(self, config: dict[str, Any], pool, payload: Payload, network: str | None) -> str:
+        api = self.client.api
+        config = dict(config)
+        host_config = api.create_host_config(
+            mounts=[Mount(m["target"], m["source"], type="bind", read_only=m["read_only"]) for m in config.pop("mounts")],
+            device_requests=[DeviceRequest(**d) for d in config.pop("device_requests", [])] or None,
+            security_opt=config.pop("security_opt"),
+            extra_hosts=config.pop("extra_hosts"),
+            network_mode=network,
+        )
+        networking = (api.create_networking_config({network: api.create_endpoint_config(aliases=[config["hostname"]])})
+                      if network else None)
+        with engine_errors("create the container"), program_errors(pool, payload):
+            return api.create_container(detach=True, host_config=host_config, networking_config=networking,
+                                        **config)["Id"]
 
     def _inspect(self, ref: str) -> dict[str, Any] | None:
         with engine_errors(f"inspect container {ref}"):
@@ -275,6 +297,9 @@ class LocalBackend(Backend):
                 return self.client.api.inspect_container(ref)
             except docker.errors.NotFound:
                 return None
+
+    def _replica_infos(self, record: JobRecord) -> dict[str, dict[str, Any]]:
+        return replicas.replica_infos(self.client, record.id, self.store_label)
 
     def refresh(self, record: JobRecord) -> JobRecord:
         if record.status.is_final:
@@ -284,30 +309,44 @@ class LocalBackend(Backend):
                                       lambda: self._inspect(f"containerjob-{record.id}") is not None)
         try:
             info = self._inspect(record.backend_ref)
+            pool = self._replica_infos(record) if replicas.is_pool_job(record.spec) and info else None
         except BackendUnavailable as exc:
             raise self._lost(record, exc) from None
         if info is None:
             return self.finalise(record, None, JobStatus.LOST, "its container disappeared (removed outside containerjob)")
-        if info["State"]["Status"] in ("created", "running", "restarting", "paused"):
+        if pool is not None:
+            decided = replicas.verdict({name: i["State"] for name, i in pool.items()})
+            if decided.status is not None:  # the first failure, or the chief's success, ends every replica
+                return self.stop(record, decided.status, decided.message, decided)
+        if info["State"]["Status"] in ("created", "running", "restarting", "paused") or pool is not None:
             timeout = record.spec.timeout_s
             if timeout and record.started_at and time.time() > record.started_at + timeout + TIMEOUT_GRACE_S:
                 return self.stop(record, JobStatus.FAILED, f"timed out after {timeout} s (--timeout)")
             return self.store.get(record.id)
         return self.finalise(record, info)
 
-    def stop(self, record: JobRecord, status: JobStatus, message: str) -> JobRecord:
+    def stop(self, record: JobRecord, status: JobStatus, message: str,
+             decided: replicas.Verdict | None = None) -> JobRecord:
         ref = record.backend_ref or f"containerjob-{record.id}"
+        pool_job = replicas.is_pool_job(record.spec)
+        refs = [i["Id"] for i in self._replica_infos(record).values()] if pool_job else [ref]
         with engine_errors(f"stop job {record.id}"):
-            try:
-                self.client.api.stop(ref, timeout=self.settings.stop_timeout_s)
-            except docker.errors.NotFound:
-                pass
+            for one in refs:
+                try:
+                    self.client.api.stop(one, timeout=self.settings.stop_timeout_s)
+                except docker.errors.NotFound:
+                    pass
+        if pool_job:
+            return self.finalise(record, {"replicas": self._replica_infos(record), "verdict": decided},
+                                 status if decided is None else None, message)
         return self.finalise(record, self._inspect(ref), status, message)
 
     def conclude(self, record: JobRecord, info: dict[str, Any] | None, status: JobStatus | None,
                  message: str) -> Outcome:
-        """Keep the logs, take the exit code, upload and unmount /gcs; the container goes only once the
+        """Keep the logs, take the exit code, upload and unmount /gcs; the containers go only once the
         final state is written (released(); gc removes any leftover)."""
+        if info and "replicas" in info:
+            return self._conclude_pool(record, info["replicas"], info["verdict"], status, message)
         state = info["State"] if info else {}
         exit_code = state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None
         if info:
@@ -316,16 +355,31 @@ class LocalBackend(Backend):
                 with open(os.path.join(record.job_dir, FINAL_LOG), "wb") as fh:
                     # The same text stream_logs yields (and the server's live copy holds), byte for byte.
                     fh.write(raw.decode("utf-8", errors="replace").encode())
-        unsaved = ""
-        if info:
-            targets = [b.target for b in JobMounts(Path(record.job_dir)).plan(record.spec.mounts)]
-            with engine_errors(f"keep the unsaved files of job {record.id}"), gone_ok():
-                unsaved = keep_unsaved(self.client, info["Id"], Path(record.job_dir), targets)
-        if status is None and record.status is JobStatus.CANCELLING:
-            status, message = JobStatus.CANCELLED, "cancelled by the user"
-        if status is None:
+        if status is None and record.status is not JobStatus.CANCELLING:
             status = JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
             message = _failure_message(record, exit_code, state) if status is JobStatus.FAILED else ""
+        return self._outcome(record, info, status, message, exit_code)
+
+    def _conclude_pool(self, record: JobRecord, infos: dict[str, dict[str, Any]], decided: replicas.Verdict | None,
+                       status: JobStatus | None, message: str) -> Outcome:
+        """Several replicas: the merged log (replica names in front) and each replica's own under replicas/;
+        the verdict's status and exit code (the failing replica's, named in the message)."""
+        replicas.keep_logs(self.client, {name: i["Id"] for name, i in infos.items()}, Path(record.job_dir))
+        exit_code = None
+        if status is None and decided is not None and record.status is not JobStatus.CANCELLING:
+            status, message, exit_code = decided.status, decided.message, decided.exit_code
+        return self._outcome(record, infos.get(CHIEF.name), status, message, exit_code)
+
+    def _outcome(self, record: JobRecord, chief: dict[str, Any] | None, status: JobStatus | None, message: str,
+                 exit_code: int | None) -> Outcome:
+        """What every end shares: a cancel's verdict, unsaved files kept, /gcs uploaded and unmounted."""
+        unsaved = ""
+        if chief:
+            targets = [b.target for b in JobMounts(Path(record.job_dir)).plan(record.spec.mounts)]
+            with engine_errors(f"keep the unsaved files of job {record.id}"), gone_ok():
+                unsaved = keep_unsaved(self.client, chief["Id"], Path(record.job_dir), targets)
+        if status is None:  # only a cancel that reached the job leaves the verdict open here
+            status, message = JobStatus.CANCELLED, "cancelled by the user"
         try:
             synced = JobMounts(Path(record.job_dir)).finish(succeeded=status is JobStatus.SUCCEEDED)
         except MountError as exc:
@@ -334,7 +388,13 @@ class LocalBackend(Backend):
         return Outcome(status, "; ".join(m for m in (message, synced, unsaved) if m), exit_code)
 
     def released(self, record: JobRecord, info: dict[str, Any] | None) -> None:
-        if info:
+        if info and "replicas" in info:
+            with engine_errors(f"remove the containers of job {record.id}"):
+                for one in info["replicas"].values():
+                    with gone_ok():
+                        self.client.api.remove_container(one["Id"], force=True)
+            replicas.remove_network(self.client, record.id)
+        elif info:
             with engine_errors(f"remove the container of job {record.id}"), gone_ok():
                 self.client.api.remove_container(info["Id"], force=True)
 
@@ -342,7 +402,12 @@ class LocalBackend(Backend):
         """The engine's stream while the container exists; `stop` closes its socket, so a reader that went
         away frees the thread even while the job prints nothing."""
         ref = record.backend_ref or f"containerjob-{record.id}"
-        if not record.status.is_final:
+        if not record.status.is_final and replicas.is_pool_job(record.spec):
+            infos = self._replica_infos(record)
+            if infos:
+                yield from replicas.merged_logs(self.client, {n: i["Id"] for n, i in sorted(infos.items())}, follow, stop)
+                return
+        elif not record.status.is_final:
             with engine_errors(f"read the logs of job {record.id}"):
                 try:
                     stream = self.client.api.logs(ref, stream=True, follow=follow, stdout=True, stderr=True)
@@ -387,28 +452,6 @@ def _check_writable(path: str) -> None:
         raise SpecError(f"--output-dir {path} cannot be created ({exc.strerror}); choose a writable directory") from None
     if not writable:
         raise SpecError(f"--output-dir {path} is not writable; choose a writable directory")
-
-
-@contextmanager
-def _program_errors(pool, payload: Payload) -> Iterator[None]:
-    """A container job whose program is missing, or an image with nothing to run, is the user's to fix."""
-    try:
-        yield
-    except docker.errors.APIError as exc:
-        if payload.kind == "container" and _no_such_executable(exc):
-            program = (pool.command or ["the image's ENTRYPOINT"])[0]
-            raise SpecError(f"image {pool.image} has no program {program!r} ({exc.explanation}); check --command "
-                            "or the image's ENTRYPOINT") from None
-        if payload.kind == "container" and "no command specified" in str(exc.explanation or exc).lower():
-            raise SpecError(f"image {pool.image} has neither an ENTRYPOINT nor a CMD: say what to run with "
-                            "--command 'PROG ARG...'") from None
-        raise
-
-
-def _no_such_executable(exc: docker.errors.APIError) -> bool:
-    """The runtime's answer when the image has no python3 (runc: "executable file not found in $PATH")."""
-    text = str(exc.explanation or exc).lower()
-    return "executable file not found" in text or "no such file or directory" in text
 
 
 def _failure_message(record: JobRecord, exit_code: int | None, state: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload, read_result
 from ..core.custom_job_file import to_custom_job
 from ..core.spec import label_value
+from ..core.vertex_catalog import validate_machine
 from ..mounts.sync import transfer_errors
 from . import images
 from .base import Capabilities, Notify, Outcome, StreamStop
@@ -46,6 +47,8 @@ class VertexBackend(GcpBackend):
     def validate(self, spec: JobSpec, payload: Payload) -> None:
         self.require_project_and_bucket(spec, "Vertex AI",
                                         None if payload.kind == "container" else "the payload and results")
+        for pool in spec.worker_pools[1:]:  # the chief's was checked with its options
+            validate_machine(pool.machine_type, pool.accelerator_type, pool.accelerator_count)
 
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         from ..mounts.job_mounts import bucket_locations
@@ -105,10 +108,7 @@ class VertexBackend(GcpBackend):
             base = f"/gcs/{bucket}/{prefix}"
             env.update(CONTAINERJOB_PAYLOAD=f"{base}/payload", CONTAINERJOB_OUTPUT=f"{base}/output")
             command = ["python3", "-u", f"{base}/runtime/runner.py"]
-        job, _ = to_custom_job(spec, env={**env, **spec.primary.env}, command=command)
-        pools = job["jobSpec"]["workerPoolSpecs"]
-        if spec.primary.replica_count > 1:  # Vertex: the first pool is the single chief; the rest are workers
-            pools.append({**pools[0], "replicaCount": str(spec.primary.replica_count - 1)})
+        job, _ = to_custom_job(spec, env=env, command=command)
         job["jobSpec"]["scheduling"] = {"restartJobOnWorkerRestart": False, "strategy": "SPOT" if spec.spot else "STANDARD",
                                         **({"timeout": f"{spec.timeout_s}s"} if spec.timeout_s else {})}
         job["labels"]["containerjob-id"] = job_id

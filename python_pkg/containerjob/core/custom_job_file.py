@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
-from .models import JobSpec, is_secret_name
+from .models import JobSpec, WorkerPool, is_secret_name
 from .options import RunOptions, changed
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -42,6 +42,7 @@ class JobFile:
     args: list[str] = field(default_factory=list)
     network: str | None = None
     boot_disk_gb: int | None = None
+    more_pools: list[WorkerPool] = field(default_factory=list)  # workerPoolSpecs[1:]
 
 
 def read_job_file(path: str) -> JobFile:
@@ -108,14 +109,13 @@ def _set_paths(value: Any, prefix: str = "") -> list[str]:
 def _job_file(path: str, job: dict[str, Any]) -> JobFile:
     spec = job.get("jobSpec", {})
     pools = spec.get("workerPoolSpecs", [])
-    if len(pools) != 1:
-        raise SpecError(f"--config {path} has {len(pools)} worker pools; containerjob runs jobs of one worker pool "
-                        "(several pools rehearsed as several containers are not there yet)")
+    if not pools:
+        raise SpecError(f"--config {path} has no workerPoolSpecs; give at least the chief's pool")
     pool = pools[0]
     replicas = int(pool.get("replicaCount", "1") or 1)
     if replicas != 1:
-        raise SpecError(f"--config {path}: workerPoolSpecs[0].replicaCount is {replicas}; containerjob runs one "
-                        "replica per job for now: set it to 1")
+        raise SpecError(f"--config {path}: workerPoolSpecs[0].replicaCount is {replicas}; the first pool is the "
+                        "chief, one replica, as Vertex AI requires: put the other replicas in workerPoolSpecs[1]")
     container, machine = pool.get("containerSpec", {}), pool.get("machineSpec", {})
     if not container.get("imageUri"):
         raise SpecError(f"--config {path}: workerPoolSpecs[0].containerSpec.imageUri is missing; name the image")
@@ -151,7 +151,35 @@ def _job_file(path: str, job: dict[str, Any]) -> JobFile:
         options["labels"] = [f"{k}={v}" for k, v in job["labels"].items()]
     return JobFile(path=path, options=options, command=list(container.get("command", [])),
                    args=list(container.get("args", [])), network=spec.get("network") or None,
-                   boot_disk_gb=int(disk["bootDiskSizeGb"]) if disk.get("bootDiskSizeGb") else None)
+                   boot_disk_gb=int(disk["bootDiskSizeGb"]) if disk.get("bootDiskSizeGb") else None,
+                   more_pools=[_more_pool(path, i, raw) for i, raw in enumerate(pools[1:], 1)])
+
+
+def _more_pool(path: str, index: int, raw: dict[str, Any]) -> WorkerPool:
+    """workerPoolSpecs[1:] (workers, parameter servers, evaluators), validated as the chief's options are."""
+    from .spec import parse_env, validate_image
+    from .vertex_catalog import parse_accelerator
+
+    where = f"--config {path}: workerPoolSpecs[{index}]"
+    container, machine = raw.get("containerSpec", {}), raw.get("machineSpec", {})
+    if not container.get("imageUri"):
+        raise SpecError(f"{where}.containerSpec.imageUri is missing; name the image")
+    replicas = int(raw.get("replicaCount", "0") or 0)
+    if not 1 <= replicas <= 100:
+        raise SpecError(f"{where}.replicaCount is {replicas}; give 1..100 replicas")
+    if raw.get("diskSpec", {}).get("bootDiskType", "pd-ssd") != "pd-ssd":
+        raise SpecError(f"{where}.diskSpec.bootDiskType: containerjob submits pd-ssd boot disks; remove the field")
+    try:
+        accelerator, count = parse_accelerator(f"{machine['acceleratorType']}:{machine.get('acceleratorCount', 1)}"
+                                               if machine.get("acceleratorType") else None)
+        return WorkerPool(image=validate_image(container["imageUri"]), command=list(container.get("command", [])),
+                          args=list(container.get("args", [])),
+                          env=parse_env([f"{e['name']}={e.get('value', '')}" for e in container.get("env", [])]),
+                          machine_type=machine.get("machineType") or "n1-standard-4", accelerator_type=accelerator,
+                          accelerator_count=count, replica_count=replicas,
+                          boot_disk_size_gb=int(raw.get("diskSpec", {}).get("bootDiskSizeGb") or 100))
+    except SpecError as exc:
+        raise SpecError(f"{where}: {exc}") from None
 
 
 def command_text(words: list[str]) -> str | None:
@@ -176,29 +204,11 @@ def to_custom_job(spec: JobSpec, env: dict[str, str] | None = None,
                   command: list[str] | None = None) -> tuple[dict[str, Any], list[str]]:
     """The job as a CustomJob file (displayName, jobSpec, labels) that --config reads back into the same spec,
     and notes on what it leaves out (secret values the record keeps redacted, a local GPU count of `all`).
-    The Vertex backend passes the full `env` (nothing hidden) and, for Python jobs, the runner's `command`."""
-    pool = spec.primary
-    hidden = sorted(k for k in pool.env if is_secret_name(k)) if env is None else []
-    env = pool.env if env is None else env
-    notes = [f"env {k} is left out: its value is kept redacted; give it with --env {k}=VALUE" for k in hidden]
-    machine: dict[str, Any] = {"machineType": pool.machine_type}
-    if pool.accelerator_count and pool.accelerator_type != "NVIDIA_GPU":
-        machine.update(acceleratorType=pool.accelerator_type, acceleratorCount=pool.accelerator_count)
-    elif pool.accelerator_count:
-        notes.append(f"--gpus {pool.accelerator_count if pool.accelerator_count > 0 else 'all'} is left out: "
-                     "Vertex AI needs a GPU type; add machineSpec.acceleratorType and acceleratorCount")
-    container: dict[str, Any] = {"imageUri": pool.image}
-    if command or pool.command:
-        container["command"] = list(command or pool.command)
-    if pool.args:
-        container["args"] = list(pool.args)
-    shown = [{"name": k, "value": v} for k, v in env.items() if k not in hidden]
-    if shown:
-        container["env"] = shown
-    job_spec: dict[str, Any] = {"workerPoolSpecs": [{"machineSpec": machine, "replicaCount": "1",
-                                                     "diskSpec": {"bootDiskType": "pd-ssd",
-                                                                  "bootDiskSizeGb": pool.boot_disk_size_gb},
-                                                     "containerSpec": container}]}
+    The Vertex backend passes `env`, the variables every pool gets before its own (nothing hidden then), and,
+    for Python jobs, the runner's `command`."""
+    notes: list[str] = []
+    pools = [_pool(pool, env, command, notes) for pool in spec.worker_pools]
+    job_spec: dict[str, Any] = {"workerPoolSpecs": pools}
     scheduling: dict[str, Any] = {}
     if spec.timeout_s:
         scheduling["timeout"] = f"{spec.timeout_s}s"
@@ -212,4 +222,32 @@ def to_custom_job(spec: JobSpec, env: dict[str, str] | None = None,
         job_spec["serviceAccount"] = spec.service_account
     if spec.network:
         job_spec["network"] = spec.network
-    return {"displayName": spec.display_name, "jobSpec": job_spec, "labels": dict(spec.labels)}, notes
+    return {"displayName": spec.display_name, "jobSpec": job_spec, "labels": dict(spec.labels)}, \
+        list(dict.fromkeys(notes))
+
+
+def _pool(pool: WorkerPool, env: dict[str, str] | None, command: list[str] | None,
+          notes: list[str]) -> dict[str, Any]:
+    """One workerPoolSpecs entry; what it leaves out is added to `notes`."""
+    if env is None:
+        hidden = sorted(k for k in pool.env if is_secret_name(k))
+        notes += [f"env {k} is left out: its value is kept redacted; give it with --env {k}=VALUE" for k in hidden]
+        values = {k: v for k, v in pool.env.items() if k not in hidden}
+    else:
+        values = {**env, **pool.env}
+    machine: dict[str, Any] = {"machineType": pool.machine_type}
+    if pool.accelerator_count and pool.accelerator_type != "NVIDIA_GPU":
+        machine.update(acceleratorType=pool.accelerator_type, acceleratorCount=pool.accelerator_count)
+    elif pool.accelerator_count:
+        notes.append(f"--gpus {pool.accelerator_count if pool.accelerator_count > 0 else 'all'} is left out: "
+                     "Vertex AI needs a GPU type; add machineSpec.acceleratorType and acceleratorCount")
+    container: dict[str, Any] = {"imageUri": pool.image}
+    if command or pool.command:
+        container["command"] = list(command or pool.command)
+    if pool.args:
+        container["args"] = list(pool.args)
+    if values:
+        container["env"] = [{"name": k, "value": v} for k, v in values.items()]
+    return {"machineSpec": machine, "replicaCount": str(pool.replica_count),
+            "diskSpec": {"bootDiskType": "pd-ssd", "bootDiskSizeGb": pool.boot_disk_size_gb},
+            "containerSpec": container}

@@ -15,11 +15,12 @@ MAX_READ = 4 * 1024 * 1024  # bytes per answer; a longer log comes in several (d
 
 
 def list_files(job_dir: Path) -> list[dict[str, Any]]:
-    """The log and every regular file under output/ and unsaved/ (what the job wrote where nothing kept it;
-    backends/unsaved.py), not hidden or temporary files, by path."""
+    """The log and every regular file under output/, unsaved/ (what the job wrote where nothing kept it;
+    backends/unsaved.py) and replicas/ (each replica's log), not hidden or temporary files, by path."""
     root = job_dir.resolve()
     found = []
-    for path in sorted([root / FINAL_LOG, *(root / "output").rglob("*"), *(root / "unsaved").rglob("*")]):
+    for path in sorted([root / FINAL_LOG, *(root / "output").rglob("*"), *(root / "unsaved").rglob("*"),
+                        *(root / "replicas").rglob("*")]):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts) or path.name.endswith(".tmp") or path.is_symlink():
             continue

@@ -62,6 +62,25 @@ class WorkerPool:
     boot_disk_size_gb: int = 100
 
 
+@dataclass(frozen=True)
+class Replica:
+    """One replica of a worker pool, named as Vertex names it: workerpool{pool}-{index}."""
+
+    pool: int
+    index: int
+
+    @property
+    def name(self) -> str:
+        return f"workerpool{self.pool}-{self.index}"
+
+    @property
+    def is_chief(self) -> bool:
+        return self.pool == 0 and self.index == 0
+
+
+CHIEF = Replica(0, 0)
+
+
 @dataclass
 class Mount:
     """A Cloud Storage prefix seen at /gcs/<bucket>/<prefix> inside the job."""
@@ -97,6 +116,10 @@ class JobSpec:
     @property
     def primary(self) -> WorkerPool:
         return self.worker_pools[0]
+
+    def replicas(self) -> list["Replica"]:
+        """Every replica of every pool, the chief (workerpool0-0) first."""
+        return [Replica(i, r) for i, pool in enumerate(self.worker_pools) for r in range(pool.replica_count)]
 
     def to_dict(self, redact: bool = True) -> dict[str, Any]:
         data = asdict(self)

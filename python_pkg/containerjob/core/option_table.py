@@ -95,8 +95,9 @@ OPTIONS: list[Option] = [
            form=Form("Machine type", "n1-standard-4")),
     Option("accelerator", "text", "Vertex AI accelerator TYPE:COUNT, e.g. NVIDIA_TESLA_T4:1", metavar="TYPE:COUNT",
            backends=GCP, hint_for=LOCAL, hint="local runs take --gpus N", form=Form("Accelerator", "NVIDIA_TESLA_T4:1")),
-    Option("replicas", "text", "replica count of the Vertex AI worker pool", backends=VERTEX,
-           hint_for=LOCAL, hint="a local run is one container"),
+    Option("replicas", "text", "replicas of the job: the chief (workerpool0) and N-1 workers (workerpool1), each "
+           "told the others' addresses in CLUSTER_SPEC/TF_CONFIG; locally one container each on a network of "
+           "their own", metavar="N", backends=LOCAL + VERTEX),
     Option("spot", "flag", "Vertex AI Spot VMs (scheduling strategy SPOT)", backends=VERTEX),
     Option("service_account", "text", "the service account the Vertex AI job runs as (the Workbench Executor needs "
            "one)", backends=GCP,

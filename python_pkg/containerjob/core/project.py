@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .models import JobSpec
+from .models import CHIEF, JobSpec, Replica
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 CA_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS",
@@ -93,22 +93,30 @@ def output_dirs(base: str) -> dict[str, str]:
     }
 
 
-REPLICA_HOST = "workerpool0-0"  # the container's hostname: the address CLUSTER_SPEC gives the one replica
+TF_TASK_TYPES = ("chief", "worker", "ps", "evaluator")  # TF_CONFIG's names for worker pools 0..3, as on Vertex
+PORT = 2222
 
 
-def cluster_env(spec: JobSpec) -> dict[str, str]:
-    """CLUSTER_SPEC and TF_CONFIG as Vertex formats them for the single replica of worker pool 0, with the
-    job's CustomJobSpec (proto field names) under "job"."""
+def cluster_env(spec: JobSpec, replica: Replica = CHIEF) -> dict[str, str]:
+    """CLUSTER_SPEC and TF_CONFIG as Vertex formats them for custom containers: every pool's replicas as
+    host:port (the hosts are the replicas' names, which resolve between them), this replica's task, and
+    the job's CustomJobSpec (proto field names) under "job"."""
     from .custom_job_file import to_custom_job
 
     job = _snake_keys(to_custom_job(spec)[0]["jobSpec"])
     for pool in job["worker_pool_specs"]:  # values of --env stay out of a variable dry runs print
         pool["container_spec"].pop("env", None)
-    address = [f"{REPLICA_HOST}:2222"]
-    return {"CLUSTER_SPEC": json.dumps({"cluster": {"workerpool0": address}, "environment": "cloud",
-                                        "task": {"type": "workerpool0", "index": 0}, "job": job}),
-            "TF_CONFIG": json.dumps({"cluster": {"chief": address}, "environment": "cloud",
-                                     "task": {"type": "chief", "index": 0}, "job": job})}
+    hosts: dict[int, list[str]] = {}
+    for other in spec.replicas():
+        hosts.setdefault(other.pool, []).append(f"{other.name}:{PORT}")
+    tf_type = TF_TASK_TYPES[replica.pool] if replica.pool < len(TF_TASK_TYPES) else f"workerpool{replica.pool}"
+    tf_cluster = {(TF_TASK_TYPES[i] if i < len(TF_TASK_TYPES) else f"workerpool{i}"): h for i, h in hosts.items()}
+    return {"CLUSTER_SPEC": json.dumps({"cluster": {f"workerpool{i}": h for i, h in hosts.items()},
+                                        "environment": "cloud",
+                                        "task": {"type": f"workerpool{replica.pool}", "index": replica.index},
+                                        "job": job}),
+            "TF_CONFIG": json.dumps({"cluster": tf_cluster, "environment": "cloud",
+                                     "task": {"type": tf_type, "index": replica.index}, "job": job})}
 
 
 def _snake_keys(value: Any) -> Any:
@@ -120,8 +128,10 @@ def _snake_keys(value: Any) -> Any:
     return value
 
 
-def job_environment(spec: JobSpec, job_id: str, *, ca_bundle_mounted: bool, pass_proxy: bool) -> dict[str, str]:
-    """The environment of DESIGN.md, identical in shape for local and cloud jobs; user --env wins."""
+def job_environment(spec: JobSpec, job_id: str, *, ca_bundle_mounted: bool, pass_proxy: bool,
+                    replica: Replica = CHIEF) -> dict[str, str]:
+    """The environment of DESIGN.md for one replica, identical in shape for local and cloud jobs; the
+    replica's pool's --env wins."""
     env: dict[str, str] = {"PYTHONUNBUFFERED": "1", "CLOUD_ML_JOB_ID": job_id}
     if spec.project:
         env.update(GOOGLE_CLOUD_PROJECT=spec.project, CLOUDSDK_CORE_PROJECT=spec.project,
@@ -130,10 +140,10 @@ def job_environment(spec: JobSpec, job_id: str, *, ca_bundle_mounted: bool, pass
         env["CLOUD_ML_REGION"] = spec.region
     if spec.base_output_dir:  # gs:// URIs as on Vertex (the prefix is mounted at /gcs/...); a local folder as is
         env.update(output_dirs(spec.base_output_dir))
-    env.update(cluster_env(spec))
+    env.update(cluster_env(spec, replica))
     if pass_proxy:
         env.update({k: os.environ[k] for k in PROXY_VARS if os.environ.get(k)})
     if ca_bundle_mounted:
         env.update({k: CONTAINER_CA_PATH for k in CA_VARS})
-    env.update(spec.primary.env)
+    env.update(spec.worker_pools[replica.pool].env)
     return env

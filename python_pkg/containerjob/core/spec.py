@@ -1,6 +1,7 @@
 """User options -> validated JobSpec. Every error names the option and the fix."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -155,9 +156,9 @@ def validate_output_dir(value: str | None) -> str | None:
 def build_spec(options: RunOptions, *, default_image: str, default_backend: str, project: str | None,
                region: str | None = None, staging_bucket: str | None = None,
                service_account: str | None = None, image_repo: str | None = None,
-               from_file: frozenset[str] = frozenset()) -> JobSpec:
+               from_file: frozenset[str] = frozenset(), args: list[str] | None = None) -> JobSpec:
     """Validate everything a backend needs; raises SpecError on the first problem. `from_file`: the options
-    a CustomJob file set, valid on every backend (see check_applicable)."""
+    a CustomJob file set, valid on every backend (see check_applicable). `args`: containerSpec.args."""
     backend = options.backend or default_backend
     check_applicable(options, backend, from_file)
     image = validate_image(options.image or default_image)
@@ -178,12 +179,15 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
     pool = WorkerPool(
         image=image,
         command=parse_command(options.command),
+        args=list(args or []),
         env=parse_env(options.env),
         machine_type=options.machine_type or "n1-standard-4",
         accelerator_type=accelerator or ("NVIDIA_GPU" if count else None),
         accelerator_count=count,
-        replica_count=replicas,
     )
+    pools = [pool]
+    if replicas > 1:  # as Vertex wants it: one chief (workerpool0), the other replicas as workers (workerpool1)
+        pools.append(dataclasses.replace(pool, env=dict(pool.env), args=list(pool.args), replica_count=replicas - 1))
     staging = options.staging_bucket or staging_bucket
     if staging:
         staging = split_gs(staging if staging.startswith("gs://") else f"gs://{staging}", "--staging-bucket")[0]
@@ -205,7 +209,7 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
     if sa and not re.match(r"^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$|^[0-9]+-compute@developer\.gserviceaccount\.com$", sa):
         raise SpecError(f"--service-account {sa!r} is not a service account e-mail: NAME@PROJECT.iam.gserviceaccount.com")
     return JobSpec(
-        worker_pools=[pool],
+        worker_pools=pools,
         display_name=name,
         backend=backend,
         staging_bucket=staging,

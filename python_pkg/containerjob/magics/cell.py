@@ -21,7 +21,9 @@ from ..core.settings import Settings
 from ..core.options import argparse_arguments, for_kind, options_from_args
 from .display import make_view
 
-COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc", "run-notebook", "outputs", "schedule")
+COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc", "run", "run-notebook", "wait", "export",
+            "outputs", "schedule")
+CLI_COMMANDS = ("run", "run-notebook", "wait", "export", "outputs", "schedule")  # the command line's, as they are
 JOB_MIME = "application/vnd.containerjob.job+json"  # the sidebar records job IDs from this output
 
 
@@ -109,6 +111,10 @@ class ContainerJob(Magics):
             %containerjob fetch ID        bring a finished detached job's variables back
             %containerjob sync ID         retry the upload of a job's sync-mode /gcs stage
             %containerjob gc [--older-than DAYS]   remove leftovers (containers, payloads, old jobs)
+            %containerjob run --image IMG [--command 'PROG ARG...'] [-- ARGS]   a container job
+            %containerjob run --config job.yaml | run train.py [-- ARGS]        a CustomJob file, a script
+            %containerjob wait ID [ID...]  until the jobs end (fails when one did)
+            %containerjob export ID       a container job as a CustomJob file
             %containerjob run-notebook NB.ipynb [-p NAME VALUE]... [--backend local|executor] [options]
             %containerjob outputs ID      files kept for a job (executed notebook, files it wrote)
             %containerjob schedule create NB.ipynb --cron '0 3 * * *' [--timezone Europe/Paris] ...
@@ -225,7 +231,7 @@ class ContainerJob(Magics):
             raise UsageError(f"%containerjob needs a command: {' | '.join(COMMANDS)} (or use %%containerjob on a cell)")
         command, rest = words[0], words[1:]
         try:
-            if command in ("run-notebook", "outputs", "schedule"):
+            if command in CLI_COMMANDS:
                 return self._cli([command, *rest])
             return getattr(self, f"_cmd_{command}")(rest)
         except ContainerJobError as exc:

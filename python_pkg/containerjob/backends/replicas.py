@@ -1,0 +1,140 @@
+"""Several replicas of a local job, rehearsed as Vertex AI runs them: one container per replica on a Docker
+network of the job's own, each reachable by its replica name (workerpool{P}-{I}, the hosts CLUSTER_SPEC and
+TF_CONFIG list), their logs merged line by line with the replica's name in front, the job's verdict taken
+as Vertex takes it (the first failing replica fails the job; the chief's success ends it)."""
+from __future__ import annotations
+
+import codecs
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import docker
+import docker.errors
+
+from ..core.job_files import FINAL_LOG
+from ..core.models import JobSpec, JobStatus, Replica
+from .base import StreamStop
+from .engine import engine_errors, gone_ok
+
+LABEL_REPLICA = "containerjob.replica"
+REPLICA_LOGS = "replicas"  # in the job folder: each replica's own log, NAME.txt
+
+
+def network_name(job_id: str) -> str:
+    return f"containerjob-{job_id}"
+
+
+def container_name(job_id: str, replica: Replica) -> str:
+    """The chief keeps the one-container name (a job's container is found by it while it starts)."""
+    return f"containerjob-{job_id}" if replica.is_chief else f"containerjob-{job_id}-{replica.name}"
+
+
+def is_pool_job(spec: JobSpec) -> bool:
+    return len(spec.replicas()) > 1
+
+
+@dataclass
+class Verdict:
+    """What the replicas say about the job: None while it runs."""
+
+    status: JobStatus | None
+    message: str = ""
+    exit_code: int | None = None
+    decider: str = ""  # the replica whose end decided it
+
+
+def verdict(states: dict[str, dict[str, Any]]) -> Verdict:
+    """From each replica's inspect State: a failing replica fails the job (the first to fail, by finish time);
+    the chief's success ends it, the others stopped then, as Vertex does."""
+    ended = {name: s for name, s in states.items() if s.get("Status") in ("exited", "dead")}
+    failed = sorted((s.get("FinishedAt", ""), name) for name, s in ended.items() if s.get("ExitCode"))
+    if failed:
+        name = failed[0][1]
+        code = ended[name]["ExitCode"]
+        why = "ran out of memory (OOM killed)" if ended[name].get("OOMKilled") else f"exited with code {code}"
+        return Verdict(JobStatus.FAILED, f"replica {name} {why}", code, name)
+    chief = ended.get(Replica(0, 0).name)
+    if chief is not None:
+        return Verdict(JobStatus.SUCCEEDED, "", 0, Replica(0, 0).name)
+    return Verdict(None)
+
+
+def remove_network(client: docker.DockerClient, job_id: str) -> None:
+    """Gone already, or still holding a replica another process is removing: both are fine here."""
+    with engine_errors(f"remove the network of job {job_id}"), gone_ok():
+        try:
+            client.api.remove_network(network_name(job_id))
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc.explanation or exc):
+                raise
+
+
+def merged_logs(client: docker.DockerClient, containers: dict[str, str], follow: bool,
+                stop: StreamStop | None) -> Iterator[str]:
+    """Every replica's log as it comes, each line prefixed with its replica's name; `stop` closes them all."""
+    lines: queue.Queue[Any] = queue.Queue()
+    done = object()
+
+    def pump(name: str, ref: str) -> None:
+        try:
+            stream = client.api.logs(ref, stream=True, follow=follow, stdout=True, stderr=True)
+            if stop is not None:
+                stop.on_set(stream.close)
+            decoder, pending = codecs.getincrementaldecoder("utf-8")(errors="replace"), ""
+            for chunk in stream:
+                pending += decoder.decode(chunk)
+                *whole, pending = pending.split("\n")
+                for line in whole:
+                    lines.put(f"[{name}] {line}\n")
+            if pending := pending + decoder.decode(b"", final=True):
+                lines.put(f"[{name}] {pending}\n")
+        except (docker.errors.DockerException, OSError, ValueError):
+            pass  # a replica removed meanwhile, or its stream closed by `stop`: the others go on
+        finally:
+            lines.put(done)
+
+    for name, ref in containers.items():
+        threading.Thread(target=pump, args=(name, ref), name=f"logs-{name}", daemon=True).start()
+    open_streams = len(containers)
+    while open_streams:
+        item = lines.get()
+        if item is done:
+            open_streams -= 1
+        else:
+            yield item
+
+
+def keep_logs(client: docker.DockerClient, containers: dict[str, str], job_dir: Path) -> None:
+    """At the end: the merged log in time order (prefixed lines) as the job's log, and each replica's own
+    under replicas/NAME.txt."""
+    stamped: list[tuple[str, str]] = []
+    (job_dir / REPLICA_LOGS).mkdir(exist_ok=True)
+    for name, ref in containers.items():
+        with engine_errors(f"keep the log of replica {name}"), gone_ok():
+            raw = client.api.logs(ref, stdout=True, stderr=True, timestamps=True).decode("utf-8", errors="replace")
+            text = []
+            for line in raw.splitlines():
+                stamp, _, rest = line.partition(" ")
+                stamped.append((stamp, f"[{name}] {rest}\n"))
+                text.append(rest + "\n")
+            (job_dir / REPLICA_LOGS / f"{name}.txt").write_text("".join(text))
+    (job_dir / FINAL_LOG).write_text("".join(line for _, line in sorted(stamped, key=lambda s: s[0])))
+
+
+def replica_infos(client: docker.DockerClient, job_id: str, store_label: str) -> dict[str, dict[str, Any]]:
+    """Each replica container's inspect, by replica name."""
+    with engine_errors(f"list the replicas of job {job_id}"):
+        found = client.api.containers(all=True, filters={"label": [f"containerjob.job={job_id}",
+                                                                  f"containerjob.store={store_label}"]})
+    infos = {}
+    for container in found:
+        with engine_errors(f"inspect a replica of job {job_id}"):
+            try:
+                info = client.api.inspect_container(container["Id"])
+            except docker.errors.NotFound:
+                continue
+        infos[(info["Config"].get("Labels") or {}).get(LABEL_REPLICA, info["Name"])] = info
+    return infos
