@@ -171,12 +171,12 @@ async def test_backends_report_availability_and_capabilities(jp_fetch):
     assert backends["local"]["available"] is True  # the real engine answers the ping
     assert backends["local"]["label"] == "Local container (Docker)"
     local = backends["local"]["capabilities"]
-    assert local["kinds"] == ["cell", "script", "notebook"] and local["schedules"] and local["live_logs"]
+    assert local["kinds"] == ["cell", "script", "notebook", "container"] and local["schedules"] and local["live_logs"]
     assert isinstance(local["gpus"], bool)  # whether this host has an NVIDIA driver
     for name in ("vertex", "executor"):  # cj_home: no project, no staging bucket
         assert backends[name]["available"] is True  # a form or flag can still give both
         assert "project" in backends[name]["message"] and "staging bucket" in backends[name]["message"]
-    assert backends["vertex"]["capabilities"] == {"kinds": ["cell", "script"], "schedules": False, "gpus": True,
+    assert backends["vertex"]["capabilities"] == {"kinds": ["cell", "script", "container"], "schedules": False, "gpus": True,
                                                   "cancel": True, "live_logs": True}
     assert backends["executor"]["capabilities"] == {"kinds": ["notebook"], "schedules": True, "gpus": True,
                                                     "cancel": True, "live_logs": False}
