@@ -6,7 +6,12 @@ job's network, four containers (created before any starts, as the rendezvous nee
 logs. Each run checks its outcome (SUCCEEDED, every replica's line in the log) and that no container or
 network of the store is left; a wrong result exits non-zero, a missed target only says so.
 
-Prints the median wall time of each, their ratio (target <= 1.5) and the added time per extra replica.
+The same is done by raw docker SDK calls in the same loop (a network when there are several, the containers
+created and started in parallel, waited for, removed): the engine's own cost of N containers on a network,
+so the ratio containerjob can reach on this machine is visible next to the one it reaches.
+
+Prints the median wall time of each, the ratio 4-vs-1 for containerjob (target <= 1.5) and for raw docker,
+and the added time per extra replica.
 
 Run: python bench/replicas.py [--runs 9] [--replicas 4]
 """
@@ -41,6 +46,29 @@ def run_once(service: JobService, replicas: int) -> float:
     return took
 
 
+def raw_once(engine: docker.DockerClient, replicas: int) -> float:
+    """What the engine itself takes for the same replicas: network, parallel create+start, wait, remove."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = time.perf_counter()
+    name = f"cj-bench-raw-{os.getpid()}"
+    network = engine.networks.create(name) if replicas > 1 else None
+
+    def one(i: int) -> None:
+        container = engine.containers.create(kernel_python_image(), ["python3", "-c", "print('replica up')"],
+                                             hostname=f"workerpool1-{i}", network=name if network else None)
+        container.start()
+        if container.wait(timeout=60)["StatusCode"] != 0 or b"replica up" not in container.logs():
+            sys.exit("raw docker run failed")
+        container.remove(force=True)
+
+    with ThreadPoolExecutor(max_workers=replicas) as pool:
+        list(pool.map(one, range(replicas)))
+    if network:
+        network.remove()
+    return time.perf_counter() - start
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
@@ -49,12 +77,13 @@ def main() -> int:
     os.environ["CONTAINERJOB_HOME"] = tempfile.mkdtemp(prefix="cj-bench-replicas-")
     service = JobService()
     run_once(service, 1), run_once(service, args.replicas)  # warm: image probe cached, first sweep done
-    one, many = [], []
-    for i in range(args.runs):
-        order = [(1, one), (args.replicas, many)]
-        for count, times in order if i % 2 == 0 else reversed(order):
-            times.append(run_once(service, count))
     engine = docker.from_env()
+    one, many, raw_one, raw_many = [], [], [], []
+    for i in range(args.runs):
+        order = [(run_once, service, 1, one), (run_once, service, args.replicas, many),
+                 (raw_once, engine, 1, raw_one), (raw_once, engine, args.replicas, raw_many)]
+        for run, target, count, times in order if i % 2 == 0 else reversed(order):
+            times.append(run(target, count))
     label = f"containerjob.store={service.backend('local').store_label}"
     time.sleep(1)
     left = engine.containers.list(all=True, sparse=True, filters={"label": label})
@@ -66,6 +95,9 @@ def main() -> int:
     print(f"1 replica: median {a * 1000:.0f} ms; {args.replicas} replicas: median {b * 1000:.0f} ms")
     print(f"ratio {ratio:.2f} (target <= 1.5): target {'met' if ratio <= 1.5 else 'MISSED'}; "
           f"{(b - a) / (args.replicas - 1) * 1000:.0f} ms per extra replica")
+    c, d = statistics.median(raw_one), statistics.median(raw_many)
+    print(f"raw docker SDK, same work: 1 container {c * 1000:.0f} ms, {args.replicas} on a network {d * 1000:.0f} ms, "
+          f"ratio {d / c:.2f}; containerjob over raw: {a / c:.2f}x (1), {b / d:.2f}x ({args.replicas})")
     return 0
 
 

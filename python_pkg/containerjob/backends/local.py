@@ -22,7 +22,7 @@ from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_
 from ..core.version import __version__
 from ..mounts.job_mounts import JobMounts
 from . import gpu, images, replicas
-from .unsaved import keep_unsaved
+from .unsaved import GCS_ROOT_DIR, keep_unsaved
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .engine import engine_errors, gone_ok, program_errors
 
@@ -192,6 +192,8 @@ class LocalBackend(Backend):
                           {"source": str(payload.path), "target": IN_CONTAINER["payload"], "read_only": True}]
         else:
             del env["CONTAINERJOB_PAYLOAD"]
+        # /gcs is the job's own folder, the buckets' binds nest inside: what lands there beside them is kept
+        mounts.append({"source": str(self.job_dir(job_id) / GCS_ROOT_DIR), "target": "/gcs", "read_only": False})
         if self.settings.ca_bundle:
             mounts.append({"source": self.settings.ca_bundle, "target": CONTAINER_CA_PATH, "read_only": True})
         if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
@@ -244,6 +246,7 @@ class LocalBackend(Backend):
         job_mounts = JobMounts(Path(record.job_dir))
         job_mounts.prepare(spec.mounts, project=spec.project, upload_on_failure=spec.upload_on_failure,
                            notify=notify)
+        (Path(record.job_dir) / GCS_ROOT_DIR).mkdir(exist_ok=True)
         api = self.client.api
         try:
             if spec.base_output_dir:  # Cloud Storage FUSE shows these implicitly; make them real here
@@ -256,11 +259,15 @@ class LocalBackend(Backend):
                     api.create_network(replicas.network_name(record.id), driver="bridge",
                                        labels={LABEL_JOB: record.id, LABEL_STORE: self.store_label})
             network = replicas.network_name(record.id) if pool_job else None
-            ids = [self._create(config, spec.worker_pools[r.pool], payload, network)
-                   for r, config in zip(spec.replicas(), configs)]
-            for container_id in ids:
-                with engine_errors("start the container"), program_errors(spec.primary, payload):
+
+            def create_and_start(replica: Replica, config: dict[str, Any]) -> str:
+                container_id = self._create(config, spec.worker_pools[replica.pool], payload, network)
+                with engine_errors("start the container"), program_errors(spec.worker_pools[replica.pool], payload):
                     api.start(container_id)
+                return container_id
+
+            # Replicas start together (each waits for the others' addresses itself, as on Vertex).
+            ids = replicas.each(create_and_start, list(zip(spec.replicas(), configs)))
         except BaseException as exc:
             # By name: an interrupt can land after the engine created one but before we learnt its ID.
             with engine_errors("remove the containers that failed to start"):
@@ -330,12 +337,15 @@ class LocalBackend(Backend):
         ref = record.backend_ref or f"containerjob-{record.id}"
         pool_job = replicas.is_pool_job(record.spec)
         refs = [i["Id"] for i in self._replica_infos(record).values()] if pool_job else [ref]
-        with engine_errors(f"stop job {record.id}"):
-            for one in refs:
+
+        def stop_one(one: str) -> None:
+            with engine_errors(f"stop job {record.id}"):
                 try:
                     self.client.api.stop(one, timeout=self.settings.stop_timeout_s)
                 except docker.errors.NotFound:
                     pass
+
+        replicas.each(stop_one, [(one,) for one in refs])
         if pool_job:
             return self.finalise(record, {"replicas": self._replica_infos(record), "verdict": decided},
                                  status if decided is None else None, message)
@@ -373,11 +383,8 @@ class LocalBackend(Backend):
     def _outcome(self, record: JobRecord, chief: dict[str, Any] | None, status: JobStatus | None, message: str,
                  exit_code: int | None) -> Outcome:
         """What every end shares: a cancel's verdict, unsaved files kept, /gcs uploaded and unmounted."""
-        unsaved = ""
-        if chief:
-            targets = [b.target for b in JobMounts(Path(record.job_dir)).plan(record.spec.mounts)]
-            with engine_errors(f"keep the unsaved files of job {record.id}"), gone_ok():
-                unsaved = keep_unsaved(self.client, chief["Id"], Path(record.job_dir), targets)
+        targets = [b.target for b in JobMounts(Path(record.job_dir)).plan(record.spec.mounts)]
+        unsaved = keep_unsaved(Path(record.job_dir), targets)
         if status is None:  # only a cancel that reached the job leaves the verdict open here
             status, message = JobStatus.CANCELLED, "cancelled by the user"
         try:
@@ -389,10 +396,11 @@ class LocalBackend(Backend):
 
     def released(self, record: JobRecord, info: dict[str, Any] | None) -> None:
         if info and "replicas" in info:
-            with engine_errors(f"remove the containers of job {record.id}"):
-                for one in info["replicas"].values():
-                    with gone_ok():
-                        self.client.api.remove_container(one["Id"], force=True)
+            def remove(one: dict[str, Any]) -> None:
+                with engine_errors(f"remove a container of job {record.id}"), gone_ok():
+                    self.client.api.remove_container(one["Id"], force=True)
+
+            replicas.each(remove, [(one,) for one in info["replicas"].values()])
             replicas.remove_network(self.client, record.id)
         elif info:
             with engine_errors(f"remove the container of job {record.id}"), gone_ok():

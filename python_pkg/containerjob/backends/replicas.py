@@ -7,9 +7,10 @@ from __future__ import annotations
 import codecs
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import docker
 import docker.errors
@@ -19,6 +20,7 @@ from ..core.models import JobSpec, JobStatus, Replica
 from .base import StreamStop
 from .engine import engine_errors, gone_ok
 
+T = TypeVar("T")
 LABEL_REPLICA = "containerjob.replica"
 REPLICA_LOGS = "replicas"  # in the job folder: each replica's own log, NAME.txt
 
@@ -60,6 +62,16 @@ def verdict(states: dict[str, dict[str, Any]]) -> Verdict:
     if chief is not None:
         return Verdict(JobStatus.SUCCEEDED, "", 0, Replica(0, 0).name)
     return Verdict(None)
+
+
+def each(call: Callable[..., T], calls: list[tuple]) -> list[T]:
+    """call(*args) for every args at once (engine calls wait on the engine, not on us), results in order;
+    the first error is raised once all have returned. One call runs here, with no thread."""
+    if len(calls) == 1:
+        return [call(*calls[0])]
+    with ThreadPoolExecutor(max_workers=min(len(calls), 16), thread_name_prefix="containerjob-replica") as pool:
+        futures = [pool.submit(call, *args) for args in calls]
+    return [f.result() for f in futures]
 
 
 def remove_network(client: docker.DockerClient, job_id: str) -> None:

@@ -1,58 +1,46 @@
 """Files a local job wrote where nothing keeps them: under /gcs/<bucket> outside every mount, or under a
 path with a `gs:` component (a gs:// URI used as a file name). On Vertex AI they vanish with the
-container; here they are copied out of the container's own layer (`docker diff`, then an archive of
-each place) into the job folder before it is removed, and the job's message says where and why."""
+container; here they are kept in the job folder and the job's message says where and why.
+
+Cheap by construction (no `docker diff`, which walks the container's whole layer): /gcs itself is a bind
+of the job's own folder, the buckets' binds nest inside it, so what lands in that folder was written
+beside the mounts; the runner moves a `gs:` folder it finds in its working directory to output/unsaved/."""
 from __future__ import annotations
 
-import io
 import os
-import tarfile
+import shutil
 from pathlib import Path
 
-import docker.errors
-
 UNSAVED_DIR = "unsaved"
-MAX_UNSAVED_BYTES = 1024 * 1024 * 1024  # a copy, not a second bucket: beyond these, the rest is not copied
-MAX_UNSAVED_PATHS = 10_000
-_ADDED_OR_CHANGED = (0, 1)  # docker diff kinds: 0 modified, 1 added, 2 deleted
+GCS_ROOT_DIR = "gcs-root"  # in the job folder: bound at /gcs, under the buckets' own binds
 
 
-def unsaved_paths(changes: list[dict] | None, mount_targets: list[str]) -> list[str]:
-    """Leaves of the container's diff under /gcs or under a `gs:` directory: written beside the mounts (a
-    bind mount's content never shows in the diff; its mount point, a leaf, is left out by name)."""
-    paths = sorted(c["Path"] for c in changes or [] if c["Kind"] in _ADDED_OR_CHANGED)
-    wanted = [p for p in paths if p.startswith("/gcs/") or "gs:" in p.split("/")]
-    leaves = [p for i, p in enumerate(wanted) if not (i + 1 < len(wanted) and wanted[i + 1].startswith(p + "/"))]
-    return [p for p in leaves if p not in mount_targets][:MAX_UNSAVED_PATHS]
-
-
-def keep_unsaved(client: docker.DockerClient, container_id: str, job_dir: Path, mount_targets: list[str]) -> str:
-    """Copy unsaved files into job_dir/unsaved/<path in the container>; a message for the job, or ""."""
-    try:
-        paths = unsaved_paths(client.api.diff(container_id), mount_targets)
-    except docker.errors.APIError:
-        return ""  # the container is already gone: nothing can be kept, and the job's own result stands
-    kept, size, places = 0, 0, set()
-    root = (job_dir / UNSAVED_DIR).resolve()
-    for path in paths:
-        try:
-            stream, _ = client.api.get_archive(container_id, path)
-            data = b"".join(stream)
-        except docker.errors.APIError:
-            continue
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            for member in tar.getmembers():
-                if not member.isfile() or size + member.size > MAX_UNSAVED_BYTES:
-                    continue
-                dest = (root / os.path.dirname(path).lstrip("/") / member.name).resolve()
-                if not str(dest).startswith(str(root) + os.sep):
-                    continue
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(member) as src, open(dest, "wb") as out:
-                    out.write(src.read())
-                kept, size = kept + 1, size + member.size
-                parts = path.split("/")
-                places.add("/".join(parts[:3]) if path.startswith("/gcs/") else "/".join(parts[:parts.index("gs:") + 1]))
+def keep_unsaved(job_dir: Path, mount_targets: list[str]) -> str:
+    """Move what the job left beside its mounts into job_dir/unsaved/<path in the container>; a message, or ""."""
+    root = job_dir / UNSAVED_DIR
+    kept, places = 0, set()
+    gcs = job_dir / GCS_ROOT_DIR
+    for folder, _, names in os.walk(gcs):
+        for name in names:
+            path = Path(folder) / name
+            inside = "/gcs/" + path.relative_to(gcs).as_posix()
+            if path.is_symlink() or not path.is_file() or any(inside.startswith(t + "/") for t in mount_targets):
+                continue
+            dest = root / inside.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), dest)
+            kept += 1
+            places.add("/".join(inside.split("/")[:3]))
+    from_runner = job_dir / "output" / UNSAVED_DIR  # the runner's gs: folder, by its path in the container
+    if from_runner.is_dir():
+        for path in sorted(p for p in from_runner.rglob("*") if p.is_file()):
+            dest = root / path.relative_to(from_runner)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), dest)
+            kept += 1
+            parts = path.relative_to(from_runner).parts
+            places.add("/" + "/".join(parts[:parts.index("gs:") + 1]) if "gs:" in parts else "/gs:")
+        shutil.rmtree(from_runner, ignore_errors=True)
     if not kept:
         return ""
     return (f"{kept} file(s) written under {', '.join(sorted(places))}, where nothing keeps them, were copied to "

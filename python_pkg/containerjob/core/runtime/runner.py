@@ -183,7 +183,21 @@ def _is_chief():
 def main():
     if not _is_chief():
         os.environ["CONTAINERJOB_OUTPUT"] = tempfile.mkdtemp(prefix="containerjob-worker-")
-    return _main()
+    try:
+        return _main()
+    finally:
+        _keep_gs_folder(os.environ["CONTAINERJOB_OUTPUT"])
+
+
+def _keep_gs_folder(output):
+    """open("gs://b/x", "w") after makedirs writes ./gs:/b/x, which vanishes with the container (on Vertex
+    too): move it to output/unsaved/<its path>, where the host reports it."""
+    import shutil
+
+    found = os.path.join(os.getcwd(), "gs:")
+    if os.path.isdir(found) and not os.path.islink(found):
+        target = os.path.join(output, "unsaved", os.getcwd().lstrip("/"), "gs:")
+        shutil.copytree(found, target, dirs_exist_ok=True, symlinks=True)
 
 
 def _main():
