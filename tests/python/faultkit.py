@@ -25,7 +25,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "python_pkg"
 # What the job store, the payloads and a job directory may hold; anything else is garbage from a half-done step.
-JOB_DIR_ENTRIES = {".lock", "output", "logs.txt", "mounts.json"}
+JOB_DIR_ENTRIES = {".lock", "output", "logs.txt", "mounts.json", "unsaved", "replicas"}
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout_s: float = 60.0, every_s: float = 0.1) -> Any:
@@ -52,7 +52,8 @@ def half_written(home: Path) -> list[str]:
     if payloads.is_dir():
         for payload in payloads.iterdir():
             names = {p.name for p in payload.iterdir()} if payload.is_dir() else set()
-            if not {"manifest.json"} <= names or not ({"source.py", "notebook.ipynb"} & names):
+            container = names == {"manifest.json"} and '"container"' in (payload / "manifest.json").read_text()
+            if not {"manifest.json"} <= names or not ({"source.py", "notebook.ipynb"} & names or container):
                 found.append(f"{payload} (incomplete: {sorted(names)})")
     jobs = home / "jobs"
     if jobs.is_dir():

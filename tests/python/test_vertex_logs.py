@@ -2,6 +2,8 @@
 the Logging v2 REST API (tests/python/logging_fake.py), which refuses what the real API refuses."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -35,7 +37,7 @@ def test_the_fake_refuses_what_the_api_refuses(logging_api):
 
 def test_reads_are_incremental_paged_and_never_repeat(logging_api):
     client = logging_client("proj-1", logging_api.url, anonymous=True)
-    log = JobLog(client, "proj-1", "42")
+    log = JobLog(client, "proj-1", "42", since=time.time())
     write(logging_api, "7", "another job's line")
     for i in range(2500):
         write(logging_api, "42", f"line {i}")
@@ -53,12 +55,12 @@ def test_replicas_are_prefixed_when_there_are_several(logging_api):
     client = logging_client("proj-1", logging_api.url, anonymous=True)
     write(logging_api, "9", "chief ready")
     write(logging_api, "9", "worker ready", task="workerpool1-0")
-    assert JobLog(client, "proj-1", "9", replica_prefix=True).read() == \
+    assert JobLog(client, "proj-1", "9", since=time.time(), replica_prefix=True).read() == \
         "[workerpool0-0] chief ready\n[workerpool1-0] worker ready\n"
-    assert JobLog(client, "proj-1", "9").read() == "chief ready\nworker ready\n"
+    assert JobLog(client, "proj-1", "9", since=time.time()).read() == "chief ready\nworker ready\n"
 
 
 def test_a_refused_read_is_a_clear_error(logging_api):
     client = logging_client("proj-1", f"{logging_api.url}/nowhere", anonymous=True)
     with pytest.raises(BackendError, match="Cloud Logging"):
-        JobLog(client, "proj-1", "1").read()
+        JobLog(client, "proj-1", "1", since=time.time()).read()

@@ -51,8 +51,11 @@ def test_replicas_become_a_chief_pool_and_a_worker_pool(ip, capsys):
     pools = json.loads(out[out.index("{"):])["customJob"]["jobSpec"]["workerPoolSpecs"]
     assert [p["replicaCount"] for p in pools] == ["1", "2"]
     assert pools[0]["containerSpec"] == pools[1]["containerSpec"]
-    with pytest.raises(UsageError, match="--replicas is for Vertex AI"):
-        ip.run_cell_magic("containerjob", "--replicas 2", "x = 1")
+    ip.run_cell_magic("containerjob", "--replicas 2 --dry-run", "x = 1")  # the same pools, rehearsed here
+    out = capsys.readouterr().out
+    local = json.loads(out[out.index("{"):])
+    assert [r["hostname"] for r in local["replicas"]] == ["workerpool0-0", "workerpool1-0"]
+    assert local["network"].startswith("containerjob-cj-")
 
 
 def test_dry_run_prints_custom_job_and_gcloud(ip, capsys):

@@ -74,18 +74,21 @@ class LocalBackend(Backend):
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
             self.cleanup(stopped_only=True)
             self._swept = time.monotonic()
-        image = images.ensure_image(self.client, pool.image, notify)
-        if spec.requirements:
-            with engine_errors("build the image with the requirements"):
-                pool.image = images.requirements_image(self.client, image, spec.requirements, repo="",
-                                                       ca_bundle=self.settings.ca_bundle, notify=notify)
-            image = self.client.images.get(pool.image)
-        if payload.kind != "container":  # the runner's python3; a container job runs the image's own program
-            self._check_python(pool.image, image, payload)
-        for other in spec.worker_pools[1:]:  # the other pools' images, checked the same way
-            other_image = images.ensure_image(self.client, other.image, notify)
-            if payload.kind != "container":
-                self._check_python(other.image, other_image, payload)
+        ready: dict[str, str] = {}  # each pool's image as given -> as run (with the requirements baked in)
+        for one in spec.worker_pools:
+            if one.image not in ready:
+                image = images.ensure_image(self.client, one.image, notify)
+                tag = one.image
+                if spec.requirements:
+                    with engine_errors("build the image with the requirements"):
+                        tag = images.requirements_image(self.client, image, spec.requirements, repo="",
+                                                        ca_bundle=self.settings.ca_bundle, notify=notify)
+                    image = self.client.images.get(tag)
+                if payload.kind != "container":  # the runner's python3; a container job runs the image's own
+                    self._check_python(tag, image, payload)
+                ready[one.image] = tag
+            one.image = ready[one.image]
+        image = self.client.images.get(pool.image)
         if replicas.is_pool_job(spec) and any(p.accelerator_count for p in spec.worker_pools):
             gpu.split_gpus([(r.name, spec.worker_pools[r.pool].accelerator_count) for r in spec.replicas()],
                            gpu.host_gpu_ids())
@@ -233,7 +236,8 @@ class LocalBackend(Backend):
 
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
         """Low-level API calls only: the model layer re-inspects after each call, which costs ~20 ms each.
-        Several replicas: all are created on the job's network before any starts; the chief's ID is returned."""
+        Several replicas: created and started together on the job's network (each waits for its peers' names
+        itself, as on Vertex); the chief's ID is returned."""
         pool_job = replicas.is_pool_job(spec)
         configs = self.describe(spec, payload, record.id, redact=False)
         configs = configs["replicas"] if pool_job else [configs]
@@ -320,7 +324,10 @@ class LocalBackend(Backend):
         except BackendUnavailable as exc:
             raise self._lost(record, exc) from None
         if info is None:
-            return self.finalise(record, None, JobStatus.LOST, "its container disappeared (removed outside containerjob)")
+            lost = "its container disappeared (removed outside containerjob)"
+            if replicas.is_pool_job(record.spec):  # the other replicas and the network go with it
+                return self.stop(record, JobStatus.LOST, f"the chief's {lost}")
+            return self.finalise(record, None, JobStatus.LOST, lost)
         if pool is not None:
             decided = replicas.verdict({name: i["State"] for name, i in pool.items()})
             if decided.status is not None:  # the first failure, or the chief's success, ends every replica
@@ -368,7 +375,7 @@ class LocalBackend(Backend):
         if status is None and record.status is not JobStatus.CANCELLING:
             status = JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
             message = _failure_message(record, exit_code, state) if status is JobStatus.FAILED else ""
-        return self._outcome(record, info, status, message, exit_code)
+        return self._outcome(record, status, message, exit_code)
 
     def _conclude_pool(self, record: JobRecord, infos: dict[str, dict[str, Any]], decided: replicas.Verdict | None,
                        status: JobStatus | None, message: str) -> Outcome:
@@ -378,10 +385,9 @@ class LocalBackend(Backend):
         exit_code = None
         if status is None and decided is not None and record.status is not JobStatus.CANCELLING:
             status, message, exit_code = decided.status, decided.message, decided.exit_code
-        return self._outcome(record, infos.get(CHIEF.name), status, message, exit_code)
+        return self._outcome(record, status, message, exit_code)
 
-    def _outcome(self, record: JobRecord, chief: dict[str, Any] | None, status: JobStatus | None, message: str,
-                 exit_code: int | None) -> Outcome:
+    def _outcome(self, record: JobRecord, status: JobStatus | None, message: str, exit_code: int | None) -> Outcome:
         """What every end shares: a cancel's verdict, unsaved files kept, /gcs uploaded and unmounted."""
         targets = [b.target for b in JobMounts(Path(record.job_dir)).plan(record.spec.mounts)]
         unsaved = keep_unsaved(Path(record.job_dir), targets)

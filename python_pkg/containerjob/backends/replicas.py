@@ -45,22 +45,24 @@ class Verdict:
     status: JobStatus | None
     message: str = ""
     exit_code: int | None = None
-    decider: str = ""  # the replica whose end decided it
 
 
 def verdict(states: dict[str, dict[str, Any]]) -> Verdict:
-    """From each replica's inspect State: a failing replica fails the job (the first to fail, by finish time);
-    the chief's success ends it, the others stopped then, as Vertex does."""
+    """From each replica's inspect State, as Vertex decides: the chief's success ends the job (workers that end
+    after it, stopped or failing as their peer went away, do not count); a replica that failed before that
+    fails the job (the first to fail, by finish time). The same answer in every process that asks."""
     ended = {name: s for name, s in states.items() if s.get("Status") in ("exited", "dead")}
-    failed = sorted((s.get("FinishedAt", ""), name) for name, s in ended.items() if s.get("ExitCode"))
+    chief = ended.get(Replica(0, 0).name)
+    chief_done = chief.get("FinishedAt", "") if chief is not None and not chief.get("ExitCode") else None
+    failed = sorted((s.get("FinishedAt", ""), name) for name, s in ended.items()
+                    if s.get("ExitCode") and (chief_done is None or s.get("FinishedAt", "") < chief_done))
     if failed:
         name = failed[0][1]
         code = ended[name]["ExitCode"]
         why = "ran out of memory (OOM killed)" if ended[name].get("OOMKilled") else f"exited with code {code}"
-        return Verdict(JobStatus.FAILED, f"replica {name} {why}", code, name)
-    chief = ended.get(Replica(0, 0).name)
-    if chief is not None:
-        return Verdict(JobStatus.SUCCEEDED, "", 0, Replica(0, 0).name)
+        return Verdict(JobStatus.FAILED, f"replica {name} {why}", code)
+    if chief_done is not None:
+        return Verdict(JobStatus.SUCCEEDED, "", 0)
     return Verdict(None)
 
 
@@ -128,7 +130,9 @@ def keep_logs(client: docker.DockerClient, containers: dict[str, str], job_dir: 
         with engine_errors(f"keep the log of replica {name}"), gone_ok():
             raw = client.api.logs(ref, stdout=True, stderr=True, timestamps=True).decode("utf-8", errors="replace")
             text = []
-            for line in raw.splitlines():
+            for line in raw.split("\n"):  # not splitlines(): a progress bar's \r belongs to its line
+                if not line:
+                    continue
                 stamp, _, rest = line.partition(" ")
                 stamped.append((stamp, f"[{name}] {rest}\n"))
                 text.append(rest + "\n")

@@ -16,33 +16,44 @@ GCS_ROOT_DIR = "gcs-root"  # in the job folder: bound at /gcs, under the buckets
 
 
 def keep_unsaved(job_dir: Path, mount_targets: list[str]) -> str:
-    """Move what the job left beside its mounts into job_dir/unsaved/<path in the container>; a message, or ""."""
+    """Move what the job left beside its mounts into job_dir/unsaved/<path in the container>; a message, or "".
+    Links are never followed: the container made them, and they may point anywhere on this machine."""
     root = job_dir / UNSAVED_DIR
-    kept, places = 0, set()
-    gcs = job_dir / GCS_ROOT_DIR
-    for folder, _, names in os.walk(gcs):
-        for name in names:
-            path = Path(folder) / name
-            inside = "/gcs/" + path.relative_to(gcs).as_posix()
-            if path.is_symlink() or not path.is_file() or any(inside.startswith(t + "/") for t in mount_targets):
-                continue
-            dest = root / inside.lstrip("/")
+    moved, failed, places = 0, [], set()
+
+    def keep(path: Path, inside: str) -> None:
+        nonlocal moved
+        dest = root / inside.lstrip("/")
+        try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), dest)
-            kept += 1
-            places.add("/".join(inside.split("/")[:3]))
-    from_runner = job_dir / "output" / UNSAVED_DIR  # the runner's gs: folder, by its path in the container
-    if from_runner.is_dir():
-        for path in sorted(p for p in from_runner.rglob("*") if p.is_file()):
-            dest = root / path.relative_to(from_runner)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(path), dest)
-            kept += 1
-            parts = path.relative_to(from_runner).parts
-            places.add("/" + "/".join(parts[:parts.index("gs:") + 1]) if "gs:" in parts else "/gs:")
-        shutil.rmtree(from_runner, ignore_errors=True)
-    if not kept:
+        except OSError as exc:
+            failed.append(f"{inside} ({exc.strerror})")
+            return
+        moved += 1
+        parts = inside.split("/")
+        if inside.startswith("/gcs/"):
+            places.add("/".join(parts[:3]))
+        else:
+            places.add("/".join(parts[:parts.index("gs:") + 1]) if "gs:" in parts else inside)
+
+    for base, prefix in ((job_dir / GCS_ROOT_DIR, "/gcs/"), (job_dir / "output" / UNSAVED_DIR, "/")):
+        if base.is_symlink() or not base.is_dir():
+            continue
+        for folder, _, names in os.walk(base):  # followlinks=False: a linked folder is not entered
+            for name in names:
+                path = Path(folder) / name
+                inside = prefix + path.relative_to(base).as_posix()
+                if path.is_symlink() or not path.is_file() or any(inside.startswith(t + "/") for t in mount_targets):
+                    continue
+                keep(path, inside)
+    shutil.rmtree(job_dir / "output" / UNSAVED_DIR, ignore_errors=True)
+    shutil.rmtree(job_dir / GCS_ROOT_DIR, ignore_errors=True)  # what is left: the mount points, empty
+    if not moved and not failed:
         return ""
-    return (f"{kept} file(s) written under {', '.join(sorted(places))}, where nothing keeps them, were copied to "
-            f"{root}; on Vertex AI these would be lost too: mount the bucket (--mount gs://BUCKET) or write "
-            "under a mounted /gcs/BUCKET/PREFIX, never to a gs:// name with open()")
+    message = (f"{moved} file(s) written under {', '.join(sorted(places))}, where nothing keeps them, were moved to "
+               f"{root}; on Vertex AI these would be lost too: mount the bucket (--mount gs://BUCKET) or write "
+               "under a mounted /gcs/BUCKET/PREFIX, never to a gs:// name with open()")
+    if failed:
+        message += f"; could not keep {', '.join(failed[:3])}" + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+    return message

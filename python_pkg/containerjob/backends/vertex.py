@@ -35,6 +35,7 @@ class VertexBackend(GcpBackend):
     capabilities = Capabilities(kinds=["cell", "script", "container"], schedules=False, gpus=True, cancel=True, live_logs=True)
     poll_s = 1.0
     log_settle_s = 1.0  # after the end, how long Cloud Logging may still be taking the last lines
+    log_poll_s = 3.0  # Cloud Logging's read quota is per project and small: a follower asks at most this often
     collection = "customJobs"
     client_kind = "JobServiceClient"
     resource_kind = "CustomJob"
@@ -72,7 +73,6 @@ class VertexBackend(GcpBackend):
         from .engine import engine_errors
         from .local import LocalBackend
 
-        pool = spec.primary
         local = LocalBackend(self.settings, self.store)
         if not spec.requirements:
             try:
@@ -80,22 +80,31 @@ class VertexBackend(GcpBackend):
                     local.client.ping()
             except BackendUnavailable:
                 return  # no engine here, so no local-only image either: Vertex pulls the reference as given
+        if spec.requirements and not spec.image_repo:
+            raise SpecError("extra requirements on Vertex AI need an image registry to push to: pass --image-repo "
+                            "REGION-docker.pkg.dev/PROJECT/REPOSITORY or set CONTAINERJOB_IMAGE_REPO")
+        ready: dict[str, str] = {}  # each pool's image as given -> as pushed (every pool, not only the chief's)
         with engine_errors("prepare the image"):
-            if spec.requirements:
-                if not spec.image_repo:
-                    raise SpecError("extra requirements on Vertex AI need an image registry to push to: pass --image-repo "
-                                    "REGION-docker.pkg.dev/PROJECT/REPOSITORY or set CONTAINERJOB_IMAGE_REPO")
-                base = images.ensure_image(local.client, pool.image, notify)
-                pool.image = images.requirements_image(local.client, base, spec.requirements, repo=spec.image_repo,
-                                                       ca_bundle=self.settings.ca_bundle, notify=notify)
-                images.push(local.client, pool.image, notify)
-                return
-            try:
-                image = local.client.images.get(pool.image)
-            except docker.errors.ImageNotFound:
-                return
-            if images.local_only(image):
-                pool.image = images.publish_local_image(local.client, image, spec.image_repo or "", notify)
+            for pool in spec.worker_pools:
+                if pool.image not in ready:
+                    ready[pool.image] = self._pushed(local, pool.image, spec, notify)
+                pool.image = ready[pool.image]
+
+    def _pushed(self, local, reference: str, spec: JobSpec, notify: Notify) -> str:
+        """The reference Vertex AI pulls for `reference`: the requirements image pushed to --image-repo, a
+        local-only image pushed there as is, or the reference itself (a registry image, or one not here)."""
+        if spec.requirements:
+            base = images.ensure_image(local.client, reference, notify)
+            tag = images.requirements_image(local.client, base, spec.requirements, repo=spec.image_repo,
+                                            ca_bundle=self.settings.ca_bundle, notify=notify)
+            images.push(local.client, tag, notify)
+            return tag
+        try:
+            image = local.client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            return reference
+        return images.publish_local_image(local.client, image, spec.image_repo or "", notify) \
+            if images.local_only(image) else reference
 
     def _custom_job(self, spec: JobSpec, job_id: str, kind: str, origin: str = "") -> dict[str, Any]:
         """The CustomJob as REST JSON (camelCase), the one object both submit and --dry-run use: the job's own
@@ -121,9 +130,10 @@ class VertexBackend(GcpBackend):
         from ..core.models import redact_env
 
         job = self._custom_job(spec, job_id, payload.kind, origin)
-        container = job["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]
-        container["env"] = [{"name": k, "value": v} for k, v in
-                            redact_env({e["name"]: e["value"] for e in container.get("env", [])}).items()]
+        for pool in job["jobSpec"]["workerPoolSpecs"]:
+            container = pool["containerSpec"]
+            container["env"] = [{"name": k, "value": v} for k, v in
+                                redact_env({e["name"]: e["value"] for e in container.get("env", [])}).items()]
         gcloud = ["gcloud", "ai", "custom-jobs", "create", f"--project={spec.project}", f"--region={spec.region}",
                   f"--display-name={spec.display_name}", f"--labels={','.join(f'{k}={v}' for k, v in job['labels'].items())}",
                   "--config=/dev/stdin"]
@@ -209,7 +219,7 @@ class VertexBackend(GcpBackend):
                                                     self.settings.vertex_credentials == "anonymous")
         pools = record.spec.worker_pools
         return JobLog(self._logging[project], project,
-                      parse_resource_name(record.backend_ref, self.collection)["id"],
+                      parse_resource_name(record.backend_ref, self.collection)["id"], since=record.created_at,
                       replica_prefix=len(pools) > 1 or pools[0].replica_count > 1)
 
     def stream_logs(self, record: JobRecord, follow: bool, stop: StreamStop | None = None) -> Iterator[str]:
@@ -218,7 +228,7 @@ class VertexBackend(GcpBackend):
             yield from self.saved_logs(record)
             return
         log = self._log(record)
-        delay = self.poll_s
+        delay = self.log_poll_s
         stop = stop or StreamStop()
         while not stop.is_set():
             done = self.is_terminal(self._get(record))
@@ -232,7 +242,7 @@ class VertexBackend(GcpBackend):
                 if text := log.read():
                     yield text
                 return
-            delay = self.poll_s if text else min(delay * 1.5, 10.0)
+            delay = self.log_poll_s if text else min(delay * 1.5, 10.0)
             stop.wait(delay)
 
 

@@ -16,18 +16,17 @@ PAGE_SIZE = 1000
 class JobLog:
     """One job's entries, read incrementally: each `read()` returns the text not returned before."""
 
-    def __init__(self, client: Any, project: str, job_number: str, *, replica_prefix: bool = False) -> None:
+    def __init__(self, client: Any, project: str, job_number: str, *, since: float, replica_prefix: bool = False) -> None:
+        """`since`: when the job was created (a bound the client needs: without one it reads the last 24 h only)."""
         self._client, self._project, self._job = client, project, job_number
-        self._since: str | None = None
+        self._since = _rfc3339(datetime.fromtimestamp(since - 60, timezone.utc))
         self._seen: set[str] = set()
         self._prefix = replica_prefix
 
     def read(self) -> str:
         """The entries written since the last read, as lines (with a [workerpoolN-I] prefix for multi-replica
         jobs); "" when there is nothing new."""
-        query = f'resource.type="ml_job" AND resource.labels.job_id="{self._job}"'
-        if self._since:
-            query += f' AND timestamp>="{self._since}"'
+        query = f'resource.type="ml_job" AND resource.labels.job_id="{self._job}" AND timestamp>="{self._since}"'
         lines = []
         for entry in self._entries(query):
             if entry.insert_id in self._seen:
@@ -46,10 +45,11 @@ class JobLog:
         try:
             yield from self._client.list_entries(resource_names=[f"projects/{self._project}"], filter_=query,
                                                  order_by=ASCENDING, page_size=PAGE_SIZE)
-        except (gexc.Unauthenticated, gexc.PermissionDenied) as exc:
+        except (gexc.Unauthorized, gexc.Forbidden) as exc:  # over HTTP: 401 and 403 (Unauthenticated, PermissionDenied)
             raise BackendError(f"Cloud Logging refused to read the job's log ({exc.message}); the reader needs "
                                "roles/logging.viewer on the project") from None
-        except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, OSError) as exc:
+        except (gexc.ServiceUnavailable, gexc.GatewayTimeout, gexc.TooManyRequests, gexc.DeadlineExceeded,
+                OSError) as exc:
             raise BackendUnavailable(f"Cloud Logging is unreachable ({exc}); the job's log is read again later") from None
         except gexc.GoogleAPIError as exc:
             raise BackendError(f"Cloud Logging error reading the job's log: {exc}") from None

@@ -56,15 +56,14 @@ def read_job_file(path: str) -> JobFile:
             if isinstance(spec.get(key), dict):  # gcloud's docs and posts write a single pool as a mapping
                 spec[key] = [spec[key]]
     from google.cloud import aiplatform_v1
-    from google.protobuf.json_format import ParseError
+    from google.protobuf.json_format import MessageToDict, ParseError
 
     kind = "a CustomJob" if whole else "a CustomJobSpec"
     try:
-        message = aiplatform_v1.CustomJob.from_json(json.dumps(resource))
+        message = aiplatform_v1.CustomJob.from_json(json.dumps(resource, default=str))  # YAML dates: text
     except ParseError as exc:
         raise SpecError(f"--config {path} is not {kind} as Vertex AI reads it: {_first_line(exc)}") from None
-    job = type(message).to_dict(message, use_integers_for_enums=False, preserving_proto_field_name=False,
-                                always_print_fields_with_no_presence=False)
+    job = MessageToDict(type(message).pb(message))  # camelCase, enum names, set fields only
     refused = sorted(p for p in _set_paths(job) if p not in _CARRIED)
     if refused:
         raise SpecError(f"--config {path}: {refused[0]} is a CustomJob field containerjob does not carry; remove it "

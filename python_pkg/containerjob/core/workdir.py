@@ -51,6 +51,12 @@ def collect(script: Path, workdir: str | None, max_bytes: int, leave_out: tuple[
             path = Path(folder) / name
             if spec.match_file(rel) or not path.is_file():
                 continue  # ignored, or a socket, FIFO or dangling link: nothing a job can use
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                raise SpecError(f"{rel} in {root} links to {path.resolve()}, outside the folder that travels: copy "
+                                f"what the job needs into the folder, or list {rel} in {ignore}")
+            if not os.access(path, os.R_OK):
+                raise SpecError(f"{rel} in {root} cannot be read, so it cannot travel with the job: list it in "
+                                f"{ignore} or make it readable")
             files.append(rel)
             size += path.stat().st_size
             if len(files) > MAX_FILES or size > max_bytes:

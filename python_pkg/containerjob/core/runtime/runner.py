@@ -186,7 +186,10 @@ def main():
     try:
         return _main()
     finally:
-        _keep_gs_folder(os.environ["CONTAINERJOB_OUTPUT"])
+        try:
+            _keep_gs_folder(os.environ["CONTAINERJOB_OUTPUT"])
+        except Exception as exc:  # noqa: BLE001 - never the job's verdict: say so and keep its exit code
+            sys.stderr.write("containerjob: could not keep the gs: folder (%s: %s)\n" % (type(exc).__name__, exc))
 
 
 def _keep_gs_folder(output):
@@ -197,7 +200,15 @@ def _keep_gs_folder(output):
     found = os.path.join(os.getcwd(), "gs:")
     if os.path.isdir(found) and not os.path.islink(found):
         target = os.path.join(output, "unsaved", os.getcwd().lstrip("/"), "gs:")
-        shutil.copytree(found, target, dirs_exist_ok=True, symlinks=True)
+        shutil.copytree(found, target, dirs_exist_ok=True, symlinks=True, copy_function=_plain_copy)
+
+
+def _plain_copy(src, dst):
+    """Read and write: sendfile, which shutil would use, fails (EIO) on FUSE mounts such as /gcs."""
+    import shutil
+
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
 
 
 def _main():
@@ -261,12 +272,8 @@ def _enter_workdir(manifest, payload, namespace):
     and give the script its own __file__, as `python3 train.py` in that folder would; returns the path."""
     import shutil
 
-    def copy(src, dst):  # read and write: sendfile, which copytree would use, fails (EIO) on FUSE mounts such as /gcs
-        with open(src, "rb") as fin, open(dst, "wb") as fout:
-            shutil.copyfileobj(fin, fout, 1 << 20)
-
     work = os.environ.get("CONTAINERJOB_WORKDIR") or "/tmp/containerjob/work"
-    shutil.copytree(os.path.join(payload, manifest["workdir"]), work, copy_function=copy, dirs_exist_ok=True)
+    shutil.copytree(os.path.join(payload, manifest["workdir"]), work, copy_function=_plain_copy, dirs_exist_ok=True)
     os.chdir(work)
     sys.path.insert(0, work)
     path = os.path.join(work, manifest["script"])
