@@ -46,3 +46,19 @@ def test_a_job_that_writes_only_where_it_should_reports_nothing(cj_home, tmp_pat
     cli("run", str(script))
     (record,) = Store(cj_home / "jobs.db").list()
     assert record.message == "" and not (Path(record.job_dir) / "unsaved").exists()
+
+
+def test_links_a_job_made_are_never_followed(tmp_path):
+    """A job owns output/: a link there to a folder of this machine must not make the host move its files."""
+    from containerjob.backends.unsaved import keep_unsaved
+
+    secret = tmp_path / "home" / ".ssh"
+    secret.mkdir(parents=True)
+    (secret / "id_rsa").write_text("key")
+    job_dir = tmp_path / "job"
+    (job_dir / "output").mkdir(parents=True)
+    (job_dir / "output" / "unsaved").symlink_to(secret)
+    (job_dir / "gcs-root" / "other").mkdir(parents=True)
+    (job_dir / "gcs-root" / "other" / "link").symlink_to(secret / "id_rsa")
+    assert keep_unsaved(job_dir, []) == ""
+    assert (secret / "id_rsa").read_text() == "key" and not (job_dir / "unsaved").exists()

@@ -146,3 +146,23 @@ def test_a_pool_job_asking_for_gpus_here_is_refused_before_it_starts(cj_home, tm
     done = cli("run", "--config", str(config), check_rc=2)
     assert "ask for 3 GPUs" in done.stderr and "this machine has 0" in done.stderr
     assert Store(cj_home / "jobs.db").list() == [] and labelled() == []
+
+
+def test_the_verdict_is_vertexs_whoever_asks():
+    """The chief's success ends the job even when workers end after it (stopped, or failing as their peer went
+    away); a replica that failed first fails it; every process that looks gets the same answer."""
+    from containerjob.backends.replicas import verdict
+
+    def ended(code: int, at: str) -> dict:
+        return {"Status": "exited", "ExitCode": code, "FinishedAt": at}
+
+    running = {"Status": "running"}
+    assert verdict({"workerpool0-0": running, "workerpool1-0": running}).status is None
+    chief_first = verdict({"workerpool0-0": ended(0, "2026-12-02T10:00:01Z"),
+                           "workerpool1-0": ended(143, "2026-12-02T10:00:03Z")})
+    assert (chief_first.status, chief_first.exit_code) == (JobStatus.SUCCEEDED, 0)
+    worker_first = verdict({"workerpool0-0": ended(143, "2026-12-02T10:00:05Z"),
+                            "workerpool1-0": ended(3, "2026-12-02T10:00:02Z"),
+                            "workerpool1-1": ended(9, "2026-12-02T10:00:04Z")})
+    assert (worker_first.status, worker_first.exit_code, worker_first.message) == (
+        JobStatus.FAILED, 3, "replica workerpool1-0 exited with code 3")
