@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true", help="keep streaming while the job runs, then exit "
                                                                     "with the job's exit status (as `wait`)")
     wait = sub.add_parser("wait", help="wait for jobs to end; exit with the first failing job's exit status "
-                                       "(its own code; 143 cancelled, 69 lost, 75 expired, 124 --timeout ran out)")
+                                       "(its own code; 143 cancelled, 69 lost, 75 expired, 124 timed out)")
     wait.add_argument("job_ids", nargs="+", metavar="JOB_ID")
     wait.add_argument("--timeout", metavar="DURATION", help="give up after this long (90, 10m, 2h): exit 124")
     gc = sub.add_parser("gc", help="remove leftover containers, unused payloads and, optionally, old jobs")

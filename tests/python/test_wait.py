@@ -47,3 +47,9 @@ def test_the_magic_runs_containers_and_waits(ip, cj_home, capsys, labelled):
         ip.run_line_magic("containerjob", f"wait {job}")
     assert f"{job} FAILED" in capsys.readouterr().err
     assert labelled() == []
+
+
+def test_a_job_past_its_timeout_exits_124(cj_home, labelled):
+    done = cli("run", "--image", IMAGE, "--command", "sleep 30", "--timeout", "2", check_rc=124)
+    assert "timed out after 2 s" in done.stderr
+    assert labelled() == []

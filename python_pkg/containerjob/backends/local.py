@@ -259,9 +259,7 @@ class LocalBackend(Backend):
                 for path in output_dirs(host_base).values():
                     os.makedirs(path, exist_ok=True)
             if pool_job:
-                with engine_errors("create the job's network"):
-                    api.create_network(replicas.network_name(record.id), driver="bridge",
-                                       labels={LABEL_JOB: record.id, LABEL_STORE: self.store_label})
+                replicas.create_network(self.client, record.id, {LABEL_JOB: record.id, LABEL_STORE: self.store_label})
             network = replicas.network_name(record.id) if pool_job else None
 
             def create_and_start(replica: Replica, config: dict[str, Any]) -> str:

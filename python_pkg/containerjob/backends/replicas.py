@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import docker
 import docker.errors
 
+from ..core.errors import BackendError
 from ..core.job_files import FINAL_LOG
 from ..core.models import JobSpec, JobStatus, Replica
 from .base import StreamStop
@@ -74,6 +75,18 @@ def each(call: Callable[..., T], calls: list[tuple]) -> list[T]:
     with ThreadPoolExecutor(max_workers=min(len(calls), 16), thread_name_prefix="containerjob-replica") as pool:
         futures = [pool.submit(call, *args) for args in calls]
     return [f.result() for f in futures]
+
+
+def create_network(client: docker.DockerClient, job_id: str, labels: dict[str, str]) -> None:
+    """The job's own bridge network; an engine out of address pools (networks leaked elsewhere) says the fix."""
+    try:
+        with engine_errors("create the job's network"):
+            client.api.create_network(network_name(job_id), driver="bridge", labels=labels)
+    except BackendError as exc:
+        if "address pool" in str(exc):
+            raise BackendError(f"{exc}; the engine has no network addresses left: remove unused networks with "
+                               "`containerjob gc` or `docker network prune`") from None
+        raise
 
 
 def remove_network(client: docker.DockerClient, job_id: str) -> None:

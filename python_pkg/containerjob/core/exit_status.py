@@ -7,7 +7,7 @@ from .models import JobRecord, JobStatus
 EXIT_FAILED = 1  # failed with no exit code of its own (e.g. it could not start)
 EXIT_LOST = 69  # sysexits EX_UNAVAILABLE: the engine or Vertex lost the job
 EXIT_EXPIRED = 75  # sysexits EX_TEMPFAIL: Vertex AI could not schedule it in time (JOB_STATE_EXPIRED)
-EXIT_STILL_RUNNING = 124  # `wait --timeout` ran out first (as timeout(1) says)
+EXIT_TIMEOUT = 124  # the job's --timeout ran out (as timeout(1) says), or `wait --timeout` did first
 EXIT_CANCELLED = 143  # 128 + SIGTERM, what a cancelled process exits with
 
 
@@ -20,7 +20,9 @@ def exit_status(record: JobRecord) -> int:
     if record.status is JobStatus.LOST:
         return EXIT_LOST
     if not record.status.is_final:
-        return EXIT_STILL_RUNNING
+        return EXIT_TIMEOUT
+    if record.message.startswith("timed out"):  # whatever signal it was stopped with
+        return EXIT_TIMEOUT
     if record.exit_code:
         return record.exit_code
     return EXIT_EXPIRED if record.message.startswith("expired") else EXIT_FAILED
