@@ -31,6 +31,7 @@ if me == "workerpool0-0":
         met.append(conn.recv(100).decode())
         conn.close()
     print("chief met", ",".join(sorted(met)), "as", task["type"])
+    time.sleep(float(os.environ.get("CHIEF_LINGERS_S", "0")))  # a worker failing now fails before the chief ends
 else:
     for _ in range(300):
         try:
@@ -73,7 +74,7 @@ def test_replicas_meet_through_cluster_spec(rendezvous, cj_home, engine, labelle
 
 
 def test_the_first_failing_replica_fails_the_job_and_stops_the_rest(rendezvous, cj_home, engine, labelled):
-    done = cli("run", rendezvous, "--replicas", "3", "--", "workerpool1-1", check_rc=7)
+    done = cli("run", rendezvous, "--replicas", "3", "--env", "CHIEF_LINGERS_S=5", "--", "workerpool1-1", check_rc=7)
     assert "replica workerpool1-1 exited with code 7" in done.stderr
     (record,) = Store(cj_home / "jobs.db").list()
     assert (record.status, record.exit_code) == (JobStatus.FAILED, 7)
