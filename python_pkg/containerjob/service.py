@@ -77,16 +77,23 @@ class JobService:
         if job_file and job_file.command:
             raise SpecError(f"--config {job_file.path} sets containerSpec.command, which would replace the Python "
                             "file: remove the command from the file, or run the file without the Python file")
-        options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
-        check_kind(options, kind)
-        project = resolve_project(options.project, self.settings.project or None)
-        args = list(argv) or (job_file.args if job_file else [])  # containerSpec.args, as on Vertex
-        spec = self._build_spec(options, project.project, job_file, exempt, args)
-        self._check_kind(spec.backend, kind)  # an unknown backend too, before any payload is written
+        spec, project = self._spec_for(options, kind, job_file, argv)
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs,
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024, workdir=workdir)
-        return Prepared(spec, payload, project)
+        return Prepared(spec, payload, project, workdir)
+
+    def _spec_for(self, options: RunOptions, kind: str, job_file: JobFile | None,
+                  args: Iterable[str]) -> tuple[JobSpec, ResolvedProject]:
+        """A job kind's spec: the CustomJob file under the options, checked for the kind and its backend (an
+        unknown backend too) before any payload is written; `args` (else the file's) are containerSpec.args."""
+        options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
+        check_kind(options, kind)
+        project = resolve_project(options.project, self.settings.project or None)
+        spec = self._build_spec(options, project.project, job_file, exempt,
+                                list(args) or (job_file.args if job_file else []))
+        self._check_kind(spec.backend, kind)
+        return spec, project
 
     def prepare_script(self, options: RunOptions, path: str | Path, *, workdir: str | None = None,
                        argv: Iterable[str] = (), job_file: JobFile | None = None) -> Prepared:
@@ -101,28 +108,23 @@ class JobService:
         folder = collect(path, workdir, self.settings.max_payload_mb * 1024 * 1024,
                          leave_out=(self.settings.home_path.resolve(),))
         options = dataclasses.replace(options, name=options.name or path.name)
-        prepared = self.prepare(options, source, kind="script", filename=path.name, argv=argv, job_file=job_file,
-                                workdir=folder)
-        return dataclasses.replace(prepared, workdir=folder)
+        return self.prepare(options, source, kind="script", filename=path.name, argv=argv, job_file=job_file,
+                            workdir=folder)
 
     def prepare_container(self, options: RunOptions, args: Iterable[str] = (),
                           job_file: JobFile | None = None) -> Prepared:
         """A container job: the image's ENTRYPOINT (or --command) with `args` replacing its CMD, exactly
         Vertex's containerSpec.command/args; no Python is needed in the image. `job_file`: a CustomJob file
         the options override (args given here replace the file's)."""
-        options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
-        if not (options.image or options.command):
+        from_file = job_file.options if job_file else {}
+        if not (options.image or options.command or from_file.get("image")):
             raise SpecError("a container job runs an image's own program: name the image (--image, options.image), "
                             "or say what to run in the default image (--command, options.command)")
-        if not options.name:  # the file's name, or the image's
+        if not (options.name or from_file.get("name")):  # the file's name, or the image's
             image = options.image or self.settings.default_image
             named = Path(job_file.path).stem if job_file else image.rsplit("/", 1)[-1]
             options = dataclasses.replace(options, name=named)
-        check_kind(options, "container")
-        project = resolve_project(options.project, self.settings.project or None)
-        args = list(args) or (job_file.args if job_file else [])
-        spec = self._build_spec(options, project.project, job_file, exempt, args)
-        self._check_kind(spec.backend, "container")
+        spec, project = self._spec_for(options, "container", job_file, args)
         return Prepared(spec, build_container_payload(home=self.settings.home_path), project)
 
     def prepare_notebook(self, options: RunOptions, path: str | Path,

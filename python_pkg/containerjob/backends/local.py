@@ -16,19 +16,18 @@ from ..core.errors import (BackendUnavailable, ContainerJobError, JobLost, JobNo
                            PayloadError, SpecError)
 from ..core.gcs_uri import gcs_path
 from ..core.job_files import FINAL_LOG
-from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica, redact_env
+from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica
 from ..core.payload import KERNEL_PYTHON, Payload, read_result
-from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment, output_dirs
-from ..core.version import __version__
+from ..core.project import adc_file, output_dirs
 from ..mounts.job_mounts import JobMounts
 from . import gpu, images, replicas
+from .container_config import container_config
 from .unsaved import GCS_ROOT_DIR, keep_unsaved
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .engine import engine_errors, gone_ok, program_errors
 
 LABEL_JOB = "containerjob.job"
 LABEL_STORE = "containerjob.store"
-IN_CONTAINER = {"runtime": "/containerjob/runtime", "payload": "/containerjob/payload", "output": "/containerjob/output"}
 TIMEOUT_GRACE_S = 5  # the runner enforces --timeout itself; this catches a runner that could not
 EXIT_TIMEOUT = 124
 SWEEP_EVERY_S = 60  # leftover containers are rare: look for them at most this often per process
@@ -181,58 +180,8 @@ class LocalBackend(Backend):
 
     def _container(self, spec: JobSpec, payload: Payload, job_id: str, replica: Replica, *,
                    redact: bool) -> dict[str, Any]:
-        pool = spec.worker_pools[replica.pool]
-        output_dir = self.job_dir(job_id) / "output"
-        env = job_environment(spec, job_id, ca_bundle_mounted=bool(self.settings.ca_bundle),
-                              pass_proxy=self.settings.pass_proxy, replica=replica)
-        env.update({"CONTAINERJOB_PAYLOAD": IN_CONTAINER["payload"], "CONTAINERJOB_OUTPUT": IN_CONTAINER["output"],
-                    "CONTAINERJOB_JOB_ID": job_id})
-        if spec.timeout_s:
-            env["CONTAINERJOB_TIMEOUT_S"] = str(spec.timeout_s)
-        mounts = [{"source": str(output_dir), "target": IN_CONTAINER["output"], "read_only": False}]
-        if payload.kind != "container":
-            mounts[:0] = [{"source": str(payload.runtime), "target": IN_CONTAINER["runtime"], "read_only": True},
-                          {"source": str(payload.path), "target": IN_CONTAINER["payload"], "read_only": True}]
-        else:
-            del env["CONTAINERJOB_PAYLOAD"]
-        # /gcs is the job's own folder, the buckets' binds nest inside: what lands there beside them is kept
-        mounts.append({"source": str(self.job_dir(job_id) / GCS_ROOT_DIR), "target": "/gcs", "read_only": False})
-        if self.settings.ca_bundle:
-            mounts.append({"source": self.settings.ca_bundle, "target": CONTAINER_CA_PATH, "read_only": True})
-        if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
-            mounts.append({"source": spec.base_output_dir, "target": spec.base_output_dir, "read_only": False})
-        for bind in JobMounts(self.job_dir(job_id)).plan(spec.mounts):
-            mounts.append({"source": bind.source, "target": bind.target, "read_only": False})
-        if spec.mount_credentials:
-            mounts.append({"source": adc_file(), "target": CONTAINER_ADC_PATH, "read_only": True})
-            env["GOOGLE_APPLICATION_CREDENTIALS"] = CONTAINER_ADC_PATH
-        config: dict[str, Any] = {
-            "name": replicas.container_name(job_id, replica),
-            "hostname": replica.name,
-            "image": pool.image,
-            # Vertex's meaning of containerSpec: command replaces the image's ENTRYPOINT, args its CMD (Docker
-            # drops the image's CMD too once an entrypoint is given), so an image's own ENTRYPOINT changes nothing
-            # for the runner; a container job without them keeps the image's (None: the image's own).
-            "entrypoint": pool.command or (None if payload.kind == "container" else
-                                           ["python3", "-u", f"{IN_CONTAINER['runtime']}/runner.py"]),
-            "command": list(pool.args) or None,
-            "environment": env,
-            "mounts": mounts,
-            "labels": {LABEL_JOB: job_id, LABEL_STORE: self.store_label, "containerjob.version": __version__,
-                       replicas.LABEL_REPLICA: replica.name,
-                       **{f"containerjob.label.{k}": v for k, v in spec.labels.items()}},
-            "security_opt": ["no-new-privileges"],
-            # An emulator or any service on this machine, as Docker Desktop names it (Linux engines need this)
-            "extra_hosts": {"host.docker.internal": "host-gateway"},
-        }
-        if os.getuid() != 0:
-            config["user"] = f"{os.getuid()}:{os.getgid()}"
-            env.setdefault("HOME", "/tmp")
-        if pool.accelerator_count:
-            config["device_requests"] = [{"count": pool.accelerator_count, "capabilities": [["gpu"]]}]
-        if redact:
-            config["environment"] = redact_env(env)
-        return config
+        return container_config(self.settings, spec, payload, self.job_dir(job_id), job_id, replica,
+                                labels={LABEL_JOB: job_id, LABEL_STORE: self.store_label}, redact=redact)
 
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
         """Low-level API calls only: the model layer re-inspects after each call, which costs ~20 ms each.
@@ -317,8 +266,8 @@ class LocalBackend(Backend):
             return self.lose_if_stale(record, "its start never finished (the starting process died)",
                                       lambda: self._inspect(f"containerjob-{record.id}") is not None)
         try:
-            info = self._inspect(record.backend_ref)
-            pool = self._replica_infos(record) if replicas.is_pool_job(record.spec) and info else None
+            pool = self._replica_infos(record) if replicas.is_pool_job(record.spec) else None
+            info = pool.get(CHIEF.name) if pool is not None else self._inspect(record.backend_ref)
         except BackendUnavailable as exc:
             raise self._lost(record, exc) from None
         if info is None:

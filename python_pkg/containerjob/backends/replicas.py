@@ -17,7 +17,7 @@ import docker.errors
 
 from ..core.errors import BackendError
 from ..core.job_files import FINAL_LOG
-from ..core.models import JobSpec, JobStatus, Replica
+from ..core.models import CHIEF, JobSpec, JobStatus, Replica
 from .base import StreamStop
 from .engine import engine_errors, gone_ok
 
@@ -53,7 +53,7 @@ def verdict(states: dict[str, dict[str, Any]]) -> Verdict:
     after it, stopped or failing as their peer went away, do not count); a replica that failed before that
     fails the job (the first to fail, by finish time). The same answer in every process that asks."""
     ended = {name: s for name, s in states.items() if s.get("Status") in ("exited", "dead")}
-    chief = ended.get(Replica(0, 0).name)
+    chief = ended.get(CHIEF.name)
     chief_done = chief.get("FinishedAt", "") if chief is not None and not chief.get("ExitCode") else None
     failed = sorted((s.get("FinishedAt", ""), name) for name, s in ended.items()
                     if s.get("ExitCode") and (chief_done is None or s.get("FinishedAt", "") < chief_done))

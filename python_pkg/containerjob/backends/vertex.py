@@ -118,8 +118,8 @@ class VertexBackend(GcpBackend):
             env.update(CONTAINERJOB_PAYLOAD=f"{base}/payload", CONTAINERJOB_OUTPUT=f"{base}/output")
             command = ["python3", "-u", f"{base}/runtime/runner.py"]
         job, _ = to_custom_job(spec, env=env, command=command)
-        job["jobSpec"]["scheduling"] = {"restartJobOnWorkerRestart": False, "strategy": "SPOT" if spec.spot else "STANDARD",
-                                        **({"timeout": f"{spec.timeout_s}s"} if spec.timeout_s else {})}
+        scheduling = job["jobSpec"].setdefault("scheduling", {})  # the file's timeout and SPOT, said in full here
+        scheduling.update(restartJobOnWorkerRestart=False, strategy=scheduling.get("strategy", "STANDARD"))
         job["labels"]["containerjob-id"] = job_id
         if origin:
             job["labels"]["notebook"] = label_value(Path(origin).stem) or "notebook"

@@ -9,6 +9,7 @@ import importlib
 import json
 import linecache
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -195,8 +196,6 @@ def main():
 def _keep_gs_folder(output):
     """open("gs://b/x", "w") after makedirs writes ./gs:/b/x, which vanishes with the container (on Vertex
     too): move it to output/unsaved/<its path>, where the host reports it."""
-    import shutil
-
     found = os.path.join(os.getcwd(), "gs:")
     if os.path.isdir(found) and not os.path.islink(found):
         target = os.path.join(output, "unsaved", os.getcwd().lstrip("/"), "gs:")
@@ -205,8 +204,6 @@ def _keep_gs_folder(output):
 
 def _plain_copy(src, dst):
     """Read and write: sendfile, which shutil would use, fails (EIO) on FUSE mounts such as /gcs."""
-    import shutil
-
     with open(src, "rb") as fin, open(dst, "wb") as fout:
         shutil.copyfileobj(fin, fout, 1 << 20)
 
@@ -270,8 +267,6 @@ def _main():
 def _enter_workdir(manifest, payload, namespace):
     """Copy the script's folder somewhere writable (the payload is read-only), run there, import from there,
     and give the script its own __file__, as `python3 train.py` in that folder would; returns the path."""
-    import shutil
-
     work = os.environ.get("CONTAINERJOB_WORKDIR") or "/tmp/containerjob/work"
     shutil.copytree(os.path.join(payload, manifest["workdir"]), work, copy_function=_plain_copy, dirs_exist_ok=True)
     os.chdir(work)

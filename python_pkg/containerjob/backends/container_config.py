@@ -1,0 +1,76 @@
+"""What the local engine is asked to create for one replica of a job: image, Vertex's command/args meaning,
+environment, binds (payload, output, /gcs, CA bundle, credentials), labels and GPUs. Pure: a dry run
+prints exactly this, and `LocalBackend.start` hands it to the engine."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..core.models import JobSpec, Replica, redact_env
+from ..core.payload import Payload
+from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment
+from ..core.settings import Settings
+from ..core.version import __version__
+from ..mounts.job_mounts import JobMounts
+from . import replicas
+from .unsaved import GCS_ROOT_DIR
+
+IN_CONTAINER = {"runtime": "/containerjob/runtime", "payload": "/containerjob/payload", "output": "/containerjob/output"}
+
+
+def container_config(settings: Settings, spec: JobSpec, payload: Payload, job_dir: Path, job_id: str,
+                     replica: Replica, *, labels: dict[str, str], redact: bool) -> dict[str, Any]:
+    """The create call's arguments for `replica`; `labels`: the backend's own (job, store)."""
+    pool = spec.worker_pools[replica.pool]
+    output_dir = job_dir / "output"
+    env = job_environment(spec, job_id, ca_bundle_mounted=bool(settings.ca_bundle),
+                          pass_proxy=settings.pass_proxy, replica=replica)
+    env.update({"CONTAINERJOB_PAYLOAD": IN_CONTAINER["payload"], "CONTAINERJOB_OUTPUT": IN_CONTAINER["output"],
+                "CONTAINERJOB_JOB_ID": job_id})
+    if spec.timeout_s:
+        env["CONTAINERJOB_TIMEOUT_S"] = str(spec.timeout_s)
+    mounts = [{"source": str(output_dir), "target": IN_CONTAINER["output"], "read_only": False}]
+    if payload.kind != "container":
+        mounts[:0] = [{"source": str(payload.runtime), "target": IN_CONTAINER["runtime"], "read_only": True},
+                      {"source": str(payload.path), "target": IN_CONTAINER["payload"], "read_only": True}]
+    else:
+        del env["CONTAINERJOB_PAYLOAD"]
+    # /gcs is the job's own folder, the buckets' binds nest inside: what lands there beside them is kept
+    mounts.append({"source": str(job_dir / GCS_ROOT_DIR), "target": "/gcs", "read_only": False})
+    if settings.ca_bundle:
+        mounts.append({"source": settings.ca_bundle, "target": CONTAINER_CA_PATH, "read_only": True})
+    if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
+        mounts.append({"source": spec.base_output_dir, "target": spec.base_output_dir, "read_only": False})
+    for bind in JobMounts(job_dir).plan(spec.mounts):
+        mounts.append({"source": bind.source, "target": bind.target, "read_only": False})
+    if spec.mount_credentials:
+        mounts.append({"source": adc_file(), "target": CONTAINER_ADC_PATH, "read_only": True})
+        env["GOOGLE_APPLICATION_CREDENTIALS"] = CONTAINER_ADC_PATH
+    config: dict[str, Any] = {
+        "name": replicas.container_name(job_id, replica),
+        "hostname": replica.name,
+        "image": pool.image,
+        # Vertex's meaning of containerSpec: command replaces the image's ENTRYPOINT, args its CMD (Docker
+        # drops the image's CMD too once an entrypoint is given), so an image's own ENTRYPOINT changes nothing
+        # for the runner; a container job without them keeps the image's (None: the image's own).
+        "entrypoint": pool.command or (None if payload.kind == "container" else
+                                       ["python3", "-u", f"{IN_CONTAINER['runtime']}/runner.py"]),
+        "command": list(pool.args) or None,
+        "environment": env,
+        "mounts": mounts,
+        "labels": {**labels, "containerjob.version": __version__,
+                   replicas.LABEL_REPLICA: replica.name,
+                   **{f"containerjob.label.{k}": v for k, v in spec.labels.items()}},
+        "security_opt": ["no-new-privileges"],
+        # An emulator or any service on this machine, as Docker Desktop names it (Linux engines need this)
+        "extra_hosts": {"host.docker.internal": "host-gateway"},
+    }
+    if os.getuid() != 0:
+        config["user"] = f"{os.getuid()}:{os.getgid()}"
+        env.setdefault("HOME", "/tmp")
+    if pool.accelerator_count:
+        config["device_requests"] = [{"count": pool.accelerator_count, "capabilities": [["gpu"]]}]
+    if redact:
+        config["environment"] = redact_env(env)
+    return config
