@@ -213,7 +213,40 @@ export interface IScheduleRequest {
   parameters?: Record<string, unknown>;
   options?: IRunOptions;
   missed?: 'skip' | 'run_once';
-  max_concurrent?: number;
+  /**
+   * Runs allowed at once, 1 to 100. A form sends text that is no whole
+   * number as typed, so that the server's answer names it.
+   */
+  max_concurrent?: number | string;
+}
+
+/**
+ * One problem of a request under the field it names: `options.NAME` for a
+ * run option, else the body's field (`cron`, `max_concurrent`, `path`...).
+ */
+export interface IFieldProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * The problems of a refused request (400): those its `errors` list field
+ * by field, else its message under no field; `null` for other errors.
+ */
+export function fieldProblems(reason: unknown): IFieldProblem[] | null {
+  if (!(reason instanceof ContainerJobRequestError) || reason.status !== 400) {
+    return null;
+  }
+  const errors = (reason.body as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors)) {
+    return [{ field: '', message: reason.message }];
+  }
+  return errors
+    .filter(
+      (e): e is IFieldProblem =>
+        typeof e?.field === 'string' && typeof e?.message === 'string'
+    )
+    .map(({ field, message }) => ({ field, message }));
 }
 
 /**
@@ -288,6 +321,19 @@ export class ContainerJobAPI {
 
   submitJob(body: ISubmitJob): Promise<IJob> {
     return this.call('jobs', post(body));
+  }
+
+  /**
+   * The problems `POST jobs` would refuse `body` for, all at once (none:
+   * an empty list); nothing runs.
+   */
+  validateJob(body: ISubmitJob): Promise<IFieldProblem[]> {
+    return this.validate('jobs/validate', body);
+  }
+
+  /** The problems `POST schedules` would refuse `body` for; nothing is made. */
+  validateSchedule(body: IScheduleRequest): Promise<IFieldProblem[]> {
+    return this.validate('schedules/validate', body);
   }
 
   getJob(id: string): Promise<IJob> {
@@ -370,6 +416,22 @@ export class ContainerJobAPI {
   private outputRoute(id: string, path: string): string {
     const parts = path.split('/').map(enc).join('/');
     return `jobs/${enc(id)}/outputs/${parts}`;
+  }
+
+  private async validate(
+    endPoint: string,
+    body: unknown
+  ): Promise<IFieldProblem[]> {
+    try {
+      await this.call(endPoint, post(body));
+      return [];
+    } catch (reason) {
+      const problems = fieldProblems(reason);
+      if (problems === null) {
+        throw reason;
+      }
+      return problems;
+    }
   }
 
   private call<T>(endPoint: string, init: RequestInit = {}): Promise<T> {

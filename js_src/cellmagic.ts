@@ -1,13 +1,12 @@
 /**
- * How a cell action talks to the `%%containerjob` magic: options become the
- * cell's first line, options and launched job ids live in the cell metadata,
- * and the magic announces each job with an output of {@link JOB_MIME}.
+ * How a cell action talks to the `%%containerjob` magic: options are the
+ * cell's first line (magicline.ts reads and writes its flags), options and
+ * launched job ids live in the cell metadata, and the magic announces each
+ * job with an output of {@link JOB_MIME}.
  *
  * Pure functions over strings and JSON, so the rules are testable alone.
  */
-import { IRunOptions, JobStatus, RunOptionName } from './api';
-
-import { IRunOptionSpec, RUN_OPTIONS } from './options.generated';
+import { IRunOptions, JobStatus } from './api';
 
 /** MIME type of the output the magic displays when it submits a job. */
 export const JOB_MIME = 'application/vnd.containerjob.job+json';
@@ -37,82 +36,22 @@ export interface IJobAnnouncement {
 }
 
 /**
- * The option table in the order flags are written: `--backend` first (where
- * it runs), repeatable ones last, the rest in the table's order.
+ * The text after `%%containerjob` on the cell's first line (its flags), or
+ * `null` when the cell does not start with the magic.
  */
-const ORDER: readonly IRunOptionSpec[] = [...RUN_OPTIONS].sort(
-  (a, b) => rank(a) - rank(b)
-);
-
-function rank(row: IRunOptionSpec): number {
-  return row.name === 'backend' ? 0 : row.kind === 'list' ? 2 : 1;
+export function magicLineOf(source: string): string | null {
+  const first = source.split('\n', 1)[0];
+  const match = /^[ \t]*%%containerjob(?:[ \t]+(.*))?$/.exec(first);
+  return match ? (match[1] ?? '').trimEnd() : null;
 }
 
-/** The values of one option, in flag order (a list's items, a set text). */
-function values(options: CellOptions, name: RunOptionName): string[] {
-  const value = (options as IRunOptions)[name];
-  if (Array.isArray(value)) {
-    return value;
+/** The cell's code, without its `%%containerjob` line. */
+export function cellCode(source: string): string {
+  const newline = source.indexOf('\n');
+  if (magicLineOf(source) === null) {
+    return source;
   }
-  return typeof value === 'string' && value.trim() ? [value.trim()] : [];
-}
-
-/**
- * Why a value cannot go on the magic line, or `null` when it can.
- *
- * IPython splits magic lines without a POSIX shell's quoting (quotes stay
- * part of the value), so a value must be one word without quotes.
- */
-export function flagValueProblem(name: string, value: string): string | null {
-  if (/\s/.test(value)) {
-    return `${name} "${value}" contains whitespace, which the %%containerjob line cannot carry; remove it`;
-  }
-  if (/["']/.test(value)) {
-    return `${name} ${value} contains a quote, which the %%containerjob line would keep as part of the value; remove it`;
-  }
-  return null;
-}
-
-/**
- * Problems of the options as magic flags (empty when they can be written).
- */
-export function optionProblems(options: CellOptions): string[] {
-  const problems: string[] = [];
-  for (const { name, flag } of ORDER) {
-    for (const value of values(options, name)) {
-      const problem =
-        name === 'env' && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(value)
-          ? `${flag} ${value} is not NAME=VALUE; write one NAME=VALUE per line`
-          : flagValueProblem(flag, value);
-      if (problem) {
-        problems.push(problem);
-      }
-    }
-  }
-  return problems;
-}
-
-/**
- * The magic's flags for `options`: the table's `--flag value` per set option
- * that the backend takes (`accepted`, from `GET backends`), each item of a
- * repeatable one, no `--gpus 0`.
- */
-export function magicFlags(
-  options: CellOptions,
-  accepted: ReadonlySet<RunOptionName>
-): string {
-  const words: string[] = [];
-  for (const { name, flag } of ORDER) {
-    if (!accepted.has(name)) {
-      continue;
-    }
-    for (const value of values(options, name)) {
-      if (!(name === 'gpus' && value === '0')) {
-        words.push(flag, value);
-      }
-    }
-  }
-  return words.join(' ');
+  return newline === -1 ? '' : source.slice(newline + 1);
 }
 
 /**
@@ -122,8 +61,7 @@ export function magicFlags(
 export function withMagicLine(source: string, flags: string): string {
   const line = flags ? `${MAGIC} ${flags}` : MAGIC;
   const newline = source.indexOf('\n');
-  const first = newline === -1 ? source : source.slice(0, newline);
-  if (first.trim() === MAGIC || first.trimStart().startsWith(`${MAGIC} `)) {
+  if (magicLineOf(source) !== null) {
     return newline === -1 ? line : line + source.slice(newline);
   }
   return source ? `${line}\n${source}` : line;

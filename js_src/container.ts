@@ -4,36 +4,34 @@
  * The request the "Run a container" form sends and what a job view shows
  * of one; pure functions, so the rules are testable alone.
  */
-import { IJob, IRunOptions, ISubmitJob } from './api';
+import { IFieldProblem, IJob, IRunOptions, ISubmitJob } from './api';
 
 import { SplitError, joinWords, splitWords } from './shellwords';
 
 /**
- * What is wrong with the form's values before anything is sent: no image,
- * or a Command or Arguments text that cannot be split into words.
+ * What the form itself refuses before anything is sent: no image (the
+ * field is required), Arguments that cannot be split into words. The
+ * server checks the rest, the Command's words included.
  */
 export function containerProblems(
   options: IRunOptions,
   argsText: string
-): string[] {
-  const problems: string[] = [];
+): IFieldProblem[] {
+  const problems: IFieldProblem[] = [];
   if (!options.image?.trim()) {
-    problems.push(
-      'Image is required: the container image whose program runs, e.g. python:3.11-slim or REGISTRY/trainer:latest.'
-    );
+    problems.push({
+      field: 'options.image',
+      message:
+        'Image is required: the container image whose program runs, e.g. python:3.11-slim or REGISTRY/trainer:latest.'
+    });
   }
-  for (const [label, text] of [
-    ['Command', options.command ?? ''],
-    ['Arguments', argsText]
-  ]) {
-    try {
-      splitWords(text);
-    } catch (reason) {
-      if (!(reason instanceof SplitError)) {
-        throw reason;
-      }
-      problems.push(`${label}: ${reason.message}.`);
+  try {
+    splitWords(argsText);
+  } catch (reason) {
+    if (!(reason instanceof SplitError)) {
+      throw reason;
     }
+    problems.push({ field: 'args', message: `Arguments: ${reason.message}.` });
   }
   return problems;
 }
@@ -44,16 +42,12 @@ export function containerProblems(
  * words (`args` left out when there are none: the image's CMD, or nothing
  * after a Command).
  *
- * @throws {Error} naming every problem of {@link containerProblems}.
+ * @throws {SplitError} when the Arguments cannot be split.
  */
 export function containerJob(
   options: IRunOptions,
   argsText: string
 ): ISubmitJob {
-  const problems = containerProblems(options, argsText);
-  if (problems.length) {
-    throw new Error(problems.join('\n'));
-  }
   const args = splitWords(argsText);
   return {
     kind: 'container',

@@ -6,7 +6,7 @@ import {
 
 import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
 
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
@@ -165,7 +165,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         rank
       });
     }
-    rendermime?.addFactory(jobRendererFactory(model, openJob));
+    rendermime?.addFactory(
+      jobRendererFactory(model, {
+        open: openJob,
+        restore: (id, node) => void restoreBelow(tracker, id, node),
+        getJob: id => api.getJob(id)
+      })
+    );
     notifyWhenFinished(model, () => defaults.notifications, openJob);
 
     api
@@ -181,5 +187,35 @@ const plugin: JupyterFrontEndPlugin<void> = {
       );
   }
 };
+
+/**
+ * A new cell below the one whose output holds `node`, running
+ * `%containerjob fetch ID`: what the cell would have shown and set had its
+ * kernel stayed (a restarted kernel gets the extension loaded first, quietly).
+ */
+async function restoreBelow(
+  tracker: INotebookTracker,
+  id: string,
+  node: HTMLElement
+): Promise<void> {
+  const panel = tracker.find(p => p.node.contains(node));
+  if (!panel) {
+    return;
+  }
+  const notebook = panel.content;
+  const index = notebook.widgets.findIndex(cell => cell.node.contains(node));
+  if (index >= 0) {
+    notebook.activeCellIndex = index;
+  }
+  NotebookActions.insertBelow(notebook);
+  notebook.activeCell?.model.sharedModel.setSource(`%containerjob fetch ${id}`);
+  await panel.sessionContext.ready;
+  await panel.sessionContext.session?.kernel?.requestExecute({
+    code: '%load_ext containerjob',
+    silent: true,
+    store_history: false
+  }).done;
+  await NotebookActions.run(notebook, panel.sessionContext);
+}
 
 export default plugin;

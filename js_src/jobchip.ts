@@ -1,10 +1,14 @@
 /**
  * Renders the magic's job output ({@link JOB_MIME}) in a notebook: the job's
- * live status and a link that opens it; text/plain remains for nbconvert.
+ * live status, a link that opens it and, once the job has ended, one that
+ * restores the cell's output and variables into the kernel (for a notebook
+ * reopened after its kernel went away); text/plain remains for nbconvert.
  */
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 
 import { Widget } from '@lumino/widgets';
+
+import { IJob, isFinal } from './api';
 
 import { announcements, JOB_MIME } from './cellmagic';
 
@@ -14,10 +18,18 @@ import { h } from './widgets/dom';
 
 import { statusClass } from './widgets/format';
 
+/** What a chip needs beyond the job list: open a job, restore it, read one. */
+export interface IChipActions {
+  open: (id: string) => void;
+  /** Runs `%containerjob fetch ID` below the cell whose output holds `node`. */
+  restore: (id: string, node: HTMLElement) => void;
+  getJob: (id: string) => Promise<IJob>;
+}
+
 class JobChip extends Widget implements IRenderMime.IRenderer {
   constructor(
     private readonly _model: JobListModel,
-    private readonly _open: (id: string) => void
+    private readonly _actions: IChipActions
   ) {
     super();
     this.addClass('jp-ContainerJob-chip');
@@ -48,11 +60,20 @@ class JobChip extends Widget implements IRenderMime.IRenderer {
         on: {
           click: event => {
             event.preventDefault();
-            this._open(announced.id);
+            this._actions.open(announced.id);
           }
         }
-      })
+      }),
+      this._restore
     );
+    if (!this._model.get(announced.id)) {
+      // A saved notebook: the list may not hold this job; read it once (a
+      // deleted job keeps the announced status and offers nothing).
+      this._actions
+        .getJob(announced.id)
+        .then(job => this._model.update(job))
+        .catch(() => undefined);
+    }
     this._update();
   }
 
@@ -63,22 +84,36 @@ class JobChip extends Widget implements IRenderMime.IRenderer {
     const status = this._model.get(this._id)?.status ?? this._announced;
     this._badge.className = statusClass(status);
     this._badge.textContent = status;
+    this._restore.hidden = !isFinal(status) || status === 'LOST';
   }
 
   private _id = '';
   private _announced: ReturnType<typeof announcements>[number]['status'] =
     'QUEUED';
   private _badge: HTMLElement | null = null;
+  private readonly _restore = h('a', {
+    class: 'jp-ContainerJob-link jp-ContainerJob-restore',
+    text: 'Restore output and variables',
+    title:
+      "Run %containerjob fetch in a new cell below: the job's log, then its variables in this kernel",
+    attrs: { href: '#' },
+    on: {
+      click: event => {
+        event.preventDefault();
+        this._actions.restore(this._id, this.node);
+      }
+    }
+  });
 }
 
 export function jobRendererFactory(
   model: JobListModel,
-  open: (id: string) => void
+  actions: IChipActions
 ): IRenderMime.IRendererFactory {
   return {
     safe: true,
     mimeTypes: [JOB_MIME],
     defaultRank: 50,
-    createRenderer: () => new JobChip(model, open)
+    createRenderer: () => new JobChip(model, actions)
   };
 }

@@ -21,16 +21,21 @@ import {
   INotebookParameter,
   IServerSettings,
   ISubmitJob,
-  describeError
+  describeError,
+  fieldProblems
 } from './api';
 
-import { IBackendChoice, Purpose, backendChoices } from './backends';
+import {
+  IBackendChoice,
+  Purpose,
+  backendChoices,
+  initialChoice
+} from './backends';
 
 import {
-  CellOptions,
   METADATA_KEY,
-  magicFlags,
-  optionProblems,
+  cellCode,
+  magicLineOf,
   readMetadata,
   withMagicLine
 } from './cellmagic';
@@ -39,11 +44,23 @@ import { containerJob } from './container';
 
 import { IDefaults, initialOptions } from './defaults';
 
+import {
+  cellProblems,
+  cellWords,
+  containerFormProblems,
+  notebookJob,
+  notebookProblems,
+  scheduleBody,
+  scheduleProblems
+} from './formchecks';
+
+import { LineError, formLine, magicWords, wordOptions } from './magicline';
+
 import { JobListModel } from './model';
 
 import { NotebookJobs } from './notebookjobs';
 
-import { changedParameters } from './parameters';
+import { onForm } from './widgets/formfields';
 
 import { IFormOptions, IFormValues, askForm } from './widgets/submitform';
 
@@ -105,8 +122,10 @@ async function context(
 }
 
 /**
- * Show a form until the user cancels or `submit` accepts the values; a
- * refusal (the server's message names the field) reopens it as it was.
+ * Show a form until the user cancels or `submit` accepts the values. Values
+ * with problems (the form's `validate`, or the server's refusal) reopen it
+ * as it was, each problem next to its field; nothing is submitted before
+ * `validate` finds none.
  */
 async function formLoop<T>(
   title: string,
@@ -127,18 +146,26 @@ async function formLoop<T>(
     if (!values) {
       return null;
     }
-    try {
-      return await submit(values);
-    } catch (reason) {
-      await showErrorMessage(title, describeError(reason));
-      current = {
-        ...current,
-        options: values.options,
-        args: current.args === undefined ? undefined : values.args,
-        parameterTexts: values.parameters,
-        schedule: current.schedule ? values.schedule : undefined
-      };
+    let problems = (await options.validate?.(values).catch(() => [])) ?? [];
+    if (!problems.length) {
+      try {
+        return await submit(values);
+      } catch (reason) {
+        problems = fieldProblems(reason) ?? [];
+        if (!problems.length) {
+          await showErrorMessage(title, describeError(reason));
+        }
+      }
     }
+    current = {
+      ...current,
+      options: values.options,
+      args: current.args === undefined ? undefined : values.args,
+      rest: current.rest === undefined ? undefined : values.rest,
+      parameterTexts: values.parameters,
+      schedule: current.schedule ? values.schedule : undefined,
+      problems
+    };
   }
 }
 
@@ -146,9 +173,12 @@ export class Launcher {
   constructor(private readonly _o: ILauncherOptions) {}
 
   /**
-   * "Run cell in container" / "Submit cell to Vertex": the options go into
-   * the cell's metadata and its `%%containerjob` line, then the cell runs in
-   * the kernel with the extension loaded.
+   * "Run cell in container" / "Submit cell to Vertex": the form starts from
+   * the cell's `%%containerjob` line (else the settings and the cell's last
+   * choice); the fields show what they can of it and Other flags keeps
+   * every other word. The line goes back with the fields' flags first and
+   * those words unchanged after them, then the cell runs in the kernel with
+   * the extension loaded.
    */
   async runCell(panel: NotebookPanel, backend: BuiltinBackend): Promise<void> {
     const title =
@@ -164,43 +194,60 @@ export class Launcher {
       return;
     }
     const model = cell.model as ICodeCellModel;
+    const source = model.sharedModel.getSource();
+    const line = magicLineOf(source);
+    let words: string[] = [];
+    try {
+      words = magicWords(line ?? '');
+    } catch (reason) {
+      if (!(reason instanceof LineError)) {
+        throw reason;
+      }
+      await showErrorMessage(
+        title,
+        `${reason.message}, then run the action again.`
+      );
+      return;
+    }
     const previous =
       readMetadata(model.getMetadata(METADATA_KEY)).options ?? {};
     const { server, backends } = await context(this._o.api, 'cell', backend);
+    const choice = initialChoice(backends, backend);
+    const start =
+      line === null
+        ? {
+            options: initialOptions(
+              this._o.defaults(),
+              previous.backend === backend ? previous : {}
+            ),
+            rest: []
+          }
+        : formLine(words, name => onForm(name, choice, 'cell'));
     const chosen = await formLoop(
       title,
       backend === 'vertex' ? 'Submit' : 'Run',
       {
         backends,
         kind: 'cell',
-        options: {
-          ...initialOptions(
-            this._o.defaults(),
-            previous.backend === backend ? previous : {}
-          ),
-          backend
-        },
+        options: { ...start.options, backend },
+        rest: start.rest.join(' '),
         server,
         subject:
-          'The cell runs in the kernel through %%containerjob: its variables go in and come back.'
+          'The cell runs in the kernel through %%containerjob: its variables go in and come back.',
+        validate: values => cellProblems(this._o.api, values, cellCode(source))
       },
-      async values => {
-        const options = values.options as CellOptions;
-        const problems = optionProblems(options);
-        if (problems.length) {
-          throw new Error(problems.join('\n'));
-        }
-        const accepted = backends.find(b => b.name === options.backend)!;
-        return { options, flags: magicFlags(options, accepted.options) };
-      }
+      async values => cellWords(values)
     );
     if (!chosen) {
       return;
     }
     const metadata = readMetadata(model.getMetadata(METADATA_KEY));
-    model.setMetadata(METADATA_KEY, { ...metadata, options: chosen.options });
+    model.setMetadata(METADATA_KEY, {
+      ...metadata,
+      options: wordOptions(chosen)
+    });
     model.sharedModel.setSource(
-      withMagicLine(model.sharedModel.getSource(), chosen.flags)
+      withMagicLine(model.sharedModel.getSource(), chosen.join(' '))
     );
     await this._runInKernel(panel, model, title);
   }
@@ -231,16 +278,11 @@ export class Launcher {
         options: { ...initialOptions(this._o.defaults()), backend },
         server,
         parameters: declared,
-        subject: `Notebook ${path}`
+        subject: `Notebook ${path}`,
+        validate: values =>
+          notebookProblems(this._o.api, path, declared, values)
       },
-      values =>
-        this.submit({
-          kind: 'notebook',
-          path,
-          parameters: changedParameters(declared, values.parameters),
-          options: values.options,
-          origin: path
-        })
+      values => this.submit(notebookJob(path, declared, values))
     );
     if (job) {
       this._o.openJob(job.id);
@@ -271,7 +313,8 @@ export class Launcher {
         args: '',
         server,
         subject:
-          "The image's ENTRYPOINT, or the Command, runs with the Arguments in place of the image's CMD: no Python is needed in the image."
+          "The image's ENTRYPOINT, or the Command, runs with the Arguments in place of the image's CMD: no Python is needed in the image.",
+        validate: values => containerFormProblems(this._o.api, values)
       },
       values => this.submit(containerJob(values.options, values.args))
     );
@@ -306,15 +349,11 @@ export class Launcher {
         server,
         parameters: declared,
         schedule: { name },
-        subject: `Notebook ${path} (a snapshot is taken now)`
+        subject: `Notebook ${path} (a snapshot is taken now)`,
+        validate: values =>
+          scheduleProblems(this._o.api, path, declared, values)
       },
-      values =>
-        this._o.api.createSchedule({
-          ...values.schedule,
-          notebook: path,
-          parameters: changedParameters(declared, values.parameters),
-          options: values.options
-        })
+      values => this._o.api.createSchedule(scheduleBody(path, declared, values))
     );
     if (schedule) {
       await showDialog({

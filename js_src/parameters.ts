@@ -5,7 +5,7 @@
  * them from the notebook's `parameters` cell (the default is Python source,
  * e.g. `10` or `'adam'`); only values changed from the default are sent.
  */
-import { INotebookParameter } from './api';
+import { IFieldProblem, INotebookParameter } from './api';
 
 /** The text a parameter's input starts with. */
 export function defaultText(parameter: INotebookParameter): string {
@@ -84,4 +84,26 @@ export function changedParameters(
     values[parameter.name] = parseParameter(parameter, text);
   }
   return values;
+}
+
+/**
+ * The typed texts that do not fit their parameter's type, each under its
+ * parameter (`parameters.NAME`).
+ */
+export function parameterProblems(
+  declared: INotebookParameter[],
+  texts: Record<string, string>
+): IFieldProblem[] {
+  const problems: IFieldProblem[] = [];
+  for (const parameter of declared) {
+    try {
+      changedParameters([parameter], texts);
+    } catch (reason) {
+      problems.push({
+        field: `parameters.${parameter.name}`,
+        message: (reason as Error).message
+      });
+    }
+  }
+  return problems;
 }

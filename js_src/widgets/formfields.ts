@@ -39,3 +39,19 @@ export function shows(
 ): boolean {
   return !!backend?.options.has(name) && !!ROWS.get(name)?.kinds.includes(kind);
 }
+
+/** The run options a form has a control for: the backend, the fields, the Environment. */
+const ON_FORM: ReadonlySet<RunOptionName> = new Set<RunOptionName>([
+  'backend',
+  ...FIELDS.map(field => field.name),
+  'env'
+]);
+
+/** Whether a form for `kind` jobs has a control for option `name` on `backend`. */
+export function onForm(
+  name: RunOptionName,
+  backend: IBackendChoice | undefined,
+  kind: JobKind
+): boolean {
+  return ON_FORM.has(name) && shows(name, backend, kind);
+}

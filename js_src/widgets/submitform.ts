@@ -1,13 +1,18 @@
 /**
  * The form behind every launch action (a JupyterLab Dialog body): run
- * options prefilled from the settings, notebook parameters, schedule fields,
- * and the project the job will get, shown before anything is sent.
+ * options prefilled from the settings or the cell's line, notebook
+ * parameters, schedule fields, and the project the job will get, shown
+ * before anything is sent; what the server would refuse shows next to its
+ * field while the user types.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
+
+import { Message } from '@lumino/messaging';
 
 import { Widget } from '@lumino/widgets';
 
 import {
+  IFieldProblem,
   INotebookParameter,
   IRunOptions,
   IServerSettings,
@@ -17,9 +22,13 @@ import {
 
 import { IBackendChoice, initialChoice } from '../backends';
 
+import { LineError, formLine, lineWords, magicWords } from '../magicline';
+
 import { defaultText } from '../parameters';
 
-import { FIELDS, placeholder, shows } from './formfields';
+import { FIELDS, onForm, placeholder, shows } from './formfields';
+
+import { ProblemSlots } from './formproblems';
 
 import { h } from './dom';
 
@@ -28,6 +37,8 @@ export interface IFormValues {
   options: IRunOptions;
   /** The Arguments text as typed (container jobs); empty without the field. */
   args: string;
+  /** The Other flags text as typed (cell forms); empty without the field. */
+  rest: string;
   /** Parameter texts as typed, by name. */
   parameters: Record<string, string>;
   schedule: {
@@ -35,7 +46,8 @@ export interface IFormValues {
     cron: string;
     timezone: string;
     missed: 'skip' | 'run_once';
-    max_concurrent: number;
+    /** As typed: the server names anything but a whole number 1..100. */
+    max_concurrent: string;
   };
 }
 
@@ -65,7 +77,19 @@ export interface IFormOptions {
   schedule?: Partial<IFormValues['schedule']>;
   /** A line above the fields, e.g. the notebook path. */
   subject?: string;
+  /**
+   * Show the Other flags field (cell forms) with this text: the words of
+   * the `%%containerjob` line no field shows, written back as typed.
+   */
+  rest?: string;
+  /** What the server (and the form's own rules) would refuse in `values`. */
+  validate?: (values: IFormValues) => Promise<IFieldProblem[]>;
+  /** Problems to show at once, e.g. those that refused the last attempt. */
+  problems?: IFieldProblem[];
 }
+
+/** How long typing pauses before the values are checked. */
+const CHECK_DELAY_MS = 350;
 
 /**
  * The dialog body. `getValue()` returns what the user entered; the caller
@@ -87,10 +111,11 @@ export class SubmitForm
         h('p', { class: 'jp-ContainerJob-form-subject', text: _opts.subject })
       );
     }
+    this.node.append(this._problems.general);
     this._backend = h('select', {
       class: 'jp-mod-styled',
       attrs: { name: 'backend' },
-      on: { change: () => this._update() }
+      on: { change: () => this._backendChanged() }
     });
     for (const choice of _opts.backends) {
       const option = h('option', {
@@ -105,7 +130,15 @@ export class SubmitForm
       this._backend.append(option);
     }
     this._backend.disabled = _opts.backends.length === 1;
-    this.node.append(this._row('Backend', this._backend, 'Where the job runs'));
+    this._shownBackend = this._backend.value;
+    this.node.append(
+      this._row(
+        'Backend',
+        this._backend,
+        'Where the job runs',
+        'options.backend'
+      )
+    );
     this._project = h('p', { class: 'jp-ContainerJob-form-project' });
     this.node.append(this._unavailableNotes(), this._project);
 
@@ -123,14 +156,19 @@ export class SubmitForm
           placeholder: required ? 'required' : placeholder(field, _opts.server),
           spellcheck: 'false',
           // Not the `required` attribute: the Dialog would disable its
-          // button without saying why; the launcher names the problem.
+          // button without saying why; the form names the problem.
           ...(required ? { 'aria-required': 'true' } : {})
         },
         on: { input: () => this._update() }
       });
       const value = initial[field.name];
       input.value = typeof value === 'string' ? value : '';
-      const row = this._row(field.form.label, input, field.help);
+      const row = this._row(
+        field.form.label,
+        input,
+        field.help,
+        `options.${field.name}`
+      );
       this._inputs.set(field.name, { input, row });
       this.node.append(row);
       if (field.name === 'command' && argsRow) {
@@ -147,15 +185,20 @@ export class SubmitForm
         rows: '2',
         placeholder: 'NAME=VALUE, one per line',
         spellcheck: 'false'
-      }
+      },
+      on: { input: () => this._update() }
     });
     this._env.value = (initial.env ?? []).join('\n');
     this._envRow = this._row(
       'Environment',
       this._env,
-      'One NAME=VALUE per line'
+      'One NAME=VALUE per line',
+      'options.env'
     );
     this.node.append(this._envRow);
+    if (_opts.rest !== undefined) {
+      this.node.append(this._restRow(_opts.rest));
+    }
 
     if (_opts.parameters) {
       this._parameterFields(_opts.parameters, _opts.parameterTexts ?? {});
@@ -187,26 +230,94 @@ export class SubmitForm
     return {
       options,
       args: this._args?.value.trim() ?? '',
+      rest: this._rest?.value.trim() ?? '',
       parameters,
       schedule: {
         name: text('name'),
         cron: text('cron'),
         timezone: text('timezone'),
         missed: text('missed') === 'run_once' ? 'run_once' : 'skip',
-        max_concurrent: Math.max(1, parseInt(text('max_concurrent'), 10) || 1)
+        max_concurrent: text('max_concurrent')
       }
     };
   }
 
-  /** Whether the chosen backend takes option `name` for this kind of job. */
-  private _shows(name: RunOptionName): boolean {
-    const chosen = this._opts.backends.find(
-      choice => choice.name === this._backend.value
-    );
-    return shows(name, chosen, this._opts.kind);
+  /**
+   * Check the values as they open; problems the form opened with (what
+   * refused the last attempt) stay until the user changes something.
+   */
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    const problems = this._opts.problems ?? [];
+    if (problems.length) {
+      this._showProblems(problems);
+    } else {
+      this._check(0);
+    }
   }
 
-  /** Show the fields the chosen backend takes, and the project. */
+  protected onBeforeDetach(msg: Message): void {
+    this._cancelCheck();
+    super.onBeforeDetach(msg);
+  }
+
+  /** Whether the chosen backend takes option `name` for this kind of job. */
+  private _shows(name: RunOptionName): boolean {
+    return shows(name, this._choice(this._backend.value), this._opts.kind);
+  }
+
+  private _choice(name: string): IBackendChoice | undefined {
+    return this._opts.backends.find(choice => choice.name === name);
+  }
+
+  /**
+   * A new backend: in a cell form, the line's words move between the fields
+   * and Other flags as the backend takes them, so none is lost.
+   */
+  private _backendChanged(): void {
+    const before = this._choice(this._shownBackend);
+    this._shownBackend = this._backend.value;
+    if (this._rest && before) {
+      this._moveWords(before);
+    }
+    this._update();
+  }
+
+  private _moveWords(before: IBackendChoice): void {
+    let rest: string[];
+    try {
+      rest = magicWords(this._rest!.value);
+    } catch (reason) {
+      if (reason instanceof LineError) {
+        return; // left as typed: the check names the unclosed quote
+      }
+      throw reason;
+    }
+    const shown: IRunOptions = {};
+    for (const [name, { input }] of this._inputs) {
+      if (shows(name, before, this._opts.kind) && input.value.trim()) {
+        (shown as Record<string, unknown>)[name] = input.value.trim();
+      }
+    }
+    if (shows('env', before, this._opts.kind)) {
+      shown.env = this._env.value
+        .split('\n')
+        .map(line => line.trim())
+        .filter(Boolean);
+    }
+    const chosen = this._choice(this._backend.value);
+    const line = formLine(lineWords(shown, rest), name =>
+      onForm(name, chosen, this._opts.kind)
+    );
+    for (const [name, { input }] of this._inputs) {
+      const value = line.options[name];
+      input.value = typeof value === 'string' ? value : '';
+    }
+    this._env.value = (line.options.env ?? []).join('\n');
+    this._rest!.value = line.rest.join(' ');
+  }
+
+  /** Show the fields the chosen backend takes, and the project; check. */
   private _update(): void {
     const backend = this._backend.value;
     for (const [name, { row }] of this._inputs) {
@@ -245,6 +356,74 @@ export class SubmitForm
           : 'No Google Cloud project: set one here or in Settings; Vertex AI needs it'
       );
     }
+    if (this.isAttached) {
+      this._check(CHECK_DELAY_MS);
+    }
+  }
+
+  /**
+   * Check the values after `delay` ms without typing: the answer shows next
+   * to each field, and the submit button waits until none is left. Only the
+   * latest check's answer counts; one that cannot be made shows nothing
+   * (submitting checks again).
+   */
+  private _check(delay: number): void {
+    const validate = this._opts.validate;
+    if (!validate) {
+      return;
+    }
+    this._cancelCheck();
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      const round = ++this._round;
+      validate(this.getValue()).then(
+        problems => {
+          if (round === this._round && !this.isDisposed) {
+            this._showProblems(problems);
+          }
+        },
+        () => undefined
+      );
+    }, delay);
+  }
+
+  private _cancelCheck(): void {
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+    this._round++;
+  }
+
+  private _showProblems(problems: readonly IFieldProblem[]): void {
+    this._problems.show(problems, field => this._place(field));
+    const accept = this.node
+      .closest('.jp-Dialog')
+      ?.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
+    if (accept) {
+      accept.disabled = problems.length > 0;
+      accept.title = problems.length
+        ? 'Fix the problems the form shows first'
+        : '';
+    }
+  }
+
+  /**
+   * Where a problem of `field` shows: its own field when shown; a run
+   * option no field shows goes under Other flags, which holds its words;
+   * a parameter's under the parameters.
+   */
+  private _place(field: string): string | null {
+    if (this._problems.shown(field)) {
+      return field;
+    }
+    if (field.startsWith('options.') && this._problems.shown('rest')) {
+      return 'rest';
+    }
+    if (field.startsWith('parameters.') && this._problems.shown('parameters')) {
+      return 'parameters';
+    }
+    return null;
   }
 
   /**
@@ -272,22 +451,53 @@ export class SubmitForm
   private _argsRow(text: string): HTMLElement {
     this._args = h('input', {
       class: 'jp-mod-styled',
-      attrs: { name: 'args', type: 'text', spellcheck: 'false' }
+      attrs: { name: 'args', type: 'text', spellcheck: 'false' },
+      on: { input: () => this._update() }
     });
     this._args.value = text;
     return this._row(
       'Arguments',
       this._args,
       "Words given to the program in place of the image's CMD (Vertex AI's containerSpec.args), split as a shell would: " +
-        'spaces separate words, \'…\' or "…" keep one together, a backslash escapes; never run by a shell'
+        'spaces separate words, \'…\' or "…" keep one together, a backslash escapes; never run by a shell',
+      'args'
     );
   }
 
-  private _row(label: string, control: HTMLElement, help: string): HTMLElement {
-    return h('label', { class: 'jp-ContainerJob-form-row', title: help }, [
+  /** Other flags of a cell form: the line's words no field shows. */
+  private _restRow(text: string): HTMLElement {
+    this._rest = h('input', {
+      class: 'jp-mod-styled',
+      attrs: {
+        name: 'rest',
+        type: 'text',
+        placeholder: 'none, e.g. --detach or --out result',
+        spellcheck: 'false'
+      },
+      on: { input: () => this._update() }
+    });
+    this._rest.value = text;
+    return this._row(
+      'Other flags',
+      this._rest,
+      'Words of the %%containerjob line that no field above shows (--name, --in, --out, --detach, --dry-run, ' +
+        'options of another backend...): they go back on the line as typed, after the fields',
+      'rest'
+    );
+  }
+
+  private _row(
+    label: string,
+    control: HTMLElement,
+    help: string,
+    field: string
+  ): HTMLElement {
+    const row = h('label', { class: 'jp-ContainerJob-form-row', title: help }, [
       h('span', { class: 'jp-ContainerJob-form-label', text: label }),
       control
     ]);
+    this._problems.add(field, row);
+    return row;
   }
 
   private _scheduleFields(initial: Partial<IFormValues['schedule']>): void {
@@ -298,7 +508,8 @@ export class SubmitForm
     ): HTMLInputElement => {
       const node = h('input', {
         class: 'jp-mod-styled',
-        attrs: { name, type: 'text', placeholder, spellcheck: 'false' }
+        attrs: { name, type: 'text', placeholder, spellcheck: 'false' },
+        on: { input: () => this._update() }
       });
       node.value = value;
       this._schedule.set(name, node);
@@ -306,7 +517,11 @@ export class SubmitForm
     };
     const missed = h(
       'select',
-      { class: 'jp-mod-styled', attrs: { name: 'missed' } },
+      {
+        class: 'jp-mod-styled',
+        attrs: { name: 'missed' },
+        on: { change: () => this._update() }
+      },
       [
         h('option', { text: 'Skip missed runs', attrs: { value: 'skip' } }),
         h('option', {
@@ -321,27 +536,32 @@ export class SubmitForm
       this._row(
         'Name',
         input('name', initial.name ?? '', 'nightly report'),
-        'Name of the schedule'
+        'Name of the schedule',
+        'name'
       ),
       this._row(
         'Cron',
         input('cron', initial.cron ?? '0 3 * * *', '0 3 * * *'),
-        'minute hour day month weekday'
+        'minute hour day month weekday',
+        'cron'
       ),
       this._row(
         'Time zone',
         input('timezone', initial.timezone ?? localTimeZone(), 'UTC'),
-        'IANA time zone the cron is read in'
+        'IANA time zone the cron is read in',
+        'timezone'
       ),
       this._row(
         'Missed runs',
         missed,
-        'What happens to runs missed while the server was down'
+        'What happens to runs missed while the server was down',
+        'missed'
       ),
       this._row(
         'Max concurrent',
-        input('max_concurrent', String(initial.max_concurrent ?? 1), '1'),
-        'Runs of this schedule allowed at once'
+        input('max_concurrent', initial.max_concurrent ?? '1', '1'),
+        'Runs of this schedule allowed at once: a whole number from 1 to 100',
+        'max_concurrent'
       )
     );
   }
@@ -361,6 +581,7 @@ export class SubmitForm
         })
       ]
     );
+    this._problems.add('parameters', section);
     for (const parameter of declared) {
       const input = h('input', {
         class: 'jp-mod-styled',
@@ -368,7 +589,8 @@ export class SubmitForm
           name: `parameter:${parameter.name}`,
           type: 'text',
           spellcheck: 'false'
-        }
+        },
+        on: { input: () => this._update() }
       });
       input.value = texts[parameter.name] ?? defaultText(parameter);
       this._parameters.set(parameter.name, input);
@@ -379,7 +601,8 @@ export class SubmitForm
         this._row(
           label,
           input,
-          parameter.help || `default ${defaultText(parameter)}`
+          parameter.help || `default ${defaultText(parameter)}`,
+          `parameters.${parameter.name}`
         )
       );
     }
@@ -387,16 +610,22 @@ export class SubmitForm
   }
 
   private _backend: HTMLSelectElement;
+  /** The backend the fields show now (before a change event's new one). */
+  private _shownBackend: string;
   private _project: HTMLElement;
   private _env: HTMLTextAreaElement;
   private _envRow: HTMLElement;
   private _args: HTMLInputElement | null = null;
+  private _rest: HTMLInputElement | null = null;
   private _inputs = new Map<
     RunOptionName,
     { input: HTMLInputElement; row: HTMLElement }
   >();
   private _parameters = new Map<string, HTMLInputElement>();
   private _schedule = new Map<string, HTMLInputElement | HTMLSelectElement>();
+  private _problems = new ProblemSlots();
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _round = 0;
 }
 
 function localTimeZone(): string {

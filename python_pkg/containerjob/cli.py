@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .core.custom_job_file import read_job_file
+from .core.display_lines import plain_log
 from .core.exit_status import exit_status
 from .core.spec import parse_timeout
 from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
@@ -209,7 +210,7 @@ def _status(service: JobService, args: argparse.Namespace) -> int:
 
 
 def _logs(service: JobService, args: argparse.Namespace) -> int:
-    for chunk in service.logs(args.job_id, follow=args.follow):
+    for chunk in plain_log(service.logs(args.job_id, follow=args.follow)):
         sys.stdout.write(chunk)
     sys.stdout.flush()
     if not args.follow:

@@ -6,6 +6,11 @@ the executor, through Vertex AI's Schedule API) fires them itself and its runs a
 others' are fired by `Scheduler` (scheduler.py) from the Jupyter server or `containerjob scheduler`.
 Every run is an ordinary job labelled containerjob-schedule=ID, so it shows in the same list, logs
 and cancel as any other job.
+
+A hosted schedule lives in two places, its record here and its Vertex AI schedule: every change is made
+there first and recorded second, and a record that cannot be written undoes the remote change, so the two
+never disagree (when the undo fails too, the error says what is left where). A schedule keeps its backend:
+moving it would stop one firing place and start another in two steps that cannot fail together.
 """
 from __future__ import annotations
 
@@ -13,13 +18,14 @@ import dataclasses
 import secrets
 import shutil
 import time
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .backends import HostedSchedules, available_backends
-from .core.errors import SpecError
+from .core.errors import AlreadyRecorded, BackendError, BackendUnavailable, ContainerJobError, ResourceGone, SpecError
 from .core.models import JobRecord
 from .core.options import options_from_mapping
 from .service import JobService, Prepared
@@ -112,10 +118,14 @@ class Schedules:
                                               missed=missed, max_concurrent=max_concurrent), now)
         try:
             hosted = self._hosted(schedule)
-            if hosted is not None:
-                prepared = self._prepare(schedule)
-                schedule.backend_ref = hosted.create_schedule(schedule.to_dict(), prepared.spec, prepared.payload)
-            self.store.add_schedule(schedule.to_dict())
+            if hosted is None:
+                self.store.add_schedule(schedule.to_dict())
+                return schedule
+            prepared = self._prepare(schedule)
+            ref = schedule.backend_ref = hosted.create_schedule(schedule.to_dict(), prepared.spec, prepared.payload)
+            _record(lambda: self.store.add_schedule(schedule.to_dict()), undo=lambda: hosted.delete_schedule(ref),
+                    left=f"its Vertex AI schedule {ref} could not be deleted and fires with no record here: delete "
+                         f"it with `gcloud colab schedules delete {ref}`")
         except BaseException:
             shutil.rmtree(self._dir(schedule.id), ignore_errors=True)
             raise
@@ -140,15 +150,13 @@ class Schedules:
         if not isinstance(new.parameters, dict) or not isinstance(new.options, dict):
             raise SpecError("parameters and options must be JSON objects")
         options = options_from_mapping(new.options)
-        new.backend = options.backend or self.service.settings.default_backend
-        if new.backend not in available_backends() or not self.service.backend(new.backend).capabilities["schedules"]:
-            raise SpecError(f"schedules run notebooks locally or on the Workbench Executor, not on {new.backend!r}: "
-                            "use --backend local or --backend executor")
+        new.backend = self.backend_for(schedule, options.backend)
         if "notebook" in changes and changes["notebook"]:
             source = Path(changes["notebook"]).expanduser().resolve()
             new.notebook = str(source)
             snapshot = self._dir(schedule.id) / source.name
-            self.service.prepare_notebook(options, source, new.parameters)  # every check, before the copy
+            # every check, before the copy
+            self.service.prepare_notebook(dataclasses.replace(options, backend=new.backend), source, new.parameters)
             snapshot.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, snapshot)
             new.snapshot = str(snapshot)
@@ -159,6 +167,19 @@ class Schedules:
             new.next_run_at = next_run(new.cron, new.timezone, now if now is not None else time.time())
         return new
 
+    def backend_for(self, schedule: Schedule, asked: str | None) -> str:
+        """The backend asked for, else the schedule's own (a changed default backend does not move it); an
+        edit cannot move it to another one (see the module's docstring)."""
+        backend = asked or schedule.backend or self.service.settings.default_backend
+        if backend not in available_backends() or not self.service.backend(backend).capabilities["schedules"]:
+            raise SpecError(f"schedules run notebooks locally or on the Workbench Executor, not on {backend!r}: "
+                            "use --backend local or --backend executor")
+        if schedule.backend and backend != schedule.backend:
+            raise SpecError(f"schedule {schedule.id} runs on {schedule.backend} and an edit cannot move it to "
+                            f"{backend}: delete it (`containerjob schedule delete {schedule.id}`) and create it "
+                            f"again with --backend {backend}")
+        return backend
+
     def _hosted(self, schedule: Schedule) -> HostedSchedules | None:
         """The schedule's backend when that backend's own service fires it (else Scheduler does)."""
         backend = self.service.backend(schedule.backend)
@@ -167,7 +188,8 @@ class Schedules:
     def _prepare(self, schedule: Schedule) -> Prepared:
         options = options_from_mapping(schedule.options)
         labels = [*options.labels, f"{LABEL}={schedule.id}"]
-        options = dataclasses.replace(options, labels=labels, name=options.name or schedule.name or None)
+        options = dataclasses.replace(options, backend=schedule.backend, labels=labels,
+                                      name=options.name or schedule.name or None)
         return self.service.prepare_notebook(options, schedule.snapshot, schedule.parameters)
 
     def list(self) -> list[Schedule]:
@@ -177,19 +199,43 @@ class Schedules:
         return Schedule.from_dict(self.store.get_schedule(schedule_id))
 
     def update(self, schedule_id: str, now: float | None = None, **changes: Any) -> Schedule:
-        new = self._apply(self.get(schedule_id), changes, now)
-        hosted = self._hosted(new)
-        if hosted is not None and new.backend_ref:
-            prepared = self._prepare(new)
+        old = self.get(schedule_id)
+        hosted = self._hosted(old)  # the edited schedule's too: _apply refuses another backend
+        if hosted is None or not old.backend_ref:
+            new = self._apply(old, changes, now)
+            self.store.save_schedule(new.to_dict())
+            return new
+        restore = self._restorer(hosted, old)
+        new = self._apply(old, changes, now)
+        prepared = self._prepare(new)
+        with _found(old):
             hosted.update_schedule(new.to_dict(), prepared.spec, prepared.payload)
-        self.store.save_schedule(new.to_dict())
+        _record(lambda: self.store.save_schedule(new.to_dict()), undo=restore,
+                left=f"its Vertex AI schedule {old.backend_ref} has the edit and this record does not: make the "
+                     "same edit again")
         return new
 
+    def _restorer(self, hosted: HostedSchedules, schedule: Schedule) -> Callable[[], None]:
+        """What puts the hosted schedule back as this record has it, prepared now: before an edit replaces the
+        snapshot, and so that undoing needs no disk (if even now it cannot be prepared, undoing says why)."""
+        try:
+            prepared = self._prepare(schedule)
+        except ContainerJobError as exc:
+            error = exc
+
+            def cannot() -> None:
+                raise error
+            return cannot
+        return lambda: hosted.update_schedule(schedule.to_dict(), prepared.spec, prepared.payload)
+
     def delete(self, schedule_id: str) -> None:
+        """A Vertex AI schedule already gone (deleted in the console, or by a delete whose record removal
+        failed) is what deleting wants: the record goes too. Any other failure keeps the record."""
         schedule = self.get(schedule_id)
         hosted = self._hosted(schedule)
         if hosted is not None and schedule.backend_ref:
-            hosted.delete_schedule(schedule.backend_ref)
+            with suppress(ResourceGone):
+                hosted.delete_schedule(schedule.backend_ref)
         self.store.delete_schedule(schedule_id)
         shutil.rmtree(self._dir(schedule_id), ignore_errors=True)
 
@@ -201,15 +247,20 @@ class Schedules:
         return self._set_state(schedule_id, "ACTIVE", now if now is not None else time.time())
 
     def _set_state(self, schedule_id: str, state: str, now: float | None) -> Schedule:
-        schedule = self.get(schedule_id)
-        hosted = self._hosted(schedule)
-        if hosted is not None and schedule.backend_ref:
-            hosted.set_schedule_state(schedule.backend_ref, state)
-        schedule.state = state
-        schedule.next_run_at = next_run(schedule.cron, schedule.timezone, now) if now is not None else None
-        schedule.message = f"{state.lower()} at {iso(time.time())}"
-        self.store.save_schedule(schedule.to_dict())
-        return schedule
+        old = self.get(schedule_id)
+        new = dataclasses.replace(old, state=state, message=f"{state.lower()} at {iso(time.time())}",
+                                  next_run_at=next_run(old.cron, old.timezone, now) if now is not None else None)
+        hosted, ref = self._hosted(old), old.backend_ref
+        if hosted is None or not ref:
+            self.store.save_schedule(new.to_dict())
+            return new
+        with _found(old):
+            hosted.set_schedule_state(ref, state)
+        verb = "pause" if state == "PAUSED" else "resume"
+        _record(lambda: self.store.save_schedule(new.to_dict()), undo=lambda: hosted.set_schedule_state(ref, old.state),
+                left=f"its Vertex AI schedule {ref} is {state} and this record says {old.state}: run "
+                     f"`containerjob schedule {verb} {old.id}` again")
+        return new
 
     def run_now(self, schedule_id: str) -> JobRecord:
         """One extra run outside the cron times (it counts against max_concurrent like any run)."""
@@ -226,8 +277,12 @@ class Schedules:
         if hosted is None or not schedule.backend_ref:
             return []
         known = {r.backend_ref for r in self.store.list(backend=schedule.backend, limit=1_000_000)}
-        return [hosted.adopt_run(run, labels={LABEL: schedule.id}, origin=schedule.notebook)
-                for run in hosted.list_schedule_runs(schedule.backend_ref) if run["name"] not in known]
+        adopted = []
+        for run in hosted.list_schedule_runs(schedule.backend_ref):
+            if run["name"] not in known:
+                with suppress(AlreadyRecorded):  # another scheduler imported it since `known` was read
+                    adopted.append(hosted.adopt_run(run, labels={LABEL: schedule.id}, origin=schedule.notebook))
+        return adopted
 
     def active_runs(self, schedule_id: str, active: list[JobRecord] | None = None) -> int:
         """Unfinished runs of the schedule; `active` is an already refreshed list of unfinished jobs."""
@@ -249,3 +304,27 @@ class Schedules:
         data = self.store.get_schedule(schedule_id)
         data.update(changes)
         self.store.save_schedule(data, expect_next=data.get("next_run_at"))
+
+
+def _record(write: Callable[[], object], *, undo: Callable[[], None], left: str) -> None:
+    """Write the record of a remote change just made; if that fails, undo the remote change so the two agree.
+    If the undo fails too, the error is the write's (the thing to fix) and says what was `left` behind."""
+    try:
+        write()
+    except BaseException as exc:
+        try:
+            undo()
+        except Exception as failed:  # noqa: BLE001 - reported with the write's own error
+            ours = type(exc) if isinstance(exc, (SpecError, BackendError, BackendUnavailable)) else BackendError
+            raise ours(f"{str(exc) or type(exc).__name__}; and {left} ({failed})") from exc
+        raise
+
+
+@contextmanager
+def _found(schedule: Schedule) -> Iterator[None]:
+    """A schedule whose Vertex AI side was deleted outside containerjob can only be deleted: say so."""
+    try:
+        yield
+    except ResourceGone as exc:
+        raise ResourceGone(f"{exc}; its Vertex AI schedule was deleted outside containerjob: delete this one too "
+                           f"(`containerjob schedule delete {schedule.id}`) and create it again") from None

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,10 +12,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .backends import Backend, StreamStop, available_backends, backend_class, get_backend
 from .core.custom_job_file import JobFile, merged_options, to_custom_job
-from .core.errors import BackendUnavailable, JobFailed, SpecError
+from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, SpecError
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.options import check_kind
-from .core.payload import JobResult, Payload, build_container_payload, build_payload, human_size, read_result
+from .core.payload import Payload, build_container_payload, build_payload, human_size
+from .core.results import JobResult, load_values, read_result, signing_key
 from .core.project import ResolvedProject, resolve_project
 from .core.settings import Settings
 from .core.spec import RunOptions, build_spec
@@ -46,7 +49,7 @@ class GcReport:
     payloads: int = 0
     jobs: int = 0
     bytes: int = 0
-    skipped: list[str] = field(default_factory=list)  # backends that could not be asked, and why
+    skipped: list[str] = field(default_factory=list)  # what could not be looked at or removed, and why: one line each
 
     def describe(self) -> str:
         return (f"removed {self.containers} containers, {self.payloads} payloads, {self.jobs} jobs "
@@ -77,14 +80,14 @@ class JobService:
         if job_file and job_file.command:
             raise SpecError(f"--config {job_file.path} sets containerSpec.command, which would replace the Python "
                             "file: remove the command from the file, or run the file without the Python file")
-        spec, project = self._spec_for(options, kind, job_file, argv)
+        spec, project = self.spec_for(options, kind, job_file, argv)
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs,
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024, workdir=workdir)
         return Prepared(spec, payload, project, workdir)
 
-    def _spec_for(self, options: RunOptions, kind: str, job_file: JobFile | None,
-                  args: Iterable[str]) -> tuple[JobSpec, ResolvedProject]:
+    def spec_for(self, options: RunOptions, kind: str, job_file: JobFile | None,
+                 args: Iterable[str]) -> tuple[JobSpec, ResolvedProject]:
         """A job kind's spec: the CustomJob file under the options, checked for the kind and its backend (an
         unknown backend too) before any payload is written; `args` (else the file's) are containerSpec.args."""
         options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
@@ -124,7 +127,7 @@ class JobService:
             image = options.image or self.settings.default_image
             named = Path(job_file.path).stem if job_file else image.rsplit("/", 1)[-1]
             options = dataclasses.replace(options, name=named)
-        spec, project = self._spec_for(options, "container", job_file, args)
+        spec, project = self.spec_for(options, "container", job_file, args)
         return Prepared(spec, build_container_payload(home=self.settings.home_path), project)
 
     def prepare_notebook(self, options: RunOptions, path: str | Path,
@@ -221,7 +224,17 @@ class JobService:
                                                    detach_on_interrupt=detach_on_interrupt)
 
     def result(self, record: JobRecord) -> JobResult:
+        """The job's JSON results: what the CLI, the server and finalisation may read."""
         return read_result(Path(record.job_dir) / "output")
+
+    def values(self, record: JobRecord) -> JobResult:
+        """The results with their values unpickled: for the kernel that asked for them, and no one else.
+        Results that came back through shared storage must carry the job's signature."""
+        result = self.result(record)
+        signed = self.backend(record.backend).signs_results
+        load_values(result, Path(record.job_dir) / "output", job_id=record.id,
+                    key=signing_key(self.settings.home_path, record.id) if signed else None)
+        return result
 
     def raise_for_failure(self, record: JobRecord, result: JobResult) -> None:
         if record.status is not JobStatus.SUCCEEDED:
@@ -285,26 +298,36 @@ class JobService:
 
     def gc(self, *, older_than_days: float | None = None) -> GcReport:
         """Remove leftover containers of finished jobs, payloads no job refers to and, when asked,
-        finished jobs older than N days (with their records, logs and outputs)."""
+        finished jobs older than N days (with their records, logs and outputs). Without a Docker engine
+        (a Vertex-only machine) everything but the containers is still cleaned, and the report says so."""
         if older_than_days is not None and older_than_days < 0:
             raise SpecError(f"--older-than {older_than_days} must be 0 or more days")
         report = GcReport()
+        unchecked: dict[str, str] = {}  # backend -> why what it left on this machine could not be looked at
         for name in available_backends():
             try:
                 report.containers += self.backend(name).cleanup(stopped_only=False)
             except BackendUnavailable as exc:  # one broken plugin, or no engine: clean what can be cleaned
-                report.skipped.append(str(exc))
+                unchecked[name] = str(exc)
         known = {r.id: r for r in self.store.list(limit=1_000_000)}
         freed: set[str] = set()
+        removed: dict[str, int] = {}  # backend -> jobs removed
         if older_than_days is not None:
             cutoff = time.time() - older_than_days * 86400
             for record in list(known.values()):
                 if record.status.is_final and (record.finished_at or record.created_at) < cutoff:
-                    report.bytes += _du(Path(record.job_dir))
-                    self.backend(record.backend).delete(record)
+                    size = _du(Path(record.job_dir))
+                    try:
+                        self.backend(record.backend).delete(record)
+                    except ContainerJobError as exc:  # kept, and said why; the other jobs still go
+                        report.skipped.append(f"job {record.id} kept: {exc}")
+                        continue
+                    report.bytes += size
                     known.pop(record.id)
                     freed.add(record.spec.payload)
+                    removed[record.backend] = removed.get(record.backend, 0) + 1
                     report.jobs += 1
+        report.skipped += [_unchecked(name, why, removed.get(name, 0)) for name, why in unchecked.items()]
         in_use = {r.spec.payload for r in known.values()}
         payloads = self.settings.home_path / "payloads"
         if payloads.is_dir():
@@ -317,10 +340,42 @@ class JobService:
         return report
 
 
+def _unchecked(backend: str, why: str, jobs_removed: int) -> str:
+    """One line for a backend whose leftovers gc could not look at: why, and that a later gc finishes the job."""
+    later = (f"; if the {jobs_removed} {backend} jobs removed now left containers, the next `containerjob gc` "
+             "that reaches the engine removes them") if jobs_removed else ""
+    return f"{backend} containers not checked: {why}{later}"
+
+
 def _du(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+    """Bytes under `path` on its own filesystem, links not followed: a job's FUSE mount is a whole bucket, not
+    space the job takes here (and walking it could take hours); what cannot be read counts nothing."""
+    try:
+        top = path.lstat()
+    except OSError:
+        return 0
+    if not stat.S_ISDIR(top.st_mode):
+        return top.st_size if stat.S_ISREG(top.st_mode) else 0
+    total = 0
+    for root, dirs, files in os.walk(path, onerror=lambda _exc: None):
+        dirs[:] = [d for d in dirs if _same_device(Path(root, d), top.st_dev)]
+        total += sum(_size(Path(root, f)) for f in files)
+    return total
+
+
+def _same_device(path: Path, device: int) -> bool:
+    try:
+        return path.lstat().st_dev == device
+    except OSError:  # a FUSE mount whose tool died answers ENOTCONN
+        return False
+
+
+def _size(path: Path) -> int:
+    try:
+        info = path.lstat()
+    except OSError:
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
 
 def _kinds(name: str) -> list[str]:

@@ -1,114 +1,36 @@
-import { RunOptionName } from '../../js_src/api';
-
 import {
-  CellOptions,
   JOB_MIME,
   announcements,
-  magicFlags,
-  optionProblems,
+  cellCode,
+  magicLineOf,
   readMetadata,
   withJob,
   withMagicLine
 } from '../../js_src/cellmagic';
 
-import {
-  OPTIONS_BY_BACKEND,
-  RUN_OPTIONS
-} from '../../js_src/options.generated';
-
-import { FIELDS } from '../../js_src/widgets/formfields';
-
-describe('magicFlags', () => {
-  const local = new Set(OPTIONS_BY_BACKEND.local);
-  const vertex = new Set(OPTIONS_BY_BACKEND.vertex);
-
-  it('writes options as the table flags: backend first, repeatable ones last', () => {
+describe('magicLineOf', () => {
+  it('is the flags after %%containerjob on the first line', () => {
     expect(
-      magicFlags(
-        {
-          backend: 'local',
-          image: 'python:3.11-slim',
-          gpus: '1',
-          timeout: '10m',
-          env: ['SEED=1', 'MODE=fast']
-        },
-        local
+      magicLineOf(
+        '%%containerjob --name quickstart --env GREETING=hello\nimport os'
       )
-    ).toBe(
-      '--backend local --image python:3.11-slim --gpus 1 --timeout 10m --env SEED=1 --env MODE=fast'
+    ).toBe('--name quickstart --env GREETING=hello');
+    expect(magicLineOf('%%containerjob\nx = 1')).toBe('');
+    expect(magicLineOf('%%containerjob \t--gpus 1  ')).toBe('--gpus 1');
+  });
+
+  it('is null for a cell without our magic', () => {
+    expect(magicLineOf('x = 1\n%%containerjob --gpus 1')).toBeNull();
+    expect(magicLineOf('%%containerjobs x')).toBeNull();
+    expect(magicLineOf('')).toBeNull();
+  });
+
+  it('leaves the code below the line', () => {
+    expect(cellCode('%%containerjob --gpus 1\nx = 1\ny = 2')).toBe(
+      'x = 1\ny = 2'
     );
-  });
-
-  it('writes the flags of every form field with the flag the table declares', () => {
-    const options: CellOptions = { env: ['A=1'] };
-    for (const field of FIELDS) {
-      (options as Record<string, string>)[field.name] = 'x';
-    }
-    const all = new Set(RUN_OPTIONS.map(row => row.name));
-    const flags = magicFlags(options, all).split(' ');
-    for (const field of FIELDS) {
-      expect(flags).toContain(field.flag);
-    }
-    expect(flags).toContain('--env');
-  });
-
-  it('writes only the options the backend takes, from its option list', () => {
-    const options = {
-      image: 'us-docker.pkg.dev/p/r/img:1',
-      gpus: '2',
-      machine_type: 'n1-standard-8',
-      accelerator: 'NVIDIA_TESLA_T4:1',
-      region: 'europe-west4',
-      project: 'my-proj',
-      staging_bucket: 'gs://b',
-      env: ['SEED=1']
-    };
-    expect(magicFlags({ ...options, backend: 'vertex' }, vertex)).toBe(
-      '--backend vertex --image us-docker.pkg.dev/p/r/img:1 --project my-proj --region europe-west4 ' +
-        '--machine-type n1-standard-8 --accelerator NVIDIA_TESLA_T4:1 --staging-bucket gs://b --env SEED=1'
-    );
-    expect(magicFlags({ ...options, backend: 'local' }, local)).toBe(
-      '--backend local --image us-docker.pkg.dev/p/r/img:1 --gpus 2 --project my-proj --env SEED=1'
-    );
-    // A plugin backend that takes only what the server lists for it.
-    expect(
-      magicFlags(
-        { ...options, backend: 'slurm' },
-        new Set<RunOptionName>(['backend', 'project', 'env'])
-      )
-    ).toBe('--backend slurm --project my-proj --env SEED=1');
-  });
-
-  it('leaves out empty values and zero GPUs', () => {
-    expect(
-      magicFlags(
-        { backend: 'local', image: '', gpus: '0', project: ' ' },
-        local
-      )
-    ).toBe('--backend local');
-  });
-});
-
-describe('optionProblems', () => {
-  it('accepts one-word values', () => {
-    expect(
-      optionProblems({ image: 'python:3.11-slim', env: ['A=b=c'] })
-    ).toEqual([]);
-  });
-
-  it('names values the magic line cannot carry', () => {
-    expect(
-      optionProblems({
-        image: 'my image',
-        project: "it's",
-        env: ['NOEQUALS', 'A=b c']
-      })
-    ).toEqual([
-      '--image "my image" contains whitespace, which the %%containerjob line cannot carry; remove it',
-      "--project it's contains a quote, which the %%containerjob line would keep as part of the value; remove it",
-      '--env NOEQUALS is not NAME=VALUE; write one NAME=VALUE per line',
-      '--env "A=b c" contains whitespace, which the %%containerjob line cannot carry; remove it'
-    ]);
+    expect(cellCode('%%containerjob')).toBe('');
+    expect(cellCode('x = 1')).toBe('x = 1');
   });
 });
 

@@ -82,21 +82,28 @@ describe('the Run a container form', () => {
 describe('containerProblems', () => {
   it('requires an image', () => {
     expect(containerProblems({ backend: 'local' }, '')).toEqual([
-      expect.stringMatching(/^Image is required/)
+      {
+        field: 'options.image',
+        message: expect.stringMatching(/^Image is required/)
+      }
     ]);
     expect(containerProblems({ image: '  ' }, '')).toHaveLength(1);
     expect(containerProblems({ image: IMAGE }, '')).toEqual([]);
   });
 
-  it('names the field whose text cannot be split into words', () => {
+  it('names Arguments that cannot be split into words (the server splits the Command)', () => {
     const problems = containerProblems(
       { image: IMAGE, command: `python3 -c 'print(1)` },
       '--name "my run'
     );
 
     expect(problems).toEqual([
-      expect.stringMatching(/^Command: no closing quotation: the ' /),
-      expect.stringMatching(/^Arguments: no closing quotation: the " /)
+      {
+        field: 'args',
+        message: expect.stringMatching(
+          /^Arguments: no closing quotation: the " /
+        )
+      }
     ]);
   });
 });
@@ -152,11 +159,10 @@ describe('containerJob', () => {
     });
   });
 
-  it('sends nothing when the form has a problem', () => {
-    expect(() => containerJob({ backend: 'local' }, "'")).toThrow(
-      /^Image is required.*\nArguments: no closing quotation/s
+  it('refuses Arguments it cannot split', () => {
+    expect(() => containerJob({ image: IMAGE }, "'")).toThrow(
+      /^no closing quotation/
     );
-    expect(server.requests).toEqual([]);
   });
 });
 

@@ -143,7 +143,7 @@ def gcs_emulator(tmp_path_factory):
                              str(root / "data"), "-host", "127.0.0.1", "-port", str(port), "-external-url", url,
                              "-log-level", "info"], stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     _wait_http(f"{url}/storage/v1/b", proc, log)
-    yield {"url": url, "log": log}
+    yield {"url": url, "log": log, "pid": proc.pid}  # pid: fault tests stop and continue it
     proc.terminate()
     proc.wait(10)
 

@@ -70,6 +70,31 @@ def home_entries(home: Path) -> list[str]:
     return sorted(str(p.relative_to(home)) for p in home.rglob("*") if not p.name.startswith("jobs.db"))
 
 
+def run_cli(*args: str, timeout_s: float = 180, **env: str) -> subprocess.CompletedProcess:
+    """The real `containerjob` CLI of this checkout in a process of its own, with `env` on top of ours."""
+    pythonpath = os.pathsep.join(filter(None, [str(PKG), os.environ.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "containerjob.cli", *args], capture_output=True, text=True,
+                          timeout=timeout_s, env={**os.environ, "PYTHONPATH": pythonpath, **env})
+
+
+def finished_vertex_record(store: Any, like: Any) -> Any:
+    """A Vertex AI job that ended days ago, as its record and job folder stand on this machine (it ran in the
+    cloud: no engine involved), made from `like`, a local job's record (same payload)."""
+    from dataclasses import replace
+
+    from containerjob.core.models import JobRecord, JobStatus
+
+    job_dir = Path(like.job_dir).with_name("cj-0123abcd")
+    (job_dir / "output").mkdir(parents=True)
+    (job_dir / "logs.txt").write_text("trained\n")
+    record = JobRecord(id=job_dir.name, name="remote", backend="vertex", status=JobStatus.SUCCEEDED,
+                       spec=replace(like.spec, backend="vertex"), created_at=time.time() - 3 * 86400,
+                       finished_at=time.time() - 2 * 86400, job_dir=str(job_dir),
+                       backend_ref="projects/p/locations/us-central1/customJobs/1")
+    store.add(record)
+    return record
+
+
 # -- filesystems -------------------------------------------------------------------------------------
 @contextmanager
 def tmpfs(path: Path, *, size: str = "2m", read_only: bool = False) -> Iterator[Path]:

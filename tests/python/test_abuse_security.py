@@ -4,13 +4,17 @@ syntax in every user string, secrets in every place a job is shown or stored, an
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import os
 import re
 import secrets
+import stat
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,7 @@ from containerjob import cli
 from containerjob.core.errors import JobNotFound, SpecError
 from containerjob.core.spec import RunOptions
 from containerjob.core.store import Store
+from containerjob.mounts.fuse import FuseHandle
 from containerjob.service import JobService
 
 ROUTE_REQUESTS = route_requests()
@@ -207,6 +212,73 @@ def test_core_submit_refuses_ids_that_leave_the_jobs_directory(cj_home, labelled
     finally:
         escaped = [p for p in cj_home.rglob("*") if p.name == "escape"]
         assert escaped == [] and labelled() == []
+
+
+@pytest.fixture(scope="module")
+def outside_root(server, tmp_path_factory) -> Path:
+    """A folder beside the server's root, and links inside the root that lead to it (a folder and a file)."""
+    outside = tmp_path_factory.mktemp("outside-root")
+    (outside / "requirements.txt").write_text("six\n")
+    (server.root / "link-out").symlink_to(outside, target_is_directory=True)
+    (server.root / "requirements-link.txt").symlink_to(outside / "requirements.txt")
+    return outside
+
+
+def escapes(outside: Path) -> list[tuple[str, str, str]]:
+    """(option, value, the refusal's words): `..`, absolute paths and links out of the root, for each path option."""
+    return [
+        ("output_dir", "../outside-out", "leads outside"), ("output_dir", "work/../../../outside-out", "leads outside"),
+        ("output_dir", str(outside / "out"), "must be a path relative"), ("output_dir", "/", "must be a path relative"),
+        ("output_dir", "link-out", "leads outside"), ("output_dir", "link-out/run-1", "leads outside"),
+        ("requirements", "../requirements.txt", "leads outside"),
+        ("requirements", str(outside / "requirements.txt"), "must be a path relative"),
+        ("requirements", "/etc/passwd", "must be a path relative"),
+        ("requirements", "requirements-link.txt", "leads outside"),
+        ("requirements", "link-out/requirements.txt", "leads outside"),
+    ]
+
+
+def submissions(server: Server, options: dict) -> list[tuple[str, str, dict]]:
+    """Every REST body that carries run options: a cell job, a notebook job, a schedule, a schedule edit."""
+    notebook = server.root / "confined.ipynb"
+    notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    cell = {"kind": "cell", "source": "x = 1", "options": {"image": IMAGE, **options}}
+    run = {"kind": "notebook", "path": notebook.name, "options": {"image": IMAGE, **options}}
+    schedule = {"notebook": notebook.name, "cron": "0 3 * * *", "options": {"image": IMAGE, **options}}
+    return [("POST", "jobs", cell), ("POST", "jobs", run), ("POST", "schedules", schedule),
+            ("PATCH", "schedules/cs-0123abcd", {"options": options})]
+
+
+def job_ids(server: Server) -> set[str]:
+    return {job["id"] for job in server.api("GET", "jobs?limit=1000").json()["jobs"]}
+
+
+def test_rest_paths_never_leave_the_server_root(server, outside_root):
+    """A client names files for a job (the requirements it reads, the output folder bind-mounted read-write into
+    its container) under the server's root, as it names notebooks: `..`, absolute paths and links inside the root
+    that lead out of it are a 400 naming the option and the fix, and nothing starts or is made outside."""
+    jobs_before = job_ids(server)
+    for option, value, words in escapes(outside_root):
+        for method, path, body in submissions(server, {option: value}):
+            reply = server.api(method, path, body)
+            assert (reply.status, reply.json()["error"]) == (400, "SpecError"), (option, value, path, reply.body)
+            message = reply.json()["message"]
+            assert f"options.{option} {value!r} {words}" in message and "server's root directory" in message, message
+            assert "e.g. " in message, message  # the fix
+            assert str(outside_root) not in message.replace(repr(value), ""), message  # where a link leads: unsaid
+    assert job_ids(server) == jobs_before  # so no container either
+    assert server.api("GET", "schedules").json()["schedules"] == []
+    assert sorted(p.name for p in outside_root.iterdir()) == ["requirements.txt"]  # no output folder made there
+    assert not (outside_root.parent / "outside-out").exists()
+
+
+def test_rest_output_dir_inside_the_root_is_where_the_job_writes(server):
+    """The control for the refusals above: a relative output folder is made under the root and the job's
+    AIP_MODEL_DIR points into it, at the same path inside the container."""
+    cell = "import os\nopen(os.path.join(os.environ['AIP_MODEL_DIR'], 'model.txt'), 'w').write('weights')\n"
+    job = server.wait_job(submit(server, cell, output_dir="outputs/run-1")["id"])
+    assert job["status"] == "SUCCEEDED", job
+    assert (server.root / "outputs" / "run-1" / "model" / "model.txt").read_text() == "weights"
 
 
 # -- 4. no user string reaches a shell --------------------------------------------------------------------
@@ -408,7 +480,9 @@ def test_secrets_never_leave_the_container_through_the_magic(ip, cj_home, capsys
     ip.run_cell_magic("containerjob", f"{flags} --dry-run --backend vertex --project proj-1 --staging-bucket "
                       "gs://bucket-x", "x = 1")
     dry = capsys.readouterr().out
-    assert leaks(dry, env) == [] and dry.count('"***"') == 2 * len(env), dry  # shown, redacted, in both specs
+    # shown, redacted, in both specs; and the Vertex job's own result-signing key, redacted too
+    assert leaks(dry, env) == [] and dry.count('"***"') == 2 * len(env) + 1, dry
+    assert '"name": "CONTAINERJOB_SIGNING_SECRET",\n                "value": "***"' in dry
     result = ip.run_cell(f"%%containerjob {flags}\nimport os\nprint('ran', len(os.environ['PASSWORD']))\n")
     assert result.success, result.error_in_exec
     (record,) = Store(cj_home / "jobs.db").list(limit=5)
@@ -469,3 +543,47 @@ def test_fuse_mounts_need_no_privilege_in_the_container(cj_home, gcs, labelled):
         service.cancel(job_id)
     assert labelled(job_id) == []
     assert not any(str(cj_home) in line.split()[1] for line in open("/proc/mounts"))  # unmounted with the job
+
+
+# -- 7. no local control endpoint answers without credentials -------------------------------------------
+RC_METHODS = ("vfs/stats", "core/version", "operations/list", "core/command", "config/listremotes")
+
+
+def rc_status(port: int, method: str, login: tuple[str, str] | None = None) -> int:
+    """The HTTP status rclone's remote control answers a POST of `method` with (any local user can send one)."""
+    headers = {"Content-Type": "application/json"}
+    if login:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(login).encode()).decode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/{method}", data=b"{}", method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_rclone_remote_control_answers_only_the_mounts_own_login(ip, cj_home, gcs, tmp_path):
+    """A fuse mount's rclone serves its remote control (the drain reads its upload queue) on loopback, where
+    every local user can reach it: without the mount's own login every method is a 401; that login is in a
+    file only its owner reads, never in the command line that /proc shows everyone."""
+    point = tmp_path / "mnt"
+    ip.run_line_magic("gcsmount", f"gs://{gcs.name} {point}")
+    try:
+        (record,) = (cj_home / "notebook-mounts").glob("*.json")
+        handle = FuseHandle.load(record)
+        login_file = Path(handle.rc_auth)
+        login = json.loads(login_file.read_text())
+        assert stat.S_IMODE(login_file.stat().st_mode) == 0o600 and login_file.stat().st_uid == os.getuid()
+        for method in RC_METHODS:
+            assert rc_status(handle.rc_port, method) == 401, method
+            assert rc_status(handle.rc_port, method, (login["user"], "guessed")) == 401, method
+        assert rc_status(handle.rc_port, "vfs/stats", (login["user"], login["password"])) == 200
+        cmdline = Path(f"/proc/{handle.pid}/cmdline").read_bytes()
+        assert b"rclone" in cmdline and login["password"].encode() not in cmdline
+        assert b"--rc-no-auth" not in cmdline and b"--rc-pass" not in cmdline
+        assert login["password"] not in record.read_text() + (login_file.parent / "rclone.log").read_text()
+        (point / "late.txt").write_text("drained with the login")
+    finally:
+        ip.run_line_magic("gcsunmount", str(point))  # drains through the authenticated remote control
+    assert gcs.bucket.blob("late.txt").download_as_bytes() == b"drained with the login"
+    assert not login_file.exists()

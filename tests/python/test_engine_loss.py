@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import docker
 import pytest
@@ -18,10 +19,12 @@ import tornado.httpclient
 from IPython.core.error import UsageError
 
 from cjtest import IMAGE
+from containerjob.core.errors import JobLost
 from containerjob.core.models import JobStatus
+from containerjob.core.spec import RunOptions
 from containerjob.core.store import Store
 from containerjob.service import JobService
-from faultkit import EngineDidNotStart, SecondEngine, wait_for
+from faultkit import EngineDidNotStart, SecondEngine, finished_vertex_record, run_cli, wait_for
 
 SLEEPER = "print('started', flush=True)\nimport time\ntime.sleep(120)\n"
 ENGINE_FIX = "start it (dockerd or `systemctl start docker`) or point DOCKER_HOST at a running engine"
@@ -163,3 +166,46 @@ async def test_job_watched_by_the_server_is_lost_with_the_engine(on_second_engin
     leftover = ours(second, cj_home)  # the engine kept the stopped container; as the message says, gc removes it
     assert JobService().gc().containers == len(leftover)
     assert ours(second, cj_home) == []
+
+
+def fuse_mounts_under(path: Path) -> list[str]:
+    return [line.split()[1] for line in open("/proc/mounts") if line.split()[1].startswith(str(path))]
+
+
+def test_gc_without_an_engine_prunes_all_but_containers(on_second_engine, cj_home, gcs, tmp_path):
+    """A machine without an engine (Vertex-only, or the engine died): `containerjob gc --older-than 0` still removes
+    old records, job folders and payloads, says in one line that containers were not checked and that a later gc
+    takes them, and exits 0. The job LOST with the engine keeps its FUSE mount: gc unmounts it first, never
+    deletes the bucket's files through it. With the engine back, gc removes the container that job left."""
+    second = on_second_engine
+    service = JobService()
+    cell = {"kind": "cell", "filename": "<cell>"}
+    done = service.submit(service.prepare(RunOptions(image=IMAGE), "x = 1", **cell))
+    assert service.wait([done.id])[0].status is JobStatus.SUCCEEDED
+    gcs.bucket.blob("kept.txt").upload_from_string(b"the bucket's own")
+    writer = f"open('/gcs/{gcs.name}/from-job.txt', 'w').write('the job wrote it')\n" + SLEEPER.replace("120", "4")
+    lost = service.submit(service.prepare(RunOptions(image=IMAGE, mounts=[f"gs://{gcs.name}:fuse"]), writer, **cell))
+    kill_once_started(second, service.store).join(60)
+    with pytest.raises(JobLost):
+        service.get(lost.id)
+    assert fuse_mounts_under(cj_home) != []  # the LOST job's bucket is still mounted in its folder
+    finished_vertex_record(service.store, done)
+
+    proc = run_cli("gc", "--older-than", "0", DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    summary, skipped = proc.stdout.splitlines()
+    assert summary.startswith("removed 0 containers, 2 payloads, 3 jobs"), summary
+    assert skipped.startswith("skipped: local containers not checked: cannot reach the Docker engine"), skipped
+    assert skipped.endswith("if the 2 local jobs removed now left containers, the next `containerjob gc` that "
+                            "reaches the engine removes them"), skipped
+    assert Store(cj_home / "jobs.db").list() == []
+    assert list((cj_home / "jobs").iterdir()) == [] and list((cj_home / "payloads").iterdir()) == []
+    assert fuse_mounts_under(cj_home) == []
+    assert gcs.bucket.blob("kept.txt").download_as_bytes() == b"the bucket's own"
+    assert gcs.bucket.blob("from-job.txt").download_as_bytes() == b"the job wrote it"
+
+    second.start()
+    leftover = ours(second, cj_home)  # the LOST job's container, kept by the engine
+    proc = run_cli("gc", DOCKER_HOST=second.host)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"removed {len(leftover)} containers"), proc.stdout
+    assert "skipped" not in proc.stdout and ours(second, cj_home) == []

@@ -1,5 +1,6 @@
 """Faults while jobs run: mass cancels and interrupts, random crashes, full or read-only disks, oversized
-payloads, an image without Python, a kernel killed mid-job and a Jupyter server restarted mid-job.
+payloads, an image without Python, a kernel killed mid-job, a Jupyter server restarted mid-job and `gc` on
+a machine with no Docker engine.
 
 Each test asserts what the user is told and what is left behind (records, containers, files), never timing.
 The engine's own loss is in test_engine_loss.py.
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,8 @@ from containerjob.core.models import JobRecord, JobStatus
 from containerjob.core.spec import RunOptions
 from containerjob.core.store import Store
 from containerjob.service import JobService
-from faultkit import PKG, ServerProcess, fill, half_written, home_entries, tmpfs, wait_for
+from faultkit import (PKG, ServerProcess, fill, finished_vertex_record, half_written, home_entries, run_cli,
+                      tmpfs, wait_for)
 
 # A job that stays busy (printing, so a follower gets output to be interrupted in) until its .go file appears.
 TICKING = ("import time\nfor _ in range(1200):\n    print('tick', flush=True)\n    time.sleep(0.1)\n")
@@ -456,3 +459,72 @@ def test_server_restart_with_jobs_in_every_state(cj_home, tmp_path, engine, labe
     unfinished = ", ".join(sorted(ids[n] for n in ("ok", "exit3", "running")))
     assert f"containerjob: following 3 unfinished jobs: {unfinished}" in second.log.read_text()
     assert labelled() == [] and half_written(cj_home) == []
+
+
+# -- 7. no Docker engine at all ---------------------------------------------------------------------------
+def test_gc_without_an_engine_prunes_everything_but_containers(cj_home, tmp_path, labelled):
+    """A Vertex-only machine has no engine: `containerjob gc --older-than 0` still removes the old local and
+    Vertex AI jobs (records and folders) and their payloads, says in one line that containers were not checked
+    and that a later gc with the engine takes any, and exits 0."""
+    service = JobService()
+    local = service.submit(service.prepare(RunOptions(image=IMAGE), "x = 1", kind="cell", filename="<cell>"))
+    assert service.wait([local.id])[0].status is JobStatus.SUCCEEDED
+    finished_vertex_record(service.store, local)
+    proc = run_cli("gc", "--older-than", "0", DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    summary, skipped = proc.stdout.splitlines()
+    assert summary.startswith("removed 0 containers, 1 payloads, 2 jobs"), summary
+    assert skipped.startswith("skipped: local containers not checked: cannot reach the Docker engine"), skipped
+    assert "if the 1 local jobs removed now left containers, the next `containerjob gc` that reaches" in skipped
+    assert Store(cj_home / "jobs.db").list() == []
+    assert list((cj_home / "jobs").iterdir()) == [] and list((cj_home / "payloads").iterdir()) == []
+    assert labelled() == []
+
+
+def test_a_silent_storage_fails_the_job_within_the_bound_and_sync_finishes_it(ip, cj_home, gcs, gcs_emulator,
+                                                                                capsys, monkeypatch):
+    """fake-gcs-server is stopped (SIGSTOP: connections taken, never answered) while a sync-mode job runs: the
+    upload gives up after CONTAINERJOB_NETWORK_TIMEOUT_S of silence (gcsfs alone retries for minutes), the
+    job ends FAILED naming what it waited for, and after SIGCONT `containerjob sync` uploads the kept stage."""
+    monkeypatch.setenv("CONTAINERJOB_NETWORK_TIMEOUT_S", "3")
+    ip.run_cell_magic("containerjob", f"--detach --mount gs://{gcs.name}",
+                      f"import time\nopen('/gcs/{gcs.name}/out.txt', 'w').write('late')\ntime.sleep(3)")
+    job_id = capsys.readouterr().out.split("submitted ")[1].split(";")[0]
+    os.kill(gcs_emulator["pid"], signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        (record,) = JobService().wait([job_id])
+        waited = time.monotonic() - started
+    finally:
+        os.kill(gcs_emulator["pid"], signal.SIGCONT)
+    assert record.status.value == "FAILED", record.message
+    assert "Cloud Storage did not answer for 3 s while uploading 1 files to gs://" in record.message
+    assert f"containerjob sync {job_id}" in record.message
+    assert waited < 40  # the job's 3 s, the 3 s bound and the engine; unbounded, this wait never ended
+    assert (cj_home / "jobs" / job_id / "gcs" / gcs.name / "out.txt").read_text() == "late"  # stage kept
+    ip.run_line_magic("containerjob", f"sync {job_id}")  # the stalled request may land on SIGCONT: then
+    assert f"gs://{gcs.name}: uploaded" in capsys.readouterr().out  # sync finds its own upload, no conflict
+    assert gcs.client.bucket(gcs.name).blob("out.txt").download_as_bytes() == b"late"
+    assert not (cj_home / "jobs" / job_id / "gcs" / gcs.name).exists()  # a clean sync removes the stage
+    ip.run_line_magic("containerjob", f"status {job_id}")
+    assert json.loads(capsys.readouterr().out)["status"] == "FAILED"  # the record keeps what happened
+
+
+def test_a_silent_storage_ends_a_fuse_drain_within_the_bound(ip, cj_home, gcs, gcs_emulator, tmp_path, monkeypatch):
+    """rclone's upload of a file written through a %gcsmount stalls (the emulator stopped): unmounting waits
+    for CONTAINERJOB_NETWORK_TIMEOUT_S of no bytes moving, not for rclone's own minutes, then says so."""
+    monkeypatch.setenv("CONTAINERJOB_NETWORK_TIMEOUT_S", "3")
+    point = tmp_path / "bucket"
+    ip.run_line_magic("gcsmount", f"gs://{gcs.name} {point}")
+    (point / "late.txt").write_text("late")  # in rclone's cache; uploaded after its 1 s write-back
+    os.kill(gcs_emulator["pid"], signal.SIGSTOP)  # before that upload starts: it goes into the silence
+    try:
+        started = time.monotonic()
+        with pytest.raises(UsageError, match=r"Cloud Storage took no bytes for 3 s while rclone uploaded 1 files "
+                                             r"to gs://.*CONTAINERJOB_NETWORK_TIMEOUT_S"):
+            ip.run_line_magic("gcsunmount", str(point))
+        waited = time.monotonic() - started
+    finally:
+        os.kill(gcs_emulator["pid"], signal.SIGCONT)
+    assert waited < 30  # 1 s write-back, the 3 s bound; rclone alone would retry for minutes
+    assert not os.path.ismount(point)  # unmounted all the same

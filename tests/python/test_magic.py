@@ -14,6 +14,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from containerjob.core.errors import JobFailed
+from containerjob.core.remote_error import RemoteError
 from containerjob.core.store import Store
 
 from cjtest import IMAGE, build_image_without_python, run_cell
@@ -34,9 +35,30 @@ def test_variables_in_and_out_with_functions_and_last_value(ip, capsys, labelled
     out = capsys.readouterr().out
     assert "sending data (list" in out and "helper (function" in out
     assert "unused" not in out.split("back:")[0]  # only names the cell reads travel
-    assert "back: total (int" in out and "os (module os)" in out
+    assert "new: total (int" in out and "os" not in out.split("new:")[1]  # a module is imported, not a value
+    assert "updated:" not in out and "unchanged: data" in out  # data was read, not changed: not sent back
+    assert ip.user_ns["os"].__name__ == "os"
     assert "job cj-" in out  # live log line from inside the container
     assert labelled() == []  # the container is removed after the run
+
+
+def test_changes_in_place_come_back_and_untouched_inputs_do_not(ip, capsys):
+    """Item and attribute assignment, augmented assignment on an item, method calls and a function that
+    mutates its argument: the kernel ends as if the cell had run in it; inputs left alone stay unsent."""
+    ip.run_cell("import types\ncfg = {'epochs': 3}\nrows = [1, 2]\nbag = types.SimpleNamespace(n=1)\n"
+                "deck = [3, 1, 2]\nbig = list(range(100_000))\nname = 'run'\nsame = {'k': [1]}")
+    result = run_cell(ip, "", "cfg['epochs'] += 1\nrows.append(3)\nbag.n = 5\ndeck.sort()\n"
+                              "history = [i for i in range(cfg['epochs'])]\ntotal = sum(big) + len(name)\n"
+                              "same['k'].append(2)\nsame['k'].pop()")
+    assert result.success, result.error_in_exec
+    ns = ip.user_ns
+    assert ns["cfg"] == {"epochs": 4} and ns["rows"] == [1, 2, 3] and ns["bag"].n == 5 and ns["deck"] == [1, 2, 3]
+    assert len(ns["history"]) == 4 and ns["same"] == {"k": [1]}
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("updated: ")]
+    assert line.startswith("updated: bag (types.SimpleNamespace, ") and "cfg (dict" in line
+    assert "deck (list" in line and "rows (list" in line
+    assert " · new: history (list" in line and "total (int" in line
+    assert line.endswith("unchanged: big, name, same")  # same bytes after the round trip: nothing sent
 
 
 def test_explicit_in_and_out(ip, capsys):
@@ -73,6 +95,7 @@ def test_custom_exception_class_from_cell(ip):
     with pytest.raises(Exception) as info:
         ip.run_cell_magic("containerjob", "", cell)
     assert type(info.value).__name__ == "Boom" and str(info.value) == "bad things"
+    assert isinstance(info.value, RemoteError) and info.value.remote_type == "__main__.Boom"  # pickled by value: not loaded
 
 
 def test_exit_code_is_the_containers(ip, cj_home):
@@ -169,7 +192,10 @@ def test_image_without_python(ip, engine, cj_home, labelled):
 
 
 def test_missing_image_that_cannot_be_pulled(ip, cj_home):
-    with pytest.raises(UsageError, match="is not on this machine and pulling it failed"):
+    with pytest.raises(UsageError, match=r"^image localhost:1/containerjob-test/absent:0 is not on this machine and "
+                                          r"could not be pulled \(no registry is reachable from this machine\): build "
+                                          r"or load it here \(docker build / docker import\) or choose another "
+                                          r"with --image$"):  # one sentence, not the engine's URL and error chain
         ip.run_cell_magic("containerjob", "--image localhost:1/containerjob-test/absent:0", "x = 1")
     assert records(cj_home) == []
 
@@ -234,8 +260,10 @@ def test_detach_then_line_commands(ip, cj_home, capsys, labelled):
     assert status["status"] == "SUCCEEDED" and status["exit_code"] == 0
     ip.run_line_magic("containerjob", f"logs {job_id}")
     assert "working" in capsys.readouterr().out
-    ip.run_line_magic("containerjob", f"fetch {job_id}")
+    ip.run_line_magic("containerjob", f"fetch {job_id}")  # as if the kernel had followed it: log, then values
     assert ip.user_ns["answer"] == 42
+    fetched = capsys.readouterr().out
+    assert fetched.index("working") < fetched.index(f"{job_id} SUCCEEDED") < fetched.index("new: answer (int")
     assert labelled(job_id) == []
 
 

@@ -1,6 +1,7 @@
 """Static analysis and payload building (no engine needed), and the runner run in this interpreter."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -12,7 +13,8 @@ import pytest
 
 from containerjob.core.errors import PayloadError, SpecError
 from containerjob.core.names import analyse, parse_cell
-from containerjob.core.payload import build_payload, read_result
+from containerjob.core.payload import build_payload
+from containerjob.core.results import load_values, read_result
 from containerjob.core.runtime import pickle_frames
 
 
@@ -41,7 +43,8 @@ def test_payload_is_content_addressed_and_immutable(tmp_path):
     assert p1.path == p2.path != p3.path
     assert p1.runtime == p3.runtime and (p1.runtime / "site" / "cloudpickle" / "__init__.py").is_file()
     manifest = json.loads((p1.path / "manifest.json").read_text())
-    assert manifest["inputs"] == {"a": {"pickle": "inputs/a.pkl"}, "os": {"module": "os"}}
+    digest = hashlib.sha256((p1.path / "inputs" / "a.pkl").read_bytes()).hexdigest()  # what the runner compares
+    assert manifest["inputs"] == {"a": {"pickle": "inputs/a.pkl", "digest": digest}, "os": {"module": "os"}}
     assert p1.inputs["a"]["type"] == "list" and not p1.code_by_value
     assert [p.name for p in (tmp_path / "payloads").iterdir() if p.name.startswith(".tmp")] == []
 
@@ -67,6 +70,13 @@ def test_payload_size_limit(tmp_path):
                       inputs=["big"], max_bytes=1024)
 
 
+def loaded(out, key=None):
+    """What the kernel gets: the JSON, then the values."""
+    result = read_result(out)
+    load_values(result, out, key=key, job_id="cj-00000000")
+    return result
+
+
 def test_runner_end_to_end_in_this_interpreter(tmp_path):
     """The runner is stdlib-only: run it with a bare interpreter (-I, no site-packages)."""
     class Point:
@@ -81,7 +91,8 @@ def test_runner_end_to_end_in_this_interpreter(tmp_path):
     proc = subprocess.run([sys.executable, "-I", str(payload.runtime / "runner.py")], env=env, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    result = read_result(out)
+    assert read_result(out).values == {}  # the JSON alone: nothing is unpickled
+    result = loaded(out)
     assert result.values["p2"].x == 6 and result.values["root"] == 4.0
     assert result.values["math"].__name__ == "math" and result.last_value == 5.0
 
@@ -99,7 +110,7 @@ def test_only_the_chief_writes_results(tmp_path):
     assert list(out.iterdir()) == []
     env["CLUSTER_SPEC"] = json.dumps({"task": {"type": "workerpool0", "index": 0}})
     subprocess.run([sys.executable, "-I", str(payload.runtime / "runner.py")], env=env, check=True, timeout=60)
-    assert read_result(out).values == {"y": 1}
+    assert loaded(out).values == {"y": 1}
 
 
 def test_large_buffers_travel_out_of_band_and_come_back_writable(tmp_path):

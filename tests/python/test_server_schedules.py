@@ -87,6 +87,12 @@ async def test_schedule_lifecycle(jp_fetch, notebook, jp_root_dir):
 
     _, edited = await api(jp_fetch, "schedules", sid, method="PATCH", body=json.dumps({"cron": "30 4 * * 1"}))
     assert edited["cron"] == "30 4 * * 1" and edited["parameters"] == {"epochs": 2}
+    code, error = await error_of(jp_fetch, "schedules", sid, method="PATCH", body=json.dumps(
+        {"cron": "0 5 * * *", "options": {"backend": "executor", "project": "my-proj"}}))
+    assert code == 400 and error["error"] == "SpecError"
+    assert f"delete it (`containerjob schedule delete {sid}`) and create it again with --backend executor" \
+        in error["message"]
+    assert (await api(jp_fetch, "schedules", sid))[1] == edited  # a refused edit changes nothing
     _, paused = await api(jp_fetch, "schedules", sid, "pause", method="POST", body="")
     assert paused["state"] == "PAUSED" and paused["next_run_at"] is None
     _, resumed = await api(jp_fetch, "schedules", sid, "resume", method="POST", body="{}")

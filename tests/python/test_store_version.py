@@ -6,6 +6,7 @@ import sqlite3
 import pytest
 
 from containerjob.core.errors import SpecError
+from containerjob.core.errors import AlreadyRecorded
 from containerjob.core.models import JobRecord, JobStatus
 from containerjob.core.store import SCHEMA_VERSION, Store
 
@@ -29,6 +30,7 @@ INSERT INTO jobs VALUES ('cj-0000beef', 'old', 'local', 'RUNNING',
     'python:3.11-slim', 1700000000.0, 1700000001.0, NULL, NULL, '', 'abc123', '/tmp/cj-0000beef', 'nb.ipynb');
 INSERT INTO schedules VALUES ('s-1', '{"id": "s-1"}', 1700000100.0, 1700000000.0);
 """
+RUN = "projects/123456789012/locations/us-central1/notebookExecutionJobs/42"
 
 
 def user_version(path) -> int:
@@ -55,7 +57,7 @@ def test_version_0_store_is_migrated_with_its_records_intact(tmp_path):
         conn.executescript(V0_SCHEMA)
     assert user_version(path) == 0 and "jobs_status" not in indexes(path)
     store = Store(path)
-    assert user_version(path) == SCHEMA_VERSION and "jobs_status" in indexes(path)
+    assert user_version(path) == SCHEMA_VERSION and {"jobs_status", "jobs_backend_ref"} <= indexes(path)
     record = store.get("cj-0000beef")
     assert (record.name, record.status, record.origin, record.backend_ref) == \
         ("old", JobStatus.RUNNING, "nb.ipynb", "abc123")
@@ -64,6 +66,32 @@ def test_version_0_store_is_migrated_with_its_records_intact(tmp_path):
     assert store.get_schedule("s-1") == {"id": "s-1"}
     store.add(JobRecord(id="cj-0000cafe", name="new", backend="local", status=JobStatus.SUCCEEDED, spec={}))
     assert [r.id for r in Store(path).list(active_only=True)] == ["cj-0000beef"]
+
+
+def test_twin_records_of_one_resource_are_merged_then_refused(tmp_path):
+    """Version 1 let two schedulers import the same Vertex run twice: migrating keeps the first record of each
+    such twin, and from then on a second record of one backend resource is refused naming the first (an empty
+    reference, a job not started yet, repeats freely; the same reference under another backend is another
+    resource)."""
+    path = tmp_path / "jobs.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V0_SCHEMA + "CREATE INDEX jobs_status ON jobs (status); PRAGMA user_version = 1;")
+        conn.execute("DELETE FROM jobs")
+        for job_id, backend, ref in (("cj-00000001", "executor", RUN), ("cj-00000002", "executor", RUN),
+                                     ("cj-00000003", "vertex", RUN), ("cj-00000004", "local", ""),
+                                     ("cj-00000005", "local", "")):
+            conn.execute("INSERT INTO jobs VALUES (?, 'run', ?, 'RUNNING', '{}', 'img', 1700000000.0, NULL, NULL, "
+                         "NULL, '', ?, '/tmp/x', '')", (job_id, backend, ref))
+    store = Store(path)
+    assert user_version(path) == SCHEMA_VERSION and "jobs_backend_ref" in indexes(path)
+    assert sorted(r.id for r in store.list()) == ["cj-00000001", "cj-00000003", "cj-00000004", "cj-00000005"]
+    with pytest.raises(AlreadyRecorded, match=f"job cj-00000001 already records executor {RUN}; cj-00000006 "):
+        store.add(JobRecord(id="cj-00000006", name="again", backend="executor", status=JobStatus.QUEUED, spec={},
+                            backend_ref=RUN))
+    store.add(JobRecord(id="cj-00000007", name="new", backend="local", status=JobStatus.QUEUED, spec={}))
+    with pytest.raises(sqlite3.IntegrityError):  # the same ID is no twin: SQLite's own error
+        store.add(JobRecord(id="cj-00000001", name="new", backend="local", status=JobStatus.QUEUED, spec={}))
+    assert len(store.list()) == 5
 
 
 def test_failed_migration_leaves_the_store_as_it_was(tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import threading
 import time
 import traceback
@@ -165,3 +166,77 @@ def test_pending_on_vertex_is_shown_as_pending_not_running(vertex, cj_home):
         time.sleep(0.2)
     assert current.status.value == "SUCCEEDED" and current.started_at >= record.created_at
     assert seen <= {"PENDING", "RUNNING"}
+
+
+class _Touch:
+    """A value whose pickle runs `touch PATH` wherever it is loaded."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import os
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_results_come_back_signed_and_a_changed_one_is_refused(ip, cj_home, gcs, vertex, tmp_path):
+    """The runner signs with a key that is in the job's environment, never in the bucket; a value changed in
+    the bucket is refused by the kernel and never unpickled by the finalisation that fetched it."""
+    from containerjob.core.errors import ResultRefused
+    from containerjob.core.options import RunOptions
+    from containerjob.service import JobService
+
+    ip.user_ns["n"] = 2
+    ip.run_cell_magic("containerjob", "--backend vertex --project my-proj", "y = [n] * 3")
+    assert ip.user_ns["y"] == [2, 2, 2]
+    (body,) = created(vertex)
+    env = {e["name"]: e["value"] for e in body["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]["env"]}
+    key = env["CONTAINERJOB_SIGNING_SECRET"]
+    staged = list(gcs.client.list_blobs(gcs.name, prefix="containerjob/"))
+    assert "output/signatures.json" in {b.name.split("/", 2)[2] for b in staged}
+    assert not [b.name for b in staged if key.encode() in b.download_as_bytes()]
+
+    marker = tmp_path / "pwned"
+    service = JobService()
+    prepared = service.prepare(RunOptions(backend="vertex", project="my-proj"), "y = 5", kind="cell",
+                               filename="<cell>", outputs=["y"])
+    record = service.submit(prepared)
+    signatures = gcs.client.bucket(gcs.name).blob(f"containerjob/{record.id}/output/signatures.json")
+    deadline = time.monotonic() + 120
+    while not signatures.exists():
+        assert time.monotonic() < deadline, "the job never wrote its signatures"
+        time.sleep(0.5)
+    value = gcs.client.bucket(gcs.name).blob(f"containerjob/{record.id}/output/values/y.pkl")
+    value.upload_from_string(pickle.dumps(_Touch(marker)))  # someone with write access to the bucket
+    (record,) = service.wait([record.id])
+    assert record.status.value == "SUCCEEDED" and not marker.exists()  # finalised from the JSON alone
+    with pytest.raises(ResultRefused, match=r"values/y.pkl was altered.*run the job again"):
+        service.values(record)
+    assert not marker.exists()
+
+
+def test_a_silent_vertex_ends_the_wait_within_the_bound_and_says_so(cj_home, vertex, monkeypatch):
+    """Vertex AI stops answering while a job runs: waiting ends after CONTAINERJOB_NETWORK_TIMEOUT_S with a
+    message saying what was waited for (the generated clients wait forever by default); the record keeps its
+    state, and once Vertex answers again the job is followed to its end."""
+    from containerjob.core.errors import BackendUnavailable
+    from containerjob.core.options import RunOptions
+    from containerjob.service import JobService
+
+    monkeypatch.setenv("CONTAINERJOB_NETWORK_TIMEOUT_S", "2")
+    service = JobService()
+    prepared = service.prepare(RunOptions(backend="vertex", project="my-proj"), "import time\ntime.sleep(6)\ny = 1",
+                               kind="cell", filename="<cell>", outputs=["y"])
+    record = service.submit(prepared)
+    vertex.stop_answering()
+    try:
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable, match=r"did not answer in time \(read job cj-.*NETWORK_TIMEOUT_S"):
+            service.wait([record.id])
+        waited = time.monotonic() - started
+    finally:
+        vertex.answer_again()
+    assert waited < 20  # one 2 s bound (and no retries past it); unbounded, this call never returned
+    assert not service.get(record.id, refresh=False).status.is_final
+    (record,) = service.wait([record.id])
+    assert record.status.value == "SUCCEEDED" and service.values(record).values == {"y": 1}

@@ -36,7 +36,7 @@ def test_the_fake_refuses_what_the_api_refuses(logging_api):
 
 
 def test_reads_are_incremental_paged_and_never_repeat(logging_api):
-    client = logging_client("proj-1", logging_api.url, anonymous=True)
+    client = logging_client("proj-1", logging_api.url, anonymous=True, timeout_s=10)
     log = JobLog(client, "proj-1", "42", since=time.time())
     write(logging_api, "7", "another job's line")
     for i in range(2500):
@@ -52,7 +52,7 @@ def test_reads_are_incremental_paged_and_never_repeat(logging_api):
 
 
 def test_replicas_are_prefixed_when_there_are_several(logging_api):
-    client = logging_client("proj-1", logging_api.url, anonymous=True)
+    client = logging_client("proj-1", logging_api.url, anonymous=True, timeout_s=10)
     write(logging_api, "9", "chief ready")
     write(logging_api, "9", "worker ready", task="workerpool1-0")
     assert JobLog(client, "proj-1", "9", since=time.time(), replica_prefix=True).read() == \
@@ -61,6 +61,6 @@ def test_replicas_are_prefixed_when_there_are_several(logging_api):
 
 
 def test_a_refused_read_is_a_clear_error(logging_api):
-    client = logging_client("proj-1", f"{logging_api.url}/nowhere", anonymous=True)
+    client = logging_client("proj-1", f"{logging_api.url}/nowhere", anonymous=True, timeout_s=10)
     with pytest.raises(BackendError, match="Cloud Logging"):
         JobLog(client, "proj-1", "1", since=time.time()).read()

@@ -52,7 +52,7 @@ class Request(tuple):
 
 class VertexFake:
     """The fake server, its jobs and schedules. Test hooks: requests, jobs, notebook_jobs, schedules, operations,
-    pending_s, expire_next(), fire_due(now), logs(), close()."""
+    pending_s, expire_next(), fire_due(now), logs(), stop_answering(), answer_again(), close()."""
 
     def __init__(self, gcs_url: str | None = None, *, kernel_image: str | None = None,
                  project_number: str = "123456789012", project_id: str | None = None, pending_s: float = 0.0,
@@ -78,6 +78,8 @@ class VertexFake:
         self.operations: dict[str, Operation] = {}
         self.lock = threading.RLock()
         self.expiring = 0
+        self.answering = threading.Event()  # cleared: requests are read and then left without an answer
+        self.answering.set()
         notebooks = NotebookJobs(self)
         self._services = {"customJobs": CustomJobs(self), "notebookExecutionJobs": notebooks,
                           "schedules": Schedules(self, notebooks)}
@@ -123,8 +125,17 @@ class VertexFake:
         job_id = job_id.rsplit("/", 1)[-1]
         return (self.jobs.get(job_id) or self.notebook_jobs[job_id]).logs
 
+    def stop_answering(self) -> None:
+        """The API goes silent, as a stalled or unreachable service does: connections are taken, never answered
+        (jobs already running go on)."""
+        self.answering.clear()
+
+    def answer_again(self) -> None:
+        self.answering.set()
+
     def close(self) -> None:
         """Stop serving, stop every job, remove this fake's containers and unmount what is left."""
+        self.answering.set()
         self._server.shutdown()
         self._server.server_close()
         running = list(self.jobs.values()) + list(self.notebook_jobs.values())
@@ -198,6 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body, bad_json = raw.decode(errors="replace"), True
         self.fake.requests.append(Request(method, path, body, params))
+        self.fake.answering.wait()
         try:
             if bad_json:
                 raise ApiError(400, "Invalid JSON payload received.")

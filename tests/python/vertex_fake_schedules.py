@@ -10,6 +10,9 @@ base (creation, or start_time when later). ScheduleRecord.queued and .skipped sh
 held back. The fake counts a schedule's runs as concurrent while their jobs are not in a terminal state; the
 proto's comment says Vertex applies the limit to starting the requests, so real Vertex may start a run the fake
 holds back while an earlier notebook still executes.
+
+Schedules.unavailable is a fault hook: the HTTP methods in it are answered 503 UNAVAILABLE, as Vertex answers
+during an outage (e.g. {"DELETE"}: creating works, deleting fails).
 """
 from __future__ import annotations
 
@@ -112,12 +115,15 @@ class Schedules:
     def __init__(self, fake, notebooks):
         self.fake, self.notebooks = fake, notebooks
         self.clock = datetime.now(timezone.utc)
+        self.unavailable: set[str] = set()
 
     def now(self) -> datetime:
         return max(datetime.now(timezone.utc), self.clock)
 
     def handle(self, call: Call) -> dict:
         verb = call.verb or ""
+        if call.method in self.unavailable:
+            raise ApiError(503, "The service is currently unavailable.", "UNAVAILABLE")
         if not call.rid and call.method == "POST":
             return self._create(call)
         if not call.rid and call.method == "GET":

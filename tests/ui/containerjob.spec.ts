@@ -232,7 +232,10 @@ test.describe('containerjob sidebar and notebook actions', () => {
     page,
     tmpPath
   }) => {
-    await openNotebook(page, tmpPath, 'vertex.ipynb', [{ source: 'x = 1' }]);
+    // --dry-run: the kernel prints the request and sends nothing to Google.
+    await openNotebook(page, tmpPath, 'vertex.ipynb', [
+      { source: `%%containerjob --image ${IMAGE} --dry-run\nx = 1` }
+    ]);
     await page.notebook.selectCells(0);
     await toolbarAction(page, 'Submit Cell to Vertex AI');
     const dialog = await launchForm(page);
@@ -240,28 +243,49 @@ test.describe('containerjob sidebar and notebook actions', () => {
       'vertex'
     );
     await expect(dialog.locator('input[name="gpus"]')).toBeHidden();
+    await expect(dialog.locator('input[name="rest"]')).toHaveValue('--dry-run');
     await dialog.locator('input[name="machine_type"]').fill('n1-standard-8');
     await dialog.locator('input[name="accelerator"]').fill('NVIDIA_TESLA_T4:1');
-    // A region Vertex AI does not have: the magic refuses it before anything is sent.
-    await dialog.locator('input[name="region"]').fill('mars-central1');
     await dialog
       .locator('input[name="staging_bucket"]')
       .fill('gs://cj-ui-bucket');
     await dialog.locator('textarea[name="env"]').fill('SEED=1\nMODE=fast');
-    await dialog
-      .locator('.jp-Dialog-content')
-      .screenshot({ path: path.join(ARTIFACTS, 'form-vertex-light.png') });
-    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+    const accept = dialog.locator('.jp-Dialog-button.jp-mod-accept');
 
+    await test.step('a region Vertex AI does not have is named under Region: nothing is written', async () => {
+      await dialog.locator('input[name="region"]').fill('mars-central1');
+      await expect(
+        dialog.locator(
+          '.jp-ContainerJob-form-error[data-field="options.region"]'
+        )
+      ).toContainText(
+        "--region 'mars-central1' is not a Vertex AI training region"
+      );
+      await expect(accept).toBeDisabled();
+      await dialog
+        .locator('.jp-Dialog-content')
+        .screenshot({ path: path.join(ARTIFACTS, 'form-vertex-light.png') });
+      // Read from the model: the open dialog keeps the editor from focus.
+      const source = await page.evaluate(() =>
+        (
+          window as any
+        ).jupyterapp.shell.currentWidget.content.widgets[0].model.sharedModel.getSource()
+      );
+      expect(source).toBe(`%%containerjob --image ${IMAGE} --dry-run\nx = 1`);
+    });
+
+    await dialog.locator('input[name="region"]').fill('europe-west4');
+    await expect(accept).toBeEnabled();
+    await accept.click();
     expect(await page.notebook.getCellTextInput(0)).toBe(
-      `%%containerjob --backend vertex --image ${IMAGE} --region mars-central1 ` +
+      `%%containerjob --backend vertex --image ${IMAGE} --region europe-west4 ` +
         '--machine-type n1-standard-8 --accelerator NVIDIA_TESLA_T4:1 --staging-bucket gs://cj-ui-bucket ' +
-        '--env SEED=1 --env MODE=fast\nx = 1'
+        '--env SEED=1 --env MODE=fast --dry-run\nx = 1'
     );
     await page.notebook.waitForRun(0);
-    expect((await page.notebook.getCellTextOutput(0))!.join('')).toContain(
-      "--region 'mars-central1' is not a Vertex AI training region"
-    );
+    const output = (await page.notebook.getCellTextOutput(0))!.join('');
+    expect(output).toContain('n1-standard-8');
+    expect(output).toContain('europe-west4');
   });
 
   test('the notebook forms offer the backends that run notebooks, with the fields each takes', async ({
@@ -462,24 +486,27 @@ test.describe('containerjob sidebar and notebook actions', () => {
       await expect(args).toHaveAttribute('placeholder', 'none');
     });
 
-    await test.step('an empty image is a form problem: nothing is sent', async () => {
+    await test.step('an empty image is named under Image: nothing is sent', async () => {
       await dialog.locator('input[name="image"]').fill('');
-      await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
-      const error = page.locator('.jp-Dialog', {
-        hasText: 'Image is required'
-      });
-      await expect(error).toBeVisible();
-      await error.locator('.jp-Dialog-content').screenshot({
+      const problem = dialog.locator(
+        '.jp-ContainerJob-form-error[data-field="options.image"]'
+      );
+      await expect(problem).toContainText('Image is required');
+      await expect(
+        dialog.locator('.jp-Dialog-button.jp-mod-accept')
+      ).toBeDisabled();
+      await dialog.locator('.jp-Dialog-content').screenshot({
         path: path.join(ARTIFACTS, 'form-container-problem-light.png')
       });
-      await error.locator('.jp-Dialog-button').click();
-      const again = page.locator('.jp-Dialog .jp-ContainerJob-form');
-      await expect(again.locator('input[name="command"]')).toHaveValue(command);
+      await dialog.locator('input[name="image"]').fill(IMAGE);
+      await expect(problem).toBeHidden();
+      await expect(dialog.locator('input[name="command"]')).toHaveValue(
+        command
+      );
       expect(posts).toEqual([]);
     });
 
     await test.step('the image, command and one argument go to POST jobs', async () => {
-      await dialog.locator('input[name="image"]').fill(IMAGE);
       await dialog.locator('input[name="args"]').fill(`'one arg'`);
       await dialog
         .locator('.jp-Dialog-content')
@@ -593,5 +620,154 @@ test.describe('containerjob sidebar and notebook actions', () => {
     await expect(
       panel.locator('.jp-ContainerJob-schedule', { hasText: 'report' })
     ).toHaveCount(0);
+  });
+  test('the quickstart cell: the form starts from its own line and keeps every option', async ({
+    page,
+    tmpPath
+  }) => {
+    const code = 'import os\nprint("greeting is", os.environ["GREETING"])';
+    await openNotebook(page, tmpPath, 'quickstart.ipynb', [
+      {
+        source: `%%containerjob --name quickstart --env GREETING=hello\n${code}`
+      }
+    ]);
+    await page.notebook.selectCells(0);
+    await toolbarAction(page, 'Run Cell in Container');
+    const dialog = page.locator('.jp-Dialog');
+
+    await test.step('the fields show the line, Other flags keeps what they do not show', async () => {
+      await expect(dialog.locator('select[name="backend"]')).toHaveValue(
+        'local'
+      );
+      await expect(dialog.locator('textarea[name="env"]')).toHaveValue(
+        'GREETING=hello'
+      );
+      await expect(dialog.locator('input[name="rest"]')).toHaveValue(
+        '--name quickstart'
+      );
+      // Not on the line: empty, the server's default as placeholder.
+      await expect(dialog.locator('input[name="image"]')).toHaveValue('');
+      await expect(
+        dialog.locator('.jp-ContainerJob-form-error:visible')
+      ).toHaveCount(0);
+      await dialog.locator('.jp-Dialog-content').screenshot({
+        path: path.join(ARTIFACTS, 'form-quickstart-light.png')
+      });
+    });
+
+    await test.step('moving to a backend and back loses no word', async () => {
+      const backend = dialog.locator('select[name="backend"]');
+      await dialog.locator('input[name="gpus"]').fill('1');
+      await backend.selectOption('vertex');
+      await expect(dialog.locator('input[name="rest"]')).toHaveValue(
+        '--gpus 1 --name quickstart'
+      );
+      await expect(
+        dialog.locator('.jp-ContainerJob-form-error[data-field="rest"]')
+      ).toContainText('--gpus is for local runs');
+      await backend.selectOption('local');
+      await expect(dialog.locator('input[name="gpus"]')).toHaveValue('1');
+      await dialog.locator('input[name="gpus"]').fill('');
+      await expect(dialog.locator('input[name="rest"]')).toHaveValue(
+        '--name quickstart'
+      );
+    });
+
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+    expect(await page.notebook.getCellTextInput(0)).toBe(
+      `%%containerjob --backend local --env GREETING=hello --name quickstart\n${code}`
+    );
+    const { chip } = await announcedJob(page, 0);
+    await expect(chip.locator('.jp-ContainerJob-status')).toHaveText(
+      'SUCCEEDED',
+      { timeout: 120000 }
+    );
+    await page.notebook.waitForRun(0);
+    const output = (await page.notebook.getCellTextOutput(0))!.join('');
+    expect(output).toContain('greeting is hello');
+    expect(output).not.toContain('KeyError');
+    await (await page.notebook.getCellLocator(0))!.screenshot({
+      path: path.join(ARTIFACTS, 'cell-quickstart-light.png')
+    });
+  });
+
+  test('the forms name every bad field at once, next to it, before anything runs', async ({
+    page,
+    tmpPath
+  }) => {
+    const posts: string[] = [];
+    page.on('request', request => {
+      if (
+        request.method() === 'POST' &&
+        /\/containerjob\/(jobs|schedules)(\?|$)/.test(request.url())
+      ) {
+        posts.push(request.url());
+      }
+    });
+    await openNotebook(page, tmpPath, 'checks.ipynb', [
+      { source: 'epochs = 3', tags: ['parameters'] },
+      { source: 'x = 1' }
+    ]);
+
+    await test.step('the cell form: GPUs, Timeout and Image together; the cell is not touched', async () => {
+      await page.notebook.selectCells(1);
+      await toolbarAction(page, 'Run Cell in Container');
+      const dialog = await launchForm(page);
+      await dialog.locator('input[name="gpus"]').fill('lots');
+      await dialog.locator('input[name="timeout"]').fill('soon');
+      await dialog.locator('input[name="image"]').fill('my image');
+      const problem = (field: string) =>
+        dialog.locator(
+          `.jp-ContainerJob-form-error[data-field="options.${field}"]`
+        );
+      await expect(problem('gpus')).toHaveText(
+        "--gpus 'lots' is not a number: use --gpus N (N >= 1) or --gpus all"
+      );
+      await expect(problem('timeout')).toContainText(
+        "--timeout 'soon' is not a positive duration"
+      );
+      await expect(problem('image')).toContainText('contains whitespace');
+      const accept = dialog.locator('.jp-Dialog-button.jp-mod-accept');
+      await expect(accept).toBeDisabled();
+      await dialog
+        .locator('.jp-Dialog-content')
+        .screenshot({ path: path.join(ARTIFACTS, 'form-problems-light.png') });
+      // Enter submits a Dialog whatever its button says: refused again, in place.
+      await dialog.locator('input[name="timeout"]').press('Enter');
+      await expect(problem('gpus')).toBeVisible();
+      await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
+      expect(await page.notebook.getCellTextInput(1)).toBe('x = 1');
+    });
+
+    await test.step('the schedule form: Max concurrent "two" is refused, not saved as 1', async () => {
+      await toolbarAction(page, 'Schedule Notebook…');
+      const dialog = await launchForm(page);
+      await dialog.locator('input[name="max_concurrent"]').fill('two');
+      await dialog.locator('input[name="parameter:epochs"]').fill('many');
+      await dialog.locator('input[name="cron"]').fill('every day');
+      await expect(
+        dialog.locator(
+          '.jp-ContainerJob-form-error[data-field="max_concurrent"]'
+        )
+      ).toHaveText("field 'max_concurrent' must be a whole number, not 'two'");
+      await expect(
+        dialog.locator(
+          '.jp-ContainerJob-form-error[data-field="parameters.epochs"]'
+        )
+      ).toHaveText('parameter epochs: "many" is not an int, e.g. 3');
+      await expect(
+        dialog.locator('.jp-ContainerJob-form-error[data-field="cron"]')
+      ).toContainText("--cron 'every day' is not a 5-field cron expression");
+      await expect(
+        dialog.locator('.jp-Dialog-button.jp-mod-accept')
+      ).toBeDisabled();
+      await dialog.locator('.jp-Dialog-content').screenshot({
+        path: path.join(ARTIFACTS, 'form-schedule-problems-light.png')
+      });
+      await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
+      const panel = await openSidebar(page);
+      await expect(panel.locator('.jp-ContainerJob-schedule')).toHaveCount(0);
+    });
+    expect(posts).toEqual([]);
   });
 });

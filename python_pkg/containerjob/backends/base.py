@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping, TypedDict
 
-from ..core.errors import ContainerJobError, JobNotFound, SpecError, unwritable
+from ..core.errors import BackendUnavailable, ContainerJobError, JobNotFound, SpecError, unwritable
 from ..core.job_files import FINAL_LOG, read_log
 from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
 from ..core.payload import Payload
@@ -93,6 +93,8 @@ class Backend(ABC):
     capabilities: ClassVar[Capabilities]
     poll_s: ClassVar[float] = 0.25  # how often follow() re-checks a job whose logs ended
     started_status: ClassVar[JobStatus] = JobStatus.RUNNING  # a job `start` returned for (Vertex: QUEUED)
+    # results come back through storage others can write: the runner signs them, the kernel checks first
+    signs_results: ClassVar[bool] = False
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
@@ -275,7 +277,8 @@ class Backend(ABC):
                timeout_s: int | None = None, detach_on_interrupt: bool = False) -> JobRecord:
         """Stream logs until the job ends. A timeout fails it; an interrupt, or any error while showing
         its output, cancels it, so nothing keeps running unwatched by accident (unless the caller
-        asked to detach on interrupt: then the job goes on and the interrupt propagates)."""
+        asked to detach on interrupt: then the job goes on and the interrupt propagates). A backend that
+        stops answering ends the follow within the network bound, the job left as it was."""
         poll_s = self.poll_s
         chunks: queue.Queue[Any] = queue.Queue()
         stop = StreamStop()  # set when follow() returns or raises: the pump never outlives it
@@ -332,6 +335,8 @@ class Backend(ABC):
         except KeyboardInterrupt:
             if not detach_on_interrupt:
                 self.cancel(self.store.get(record.id))
+            raise
+        except BackendUnavailable:  # a cancel could not reach it either (and would wait out another bound)
             raise
         except BaseException as exc:
             try:

@@ -80,8 +80,9 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
 
     def stage_notebook(self, spec: JobSpec, payload: Payload, uri: str) -> None:
         """Upload the parameterised notebook to the gs:// URI the execution (or schedule) reads it from."""
-        with transfer_errors(f"staging the notebook to {uri}"):
-            self.transfer(spec.project).fs.put_file(str(payload.path / payload.manifest["source_file"]), uri[5:])
+        what = f"staging the notebook to {uri}"
+        with transfer_errors(what):
+            self.transfer(spec.project).put([payload.path / payload.manifest["source_file"]], [uri[5:]], what)
 
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
         body = self.execution_job(spec, payload, job_id, origin)

@@ -68,8 +68,12 @@ class NotebookSchedules(HostedSchedules):
                 schedule=aiplatform_v1.Schedule.from_json(json.dumps(body)), update_mask=mask)
 
     def set_schedule_state(self: "ExecutorBackend", schedule_ref: str, state: str) -> None:
+        """One already in that state is left so (Vertex refuses to pause a paused one): a pause or resume
+        retried after its record could not be written succeeds."""
         client = self._schedules_client(schedule_ref)
         with api_errors(f"{'pause' if state == 'PAUSED' else 'resume'} the Schedule"):
+            if client.get_schedule(name=schedule_ref).state.name == state:
+                return
             if state == "PAUSED":
                 client.pause_schedule(name=schedule_ref)
             else:

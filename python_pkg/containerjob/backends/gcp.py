@@ -5,6 +5,8 @@ Resource names carry the project NUMBER: they are parsed, never built from the I
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 import time
 from abc import abstractmethod
@@ -69,7 +71,27 @@ def api_errors(action: str) -> Iterator[None]:
     except gexc.GoogleAPIError as exc:
         raise BackendError(f"Vertex AI error ({action}): {exc}") from None
     except OSError as exc:  # connection refused and friends from the transport
+        import requests
+
+        if isinstance(exc, requests.Timeout):
+            raise BackendUnavailable(f"Vertex AI did not answer in time ({action}): the job is as it was, and may "
+                                     "still run there; look again later with `containerjob status` (the bound is "
+                                     "CONTAINERJOB_NETWORK_TIMEOUT_S)") from None
         raise BackendUnavailable(f"Vertex AI is unreachable ({action}): {exc}") from None
+
+
+class Bounded:
+    """An aiplatform_v1 client whose every API call waits at most `timeout_s` for an answer: the generated
+    clients' default is to wait forever, which left a job RUNNING with no word while Vertex AI was silent."""
+
+    def __init__(self, client: Any, timeout_s: float) -> None:
+        self._client, self._timeout_s = client, timeout_s
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if callable(attr) and "timeout" in inspect.signature(attr).parameters:
+            return functools.partial(attr, timeout=self._timeout_s)
+        return attr
 
 
 class GcpBackend(Backend):
@@ -125,9 +147,9 @@ class GcpBackend(Backend):
                 from google.auth.credentials import AnonymousCredentials
 
                 credentials = AnonymousCredentials()
-            self._clients[(kind, region)] = getattr(aiplatform_v1, kind)(
+            self._clients[(kind, region)] = Bounded(getattr(aiplatform_v1, kind)(
                 client_options={"api_endpoint": endpoint}, transport=self.settings.vertex_transport,
-                credentials=credentials)
+                credentials=credentials), self.settings.network_timeout_s)
         return self._clients[(kind, region)]
 
     def region_of(self, record: JobRecord) -> str:
@@ -137,7 +159,7 @@ class GcpBackend(Backend):
         if self._transfer is None:
             from ..mounts.transfer import Transfer
 
-            self._transfer = Transfer(project)
+            self._transfer = Transfer(project, self.settings.network_timeout_s)
         return self._transfer
 
     @staticmethod
@@ -185,20 +207,18 @@ class GcpBackend(Backend):
 
     def fetch_outputs(self, record: JobRecord) -> None:
         """Results, errors and files from the job's output prefix to the job directory."""
-        fs = self.transfer(record.spec.project).fs
+        transfer = self.transfer(record.spec.project)
         remote = self.output_prefix(record)
         local = (Path(record.job_dir) / "output").resolve()
-        fs.invalidate_cache()  # listings cached while the job ran are stale now
-        with transfer_errors(f"fetching the results from gs://{remote}/"):
-            try:
-                names = fs.find(remote)
-            except FileNotFoundError:
-                names = []
+        transfer.fs.invalidate_cache()  # listings cached while the job ran are stale now
+        what = f"fetching the results from gs://{remote}/"
+        with transfer_errors(what):
+            names = transfer.find(remote, what)
             targets = [(local / n[len(remote) + 1:]).resolve() for n in names]
             escaping = [n for n, t in zip(names, targets) if not str(t).startswith(str(local) + "/")]
             if escaping:
                 raise MountError(f"result object {escaping[0]} would land outside the job directory; refusing it")
-            fs.get(names, [str(t) for t in targets])
+            transfer.get(names, targets, what)
 
     def output_prefix(self, record: JobRecord) -> str:
         """bucket/path the job writes its outputs under (no gs://)."""

@@ -179,10 +179,19 @@ def ensure_image(client: docker.DockerClient, ref: str, notify: Notify):
             progress.finish()
             return client.images.get(ref)
         except (docker.errors.APIError, BackendError) as exc:
-            raise BackendError(
-                f"image {ref} is not on this machine and pulling it failed ({exc}); build or load it "
-                "locally (docker build / docker import) or choose another with --image"
-            ) from None
+            raise BackendError(f"image {ref} is not on this machine and could not be pulled ({_pull_failure(exc)}): "
+                               "build or load it here (docker build / docker import) or choose another with --image"
+                               ) from None
+
+
+def _pull_failure(exc: Exception) -> str:
+    """The engine's pull error in a few words (its own text is a URL, an HTTP status and a Go error chain)."""
+    text = str(getattr(exc, "explanation", None) or exc)
+    if "no such host" in text or "dial tcp" in text or "i/o timeout" in text or "connection refused" in text:
+        return "no registry is reachable from this machine"
+    if "not found" in text or "manifest unknown" in text or "pull access denied" in text or "denied" in text:
+        return "the registry has no such image, or it needs a login (docker login)"
+    return text.splitlines()[0][:200]
 
 
 _PROBE = "import json,sys;print(json.dumps({'python':'%d.%d.%d'%sys.version_info[:3]}))"

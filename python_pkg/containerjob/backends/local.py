@@ -17,8 +17,10 @@ from ..core.errors import (BackendUnavailable, ContainerJobError, JobLost, JobNo
 from ..core.gcs_uri import gcs_path
 from ..core.job_files import FINAL_LOG
 from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica
-from ..core.payload import KERNEL_PYTHON, Payload, read_result
+from ..core.payload import KERNEL_PYTHON, Payload
 from ..core.project import adc_file, output_dirs
+from ..core.results import read_result
+from ..mounts import fuse
 from ..mounts.job_mounts import JobMounts
 from . import gpu, images, replicas
 from .container_config import container_config
@@ -149,6 +151,21 @@ class LocalBackend(Backend):
             if done:
                 replicas.remove_network(self.client, job_id)
         return removed
+
+    def delete(self, record: JobRecord) -> None:
+        """Unmount the job's buckets before its folder goes: a job LOST with its engine keeps its FUSE mounts,
+        and removing the folder through one would delete the bucket's objects. A final job needs no engine
+        here; a container it left behind goes with the next run or `gc` that reaches the engine."""
+        if not record.status.is_final:
+            record = self.cancel(record)
+        job_dir = Path(record.job_dir).resolve()
+        JobMounts(job_dir).release(keep_stage=False)
+        held = [point for _, point in fuse.active_mounts() if Path(point).is_relative_to(job_dir)]
+        if held:
+            raise MountError(f"job {record.id} still has {held[0]} mounted, and removing its folder would delete "
+                             f"the bucket's files through it: unmount it (fusermount -u -z {held[0]}), then "
+                             "delete the job again")
+        super().delete(record)
 
     def follow(self, record: JobRecord, on_output: Callable[[str], None], **kwargs: Any) -> JobRecord:
         """An engine that stops answering mid-job leaves the job LOST (the engine kills or forgets its

@@ -18,7 +18,9 @@ import docker.errors
 from ..core.errors import BackendUnavailable, ContainerJobError, SpecError
 from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
-from ..core.payload import Payload, read_result
+from ..core.payload import Payload
+from ..core.results import read_result, signing_key
+from ..core.runtime import result_signing
 from ..core.custom_job_file import to_custom_job
 from ..core.spec import label_value
 from ..core.vertex_catalog import validate_machine
@@ -37,6 +39,7 @@ class VertexBackend(GcpBackend):
     log_settle_s = 1.0  # after the end, how long Cloud Logging may still be taking the last lines
     log_poll_s = 3.0  # Cloud Logging's read quota is per project and small: a follower asks at most this often
     collection = "customJobs"
+    signs_results = True  # they come back through the staging bucket, which others may write
     client_kind = "JobServiceClient"
     resource_kind = "CustomJob"
 
@@ -116,6 +119,8 @@ class VertexBackend(GcpBackend):
             bucket, prefix = self.staging(spec, job_id)
             base = f"/gcs/{bucket}/{prefix}"
             env.update(CONTAINERJOB_PAYLOAD=f"{base}/payload", CONTAINERJOB_OUTPUT=f"{base}/output")
+            # the runner signs its results with the job's key: in the job's environment, never in the bucket
+            env[result_signing.KEY_ENV] = signing_key(self.settings.home_path, job_id).hex()
             command = ["python3", "-u", f"{base}/runtime/runner.py"]
         job, _ = to_custom_job(spec, env=env, command=command)
         scheduling = job["jobSpec"].setdefault("scheduling", {})  # the file's timeout and SPOT, said in full here
@@ -156,13 +161,14 @@ class VertexBackend(GcpBackend):
 
     def _stage(self, spec: JobSpec, job_id: str, payload: Payload, notify: Notify) -> None:
         bucket, prefix = self.staging(spec, job_id)
-        fs = self.transfer(spec.project).fs
-        notify(f"staging the payload to gs://{bucket}/{prefix}/")
-        with transfer_errors(f"staging the payload to gs://{bucket}/{prefix}/"):
+        transfer = self.transfer(spec.project)
+        what = f"staging the payload to gs://{bucket}/{prefix}/"
+        notify(what)
+        with transfer_errors(what):
             for part, local in (("payload", payload.path), ("runtime", payload.runtime)):
                 files = [p for p in sorted(local.rglob("*")) if p.is_file()]
-                fs.put([str(p) for p in files],
-                       [f"{bucket}/{prefix}/{part}/{p.relative_to(local).as_posix()}" for p in files])
+                transfer.put(files, [f"{bucket}/{prefix}/{part}/{p.relative_to(local).as_posix()}" for p in files],
+                             what)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def _get(self, record: JobRecord):
@@ -216,7 +222,8 @@ class VertexBackend(GcpBackend):
         project = record.spec.project or ""
         if project not in self._logging:
             self._logging[project] = logging_client(project, self.settings.logging_endpoint,
-                                                    self.settings.vertex_credentials == "anonymous")
+                                                    self.settings.vertex_credentials == "anonymous",
+                                                    self.settings.network_timeout_s)
         pools = record.spec.worker_pools
         return JobLog(self._logging[project], project,
                       parse_resource_name(record.backend_ref, self.collection)["id"], since=record.created_at,

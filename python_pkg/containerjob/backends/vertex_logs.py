@@ -5,6 +5,7 @@ Entries arrive in Cloud Logging a little after they are printed, and a read may 
 second: each read asks from the last timestamp seen (inclusive) and drops the insertIds already shown."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
@@ -55,8 +56,9 @@ class JobLog:
             raise BackendError(f"Cloud Logging error reading the job's log: {exc}") from None
 
 
-def logging_client(project: str, endpoint: str, anonymous: bool) -> Any:
-    """A google-cloud-logging client over HTTP/JSON (the v2 REST API), at `endpoint` when one is set."""
+def logging_client(project: str, endpoint: str, anonymous: bool, timeout_s: float) -> Any:
+    """A google-cloud-logging client over HTTP/JSON (the v2 REST API), at `endpoint` when one is set; each
+    request waits at most `timeout_s` (the library's own 60 s is not settable any other way)."""
     from google.cloud import logging_v2
 
     credentials = None
@@ -65,7 +67,9 @@ def logging_client(project: str, endpoint: str, anonymous: bool) -> Any:
 
         credentials = AnonymousCredentials()
     options = {"api_endpoint": endpoint} if endpoint else None
-    return logging_v2.Client(project=project, credentials=credentials, _use_grpc=False, client_options=options)
+    client = logging_v2.Client(project=project, credentials=credentials, _use_grpc=False, client_options=options)
+    client._connection.api_request = functools.partial(client._connection.api_request, timeout=timeout_s)
+    return client
 
 
 def _text(payload: Any) -> str:

@@ -53,3 +53,11 @@ class JobFailed(ContainerJobError):
         self.job_id = job_id
         self.exit_code = exit_code
         self.remote = remote or {}
+
+
+class ResultRefused(ContainerJobError):
+    """A job's results are not what its runner wrote (unsigned or altered on the way back): not loaded."""
+
+
+class AlreadyRecorded(ContainerJobError):
+    """Another record already holds this backend resource (another process recorded it first)."""

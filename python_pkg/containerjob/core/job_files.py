@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .display_lines import split_unfinished, summarise
 from .errors import JobNotFound
 
 FINAL_LOG = "logs.txt"  # written by the backend when it finalises the job
@@ -48,7 +49,8 @@ def resolve_file(job_dir: Path, relpath: str) -> Path:
 
 def read_log(job_dir: Path, final: bool, offset: int) -> tuple[str, int, bool]:
     """The text from byte `offset` on, the offset to ask for next, and whether that is all of a final log.
-    An answer ends on a whole UTF-8 character; a character still being written comes with the next one."""
+    An answer ends on a whole UTF-8 character and a whole display line (each shown as `[display: ...]`);
+    one still being written comes with the next answer. Offsets count the bytes of the log as kept."""
     path = job_dir / FINAL_LOG
     if not (final and path.is_file()):
         path = job_dir / LIVE_LOG  # running; or a final job whose backend kept no log (its container was lost)
@@ -66,4 +68,7 @@ def read_log(job_dir: Path, final: bool, offset: int) -> tuple[str, int, bool]:
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     text = decoder.decode(data, final=complete)
     pending = len(decoder.getstate()[0])
-    return text, offset + len(data) - pending if data else offset, complete
+    if not complete:
+        text, unfinished = split_unfinished(text)
+        pending += len(unfinished.encode())
+    return summarise(text), offset + len(data) - pending if data else offset, complete

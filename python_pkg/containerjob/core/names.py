@@ -9,12 +9,17 @@ from typing import Iterator
 from .errors import SpecError
 
 
-
 @dataclass(frozen=True)
 class CellNames:
     reads: tuple[str, ...]    # names read before the cell binds them, in order of first use (builtins
     #                           included: a kernel variable may shadow one, e.g. `input`)
     assigns: tuple[str, ...]  # names the cell binds at top level, in order
+
+
+def runner_provides(name: str, value: object) -> bool:
+    """IPython's display(), imported into the kernel (`from IPython.display import display`): the runner gives
+    cells their own, so it is not sent (an image without IPython could not unpickle IPython's)."""
+    return name == "display" and getattr(value, "__module__", "").startswith("IPython.")
 
 
 def parse_cell(source: str, filename: str) -> ast.Module:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any, Callable, Mapping
 
 from .errors import SpecError
@@ -60,31 +61,83 @@ def options_from_args(args: Any, **overrides: Any) -> RunOptions:
 def options_from_mapping(data: Any, where: str = "options") -> RunOptions:
     """RunOptions from a JSON object (REST bodies, stored schedules): strings (numbers accepted), lists of
     strings, booleans; null is the default; unknown keys and wrong types are named, never dropped."""
+    values, problems = mapping_problems(data, where)
+    if problems:
+        raise SpecError(problems[0][1])
+    return RunOptions(**values)
+
+
+Problem = tuple[str, str]  # (field, message): the field as the request names it, e.g. "options.gpus"
+
+
+def mapping_problems(data: Any, where: str = "options") -> tuple[dict[str, Any], list[Problem]]:
+    """A JSON object's run options checked key by key: the values that pass (typed as the table says) and a
+    problem for every key that does not, so a form hears of all of them at once."""
     if data is None:
-        return RunOptions()
+        return {}, []
     if not isinstance(data, Mapping):
-        raise SpecError(f"{where} must be a JSON object of run options such as {{\"image\": \"python:3.11-slim\"}}")
+        return {}, [(where, f"{where} must be a JSON object of run options such as {{\"image\": \"python:3.11-slim\"}}")]
     table = {o.name: o for o in OPTIONS}
-    unknown = sorted(set(data) - set(table))
-    if unknown:
-        raise SpecError(f"{where}.{unknown[0]} is not a run option; the options are {', '.join(sorted(table))}")
+    problems = [(f"{where}.{name}", f"{where}.{name} is not a run option; the options are {', '.join(sorted(table))}")
+                for name in sorted(set(data) - set(table))]
     values: dict[str, Any] = {}
     for name, value in data.items():
-        kind = table[name].kind
-        if value is None:
+        if name not in table or value is None:  # null: the default
             continue
-        if kind == "flag" and not isinstance(value, bool):
-            raise SpecError(f"{where}.{name} must be true or false, not {value!r}")
-        if kind == "list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise SpecError(f"{where}.{name} must be a list of strings such as [\"A=1\"]")
-        if kind == "text":
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise SpecError(f"{where}.{name} must be a string")
-            value = str(value)
-        if kind == "text" and table[name].choices and value not in table[name].choices:
-            raise SpecError(f"{where}.{name} {value!r} is not one of {', '.join(table[name].choices)}")
-        values[name] = value
-    return RunOptions(**values)
+        problem = _value_problem(table[name], value, f"{where}.{name}")
+        if problem:
+            problems.append((f"{where}.{name}", problem))
+        else:
+            values[name] = str(value) if table[name].kind == "text" else value
+    return values, problems
+
+
+def _value_problem(option: Option, value: Any, field: str) -> str | None:
+    if option.kind == "flag" and not isinstance(value, bool):
+        return f"{field} must be true or false, not {value!r}"
+    if option.kind == "list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return f"{field} must be a list of strings such as [\"A=1\"]"
+    if option.kind == "text":
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return f"{field} must be a string"
+        if option.choices and str(value) not in option.choices:
+            return f"{field} {str(value)!r} is not one of {', '.join(option.choices)}"
+    return None
+
+
+_FLAG_RE = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
+
+
+def named_option(message: str) -> Option | None:
+    """The option a refusal is about: the first table flag it names (`--gpus 'lots' is not a number`), else
+    the first flag it names without its dashes (`label 'x' is invalid`, `unknown backend 'x'`)."""
+    by_flag = {o.cli_flag: o for o in OPTIONS}
+    for flag in _FLAG_RE.findall(message):
+        if flag in by_flag:
+            return by_flag[flag]
+    bare = [(m.start(), o) for o in OPTIONS if (m := re.search(rf"(?<![\w-]){o.cli_flag[2:]}(?![\w-])", message))]
+    return min(bare, key=lambda found: found[0])[1] if bare else None
+
+
+def spec_problems(options: RunOptions, check: Callable[[RunOptions], object],
+                  where: str = "options") -> list[Problem]:
+    """Every refusal of `check` (the CLI's own checks, which stop at the first problem), one option at a
+    time: the option a refusal names is set back to its default and `check` runs again, until it passes. A
+    refusal that names no option, or one its option's default does not cure (a server setting's value), ends
+    the search: it is reported under `where` unless it was already."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    while True:
+        try:
+            check(options)
+            return problems
+        except SpecError as exc:
+            message, option = str(exc), named_option(str(exc))
+            if option is None or option.name in seen:
+                return problems if any(m == message for _, m in problems) else [*problems, (where, message)]
+            seen.add(option.name)
+            problems.append((f"{where}.{option.name}", message))
+            options = dataclasses.replace(options, **{option.name: getattr(RunOptions(), option.name)})
 
 
 def changed(options: RunOptions) -> dict[str, Any]:

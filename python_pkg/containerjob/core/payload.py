@@ -1,9 +1,8 @@
-"""Turn a cell or script plus kernel variables into an immutable, content-addressed job payload,
-and read a finished job's results back."""
+"""Turn a cell or script plus kernel variables into an immutable, content-addressed job payload
+(results come back through core/results.py)."""
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -43,19 +42,6 @@ class Payload:
     def kind(self) -> str:
         """cell, script, notebook, or container (nothing for the runner: the image's program runs)."""
         return self.manifest["kind"]
-
-
-@dataclass
-class JobResult:
-    """What a finished job sent back."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    summary: dict[str, dict[str, Any]] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-    last: dict[str, Any] | None = None
-    last_value: Any = None
-    error: dict[str, Any] | None = None
-    remote_exception: BaseException | None = None
 
 
 def type_name(value: Any) -> str:
@@ -135,6 +121,7 @@ def build_payload(
     if workdir is not None:
         files += [(f"workdir/{rel}", _FileChunks(workdir.root / rel)) for rel in workdir.files]
     problems: list[str] = []
+    digests: dict[str, bytes] = {}
     code_by_value = False
     for name in inputs:
         if name not in namespace:
@@ -149,8 +136,12 @@ def build_payload(
             problems.append(f"{name} ({type_name(value)}: {type(exc).__name__}: {exc})")
             continue
         code_by_value = code_by_value or any(m in frames.inband for m in _CODE_MARKERS)
-        entries[name] = {"pickle": f"inputs/{name}.pkl", "type": type_name(value), "size": frames.size}
-        files.append((f"inputs/{name}.pkl", frames.chunks()))
+        chunks = frames.chunks()
+        digests[f"inputs/{name}.pkl"] = digest = _digest(chunks)
+        # the digest lets the runner tell an input changed in place (rows.append) from one left alone
+        entries[name] = {"pickle": f"inputs/{name}.pkl", "type": type_name(value), "size": frames.size,
+                         "digest": digest.hex()}
+        files.append((f"inputs/{name}.pkl", chunks))
     if problems:
         raise PayloadError(
             "cannot send " + "; ".join(problems)
@@ -167,7 +158,8 @@ def build_payload(
         "kind": kind,
         "filename": filename,
         "source_file": "source.py",
-        "inputs": {k: {kk: vv for kk, vv in v.items() if kk in ("pickle", "module")} for k, v in entries.items()},
+        "inputs": {k: {kk: vv for kk, vv in v.items() if kk in ("pickle", "module", "digest")}
+                   for k, v in entries.items()},
         "outputs": list(outputs),
         "last_expr": kind == "cell",
         "python": KERNEL_PYTHON,
@@ -175,7 +167,7 @@ def build_payload(
     }
     if workdir is not None:
         manifest.update(workdir="workdir", script=workdir.script)
-    return _store(home, files, manifest, entries)
+    return _store(home, files, manifest, entries, digests)
 
 
 def build_notebook_payload(notebook: bytes, *, home: Path, filename: str, kernel_name: str) -> Payload:
@@ -208,62 +200,24 @@ def _size(chunks: Chunks) -> int:
     return sum(memoryview(c).nbytes for c in chunks)
 
 
+def _digest(chunks: Chunks) -> bytes:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.digest()
+
+
 def _store(home: Path, files: list[tuple[str, Chunks]], manifest: dict[str, Any],
-           entries: dict[str, dict[str, Any]]) -> Payload:
+           entries: dict[str, dict[str, Any]], digests: Mapping[str, bytes] | None = None) -> Payload:
+    """`digests`: files already hashed (inputs), so no byte is hashed twice."""
     files = [*files, ("manifest.json", [json.dumps(manifest, sort_keys=True).encode()])]
     digest = hashlib.sha256()
     for name, chunks in sorted(files, key=lambda f: f[0]):
-        file_digest = hashlib.sha256()
-        for chunk in chunks:
-            file_digest.update(chunk)
-        digest.update(name.encode() + b"\0" + file_digest.digest())
+        known = (digests or {}).get(name)
+        digest.update(name.encode() + b"\0" + (known if known is not None else _digest(chunks)))
     try:
         path = _materialise(home / "payloads", digest.hexdigest()[:24], files)
         runtime = ensure_runtime(home)
     except OSError as exc:
         raise unwritable(home / "payloads", exc) from None
     return Payload(path=path, runtime=runtime, manifest=manifest, inputs=entries)
-
-
-def read_result(output_dir: Path) -> JobResult:
-    """Load what the runner wrote; an unreadable value is reported, never silently dropped."""
-    result = JobResult()
-    error_file = output_dir / "error.json"
-    if error_file.is_file():
-        result.error = json.loads(error_file.read_text())
-        pickled = output_dir / "error.pkl"
-        if result.error.get("pickled") and pickled.is_file():
-            try:
-                exc = pickle_frames.load(pickled)
-                if isinstance(exc, BaseException):
-                    result.remote_exception = exc
-            except Exception:  # noqa: BLE001 - fall back to type name and message
-                pass
-        return result
-    result_file = output_dir / "result.json"
-    if not result_file.is_file():
-        return result
-    data = json.loads(result_file.read_text())
-    result.skipped = dict(data.get("skipped", {}))
-    for name, info in data.get("outputs", {}).items():
-        try:
-            result.values[name] = pickle_frames.load(output_dir / "values" / f"{name}.pkl")
-            result.summary[name] = info
-        except Exception as exc:  # noqa: BLE001 - e.g. a class the kernel cannot import
-            result.skipped[name] = f"cannot be unpickled in the kernel: {type(exc).__name__}: {exc}"
-    for name, module in data.get("modules", {}).items():
-        try:
-            result.values[name] = importlib.import_module(module)
-            result.summary[name] = {"type": "module", "size": 0, "module": module}
-        except ImportError:
-            result.skipped[name] = f"module {module} is not installed in the kernel"
-    last = data.get("last")
-    if last:
-        result.last = last
-        last_file = output_dir / "values" / "_last.pkl"
-        if last_file.is_file():
-            try:
-                result.last_value = pickle_frames.load(last_file)
-            except Exception:  # noqa: BLE001 - the repr is still shown
-                result.last_value = None
-    return result

@@ -3,12 +3,44 @@ from __future__ import annotations
 
 import builtins
 import linecache
+import pickle
+import sys
 import types
+from pathlib import Path
 from typing import Any, NoReturn
+
+from .runtime import pickle_frames
 
 
 class RemoteError(Exception):
-    """A remote exception whose class does not exist in the kernel; the message keeps its full name."""
+    """A remote exception whose class could not be loaded in the kernel (its rebuilt class is named as the
+    job's was, with this as its base); `remote_type` is the job's module.Name."""
+
+    remote_type = ""
+
+
+class _ExceptionUnpickler(pickle.Unpickler):
+    """Loads exceptions of classes the kernel has already imported, with plain arguments: the pickle names
+    every class it needs, and anything that is not such an exception class (a function such as os.system,
+    a class pickled by value, any other object) stops the load."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        found: Any = sys.modules.get(module)
+        for part in name.split("."):
+            found = getattr(found, part, None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not an exception class imported in the kernel")
+
+
+def load_exception(path: Path) -> BaseException | None:
+    """The job's exception when it is made only of allowed parts; None (type and message from the JSON)
+    otherwise."""
+    try:
+        exc = pickle_frames.load(path, _ExceptionUnpickler)
+    except Exception:  # noqa: BLE001 - refused or unreadable: the JSON record is rebuilt instead
+        return None
+    return exc if isinstance(exc, BaseException) else None
 
 
 def rebuild_exception(error: dict[str, Any], pickled: BaseException | None) -> BaseException:
@@ -20,7 +52,13 @@ def rebuild_exception(error: dict[str, Any], pickled: BaseException | None) -> B
             return cls(error.get("message", ""))
         except Exception:  # noqa: BLE001 - exotic constructors: fall through to RemoteError
             pass
-    return RemoteError(f"{error.get('module')}.{error.get('type')}: {error.get('message')}")
+    # Not loadable here (a class defined in the cell, pickled by value, or not imported in the kernel): a
+    # RemoteError of the same name, so the traceback reads as the job's did; `except RemoteError` catches it.
+    name, module = str(error.get("type") or "RemoteError"), str(error.get("module") or "")
+    kind = type(name, (RemoteError,), {"__module__": module, "__qualname__": name})
+    exc = kind(error.get("message", ""))
+    exc.remote_type = f"{module}.{name}" if module else name
+    return exc
 
 
 def raise_in_source(error: dict[str, Any], pickled: BaseException | None, source: str, *, note: str) -> NoReturn:

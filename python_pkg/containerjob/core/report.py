@@ -6,7 +6,8 @@ import time
 from typing import Any, Iterable
 
 from .models import JobRecord
-from .payload import JobResult, human_size
+from .payload import human_size
+from .results import JobResult
 
 
 def status_line(record: JobRecord) -> str:
@@ -46,8 +47,14 @@ def inputs_line(inputs: dict[str, dict[str, Any]]) -> str:
 
 
 def outputs_line(result: JobResult) -> str:
-    names = ", ".join(_variable(n, i) for n, i in result.summary.items())
-    line = f"back: {names}" if names else "back: no variables"
+    """updated: inputs changed in place or rebound · new: names the job made · unchanged: inputs not sent back."""
+    updated = [n for n in result.summary if n in result.updated]
+    new = [n for n in result.summary if n not in updated]
+    parts = [f"{label}: {', '.join(_variable(n, result.summary[n]) for n in names)}"
+             for label, names in (("updated", updated), ("new", new)) if names]
+    if result.unchanged:
+        parts.append(f"unchanged: {', '.join(result.unchanged)}")
+    line = " · ".join(parts) or "back: no variables"
     if result.skipped:
         line += " · not brought back: " + "; ".join(f"{k} ({v})" for k, v in result.skipped.items())
     return line

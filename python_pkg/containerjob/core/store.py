@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import JobNotFound, SpecError
+from .errors import AlreadyRecorded, JobNotFound, SpecError
 from .models import FINAL_STATES, JOB_ID_RE, JobRecord, JobStatus
 
 # Version 0: the tables as first released (no user_version set). Each migration takes the store from
@@ -30,6 +30,12 @@ _TABLES = (
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 0 -> 1: every watcher pass lists the unfinished jobs; by status, not by scanning all of them
     ("CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status)",),
+    # 1 -> 2: one record per backend resource (two schedulers could import the same Vertex run twice): the
+    # first record of each such twin is kept, the later ones go (their job folders stay, unlisted), and a
+    # unique key keeps it that way; an empty backend_ref (not started yet) is no resource
+    ("DELETE FROM jobs WHERE backend_ref != '' AND rowid NOT IN "
+     "(SELECT MIN(rowid) FROM jobs WHERE backend_ref != '' GROUP BY backend, backend_ref)",
+     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_backend_ref ON jobs (backend, backend_ref) WHERE backend_ref != ''"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 BUSY_TIMEOUT_S = 30.0
@@ -100,9 +106,25 @@ class Store:
             raise
 
     def add(self, record: JobRecord) -> None:
+        """Insert a new record; AlreadyRecorded when another one already holds its backend_ref."""
         row = _to_row(record)
-        with self._tx() as db:
-            db.execute(f"INSERT INTO jobs ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})", row)
+        try:
+            with self._tx() as db:
+                db.execute(f"INSERT INTO jobs ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})", row)
+        except sqlite3.IntegrityError:
+            holder = self._holder(record.backend, record.backend_ref)
+            if holder is None or holder == record.id:
+                raise
+            raise AlreadyRecorded(f"job {holder} already records {record.backend} {record.backend_ref}; "
+                                  f"{record.id} was not added") from None
+
+    def _holder(self, backend: str, backend_ref: str) -> str | None:
+        """The ID of the record holding that backend resource, if any."""
+        if not backend_ref:
+            return None
+        row = self._conn().execute("SELECT id FROM jobs WHERE backend = ? AND backend_ref = ?",
+                                   (backend, backend_ref)).fetchone()
+        return row[0] if row else None
 
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Apply changes unless the job is already final; a final state never changes again."""

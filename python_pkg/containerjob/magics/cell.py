@@ -13,13 +13,18 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import CaselessStrEnum, Int, Unicode
 
 from ..core.errors import ContainerJobError, JobFailed, SpecError
+from ..core.models import JobStatus
 from ..service import JobService
-from ..core.names import analyse, parse_cell
+from ..core.display_lines import plain_log
+from ..core.names import analyse, parse_cell, runner_provides
 from ..core.remote_error import raise_in_source
+from ..core.results import signing_key
 from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
 from ..core.settings import Settings
 from ..core.options import argparse_arguments, for_kind, options_from_args
 from .display import make_view
+from .ipython_lines import ipython_lines
+from .quiet_errors import Interrupted, JobCancelled, hide_cell_frame
 
 COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc", "run", "run-notebook", "wait", "export",
             "outputs", "schedule")
@@ -140,18 +145,20 @@ class ContainerJob(Magics):
         __tracebackhide__ = True
         service = self.service
         filename = "<containerjob cell>"
-        tree = parse_cell(cell, filename)
-        names = analyse(cell, tree, filename)
+        source = ipython_lines(cell)  # !cmd lines -> the runner's shell call, same line numbers; %magic refused
+        tree = parse_cell(source, filename)
+        names = analyse(source, tree, filename)
         user_ns = self.shell.user_ns
         hidden = getattr(self.shell, "user_ns_hidden", {})
         inputs = _names(args.inputs)
         if inputs is None:
-            inputs = [n for n in names.reads if n in user_ns and n not in hidden and not n.startswith("_")]
+            inputs = [n for n in names.reads if n in user_ns and n not in hidden and not n.startswith("_")
+                      and not runner_provides(n, user_ns[n])]  # display: the runner's own, not the kernel's
         outputs = _names(args.outputs)
         if outputs is None:
             outputs = [n for n in names.assigns if not n.startswith("_")]
         options = options_from_args(args)
-        prepared = service.prepare(options, cell, kind="cell", filename=filename, namespace=user_ns,
+        prepared = service.prepare(options, source, kind="cell", filename=filename, namespace=user_ns,
                                    inputs=inputs, outputs=outputs)
         if args.dry_run:
             print(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
@@ -161,6 +168,9 @@ class ContainerJob(Magics):
         view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
         record = service.submit(prepared, origin=self._origin(), notify=view.status)
         view.job = record.id
+        # displays that travel through Cloud Logging are signed with the job's key, as its results are
+        view.key = signing_key(service.settings.home_path, record.id) if service.backend(record.backend).signs_results \
+            else None
         self._announce(record)
         if args.detach:
             view.status(status_line(record))
@@ -174,12 +184,12 @@ class ContainerJob(Magics):
         except KeyboardInterrupt:
             if remote and not self._cancel_remote(args.on_interrupt, record.id):
                 view.close()
-                print(f"detached: {record.id} keeps running; %containerjob status/logs/fetch/cancel {record.id}")
-                raise
+                raise Interrupted(f"detached: {record.id} keeps running on {record.backend}; "
+                                  f"%containerjob status/logs/fetch/cancel {record.id}") from None
             service.cancel(record.id)  # idempotent: follow() cancels local jobs too
             view.status(status_line(service.get(record.id, refresh=False)) + " (stopped)")
             view.close()
-            raise
+            raise Interrupted(f"job {record.id} cancelled and its container removed; nothing came back") from None
         view.status(status_line(record))
         view.close()
         return self._collect(record, cell)
@@ -207,10 +217,14 @@ class ContainerJob(Magics):
     def _collect(self, record, source: str):
         __tracebackhide__ = True
         service = self.service
-        result = service.result(record)
+        result = service.values(record)  # this kernel asked for them: the one place values are unpickled
         if result.error:
+            hide_cell_frame(self.shell)
             raise_in_source(result.error, result.remote_exception, source,
                             note=f"raised in container job {record.id} ({record.image}); logs: %containerjob logs {record.id}")
+        if record.status is JobStatus.CANCELLED:
+            raise JobCancelled(f"job {record.id} was cancelled ({record.message}); nothing came back",
+                               job_id=record.id, exit_code=record.exit_code)
         service.raise_for_failure(record, result)
         self.shell.user_ns.update(result.values)
         print(outputs_line(result))
@@ -263,17 +277,26 @@ class ContainerJob(Magics):
         print(job_details(self.service.get(self._one_id("status", rest))))
 
     def _cmd_logs(self, rest: list[str]) -> None:
-        for chunk in self.service.logs(self._one_id("logs", rest), follow=False):
+        for chunk in plain_log(self.service.logs(self._one_id("logs", rest), follow=False)):
             print(chunk, end="")
 
     def _cmd_cancel(self, rest: list[str]) -> None:
         print(status_line(self.service.cancel(self._one_id("cancel", rest))))
 
     def _cmd_fetch(self, rest: list[str]):
+        """What the cell would have shown and set had the kernel stayed: the job's log, then its values."""
         __tracebackhide__ = True
         record = self.service.get(self._one_id("fetch", rest))
         if not record.status.is_final:
             raise UsageError(f"job {record.id} is still {record.status.value}; wait, or %containerjob logs {record.id}")
+        view = make_view(self.display_mode, self.log_lines or self.service.settings.log_buffer_lines)
+        view.job = record.id  # the same view a followed cell has: its figures and tables come back as such
+        view.key = signing_key(self.service.settings.home_path, record.id) \
+            if self.service.backend(record.backend).signs_results else None
+        for chunk in self.service.logs(record.id, follow=False):
+            view.output(chunk)
+        view.status(status_line(record))
+        view.close()
         source_file = f"{self.service.settings.home}/payloads/{record.spec.payload}/source.py"
         try:
             source = open(source_file, encoding="utf-8").read()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import MountError, SpecError
+from ..core.settings import Settings
 from ..core.models import Mount
 from ..core.gcs_uri import GCS_ROOT
 from . import fuse
@@ -43,11 +44,14 @@ def check_buckets(mounts: list[Mount], project: str | None) -> None:
 
 def bucket_locations(buckets: list[str], project: str | None) -> dict[str, str]:
     """bucket -> location (e.g. US-CENTRAL1); raises MountError for a missing or unreadable bucket."""
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
     client = storage_client(project)
+    bound = Settings.load().network_timeout_s  # per request, and for the retries of a silent service
     out = {}
     for bucket in dict.fromkeys(buckets):
         with gcs_errors(f"bucket gs://{bucket}"):
-            out[bucket] = client.get_bucket(bucket).location or ""
+            out[bucket] = client.get_bucket(bucket, timeout=bound, retry=DEFAULT_RETRY.with_deadline(bound)).location or ""
     return out
 
 

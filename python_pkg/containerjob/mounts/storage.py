@@ -38,6 +38,7 @@ def storage_client(project: str | None = None):
 @contextmanager
 def gcs_errors(what: str) -> Iterator[None]:
     """Translate google-api-core errors into MountError with the bucket or object named."""
+    import requests
     from google.api_core import exceptions as gexc
 
     try:
@@ -47,6 +48,9 @@ def gcs_errors(what: str) -> Iterator[None]:
     except gexc.Forbidden as exc:
         raise MountError(f"{what} is not readable with the current credentials ({exc.message}): grant "
                          "roles/storage.objectViewer (objectAdmin to write) or use another identity") from None
+    except (gexc.RetryError, requests.Timeout, requests.ConnectionError):
+        raise MountError(f"Cloud Storage did not answer about {what} in time; check the network or the service's "
+                         "status, then retry (the bound is CONTAINERJOB_NETWORK_TIMEOUT_S)") from None
     except gexc.GoogleAPIError as exc:
         raise MountError(f"Cloud Storage refused {what}: {exc}") from None
 

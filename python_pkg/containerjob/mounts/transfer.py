@@ -5,14 +5,21 @@ uploads and deletes run concurrently on gcsfs's event loop. Uploads and deletes 
 `ifGenerationMatch`, which gcsfs exposes only as "create" (generation 0); the multipart request
 below is the same one gcsfs sends, with the generation we read before the run. Files over
 RESUMABLE_BYTES go through google-cloud-storage's resumable upload, which takes a generation too.
+
+Every operation is bounded by silence, not duration: it gives up, naming what it was doing, once
+Cloud Storage has sent or taken no byte for `timeout_s` (gcsfs's own retries alone can wait minutes).
 """
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Coroutine
 
+from ..core.errors import MountError
+from ..core.settings import Settings
 from .storage import emulator_host, storage_client
 
 RESUMABLE_BYTES = 8 << 20
@@ -21,23 +28,69 @@ CONCURRENCY = 32
 
 
 class Transfer:
-    def __init__(self, project: str | None) -> None:
+    def __init__(self, project: str | None, timeout_s: float | None = None) -> None:
+        import aiohttp
+
         self.project = project
+        self.timeout_s = float(Settings.load().network_timeout_s if timeout_s is None else timeout_s)
+        self._heard = time.monotonic()
+        trace = aiohttp.TraceConfig()  # every byte either way, and every answer, counts as Cloud Storage alive
+        for signal in (trace.on_request_chunk_sent, trace.on_response_chunk_received, trace.on_request_end,
+                       trace.on_connection_create_end):
+            signal.append(self._heard_from)
+        kwargs: dict[str, Any] = {"skip_instance_cache": True, "session_kwargs": {"trace_configs": [trace]}}
         if emulator_host():
             # gcsfs's default class (unless GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false was set before its import)
             # first probes each bucket's type over gRPC, which an emulator never answers: 60 s per bucket.
             from gcsfs.core import GCSFileSystem
 
-            self.fs = GCSFileSystem(project=project or "", token="anon", skip_instance_cache=True)
+            self.fs = GCSFileSystem(project=project or "", token="anon", **kwargs)
         else:
             import gcsfs
 
-            self.fs = gcsfs.GCSFileSystem(project=project or "", skip_instance_cache=True)
+            self.fs = gcsfs.GCSFileSystem(project=project or "", **kwargs)
+
+    async def _heard_from(self, *_args: Any) -> None:
+        self._heard = time.monotonic()
+
+    def run(self, what: str, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run a gcsfs coroutine on its event loop until it ends, or until Cloud Storage has been silent for
+        `timeout_s`: then it is cancelled and a MountError says what was waited for."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.fs.loop)
+        self._heard = time.monotonic()
+        try:
+            while True:
+                try:
+                    return future.result(timeout=min(1.0, self.timeout_s))
+                except concurrent.futures.TimeoutError:
+                    if time.monotonic() - self._heard > self.timeout_s:
+                        raise MountError(f"Cloud Storage did not answer for {self.timeout_s:g} s while {what}; "
+                                         "check the network or the service's status, then retry (the bound is "
+                                         "CONTAINERJOB_NETWORK_TIMEOUT_S)") from None
+        finally:
+            future.cancel()  # no-op once done; an interrupt or the bound leaves nothing running
+
+    def put(self, files: list[Path], targets: list[str], what: str) -> None:
+        """Local files to bucket/key targets."""
+        if files:
+            self.run(what, self.fs._put([str(f) for f in files], targets))
+
+    def get(self, names: list[str], targets: list[Path], what: str) -> None:
+        """bucket/key objects to local files."""
+        if names:
+            self.run(what, self.fs._get(names, [str(t) for t in targets]))
+
+    def find(self, path: str, what: str) -> list[str]:
+        """Every object under bucket/prefix; none when there is nothing there."""
+        try:
+            return list(self.run(what, self.fs._find(path)))
+        except FileNotFoundError:
+            return []
 
     def list(self, bucket: str, prefix: str) -> dict[str, dict[str, Any]]:
         """key -> {generation, md5, size} for every object under the prefix (placeholders included)."""
         path = f"{bucket}/{prefix}" if prefix else bucket
-        found = self.fs.find(path, detail=True, withdirs=False)
+        found = self.run(f"listing gs://{path}/", self.fs._find(path, detail=True, withdirs=False))
         out = {}
         for name, info in found.items():
             key = name.split("/", 1)[1] if "/" in name else ""
@@ -48,14 +101,13 @@ class Transfer:
 
     def info(self, bucket: str, key: str) -> dict[str, Any] | None:
         try:
-            found = self.fs.info(f"{bucket}/{key}", refresh=True)
+            found = self.run(f"reading gs://{bucket}/{key}", self.fs._info(f"{bucket}/{key}", refresh=True))
         except FileNotFoundError:
             return None
         return {"generation": int(found.get("generation") or 0), "md5": found.get("md5Hash")}
 
     def download(self, bucket: str, items: list[tuple[str, Path]]) -> None:
         """Concurrent _get_file calls: fs.get() on a list first stats every path, one request each."""
-        from fsspec.asyn import sync
 
         async def run() -> None:
             gate = asyncio.Semaphore(CONCURRENCY)
@@ -67,16 +119,15 @@ class Transfer:
             await asyncio.gather(*(one(k, p) for k, p in items))
 
         if items:
-            sync(self.fs.loop, run)
+            self.run(f"downloading {len(items)} objects from gs://{bucket}", run())
 
     def upload(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
         """Items are (key, file, expected generation, base64 MD5); the MD5 goes along so the server checks
         the bytes. Returns key -> new generation, or None where the precondition failed (a conflict)."""
-        from fsspec.asyn import sync
-
         big = [i for i in items if i[1].stat().st_size >= RESUMABLE_BYTES]
         small = [i for i in items if i not in big]
-        results = sync(self.fs.loop, self._upload_small, bucket, small) if small else {}
+        results = self.run(f"uploading {len(small)} files to gs://{bucket}", self._upload_small(bucket, small)) \
+            if small else {}
         if big:
             results.update(self._upload_big(bucket, big))
         return results
@@ -102,14 +153,17 @@ class Transfer:
 
     def _upload_big(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
         from google.api_core.exceptions import PreconditionFailed
+        from google.cloud.storage.retry import DEFAULT_RETRY
 
         client = storage_client(self.project)
+        retry = DEFAULT_RETRY.with_deadline(self.timeout_s)  # each request waits timeout_s, retries end then too
         out: dict[str, int | None] = {}
         for key, path, generation, md5 in items:
             blob = client.bucket(bucket).blob(key, chunk_size=RESUMABLE_CHUNK)
             blob.md5_hash = md5  # verified by the server; no second client-side checksum pass
             try:
-                blob.upload_from_filename(str(path), if_generation_match=generation, checksum=None)
+                blob.upload_from_filename(str(path), if_generation_match=generation, checksum=None,
+                                          timeout=self.timeout_s, retry=retry)
                 out[key] = blob.generation
             except PreconditionFailed:
                 out[key] = None
@@ -117,7 +171,6 @@ class Transfer:
 
     def delete(self, bucket: str, items: list[tuple[str, int]]) -> dict[str, str]:
         """key -> deleted | conflict | gone."""
-        from fsspec.asyn import sync
 
         async def run() -> dict[str, str]:
             gate = asyncio.Semaphore(CONCURRENCY)
@@ -134,4 +187,4 @@ class Transfer:
 
             return dict(await asyncio.gather(*(one(*i) for i in items)))
 
-        return sync(self.fs.loop, run) if items else {}
+        return self.run(f"deleting {len(items)} objects in gs://{bucket}", run()) if items else {}

@@ -5,24 +5,56 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SpecError
-from ..core.options import RunOptions, for_kind, options_from_mapping
+from ..core.options import Problem, RunOptions, for_kind, mapping_problems
+
 
 def run_options(data: Any, where: str = "options", kind: str | None = None) -> RunOptions:
     """RunOptions from a JSON object, checked against the option table (types, and the job kind's options)."""
-    options = options_from_mapping(data, where)
-    allowed = {o.name for o in for_kind(kind)}
-    extra = sorted(k for k, v in (data or {}).items() if k not in allowed and v is not None)  # null: the default
-    if extra:
-        raise SpecError(f"{where}.{extra[0]} is not an option of {kind} jobs; they take {', '.join(sorted(allowed))}")
+    options, problems = checked_options(data, where, kind)
+    if problems:
+        raise SpecError(problems[0][1])
     return options
 
 
-def confined_options(data: Any, root: Path, where: str = "options") -> Any:
-    """Options with file paths (requirements) made absolute under the server's root: a client names files
-    there, as for notebooks, never elsewhere on the server's disk."""
-    if isinstance(data, dict) and isinstance(data.get("requirements"), str) and data["requirements"]:
-        return {**data, "requirements": str(under_root(root, data["requirements"], f"{where}.requirements"))}
-    return data
+def checked_options(data: Any, where: str = "options", kind: str | None = None,
+                    root: Path | None = None) -> tuple[RunOptions, list[Problem]]:
+    """Every problem of a JSON object of run options (types, the job kind's options, and with `root` the host
+    paths), and RunOptions of the values that pass: a bad one is left at its default, so the checks that
+    follow (core/spec.py) do not report it twice."""
+    problems: list[Problem] = []
+    if root is not None:
+        data, problems = confined_options(data, root, where)
+    values, found = mapping_problems(data, where)
+    problems += found
+    allowed = {o.name for o in for_kind(kind)}
+    for name in sorted(set(values) - allowed):
+        problems.append((f"{where}.{name}", f"{where}.{name} is not an option of {kind} jobs; they take "
+                                            f"{', '.join(sorted(allowed))}"))
+        del values[name]
+    return RunOptions(**values), problems
+
+
+# The run options that name a path on the server's disk, with an example of one inside the root. The job
+# reads requirements and writes output_dir (bind-mounted read-write into the container): a client names
+# them under the server's root, as it does notebooks; a gs:// output_dir is not a path on this disk.
+PATH_OPTIONS = {"requirements": "work/requirements.txt", "output_dir": "outputs/run-1, or gs://BUCKET/PREFIX"}
+
+
+def confined_options(data: Any, root: Path, where: str = "options") -> tuple[Any, list[Problem]]:
+    """Options with their host paths made absolute under the server's root (links resolved), and a problem
+    naming each path that leads anywhere else on the server's disk (that option is left out)."""
+    if not isinstance(data, dict):
+        return data, []  # checked_options says what is wrong with it
+    confined, problems = dict(data), []
+    for name, example in PATH_OPTIONS.items():
+        value = data.get(name)
+        if isinstance(value, str) and value and not value.startswith("gs://"):
+            try:
+                confined[name] = str(under_root(root, value, f"{where}.{name}", example))
+            except SpecError as exc:
+                problems.append((f"{where}.{name}", str(exc)))
+                del confined[name]
+    return confined, problems
 
 
 def string(data: dict[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -52,14 +84,17 @@ def mapping(data: dict[str, Any], name: str) -> dict[str, Any] | None:
     return value
 
 
-def under_root(root: Path, path: str, field: str = "path") -> Path:
-    """A path the client gave relative to the server's root directory; nothing outside it."""
+def under_root(root: Path, path: str, field: str = "path", example: str = "work/report.ipynb") -> Path:
+    """A path the client gave relative to the server's root directory, with its links resolved: `..`, an
+    absolute path or a link that leads out of the root is refused, so a request never reaches other files."""
     if not path or "\0" in path or Path(path).is_absolute():
-        raise SpecError(f"{field} {path!r} must be a path relative to the server's root directory, e.g. work/report.ipynb")
+        raise SpecError(f"{field} {path!r} must be a path relative to the server's root directory, e.g. {example}")
     try:
         full = (root / path).resolve()
-    except OSError as exc:  # a symlink loop, a name too long
-        raise SpecError(f"{field} {path!r} cannot be resolved ({exc.strerror}); give a path inside the root directory") from None
+    except (OSError, RuntimeError) as exc:  # a name too long; a symlink loop (RuntimeError before Python 3.13)
+        raise SpecError(f"{field} {path!r} cannot be resolved ({getattr(exc, 'strerror', None) or exc}); give a "
+                        f"path inside the server's root directory, e.g. {example}") from None
     if not full.is_relative_to(root):
-        raise SpecError(f"{field} {path!r} leads outside the server's root directory; give a path inside it")
+        raise SpecError(f"{field} {path!r} leads outside the server's root directory; give a path inside it, "
+                        f"e.g. {example}")
     return full

@@ -9,12 +9,10 @@ from typing import Any
 
 import tornado.web
 
-from ..core.errors import SpecError
 from ..core.models import JobRecord
 from .base import ContainerJobHandler
-from .bodies import confined_options, mapping, run_options, string, strings, under_root
+from .validation import check_job, refuse
 
-KINDS = ("cell", "script", "notebook", "container")
 SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin", "args")
 
 
@@ -34,37 +32,35 @@ class JobsHandler(ContainerJobHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
         body = self.json_body(SUBMIT_FIELDS)
-        kind = string(body, "kind", required=True)
-        if kind not in KINDS:
-            raise SpecError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-        options = run_options(confined_options(body.get("options"), self.ctx.root_dir), kind=kind)
-        origin = string(body, "origin") or ""
-        if kind != "container" and "args" in body:
-            raise SpecError(f"field 'args' is for kind container; a {kind} job takes no arguments here")
+        checked = await self.blocking(check_job, self.service, self.ctx.root_dir, body)
+        if checked.problems:
+            return refuse(self, checked.problems)
+        kind, options, origin = body["kind"], checked.options, body.get("origin") or ""
         if kind == "container":
-            for name in ("source", "path", "parameters"):
-                if name in body:
-                    raise SpecError(f"field {name!r} is not for kind container: it runs the image's program "
-                                    "(options.image, options.command) with 'args'")
-            prepared = await self.blocking(self.service.prepare_container, options, strings(body, "args"))
+            prepared = await self.blocking(self.service.prepare_container, options, body.get("args") or [])
         elif kind == "notebook":
-            if "source" in body:
-                raise SpecError("field 'source' is for kind cell or script; a notebook run takes 'path'")
-            path = string(body, "path", required=True)
-            full = under_root(self.ctx.root_dir, path)
-            parameters = mapping(body, "parameters")
-            prepared = await self.blocking(self.service.prepare_notebook, options, str(full), parameters)
-            origin = origin or path
+            prepared = await self.blocking(self.service.prepare_notebook, options, str(checked.path),
+                                           body.get("parameters"))
+            origin = origin or body["path"]
         else:
-            for name in ("path", "parameters"):
-                if name in body:
-                    raise SpecError(f"field {name!r} is for kind notebook; a {kind} takes 'source'")
-            source = string(body, "source", required=True)
             filename = "<containerjob cell>" if kind == "cell" else os.path.basename(origin) or "script.py"
-            prepared = await self.blocking(self.service.prepare, options, source, kind=kind, filename=filename)
+            prepared = await self.blocking(self.service.prepare, options, body["source"], kind=kind,
+                                           filename=filename)
         record = await self.blocking(self.service.submit, prepared, origin=origin)
         self.ctx.watcher.watch(record)
         self.reply(record.to_dict(), 201)
+
+
+class ValidateJobHandler(ContainerJobHandler):
+    """`POST jobs/validate`: the checks of `POST jobs` alone, every problem at once; nothing runs."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        body = self.json_body(SUBMIT_FIELDS)
+        checked = await self.blocking(check_job, self.service, self.ctx.root_dir, body)
+        if checked.problems:
+            return refuse(self, checked.problems)
+        self.reply({"errors": []})
 
 
 class JobHandler(ContainerJobHandler):

@@ -1,11 +1,12 @@
 """The route table: URL patterns under <base_url>/containerjob/ and their handlers (openapi.yaml documents each)."""
 from __future__ import annotations
 
-from .jobs import CancelHandler, JobHandler, JobsHandler
+from .jobs import CancelHandler, JobHandler, JobsHandler, ValidateJobHandler
 from .logs import LogsHandler
 from .notebooks import NotebookParametersHandler
 from .outputs import OutputFileHandler, OutputsHandler
-from .schedules import PauseHandler, ResumeHandler, RunNowHandler, ScheduleHandler, SchedulesHandler
+from .schedules import (PauseHandler, ResumeHandler, RunNowHandler, ScheduleHandler, SchedulesHandler,
+                        ValidateScheduleHandler)
 from .settings import BackendsHandler, SettingsHandler, VersionHandler
 
 PREFIX = "containerjob"
@@ -18,6 +19,7 @@ ROUTES: list[tuple[str, type]] = [
     ("settings", SettingsHandler),
     ("backends", BackendsHandler),
     ("jobs", JobsHandler),
+    ("jobs/validate", ValidateJobHandler),  # before jobs/{id}: the first matching pattern serves
     (f"jobs/{JOB}", JobHandler),
     (f"jobs/{JOB}/cancel", CancelHandler),
     (f"jobs/{JOB}/logs", LogsHandler),
@@ -25,6 +27,7 @@ ROUTES: list[tuple[str, type]] = [
     (f"jobs/{JOB}/outputs/(?P<path>.+)", OutputFileHandler),
     ("notebooks/parameters", NotebookParametersHandler),
     ("schedules", SchedulesHandler),
+    ("schedules/validate", ValidateScheduleHandler),
     (f"schedules/{SCHEDULE}", ScheduleHandler),
     (f"schedules/{SCHEDULE}/pause", PauseHandler),
     (f"schedules/{SCHEDULE}/resume", ResumeHandler),

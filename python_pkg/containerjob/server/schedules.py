@@ -10,9 +10,9 @@ from ..core.errors import JobNotFound, SpecError
 from ..core.options import changed
 from ..scheduling import Schedules
 from .base import ContainerJobHandler
-from .bodies import confined_options, mapping, run_options, string, under_root
+from .bodies import checked_options, mapping, string, under_root
+from .validation import SCHEDULE_FIELDS as FIELDS, check_schedule, refuse
 
-FIELDS = ("name", "notebook", "cron", "timezone", "parameters", "options", "missed", "max_concurrent")
 _SCHEDULE_ID_RE = re.compile(r"^cs-[0-9a-f]{8,32}$")
 
 
@@ -40,7 +40,9 @@ class ScheduleBase(ContainerJobHandler):
             if value is not None:
                 changes[name] = value
         if "options" in changes:
-            options = run_options(confined_options(changes["options"], self.ctx.root_dir), kind="notebook")
+            options, problems = checked_options(changes["options"], "options", "notebook", self.ctx.root_dir)
+            if problems:
+                raise SpecError(problems[0][1])
             changes["options"] = changed(options)  # typed as the table says (90 -> "90"), defaults left out
         if body.get("max_concurrent") is not None:
             value = body["max_concurrent"]
@@ -60,9 +62,25 @@ class SchedulesHandler(ScheduleBase):
 
     @tornado.web.authenticated
     async def post(self) -> None:
+        body = self.json_body(FIELDS)
+        checked = await self.blocking(check_schedule, self.service, self.ctx.root_dir, body)
+        if checked.problems:
+            return refuse(self, checked.problems)
         fields = self.fields(required=("notebook", "cron"))
         schedule = await self.blocking(lambda: self.schedules.create(**fields))
         self.reply(schedule.to_dict(), 201)
+
+
+class ValidateScheduleHandler(ScheduleBase):
+    """`POST schedules/validate`: the checks of `POST schedules` alone, every problem at once; nothing is made."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        body = self.json_body(FIELDS)
+        checked = await self.blocking(check_schedule, self.service, self.ctx.root_dir, body)
+        if checked.problems:
+            return refuse(self, checked.problems)
+        self.reply({"errors": []})
 
 
 class ScheduleHandler(ScheduleBase):

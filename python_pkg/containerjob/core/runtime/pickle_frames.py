@@ -8,6 +8,7 @@ when touched): one write, no copies.
 File: MAGIC, u64 buffer count, u64 in-band length, u64 length of each buffer, the in-band pickle, then
 each buffer starting at a multiple of ALIGN. Files without MAGIC are plain pickles (older jobs).
 """
+import io
 import mmap
 import pickle
 import struct
@@ -56,12 +57,13 @@ def write(path, frames):
             fh.write(chunk)
 
 
-def load(path):
-    """The value in a file written by `write` (or a plain pickle); every buffer is writable and private."""
+def load(path, unpickler=pickle.Unpickler):
+    """The value in a file written by `write` (or a plain pickle); every buffer is writable and private.
+    `unpickler`: a pickle.Unpickler subclass that limits what may be loaded (its find_class)."""
     with open(path, "rb") as fh:
         if fh.read(len(MAGIC)) != MAGIC:
             fh.seek(0)
-            return pickle.load(fh)
+            return unpickler(fh).load()
         count, inband_len = struct.unpack("<QQ", fh.read(16))
         lengths = struct.unpack("<%dQ" % count, fh.read(8 * count))
         inband = fh.read(inband_len)
@@ -79,7 +81,7 @@ def load(path):
                 fh.readinto(buf)
             buffers.append(buf)
             offset += length
-    return pickle.loads(inband, buffers=buffers)
+    return unpickler(io.BytesIO(inband), buffers=buffers).load()
 
 
 def _mapped(fh, offset, length):

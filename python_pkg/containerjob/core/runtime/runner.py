@@ -21,7 +21,11 @@ RUNTIME = os.path.dirname(os.path.abspath(__file__))
 if RUNTIME not in sys.path:  # python -I leaves the script's directory out
     sys.path.insert(0, RUNTIME)
 import pickle_frames  # noqa: E402 - shipped next to this file
+import result_signing  # noqa: E402
+import rich_output  # noqa: E402
+import shell_lines  # noqa: E402
 MAX_REPR = 2000
+SIGNER = None  # a result_signing.Signer when the host gave this job a signing key
 
 
 class _Stopped(BaseException):
@@ -44,14 +48,18 @@ EXIT_TIMEOUT = 124
 
 
 def _atomic_write(path, data):
-    """data: bytes, or a value's pickle_frames.Frames."""
+    """data: bytes, or a value's pickle_frames.Frames; signed as written when the job has a key."""
     tmp = path + ".tmp"
-    if isinstance(data, bytes):
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-    else:
-        pickle_frames.write(tmp, data)
+    chunks = [data] if isinstance(data, bytes) else data.chunks()
+    mac = SIGNER.new() if SIGNER else None
+    with open(tmp, "wb") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+            if mac:
+                mac.update(chunk)
     os.replace(tmp, path)
+    if mac:
+        SIGNER.add(path, mac)
 
 
 def _dump(value):
@@ -105,10 +113,45 @@ def _run_source(manifest, source, namespace):
 _NOTHING = object()
 
 
+# Values of these exact types cannot change in place: an input of one is never re-pickled to look
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range)
+
+
+def _save_updated(manifest, namespace, values_dir, result):
+    """Inputs the cell did not rebind but may have changed in place (rows.append(3), cfg["k"] += 1,
+    df["c"] = ...): re-pickled the way the kernel pickled them, hashed while pickling, and sent back only
+    when the digest differs from the one the kernel took."""
+    import hashlib
+
+    for name, entry in manifest["inputs"].items():
+        if name in manifest["outputs"] or "digest" not in entry or name not in namespace:
+            continue
+        value = namespace[name]
+        if type(value) in _IMMUTABLE:
+            result["unchanged"].append(name)
+            continue
+        try:
+            import cloudpickle
+
+            frames = pickle_frames.dumps(value, cloudpickle.dumps)
+        except Exception as exc:  # noqa: BLE001 - reported per variable
+            result["skipped"][name] = "cannot be pickled: %s: %s" % (type(exc).__name__, exc)
+            continue
+        digest = hashlib.sha256()
+        for chunk in frames.chunks():
+            digest.update(chunk)
+        if digest.hexdigest() == entry["digest"]:
+            result["unchanged"].append(name)
+            continue
+        _atomic_write(os.path.join(values_dir, name + ".pkl"), frames)
+        result["outputs"][name] = _describe(value, frames)
+        result["updated"].append(name)
+
+
 def _save_outputs(manifest, namespace, output, last_value):
     values_dir = os.path.join(output, "values")
     os.makedirs(values_dir, exist_ok=True)
-    result = {"outputs": {}, "skipped": {}, "modules": {}}
+    result = {"outputs": {}, "skipped": {}, "modules": {}, "updated": [], "unchanged": []}
     for name in manifest["outputs"]:
         if name not in namespace:
             result["skipped"][name] = "not defined after the run"
@@ -124,6 +167,9 @@ def _save_outputs(manifest, namespace, output, last_value):
             continue
         _atomic_write(os.path.join(values_dir, name + ".pkl"), data)
         result["outputs"][name] = _describe(value, data)
+        if name in manifest["inputs"]:  # x = x + 1: an input, rebound
+            result["updated"].append(name)
+    _save_updated(manifest, namespace, values_dir, result)
     if last_value is not _NOTHING and last_value is not None:
         entry = {"repr": _safe_repr(last_value)}
         try:
@@ -145,8 +191,8 @@ def _safe_repr(value):
 
 
 def _user_frames(exc):
-    """The traceback without the runner's own frames."""
-    return [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    """The traceback without the runtime's own frames (the runner's, a `!cmd` line's shell function)."""
+    return [f for f in traceback.extract_tb(exc.__traceback__) if os.path.dirname(f.filename) != RUNTIME]
 
 
 def _print_error(exc):
@@ -182,15 +228,21 @@ def _is_chief():
 
 
 def main():
+    global SIGNER
+    key = os.environ.pop(result_signing.KEY_ENV, "")  # not for the user's code or its subprocesses
     if not _is_chief():
         os.environ["CONTAINERJOB_OUTPUT"] = tempfile.mkdtemp(prefix="containerjob-worker-")
+    elif key:
+        SIGNER = result_signing.Signer(bytes.fromhex(key))
     try:
-        return _main()
+        return _main(bytes.fromhex(key) if key else None)
     finally:
         try:
             _keep_gs_folder(os.environ["CONTAINERJOB_OUTPUT"])
         except Exception as exc:  # noqa: BLE001 - never the job's verdict: say so and keep its exit code
             sys.stderr.write("containerjob: could not keep the gs: folder (%s: %s)\n" % (type(exc).__name__, exc))
+        if SIGNER:
+            SIGNER.save(os.environ["CONTAINERJOB_OUTPUT"])
 
 
 def _keep_gs_folder(output):
@@ -208,7 +260,7 @@ def _plain_copy(src, dst):
         shutil.copyfileobj(fin, fout, 1 << 20)
 
 
-def _main():
+def _main(key):
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(int(os.environ.get("CONTAINERJOB_TIMEOUT_S") or 0))
@@ -236,8 +288,12 @@ def _main():
 
             return notebook_runner.run(manifest, payload, output)
         _check_python(manifest)
+        if manifest["kind"] == "cell":  # a script stays plain Python: no display(), no `!cmd`
+            rich_output.install(key)  # every replica signs its displays, not only the chief
+            shell_lines.install()
         _load_inputs(manifest, payload, namespace)
         last_value = _run_source(manifest, source, namespace)
+        rich_output.flush_figures()
     except SystemExit as exc:
         # sys.exit(N) is an exit code, not an error: the job's status comes from it alone.
         exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -253,6 +309,7 @@ def _main():
         sys.stderr.write("timed out after %s s (--timeout)\n" % os.environ.get("CONTAINERJOB_TIMEOUT_S"))
         return EXIT_TIMEOUT
     except BaseException as exc:  # noqa: BLE001 - everything the user's code raises is reported
+        rich_output.flush_figures()  # what the cell drew before it failed, as in Jupyter
         _print_error(exc)
         _write_error(output, exc, manifest["filename"])
         return 1

@@ -1,0 +1,300 @@
+"""Rich output of a cell: display(), IPython.display objects and matplotlib figures reach the originating cell.
+
+A display travels in the job's stdout, which reaches the kernel live through Docker logs and Cloud Logging
+alike: its mime bundle as JSON, cut into marker lines (an OSC escape a terminal swallows) written after
+everything printed before it. The kernel's view (magics/display.py, core/display_lines.py) puts the bundle
+together again and displays it; plain log readers show a `[display: ...]` line instead.
+
+Stdlib only: shipped with the runner. IPython and matplotlib are patched only when the cell imports them,
+so a job that uses neither pays nothing.
+"""
+import base64
+import builtins
+import hashlib
+import hmac
+import importlib.abc
+import io
+import itertools
+import json
+import os
+import re
+import sys
+import threading
+
+MARKER = "\x1b]containerjob-display;"
+END = "\x07"
+# A line: MARKER id;index/count;size;mime,mime;mac;chunk END, the chunks of a bundle's JSON in order.
+PART_FORMAT = MARKER + "%s;%d/%d;%d;%s;%s;%s" + END + "\n"
+PART_CHARS = 12 * 1024  # per line: under Docker's 16 KiB log chunks, the views' line cut and a log entry's limit
+MAX_BUNDLE = 2 * 1024 * 1024  # characters of JSON per display; a larger one is replaced by a note
+MAX_PLAIN_KEPT = 64 * 1024  # of an oversized bundle's text/plain, kept with the note
+MPL_BACKEND = "module://containerjob_mpl"
+
+_REPR_METHODS = (
+    ("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"), ("image/svg+xml", "_repr_svg_"),
+    ("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"), ("text/latex", "_repr_latex_"),
+    ("application/json", "_repr_json_"), ("application/javascript", "_repr_javascript_"),
+)
+_BINARY = ("image/png", "image/jpeg")
+_ids = itertools.count(1)
+_lock = threading.Lock()
+_key = None  # the display key (display_key()) when the job's results are signed
+
+
+def display_key(job_key):
+    """Displays are signed with a key derived from the job's, so a display's MAC signs nothing else."""
+    return hmac.new(job_key, b"containerjob display", hashlib.sha256).digest()
+
+
+def install(job_key=None):
+    """For cells: `display` as a builtin, and IPython's display and matplotlib's backend routed here once the
+    cell imports them."""
+    global _key
+    _key = display_key(job_key) if job_key else None
+    builtins.display = display
+    sys.meta_path.insert(0, _AfterImport({
+        "IPython.core.display_functions": _patch_ipython,  # IPython >= 7.23
+        "IPython.core.display": _patch_ipython,  # older IPython defines display() here
+        "matplotlib": _use_backend,
+    }))
+
+
+def display(*objs, include=None, exclude=None, metadata=None, transient=None, display_id=None, raw=False,
+            clear=False, **kwargs):
+    """IPython's display(): needs no IPython in the image, and replaces IPython's, which needs a shell."""
+    for obj in objs:
+        if raw:
+            publish(obj, metadata)
+        else:
+            data, found = mime_bundle(obj, include, exclude)
+            found.update(metadata or {})
+            publish(data, found)
+    return _Handle() if display_id else None
+
+
+class _Handle:
+    """What display(..., display_id=...) returns: an update is a new output (a log has no places to update)."""
+
+    def display(self, obj, **kwargs):
+        display(obj, **kwargs)
+
+    update = display
+
+
+def mime_bundle(obj, include=None, exclude=None):
+    """(data, metadata) as IPython formats obj: _repr_mimebundle_ first, then each _repr_*_, then repr()."""
+    data, metadata = {}, {}
+    if _is_figure(obj):
+        png = _figure_png(obj)
+        if png:
+            data["image/png"] = png
+    method = _repr_method(obj, "_repr_mimebundle_")
+    if method:
+        found = _call(method, include=include, exclude=exclude)
+        if isinstance(found, tuple) and len(found) == 2:
+            found, more = found
+            metadata.update(more if isinstance(more, dict) else {})
+        data.update(found if isinstance(found, dict) else {})
+    for mime, name in _REPR_METHODS:
+        method = _repr_method(obj, name)
+        if mime in data or not method:
+            continue
+        value = _call(method)
+        if isinstance(value, tuple) and len(value) == 2:
+            value, more = value
+            metadata[mime] = more
+        if value is not None:
+            data[mime] = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+    data.setdefault("text/plain", _repr(obj))
+    chosen = {m: v for m, v in data.items() if (not include or m in include) and (not exclude or m not in exclude)}
+    return chosen, metadata
+
+
+def _repr_method(obj, name):
+    """As IPython: looked up on instances only (a class's _repr_html_ is not a representation of the class)."""
+    if isinstance(obj, type):
+        return None
+    try:
+        method = getattr(obj, name, None)
+    except Exception:  # noqa: BLE001 - a __getattr__ that raises: no such representation
+        return None
+    return method if callable(method) else None
+
+
+def _call(method, *args, **kwargs):
+    try:
+        return method(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - one failing representation does not lose the others
+        _note("%s failed: %s: %s" % (getattr(method, "__name__", "a _repr_ method"), type(exc).__name__, exc))
+        return None
+
+
+def _repr(obj):
+    try:
+        return repr(obj)
+    except Exception as exc:  # noqa: BLE001
+        return "<unrepresentable %s: %s>" % (type(obj).__name__, exc)
+
+
+def publish(data, metadata=None):
+    """One display, as marker lines on stdout after everything printed before it."""
+    if not isinstance(data, dict):  # display(x, raw=True) with something not a bundle
+        data = {"text/plain": _repr(data)}
+    try:
+        text = json.dumps({"data": data, "metadata": metadata or {}}, ensure_ascii=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        text = _dropped(data, "it cannot be written as JSON (%s)" % exc)
+    if len(text) > MAX_BUNDLE:
+        text = _dropped(data, "it is %s, over the %s one display may carry; save large outputs to a file instead"
+                        % (_size(len(text)), _size(MAX_BUNDLE)))
+    mimes = ",".join(re.sub(r"[^\w.+/-]", "", str(m)) for m in sorted(data, key=str))
+    mac = hmac.new(_key, text.encode("ascii"), hashlib.sha256).hexdigest() if _key else ""
+    count = max(1, -(-len(text) // PART_CHARS))
+    with _lock:
+        ident = "%x-%d" % (os.getpid(), next(_ids))
+        lines = [PART_FORMAT % (ident, i + 1, count, len(text), mimes, mac, text[i * PART_CHARS:(i + 1) * PART_CHARS])
+                 for i in range(count)]
+        for stream in (sys.stdout, sys.stderr):
+            _flush(stream)
+        sys.__stdout__.write("".join(lines))
+        sys.__stdout__.flush()
+
+
+def _dropped(data, why):
+    """The note an undeliverable bundle becomes, with its text/plain when that is short enough to keep."""
+    plain = data.get("text/plain") if isinstance(data, dict) else None
+    note = "[containerjob: a display of %s is not shown: %s]" % (", ".join(sorted(map(str, data))) or "nothing", why)
+    if isinstance(plain, str) and len(plain) <= MAX_PLAIN_KEPT:
+        note = plain + "\n" + note
+    return json.dumps({"data": {"text/plain": note}, "metadata": {}}, ensure_ascii=True, separators=(",", ":"))
+
+
+def _size(chars):
+    return "%.1f MiB" % (chars / 1048576.0) if chars >= 1048576 else "%d KiB" % max(1, chars // 1024)
+
+
+def _flush(stream):
+    try:
+        stream.flush()
+    except Exception:  # noqa: BLE001 - a closed or odd stream the cell put there
+        pass
+
+
+def _note(text):
+    sys.stderr.write("containerjob: %s\n" % text)
+    _flush(sys.stderr)
+
+
+# -- matplotlib --------------------------------------------------------------------------------------------
+
+
+def _is_figure(obj):
+    figure = sys.modules.get("matplotlib.figure")
+    return figure is not None and isinstance(obj, figure.Figure)
+
+
+def _figure_png(fig):
+    """As IPython's inline backend: tight bounding box; an empty figure is no image."""
+    if not fig.axes and not getattr(fig, "lines", None):
+        return None
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", bbox_inches="tight")
+    except Exception as exc:  # noqa: BLE001 - text/plain still goes
+        _note("could not draw a figure: %s: %s" % (type(exc).__name__, exc))
+        return None
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def show_figures():
+    """plt.show(): every open pyplot figure to the cell as image/png, then closed."""
+    helpers = sys.modules.get("matplotlib._pylab_helpers")
+    if helpers is None:
+        return
+    managers = helpers.Gcf.get_all_fig_managers()
+    for manager in managers:
+        display(manager.canvas.figure)
+    if managers:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+def flush_figures():
+    """At the end of a cell, figures left open are shown as the inline backend shows them; only when the
+    cell drew with this backend (never imports matplotlib itself)."""
+    if "containerjob_mpl" not in sys.modules:
+        return
+    try:
+        show_figures()
+    except Exception as exc:  # noqa: BLE001 - the cell's results matter more than its figures
+        _note("could not show the open figures: %s: %s" % (type(exc).__name__, exc))
+
+
+def _use_backend(matplotlib):
+    """The cell's backend, as Jupyter's inline one would be; MPLBACKEND given to the job still wins."""
+    if not os.environ.get("MPLBACKEND"):
+        matplotlib.use(MPL_BACKEND)
+
+
+# -- IPython ------------------------------------------------------------------------------------------------
+
+
+def _patch_ipython(module):
+    """IPython's display() prints a repr when no shell runs (none does in a job): route it here."""
+    if hasattr(module, "display"):
+        module.display = display
+    if hasattr(module, "publish_display_data"):
+        module.publish_display_data = _publish_display_data
+
+
+def _publish_display_data(data, metadata=None, source=None, **kwargs):
+    publish(data, metadata)
+
+
+# -- import hook --------------------------------------------------------------------------------------------
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs patches[name](module) right after the module named `name` is first executed."""
+
+    def __init__(self, patches):
+        self.patches = patches
+        self.finding = set()  # names being looked up: a finder that asks importlib again gets no answer here
+
+    def find_spec(self, name, path=None, target=None):
+        patch = self.patches.get(name)
+        if patch is None or name in self.finding:
+            return None
+        self.finding.add(name)
+        try:
+            spec = self._find_elsewhere(name, path, target)
+        finally:
+            self.finding.discard(name)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _PatchingLoader(spec.loader, patch)
+        return spec
+
+    def _find_elsewhere(self, name, path, target):
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    return spec
+        return None
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """The real loader, plus a patch once the module has run; the module keeps the real loader."""
+
+    def __init__(self, loader, patch):
+        self.loader, self.patch = loader, patch
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        try:
+            self.patch(module)
+        except Exception as exc:  # noqa: BLE001 - the import itself succeeded: never fail it
+            _note("could not route %s's output to the cell: %s: %s" % (module.__name__, type(exc).__name__, exc))

@@ -1,0 +1,143 @@
+"""One validation path for what a client sends: every problem of a job submission or a new schedule at once,
+each naming its field, found by the checks the CLI and the magic run (the option table, core/spec.py through
+the service, scheduling's cron and time zone). Nothing is written and no engine or network is asked; the
+submit and create routes run it first, the validate routes only it."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, TypeVar
+
+from ..core.errors import SpecError
+from ..core.options import Problem, RunOptions, spec_problems
+from ..scheduling import MISSED_POLICIES, Schedule, Schedules, validate_cron, validate_timezone
+from ..service import JobService
+from .base import ContainerJobHandler
+from .bodies import checked_options, mapping, string, strings, under_root
+
+KINDS = ("cell", "script", "notebook", "container")
+T = TypeVar("T")
+
+
+@dataclass
+class Checked:
+    """What a body's checks found: its problems, and the values that passed (confined to the root)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    options: RunOptions = field(default_factory=RunOptions)
+    path: Path | None = None  # a notebook's, absolute under the root
+
+    def run(self, name: str, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """`check(*args, **kwargs)`, its refusal recorded against field `name`."""
+        try:
+            return check(*args, **kwargs)
+        except SpecError as exc:
+            self.problems.append((name, str(exc)))
+            return None
+
+    def add(self, name: str, message: str) -> None:
+        self.problems.append((name, message))
+
+
+def check_job(service: JobService, root: Path, body: Mapping[str, Any]) -> Checked:
+    """Every problem of a `POST jobs` body (its fields as JobsHandler reads them)."""
+    found = Checked()
+    kind = found.run("kind", string, body, "kind", required=True)
+    if kind is not None and kind not in KINDS:
+        found.add("kind", f"kind {kind!r} is not one of {', '.join(KINDS)}")
+        kind = None
+    found.run("origin", string, body, "origin")
+    args = found.run("args", strings, body, "args") or []
+    if kind == "container":
+        for name in ("source", "path", "parameters"):
+            if name in body:
+                found.add(name, f"field {name!r} is not for kind container: it runs the image's program "
+                                "(options.image, options.command) with 'args'")
+    elif kind is not None:
+        if "args" in body:
+            found.add("args", f"field 'args' is for kind container; a {kind} job takes no arguments here")
+        if kind == "notebook":
+            if "source" in body:
+                found.add("source", "field 'source' is for kind cell or script; a notebook run takes 'path'")
+            _check_notebook(found, root, body, "path")
+        else:
+            for name in ("path", "parameters"):
+                if name in body:
+                    found.add(name, f"field {name!r} is for kind notebook; a {kind} takes 'source'")
+            found.run("source", string, body, "source", required=True)
+    found.options, problems = checked_options(body.get("options"), "options", kind, root)
+    found.problems += problems
+    if kind is not None:
+        if kind == "container" and not (found.options.image or found.options.command):  # as prepare_container
+            found.add("options.image", "a container job runs an image's own program: name the image (--image, "
+                                       "options.image), or say what to run in the default image (--command, "
+                                       "options.command)")
+        found.problems += spec_problems(found.options, _spec_check(service, kind, args))
+    return found
+
+
+SCHEDULE_FIELDS = ("name", "notebook", "cron", "timezone", "parameters", "options", "missed", "max_concurrent")
+
+
+def check_schedule(service: JobService, root: Path, body: Mapping[str, Any]) -> Checked:
+    """Every problem of a `POST schedules` body: its fields, the notebook and its parameters, and its run
+    options as the notebook job each firing starts."""
+    found = Checked()
+    for name in ("name", "missed"):
+        found.run(name, string, body, name)
+    cron = found.run("cron", string, body, "cron", required=True)
+    if cron is not None:
+        found.run("cron", validate_cron, cron)
+    timezone = found.run("timezone", string, body, "timezone")
+    found.run("timezone", validate_timezone, timezone or "UTC")
+    missed = body.get("missed")
+    if isinstance(missed, str) and missed not in MISSED_POLICIES:
+        found.add("missed", f"--missed {missed!r} must be one of {', '.join(MISSED_POLICIES)}")
+    count = body.get("max_concurrent")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        found.add("max_concurrent", f"field 'max_concurrent' must be a whole number, not {count!r}")
+    elif count is not None and not 1 <= count <= 100:
+        found.add("max_concurrent", f"--max-concurrent {count} must be 1..100")
+    _check_notebook(found, root, body, "notebook")
+    found.options, problems = checked_options(body.get("options"), "options", "notebook", root)
+    found.problems += problems
+    # The backend a new schedule gets, refused unless it runs schedules (Schedules.create's own rule).
+    blank = Schedule(id="", name="", notebook="", cron="", timezone="UTC", backend="")
+    backend = found.run("options.backend", Schedules(service, refresh=False).backend_for, blank,
+                        found.options.backend)
+    if backend is not None:
+        options = dataclasses.replace(found.options, backend=backend)
+        found.problems += spec_problems(options, _spec_check(service, "notebook", []))
+    return found
+
+
+def _spec_check(service: JobService, kind: str, args: list[str]) -> Callable[[RunOptions], object]:
+    """What every prepare_* checks before it writes a payload: the kind's options, the spec (core/spec.py)
+    and whether the backend runs this kind (JobService.spec_for, without a CustomJob file)."""
+    return lambda options: service.spec_for(options, kind, None, args)
+
+
+def _check_notebook(found: Checked, root: Path, body: Mapping[str, Any], name: str) -> None:
+    """The notebook a body names (`path` of a job, `notebook` of a schedule) and its `parameters`."""
+    from ..core import notebook
+
+    parameters = found.run("parameters", mapping, body, "parameters")
+    path = found.run(name, string, body, name, required=True)
+    if path is None:
+        return
+    found.path = found.run(name, under_root, root, path, name)
+    nb = found.run(name, notebook.read_notebook, found.path) if found.path else None
+    if nb is not None and found.path:
+        found.run("parameters", notebook.validate_parameters, notebook.inspect_parameters(nb), parameters or {},
+                  found.path.name)
+
+
+def refuse(handler: ContainerJobHandler, problems: list[Problem]) -> None:
+    """Answer 400 with the usual `{error, message}` (every message, on one line) and `errors`: one entry a
+    problem, naming its field, so a form shows each next to its field."""
+    message = "; ".join(" ".join(text.split()) for _, text in problems)
+    handler.log.warning("containerjob %s: SpecError: %s", handler.request.method + " " + handler.request.path,
+                        message)
+    handler.reply({"error": "SpecError", "message": message,
+                   "errors": [{"field": name, "message": text} for name, text in problems]}, 400)

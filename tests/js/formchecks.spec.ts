@@ -1,0 +1,238 @@
+import {
+  ContainerJobAPI,
+  IFieldProblem,
+  INotebookParameter
+} from '../../js_src/api';
+
+import {
+  cellProblems,
+  cellWords,
+  containerFormProblems,
+  merged,
+  notebookProblems,
+  scheduleBody,
+  scheduleProblems
+} from '../../js_src/formchecks';
+
+import { IFormValues } from '../../js_src/widgets/submitform';
+
+import { FakeServer } from './fakeserver';
+
+function values(overrides: Partial<IFormValues> = {}): IFormValues {
+  return {
+    options: { backend: 'local' },
+    args: '',
+    rest: '',
+    parameters: {},
+    schedule: {
+      name: 'nightly',
+      cron: '0 3 * * *',
+      timezone: 'UTC',
+      missed: 'skip',
+      max_concurrent: '1'
+    },
+    ...overrides
+  };
+}
+
+/** The server's 400 for `problems`, as server/validation.py answers it. */
+function refusal(problems: IFieldProblem[]) {
+  return {
+    status: 400,
+    body: {
+      error: 'SpecError',
+      message: problems.map(p => p.message).join('; '),
+      errors: problems
+    }
+  };
+}
+
+const EPOCHS: INotebookParameter = {
+  name: 'epochs',
+  type: 'int',
+  default: 3,
+  help: ''
+};
+
+describe('the validate routes', () => {
+  let server: FakeServer;
+  let api: ContainerJobAPI;
+
+  beforeEach(() => {
+    server = new FakeServer();
+    api = new ContainerJobAPI(server.settings);
+  });
+
+  it('answer no problems, every field problem, or a plain refusal under no field', async () => {
+    server.on('POST jobs/validate', { status: 200, body: { errors: [] } });
+    expect(await api.validateJob({ kind: 'cell', source: '' })).toEqual([]);
+
+    const gpus = {
+      field: 'options.gpus',
+      message: "--gpus 'lots' is not a number"
+    };
+    server.on('POST jobs/validate', refusal([gpus]));
+    expect(await api.validateJob({ kind: 'cell', source: '' })).toEqual([gpus]);
+
+    server.on('POST jobs/validate', {
+      status: 400,
+      body: { error: 'SpecError', message: "unknown field 'x'" }
+    });
+    expect(await api.validateJob({ kind: 'cell', source: '' })).toEqual([
+      { field: '', message: "unknown field 'x'" }
+    ]);
+  });
+
+  it('throw what is no refusal (the form then shows nothing)', async () => {
+    server.on('POST schedules/validate', {
+      status: 500,
+      body: { error: 'InternalError', message: 'internal error' }
+    });
+    await expect(
+      api.validateSchedule({ notebook: 'a.ipynb', cron: '' })
+    ).rejects.toThrow('internal error');
+  });
+});
+
+describe('form checks', () => {
+  let server: FakeServer;
+  let api: ContainerJobAPI;
+
+  beforeEach(() => {
+    server = new FakeServer();
+    api = new ContainerJobAPI(server.settings);
+    server.on('POST jobs/validate', { status: 200, body: { errors: [] } });
+    server.on('POST schedules/validate', { status: 200, body: { errors: [] } });
+  });
+
+  it('merge: the form own problem of a field wins over the server one', () => {
+    const own = [{ field: 'options.image', message: 'own' }];
+    expect(
+      merged(own, [
+        { field: 'options.image', message: 'server' },
+        { field: 'options.gpus', message: 'gpus' }
+      ])
+    ).toEqual([...own, { field: 'options.gpus', message: 'gpus' }]);
+  });
+
+  it('a cell: the options of the whole line the form writes go to the server', async () => {
+    const form = values({
+      options: { backend: 'local', env: ['GREETING=hello'], gpus: 'lots' },
+      rest: '--name quickstart --detach'
+    });
+    server.on(
+      'POST jobs/validate',
+      refusal([
+        { field: 'options.gpus', message: "--gpus 'lots' is not a number" }
+      ])
+    );
+
+    expect(cellWords(form).join(' ')).toBe(
+      '--backend local --gpus lots --env GREETING=hello --name quickstart --detach'
+    );
+    expect(await cellProblems(api, form, 'import os')).toEqual([
+      { field: 'options.gpus', message: "--gpus 'lots' is not a number" }
+    ]);
+    expect(server.calls('POST jobs/validate')[0].body).toEqual({
+      kind: 'cell',
+      source: 'import os',
+      options: {
+        backend: 'local',
+        gpus: 'lots',
+        env: ['GREETING=hello'],
+        name: 'quickstart'
+      }
+    });
+  });
+
+  it('a cell: an unclosed quote in Other flags is named there; the fields are still checked', async () => {
+    const problems = await cellProblems(
+      api,
+      values({
+        options: { backend: 'local', image: 'a b' },
+        rest: '--name "x'
+      }),
+      ''
+    );
+    expect(problems.map(p => p.field)).toEqual(['options.image', 'rest']);
+    expect(server.calls('POST jobs/validate')[0].body).toEqual({
+      kind: 'cell',
+      source: '',
+      options: { backend: 'local', image: 'a b' }
+    });
+  });
+
+  it('a notebook: a parameter text that fits no int is named, the rest goes to the server', async () => {
+    const problems = await notebookProblems(
+      api,
+      'work/train.ipynb',
+      [EPOCHS],
+      values({ parameters: { epochs: 'many' }, options: { timeout: 'soon' } })
+    );
+    expect(problems).toEqual([
+      {
+        field: 'parameters.epochs',
+        message: 'parameter epochs: "many" is not an int, e.g. 3'
+      }
+    ]);
+    expect(server.calls('POST jobs/validate')[0].body).toEqual({
+      kind: 'notebook',
+      path: 'work/train.ipynb',
+      options: { timeout: 'soon' }
+    });
+  });
+
+  it('a container: Image is required by the form, the rest by the server', async () => {
+    server.on(
+      'POST jobs/validate',
+      refusal([
+        { field: 'options.image', message: 'server words' },
+        { field: 'options.timeout', message: "--timeout 'soon'" }
+      ])
+    );
+    const problems = await containerFormProblems(
+      api,
+      values({ options: { backend: 'local', timeout: 'soon' }, args: 'a b' })
+    );
+    expect(problems.map(p => [p.field, p.message.slice(0, 17)])).toEqual([
+      ['options.image', 'Image is required'],
+      ['options.timeout', "--timeout 'soon'"]
+    ]);
+    expect(server.calls('POST jobs/validate')[0].body).toEqual({
+      kind: 'container',
+      options: { backend: 'local', timeout: 'soon' },
+      args: ['a', 'b']
+    });
+  });
+
+  it('a schedule: Max concurrent "two" goes to the server as typed, never as 1', async () => {
+    const typed = (text: string) =>
+      values({ schedule: { ...values().schedule, max_concurrent: text } });
+    expect(scheduleBody('nb.ipynb', [], typed('two')).max_concurrent).toBe(
+      'two'
+    );
+    expect(scheduleBody('nb.ipynb', [], typed('3')).max_concurrent).toBe(3);
+    expect('max_concurrent' in scheduleBody('nb.ipynb', [], typed(''))).toBe(
+      false
+    );
+
+    const words = "field 'max_concurrent' must be a whole number, not 'two'";
+    server.on(
+      'POST schedules/validate',
+      refusal([{ field: 'max_concurrent', message: words }])
+    );
+    expect(
+      await scheduleProblems(api, 'nb.ipynb', [EPOCHS], typed('two'))
+    ).toEqual([{ field: 'max_concurrent', message: words }]);
+    expect(server.calls('POST schedules/validate')[0].body).toEqual({
+      name: 'nightly',
+      cron: '0 3 * * *',
+      timezone: 'UTC',
+      missed: 'skip',
+      max_concurrent: 'two',
+      notebook: 'nb.ipynb',
+      parameters: {},
+      options: { backend: 'local' }
+    });
+  });
+});
