@@ -61,7 +61,7 @@ def run(args) -> int:
         problems = []
         if record.status.value != "SUCCEEDED" or record.exit_code != 0:
             problems.append(f"status {record.status.value}, exit code {record.exit_code}: {record.message}")
-        value = service.result(record).values.get("total")
+        value = service.values(record).values.get("total")
         if value != expected(n):
             problems.append(f"total {value!r}, expected {expected(n)}")
         line = f"total {expected(n)}\n"

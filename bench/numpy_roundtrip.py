@@ -174,7 +174,7 @@ def breakdown(x: np.ndarray, image: str, size: int) -> None:
     t2 = time.time()
     record = service.follow(record, logs.append)
     t3 = time.time()
-    result = service.result(record)
+    result = service.values(record)
     t4 = time.time()
     if record.status.value != "SUCCEEDED" or "y" not in result.values:
         raise SystemExit(f"breakdown run failed: {record.status} {record.message}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 from .core.gcs_uri import gcs_path, gs_uri
 from .core.version import __version__
 
-__all__ = ["__version__", "exit_status", "gcs_path", "gs_uri", "load_ipython_extension", "wait"]
+__all__ = ["__version__", "exit_status", "gcs_path", "gs_uri", "load_ipython_extension", "unload_ipython_extension",
+           "wait"]
 
 
 def wait(*job_ids: str, timeout_s: float | None = None):
@@ -27,6 +28,13 @@ def load_ipython_extension(ipython) -> None:
     from .magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """`%unload_ext` / `%reload_ext`: gives back IPython's custom exception handler the extension took."""
+    from .magics import unload_ipython_extension as _unload
+
+    _unload(ipython)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

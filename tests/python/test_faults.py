@@ -212,7 +212,7 @@ def test_two_hundred_random_crashes_are_reported_exactly(cj_home, engine, labell
                     pass  # already killed on an earlier chunk
         record = service.follow(record, on_output)
         logs = (Path(record.job_dir) / "logs.txt").read_text()
-        return plan, record, logs, service.result(record).values
+        return plan, record, logs, service.values(record).values
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(run, plans))
@@ -400,7 +400,7 @@ async def test_kernel_killed_mid_job(cj_home, jp_fetch, engine, labelled):
     assert logs["done"] and logs["text"] == "finished\n"
     final = service.get(record.id)
     assert final.status is JobStatus.SUCCEEDED
-    assert service.result(final).values["result"] == "written after the kernel died"  # `%containerjob fetch` works
+    assert service.values(final).values["result"] == "written after the kernel died"  # `%containerjob fetch` works
     assert labelled(record.id) == []
 
 
