@@ -11,7 +11,7 @@ import tornado.web
 
 from ..core.models import JobRecord
 from .base import ContainerJobHandler
-from .validation import check_job, refuse
+from .validation import check_job, checked_body
 
 SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin", "args")
 
@@ -31,10 +31,10 @@ class JobsHandler(ContainerJobHandler):
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        body = self.json_body(SUBMIT_FIELDS)
-        checked = await self.blocking(check_job, self.service, self.ctx.root_dir, body)
-        if checked.problems:
-            return refuse(self, checked.problems)
+        found = await checked_body(self, check_job, SUBMIT_FIELDS)
+        if found is None:
+            return
+        body, checked = found
         kind, options, origin = body["kind"], checked.options, body.get("origin") or ""
         if kind == "container":
             prepared = await self.blocking(self.service.prepare_container, options, body.get("args") or [])
@@ -56,11 +56,8 @@ class ValidateJobHandler(ContainerJobHandler):
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        body = self.json_body(SUBMIT_FIELDS)
-        checked = await self.blocking(check_job, self.service, self.ctx.root_dir, body)
-        if checked.problems:
-            return refuse(self, checked.problems)
-        self.reply({"errors": []})
+        if await checked_body(self, check_job, SUBMIT_FIELDS) is not None:
+            self.reply({"errors": []})
 
 
 class JobHandler(ContainerJobHandler):

@@ -11,7 +11,7 @@ from ..core.options import changed
 from ..scheduling import Schedules
 from .base import ContainerJobHandler
 from .bodies import checked_options, mapping, string, under_root
-from .validation import SCHEDULE_FIELDS as FIELDS, check_schedule, refuse
+from .validation import SCHEDULE_FIELDS as FIELDS, check_schedule, checked_body
 
 _SCHEDULE_ID_RE = re.compile(r"^cs-[0-9a-f]{8,32}$")
 
@@ -62,10 +62,8 @@ class SchedulesHandler(ScheduleBase):
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        body = self.json_body(FIELDS)
-        checked = await self.blocking(check_schedule, self.service, self.ctx.root_dir, body)
-        if checked.problems:
-            return refuse(self, checked.problems)
+        if await checked_body(self, check_schedule, FIELDS) is None:
+            return
         fields = self.fields(required=("notebook", "cron"))
         schedule = await self.blocking(lambda: self.schedules.create(**fields))
         self.reply(schedule.to_dict(), 201)
@@ -76,11 +74,8 @@ class ValidateScheduleHandler(ScheduleBase):
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        body = self.json_body(FIELDS)
-        checked = await self.blocking(check_schedule, self.service, self.ctx.root_dir, body)
-        if checked.problems:
-            return refuse(self, checked.problems)
-        self.reply({"errors": []})
+        if await checked_body(self, check_schedule, FIELDS) is not None:
+            self.reply({"errors": []})
 
 
 class ScheduleHandler(ScheduleBase):

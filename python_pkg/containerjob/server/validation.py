@@ -133,6 +133,18 @@ def _check_notebook(found: Checked, root: Path, body: Mapping[str, Any], name: s
                   found.path.name)
 
 
+async def checked_body(handler: ContainerJobHandler, check: Callable[..., Checked],
+                       fields: tuple[str, ...]) -> tuple[dict[str, Any], Checked] | None:
+    """The request's body and what `check` (check_job, check_schedule) found in it; None once a 400 naming
+    every problem was sent (the create routes and the validate routes alike)."""
+    body = handler.json_body(fields)
+    checked = await handler.blocking(check, handler.service, handler.ctx.root_dir, body)
+    if checked.problems:
+        refuse(handler, checked.problems)
+        return None
+    return body, checked
+
+
 def refuse(handler: ContainerJobHandler, problems: list[Problem]) -> None:
     """Answer 400 with the usual `{error, message}` (every message, on one line) and `errors`: one entry a
     problem, naming its field, so a form shows each next to its field."""
