@@ -76,6 +76,7 @@ class LocalBackend(Backend):
             self.cleanup(stopped_only=True)
             self._swept = time.monotonic()
         ready: dict[str, str] = {}  # each pool's image as given -> as run (with the requirements baked in)
+        found = {}  # as run -> the engine's image, looked up once (each lookup is an engine round trip)
         for one in spec.worker_pools:
             if one.image not in ready:
                 image = images.ensure_image(self.client, one.image, notify)
@@ -87,9 +88,9 @@ class LocalBackend(Backend):
                     image = self.client.images.get(tag)
                 if payload.kind != "container":  # the runner's python3; a container job runs the image's own
                     self._check_python(tag, image, payload)
-                ready[one.image] = tag
+                ready[one.image], found[tag] = tag, image
             one.image = ready[one.image]
-        image = self.client.images.get(pool.image)
+        image = found[pool.image]
         if replicas.is_pool_job(spec) and any(p.accelerator_count for p in spec.worker_pools):
             gpu.split_gpus([(r.name, spec.worker_pools[r.pool].accelerator_count) for r in spec.replicas()],
                            gpu.host_gpu_ids())

@@ -2,9 +2,11 @@
 (results come back through core/results.py)."""
 from __future__ import annotations
 
+import compileall
 import hashlib
 import json
 import os
+import py_compile
 import shutil
 import sys
 import tempfile
@@ -73,11 +75,13 @@ def ensure_runtime(home: Path) -> Path:
     digest = hashlib.sha256()
     for name, (data,) in files:
         digest.update(name.encode() + b"\0" + data + b"\0")
-    return _materialise(home / "runtime", digest.hexdigest()[:16], files)
+    return _materialise(home / "runtime", digest.hexdigest()[:16], files, bytecode=True)
 
 
-def _materialise(root: Path, key: str, files: Iterable[tuple[str, Chunks]]) -> Path:
-    """Write files into root/key atomically; an existing directory with that key is reused as is."""
+def _materialise(root: Path, key: str, files: Iterable[tuple[str, Chunks]], *, bytecode: bool = False) -> Path:
+    """Write files into root/key atomically; an existing directory with that key is reused as is. With
+    `bytecode`, the modules are compiled too (unchecked-hash .pyc: the folder never changes), so a job whose
+    image runs the kernel's Python does not compile the runtime it imports on every start."""
     target = root / key
     if target.is_dir():
         return target
@@ -90,6 +94,8 @@ def _materialise(root: Path, key: str, files: Iterable[tuple[str, Chunks]]) -> P
             with open(dest, "wb") as fh:
                 for chunk in data:
                     fh.write(chunk)
+        if bytecode:
+            compileall.compile_dir(tmp, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         tmp.chmod(0o755)
         try:
             os.rename(tmp, target)

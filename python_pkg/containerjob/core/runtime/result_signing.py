@@ -1,9 +1,8 @@
 """HMAC signatures over what a job's runner writes for the kernel (result.json, error.*, values/*), for jobs
 whose results travel through storage others can write (a Vertex staging bucket). The key reaches the runner
 in its environment, never the bucket; the kernel loads pickles only when every file is the runner's own.
-Stdlib only: shipped with the runner, imported by the host."""
-import hashlib
-import hmac
+Stdlib only: shipped with the runner, imported by the host; every job imports it, so hashing loads only for a
+job that is signed."""
 import json
 import os
 
@@ -20,7 +19,7 @@ class Signer:
         self.macs = {}
 
     def new(self):
-        return hmac.new(self.key, digestmod=hashlib.sha256)
+        return _new_mac(self.key)
 
     def add(self, path, mac):
         self.macs[os.path.abspath(path)] = mac.hexdigest()
@@ -34,6 +33,13 @@ class Signer:
         os.replace(tmp, os.path.join(output, SIGNATURES))
 
 
+def _new_mac(key):
+    import hashlib
+    import hmac
+
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def result_files(output):
     """The files of an output folder the kernel reads, relative to it."""
     names = [n for n in RESULT_FILES if os.path.lexists(os.path.join(output, n))]
@@ -44,7 +50,7 @@ def result_files(output):
 
 
 def file_mac(path, key):
-    mac = hmac.new(key, digestmod=hashlib.sha256)
+    mac = _new_mac(key)
     with open(path, "rb") as fh:
         while True:
             chunk = fh.read(1 << 20)
@@ -63,6 +69,8 @@ def problems(output, key):
             signed = json.load(fh)["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return ["%s is missing or unreadable: the results are unsigned" % SIGNATURES]
+    import hmac
+
     present = result_files(output)
     found = ["%s was signed but is missing" % name for name in sorted(set(signed) - set(present))]
     for name in present:

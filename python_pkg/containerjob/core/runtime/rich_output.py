@@ -6,13 +6,10 @@ everything printed before it. The kernel's view (magics/display.py, core/display
 together again and displays it; plain log readers show a `[display: ...]` line instead.
 
 Stdlib only: shipped with the runner. IPython and matplotlib are patched only when the cell imports them,
-so a job that uses neither pays nothing.
+so a job that uses neither pays nothing; hashing and base64 load only when a display is signed or carries an
+image (every job imports this module: its imports are part of every job's start).
 """
-import base64
 import builtins
-import hashlib
-import hmac
-import importlib.abc
 import io
 import itertools
 import json
@@ -43,6 +40,9 @@ _key = None  # the display key (display_key()) when the job's results are signed
 
 def display_key(job_key):
     """Displays are signed with a key derived from the job's, so a display's MAC signs nothing else."""
+    import hashlib
+    import hmac
+
     return hmac.new(job_key, b"containerjob display", hashlib.sha256).digest()
 
 
@@ -104,7 +104,7 @@ def mime_bundle(obj, include=None, exclude=None):
             value, more = value
             metadata[mime] = more
         if value is not None:
-            data[mime] = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+            data[mime] = _base64(value) if isinstance(value, bytes) else value
     data.setdefault("text/plain", _repr(obj))
     chosen = {m: v for m, v in data.items() if (not include or m in include) and (not exclude or m not in exclude)}
     return chosen, metadata
@@ -148,7 +148,7 @@ def publish(data, metadata=None):
         text = _dropped(data, "it is %s, over the %s one display may carry; save large outputs to a file instead"
                         % (_size(len(text)), _size(MAX_BUNDLE)))
     mimes = ",".join(re.sub(r"[^\w.+/-]", "", str(m)) for m in sorted(data, key=str))
-    mac = hmac.new(_key, text.encode("ascii"), hashlib.sha256).hexdigest() if _key else ""
+    mac = _mac(text) if _key else ""
     count = max(1, -(-len(text) // PART_CHARS))
     with _lock:
         ident = "%x-%d" % (os.getpid(), next(_ids))
@@ -158,6 +158,13 @@ def publish(data, metadata=None):
             _flush(stream)
         sys.__stdout__.write("".join(lines))
         sys.__stdout__.flush()
+
+
+def _mac(text):
+    import hashlib
+    import hmac
+
+    return hmac.new(_key, text.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def _dropped(data, why):
@@ -203,7 +210,13 @@ def _figure_png(fig):
     except Exception as exc:  # noqa: BLE001 - text/plain still goes
         _note("could not draw a figure: %s: %s" % (type(exc).__name__, exc))
         return None
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return _base64(buf.getvalue())
+
+
+def _base64(data):
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
 
 
 def show_figures():
@@ -253,8 +266,9 @@ def _publish_display_data(data, metadata=None, source=None, **kwargs):
 # -- import hook --------------------------------------------------------------------------------------------
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs patches[name](module) right after the module named `name` is first executed."""
+class _AfterImport:
+    """Runs patches[name](module) right after the module named `name` is first executed (a meta path finder:
+    the protocol, not importlib.abc's base class, whose import costs more than the rest of this module)."""
 
     def __init__(self, patches):
         self.patches = patches
@@ -282,7 +296,7 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         return None
 
 
-class _PatchingLoader(importlib.abc.Loader):
+class _PatchingLoader:
     """The real loader, plus a patch once the module has run; the module keeps the real loader."""
 
     def __init__(self, loader, patch):

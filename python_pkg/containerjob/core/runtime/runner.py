@@ -3,27 +3,28 @@
 Reads the payload (source + pickled inputs), runs the source as `__main__`, and writes the
 outputs, the value of a trailing expression, or the error (with frames in the user's source)
 to the output directory. Paths come from CONTAINERJOB_PAYLOAD / CONTAINERJOB_OUTPUT.
+
+Every job starts this interpreter, so its imports are the floor of a job's cost over a bare
+`python3 -c`: modules only some jobs need (traceback, shutil, tempfile, importlib, signing, `!cmd`
+support) are imported where they are used, and the trailing expression is found with the C parser's
+own node types (_ast) rather than the ast module, which pulls in a dozen more (bench/overhead.py).
 """
-import ast
-import importlib
+import _ast
 import json
 import linecache
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
-import traceback
 import types
 
 RUNTIME = os.path.dirname(os.path.abspath(__file__))
 if RUNTIME not in sys.path:  # python -I leaves the script's directory out
     sys.path.insert(0, RUNTIME)
 import pickle_frames  # noqa: E402 - shipped next to this file
-import result_signing  # noqa: E402
-import rich_output  # noqa: E402
-import shell_lines  # noqa: E402
+import result_signing  # noqa: E402 - its hashing modules load only when a job is signed
+import rich_output  # noqa: E402 - cheap until a cell displays something
+import shell_lines  # noqa: E402 - subprocess only once a `!cmd` runs
 MAX_REPR = 2000
 SIGNER = None  # a result_signing.Signer when the host gave this job a signing key
 
@@ -84,6 +85,8 @@ def _describe(value, frames):
 def _load_inputs(manifest, payload, namespace):
     for name, entry in manifest["inputs"].items():
         if "module" in entry:
+            import importlib
+
             try:
                 namespace[name] = importlib.import_module(entry["module"])
             except ImportError as exc:
@@ -100,10 +103,10 @@ def _run_source(manifest, source, namespace):
     filename = manifest["filename"]
     lines = source.splitlines(True)
     linecache.cache[filename] = (len(source), None, lines, filename)
-    tree = ast.parse(source, filename=filename)
+    tree = compile(source, filename, "exec", _ast.PyCF_ONLY_AST)  # what ast.parse does
     last = None
-    if manifest.get("last_expr") and tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
+    if manifest.get("last_expr") and tree.body and isinstance(tree.body[-1], _ast.Expr):
+        last = _ast.Expression(tree.body.pop().value)
     exec(compile(tree, filename, "exec"), namespace)
     if last is not None:
         return eval(compile(last, filename, "eval"), namespace)
@@ -192,10 +195,14 @@ def _safe_repr(value):
 
 def _user_frames(exc):
     """The traceback without the runtime's own frames (the runner's, a `!cmd` line's shell function)."""
+    import traceback
+
     return [f for f in traceback.extract_tb(exc.__traceback__) if os.path.dirname(f.filename) != RUNTIME]
 
 
 def _print_error(exc):
+    import traceback
+
     lines = ["Traceback (most recent call last):\n"]
     lines += traceback.format_list(_user_frames(exc))
     lines += traceback.format_exception_only(type(exc), exc)
@@ -231,6 +238,8 @@ def main():
     global SIGNER
     key = os.environ.pop(result_signing.KEY_ENV, "")  # not for the user's code or its subprocesses
     if not _is_chief():
+        import tempfile
+
         os.environ["CONTAINERJOB_OUTPUT"] = tempfile.mkdtemp(prefix="containerjob-worker-")
     elif key:
         SIGNER = result_signing.Signer(bytes.fromhex(key))
@@ -250,12 +259,16 @@ def _keep_gs_folder(output):
     too): move it to output/unsaved/<its path>, where the host reports it."""
     found = os.path.join(os.getcwd(), "gs:")
     if os.path.isdir(found) and not os.path.islink(found):
+        import shutil
+
         target = os.path.join(output, "unsaved", os.getcwd().lstrip("/"), "gs:")
         shutil.copytree(found, target, dirs_exist_ok=True, symlinks=True, copy_function=_plain_copy)
 
 
 def _plain_copy(src, dst):
     """Read and write: sendfile, which shutil would use, fails (EIO) on FUSE mounts such as /gcs."""
+    import shutil
+
     with open(src, "rb") as fin, open(dst, "wb") as fout:
         shutil.copyfileobj(fin, fout, 1 << 20)
 
@@ -290,7 +303,8 @@ def _main(key):
         _check_python(manifest)
         if manifest["kind"] == "cell":  # a script stays plain Python: no display(), no `!cmd`
             rich_output.install(key)  # every replica signs its displays, not only the chief
-            shell_lines.install()
+            if shell_lines.used_in(source):
+                shell_lines.install()
         _load_inputs(manifest, payload, namespace)
         last_value = _run_source(manifest, source, namespace)
         rich_output.flush_figures()
@@ -324,6 +338,8 @@ def _main(key):
 def _enter_workdir(manifest, payload, namespace):
     """Copy the script's folder somewhere writable (the payload is read-only), run there, import from there,
     and give the script its own __file__, as `python3 train.py` in that folder would; returns the path."""
+    import shutil
+
     work = os.environ.get("CONTAINERJOB_WORKDIR") or "/tmp/containerjob/work"
     shutil.copytree(os.path.join(payload, manifest["workdir"]), work, copy_function=_plain_copy, dirs_exist_ok=True)
     os.chdir(work)

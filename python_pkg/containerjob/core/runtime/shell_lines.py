@@ -7,7 +7,6 @@ Stdlib only: shipped with the runner.
 import builtins
 import re
 import string
-import subprocess
 import sys
 
 SHELL = "/bin/sh"
@@ -17,6 +16,12 @@ GETOUTPUT_CALL = "__cj_getoutput__"  # what `x = !cmd` becomes
 _DOLLAR = re.compile(r"(.*?)\$(\$?[\w.]+)(?=([^']*'[^']*')*[^']*$)")
 
 
+def used_in(source):
+    """Whether the kernel rewrote `!cmd` lines of this source into calls of ours (the runner installs them,
+    and imports subprocess, only then)."""
+    return SYSTEM_CALL in source or GETOUTPUT_CALL in source
+
+
 def install():
     setattr(builtins, SYSTEM_CALL, system)
     setattr(builtins, GETOUTPUT_CALL, getoutput)
@@ -24,6 +29,8 @@ def install():
 
 def system(cmd):
     """`!cmd`: its output goes to the job's log as it comes; sets _exit_code, raises nothing for a failure."""
+    import subprocess
+
     frame = sys._getframe(1)
     sys.stdout.flush()  # what the cell printed before comes first
     sys.stderr.flush()
@@ -33,6 +40,8 @@ def system(cmd):
 def getoutput(cmd):
     """`x = !cmd`: its output (stderr included) as a list of lines; a plain list, which the kernel can
     unpickle, where IPython gives an SList."""
+    import subprocess
+
     frame = sys._getframe(1)
     done = _run(frame, cmd, lambda argv: subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
     return done.stdout.decode("utf-8", errors="replace").splitlines()
