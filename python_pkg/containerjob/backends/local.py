@@ -52,6 +52,8 @@ class LocalBackend(Backend):
         if self._client is None:
             with engine_errors("connect"):
                 self._client = docker.from_env(timeout=120)
+            if self._client.api.base_url.startswith("http+docker://"):  # a local socket: no proxy can apply,
+                self._client.api.trust_env = False  # and requests re-reads the environment for one per call
         return self._client
 
     def health(self) -> tuple[bool, str]:
