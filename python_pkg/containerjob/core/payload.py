@@ -118,7 +118,8 @@ class _Staging:
         folder.chmod(0o755)
         try:
             os.rename(folder, target)
-        except OSError:
+            self.tmp = None
+        except OSError:  # published meanwhile by another kernel: the same bytes
             if not target.is_dir():
                 raise
         return target
