@@ -82,6 +82,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="cj-bench-np-"))
     home = work / "home"
     os.environ["CONTAINERJOB_HOME"] = str(home)
+    os.environ["CONTAINERJOB_MAX_PAYLOAD_MB"] = str(2 * max(int(m) for m in args.mib.split(",")))  # default: 2 GiB
     try:
         return run(args, work, home)
     finally:
@@ -173,6 +174,7 @@ def compare(shell, image: str, work: Path, home: Path, size: int, runs: int) -> 
     print(f"  containerjob's kernel peak beyond y itself: {copies:.2f} copies "
           f"(target <= 1: {'target met' if copies <= 1.05 else 'target MISSED'})")
     breakdown(x, image, size)
+    shell.user_ns.pop("x", None)  # the next size starts with this one's memory free
 
 
 def breakdown(x: np.ndarray, image: str, size: int) -> None:
