@@ -8,14 +8,16 @@ import pickle
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
+import cloudpickle
 import pytest
 
 from containerjob.core.errors import PayloadError, SpecError
 from containerjob.core.names import analyse, parse_cell
 from containerjob.core.payload import build_payload
 from containerjob.core.results import load_values, read_result
-from containerjob.core.runtime import pickle_frames
+from containerjob.core.runtime import page_writes, pickle_frames
 
 
 def names(src: str):
@@ -43,7 +45,8 @@ def test_payload_is_content_addressed_and_immutable(tmp_path):
     assert p1.path == p2.path != p3.path
     assert p1.runtime == p3.runtime and (p1.runtime / "site" / "cloudpickle" / "__init__.py").is_file()
     manifest = json.loads((p1.path / "manifest.json").read_text())
-    digest = hashlib.sha256((p1.path / "inputs" / "a.pkl").read_bytes()).hexdigest()  # what the runner compares
+    data = (p1.path / "inputs" / "a.pkl").read_bytes()  # what the runner compares: sha256 of sha256 per 8 MiB
+    digest = hashlib.sha256(hashlib.sha256(data).digest()).hexdigest()
     assert manifest["inputs"] == {"a": {"pickle": "inputs/a.pkl", "digest": digest}, "os": {"module": "os"}}
     assert p1.inputs["a"]["type"] == "list" and not p1.code_by_value
     assert [p.name for p in (tmp_path / "payloads").iterdir() if p.name.startswith(".tmp")] == []
@@ -133,3 +136,80 @@ def test_large_buffers_travel_out_of_band_and_come_back_writable(tmp_path):
     (tmp_path / "cut.pkl").write_bytes((tmp_path / "v.pkl").read_bytes()[:-10])
     with pytest.raises(EOFError, match="truncated"):
         pickle_frames.load(tmp_path / "cut.pkl")
+
+
+def test_digest_is_sha256_of_8_mib_pieces_whatever_the_chunks(tmp_path):
+    """The kernel hashes a payload's pieces on several threads while writing them; the runner hashes its own
+    chunks of the same bytes: both must agree, and with the definition a reader can check by hand."""
+    data = os.urandom(3 * pickle_frames.PIECE + 12345)
+    expected = hashlib.sha256(b"".join(hashlib.sha256(data[i:i + pickle_frames.PIECE]).digest()
+                                       for i in range(0, len(data), pickle_frames.PIECE))).digest()
+    cuts = [[data], [data[:100], data[100:pickle_frames.PIECE + 7], data[pickle_frames.PIECE + 7:]],
+            [data[i:i + (1 << 20)] for i in range(0, len(data), 1 << 20)]]
+    with ThreadPoolExecutor(2) as pool:
+        for chunks in cuts:
+            assert pickle_frames.Digest(chunks).result() == expected
+            assert pickle_frames.Digest(chunks, pool).result() == expected
+    assert pickle_frames.Digest([]).result() == hashlib.sha256(b"").digest()
+    assert pickle_frames.Digest([data[:-1] + b"\0"]).result() != expected
+
+
+def _blob_class():
+    class Blob:
+        """A buffer that pickles out of band, as a NumPy array does (by value: defined in a function)."""
+
+        def __init__(self, data):
+            self.data = data
+
+        def __reduce_ex__(self, protocol):
+            return Blob, (pickle.PickleBuffer(self.data),)
+    return Blob
+
+
+def test_inputs_changed_in_place_are_told_by_the_pages_written(tmp_path):
+    """Large inputs come in as copy-on-write mappings of the payload: one the cell only read is unchanged
+    without hashing it, one written is compared where it was written; small ones go by the digest."""
+    Blob = _blob_class()
+    big = 3 << 20
+    ns = {name: Blob(bytearray(os.urandom(size))) for name, size in
+          (("kept", big), ("poked", big), ("rewritten", big), ("small", 100), ("small2", 100))}
+    cell = ("poked.data[2**21 + 5] ^= 1\nrewritten.data[7] = rewritten.data[7]\nsmall.data[0] ^= 1\n"
+            "n = len(kept.data) + len(small2.data)")
+    payload = build_payload(cell, home=tmp_path, kind="cell", filename="<cell>", namespace=ns,
+                            inputs=list(ns), outputs=["n"])
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {"CONTAINERJOB_PAYLOAD": str(payload.path), "CONTAINERJOB_OUTPUT": str(out), "PATH": os.environ["PATH"]}
+    proc = subprocess.run([sys.executable, "-I", str(payload.runtime / "runner.py")], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    result = loaded(out)
+    assert sorted(result.updated) == ["poked", "small"] and sorted(result.unchanged) == ["kept", "rewritten", "small2"]
+    flipped = bytearray(ns["poked"].data)
+    flipped[2**21 + 5] ^= 1
+    assert bytes(result.values["poked"].data) == flipped and result.values["n"] == big + 100
+    assert result.values["small"].data[1:] == ns["small"].data[1:] != result.values["small"].data
+
+
+def test_mapped_buffers_are_proven_unchanged_from_their_pages(tmp_path):
+    """For buffers still mapped from the file, the answer comes from the pages written (True or False),
+    never "hash it" (None): what spares the runner a pass over a large input the cell only read."""
+    Blob = _blob_class()
+    path = tmp_path / "v.pkl"
+    pickle_frames.write(path, pickle_frames.dumps(Blob(bytearray(os.urandom(2 << 20))), cloudpickle.dumps))
+    mapped: list = []
+    blob = pickle_frames.load(path, mapped=mapped)
+
+    def same(value):
+        with open(path, "rb") as fh:
+            frames = pickle_frames.dumps(value, cloudpickle.dumps)
+            return page_writes.same_bytes(frames, pickle_frames.layout(fh), fh.fileno(), mapped)
+    assert len(mapped) == 1 and mapped[0] is not None and same(blob) is True
+    blob.data[100] = blob.data[100]  # a write: the page is now a private copy, with the same bytes
+    assert same(blob) is True
+    blob.data[(1 << 20) + 3] ^= 1
+    assert same(blob) is False
+    blob.data[(1 << 20) + 3] ^= 1
+    assert same(blob) is True
+    assert same(Blob(bytearray(blob.data))) is None  # the same bytes elsewhere in memory: only a hash can tell
+    assert same(Blob(bytearray(10))) is False  # another size

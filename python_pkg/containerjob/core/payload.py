@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 import types
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -75,36 +76,59 @@ def ensure_runtime(home: Path) -> Path:
     digest = hashlib.sha256()
     for name, (data,) in files:
         digest.update(name.encode() + b"\0" + data + b"\0")
-    return _materialise(home / "runtime", digest.hexdigest()[:16], files, bytecode=True)
+    with _Staging(home / "runtime") as staging:
+        return staging.publish(digest.hexdigest()[:16], files, bytecode=True)
 
 
-def _materialise(root: Path, key: str, files: Iterable[tuple[str, Chunks]], *, bytecode: bool = False) -> Path:
-    """Write files into root/key atomically; an existing directory with that key is reused as is. With
-    `bytecode`, the modules are compiled too (unchecked-hash .pyc: the folder never changes), so a job whose
-    image runs the kernel's Python does not compile the runtime it imports on every start."""
-    target = root / key
-    if target.is_dir():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
-    try:
+class _Staging:
+    """A payload's files written into a temporary folder beside the store and published under their content
+    address once it is known: inputs can be written while they are being hashed. An address that exists
+    already is reused as it is (the staged copy is dropped)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> "_Staging":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _folder(self) -> Path:
+        if self.tmp is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
+        return self.tmp
+
+    def write(self, name: str, data: Chunks) -> None:
+        dest = self._folder() / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(dest, "wb") as fh:
+            for chunk in data:
+                fh.write(chunk)
+
+    def publish(self, key: str, files: Iterable[tuple[str, Chunks]], *, bytecode: bool = False) -> Path:
+        """root/key, made of the files written so far plus `files`, atomically. With `bytecode`, the modules
+        are compiled too (unchecked-hash .pyc: the folder never changes), so a job whose image runs the
+        kernel's Python does not compile the runtime it imports on every start."""
+        target = self.root / key
+        if target.is_dir():
+            return target
         for name, data in files:
-            dest = tmp / name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(dest, "wb") as fh:
-                for chunk in data:
-                    fh.write(chunk)
+            self.write(name, data)
+        folder = self._folder()
         if bytecode:
-            compileall.compile_dir(tmp, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        tmp.chmod(0o755)
+            compileall.compile_dir(folder, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        folder.chmod(0o755)
         try:
-            os.rename(tmp, target)
-        except OSError:
+            os.rename(folder, target)
+            self.tmp = None
+        except OSError:  # published meanwhile by another kernel: the same bytes
             if not target.is_dir():
                 raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        return target
 
 
 def build_payload(
@@ -127,7 +151,7 @@ def build_payload(
     if workdir is not None:
         files += [(f"workdir/{rel}", _FileChunks(workdir.root / rel)) for rel in workdir.files]
     problems: list[str] = []
-    digests: dict[str, bytes] = {}
+    pickled: list[tuple[str, Chunks]] = []
     code_by_value = False
     for name in inputs:
         if name not in namespace:
@@ -142,38 +166,39 @@ def build_payload(
             problems.append(f"{name} ({type_name(value)}: {type(exc).__name__}: {exc})")
             continue
         code_by_value = code_by_value or any(m in frames.inband for m in _CODE_MARKERS)
-        chunks = frames.chunks()
-        digests[f"inputs/{name}.pkl"] = digest = _digest(chunks)
-        # the digest lets the runner tell an input changed in place (rows.append) from one left alone
-        entries[name] = {"pickle": f"inputs/{name}.pkl", "type": type_name(value), "size": frames.size,
-                         "digest": digest.hex()}
-        files.append((f"inputs/{name}.pkl", chunks))
+        entries[name] = {"pickle": f"inputs/{name}.pkl", "type": type_name(value), "size": frames.size}
+        pickled.append((f"inputs/{name}.pkl", frames.chunks()))
     if problems:
         raise PayloadError(
             "cannot send " + "; ".join(problems)
             + " — create these inside the cell or leave them out with --in"
         )
-    total = sum(_size(chunks) for _, chunks in files)  # the code counts too: a cell can embed data
+    total = sum(_size(chunks) for _, chunks in files + pickled)  # the code counts too: a cell can embed data
     if max_bytes is not None and total > max_bytes:
         raise PayloadError(
             f"inputs and code are {human_size(total)}, over the {human_size(max_bytes)} payload limit; send less "
             "(--in), read the data from storage inside the job, or raise CONTAINERJOB_MAX_PAYLOAD_MB"
         )
-    manifest = {
-        "version": 1,
-        "kind": kind,
-        "filename": filename,
-        "source_file": "source.py",
-        "inputs": {k: {kk: vv for kk, vv in v.items() if kk in ("pickle", "module", "digest")}
-                   for k, v in entries.items()},
-        "outputs": list(outputs),
-        "last_expr": kind == "cell",
-        "python": KERNEL_PYTHON,
-        "code_by_value": code_by_value,
-    }
-    if workdir is not None:
-        manifest.update(workdir="workdir", script=workdir.script)
-    return _store(home, files, manifest, entries, digests)
+    with _Staging(home / "payloads") as staging:
+        digests = _hash_while_writing(staging, pickled)
+        for entry in entries.values():  # the runner tells an input changed in place (rows.append) by it
+            if "pickle" in entry:
+                entry["digest"] = digests[entry["pickle"]].hex()
+        manifest = {
+            "version": 1,
+            "kind": kind,
+            "filename": filename,
+            "source_file": "source.py",
+            "inputs": {k: {kk: vv for kk, vv in v.items() if kk in ("pickle", "module", "digest")}
+                       for k, v in entries.items()},
+            "outputs": list(outputs),
+            "last_expr": kind == "cell",
+            "python": KERNEL_PYTHON,
+            "code_by_value": code_by_value,
+        }
+        if workdir is not None:
+            manifest.update(workdir="workdir", script=workdir.script)
+        return _store(home, staging, files, manifest, entries, digests)
 
 
 def build_notebook_payload(notebook: bytes, *, home: Path, filename: str, kernel_name: str) -> Payload:
@@ -181,13 +206,15 @@ def build_notebook_payload(notebook: bytes, *, home: Path, filename: str, kernel
     manifest = {"version": 1, "kind": "notebook", "filename": filename, "source_file": "notebook.ipynb",
                 "inputs": {}, "outputs": [], "last_expr": False, "python": KERNEL_PYTHON,
                 "code_by_value": False, "kernel_name": kernel_name}
-    return _store(home, [("notebook.ipynb", [notebook])], manifest, {})
+    with _Staging(home / "payloads") as staging:
+        return _store(home, staging, [("notebook.ipynb", [notebook])], manifest, {})
 
 
 def build_container_payload(*, home: Path) -> Payload:
     """A container job ships no code: its payload is only the manifest that says so (one for all such jobs)."""
     manifest = {"version": 1, "kind": "container", "inputs": {}, "outputs": [], "code_by_value": False}
-    return _store(home, [], manifest, {})
+    with _Staging(home / "payloads") as staging:
+        return _store(home, staging, [], manifest, {})
 
 
 class _FileChunks:
@@ -206,23 +233,31 @@ def _size(chunks: Chunks) -> int:
     return sum(memoryview(c).nbytes for c in chunks)
 
 
-def _digest(chunks: Chunks) -> bytes:
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.digest()
-
-
-def _store(home: Path, files: list[tuple[str, Chunks]], manifest: dict[str, Any],
-           entries: dict[str, dict[str, Any]], digests: Mapping[str, bytes] | None = None) -> Payload:
-    """`digests`: files already hashed (inputs), so no byte is hashed twice."""
-    files = [*files, ("manifest.json", [json.dumps(manifest, sort_keys=True).encode()])]
-    digest = hashlib.sha256()
-    for name, chunks in sorted(files, key=lambda f: f[0]):
-        known = (digests or {}).get(name)
-        digest.update(name.encode() + b"\0" + (known if known is not None else _digest(chunks)))
+def _hash_while_writing(staging: _Staging, files: list[tuple[str, Chunks]]) -> dict[str, bytes]:
+    """Each file's digest (pickle_frames.Digest), its pieces hashed on a thread per core while this thread
+    writes the same bytes into `staging`: sha256 alone takes about twice a page-cache write of the same bytes,
+    so hashing first, then writing, would cost three writes' time on one core."""
     try:
-        path = _materialise(home / "payloads", digest.hexdigest()[:24], files)
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            pending = {name: pickle_frames.Digest(chunks, pool) for name, chunks in files}
+            for name, chunks in files:
+                staging.write(name, chunks)
+            return {name: digest.result() for name, digest in pending.items()}
+    except OSError as exc:
+        raise unwritable(staging.root, exc) from None
+
+
+def _store(home: Path, staging: _Staging, files: list[tuple[str, Chunks]], manifest: dict[str, Any],
+           entries: dict[str, dict[str, Any]], digests: Mapping[str, bytes] | None = None) -> Payload:
+    """Publish `staging` plus `files` under the payload's content address. `digests`: files already staged
+    and hashed (inputs), so no byte is hashed twice."""
+    files = [*files, ("manifest.json", [json.dumps(manifest, sort_keys=True).encode()])]
+    parts = {**{name: pickle_frames.Digest(chunks).result() for name, chunks in files}, **(digests or {})}
+    digest = hashlib.sha256()
+    for name in sorted(parts):
+        digest.update(name.encode() + b"\0" + parts[name])
+    try:
+        path = staging.publish(digest.hexdigest()[:24], files)
         runtime = ensure_runtime(home)
     except OSError as exc:
         raise unwritable(home / "payloads", exc) from None

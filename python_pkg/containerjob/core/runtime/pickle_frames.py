@@ -7,7 +7,11 @@ when touched): one write, no copies.
 
 File: MAGIC, u64 buffer count, u64 in-band length, u64 length of each buffer, the in-band pickle, then
 each buffer starting at a multiple of ALIGN. Files without MAGIC are plain pickles (older jobs).
+
+A file's digest (`Digest`) is a sha256 over the sha256 of each PIECE-byte piece of its bytes, so that the
+pieces of a large value hash on several cores while the same bytes are being written.
 """
+import hashlib
 import io
 import mmap
 import pickle
@@ -16,6 +20,7 @@ import struct
 MAGIC = b"CJPKL5\x00\x01"
 ALIGN = mmap.ALLOCATIONGRANULARITY  # buffers start where mmap can map them
 MAP_FROM = 1 << 20  # buffers this large are mapped, smaller ones read
+PIECE = 8 << 20  # the digest's piece: 128 per GiB, enough to keep every core busy
 
 
 class Frames:
@@ -44,6 +49,45 @@ class Frames:
         return out
 
 
+class Digest:
+    """The digest of a file's bytes given as chunks (any chunking of the same bytes gives the same digest).
+    With `pool` (a concurrent.futures executor) full pieces hash on its threads (hashlib releases the GIL
+    for large updates) while the caller goes on, e.g. writing the same chunks; `result()` waits for them."""
+
+    def __init__(self, chunks, pool=None):
+        self._parts = [pool.submit(_sha256, piece) if pool is not None and len(piece) == PIECE else _sha256(piece)
+                       for piece in _pieces(chunks)]
+
+    def result(self):
+        return hashlib.sha256(b"".join(p if isinstance(p, bytes) else p.result() for p in self._parts)).digest()
+
+
+def _sha256(piece):
+    return hashlib.sha256(piece).digest()
+
+
+def _pieces(chunks):
+    """The bytes of chunks cut every PIECE bytes: views where a piece lies within one chunk, a copy where it
+    spans several (small chunks: header, in-band stream, padding)."""
+    pending = bytearray()
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        start = 0
+        if pending:
+            start = min(PIECE - len(pending), len(view))
+            pending += view[:start]
+            if len(pending) < PIECE:
+                continue
+            yield pending
+            pending = bytearray()
+        while len(view) - start >= PIECE:
+            yield view[start:start + PIECE]
+            start += PIECE
+        pending += view[start:]
+    if pending:
+        yield pending
+
+
 def dumps(value, dumps_fn=pickle.dumps):
     """Frames of value; dumps_fn is pickle.dumps or cloudpickle.dumps (same signature)."""
     raw = []
@@ -57,31 +101,48 @@ def write(path, frames):
             fh.write(chunk)
 
 
-def load(path, unpickler=pickle.Unpickler):
+def load(path, unpickler=pickle.Unpickler, mapped=None):
     """The value in a file written by `write` (or a plain pickle); every buffer is writable and private.
-    `unpickler`: a pickle.Unpickler subclass that limits what may be loaded (its find_class)."""
+    `unpickler`: a pickle.Unpickler subclass that limits what may be loaded (its find_class). `mapped`: a
+    list that receives, for each buffer, its copy-on-write mapping, or None where the buffer was read."""
     with open(path, "rb") as fh:
-        if fh.read(len(MAGIC)) != MAGIC:
+        found = layout(fh)
+        if found is None:
             fh.seek(0)
             return unpickler(fh).load()
-        count, inband_len = struct.unpack("<QQ", fh.read(16))
-        lengths = struct.unpack("<%dQ" % count, fh.read(8 * count))
-        inband = fh.read(inband_len)
-        offset = len(MAGIC) + 16 + 8 * count + inband_len
+        inband, spans = found
         buffers = []
-        size = fh.seek(0, 2)
-        for length in lengths:
-            offset += -offset % ALIGN
-            if offset + length > size:
-                raise EOFError("%s is truncated" % path)
+        for offset, length in spans:
             buf = _mapped(fh, offset, length) if length >= MAP_FROM else None
+            if mapped is not None:
+                mapped.append(buf)
             if buf is None:
                 fh.seek(offset)
                 buf = bytearray(length)
                 fh.readinto(buf)
             buffers.append(buf)
-            offset += length
     return unpickler(io.BytesIO(inband), buffers=buffers).load()
+
+
+def layout(fh):
+    """(in-band stream, [(offset, length) of each buffer]) of an open file written by `write`, or None for a
+    plain pickle."""
+    fh.seek(0)
+    if fh.read(len(MAGIC)) != MAGIC:
+        return None
+    count, inband_len = struct.unpack("<QQ", fh.read(16))
+    lengths = struct.unpack("<%dQ" % count, fh.read(8 * count))
+    inband = fh.read(inband_len)
+    offset = len(MAGIC) + 16 + 8 * count + inband_len
+    size = fh.seek(0, 2)
+    spans = []
+    for length in lengths:
+        offset += -offset % ALIGN
+        if offset + length > size:
+            raise EOFError("%s is truncated" % fh.name)
+        spans.append((offset, length))
+        offset += length
+    return inband, spans
 
 
 def _mapped(fh, offset, length):

@@ -21,7 +21,8 @@ import types
 RUNTIME = os.path.dirname(os.path.abspath(__file__))
 if RUNTIME not in sys.path:  # python -I leaves the script's directory out
     sys.path.insert(0, RUNTIME)
-import pickle_frames  # noqa: E402 - shipped next to this file
+import page_writes  # noqa: E402 - shipped next to this file
+import pickle_frames  # noqa: E402
 import result_signing  # noqa: E402 - its hashing modules load only when a job is signed
 import rich_output  # noqa: E402 - cheap until a cell displays something
 import shell_lines  # noqa: E402 - subprocess only once a `!cmd` runs
@@ -83,6 +84,8 @@ def _describe(value, frames):
 
 
 def _load_inputs(manifest, payload, namespace):
+    """Returns, per pickled input, the mappings of its buffers (what tells later whether the cell wrote them)."""
+    mapped = {}
     for name, entry in manifest["inputs"].items():
         if "module" in entry:
             import importlib
@@ -95,7 +98,9 @@ def _load_inputs(manifest, payload, namespace):
                     "or pass --env PIP_... and pip install it in the cell" % (entry["module"], name, exc)
                 ) from None
         else:
-            namespace[name] = pickle_frames.load(os.path.join(payload, entry["pickle"]))
+            mapped[name] = []
+            namespace[name] = pickle_frames.load(os.path.join(payload, entry["pickle"]), mapped=mapped[name])
+    return mapped
 
 
 def _run_source(manifest, source, namespace):
@@ -120,12 +125,11 @@ _NOTHING = object()
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range)
 
 
-def _save_updated(manifest, namespace, values_dir, result):
+def _save_updated(manifest, payload, mapped, namespace, values_dir, result):
     """Inputs the cell did not rebind but may have changed in place (rows.append(3), cfg["k"] += 1,
-    df["c"] = ...): re-pickled the way the kernel pickled them, hashed while pickling, and sent back only
-    when the digest differs from the one the kernel took."""
-    import hashlib
-
+    df["c"] = ...): re-pickled the way the kernel pickled them and sent back only when the bytes differ from
+    the payload's: told by the pages the cell wrote where the input's buffers are still the payload's
+    mappings (no pass over an array the cell only read), else by the digest the kernel took."""
     for name, entry in manifest["inputs"].items():
         if name in manifest["outputs"] or "digest" not in entry or name not in namespace:
             continue
@@ -140,10 +144,7 @@ def _save_updated(manifest, namespace, values_dir, result):
         except Exception as exc:  # noqa: BLE001 - reported per variable
             result["skipped"][name] = "cannot be pickled: %s: %s" % (type(exc).__name__, exc)
             continue
-        digest = hashlib.sha256()
-        for chunk in frames.chunks():
-            digest.update(chunk)
-        if digest.hexdigest() == entry["digest"]:
+        if _as_sent(frames, os.path.join(payload, entry["pickle"]), mapped.get(name, []), entry["digest"]):
             result["unchanged"].append(name)
             continue
         _atomic_write(os.path.join(values_dir, name + ".pkl"), frames)
@@ -151,7 +152,19 @@ def _save_updated(manifest, namespace, values_dir, result):
         result["updated"].append(name)
 
 
-def _save_outputs(manifest, namespace, output, last_value):
+def _as_sent(frames, path, mapped, digest):
+    """Whether an input pickled again is the bytes the kernel sent (path: its file in the payload)."""
+    with open(path, "rb") as fh:
+        same = page_writes.same_bytes(frames, pickle_frames.layout(fh), fh.fileno(), mapped)
+    if same is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            same = pickle_frames.Digest(frames.chunks(), pool).result().hex() == digest
+    return same
+
+
+def _save_outputs(manifest, payload, mapped, namespace, output, last_value):
     values_dir = os.path.join(output, "values")
     os.makedirs(values_dir, exist_ok=True)
     result = {"outputs": {}, "skipped": {}, "modules": {}, "updated": [], "unchanged": []}
@@ -172,7 +185,7 @@ def _save_outputs(manifest, namespace, output, last_value):
         result["outputs"][name] = _describe(value, data)
         if name in manifest["inputs"]:  # x = x + 1: an input, rebound
             result["updated"].append(name)
-    _save_updated(manifest, namespace, values_dir, result)
+    _save_updated(manifest, payload, mapped, namespace, values_dir, result)
     if last_value is not _NOTHING and last_value is not None:
         entry = {"repr": _safe_repr(last_value)}
         try:
@@ -295,6 +308,7 @@ def _main(key):
         if manifest.get("workdir"):
             sys.argv[0] = _enter_workdir(manifest, payload, namespace)
     exit_code = 0
+    mapped = {}
     try:
         if manifest["kind"] == "notebook":
             import notebook_runner  # next to this file, which is sys.path[0]
@@ -305,7 +319,7 @@ def _main(key):
             rich_output.install(key)  # every replica signs its displays, not only the chief
             if shell_lines.used_in(source):
                 shell_lines.install()
-        _load_inputs(manifest, payload, namespace)
+        mapped = _load_inputs(manifest, payload, namespace)
         last_value = _run_source(manifest, source, namespace)
         rich_output.flush_figures()
     except SystemExit as exc:
@@ -327,7 +341,7 @@ def _main(key):
         _print_error(exc)
         _write_error(output, exc, manifest["filename"])
         return 1
-    result = _save_outputs(manifest, namespace, output, last_value)
+    result = _save_outputs(manifest, payload, mapped, namespace, output, last_value)
     result["python"] = "%d.%d.%d" % sys.version_info[:3]
     result["seconds"] = round(time.time() - started, 3)
     result["exit_code"] = exit_code
