@@ -415,7 +415,10 @@ export class Launcher {
     return 'Only jobs started from this JupyterLab can be re-run here: notebook and container runs it submitted, and cells of open notebooks.';
   }
 
-  /** Run job `id` again: its cell again, or the same REST submission. */
+  /**
+   * Run job `id` again: its cell again, or the same REST submission; the
+   * new job's page replaces the old one's.
+   */
   async rerun(id: string): Promise<void> {
     const title = `Re-run ${id}`;
     const body = this._o.submissions.get(id);
@@ -433,7 +436,24 @@ export class Launcher {
       await showErrorMessage(title, this.rerunProblem(id) ?? '');
       return;
     }
-    await this._runInKernel(found.panel, found.cell as ICodeCellModel, title);
+    // The new job's page opens as soon as the cell announces it.
+    const jobs = this._o.notebookJobs;
+    const before = new Set(jobs.jobsOf(found.panel).map(job => job.id));
+    const follow = (_: NotebookJobs, panel: NotebookPanel): void => {
+      const fresh = jobs
+        .jobsOf(panel)
+        .find(job => job.cell === found.cell && !before.has(job.id));
+      if (fresh) {
+        jobs.changed.disconnect(follow);
+        this._o.openJob(fresh.id);
+      }
+    };
+    jobs.changed.connect(follow);
+    try {
+      await this._runInKernel(found.panel, found.cell as ICodeCellModel, title);
+    } finally {
+      jobs.changed.disconnect(follow);
+    }
   }
 
   /** Load the extension in the kernel, then run the cell where it is. */
