@@ -43,6 +43,7 @@ class JobView extends Panel {
   showJob(options: IJobDetailOptions): void {
     if (this._detail && !this._detail.isDisposed) {
       if (this._detail.jobId === options.jobId) {
+        this._detail.refresh();
         return;
       }
       this._detail.dispose();

@@ -140,8 +140,19 @@ export class JobDetail extends Widget {
     super.dispose();
   }
 
+  /**
+   * Show again what may have changed without a new job record: whether it
+   * can be re-run (its notebook opened since), the way to its origin.
+   */
+  refresh(): void {
+    if (this._job) {
+      this._render(this._job);
+    }
+  }
+
   protected onAfterShow(msg: Message): void {
     this._logs.active = true;
+    this.refresh();
   }
 
   protected onAfterAttach(msg: Message): void {
