@@ -84,23 +84,70 @@ export function backendChoices(
     .map(info => ({
       name: info.name,
       label: backendLabel(info.name, info.label),
-      unavailable: info.available
-        ? null
-        : info.message || 'the server says it cannot run jobs now',
+      unavailable: unavailableReason(info),
       options: new Set(info.options)
     }));
 }
 
 /**
- * The choice a form starts on: `wanted` when offered and available, else
- * the first available one, else the first.
+ * The choice a form starts on: `wanted` when offered, even unavailable (the
+ * form then says why and holds Submit: never a silent switch to another
+ * backend, e.g. from a stopped Docker engine to a paid cloud run), else the
+ * first available one, else the first.
  */
 export function initialChoice(
   choices: readonly IBackendChoice[],
   wanted: BackendName | undefined
 ): IBackendChoice | undefined {
-  const usable = choices.filter(choice => choice.unavailable === null);
   return (
-    usable.find(choice => choice.name === wanted) ?? usable[0] ?? choices[0]
+    choices.find(choice => choice.name === wanted) ??
+    choices.find(choice => choice.unavailable === null) ??
+    choices[0]
   );
+}
+
+/**
+ * Why the form cannot submit to backend `name` now, or `null` when it can:
+ * an unavailable backend, with the server's reason and what to do.
+ */
+export function blockedBy(
+  choices: readonly IBackendChoice[],
+  name: BackendName | undefined
+): string | null {
+  const choice = choices.find(c => c.name === name);
+  if (!choice) {
+    return name ? `backend ${name} is not offered for this action` : null;
+  }
+  if (choice.unavailable === null) {
+    return null;
+  }
+  const others = choices.some(c => c.unavailable === null)
+    ? 'pick another backend, or fix it and open the form again'
+    : 'fix it and open the form again';
+  return `${choice.label} is unavailable: ${choice.unavailable}; ${others}`;
+}
+
+/**
+ * The choices with availability as the server says it now (`infos`);
+ * unchanged when the server did not answer.
+ */
+export function withAvailability(
+  choices: readonly IBackendChoice[],
+  infos: readonly IBackendInfo[] | null
+): IBackendChoice[] {
+  if (infos === null) {
+    return [...choices];
+  }
+  return choices.map(choice => {
+    const info = infos.find(i => i.name === choice.name);
+    return info
+      ? { ...choice, unavailable: unavailableReason(info) }
+      : { ...choice, unavailable: 'the server no longer lists it' };
+  });
+}
+
+function unavailableReason(info: IBackendInfo): string | null {
+  return info.available
+    ? null
+    : info.message || 'the server says it cannot run jobs now';
 }

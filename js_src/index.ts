@@ -4,7 +4,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 
-import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import { ICommandPalette } from '@jupyterlab/apputils';
 
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 
@@ -35,7 +35,7 @@ import { NotebookJobs } from './notebookjobs';
 
 import { notifyWhenFinished } from './notify';
 
-import { JobDetail, jobDetailWidget } from './widgets/jobdetail';
+import { JobPage, jobDetailOptions } from './jobpage';
 
 import { JobsPanel } from './widgets/panel';
 
@@ -96,24 +96,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
         );
     }
 
-    const details = new Map<string, MainAreaWidget<JobDetail>>();
-    const openJob = (id: string): void => {
-      let widget = details.get(id);
-      if (!widget || widget.isDisposed) {
-        widget = jobDetailWidget({
-          api,
-          model,
-          jobId: id,
-          cancel: jobId => cancelJob(api, model, jobId),
-          rerun: jobId => launcher.rerun(jobId),
-          rerunProblem: jobId => launcher.rerunProblem(jobId)
-        });
-        details.set(id, widget);
-        widget.disposed.connect(() => details.delete(id));
-        app.shell.add(widget, 'main');
-      }
-      app.shell.activateById(widget.id);
-    };
+    const jobPage = new JobPage({
+      shell: app.shell,
+      restorer,
+      openCommand: CommandIDs.openJob,
+      detail: jobDetailOptions(app, api, model, notebookJobs, {
+        rerun: jobId => launcher.rerun(jobId),
+        rerunProblem: jobId => launcher.rerunProblem(jobId)
+      })
+    });
+    const openJob = (id: string): void => jobPage.open(id);
 
     const launcher = new Launcher({
       api,

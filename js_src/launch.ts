@@ -17,6 +17,7 @@ import {
   BackendName,
   BuiltinBackend,
   ContainerJobAPI,
+  IBackendInfo,
   IJob,
   INotebookParameter,
   IServerSettings,
@@ -29,7 +30,9 @@ import {
   IBackendChoice,
   Purpose,
   backendChoices,
-  initialChoice
+  blockedBy,
+  initialChoice,
+  withAvailability
 } from './backends';
 
 import {
@@ -113,12 +116,21 @@ async function context(
   api: ContainerJobAPI,
   purpose: Purpose,
   preferred: BackendName
-): Promise<{ server: IServerSettings | null; backends: IBackendChoice[] }> {
+): Promise<{
+  server: IServerSettings | null;
+  backends: IBackendChoice[];
+  availability: () => Promise<IBackendInfo[] | null>;
+}> {
+  const availability = () => api.backends().catch(() => null);
   const [server, infos] = await Promise.all([
     api.settings().catch(() => null),
-    api.backends().catch(() => null)
+    availability()
   ]);
-  return { server, backends: backendChoices(infos, purpose, preferred) };
+  return {
+    server,
+    backends: backendChoices(infos, purpose, preferred),
+    availability
+  };
 }
 
 /**
@@ -146,7 +158,15 @@ async function formLoop<T>(
     if (!values) {
       return null;
     }
-    let problems = (await options.validate?.(values).catch(() => [])) ?? [];
+    // As the server says it now: the form may have been open a while.
+    const backends = withAvailability(
+      current.backends,
+      (await options.availability?.()) ?? null
+    );
+    const blocked = blockedBy(backends, values.options.backend);
+    let problems = blocked
+      ? [{ field: 'options.backend', message: blocked }]
+      : ((await options.validate?.(values).catch(() => [])) ?? []);
     if (!problems.length) {
       try {
         return await submit(values);
@@ -159,6 +179,7 @@ async function formLoop<T>(
     }
     current = {
       ...current,
+      backends,
       options: values.options,
       args: current.args === undefined ? undefined : values.args,
       rest: current.rest === undefined ? undefined : values.rest,
@@ -211,7 +232,11 @@ export class Launcher {
     }
     const previous =
       readMetadata(model.getMetadata(METADATA_KEY)).options ?? {};
-    const { server, backends } = await context(this._o.api, 'cell', backend);
+    const { server, backends, availability } = await context(
+      this._o.api,
+      'cell',
+      backend
+    );
     const choice = initialChoice(backends, backend);
     const start =
       line === null
@@ -228,6 +253,7 @@ export class Launcher {
       backend === 'vertex' ? 'Submit' : 'Run',
       {
         backends,
+        availability,
         kind: 'cell',
         options: { ...start.options, backend },
         rest: start.rest.join(' '),
@@ -265,7 +291,7 @@ export class Launcher {
     if (path === null) {
       return null;
     }
-    const [{ server, backends }, declared] = await Promise.all([
+    const [{ server, backends, availability }, declared] = await Promise.all([
       context(this._o.api, 'notebook', backend),
       this._parameters(path)
     ]);
@@ -274,6 +300,7 @@ export class Launcher {
       backend === 'executor' ? 'Submit' : 'Run',
       {
         backends,
+        availability,
         kind: 'notebook',
         options: { ...initialOptions(this._o.defaults()), backend },
         server,
@@ -297,7 +324,7 @@ export class Launcher {
   async runContainer(): Promise<IJob | null> {
     const title = 'Run a container';
     const defaults = this._o.defaults();
-    const { server, backends } = await context(
+    const { server, backends, availability } = await context(
       this._o.api,
       'container',
       defaults.backend
@@ -307,6 +334,7 @@ export class Launcher {
       'Run',
       {
         backends,
+        availability,
         kind: 'container',
         options: initialOptions(defaults),
         required: ['image'],
@@ -334,7 +362,7 @@ export class Launcher {
     const defaults = this._o.defaults();
     const backend: BuiltinBackend =
       defaults.backend === 'vertex' ? 'executor' : 'local';
-    const [{ server, backends }, declared] = await Promise.all([
+    const [{ server, backends, availability }, declared] = await Promise.all([
       context(this._o.api, 'schedule', backend),
       this._parameters(path)
     ]);
@@ -344,6 +372,7 @@ export class Launcher {
       'Schedule',
       {
         backends,
+        availability,
         kind: 'notebook',
         options: { ...initialOptions(defaults), backend },
         server,
@@ -386,7 +415,10 @@ export class Launcher {
     return 'Only jobs started from this JupyterLab can be re-run here: notebook and container runs it submitted, and cells of open notebooks.';
   }
 
-  /** Run job `id` again: its cell again, or the same REST submission. */
+  /**
+   * Run job `id` again: its cell again, or the same REST submission; the
+   * new job's page replaces the old one's.
+   */
   async rerun(id: string): Promise<void> {
     const title = `Re-run ${id}`;
     const body = this._o.submissions.get(id);
@@ -404,7 +436,24 @@ export class Launcher {
       await showErrorMessage(title, this.rerunProblem(id) ?? '');
       return;
     }
-    await this._runInKernel(found.panel, found.cell as ICodeCellModel, title);
+    // The new job's page opens as soon as the cell announces it.
+    const jobs = this._o.notebookJobs;
+    const before = new Set(jobs.jobsOf(found.panel).map(job => job.id));
+    const follow = (_: NotebookJobs, panel: NotebookPanel): void => {
+      const fresh = jobs
+        .jobsOf(panel)
+        .find(job => job.cell === found.cell && !before.has(job.id));
+      if (fresh) {
+        jobs.changed.disconnect(follow);
+        this._o.openJob(fresh.id);
+      }
+    };
+    jobs.changed.connect(follow);
+    try {
+      await this._runInKernel(found.panel, found.cell as ICodeCellModel, title);
+    } finally {
+      jobs.changed.disconnect(follow);
+    }
   }
 
   /** Load the extension in the kernel, then run the cell where it is. */

@@ -73,6 +73,8 @@ export interface IRunOptionSpec {
   kinds: string[];
   negated: boolean;
   form: IFormSpec | null;
+  /** JobSpec fields the option sets; a worker pool's as `worker_pools.NAME`. */
+  spec: string[];
 }
 
 export const RUN_OPTIONS: IRunOptionSpec[] = [
@@ -98,7 +100,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Image",
       "placeholder": "",
       "setting": "default_image"
-    }
+    },
+    "spec": [
+      "worker_pools.image"
+    ]
   },
   {
     "name": "command",
@@ -119,7 +124,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Command",
       "placeholder": "the image's ENTRYPOINT",
       "setting": null
-    }
+    },
+    "spec": [
+      "worker_pools.command"
+    ]
   },
   {
     "name": "gpus",
@@ -142,7 +150,11 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "GPUs",
       "placeholder": "0",
       "setting": null
-    }
+    },
+    "spec": [
+      "worker_pools.accelerator_count",
+      "worker_pools.accelerator_type"
+    ]
   },
   {
     "name": "env",
@@ -162,7 +174,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "worker_pools.env"
+    ]
   },
   {
     "name": "project",
@@ -183,7 +198,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Project",
       "placeholder": "",
       "setting": "project"
-    }
+    },
+    "spec": [
+      "project"
+    ]
   },
   {
     "name": "output_dir",
@@ -203,7 +221,11 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "base_output_dir",
+      "mounts"
+    ]
   },
   {
     "name": "timeout",
@@ -224,7 +246,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Timeout",
       "placeholder": "none",
       "setting": null
-    }
+    },
+    "spec": [
+      "timeout_s"
+    ]
   },
   {
     "name": "name",
@@ -241,7 +266,11 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "display_name",
+      "labels"
+    ]
   },
   {
     "name": "backend",
@@ -258,7 +287,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "backend"
+    ]
   },
   {
     "name": "labels",
@@ -275,7 +307,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "labels"
+    ]
   },
   {
     "name": "mounts",
@@ -295,7 +330,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "mounts"
+    ]
   },
   {
     "name": "credentials",
@@ -314,7 +352,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "mount_credentials"
+    ]
   },
   {
     "name": "upload_on_failure",
@@ -333,7 +374,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": true,
-    "form": null
+    "form": null,
+    "spec": [
+      "upload_on_failure"
+    ]
   },
   {
     "name": "region",
@@ -357,7 +401,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Region",
       "placeholder": "us-central1",
       "setting": "region"
-    }
+    },
+    "spec": [
+      "region"
+    ]
   },
   {
     "name": "machine_type",
@@ -381,7 +428,11 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Machine type",
       "placeholder": "n1-standard-4",
       "setting": null
-    }
+    },
+    "spec": [
+      "worker_pools.machine_type",
+      "worker_pools.boot_disk_size_gb"
+    ]
   },
   {
     "name": "accelerator",
@@ -405,7 +456,11 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Accelerator",
       "placeholder": "NVIDIA_TESLA_T4:1",
       "setting": null
-    }
+    },
+    "spec": [
+      "worker_pools.accelerator_type",
+      "worker_pools.accelerator_count"
+    ]
   },
   {
     "name": "replicas",
@@ -425,7 +480,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "worker_pools.replica_count"
+    ]
   },
   {
     "name": "spot",
@@ -444,7 +502,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "spot"
+    ]
   },
   {
     "name": "service_account",
@@ -468,7 +529,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Service account",
       "placeholder": "NAME@PROJECT.iam.gserviceaccount.com",
       "setting": "service_account"
-    }
+    },
+    "spec": [
+      "service_account"
+    ]
   },
   {
     "name": "staging_bucket",
@@ -492,7 +556,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Staging bucket",
       "placeholder": "gs://BUCKET",
       "setting": "staging_bucket"
-    }
+    },
+    "spec": [
+      "staging_bucket"
+    ]
   },
   {
     "name": "requirements",
@@ -511,7 +578,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "notebook"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "requirements"
+    ]
   },
   {
     "name": "pip",
@@ -530,7 +600,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "notebook"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "requirements"
+    ]
   },
   {
     "name": "image_repo",
@@ -549,7 +622,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "container"
     ],
     "negated": false,
-    "form": null
+    "form": null,
+    "spec": [
+      "image_repo"
+    ]
   },
   {
     "name": "runtime_template",
@@ -569,7 +645,10 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
       "label": "Runtime template",
       "placeholder": "none: a custom environment",
       "setting": null
-    }
+    },
+    "spec": [
+      "runtime_template"
+    ]
   }
 ];
 

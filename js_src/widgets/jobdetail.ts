@@ -1,11 +1,10 @@
 /**
  * One job in the main area: its facts (a container job's command and
- * arguments among them), live logs, output files (download),
- * the spec it ran with (secrets already redacted by the server), and cancel
- * and re-run.
+ * arguments among them) and a way to its origin, live logs, output files
+ * (download; an executed notebook also opens), the spec it ran with as its
+ * backend uses it (secrets already redacted by the server), and cancel and
+ * re-run.
  */
-import { MainAreaWidget } from '@jupyterlab/apputils';
-
 import { Message } from '@lumino/messaging';
 
 import { Widget } from '@lumino/widgets';
@@ -14,6 +13,7 @@ import {
   ContainerJobAPI,
   IJob,
   IOutputFile,
+  RunOptionName,
   describeError,
   isFinal
 } from '../api';
@@ -21,6 +21,8 @@ import {
 import { containerFacts } from '../container';
 
 import { LogStream } from '../logs';
+
+import { specForBackend } from '../specview';
 
 import { JobListModel } from '../model';
 
@@ -34,8 +36,6 @@ import {
   statusClass
 } from './format';
 
-import { containerJobIcon } from './icons';
-
 /** The most log text kept in the view; older text is dropped with a notice. */
 const MAX_LOG_CHARS = 2_000_000;
 
@@ -47,12 +47,21 @@ export interface IJobDetailOptions {
   rerun: (id: string) => Promise<void>;
   /** Why the job cannot be re-run, or `null`. */
   rerunProblem: (id: string) => string | null;
+  /** The label of the way to the job's origin ("Go to cell"), or `null`. */
+  originAction: (job: IJob) => string | null;
+  /** Go to the job's origin; resolves with what went wrong, or `null`. */
+  goToOrigin: (job: IJob) => Promise<string | null>;
+  /** Open output `file` (a notebook) of `job` in JupyterLab. */
+  openNotebook: (job: IJob, file: string) => Promise<void>;
+  /** The run options `backend` takes (its spec fields shown are theirs). */
+  backendOptions: (backend: string) => Promise<ReadonlySet<RunOptionName>>;
 }
 
 export class JobDetail extends Widget {
   constructor(private readonly _o: IJobDetailOptions) {
     super();
     this.addClass('jp-ContainerJob-detail');
+    this.id = `containerjob-job-${_o.jobId}`;
     this.node.dataset.jobId = _o.jobId;
     this._logs = new LogStream(_o.api, _o.jobId);
     this._logs.appended.connect((_, text) => this._appendLog(text));
@@ -76,6 +85,8 @@ export class JobDetail extends Widget {
       on: { click: () => void this._act(() => _o.rerun(_o.jobId)) }
     });
     this._facts = h('dl', { class: 'jp-ContainerJob-facts' });
+    this._note = h('p', { class: 'jp-ContainerJob-message jp-mod-error' });
+    this._note.hidden = true;
     this._message = h('p', { class: 'jp-ContainerJob-message' });
     this._logPre = h('pre', {
       class: 'jp-ContainerJob-logs',
@@ -95,6 +106,7 @@ export class JobDetail extends Widget {
       ]),
       this._message,
       this._facts,
+      this._note,
       h('section', { class: 'jp-ContainerJob-section' }, [
         h('h3', { class: 'jp-ContainerJob-sectionTitle', text: 'Logs' }),
         this._logPre,
@@ -128,8 +140,19 @@ export class JobDetail extends Widget {
     super.dispose();
   }
 
+  /**
+   * Show again what may have changed without a new job record: whether it
+   * can be re-run (its notebook opened since), the way to its origin.
+   */
+  refresh(): void {
+    if (this._job) {
+      this._render(this._job);
+    }
+  }
+
   protected onAfterShow(msg: Message): void {
     this._logs.active = true;
+    this.refresh();
   }
 
   protected onAfterAttach(msg: Message): void {
@@ -148,6 +171,7 @@ export class JobDetail extends Widget {
   private async _load(): Promise<void> {
     try {
       const job = await this._o.api.getJob(this._o.jobId);
+      this._options = await this._o.backendOptions(job.backend);
       this._o.model.update(job);
       if (!isFinal(job.status)) {
         this._o.model.watch(job);
@@ -202,10 +226,14 @@ export class JobDetail extends Widget {
         .filter(([, value]) => value)
         .flatMap(([label, value]) => [
           h('dt', { text: label }),
-          h('dd', { text: value })
+          label === 'Origin' ? this._origin(job) : h('dd', { text: value })
         ])
     );
-    this._spec.textContent = JSON.stringify(job.spec, null, 2);
+    this._spec.textContent = JSON.stringify(
+      this._options ? specForBackend(job.spec, this._options) : job.spec,
+      null,
+      2
+    );
     const finishedNow =
       isFinal(job.status) && (!before || !isFinal(before.status));
     if (finishedNow || !before) {
@@ -214,6 +242,33 @@ export class JobDetail extends Widget {
     if (finishedNow) {
       this._logs.poke(); // drain the rest and learn `done`
     }
+  }
+
+  /** The origin, with the way to it (the cell, or the file) when there is one. */
+  private _origin(job: IJob): HTMLElement {
+    const action = this._o.originAction(job);
+    return h('dd', {}, [
+      job.origin,
+      action &&
+        h('button', {
+          class: 'jp-ContainerJob-link',
+          text: action,
+          attrs: { 'data-action': 'origin', type: 'button' },
+          on: {
+            click: () =>
+              void this._o.goToOrigin(job).then(
+                problem => this._say(problem),
+                reason => this._say(describeError(reason))
+              )
+          }
+        })
+    ]);
+  }
+
+  /** A line under the facts about what a link could not do (none: hidden). */
+  private _say(problem: string | null): void {
+    this._note.textContent = problem ?? '';
+    this._note.hidden = problem === null;
   }
 
   private async _loadOutputs(): Promise<void> {
@@ -236,10 +291,29 @@ export class JobDetail extends Widget {
       ]);
       return;
     }
+    const notebookJob = this._job?.spec.kind === 'notebook';
     setChildren(
       this._outputs,
       files.map(file =>
         h('li', {}, [
+          notebookJob &&
+            file.path.endsWith('.ipynb') &&
+            h('button', {
+              class: 'jp-mod-styled jp-ContainerJob-button',
+              text: 'Open',
+              title: `Open the executed notebook ${file.path} in JupyterLab (a copy next to the notebook it ran)`,
+              attrs: { 'data-action': 'open-notebook', type: 'button' },
+              on: {
+                click: () =>
+                  void this._o.openNotebook(this._job!, file.path).then(
+                    () => this._say(null),
+                    reason =>
+                      this._say(
+                        `Cannot open ${file.path}: ${describeError(reason)}`
+                      )
+                  )
+              }
+            }),
           h('a', {
             text: file.path,
             title: `Download ${file.path}`,
@@ -323,6 +397,8 @@ export class JobDetail extends Widget {
   }
 
   private _job: IJob | null = null;
+  private _options: ReadonlySet<RunOptionName> | null = null;
+  private _note: HTMLElement;
   private _logChars = 0;
   private _logs: LogStream;
   private _status: HTMLElement;
@@ -335,20 +411,4 @@ export class JobDetail extends Widget {
   private _logState: HTMLElement;
   private _outputs: HTMLElement;
   private _spec: HTMLElement;
-}
-
-/** The detail view wrapped for the main area. */
-export function jobDetailWidget(
-  options: IJobDetailOptions
-): MainAreaWidget<JobDetail> {
-  const content = new JobDetail(options);
-  const widget = new MainAreaWidget({ content });
-  widget.id = `containerjob-job-${options.jobId}`;
-  widget.title.icon = containerJobIcon;
-  widget.title.label = options.jobId;
-  widget.title.closable = true;
-  content.title.changed.connect(() => {
-    widget.title.label = content.title.label;
-  });
-  return widget;
 }

@@ -12,6 +12,7 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import {
+  IBackendInfo,
   IFieldProblem,
   INotebookParameter,
   IRunOptions,
@@ -20,7 +21,7 @@ import {
   RunOptionName
 } from '../api';
 
-import { IBackendChoice, initialChoice } from '../backends';
+import { IBackendChoice, withAvailability } from '../backends';
 
 import { LineError, formLine, lineWords, magicWords } from '../magicline';
 
@@ -29,6 +30,8 @@ import { defaultText } from '../parameters';
 import { FIELDS, onForm, placeholder, shows } from './formfields';
 
 import { ProblemSlots } from './formproblems';
+
+import { BackendPicker } from './backendpicker';
 
 import { h } from './dom';
 
@@ -82,6 +85,8 @@ export interface IFormOptions {
    * the `%%containerjob` line no field shows, written back as typed.
    */
   rest?: string;
+  /** The backends as the server lists them now (`null`: no answer). */
+  availability?: () => Promise<IBackendInfo[] | null>;
   /** What the server (and the form's own rules) would refuse in `values`. */
   validate?: (values: IFormValues) => Promise<IFieldProblem[]>;
   /** Problems to show at once, e.g. those that refused the last attempt. */
@@ -104,7 +109,6 @@ export class SubmitForm
     super();
     this.addClass('jp-ContainerJob-form');
     const initial = _opts.options;
-    const backend = initialChoice(_opts.backends, initial.backend);
 
     if (_opts.subject) {
       this.node.append(
@@ -112,24 +116,10 @@ export class SubmitForm
       );
     }
     this.node.append(this._problems.general);
-    this._backend = h('select', {
-      class: 'jp-mod-styled',
-      attrs: { name: 'backend' },
-      on: { change: () => this._backendChanged() }
-    });
-    for (const choice of _opts.backends) {
-      const option = h('option', {
-        text: choice.unavailable
-          ? `${choice.label} (unavailable)`
-          : choice.label,
-        title: choice.unavailable ?? '',
-        attrs: { value: choice.name }
-      });
-      option.disabled = choice.unavailable !== null;
-      option.selected = choice === backend;
-      this._backend.append(option);
-    }
-    this._backend.disabled = _opts.backends.length === 1;
+    this._picker = new BackendPicker(_opts.backends, initial.backend, () =>
+      this._backendChanged()
+    );
+    this._backend = this._picker.select;
     this._shownBackend = this._backend.value;
     this.node.append(
       this._row(
@@ -140,7 +130,7 @@ export class SubmitForm
       )
     );
     this._project = h('p', { class: 'jp-ContainerJob-form-project' });
-    this.node.append(this._unavailableNotes(), this._project);
+    this.node.append(this._picker.notes, this._project);
 
     if (_opts.schedule) {
       this._scheduleFields(_opts.schedule);
@@ -203,6 +193,11 @@ export class SubmitForm
     if (_opts.parameters) {
       this._parameterFields(_opts.parameters, _opts.parameterTexts ?? {});
     }
+    this._held = h('p', {
+      class: 'jp-ContainerJob-form-held',
+      attrs: { role: 'status' }
+    });
+    this.node.append(this._held);
     this._update();
   }
 
@@ -249,7 +244,7 @@ export class SubmitForm
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
     const problems = this._opts.problems ?? [];
-    if (problems.length) {
+    if (problems.length || !this._opts.validate) {
       this._showProblems(problems);
     } else {
       this._check(0);
@@ -267,7 +262,7 @@ export class SubmitForm
   }
 
   private _choice(name: string): IBackendChoice | undefined {
-    return this._opts.backends.find(choice => choice.name === name);
+    return this._picker.choice(name);
   }
 
   /**
@@ -357,15 +352,17 @@ export class SubmitForm
       );
     }
     if (this.isAttached) {
+      this._holdAccept();
       this._check(CHECK_DELAY_MS);
     }
   }
 
   /**
    * Check the values after `delay` ms without typing: the answer shows next
-   * to each field, and the submit button waits until none is left. Only the
-   * latest check's answer counts; one that cannot be made shows nothing
-   * (submitting checks again).
+   * to each field, and the submit button waits until none is left; the
+   * backends' availability is read again with it. Only the latest check's
+   * answer counts; one that cannot be made shows nothing (submitting checks
+   * again).
    */
   private _check(delay: number): void {
     const validate = this._opts.validate;
@@ -376,9 +373,16 @@ export class SubmitForm
     this._timer = setTimeout(() => {
       this._timer = null;
       const round = ++this._round;
+      const current = (): boolean => round === this._round && !this.isDisposed;
+      void this._opts.availability?.().then(infos => {
+        if (current()) {
+          this._picker.update(withAvailability(this._picker.choices, infos));
+          this._holdAccept();
+        }
+      });
       validate(this.getValue()).then(
         problems => {
-          if (round === this._round && !this.isDisposed) {
+          if (current()) {
             this._showProblems(problems);
           }
         },
@@ -397,14 +401,32 @@ export class SubmitForm
 
   private _showProblems(problems: readonly IFieldProblem[]): void {
     this._problems.show(problems, field => this._place(field));
+    this._problemCount = problems.length;
+    this._holdAccept();
+  }
+
+  /**
+   * Hold the submit button while the chosen backend cannot run or problems
+   * are shown, and say why under the form (a disabled button alone does not).
+   */
+  private _holdAccept(): void {
     const accept = this.node
       .closest('.jp-Dialog')
       ?.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
+    const count = this._problemCount;
+    const reason =
+      this._picker.blocker() ??
+      (count === 0
+        ? null
+        : count === 1
+          ? 'fix the problem the form shows first'
+          : `fix the ${count} problems the form shows first`);
+    const label = accept?.textContent?.trim() || 'Submit';
+    this._held.textContent = reason ? `${label} is disabled: ${reason}` : '';
+    this._held.hidden = reason === null;
     if (accept) {
-      accept.disabled = problems.length > 0;
-      accept.title = problems.length
-        ? 'Fix the problems the form shows first'
-        : '';
+      accept.disabled = reason !== null;
+      accept.title = reason ?? '';
     }
   }
 
@@ -424,24 +446,6 @@ export class SubmitForm
       return 'parameters';
     }
     return null;
-  }
-
-  /**
-   * Why each unavailable backend cannot be picked: the server's own reason,
-   * next to the select, so nothing is left out silently.
-   */
-  private _unavailableNotes(): HTMLElement {
-    const notes = this._opts.backends
-      .filter(choice => choice.unavailable !== null)
-      .map(choice =>
-        h('li', { attrs: { 'data-backend': choice.name } }, [
-          h('strong', { text: choice.label }),
-          ` is unavailable: ${choice.unavailable}`
-        ])
-      );
-    const list = h('ul', { class: 'jp-ContainerJob-form-warning' }, notes);
-    list.hidden = notes.length === 0;
-    return list;
   }
 
   /**
@@ -609,7 +613,10 @@ export class SubmitForm
     this.node.append(section);
   }
 
+  private _picker: BackendPicker;
   private _backend: HTMLSelectElement;
+  private _held: HTMLElement;
+  private _problemCount = 0;
   /** The backend the fields show now (before a change event's new one). */
   private _shownBackend: string;
   private _project: HTMLElement;

@@ -3,8 +3,10 @@ import { ContainerJobAPI, IRunOptions } from '../../js_src/api';
 import {
   backendChoices,
   backendLabel,
+  blockedBy,
   initialChoice,
-  tableOptions
+  tableOptions,
+  withAvailability
 } from '../../js_src/backends';
 
 import { RUN_OPTIONS } from '../../js_src/options.generated';
@@ -61,7 +63,7 @@ describe('backendChoices', () => {
     expect(names(backendChoices(infos, 'cell', 'local'))).toContain('slurm');
   });
 
-  it('keeps an unavailable backend with the server reason, and starts on an available one', async () => {
+  it('keeps an unavailable backend with the server reason; the form starts on the asked one and says why it cannot run', async () => {
     server.on('GET backends', {
       status: 200,
       body: {
@@ -81,8 +83,46 @@ describe('backendChoices', () => {
       ['local', 'cannot reach the Docker engine'],
       ['executor', null]
     ]);
-    expect(initialChoice(choices, 'local')?.name).toBe('executor');
+    // Never a silent switch: the asked backend stays, held with its reason.
+    expect(initialChoice(choices, 'local')?.name).toBe('local');
+    expect(blockedBy(choices, 'local')).toBe(
+      'local is unavailable: cannot reach the Docker engine; pick another backend, or fix it and open the form again'
+    );
+    expect(blockedBy(choices, 'executor')).toBeNull();
+    // Nothing asked: the first that can run.
+    expect(initialChoice(choices, undefined)?.name).toBe('executor');
+    expect(initialChoice(choices, 'vertex')?.name).toBe('executor');
+  });
+
+  it('says there is nothing else to pick when no backend can run', async () => {
+    const down = (name: string) =>
+      backendInfo(name, { available: false, message: `${name} is down` });
+    server.on('GET backends', {
+      status: 200,
+      body: { backends: [down('local'), down('executor')] }
+    });
+
+    const choices = backendChoices(await api.backends(), 'notebook', 'local');
+
     expect(initialChoice(choices, 'executor')?.name).toBe('executor');
+    expect(blockedBy(choices, 'executor')).toBe(
+      'executor is unavailable: executor is down; fix it and open the form again'
+    );
+  });
+
+  it('renews availability from a later answer, keeping what the action offers', async () => {
+    const choices = backendChoices(await api.backends(), 'cell', 'local');
+    const later = [
+      backendInfo('local', { available: false, message: 'engine stopped' })
+    ];
+
+    const renewed = withAvailability(choices, later);
+
+    expect(renewed.map(c => [c.name, c.unavailable])).toEqual([
+      ['local', 'engine stopped'],
+      ['vertex', 'the server no longer lists it']
+    ]);
+    expect(withAvailability(choices, null)).toEqual(choices);
   });
 
   it('takes labels and option lists from the server', () => {

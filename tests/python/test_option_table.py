@@ -118,3 +118,45 @@ def test_the_sidebar_knows_every_flag_of_the_cell_magic(ip):
            if flag not in {o.cli_flag for o in for_kind("cell")}}
     assert set(declared) == set(own)
     assert declared == {flag: action.nargs != 0 for flag, action in own.items()}
+
+
+# A value each option takes, to see which JobSpec fields setting it changes.
+SAMPLES = {"image": "python:3.12-slim", "command": "python -V", "gpus": "1", "env": ["A=1"], "project": "p-other",
+           "output_dir": "gs://out-bucket/run", "timeout": "10m", "name": "nightly", "labels": ["team=ml"],
+           "mounts": ["gs://data-bucket"], "credentials": True, "upload_on_failure": False, "region": "europe-west4",
+           "machine_type": "n1-standard-8", "accelerator": "NVIDIA_TESLA_T4:1", "replicas": "3", "spot": True,
+           "service_account": "runner@p.iam.gserviceaccount.com", "staging_bucket": "gs://stage-bucket",
+           "requirements": None, "pip": ["pandas==2.2"], "image_repo": "us-docker.pkg.dev/p/repo",
+           "runtime_template": "workbench", "backend": None}
+
+
+def _flat(spec) -> dict[str, object]:
+    """A spec's fields, a worker pool's as worker_pools.NAME (the pools' distinct values: a second pool of
+    the same values adds none)."""
+    data = spec.to_dict()
+    pools = data.pop("worker_pools")
+    distinct = lambda values: [v for i, v in enumerate(values) if v not in values[:i]]  # noqa: E731
+    return {**data, **{f"worker_pools.{k}": distinct([p[k] for p in pools]) for k in pools[0]}}
+
+
+@pytest.mark.parametrize("name", [o for o in SAMPLES if SAMPLES[o] is not None])
+def test_the_spec_fields_an_option_declares_are_those_it_sets(name, tmp_path):
+    """The job page hides a job's spec fields that only other backends' options set: each option's `spec`
+    must name every field setting it changes (and only real fields)."""
+    from containerjob.core.option_table import OPTIONS
+    from containerjob.core.spec import build_spec
+
+    option = next(o for o in OPTIONS if o.name == name)
+    backend = option.backends[0] if option.backends else "local"
+    fixed = {"backend": backend, "machine_type": "n1-standard-4"} if backend != "local" else {"backend": backend}
+    def build(extra: dict) -> dict[str, object]:
+        options = options_from_mapping({**fixed, **extra})
+        # The service resolves the project (the option first) before build_spec, which takes it as given.
+        return _flat(build_spec(options, default_image="python:3.11-slim", default_backend="local",
+                                project=options.project or "p", region="us-central1"))
+
+    before, after = build({}), build({name: SAMPLES[name]})
+    changed = {field for field in after if after[field] != before.get(field)}
+    assert changed, f"setting {name} changed nothing: pick another sample value"
+    assert changed <= set(option.spec), f"{name} sets {sorted(changed)} but declares {list(option.spec)}"
+    assert set(option.spec) <= set(after), f"{name} declares fields a spec does not have"

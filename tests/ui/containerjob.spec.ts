@@ -333,9 +333,13 @@ test.describe('containerjob sidebar and notebook actions', () => {
       const executor = dialog.locator('option[value="executor"]');
       await expect(executor).toBeDisabled();
       await expect(executor).toHaveAttribute('title', reason);
+      // The asked backend stays chosen, Submit held until another is picked.
       await expect(dialog.locator('select[name="backend"]')).toHaveValue(
-        'local'
+        'executor'
       );
+      await expect(
+        dialog.locator('.jp-Dialog-button.jp-mod-accept')
+      ).toBeDisabled();
       await expect(
         dialog.locator(
           '.jp-ContainerJob-form-warning li[data-backend="executor"]'

@@ -41,6 +41,9 @@ class Option:
     hint: str = ""  # said after "X is for ...": what to use instead on the backends in `hint_for`
     hint_for: tuple[str, ...] = ()
     form: Optional[Form] = None
+    # The JobSpec fields the option sets (a worker pool's as worker_pools.NAME): a job page shows a job's spec
+    # fields that its backend takes, and none that only another backend's options set.
+    spec: tuple[str, ...] = ()
 
     @property
     def cli_flag(self) -> str:
@@ -62,57 +65,63 @@ OPTIONS: list[Option] = [
            "this Python)", backends=("local", "vertex"),
            hint_for=EXECUTOR, hint="the Workbench Executor runs notebooks in its runtime's image (use --runtime-template for another "
                 "environment)",
-           form=Form("Image", setting="default_image")),
+           form=Form("Image", setting="default_image"), spec=("worker_pools.image",)),
     Option("command", "text", "the program a container job runs instead of the image's ENTRYPOINT, split into "
            "words as a shell would (never run by a shell); Vertex AI's containerSpec.command",
            metavar="'PROG ARG...'", backends=LOCAL + VERTEX, kinds=("container",),
-           form=Form("Command", "the image's ENTRYPOINT")),
+           form=Form("Command", "the image's ENTRYPOINT"), spec=("worker_pools.command",)),
     Option("gpus", "text", "GPUs for the container: N or all (Docker device requests)", metavar="N|all",
            backends=LOCAL, hint_for=GCP, hint="on Vertex AI name the GPU type: --accelerator NVIDIA_TESLA_T4:1",
-           form=Form("GPUs", "0")),
+           form=Form("GPUs", "0"), spec=("worker_pools.accelerator_count", "worker_pools.accelerator_type")),
     Option("env", "list", "environment variable NAME=VALUE (repeatable)", metavar="K=V", backends=LOCAL + VERTEX,
-           hint_for=EXECUTOR, hint="the Workbench Executor sets no environment: use notebook parameters"),
+           hint_for=EXECUTOR, hint="the Workbench Executor sets no environment: use notebook parameters",
+           spec=("worker_pools.env",)),
     Option("project", "text", "GCP project ID injected into the job as GOOGLE_CLOUD_PROJECT etc. (default: the "
-           "resolved one)", form=Form("Project", setting="project")),
+           "resolved one)", form=Form("Project", setting="project"), spec=("project",)),
     Option("output_dir", "text", "base output directory (a folder, or gs://BUCKET/PREFIX): sets AIP_MODEL_DIR, "
            "AIP_CHECKPOINT_DIR, AIP_TENSORBOARD_LOG_DIR", backends=LOCAL + VERTEX,
-           hint_for=EXECUTOR, hint="Workbench Executor runs write to the staging bucket; their files come back with the job"),
+           hint_for=EXECUTOR, hint="Workbench Executor runs write to the staging bucket; their files come back with the job",
+           spec=("base_output_dir", "mounts")),
     Option("timeout", "text", "fail the job after this long: 90, 90s, 10m, 2h, 1d",
-           form=Form("Timeout", "none")),
-    Option("name", "text", "display name of the job"),
-    Option("backend", "text", "where to run: local (default), vertex (cells, scripts) or executor (notebooks)"),
-    Option("labels", "list", "label key=value (repeatable)", flag="--label", metavar="K=V"),
+           form=Form("Timeout", "none"), spec=("timeout_s",)),
+    Option("name", "text", "display name of the job", spec=("display_name", "labels")),
+    Option("backend", "text", "where to run: local (default), vertex (cells, scripts) or executor (notebooks)",
+           spec=("backend",)),
+    Option("labels", "list", "label key=value (repeatable)", flag="--label", metavar="K=V", spec=("labels",)),
     Option("mounts", "list", "Cloud Storage at /gcs/BUCKET inside the job; MODE sync (default) or fuse (repeatable)",
            flag="--mount", metavar="gs://BUCKET[/PREFIX][:MODE]", backends=LOCAL + VERTEX,
-           hint_for=EXECUTOR, hint="read gs:// paths with gcsfs in the notebook"),
+           hint_for=EXECUTOR, hint="read gs:// paths with gcsfs in the notebook", spec=("mounts",)),
     Option("credentials", "flag", "mount this machine's application default credentials read-only in the job",
-           backends=LOCAL),
+           backends=LOCAL, spec=("mount_credentials",)),
     Option("upload_on_failure", "flag", "sync mounts: upload nothing when the job fails",
-           flag="--no-upload-on-failure", negated=True, backends=LOCAL),
+           flag="--no-upload-on-failure", negated=True, backends=LOCAL, spec=("upload_on_failure",)),
     Option("region", "text", "Vertex AI region (default us-central1)", backends=GCP,
-           form=Form("Region", "us-central1", setting="region")),
+           form=Form("Region", "us-central1", setting="region"), spec=("region",)),
     Option("machine_type", "text", "Vertex AI machine type, e.g. n1-standard-8, a2-highgpu-1g", backends=GCP,
-           form=Form("Machine type", "n1-standard-4")),
+           form=Form("Machine type", "n1-standard-4"),
+           spec=("worker_pools.machine_type", "worker_pools.boot_disk_size_gb")),
     Option("accelerator", "text", "Vertex AI accelerator TYPE:COUNT, e.g. NVIDIA_TESLA_T4:1", metavar="TYPE:COUNT",
-           backends=GCP, hint_for=LOCAL, hint="local runs take --gpus N", form=Form("Accelerator", "NVIDIA_TESLA_T4:1")),
+           backends=GCP, hint_for=LOCAL, hint="local runs take --gpus N", form=Form("Accelerator", "NVIDIA_TESLA_T4:1"),
+           spec=("worker_pools.accelerator_type", "worker_pools.accelerator_count")),
     Option("replicas", "text", "replicas of the job: the chief (workerpool0) and N-1 workers (workerpool1), each "
            "told the others' addresses in CLUSTER_SPEC/TF_CONFIG; locally one container each on a network of "
-           "their own", metavar="N", backends=LOCAL + VERTEX),
-    Option("spot", "flag", "Vertex AI Spot VMs (scheduling strategy SPOT)", backends=VERTEX),
+           "their own", metavar="N", backends=LOCAL + VERTEX, spec=("worker_pools.replica_count",)),
+    Option("spot", "flag", "Vertex AI Spot VMs (scheduling strategy SPOT)", backends=VERTEX, spec=("spot",)),
     Option("service_account", "text", "the service account the Vertex AI job runs as (the Workbench Executor needs "
            "one)", backends=GCP,
-           form=Form("Service account", "NAME@PROJECT.iam.gserviceaccount.com", setting="service_account")),
+           form=Form("Service account", "NAME@PROJECT.iam.gserviceaccount.com", setting="service_account"),
+           spec=("service_account",)),
     Option("staging_bucket", "text", "gs://BUCKET for the payload and results of Vertex AI jobs", backends=GCP,
-           form=Form("Staging bucket", "gs://BUCKET", setting="staging_bucket")),
+           form=Form("Staging bucket", "gs://BUCKET", setting="staging_bucket"), spec=("staging_bucket",)),
     Option("requirements", "text", "requirements.txt baked into a content-hashed image (built once)",
            metavar="FILE", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template",
-           kinds=PYTHON_KINDS),
+           kinds=PYTHON_KINDS, spec=("requirements",)),
     Option("pip", "list", "a requirement such as pandas==2.2, baked in like --requirements (repeatable)",
            metavar="PKG", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template",
-           kinds=PYTHON_KINDS),
+           kinds=PYTHON_KINDS, spec=("requirements",)),
     Option("image_repo", "text", "registry path that built or local-only images are pushed to for Vertex AI",
-           backends=VERTEX),
+           backends=VERTEX, spec=("image_repo",)),
     Option("runtime_template", "text", "a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench "
            "runtime (default: a custom environment from --machine-type)", backends=EXECUTOR, kinds=("notebook",),
-           form=Form("Runtime template", "none: a custom environment")),
+           form=Form("Runtime template", "none: a custom environment"), spec=("runtime_template",)),
 ]

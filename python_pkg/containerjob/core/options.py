@@ -194,10 +194,13 @@ def typescript_module() -> str:
               "export interface IRunOptionSpec {", "  name: RunOptionName;", "  flag: string;",
               "  kind: 'text' | 'flag' | 'list';", "  help: string;", "  metavar: string | null;",
               "  choices: string[] | null;", "  backends: string[] | null;", "  kinds: string[];",
-              "  negated: boolean;", "  form: IFormSpec | null;", "}", ""]
+              "  negated: boolean;", "  form: IFormSpec | null;",
+              "  /** JobSpec fields the option sets; a worker pool's as `worker_pools.NAME`. */", "  spec: string[];",
+              "}", ""]
     rows = [{"name": o.name, "flag": o.cli_flag, "kind": o.kind, "help": o.help, "metavar": o.metavar,
              "choices": list(o.choices) if o.choices else None, "backends": list(o.backends) if o.backends else None,
-             "kinds": list(o.kinds), "negated": o.negated, "form": dataclasses.asdict(o.form) if o.form else None}
+             "kinds": list(o.kinds), "negated": o.negated, "form": dataclasses.asdict(o.form) if o.form else None,
+             "spec": list(o.spec)}
             for o in OPTIONS]
     lines.append(f"export const RUN_OPTIONS: IRunOptionSpec[] = {json.dumps(rows, indent=2)};")
     per_backend = {b: options_for_backend(b) for b in WHERE}  # the built-in backends
