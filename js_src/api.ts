@@ -102,6 +102,8 @@ export interface IJobQuery {
   status?: JobStatus;
   backend?: string;
   origin?: string;
+  /** Only the runs of this schedule (label `containerjob-schedule=ID`). */
+  schedule?: string;
   limit?: number;
   offset?: number;
 }
@@ -197,6 +199,19 @@ export interface ISchedule {
   message: string;
   /** The copy of the notebook that runs. */
   snapshot?: string;
+  /** The cron in plain words, e.g. "At 09:00, Monday through Friday". */
+  description?: string;
+  /** The notebook relative to the server root; `null` when outside it. */
+  path?: string | null;
+}
+
+/** `GET schedules/preview`: a cron in words and its next run times. */
+export interface ISchedulePreview {
+  cron: string;
+  timezone: string;
+  description: string;
+  /** Epoch seconds, as the scheduler will fire them. */
+  next_runs: number[];
 }
 
 /**
@@ -334,6 +349,23 @@ export class ContainerJobAPI {
   /** The problems `POST schedules` would refuse `body` for; nothing is made. */
   validateSchedule(body: IScheduleRequest): Promise<IFieldProblem[]> {
     return this.validate('schedules/validate', body);
+  }
+
+  /** The problems `PATCH schedules/{id}` would refuse `changes` for. */
+  validateScheduleEdit(
+    id: string,
+    changes: Partial<IScheduleRequest>
+  ): Promise<IFieldProblem[]> {
+    return this.validate(`schedules/${enc(id)}/validate`, changes);
+  }
+
+  /** What `cron` means in `timezone`: words and the next `count` runs. */
+  previewSchedule(
+    cron: string,
+    timezone: string,
+    count = 3
+  ): Promise<ISchedulePreview> {
+    return this.call(`schedules/preview${query({ cron, timezone, count })}`);
   }
 
   getJob(id: string): Promise<IJob> {

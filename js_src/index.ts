@@ -115,9 +115,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       defaults: () => defaults,
       openJob
     });
-    const schedules = new SchedulesView(api, job => {
-      model.watch(job);
-      openJob(job.id);
+    const schedules = new SchedulesView({
+      api,
+      model,
+      openJob,
+      started: job => {
+        model.watch(job);
+        openJob(job.id);
+      },
+      edit: schedule => launcher.editSchedule(schedule)
     });
     launcher.onSchedulesChanged(() => void schedules.refresh());
 

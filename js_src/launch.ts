@@ -20,6 +20,7 @@ import {
   IBackendInfo,
   IJob,
   INotebookParameter,
+  ISchedule,
   IServerSettings,
   ISubmitJob,
   describeError,
@@ -60,6 +61,8 @@ import {
 import { LineError, formLine, magicWords, wordOptions } from './magicline';
 
 import { JobListModel } from './model';
+
+import { editBody, editInitial, editProblems } from './scheduleedit';
 
 import { NotebookJobs } from './notebookjobs';
 
@@ -378,6 +381,7 @@ export class Launcher {
         server,
         parameters: declared,
         schedule: { name },
+        preview: this._preview,
         subject: `Notebook ${path} (a snapshot is taken now)`,
         validate: values =>
           scheduleProblems(this._o.api, path, declared, values)
@@ -387,11 +391,53 @@ export class Launcher {
     if (schedule) {
       await showDialog({
         title: 'Notebook scheduled',
-        body: `${schedule.name} (${schedule.id}) runs ${path} at "${schedule.cron}" ${schedule.timezone}.`,
+        body: `${schedule.name} (${schedule.id}) runs ${path}: ${schedule.description ?? schedule.cron} (${schedule.timezone}), cron "${schedule.cron}".`,
         buttons: [Dialog.okButton()]
       });
       this._schedulesChanged();
     }
+  }
+
+  /**
+   * "Edit" of a schedule: the same form with its values; `PATCH` keeps its
+   * snapshot and backend. Resolves with the saved schedule, or `null`.
+   */
+  async editSchedule(schedule: ISchedule): Promise<ISchedule | null> {
+    const { server, backends } = await context(
+      this._o.api,
+      'schedule',
+      schedule.backend as BuiltinBackend
+    );
+    const own = backends.filter(choice => choice.name === schedule.backend);
+    const backend = own[0];
+    const declared = schedule.path ? await this._parameters(schedule.path) : [];
+    const initial = editInitial(schedule);
+    const saved = await formLoop(
+      `Edit schedule ${schedule.name || schedule.id}`,
+      'Save',
+      {
+        backends: own,
+        kind: 'notebook',
+        options: initial.options,
+        server,
+        parameters: declared,
+        parameterTexts: initial.parameterTexts,
+        schedule: initial.schedule,
+        preview: this._preview,
+        subject: `Notebook ${schedule.path ?? schedule.notebook} (its snapshot keeps running)`,
+        validate: values =>
+          editProblems(this._o.api, schedule, backend, declared, values)
+      },
+      values =>
+        this._o.api.updateSchedule(
+          schedule.id,
+          editBody(schedule, backend, declared, values)
+        )
+    );
+    if (saved) {
+      this._schedulesChanged();
+    }
+    return saved;
   }
 
   /** Set by the sidebar: refresh its schedules after a change. */
@@ -526,4 +572,6 @@ export class Launcher {
   }
 
   private _schedulesChanged: () => void = () => undefined;
+  private _preview = (cron: string, timezone: string) =>
+    this._o.api.previewSchedule(cron, timezone);
 }

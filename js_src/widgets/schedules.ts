@@ -1,23 +1,46 @@
 /**
- * The sidebar's schedules section: each schedule with its cron, state and
- * next run, and pause/resume, run now and delete.
+ * The sidebar's schedules section: each schedule in plain words with its
+ * cron, a Paused badge, its next run (relative time worked out at each
+ * render), pause/resume, run now, edit, its runs, and delete.
+ *
+ * "Next run" is never left stale: the schedules are fetched again when a
+ * run of one of them appears or changes status in the job list, and just
+ * after the earliest next run is due (the scheduler has moved it on by
+ * then).
  */
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
 import { ContainerJobAPI, IJob, ISchedule, describeError } from '../api';
 
+import { relativeTime, zonedTime } from '../cronpresets';
+
+import { JobListModel } from '../model';
+
 import { h, setChildren } from './dom';
 
-import { formatTime } from './format';
+import { ScheduleRuns, scheduleOf } from './scheduleruns';
+
+export interface ISchedulesViewOptions {
+  api: ContainerJobAPI;
+  /** The polled job list: a run of a schedule showing up there refreshes it. */
+  model: JobListModel;
+  /** Open a job's page. */
+  openJob: (id: string) => void;
+  /** Called with the job a "run now" started. */
+  started: (job: IJob) => void;
+  /** The edit form of a schedule (resolves once saved or cancelled). */
+  edit: (schedule: ISchedule) => Promise<unknown>;
+}
+
+/** How often the relative times ("in 5 min") are worked out again. */
+const TICK_MS = 20000;
+/** How long after a next run is due the schedules are fetched again. */
+const AFTER_DUE_MS = 1500;
 
 export class SchedulesView {
   readonly node: HTMLElement;
 
-  constructor(
-    private readonly _api: ContainerJobAPI,
-    /** Called with the job a "run now" started. */
-    private readonly _started: (job: IJob) => void
-  ) {
+  constructor(private readonly _o: ISchedulesViewOptions) {
     this._list = h('ul', { class: 'jp-ContainerJob-list' });
     this._status = h('p', { class: 'jp-ContainerJob-empty' });
     this.node = h(
@@ -29,42 +52,67 @@ export class SchedulesView {
         this._list
       ]
     );
+    this._runs = new ScheduleRuns(_o.api, _o.openJob);
+    _o.model.changed.connect(this._jobsChanged, this);
+    setInterval(() => this._tick(), TICK_MS);
   }
 
   /** Fetch and show the schedules; failures show in place of the list. */
   async refresh(): Promise<void> {
     try {
-      const schedules = await this._api.listSchedules();
-      this._status.textContent = schedules.length
+      this._schedules = await this._o.api.listSchedules();
+      this._status.textContent = this._schedules.length
         ? ''
         : 'No schedules. Schedule a notebook from its toolbar (Container job ▾).';
-      setChildren(
-        this._list,
-        schedules.map(s => this._row(s))
-      );
+      this._render();
+      void this._runs.refresh();
     } catch (reason) {
       this._status.textContent = `Schedules unavailable: ${describeError(reason)}`;
       setChildren(this._list, []);
     }
     this._status.hidden = !this._status.textContent;
+    this._refreshWhenDue();
+  }
+
+  private _render(): void {
+    this._next.clear();
+    setChildren(
+      this._list,
+      this._schedules.map(s => this._row(s))
+    );
   }
 
   private _row(schedule: ISchedule): HTMLElement {
     const paused = schedule.state === 'PAUSED';
-    const next = paused
-      ? 'paused'
-      : schedule.next_run_at
-        ? `next ${formatTime(schedule.next_run_at)}`
-        : '';
     const button = (
       label: string,
-      action: () => Promise<unknown>
+      action: () => Promise<unknown>,
+      extra: Record<string, string> = {}
     ): HTMLElement =>
       h('button', {
         class: 'jp-ContainerJob-textButton',
         text: label,
+        attrs: extra,
         on: { click: () => void this._do(schedule, label, action) }
       });
+    const next = h('div', { class: 'jp-ContainerJob-schedule-next' });
+    this._next.set(schedule.id, { node: next, schedule });
+    this._showNext(next, schedule);
+    const runs = this._runs.section(schedule.id);
+    const toggle = h('button', {
+      class: 'jp-ContainerJob-textButton',
+      text: 'Runs',
+      attrs: {
+        'aria-expanded': String(this._runs.isOpen(schedule.id)),
+        'data-action': 'runs'
+      },
+      on: {
+        click: () => {
+          const open = this._runs.toggle(schedule.id);
+          toggle.setAttribute('aria-expanded', String(open));
+        }
+      }
+    });
     return h(
       'li',
       {
@@ -73,33 +121,106 @@ export class SchedulesView {
         attrs: { 'data-schedule-id': schedule.id, 'data-state': schedule.state }
       },
       [
-        h('div', { class: 'jp-ContainerJob-job-main' }, [
-          h('div', {
+        h('div', { class: 'jp-ContainerJob-schedule-head' }, [
+          h('span', {
             class: 'jp-ContainerJob-job-name',
             text: schedule.name || schedule.id
           }),
-          h('div', {
-            class: 'jp-ContainerJob-job-meta',
-            text: [
-              `${schedule.cron} (${schedule.timezone})`,
-              schedule.backend,
-              next
-            ]
-              .filter(Boolean)
-              .join(' · ')
-          })
+          paused
+            ? h('span', {
+                class: 'jp-ContainerJob-badge jp-ContainerJob-badge-paused',
+                text: 'Paused'
+              })
+            : null
         ]),
+        h('div', {
+          class: 'jp-ContainerJob-schedule-when',
+          text: `${schedule.description || schedule.cron} (${schedule.timezone})`
+        }),
+        h('div', { class: 'jp-ContainerJob-job-meta' }, [
+          h('code', { class: 'jp-ContainerJob-cron', text: schedule.cron }),
+          ` · ${schedule.backend}`
+        ]),
+        next,
         h('div', { class: 'jp-ContainerJob-actions' }, [
           paused
-            ? button('Resume', () => this._api.resumeSchedule(schedule.id))
-            : button('Pause', () => this._api.pauseSchedule(schedule.id)),
+            ? button('Resume', () => this._o.api.resumeSchedule(schedule.id))
+            : button('Pause', () => this._o.api.pauseSchedule(schedule.id)),
           button('Run now', async () =>
-            this._started(await this._api.runSchedule(schedule.id))
+            this._o.started(await this._o.api.runSchedule(schedule.id))
           ),
+          button('Edit', () => this._o.edit(schedule)),
+          toggle,
           button('Delete', () => this._delete(schedule))
-        ])
+        ]),
+        runs
       ]
     );
+  }
+
+  /** "Next: Thu 3 Dec 03:00 (in 5 h)", in the schedule's time zone; or why none. */
+  private _showNext(node: HTMLElement, schedule: ISchedule): void {
+    const now = Date.now() / 1000;
+    const last = schedule.last_run_at
+      ? ` · last run ${relativeTime(schedule.last_run_at, now)}`
+      : '';
+    if (schedule.state === 'PAUSED') {
+      node.textContent = `No runs until resumed${last}`;
+    } else if (schedule.next_run_at) {
+      const at = zonedTime(schedule.next_run_at, schedule.timezone);
+      node.textContent = `Next: ${at} (${relativeTime(schedule.next_run_at, now)})${last}`;
+      node.setAttribute('data-next-run', String(schedule.next_run_at));
+    } else {
+      node.textContent = `No next run${last}`;
+    }
+  }
+
+  private _tick(): void {
+    for (const { node, schedule } of this._next.values()) {
+      this._showNext(node, schedule);
+    }
+  }
+
+  /** Fetch again just after the earliest active next run is due. */
+  private _refreshWhenDue(): void {
+    if (this._dueTimer !== null) {
+      clearTimeout(this._dueTimer);
+      this._dueTimer = null;
+    }
+    const times = this._schedules
+      .filter(s => s.state === 'ACTIVE' && s.next_run_at)
+      .map(s => s.next_run_at! * 1000);
+    if (!times.length) {
+      return;
+    }
+    const wait = Math.min(...times) - Date.now() + AFTER_DUE_MS;
+    // Overdue (no scheduler has moved it on yet): look again shortly, then
+    // less often once it is long overdue (no scheduler running).
+    const overdue = wait < -60000 ? 30000 : 2000;
+    this._dueTimer = setTimeout(
+      () => void this.refresh(),
+      wait > 0 ? Math.min(wait, 3600000) : overdue
+    );
+  }
+
+  /**
+   * A run of a schedule appeared in the job list or changed status: its
+   * schedule's last run and next run have changed, and so have its runs.
+   */
+  private _jobsChanged(): void {
+    const seen = this._o.model.jobs
+      .filter(job => scheduleOf(job))
+      .map(job => `${job.id}:${job.status}`)
+      .sort()
+      .join(' ');
+    if (seen === this._seenRuns) {
+      return;
+    }
+    const first = this._seenRuns === null;
+    this._seenRuns = seen;
+    if (!first) {
+      void this.refresh();
+    }
   }
 
   private async _delete(schedule: ISchedule): Promise<void> {
@@ -109,7 +230,7 @@ export class SchedulesView {
       buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
     });
     if (answer.button.accept) {
-      await this._api.deleteSchedule(schedule.id);
+      await this._o.api.deleteSchedule(schedule.id);
     }
   }
 
@@ -131,4 +252,9 @@ export class SchedulesView {
 
   private _list: HTMLElement;
   private _status: HTMLElement;
+  private _schedules: ISchedule[] = [];
+  private _next = new Map<string, { node: HTMLElement; schedule: ISchedule }>();
+  private _runs: ScheduleRuns;
+  private _seenRuns: string | null = null;
+  private _dueTimer: ReturnType<typeof setTimeout> | null = null;
 }

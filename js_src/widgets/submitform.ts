@@ -27,6 +27,8 @@ import { LineError, formLine, lineWords, magicWords } from '../magicline';
 
 import { defaultText } from '../parameters';
 
+import { CronField, PreviewSource } from './cronfield';
+
 import { FIELDS, onForm, placeholder, shows } from './formfields';
 
 import { ProblemSlots } from './formproblems';
@@ -78,6 +80,8 @@ export interface IFormOptions {
   parameterTexts?: Record<string, string>;
   /** Show the schedule fields. */
   schedule?: Partial<IFormValues['schedule']>;
+  /** Where the schedule fields read their cron in words (the server). */
+  preview?: PreviewSource;
   /** A line above the fields, e.g. the notebook path. */
   subject?: string;
   /**
@@ -253,6 +257,7 @@ export class SubmitForm
 
   protected onBeforeDetach(msg: Message): void {
     this._cancelCheck();
+    this._cron?.dispose();
     super.onBeforeDetach(msg);
   }
 
@@ -351,6 +356,7 @@ export class SubmitForm
           : 'No Google Cloud project: set one here or in Settings; Vertex AI needs it'
       );
     }
+    this._cron?.showPreview(this._schedule.get('timezone')?.value.trim() ?? '');
     if (this.isAttached) {
       this._holdAccept();
       this._check(CHECK_DELAY_MS);
@@ -536,6 +542,13 @@ export class SubmitForm
     );
     missed.value = initial.missed ?? 'skip';
     this._schedule.set('missed', missed);
+    this._cron = new CronField(
+      initial.cron ?? '0 3 * * *',
+      (label, control, help, field) => this._row(label, control, help, field),
+      () => this._update(),
+      this._opts.preview ?? null
+    );
+    this._schedule.set('cron', this._cron.cron);
     this.node.append(
       this._row(
         'Name',
@@ -543,18 +556,14 @@ export class SubmitForm
         'Name of the schedule',
         'name'
       ),
-      this._row(
-        'Cron',
-        input('cron', initial.cron ?? '0 3 * * *', '0 3 * * *'),
-        'minute hour day month weekday',
-        'cron'
-      ),
+      ...this._cron.rows,
       this._row(
         'Time zone',
         input('timezone', initial.timezone ?? localTimeZone(), 'UTC'),
         'IANA time zone the cron is read in',
         'timezone'
       ),
+      this._cron.preview,
       this._row(
         'Missed runs',
         missed,
@@ -630,6 +639,7 @@ export class SubmitForm
   >();
   private _parameters = new Map<string, HTMLInputElement>();
   private _schedule = new Map<string, HTMLInputElement | HTMLSelectElement>();
+  private _cron: CronField | null = null;
   private _problems = new ProblemSlots();
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _round = 0;

@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("mounts",),
     ("backends",),
     ("service",),
-    ("scheduling", "scheduler"),
+    ("scheduling", "scheduler", "schedule_preview"),
     ("cli", "cli_options", "cli_schedule", "magics", "server", ""),  # "": the package root (its hooks)
 )
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import nbformat
 import pytest
 import tornado.httpclient
 
 from cjtest import IMAGE
+from containerjob.scheduling import next_run
 
 
 @pytest.fixture
@@ -123,3 +126,63 @@ async def test_bad_schedule_bodies_are_400(jp_fetch, notebook, body, field):
     assert code == 400 and error["error"] == "SpecError"
     assert field in error["message"]
     assert (await api(jp_fetch, "schedules"))[1]["schedules"] == []
+
+
+async def test_schedule_preview_is_what_fires(jp_fetch):
+    """The form's preview: the cron in words and its next runs, computed by the scheduler's own next_run."""
+    before = time.time()
+    _, shown = await api(jp_fetch, "schedules", "preview",
+                         params={"cron": "0  9 * * 1-5", "timezone": "Europe/Paris", "count": "4"})
+    assert shown["cron"] == "0 9 * * 1-5" and shown["timezone"] == "Europe/Paris"
+    assert shown["description"] == "At 09:00, Monday through Friday"
+    runs = shown["next_runs"]
+    assert len(runs) == 4 and runs[0] > before
+    assert runs[1:] == [next_run("0 9 * * 1-5", "Europe/Paris", t) for t in runs[:-1]]
+    for at in runs:
+        local = datetime.fromtimestamp(at, ZoneInfo("Europe/Paris"))
+        assert (local.weekday() < 5, local.hour, local.minute) == (True, 9, 0)
+
+    code, error = await error_of(jp_fetch, "schedules", "preview", params={"cron": "every day", "timezone": "Mars/X"})
+    assert code == 400 and [e["field"] for e in error["errors"]] == ["cron", "timezone"]
+    assert "--cron 'every day' is not a 5-field cron expression" in error["errors"][0]["message"]
+    code, error = await error_of(jp_fetch, "schedules", "preview", params={"cron": ""})
+    assert code == 400 and [e["field"] for e in error["errors"]] == ["cron"]
+
+
+async def test_schedule_edit_is_checked_like_a_new_one(jp_fetch, notebook):
+    """An edit is validated as a whole (every problem, each named) before anything changes; its parameters are
+    checked against the snapshot that runs; replies carry the cron in words and the notebook's path."""
+    _, schedule = await api(jp_fetch, "schedules", method="POST", body=json.dumps(
+        {"notebook": notebook, "cron": "0 3 * * *", "options": {"image": IMAGE}}))
+    sid = schedule["id"]
+    assert schedule["description"] == "At 03:00" and schedule["path"] == notebook
+    _, ok = await api(jp_fetch, "schedules", sid, "validate", method="POST",
+                      body=json.dumps({"cron": "0 9 * * 1", "parameters": {"epochs": 4}}))
+    assert ok == {"errors": []}
+    bad = {"cron": "0 25 * * *", "timezone": "Mars/Olympus", "parameters": {"epochs": "many"}}
+    for route in (("validate",), ()):
+        code, error = await error_of(jp_fetch, "schedules", sid, *route, method="POST" if route else "PATCH",
+                                     body=json.dumps(bad))
+        assert code == 400 and sorted(e["field"] for e in error["errors"]) == ["cron", "parameters", "timezone"]
+    assert (await api(jp_fetch, "schedules", sid))[1] == schedule  # the refused edit changed nothing
+
+    _, edited = await api(jp_fetch, "schedules", sid, method="PATCH", body=json.dumps({"cron": "30 4 * * 1"}))
+    assert edited["description"] == "At 04:30, only on Monday" and edited["next_run_at"] != schedule["next_run_at"]
+    assert edited["snapshot"] == schedule["snapshot"] and edited["path"] == notebook
+
+
+async def test_runs_of_a_schedule(jp_fetch, notebook):
+    """GET jobs?schedule=ID: the schedule's runs only (its history in the sidebar)."""
+    _, schedule = await api(jp_fetch, "schedules", method="POST", body=json.dumps(
+        {"notebook": notebook, "cron": "0 3 * * *", "options": {"image": IMAGE}}))
+    _, other = await api(jp_fetch, "jobs", method="POST", body=json.dumps(
+        {"kind": "notebook", "path": notebook, "options": {"image": IMAGE}}))
+    _, run = await api(jp_fetch, "schedules", schedule["id"], "run", method="POST", body="")
+    _, listed = await api(jp_fetch, "jobs", params={"schedule": schedule["id"]})
+    assert [j["id"] for j in listed["jobs"]] == [run["id"]]
+    _, everything = await api(jp_fetch, "jobs")
+    assert {run["id"], other["id"]} <= {j["id"] for j in everything["jobs"]}
+    _, none = await api(jp_fetch, "jobs", params={"schedule": "cs-00000000"})
+    assert none["jobs"] == []
+    for job_id in (run["id"], other["id"]):
+        await wait_final(jp_fetch, job_id)

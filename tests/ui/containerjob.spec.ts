@@ -613,7 +613,10 @@ test.describe('containerjob sidebar and notebook actions', () => {
       hasText: 'report'
     });
     await expect(schedule).toHaveAttribute('data-state', 'ACTIVE');
-    await expect(schedule).toContainText('0 3 * * * (UTC)');
+    await expect(schedule).toContainText('At 03:00 (UTC)');
+    await expect(schedule.locator('.jp-ContainerJob-cron')).toHaveText(
+      '0 3 * * *'
+    );
     await schedule.getByRole('button', { name: 'Pause' }).click();
     await expect(schedule).toHaveAttribute('data-state', 'PAUSED');
     await panel.screenshot({

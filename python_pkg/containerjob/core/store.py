@@ -8,7 +8,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from .errors import AlreadyRecorded, JobNotFound, SpecError
 from .models import FINAL_STATES, JOB_ID_RE, JobRecord, JobStatus
@@ -179,8 +179,14 @@ class Store:
         return _from_row(rows[0])
 
     def list(self, *, limit: int = 50, offset: int = 0, status: str | None = None,
-             backend: str | None = None, active_only: bool = False, origin: str | None = None) -> list[JobRecord]:
+             backend: str | None = None, active_only: bool = False, origin: str | None = None,
+             labels: Mapping[str, str] | None = None) -> list[JobRecord]:
         where, args = [], []
+        for key, value in (labels or {}).items():
+            if not key or '"' in key or "\\" in key:
+                raise SpecError(f"label key {key!r} cannot be searched for: label keys have no quotes or backslashes")
+            where.append("json_extract(spec, ?) = ?")
+            args.extend((f'$.labels."{key}"', value))
         if origin:
             where.append("origin = ?")
             args.append(origin)

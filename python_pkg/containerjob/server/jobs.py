@@ -10,6 +10,7 @@ from typing import Any
 import tornado.web
 
 from ..core.models import JobRecord
+from ..scheduling import LABEL
 from .base import ContainerJobHandler
 from .validation import check_job, checked_body
 
@@ -23,6 +24,9 @@ class JobsHandler(ContainerJobHandler):
         offset = self.int_argument("offset", 0, 0, 10**9)
         filters = {k: self.get_query_argument(k, "") or None for k in ("status", "backend")}
         origin = self.get_query_argument("origin", "")
+        schedule = self.get_query_argument("schedule", "")  # that schedule's runs (scheduling.LABEL)
+        if schedule:
+            filters["labels"] = {LABEL: schedule}
         records = await self.blocking(self._list, limit, offset, origin, filters)
         self.reply({"jobs": [r.to_dict() for r in records], "limit": limit, "offset": offset})
 

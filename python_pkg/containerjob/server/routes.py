@@ -5,8 +5,8 @@ from .jobs import CancelHandler, JobHandler, JobsHandler, ValidateJobHandler
 from .logs import LogsHandler
 from .notebooks import NotebookParametersHandler
 from .outputs import OutputFileHandler, OutputsHandler
-from .schedules import (PauseHandler, ResumeHandler, RunNowHandler, ScheduleHandler, SchedulesHandler,
-                        ValidateScheduleHandler)
+from .schedules import (PauseHandler, PreviewScheduleHandler, ResumeHandler, RunNowHandler, ScheduleHandler,
+                        SchedulesHandler, ValidateEditHandler, ValidateScheduleHandler)
 from .settings import BackendsHandler, SettingsHandler, VersionHandler
 
 PREFIX = "containerjob"
@@ -28,8 +28,10 @@ ROUTES: list[tuple[str, type]] = [
     ("notebooks/parameters", NotebookParametersHandler),
     ("schedules", SchedulesHandler),
     ("schedules/validate", ValidateScheduleHandler),
+    ("schedules/preview", PreviewScheduleHandler),
     (f"schedules/{SCHEDULE}", ScheduleHandler),
     (f"schedules/{SCHEDULE}/pause", PauseHandler),
     (f"schedules/{SCHEDULE}/resume", ResumeHandler),
     (f"schedules/{SCHEDULE}/run", RunNowHandler),
+    (f"schedules/{SCHEDULE}/validate", ValidateEditHandler),
 ]

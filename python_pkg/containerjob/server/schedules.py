@@ -1,17 +1,21 @@
-"""Notebook schedules: create, list, edit, pause, resume, run now, delete (containerjob.scheduling)."""
+"""Notebook schedules: create, list, edit, pause, resume, run now, delete (containerjob.scheduling), and
+the preview of a cron as typed (containerjob.schedule_preview)."""
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 from typing import Any
 
 import tornado.web
 
 from ..core.errors import JobNotFound, SpecError
 from ..core.options import changed
-from ..scheduling import Schedules
+from ..schedule_preview import describe, preview
+from ..scheduling import Schedule, Schedules, validate_cron, validate_timezone
 from .base import ContainerJobHandler
 from .bodies import checked_options, mapping, string, under_root
-from .validation import SCHEDULE_FIELDS as FIELDS, check_schedule, checked_body
+from .validation import SCHEDULE_FIELDS as FIELDS, Checked, check_schedule, checked_body, refuse
 
 _SCHEDULE_ID_RE = re.compile(r"^cs-[0-9a-f]{8,32}$")
 
@@ -26,6 +30,19 @@ class ScheduleBase(ContainerJobHandler):
         if not _SCHEDULE_ID_RE.match(value):
             raise JobNotFound(f"{value!r} is not a schedule ID (they look like cs-1a2b3c4d); list them with GET schedules")
         return value
+
+    def view(self, schedule: Schedule) -> dict[str, Any]:
+        """The record as every reply gives it, with its cron in words and its notebook's path relative to
+        the root (what the sidebar's edit form asks parameters of; null when outside it)."""
+        notebook, root = Path(schedule.notebook), self.ctx.root_dir
+        path = notebook.relative_to(root).as_posix() if notebook.is_absolute() and notebook.is_relative_to(root) \
+            else None
+        return {**schedule.to_dict(), "description": describe(schedule.cron), "path": path}
+
+    async def checked_edit(self, schedule_id: str) -> bool:
+        """Whether the body is a valid edit of the schedule; if not, the 400 naming every problem was sent."""
+        schedule = await self.blocking(self.schedules.get, schedule_id)
+        return await checked_body(self, functools.partial(check_schedule, schedule=schedule), FIELDS) is not None
 
     def fields(self, *, required: tuple[str, ...] = ()) -> dict[str, Any]:
         """The body's schedule fields, type-checked; the notebook path becomes absolute under the root dir."""
@@ -58,7 +75,7 @@ class SchedulesHandler(ScheduleBase):
     @tornado.web.authenticated
     async def get(self) -> None:
         schedules = await self.blocking(self.schedules.list)
-        self.reply({"schedules": [s.to_dict() for s in schedules]})
+        self.reply({"schedules": [self.view(s) for s in schedules]})
 
     @tornado.web.authenticated
     async def post(self) -> None:
@@ -66,7 +83,7 @@ class SchedulesHandler(ScheduleBase):
             return
         fields = self.fields(required=("notebook", "cron"))
         schedule = await self.blocking(lambda: self.schedules.create(**fields))
-        self.reply(schedule.to_dict(), 201)
+        self.reply(self.view(schedule), 201)
 
 
 class ValidateScheduleHandler(ScheduleBase):
@@ -78,18 +95,46 @@ class ValidateScheduleHandler(ScheduleBase):
             self.reply({"errors": []})
 
 
+class PreviewScheduleHandler(ScheduleBase):
+    """`GET schedules/preview?cron=&timezone=&count=`: the cron in words and its next run times, as the
+    scheduler will fire them; a bad cron or time zone is a 400 naming its field, as in `schedules/validate`."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        cron, timezone = self.get_query_argument("cron", ""), self.get_query_argument("timezone", "") or "UTC"
+        count = self.int_argument("count", 3, 1, 10)
+        found = Checked()
+        found.run("cron", validate_cron, cron)
+        found.run("timezone", validate_timezone, timezone)
+        if found.problems:
+            refuse(self, found.problems)
+            return
+        self.reply(await self.blocking(functools.partial(preview, cron, timezone, count=count)))
+
+
+class ValidateEditHandler(ScheduleBase):
+    """`POST schedules/{id}/validate`: the checks of `PATCH schedules/{id}` alone; nothing changes."""
+
+    @tornado.web.authenticated
+    async def post(self, schedule_id: str) -> None:
+        if await self.checked_edit(self.schedule_id(schedule_id)):
+            self.reply({"errors": []})
+
+
 class ScheduleHandler(ScheduleBase):
     @tornado.web.authenticated
     async def get(self, schedule_id: str) -> None:
         schedule = await self.blocking(self.schedules.get, self.schedule_id(schedule_id))
-        self.reply(schedule.to_dict())
+        self.reply(self.view(schedule))
 
     @tornado.web.authenticated
     async def patch(self, schedule_id: str) -> None:
         schedule_id = self.schedule_id(schedule_id)
+        if not await self.checked_edit(schedule_id):
+            return
         fields = self.fields()
         schedule = await self.blocking(lambda: self.schedules.update(schedule_id, **fields))
-        self.reply(schedule.to_dict())
+        self.reply(self.view(schedule))
 
     @tornado.web.authenticated
     async def delete(self, schedule_id: str) -> None:
@@ -102,14 +147,14 @@ class PauseHandler(ScheduleBase):
     @tornado.web.authenticated
     async def post(self, schedule_id: str) -> None:
         self.json_body(())
-        self.reply((await self.blocking(self.schedules.pause, self.schedule_id(schedule_id))).to_dict())
+        self.reply(self.view(await self.blocking(self.schedules.pause, self.schedule_id(schedule_id))))
 
 
 class ResumeHandler(ScheduleBase):
     @tornado.web.authenticated
     async def post(self, schedule_id: str) -> None:
         self.json_body(())
-        self.reply((await self.blocking(self.schedules.resume, self.schedule_id(schedule_id))).to_dict())
+        self.reply(self.view(await self.blocking(self.schedules.resume, self.schedule_id(schedule_id))))
 
 
 class RunNowHandler(ScheduleBase):

@@ -80,17 +80,20 @@ def check_job(service: JobService, root: Path, body: Mapping[str, Any]) -> Check
 SCHEDULE_FIELDS = ("name", "notebook", "cron", "timezone", "parameters", "options", "missed", "max_concurrent")
 
 
-def check_schedule(service: JobService, root: Path, body: Mapping[str, Any]) -> Checked:
+def check_schedule(service: JobService, root: Path, body: Mapping[str, Any],
+                   schedule: Schedule | None = None) -> Checked:
     """Every problem of a `POST schedules` body: its fields, the notebook and its parameters, and its run
-    options as the notebook job each firing starts."""
+    options as the notebook job each firing starts. With `schedule`, of a `PATCH` of it: every field may be
+    left out, parameters without a notebook are checked against its snapshot, and its backend stays."""
     found = Checked()
     for name in ("name", "missed"):
         found.run(name, string, body, name)
-    cron = found.run("cron", string, body, "cron", required=True)
+    cron = found.run("cron", string, body, "cron", required=schedule is None)
     if cron is not None:
         found.run("cron", validate_cron, cron)
     timezone = found.run("timezone", string, body, "timezone")
-    found.run("timezone", validate_timezone, timezone or "UTC")
+    if schedule is None or timezone is not None:
+        found.run("timezone", validate_timezone, timezone or "UTC")
     missed = body.get("missed")
     if isinstance(missed, str) and missed not in MISSED_POLICIES:
         found.add("missed", f"--missed {missed!r} must be one of {', '.join(MISSED_POLICIES)}")
@@ -99,12 +102,14 @@ def check_schedule(service: JobService, root: Path, body: Mapping[str, Any]) -> 
         found.add("max_concurrent", f"field 'max_concurrent' must be a whole number, not {count!r}")
     elif count is not None and not 1 <= count <= 100:
         found.add("max_concurrent", f"--max-concurrent {count} must be 1..100")
-    _check_notebook(found, root, body, "notebook")
+    snapshot = Path(schedule.snapshot) if schedule is not None and schedule.snapshot else None
+    _check_notebook(found, root, body, "notebook", kept=snapshot if "notebook" not in body else None,
+                    required=schedule is None)
     found.options, problems = checked_options(body.get("options"), "options", "notebook", root)
     found.problems += problems
-    # The backend a new schedule gets, refused unless it runs schedules (Schedules.create's own rule).
+    # The backend the schedule gets or keeps, refused unless it runs schedules (Schedules.backend_for's rule).
     blank = Schedule(id="", name="", notebook="", cron="", timezone="UTC", backend="")
-    backend = found.run("options.backend", Schedules(service, refresh=False).backend_for, blank,
+    backend = found.run("options.backend", Schedules(service, refresh=False).backend_for, schedule or blank,
                         found.options.backend)
     if backend is not None:
         options = dataclasses.replace(found.options, backend=backend)
@@ -118,19 +123,22 @@ def _spec_check(service: JobService, kind: str, args: list[str]) -> Callable[[Ru
     return lambda options: service.spec_for(options, kind, None, args)
 
 
-def _check_notebook(found: Checked, root: Path, body: Mapping[str, Any], name: str) -> None:
-    """The notebook a body names (`path` of a job, `notebook` of a schedule) and its `parameters`."""
+def _check_notebook(found: Checked, root: Path, body: Mapping[str, Any], name: str, *,
+                    kept: Path | None = None, required: bool = True) -> None:
+    """The notebook a body names (`path` of a job, `notebook` of a schedule) and its `parameters`; with
+    `kept` (an edit that keeps a schedule's snapshot), the parameters are checked against that file."""
     from ..core import notebook
 
     parameters = found.run("parameters", mapping, body, "parameters")
-    path = found.run(name, string, body, name, required=True)
-    if path is None:
-        return
-    found.path = found.run(name, under_root, root, path, name)
-    nb = found.run(name, notebook.read_notebook, found.path) if found.path else None
-    if nb is not None and found.path:
+    if kept is not None:
+        path = kept if parameters is not None else None
+    else:
+        text = found.run(name, string, body, name, required=required)
+        path = found.path = found.run(name, under_root, root, text, name) if text is not None else None
+    nb = found.run(name, notebook.read_notebook, path) if path else None
+    if nb is not None and path:
         found.run("parameters", notebook.validate_parameters, notebook.inspect_parameters(nb), parameters or {},
-                  found.path.name)
+                  path.name)
 
 
 async def checked_body(handler: ContainerJobHandler, check: Callable[..., Checked],
