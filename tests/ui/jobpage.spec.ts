@@ -178,7 +178,12 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
   });
 
   await test.step('a reload restores the job page on the same job', async () => {
-    await page.reload();
+    // Not page.reload(): galata's wait after it expects the Launcher in front; the restored job page is.
+    await Promise.all([
+      page.waitForEvent('load'),
+      page.evaluate(() => window.location.reload())
+    ]);
+    await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
     await expect(
       page.locator(`${PAGE} .jp-ContainerJob-detail`)
     ).toHaveAttribute('data-job-id', rerun, { timeout: 60000 });
