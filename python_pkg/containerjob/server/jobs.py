@@ -14,7 +14,7 @@ from ..scheduling import LABEL
 from .base import ContainerJobHandler
 from .validation import check_job, checked_body
 
-SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin", "args")
+SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin", "args", "config")
 
 
 class JobsHandler(ContainerJobHandler):
@@ -41,7 +41,9 @@ class JobsHandler(ContainerJobHandler):
         body, checked = found
         kind, options, origin = body["kind"], checked.options, body.get("origin") or ""
         if kind == "container":
-            prepared = await self.blocking(self.service.prepare_container, options, body.get("args") or [])
+            prepared = await self.blocking(self.service.prepare_container, options, body.get("args") or [],
+                                           checked.job_file)
+            origin = origin or body.get("config") or ""
         elif kind == "notebook":
             prepared = await self.blocking(self.service.prepare_notebook, options, str(checked.path),
                                            body.get("parameters"))

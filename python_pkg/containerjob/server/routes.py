@@ -1,6 +1,7 @@
 """The route table: URL patterns under <base_url>/containerjob/ and their handlers (openapi.yaml documents each)."""
 from __future__ import annotations
 
+from .customjob import CustomJobFileHandler
 from .jobs import CancelHandler, JobHandler, JobsHandler, ValidateJobHandler
 from .logs import LogsHandler
 from .notebooks import NotebookParametersHandler
@@ -26,6 +27,7 @@ ROUTES: list[tuple[str, type]] = [
     (f"jobs/{JOB}/outputs", OutputsHandler),
     (f"jobs/{JOB}/outputs/(?P<path>.+)", OutputFileHandler),
     ("notebooks/parameters", NotebookParametersHandler),
+    ("customjob", CustomJobFileHandler),
     ("schedules", SchedulesHandler),
     ("schedules/validate", ValidateScheduleHandler),
     ("schedules/preview", PreviewScheduleHandler),

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
+from ..core.custom_job_file import JobFile
 from ..core.errors import SpecError
-from ..core.options import Problem, RunOptions, spec_problems
+from ..core.options import Problem, RunOptions, changed, spec_problems
 from ..scheduling import MISSED_POLICIES, Schedule, Schedules, validate_cron, validate_timezone
 from ..service import JobService
 from .base import ContainerJobHandler
 from .bodies import checked_options, mapping, string, strings, under_root
+from .customjob import read_config
 
 KINDS = ("cell", "script", "notebook", "container")
 T = TypeVar("T")
@@ -27,6 +29,7 @@ class Checked:
     problems: list[Problem] = field(default_factory=list)
     options: RunOptions = field(default_factory=RunOptions)
     path: Path | None = None  # a notebook's, absolute under the root
+    job_file: JobFile | None = None  # a container job's CustomJob file (`config`)
 
     def run(self, name: str, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """`check(*args, **kwargs)`, its refusal recorded against field `name`."""
@@ -49,14 +52,18 @@ def check_job(service: JobService, root: Path, body: Mapping[str, Any]) -> Check
         kind = None
     found.run("origin", string, body, "origin")
     args = found.run("args", strings, body, "args") or []
+    config = found.run("config", string, body, "config")
     if kind == "container":
         for name in ("source", "path", "parameters"):
             if name in body:
                 found.add(name, f"field {name!r} is not for kind container: it runs the image's program "
                                 "(options.image, options.command) with 'args'")
+        if config:
+            found.job_file = found.run("config", read_config, root, config)
     elif kind is not None:
-        if "args" in body:
-            found.add("args", f"field 'args' is for kind container; a {kind} job takes no arguments here")
+        for name in ("args", "config"):
+            if name in body:
+                found.add(name, f"field {name!r} is for kind container; a {kind} job takes none here")
         if kind == "notebook":
             if "source" in body:
                 found.add("source", "field 'source' is for kind cell or script; a notebook run takes 'path'")
@@ -69,12 +76,23 @@ def check_job(service: JobService, root: Path, body: Mapping[str, Any]) -> Check
     found.options, problems = checked_options(body.get("options"), "options", kind, root)
     found.problems += problems
     if kind is not None:
-        if kind == "container" and not (found.options.image or found.options.command):  # as prepare_container
+        if kind == "container" and not (found.options.image or found.options.command or config):  # as prepare_container
             found.add("options.image", "a container job runs an image's own program: name the image (--image, "
                                        "options.image), or say what to run in the default image (--command, "
                                        "options.command)")
-        found.problems += spec_problems(found.options, _spec_check(service, kind, args))
+        problems = spec_problems(found.options, _spec_check(service, kind, args, found.job_file))
+        found.problems += _from_file(problems, found.options, found.job_file)
     return found
+
+
+def _from_file(problems: list[Problem], typed: RunOptions, job_file: JobFile | None) -> list[Problem]:
+    """A refused option that the CustomJob file set and the request did not is the file's problem: the
+    form shows it under `config`, not under an empty field."""
+    if job_file is None:
+        return problems
+    given = changed(typed)
+    return [("config" if name.startswith("options.") and name[8:] in job_file.options and name[8:] not in given
+             else name, message) for name, message in problems]
 
 
 SCHEDULE_FIELDS = ("name", "notebook", "cron", "timezone", "parameters", "options", "missed", "max_concurrent")
@@ -113,14 +131,15 @@ def check_schedule(service: JobService, root: Path, body: Mapping[str, Any],
                         found.options.backend)
     if backend is not None:
         options = dataclasses.replace(found.options, backend=backend)
-        found.problems += spec_problems(options, _spec_check(service, "notebook", []))
+        found.problems += spec_problems(options, _spec_check(service, "notebook", [], None))
     return found
 
 
-def _spec_check(service: JobService, kind: str, args: list[str]) -> Callable[[RunOptions], object]:
-    """What every prepare_* checks before it writes a payload: the kind's options, the spec (core/spec.py)
-    and whether the backend runs this kind (JobService.spec_for, without a CustomJob file)."""
-    return lambda options: service.spec_for(options, kind, None, args)
+def _spec_check(service: JobService, kind: str, args: list[str],
+                job_file: JobFile | None) -> Callable[[RunOptions], object]:
+    """What every prepare_* checks before it writes a payload: the kind's options under the CustomJob file
+    if any, the spec (core/spec.py) and whether the backend runs this kind (JobService.spec_for)."""
+    return lambda options: service.spec_for(options, kind, job_file, args)
 
 
 def _check_notebook(found: Checked, root: Path, body: Mapping[str, Any], name: str, *,
