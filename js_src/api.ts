@@ -94,8 +94,31 @@ export interface ISubmitJob {
    * image's CMD (Vertex AI's containerSpec.args).
    */
   args?: string[];
+  /**
+   * Kind `container` only: a CustomJob file (path under the server root),
+   * read as `containerjob run --config` reads it; the other fields override it.
+   */
+  config?: string;
   /** Notebook the job came from. */
   origin?: string;
+}
+
+/** What a CustomJob file sets (`GET customjob`). */
+export interface ICustomJobFile {
+  path: string;
+  /** Run options the file sets (image, machine_type, accelerator, env...). */
+  options: IRunOptions;
+  /** The chief's containerSpec.command and args. */
+  command: string[];
+  args: string[];
+  /** workerPoolSpecs after the chief's. */
+  pools: {
+    image: string;
+    machine_type: string;
+    replica_count: number;
+    accelerator_type?: string | null;
+    accelerator_count?: number;
+  }[];
 }
 
 export interface IJobQuery {
@@ -366,6 +389,11 @@ export class ContainerJobAPI {
     count = 3
   ): Promise<ISchedulePreview> {
     return this.call(`schedules/preview${query({ cron, timezone, count })}`);
+  }
+
+  /** What the CustomJob file at `path` sets; a bad file is refused under field `config`. */
+  customJobFile(path: string): Promise<ICustomJobFile> {
+    return this.call(`customjob${query({ path })}`);
   }
 
   getJob(id: string): Promise<IJob> {

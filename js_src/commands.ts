@@ -153,7 +153,8 @@ export function registerCommands(o: ICommandOptions): void {
     label: 'Run a Container…',
     caption:
       "Run an image's own program (or a command) with arguments, locally or on Vertex AI; no notebook needed",
-    execute: () => launcher.runContainer()
+    execute: args =>
+      launcher.runContainer(typeof args.config === 'string' ? args.config : '')
   });
 
   if (o.palette) {

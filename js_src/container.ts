@@ -10,15 +10,17 @@ import { SplitError, joinWords, splitWords } from './shellwords';
 
 /**
  * What the form itself refuses before anything is sent: no image (the
- * field is required), Arguments that cannot be split into words. The
- * server checks the rest, the Command's words included.
+ * field is required unless a CustomJob file names one), Arguments that
+ * cannot be split into words. The server checks the rest, the Command's
+ * words and the file included.
  */
 export function containerProblems(
   options: IRunOptions,
-  argsText: string
+  argsText: string,
+  config = ''
 ): IFieldProblem[] {
   const problems: IFieldProblem[] = [];
-  if (!options.image?.trim()) {
+  if (!options.image?.trim() && !config.trim()) {
     problems.push({
       field: 'options.image',
       message:
@@ -39,20 +41,22 @@ export function containerProblems(
 /**
  * The `POST jobs` body of a container job: the run options as the form
  * gave them (the server splits `command`), the Arguments text split into
- * words (`args` left out when there are none: the image's CMD, or nothing
- * after a Command).
+ * words (`args` left out when there are none: the image's CMD, the
+ * file's args, or nothing after a Command), and the CustomJob file if any.
  *
  * @throws {SplitError} when the Arguments cannot be split.
  */
 export function containerJob(
   options: IRunOptions,
-  argsText: string
+  argsText: string,
+  config = ''
 ): ISubmitJob {
   const args = splitWords(argsText);
   return {
     kind: 'container',
     options,
-    ...(args.length ? { args } : {})
+    ...(args.length ? { args } : {}),
+    ...(config.trim() ? { config: config.trim() } : {})
   };
 }
 

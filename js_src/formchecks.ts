@@ -110,10 +110,11 @@ export async function containerFormProblems(
   api: ContainerJobAPI,
   values: IFormValues
 ): Promise<IFieldProblem[]> {
-  const own = containerProblems(values.options, values.args);
+  const config = values.config ?? '';
+  const own = containerProblems(values.options, values.args, config);
   const body: ISubmitJob = own.some(problem => problem.field === 'args')
-    ? { kind: 'container', options: values.options }
-    : containerJob(values.options, values.args);
+    ? containerJob(values.options, '', config)
+    : containerJob(values.options, values.args, config);
   return merged(own, await api.validateJob(body));
 }
 

@@ -23,6 +23,8 @@ import {
   registerCommands
 } from './commands';
 
+import { customJobFilePlugin } from './customjobmenu';
+
 import { EMPTY_DEFAULTS, IDefaults, PLUGIN_ID, readDefaults } from './defaults';
 
 import { jobRendererFactory } from './jobchip';
@@ -216,4 +218,4 @@ async function restoreBelow(
   await NotebookActions.run(notebook, panel.sessionContext);
 }
 
-export default plugin;
+export default [plugin, customJobFilePlugin];

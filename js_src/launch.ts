@@ -185,6 +185,7 @@ async function formLoop<T>(
       backends,
       options: values.options,
       args: current.args === undefined ? undefined : values.args,
+      config: current.config === undefined ? undefined : values.config,
       rest: current.rest === undefined ? undefined : values.rest,
       parameterTexts: values.parameters,
       schedule: current.schedule ? values.schedule : undefined,
@@ -322,9 +323,10 @@ export class Launcher {
 
   /**
    * "Run a container": an image's ENTRYPOINT, or the Command, with the
-   * Arguments in place of its CMD; no notebook and no Python needed.
+   * Arguments in place of its CMD; no notebook and no Python needed. With
+   * `config`, the CustomJob file chosen (the fields override it).
    */
-  async runContainer(): Promise<IJob | null> {
+  async runContainer(config = ''): Promise<IJob | null> {
     const title = 'Run a container';
     const defaults = this._o.defaults();
     const { server, backends, availability } = await context(
@@ -339,15 +341,22 @@ export class Launcher {
         backends,
         availability,
         kind: 'container',
-        options: initialOptions(defaults),
+        // A file names its image: the settings' default would override it.
+        options: {
+          ...initialOptions(defaults),
+          ...(config ? { image: '' } : {})
+        },
         required: ['image'],
         args: '',
+        config,
+        readConfig: path => this._o.api.customJobFile(path),
         server,
         subject:
           "The image's ENTRYPOINT, or the Command, runs with the Arguments in place of the image's CMD: no Python is needed in the image.",
         validate: values => containerFormProblems(this._o.api, values)
       },
-      values => this.submit(containerJob(values.options, values.args))
+      values =>
+        this.submit(containerJob(values.options, values.args, values.config))
     );
     if (job) {
       this._o.openJob(job.id);

@@ -1,3 +1,4 @@
 import './base.css';
 import './jobpage.css';
 import './schedules.css';
+import './customjob.css';

@@ -13,6 +13,7 @@ import { Widget } from '@lumino/widgets';
 
 import {
   IBackendInfo,
+  ICustomJobFile,
   IFieldProblem,
   INotebookParameter,
   IRunOptions,
@@ -25,9 +26,13 @@ import { IBackendChoice, withAvailability } from '../backends';
 
 import { LineError, formLine, lineWords, magicWords } from '../magicline';
 
+import { filePlaceholders } from '../customjobfile';
+
 import { defaultText } from '../parameters';
 
 import { CronField, PreviewSource } from './cronfield';
+
+import { CustomJobField, CustomJobSource } from './customjobfield';
 
 import { FIELDS, onForm, placeholder, shows } from './formfields';
 
@@ -44,6 +49,8 @@ export interface IFormValues {
   args: string;
   /** The Other flags text as typed (cell forms); empty without the field. */
   rest: string;
+  /** The CustomJob file's path as typed (container jobs); absent without the field. */
+  config?: string;
   /** Parameter texts as typed, by name. */
   parameters: Record<string, string>;
   schedule: {
@@ -73,6 +80,12 @@ export interface IFormOptions {
    * with this text.
    */
   args?: string;
+  /**
+   * Show the CustomJob file field (container jobs) with this path, and what
+   * the file sets as `readConfig` reads it.
+   */
+  config?: string;
+  readConfig?: CustomJobSource;
   server: IServerSettings | null;
   /** Declared parameters of the notebook (notebook and schedule forms). */
   parameters?: INotebookParameter[];
@@ -139,6 +152,16 @@ export class SubmitForm
     if (_opts.schedule) {
       this._scheduleFields(_opts.schedule);
     }
+    if (_opts.config !== undefined && _opts.readConfig) {
+      this._config = new CustomJobField(
+        _opts.config,
+        (label, control, help, field) => this._row(label, control, help, field),
+        () => this._update(),
+        _opts.readConfig,
+        file => this._fileLoaded(file)
+      );
+      this.node.append(...this._config.rows);
+    }
     const argsRow = _opts.args === undefined ? null : this._argsRow(_opts.args);
     for (const field of FIELDS) {
       const required = _opts.required?.includes(field.name) ?? false;
@@ -147,7 +170,7 @@ export class SubmitForm
         attrs: {
           name: field.name,
           type: 'text',
-          placeholder: required ? 'required' : placeholder(field, _opts.server),
+          placeholder: this._placeholder(field.name),
           spellcheck: 'false',
           // Not the `required` attribute: the Dialog would disable its
           // button without saying why; the form names the problem.
@@ -230,6 +253,7 @@ export class SubmitForm
       options,
       args: this._args?.value.trim() ?? '',
       rest: this._rest?.value.trim() ?? '',
+      ...(this._config ? { config: this._config.value } : {}),
       parameters,
       schedule: {
         name: text('name'),
@@ -258,7 +282,33 @@ export class SubmitForm
   protected onBeforeDetach(msg: Message): void {
     this._cancelCheck();
     this._cron?.dispose();
+    this._config?.dispose();
     super.onBeforeDetach(msg);
+  }
+
+  /** A field's placeholder: required, or the default it gets when empty. */
+  private _placeholder(name: RunOptionName): string {
+    const field = FIELDS.find(f => f.name === name);
+    if (this._opts.required?.includes(name)) {
+      return 'required';
+    }
+    return field ? placeholder(field, this._opts.server) : '';
+  }
+
+  /**
+   * The CustomJob file was read (`null`: none, or refused): the Image and
+   * Command fields say what runs when left empty.
+   */
+  private _fileLoaded(file: ICustomJobFile | null): void {
+    this._file = file;
+    const texts = file ? filePlaceholders(file) : null;
+    for (const name of ['image', 'command'] as const) {
+      const input = this._inputs.get(name)?.input;
+      if (input) {
+        input.placeholder = texts?.[name] ?? this._placeholder(name);
+      }
+    }
+    this._update();
   }
 
   /** Whether the chosen backend takes option `name` for this kind of job. */
@@ -329,7 +379,12 @@ export class SubmitForm
       const command = this._inputs.get('command');
       const typed =
         command && this._shows('command') && command.input.value.trim();
-      this._args.placeholder = typed ? 'none' : "none: the image's CMD";
+      this._args.placeholder =
+        this._file && !typed
+          ? filePlaceholders(this._file).args
+          : typed
+            ? 'none'
+            : "none: the image's CMD";
     }
 
     const project = this._inputs.get('project');
@@ -632,6 +687,8 @@ export class SubmitForm
   private _env: HTMLTextAreaElement;
   private _envRow: HTMLElement;
   private _args: HTMLInputElement | null = null;
+  private _config: CustomJobField | null = null;
+  private _file: ICustomJobFile | null = null;
   private _rest: HTMLInputElement | null = null;
   private _inputs = new Map<
     RunOptionName,

@@ -477,6 +477,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
         )
       ).toHaveText([
         'Backend',
+        'CustomJob file',
         'Image',
         'Command',
         'Arguments',
