@@ -108,7 +108,7 @@ export class CustomJobField {
     if (file) {
       this._facts.append(
         h('p', {
-          text: `${file.path} sets (a field filled in below overrides it):`
+          text: 'The file sets (a field filled in below overrides it):'
         }),
         h(
           'dl',
