@@ -11,6 +11,7 @@ import urllib.parse
 from dataclasses import fields
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
@@ -257,6 +258,7 @@ def server(tmp_path_factory, engine) -> Server:
     server = start_server(base, {"DOCKER_HOST": f"unix://{dead_socket}", "CONTAINERJOB_VERTEX_ENDPOINT": DEAD,
                                  "CONTAINERJOB_VERTEX_CREDENTIALS": "anonymous", "STORAGE_EMULATOR_HOST": DEAD})
     (server.root / "nb.ipynb").write_text(json.dumps(NOTEBOOK))
+    (server.root / "job.yaml").write_text(json.dumps(CUSTOM_JOB))
     yield server
     stop_server(server)
 
@@ -282,10 +284,25 @@ OPTIONS = st.one_of(JSON, st.dictionaries(st.sampled_from([f.name for f in field
                                           OPTION_VALUE, max_size=5))
 PARAMETERS = st.dictionaries(st.sampled_from(["epochs", "lr"]) | TEXT, JSON) | JSON
 NOTEBOOK_PATH = st.sampled_from(["nb.ipynb", "missing.ipynb", ".", "../x.ipynb", "/etc/passwd"]) | VALUE | JSON
+CONFIG_PATH = st.sampled_from(["job.yaml", "nb.ipynb", "missing.yaml", ".", "../x.yaml", "/etc/passwd"]) | VALUE | JSON
 JOB_BODY = st.one_of(JSON, st.fixed_dictionaries(  # unknown fields come from the random objects
-    {"kind": st.sampled_from(["cell", "script", "notebook"]) | JSON},
+    {"kind": st.sampled_from(["cell", "script", "notebook", "container"]) | JSON},
     optional={"source": st.sampled_from(["x = 1", "print(1)", ""]) | TEXT | JSON, "path": NOTEBOOK_PATH,
-              "parameters": PARAMETERS, "options": OPTIONS, "origin": VALUE | JSON}))
+              "parameters": PARAMETERS, "options": OPTIONS, "origin": VALUE | JSON, "config": CONFIG_PATH,
+              "args": st.lists(VALUE, max_size=3) | JSON}))
+CUSTOM_JOB = {"workerPoolSpecs": [{"machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": 1,
+                                   "containerSpec": {"imageUri": "python:3.11-slim", "args": ["a"]}}]}
+# CustomJob files: Vertex's field names (some misspelt, some containerjob does not carry) over random values.
+POOL_KEYS = ["machineSpec", "replicaCount", "containerSpec", "diskSpec", "pythonPackageSpec", "nfsMounts"]
+SPEC_KEYS = ["imageUri", "command", "args", "env", "machineType", "acceleratorType", "acceleratorCount",
+             "bootDiskSizeGb", "bootDiskType", "name", "value", "comand"]
+FIELD_VALUE = st.recursive(JSON, lambda kids: st.dictionaries(st.sampled_from(SPEC_KEYS) | TEXT, kids, max_size=4)
+                           | st.lists(kids, max_size=3), max_leaves=10)
+CUSTOM_JOB_FILE = st.one_of(JSON, st.fixed_dictionaries({}, optional={
+    "displayName": VALUE | JSON, "labels": JSON, "jobSpec": JSON,
+    "workerPoolSpecs": st.lists(st.dictionaries(st.sampled_from(POOL_KEYS) | TEXT, FIELD_VALUE, max_size=4),
+                                max_size=3) | FIELD_VALUE,
+    "scheduling": st.dictionaries(st.sampled_from(["timeout", "strategy", "restartJobOnWorkerRestart"]), JSON)}))
 SCHEDULE_FIELDS = {"name": VALUE | JSON, "timezone": VALUE | JSON, "parameters": PARAMETERS, "options": OPTIONS,
                    "missed": VALUE | JSON, "max_concurrent": st.integers() | JSON}
 SCHEDULE_BODY = st.one_of(JSON, st.fixed_dictionaries(
@@ -306,6 +323,26 @@ def test_job_submissions(server):
     def check(body):
         reply = server.request("POST", "/containerjob/jobs", body)
         _answer_is_ours(reply, 400, 404, 502, 503)
+
+    check()
+    _no_new_traceback(server, since)
+
+
+def test_customjob_files(server):
+    """Random CustomJob files (JSON or YAML text, or bytes) read by `GET customjob`: what they set, or a 400
+    naming `config`; never a 500."""
+    since = server.log.stat().st_size
+
+    @FUZZ
+    @given(content=st.one_of(CUSTOM_JOB_FILE.map(json.dumps).map(str.encode),
+                             CUSTOM_JOB_FILE.map(yaml.safe_dump).map(str.encode), RAW_BODY))
+    @example(content=json.dumps(CUSTOM_JOB).encode())
+    def check(content):
+        (server.root / "fuzz.yaml").write_bytes(content)
+        reply = server.request("GET", "/containerjob/customjob?path=fuzz.yaml")
+        _answer_is_ours(reply, 200, 400)
+        if reply.status == 400:
+            assert [e["field"] for e in reply.json()["errors"]] == ["config"], reply.body
 
     check()
     _no_new_traceback(server, since)
