@@ -95,6 +95,15 @@ async def test_a_misspelt_field_in_the_file_is_named_under_config(jp_fetch, file
     assert await job_ids(jp_fetch) == before
 
 
+async def test_an_option_only_the_file_sets_is_refused_under_config(jp_fetch, files):
+    """A whole CustomJob whose labels the spec refuses: the form's Labels field is empty, the file is at fault."""
+    spec = "".join(f"  {line}\n" for line in TRAIN.splitlines())
+    (files / "jobs" / "labels.yaml").write_text(f"labels: {{Bad Key: v}}\njobSpec:\n{spec}")
+    code, answer = await call(jp_fetch, "jobs", "validate", body={"kind": "container", "config": "jobs/labels.yaml"})
+    assert code == 400 and [e["field"] for e in answer["errors"]] == ["config"], answer
+    assert "label 'Bad Key=v' is invalid" in answer["errors"][0]["message"]
+
+
 async def test_a_customjob_file_outside_the_root_is_refused(jp_fetch, files):
     before = await job_ids(jp_fetch)
     for path, words in (("../outside.yaml", "leads outside"), ("jobs/link.yaml", "leads outside"),
