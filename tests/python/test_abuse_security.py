@@ -238,15 +238,20 @@ def escapes(outside: Path) -> list[tuple[str, str, str]]:
     ]
 
 
-def submissions(server: Server, options: dict) -> list[tuple[str, str, dict]]:
-    """Every REST body that carries run options: a cell job, a notebook job, a schedule, a schedule edit."""
+def confined_notebook(server: Server) -> str:
     notebook = server.root / "confined.ipynb"
     notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    return notebook.name
+
+
+def submissions(server: Server, options: dict, schedule_id: str) -> list[tuple[str, str, dict]]:
+    """Every REST body that carries run options: a cell job, a notebook job, a schedule, an edit of one."""
+    notebook = confined_notebook(server)
     cell = {"kind": "cell", "source": "x = 1", "options": {"image": IMAGE, **options}}
-    run = {"kind": "notebook", "path": notebook.name, "options": {"image": IMAGE, **options}}
-    schedule = {"notebook": notebook.name, "cron": "0 3 * * *", "options": {"image": IMAGE, **options}}
+    run = {"kind": "notebook", "path": notebook, "options": {"image": IMAGE, **options}}
+    schedule = {"notebook": notebook, "cron": "0 3 * * *", "options": {"image": IMAGE, **options}}
     return [("POST", "jobs", cell), ("POST", "jobs", run), ("POST", "schedules", schedule),
-            ("PATCH", "schedules/cs-0123abcd", {"options": options})]
+            ("PATCH", f"schedules/{schedule_id}", {"options": options})]
 
 
 def job_ids(server: Server) -> set[str]:
@@ -258,8 +263,10 @@ def test_rest_paths_never_leave_the_server_root(server, outside_root):
     its container) under the server's root, as it names notebooks: `..`, absolute paths and links inside the root
     that lead out of it are a 400 naming the option and the fix, and nothing starts or is made outside."""
     jobs_before = job_ids(server)
+    edited = server.api("POST", "schedules", {"notebook": confined_notebook(server), "cron": "0 3 * * *",
+                                              "options": {"image": IMAGE}}).json()  # what the edits aim at
     for option, value, words in escapes(outside_root):
-        for method, path, body in submissions(server, {option: value}):
+        for method, path, body in submissions(server, {option: value}, edited["id"]):
             reply = server.api(method, path, body)
             assert (reply.status, reply.json()["error"]) == (400, "SpecError"), (option, value, path, reply.body)
             message = reply.json()["message"]
@@ -267,7 +274,7 @@ def test_rest_paths_never_leave_the_server_root(server, outside_root):
             assert "e.g. " in message, message  # the fix
             assert str(outside_root) not in message.replace(repr(value), ""), message  # where a link leads: unsaid
     assert job_ids(server) == jobs_before  # so no container either
-    assert server.api("GET", "schedules").json()["schedules"] == []
+    assert [one["options"] for one in server.api("GET", "schedules").json()["schedules"]] == [edited["options"]]
     assert sorted(p.name for p in outside_root.iterdir()) == ["requirements.txt"]  # no output folder made there
     assert not (outside_root.parent / "outside-out").exists()
 
