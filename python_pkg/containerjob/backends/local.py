@@ -12,6 +12,7 @@ import docker
 import docker.errors
 from docker.types import DeviceRequest, Mount
 
+from ..core import replica_states
 from ..core.errors import (BackendUnavailable, ContainerJobError, JobLost, JobNotFound, MountError,
                            PayloadError, SpecError)
 from ..core.gcs_uri import gcs_path
@@ -293,6 +294,7 @@ class LocalBackend(Backend):
                 return self.stop(record, JobStatus.LOST, f"the chief's {lost}")
             return self.finalise(record, None, JobStatus.LOST, lost)
         if pool is not None:
+            replica_states.keep(Path(record.job_dir), replicas.states(record.spec, pool))
             decided = replicas.verdict({name: i["State"] for name, i in pool.items()})
             if decided.status is not None:  # the first failure, or the chief's success, ends every replica
                 return self.stop(record, decided.status, decided.message, decided)
@@ -349,6 +351,7 @@ class LocalBackend(Backend):
         exit_code = None
         if status is None and decided is not None and record.status is not JobStatus.CANCELLING:
             status, message, exit_code = decided.status, decided.message, decided.exit_code
+        replica_states.keep(Path(record.job_dir), replicas.states(record.spec, infos, message))
         return self._outcome(record, status, message, exit_code)
 
     def _outcome(self, record: JobRecord, status: JobStatus | None, message: str, exit_code: int | None) -> Outcome:

@@ -1,7 +1,7 @@
 """The route table: URL patterns under <base_url>/containerjob/ and their handlers (openapi.yaml documents each)."""
 from __future__ import annotations
 
-from .jobs import CancelHandler, JobHandler, JobsHandler, ValidateJobHandler
+from .jobs import CancelHandler, JobHandler, JobsHandler, ReplicasHandler, ValidateJobHandler
 from .logs import LogsHandler
 from .notebooks import NotebookParametersHandler
 from .outputs import OutputFileHandler, OutputsHandler
@@ -23,6 +23,7 @@ ROUTES: list[tuple[str, type]] = [
     (f"jobs/{JOB}", JobHandler),
     (f"jobs/{JOB}/cancel", CancelHandler),
     (f"jobs/{JOB}/logs", LogsHandler),
+    (f"jobs/{JOB}/replicas", ReplicasHandler),
     (f"jobs/{JOB}/outputs", OutputsHandler),
     (f"jobs/{JOB}/outputs/(?P<path>.+)", OutputFileHandler),
     ("notebooks/parameters", NotebookParametersHandler),
