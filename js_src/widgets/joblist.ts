@@ -1,8 +1,9 @@
 /**
- * One list of jobs as rows: status (with activity), a readable name, backend,
- * live duration, image and id; a row opens the job, and an unfinished job's
- * row has a stop button. Long names and images end in an ellipsis, with the
- * full text in the row's title (the jobs table shows them whole).
+ * One list of jobs as rows: a readable name and id on top (up to two lines,
+ * as the sidebar is narrow), then status (with activity), backend, live
+ * duration and image; a row opens the job, and an unfinished job's row has
+ * a stop button. What does not fit ends in an ellipsis, with the full text
+ * in the row's title (the jobs table shows it whole).
  */
 import { stopIcon } from '@jupyterlab/ui-components';
 
@@ -36,6 +37,7 @@ export function jobRow(job: IJob, context: IRowContext): HTMLElement {
   const name = readableName(job, context.placeOf(job.id));
   const schedule = scheduleOf(job);
   const meta = h('div', { class: 'jp-ContainerJob-job-meta' }, [
+    statusBadge(job.status),
     job.backend,
     showDuration(h('span'), context.durations, job.id, text => ` · ${text}`),
     ` · ${shortImage(job.image)}`,
@@ -69,7 +71,6 @@ export function jobRow(job: IJob, context: IRowContext): HTMLElement {
       }
     },
     [
-      statusBadge(job.status),
       h('div', { class: 'jp-ContainerJob-job-main' }, [
         h('div', { class: 'jp-ContainerJob-job-name' }, [
           h('span', { text: name }),

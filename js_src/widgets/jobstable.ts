@@ -424,7 +424,7 @@ export class JobsTable extends Widget {
       unfinished.length > 0 &&
         h('p', {
           class: 'jp-ContainerJob-form-warning',
-          text: `${unfinished.length === ids.length && ids.length === 1 ? 'This job is' : `${unfinished.length} of them are`} still running or waiting: deleting cancels ${unfinished.length === 1 ? 'it' : 'them'} first (containers are stopped and removed).`
+          text: `${ids.length === 1 ? 'This job is' : `${unfinished.length} of them ${unfinished.length === 1 ? 'is' : 'are'}`} still running or waiting: deleting cancels ${unfinished.length === 1 ? 'it' : 'them'} first (containers are stopped and removed).`
         }),
       h('p', {
         text: 'Their records, logs and output files are removed for good.'
