@@ -41,6 +41,9 @@ export interface IJobsPanelOptions {
   openTable: () => void;
 }
 
+const NO_JOBS =
+  'No jobs yet. Run a cell or a notebook from the notebook toolbar (Container job ▾), or an image with "Run a container…" above.';
+
 /** Schedules change rarely: refreshed this often while the panel is shown. */
 const SCHEDULES_EVERY_MS = 30000;
 
@@ -87,10 +90,7 @@ export class JobsPanel extends Widget {
     );
     this._jobList = h('ul', { class: 'jp-ContainerJob-list' });
     this._allTitle = h('h3', { class: 'jp-ContainerJob-sectionTitle' });
-    this._empty = h('p', {
-      class: 'jp-ContainerJob-empty',
-      text: 'No jobs yet. Run a cell or a notebook from the notebook toolbar (Container job ▾), or an image with "Run a container…" above.'
-    });
+    this._empty = h('p', { class: 'jp-ContainerJob-empty', text: NO_JOBS });
     this.node.append(
       h('header', { class: 'jp-ContainerJob-header' }, [
         h('h2', { class: 'jp-ContainerJob-title', text: 'Container jobs' }),
@@ -222,26 +222,29 @@ export class JobsPanel extends Widget {
       model.query.backend
     );
     this._notebookSection.hidden = !panel || fromNotebook.length === 0;
-    if (panel && fromNotebook.length) {
-      this._notebookTitle.textContent = `Launched from ${panel.context.localPath.replace(/^.*\//, '')}`;
-      setChildren(
-        this._notebookList,
-        fromNotebook.map(({ id, job }) => {
-          if (job) {
-            return jobRow(job, context);
-          }
-          const place = notebookJobs.placeOf(id);
-          const note = place ? `cell ${place.number}` : '';
-          return model.isMissing(id)
-            ? missingRow(id, note)
-            : h('li', {
-                class: 'jp-ContainerJob-job jp-mod-loading',
-                text: `${id} · ${note} · loading…`
-              });
-        })
-      );
-    }
+    this._notebookTitle.textContent = panel
+      ? `Launched from ${panel.context.localPath.replace(/^.*\//, '')}`
+      : '';
+    setChildren(
+      this._notebookList,
+      fromNotebook.map(({ id, job }) => {
+        if (job) {
+          return jobRow(job, context);
+        }
+        const place = notebookJobs.placeOf(id);
+        const note = place ? `cell ${place.number}` : '';
+        return model.isMissing(id)
+          ? missingRow(id, note)
+          : h('li', {
+              class: 'jp-ContainerJob-job jp-mod-loading',
+              text: `${id} · ${note} · loading…`
+            });
+      })
+    );
     this._empty.hidden = others.length > 0 || fromNotebook.length > 0;
+    this._empty.textContent = model.query.backend
+      ? 'No jobs of this backend. Choose "All" to see every job.'
+      : NO_JOBS;
     this._allTitle.textContent = this._notebookSection.hidden
       ? 'Recent jobs'
       : 'Other recent jobs';
