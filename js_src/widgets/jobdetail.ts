@@ -183,7 +183,9 @@ export class JobDetail extends Widget {
     const before = this._job;
     this._job = job;
     const name = readableName(job, this._o.placeOf?.(job.id));
-    this.title.label = `${name} (${job.status.toLowerCase()})`;
+    // The tab drops ".ipynb": a tab named like the notebook would be taken for it.
+    this.title.label = `${name.replace(/\.ipynb\b/g, '')} (${job.status.toLowerCase()})`;
+    this.title.caption = `${name} ${job.id}`;
     setStatus(this._status, job.status);
     setChildren(this._name, [
       name,
@@ -374,6 +376,7 @@ export function jobDetailWidget(
   widget.title.closable = true;
   content.title.changed.connect(() => {
     widget.title.label = content.title.label;
+    widget.title.caption = content.title.caption;
   });
   return widget;
 }

@@ -368,6 +368,11 @@ export class JobsTable extends Widget {
           h('div', { class: 'jp-ContainerJob-job-meta' }, [
             job.id,
             job.origin && ` · ${job.origin}`,
+            // Narrow tables drop the Image and Started columns (CSS): here they stay.
+            h('span', {
+              class: 'jp-ContainerJob-table-narrow',
+              text: ` · ${job.image} · ${formatTime(job.started_at ?? job.created_at)}`
+            }),
             schedule &&
               h('span', {
                 class: 'jp-ContainerJob-tag',
