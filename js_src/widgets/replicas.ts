@@ -142,5 +142,5 @@ export class ReplicasView {
   private _timer: ReturnType<typeof setInterval> | null = null;
   private readonly _title = h('h3', { class: 'jp-ContainerJob-sectionTitle' });
   private readonly _rows = h('tbody');
-  private readonly _error = h('p', { class: 'jp-ContainerJob-logState' });
+  private readonly _error = h('p', { class: 'jp-ContainerJob-replicaError' });
 }
