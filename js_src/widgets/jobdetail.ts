@@ -184,7 +184,9 @@ export class JobDetail extends Widget {
     this._job = job;
     const name = readableName(job, this._o.placeOf?.(job.id));
     // The tab drops ".ipynb": a tab named like the notebook would be taken for it.
-    this.title.label = `${name.replace(/\.ipynb\b/g, '')} (${job.status.toLowerCase()})`;
+    const short = name.replace(/\.ipynb\b/g, '');
+    const label = short === job.id ? short : `${short} · ${job.id}`;
+    this.title.label = `${label} (${job.status.toLowerCase()})`;
     this.title.caption = `${name} ${job.id}`;
     setStatus(this._status, job.status);
     setChildren(this._name, [
