@@ -147,6 +147,19 @@ export interface ILogChunk {
   done: boolean;
 }
 
+/**
+ * One replica of a job (`GET jobs/{id}/replicas`): its Vertex name
+ * (workerpool{pool}-{index}), its state in job status words, how it ended.
+ */
+export interface IReplica {
+  name: string;
+  pool: number;
+  index: number;
+  state: JobStatus;
+  exit_code: number | null;
+  message: string;
+}
+
 export interface IOutputFile {
   path: string;
   size: number;
@@ -406,6 +419,12 @@ export class ContainerJobAPI {
 
   async deleteJob(id: string): Promise<void> {
     await this.call(`jobs/${enc(id)}`, { method: 'DELETE' });
+  }
+
+  async replicas(id: string): Promise<IReplica[]> {
+    return (
+      await this.call<{ replicas: IReplica[] }>(`jobs/${enc(id)}/replicas`)
+    ).replicas;
   }
 
   logs(id: string, since = 0): Promise<ILogChunk> {

@@ -29,6 +29,8 @@ import { EMPTY_DEFAULTS, IDefaults, PLUGIN_ID, readDefaults } from './defaults';
 
 import { jobRendererFactory } from './jobchip';
 
+import { registerJobsTable } from './jobsview';
+
 import { Launcher, Submissions } from './launch';
 
 import { JobListModel } from './model';
@@ -129,13 +131,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     launcher.onSchedulesChanged(() => void schedules.refresh());
 
+    const openTable = registerJobsTable(
+      app,
+      {
+        api,
+        open: openJob,
+        placeOf: id => notebookJobs.placeOf(id),
+        deleted: () => void model.refresh()
+      },
+      palette,
+      restorer
+    );
     const panel = new JobsPanel({
       model,
       notebookJobs,
       tracker,
       schedules,
       actions: { open: openJob, cancel: id => void cancelJob(api, model, id) },
-      runContainer: () => void app.commands.execute(CommandIDs.runContainer)
+      runContainer: () => void app.commands.execute(CommandIDs.runContainer),
+      openTable
     });
     app.shell.add(panel, 'left', { rank: 650 });
     restorer?.add(panel, panel.id);

@@ -16,7 +16,9 @@ import { JobListModel } from './model';
 
 import { h } from './widgets/dom';
 
-import { statusClass } from './widgets/format';
+import { showDuration } from './elapsed';
+
+import { setStatus, statusBadge } from './widgets/status';
 
 /** What a chip needs beyond the job list: open a job, restore it, read one. */
 export interface IChipActions {
@@ -44,12 +46,10 @@ class JobChip extends Widget implements IRenderMime.IRenderer {
     }
     this._id = announced.id;
     this._announced = announced.status;
-    this._badge = h('span', {
-      class: statusClass(announced.status),
-      text: announced.status
-    });
+    this._badge = statusBadge(announced.status);
     this.node.replaceChildren(
       this._badge,
+      this._duration,
       h('span', {
         text: ` containerjob job ${announced.id} (${announced.backend}) `
       }),
@@ -82,8 +82,8 @@ class JobChip extends Widget implements IRenderMime.IRenderer {
       return;
     }
     const status = this._model.get(this._id)?.status ?? this._announced;
-    this._badge.className = statusClass(status);
-    this._badge.textContent = status;
+    setStatus(this._badge, status);
+    showDuration(this._duration, this._model, this._id, text => ` ${text}`);
     this._restore.hidden = !isFinal(status) || status === 'LOST';
   }
 
@@ -91,6 +91,10 @@ class JobChip extends Widget implements IRenderMime.IRenderer {
   private _announced: ReturnType<typeof announcements>[number]['status'] =
     'QUEUED';
   private _badge: HTMLElement | null = null;
+  /** The job's time so far, ticking while it runs. */
+  private readonly _duration = h('span', {
+    attrs: { 'data-role': 'duration' }
+  });
   private readonly _restore = h('a', {
     class: 'jp-ContainerJob-link jp-ContainerJob-restore',
     text: 'Restore output and variables',

@@ -53,6 +53,7 @@ class JobView extends Panel {
     this.title.label = options.jobId;
     detail.title.changed.connect(() => {
       this.title.label = detail.title.label;
+      this.title.caption = detail.title.caption;
     });
     this.addWidget(detail);
   }
@@ -97,6 +98,7 @@ export class JobPage {
     widget.title.closable = true;
     content.title.changed.connect(() => {
       widget.title.label = content.title.label;
+      widget.title.caption = content.title.caption;
     });
     this._widget = widget;
     void this._tracker.add(widget);
@@ -138,6 +140,7 @@ export function jobDetailOptions(
     originAction: job => originAction(job, notebookJobs),
     goToOrigin: job => goToOrigin(app, notebookJobs, job),
     openNotebook: (job, file) => openExecuted(app, api, job, file),
-    backendOptions
+    backendOptions,
+    placeOf: jobId => notebookJobs.placeOf(jobId)
   });
 }

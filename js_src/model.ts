@@ -47,7 +47,9 @@ export function nextDelay(
 export class JobListModel implements IDisposable {
   constructor(
     readonly api: ContainerJobAPI,
-    backoff: Partial<IBackoff> = {}
+    backoff: Partial<IBackoff> = {},
+    /** Jobs asked for per list page. */
+    readonly pageSize = 50
   ) {
     this._backoff = { ...DEFAULT_BACKOFF, ...backoff };
     this._delay = this._backoff.min;
@@ -101,6 +103,14 @@ export class JobListModel implements IDisposable {
 
   get(id: string): IJob | undefined {
     return this._records.get(id);
+  }
+
+  /**
+   * When the record of `id` arrived (`performance.now()`): a running job's
+   * duration counts on from there (elapsed.ts).
+   */
+  receivedAt(id: string): number | undefined {
+    return this._receivedAt.get(id);
   }
 
   /** Whether a known job's record is gone from the server (404). */
@@ -199,7 +209,10 @@ export class JobListModel implements IDisposable {
     let error: string | null = null;
     try {
       if (this._visible) {
-        const page = await this.api.listJobs({ limit: 50, ...this._query });
+        const page = await this.api.listJobs({
+          limit: this.pageSize,
+          ...this._query
+        });
         const ids = page.jobs.map(job => job.id);
         moved = ids.join() !== this._listed.join();
         this._listed = ids;
@@ -258,6 +271,7 @@ export class JobListModel implements IDisposable {
   private _store(job: IJob): boolean {
     const previous = this._records.get(job.id);
     this._records.set(job.id, job);
+    this._receivedAt.set(job.id, performance.now());
     this._missing.delete(job.id);
     if (isFinal(job.status)) {
       this._watched.delete(job.id);
@@ -327,6 +341,7 @@ export class JobListModel implements IDisposable {
   private _error: string | null = null;
   private _listed: string[] = [];
   private _records = new Map<string, IJob>();
+  private _receivedAt = new Map<string, number>();
   private _tracked = new Set<string>();
   private _watched = new Set<string>();
   private _missing = new Set<string>();

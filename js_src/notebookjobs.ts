@@ -24,6 +24,8 @@ import {
 
 import { isFinal } from './api';
 
+import { ICellPlace } from './jobnames';
+
 import { JobListModel } from './model';
 
 /** A job launched by a cell of a notebook. */
@@ -75,6 +77,19 @@ export class NotebookJobs {
       }
     }
     return null;
+  }
+
+  /** Where the open notebook holds the cell that launched job `id`, if any. */
+  placeOf(id: string): ICellPlace | null {
+    const found = this.findCell(id);
+    if (!found) {
+      return null;
+    }
+    const cells = [...(found.panel.model?.cells ?? [])];
+    return {
+      number: cells.indexOf(found.cell) + 1,
+      source: found.cell.sharedModel.getSource()
+    };
   }
 
   private _attach(panel: NotebookPanel): void {

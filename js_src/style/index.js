@@ -2,3 +2,4 @@ import './base.css';
 import './jobpage.css';
 import './schedules.css';
 import './customjob.css';
+import './jobsview.css';

@@ -20,6 +20,10 @@ import {
 
 import { containerFacts } from '../container';
 
+import { showDuration } from '../elapsed';
+
+import { ICellPlace, readableName, scheduleOf } from '../jobnames';
+
 import { LogStream } from '../logs';
 
 import { specForBackend } from '../specview';
@@ -28,13 +32,11 @@ import { JobListModel } from '../model';
 
 import { h, setChildren } from './dom';
 
-import {
-  formatDuration,
-  formatSize,
-  formatTime,
-  jobTitle,
-  statusClass
-} from './format';
+import { formatSize, formatTime } from './format';
+
+import { ReplicasView } from './replicas';
+
+import { setStatus } from './status';
 
 /** The most log text kept in the view; older text is dropped with a notice. */
 const MAX_LOG_CHARS = 2_000_000;
@@ -55,6 +57,8 @@ export interface IJobDetailOptions {
   openNotebook: (job: IJob, file: string) => Promise<void>;
   /** The run options `backend` takes (its spec fields shown are theirs). */
   backendOptions: (backend: string) => Promise<ReadonlySet<RunOptionName>>;
+  /** The open notebook's cell that launched the job, for its name. */
+  placeOf?: (id: string) => ICellPlace | null;
 }
 
 export class JobDetail extends Widget {
@@ -95,6 +99,7 @@ export class JobDetail extends Widget {
     this._logState = h('p', { class: 'jp-ContainerJob-logState' });
     this._outputs = h('ul', { class: 'jp-ContainerJob-outputs' });
     this._spec = h('pre', { class: 'jp-ContainerJob-spec' });
+    this._replicas = new ReplicasView(_o.api, _o.jobId);
     this.node.append(
       h('header', { class: 'jp-ContainerJob-detail-header' }, [
         this._status,
@@ -107,6 +112,7 @@ export class JobDetail extends Widget {
       this._message,
       this._facts,
       this._note,
+      this._replicas.node,
       h('section', { class: 'jp-ContainerJob-section' }, [
         h('h3', { class: 'jp-ContainerJob-sectionTitle', text: 'Logs' }),
         this._logPre,
@@ -137,6 +143,7 @@ export class JobDetail extends Widget {
       return;
     }
     this._logs.dispose();
+    this._replicas.dispose();
     super.dispose();
   }
 
@@ -151,20 +158,26 @@ export class JobDetail extends Widget {
   }
 
   protected onAfterShow(msg: Message): void {
-    this._logs.active = true;
+    this._setActive(true);
     this.refresh();
   }
 
   protected onAfterAttach(msg: Message): void {
-    this._logs.active = this.isVisible;
+    this._setActive(this.isVisible);
   }
 
   protected onAfterHide(msg: Message): void {
-    this._logs.active = false;
+    this._setActive(false);
   }
 
   protected onBeforeDetach(msg: Message): void {
-    this._logs.active = false;
+    this._setActive(false);
+  }
+
+  /** Logs and replicas are followed only while the page shows. */
+  private _setActive(value: boolean): void {
+    this._logs.active = value;
+    this._replicas.active = value;
   }
 
   /** First fetch; an unfinished job is then followed by the model. */
@@ -193,10 +206,19 @@ export class JobDetail extends Widget {
   private _render(job: IJob): void {
     const before = this._job;
     this._job = job;
-    this.title.label = `${jobTitle(job)} (${job.status.toLowerCase()})`;
-    this._status.className = statusClass(job.status);
-    this._status.textContent = job.status;
-    this._name.textContent = jobTitle(job);
+    const name = readableName(job, this._o.placeOf?.(job.id));
+    // The tab drops ".ipynb": a tab named like the notebook would be taken for it.
+    const short = name.replace(/\.ipynb\b/g, '');
+    const label = short === job.id ? short : `${short} · ${job.id}`;
+    this.title.label = `${label} (${job.status.toLowerCase()})`;
+    this.title.caption = `${name} ${job.id}`;
+    setStatus(this._status, job.status);
+    setChildren(this._name, [
+      name,
+      h('span', { class: 'jp-ContainerJob-job-id', text: ` ${job.id}` })
+    ]);
+    this._replicas.job = job;
+    const schedule = scheduleOf(job);
     this._cancel.disabled = isFinal(job.status);
     const problem = this._o.rerunProblem(job.id);
     this._rerun.disabled = problem !== null;
@@ -207,7 +229,7 @@ export class JobDetail extends Widget {
       job.status === 'FAILED' || job.status === 'LOST'
     );
     this._message.hidden = !job.message;
-    const facts: [string, string][] = [
+    const facts: [string, string | HTMLElement][] = [
       ['ID', job.id],
       ['Backend', job.backend],
       ['Image', job.image],
@@ -215,9 +237,15 @@ export class JobDetail extends Widget {
       ['Created', formatTime(job.created_at)],
       ['Started', formatTime(job.started_at)],
       ['Finished', formatTime(job.finished_at)],
-      ['Duration', formatDuration(job.duration_s)],
+      [
+        'Duration',
+        job.started_at === null
+          ? ''
+          : showDuration(h('dd'), this._o.model, job.id)
+      ],
       ['Exit code', job.exit_code === null ? '' : String(job.exit_code)],
       ['Origin', job.origin],
+      ['Schedule', schedule ? `started by schedule ${schedule}` : ''],
       ['Backend ref', job.backend_ref]
     ];
     setChildren(
@@ -226,7 +254,11 @@ export class JobDetail extends Widget {
         .filter(([, value]) => value)
         .flatMap(([label, value]) => [
           h('dt', { text: label }),
-          label === 'Origin' ? this._origin(job) : h('dd', { text: value })
+          label === 'Origin'
+            ? this._origin(job)
+            : typeof value === 'string'
+              ? h('dd', { text: value })
+              : value
         ])
     );
     this._spec.textContent = JSON.stringify(
@@ -411,4 +443,5 @@ export class JobDetail extends Widget {
   private _logState: HTMLElement;
   private _outputs: HTMLElement;
   private _spec: HTMLElement;
+  private _replicas: ReplicasView;
 }

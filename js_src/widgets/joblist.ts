@@ -1,38 +1,60 @@
 /**
- * One list of jobs as rows: status, name, backend, duration, image; a row
- * opens the job, and an unfinished job's row has a stop button.
+ * One list of jobs as rows: a readable name and id on top (up to two lines,
+ * as the sidebar is narrow), then status (with activity), backend, live
+ * duration and image; a row opens the job, and an unfinished job's row has
+ * a stop button. What does not fit ends in an ellipsis, with the full text
+ * in the row's title (the jobs table shows it whole).
  */
 import { stopIcon } from '@jupyterlab/ui-components';
 
 import { IJob, isFinal } from '../api';
 
+import { IDurationSource, showDuration } from '../elapsed';
+
+import { ICellPlace, readableName, scheduleOf } from '../jobnames';
+
 import { h } from './dom';
 
-import { formatDuration, jobTitle, shortImage, statusClass } from './format';
+import { shortImage } from './format';
+
+import { statusBadge } from './status';
 
 export interface IRowActions {
   open: (id: string) => void;
   cancel: (id: string) => void;
 }
 
-/** A row for a job; `missing` rows are ids whose record is gone. */
-export function jobRow(
-  job: IJob,
-  actions: IRowActions,
-  note = ''
-): HTMLElement {
-  const meta = [
+/** What rows read besides the job: live durations, the cell of a job. */
+export interface IRowContext {
+  actions: IRowActions;
+  durations: IDurationSource;
+  placeOf: (id: string) => ICellPlace | null;
+}
+
+/** A row for a job. */
+export function jobRow(job: IJob, context: IRowContext): HTMLElement {
+  const { actions } = context;
+  const name = readableName(job, context.placeOf(job.id));
+  const schedule = scheduleOf(job);
+  const meta = h('div', { class: 'jp-ContainerJob-job-meta' }, [
+    statusBadge(job.status),
     job.backend,
-    formatDuration(job.duration_s),
-    shortImage(job.image)
-  ]
-    .filter(Boolean)
-    .join(' · ');
+    showDuration(h('span'), context.durations, job.id, text => ` · ${text}`),
+    ` · ${shortImage(job.image)}`,
+    schedule &&
+      h('span', {
+        class: 'jp-ContainerJob-tag',
+        text: 'scheduled',
+        title: `Started by schedule ${schedule}`
+      })
+  ]);
   const row = h(
     'li',
     {
       class: 'jp-ContainerJob-job',
-      title: `${job.id}\n${job.image}${job.message ? `\n${job.message}` : ''}`,
+      title: [name, job.id, job.image, job.origin, job.message]
+        .filter(Boolean)
+        .join('\n'),
       attrs: {
         'data-job-id': job.id,
         'data-status': job.status,
@@ -49,13 +71,12 @@ export function jobRow(
       }
     },
     [
-      h('span', { class: statusClass(job.status), text: job.status }),
       h('div', { class: 'jp-ContainerJob-job-main' }, [
-        h('div', {
-          class: 'jp-ContainerJob-job-name',
-          text: note ? `${jobTitle(job)} · ${note}` : jobTitle(job)
-        }),
-        h('div', { class: 'jp-ContainerJob-job-meta', text: meta })
+        h('div', { class: 'jp-ContainerJob-job-name' }, [
+          h('span', { text: name }),
+          h('span', { class: 'jp-ContainerJob-job-id', text: ` ${job.id}` })
+        ]),
+        meta
       ])
     ]
   );

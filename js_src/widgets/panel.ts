@@ -1,7 +1,9 @@
 /**
  * The left sidebar: the launch actions that need no notebook (a container
- * job), jobs of the current notebook's cells, all recent jobs (of every
- * backend the server has) and the schedules. It polls only while shown.
+ * job), one list of jobs (those the current notebook's cells launched
+ * first, newest first, then the other recent jobs, none twice; the backend
+ * filter applies to both), the way to the full jobs table, and the
+ * schedules. It polls only while shown.
  */
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
@@ -21,7 +23,9 @@ import { h, setChildren } from './dom';
 
 import { containerJobIcon } from './icons';
 
-import { IRowActions, jobRow, missingRow } from './joblist';
+import { IRowActions, IRowContext, jobRow, missingRow } from './joblist';
+
+import { splitByNotebook } from './onelist';
 
 import { SchedulesView } from './schedules';
 
@@ -33,7 +37,12 @@ export interface IJobsPanelOptions {
   actions: IRowActions;
   /** "Run a container…": the form of a container job. */
   runContainer: () => void;
+  /** The jobs table in the main area. */
+  openTable: () => void;
 }
+
+const NO_JOBS =
+  'No jobs yet. Run a cell or a notebook from the notebook toolbar (Container job ▾), or an image with "Run a container…" above.';
 
 /** Schedules change rarely: refreshed this often while the panel is shown. */
 const SCHEDULES_EVERY_MS = 30000;
@@ -80,10 +89,8 @@ export class JobsPanel extends Widget {
       [this._notebookTitle, this._notebookList]
     );
     this._jobList = h('ul', { class: 'jp-ContainerJob-list' });
-    this._empty = h('p', {
-      class: 'jp-ContainerJob-empty',
-      text: 'No jobs yet. Run a cell or a notebook from the notebook toolbar (Container job ▾), or an image with "Run a container…" above.'
-    });
+    this._allTitle = h('h3', { class: 'jp-ContainerJob-sectionTitle' });
+    this._empty = h('p', { class: 'jp-ContainerJob-empty', text: NO_JOBS });
     this.node.append(
       h('header', { class: 'jp-ContainerJob-header' }, [
         h('h2', { class: 'jp-ContainerJob-title', text: 'Container jobs' }),
@@ -98,6 +105,14 @@ export class JobsPanel extends Widget {
             "Run an image's own program (or a command) with arguments, locally or on Vertex AI",
           attrs: { 'data-action': 'run-container' },
           on: { click: () => _o.runContainer() }
+        }),
+        h('button', {
+          class: 'jp-ContainerJob-textButton',
+          text: 'All jobs (table)',
+          title:
+            'Every job in a full-width table: sort, filter, search, delete',
+          attrs: { 'data-action': 'open-table' },
+          on: { click: () => _o.openTable() }
         })
       ]),
       this._error,
@@ -105,14 +120,7 @@ export class JobsPanel extends Widget {
       h(
         'section',
         { class: 'jp-ContainerJob-section jp-ContainerJob-allJobs' },
-        [
-          h('h3', {
-            class: 'jp-ContainerJob-sectionTitle',
-            text: 'Recent jobs'
-          }),
-          this._empty,
-          this._jobList
-        ]
+        [this._allTitle, this._empty, this._jobList]
       ),
       _o.schedules.node
     );
@@ -196,39 +204,54 @@ export class JobsPanel extends Widget {
   }
 
   private _render(): void {
-    const { model, actions } = this._o;
+    const { model, actions, notebookJobs } = this._o;
     this._error.textContent = model.error
       ? `Cannot list jobs: ${model.error}`
       : '';
     this._error.hidden = !model.error;
+    const context: IRowContext = {
+      actions,
+      durations: model,
+      placeOf: id => notebookJobs.placeOf(id)
+    };
 
     const panel: NotebookPanel | null = this._o.tracker.currentWidget;
-    const cellJobs = this._o.notebookJobs.jobsOf(panel);
-    this._notebookSection.hidden = cellJobs.length === 0;
-    if (panel && cellJobs.length) {
-      this._notebookTitle.textContent = `Launched from ${panel.context.localPath.replace(/^.*\//, '')}`;
-      const cells = [...(panel.model?.cells ?? [])];
-      const rows = [...cellJobs].reverse().map(({ id, cell }) => {
-        const note = `cell ${cells.indexOf(cell) + 1}`;
-        const job = model.get(id);
+    const { fromNotebook, others } = splitByNotebook(
+      notebookJobs.jobsOf(panel).map(({ id }) => id),
+      model,
+      model.query.backend
+    );
+    this._notebookSection.hidden = !panel || fromNotebook.length === 0;
+    this._notebookTitle.textContent = panel
+      ? `Launched from ${panel.context.localPath.replace(/^.*\//, '')}`
+      : '';
+    setChildren(
+      this._notebookList,
+      fromNotebook.map(({ id, job }) => {
         if (job) {
-          return jobRow(job, actions, note);
+          return jobRow(job, context);
         }
+        const place = notebookJobs.placeOf(id);
+        const note = place ? `cell ${place.number}` : '';
         return model.isMissing(id)
           ? missingRow(id, note)
           : h('li', {
               class: 'jp-ContainerJob-job jp-mod-loading',
               text: `${id} · ${note} · loading…`
             });
-      });
-      setChildren(this._notebookList, rows);
-    }
-
-    const jobs = model.jobs;
-    this._empty.hidden = jobs.length > 0;
+      })
+    );
+    this._empty.hidden = others.length > 0 || fromNotebook.length > 0;
+    this._empty.textContent = model.query.backend
+      ? 'No jobs of this backend. Choose "All" to see every job.'
+      : NO_JOBS;
+    this._allTitle.textContent = this._notebookSection.hidden
+      ? 'Recent jobs'
+      : 'Other recent jobs';
+    this._allTitle.hidden = others.length === 0 && fromNotebook.length > 0;
     setChildren(
       this._jobList,
-      jobs.map(job => jobRow(job, actions))
+      others.map(job => jobRow(job, context))
     );
   }
 
@@ -238,6 +261,7 @@ export class JobsPanel extends Widget {
   private _notebookTitle: HTMLElement;
   private _notebookList: HTMLElement;
   private _jobList: HTMLElement;
+  private _allTitle: HTMLElement;
   private _empty: HTMLElement;
   private _schedulesTimer: ReturnType<typeof setInterval> | null = null;
 }

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping, TypedDict
 
+from ..core import replica_states
 from ..core.errors import BackendUnavailable, ContainerJobError, JobNotFound, SpecError, unwritable
 from ..core.job_files import FINAL_LOG, read_log
 from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
 from ..core.payload import Payload
+from ..core.replica_states import ReplicaState
 from ..core.settings import Settings
 from ..core.store import Store
 
@@ -236,6 +238,12 @@ class Backend(ABC):
             self.store.transition(record.id, (JobStatus.QUEUED,), status=JobStatus.LOST, finished_at=time.time(),
                                   message=message)
         return self.store.get(record.id)
+
+    def replicas(self, record: JobRecord) -> list[ReplicaState]:
+        """Each replica of the job and its state as last seen, read from the job's folder (never from the
+        engine or API: a page polls this). A backend that sees replicas one by one keeps them there
+        (replica_states.keep); otherwise each replica the spec asks for is in the job's state."""
+        return replica_states.read(Path(record.job_dir)) or replica_states.from_spec(record.spec, record.status)
 
     @staticmethod
     def saved_logs(record: JobRecord) -> Iterator[str]:

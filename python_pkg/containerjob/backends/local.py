@@ -12,6 +12,7 @@ import docker
 import docker.errors
 from docker.types import DeviceRequest, Mount
 
+from ..core import replica_states
 from ..core.errors import (BackendUnavailable, ContainerJobError, JobLost, JobNotFound, MountError,
                            PayloadError, SpecError)
 from ..core.gcs_uri import gcs_path
@@ -296,6 +297,7 @@ class LocalBackend(Backend):
                 return self.stop(record, JobStatus.LOST, f"the chief's {lost}")
             return self.finalise(record, None, JobStatus.LOST, lost)
         if pool is not None:
+            self._keep_replica_states(record, pool)
             decided = replicas.verdict({name: i["State"] for name, i in pool.items()})
             if decided.status is not None:  # the first failure, or the chief's success, ends every replica
                 return self.stop(record, decided.status, decided.message, decided)
@@ -305,6 +307,12 @@ class LocalBackend(Backend):
                 return self.stop(record, JobStatus.FAILED, f"timed out after {timeout} s (--timeout)")
             return self.store.get(record.id)
         return self.finalise(record, info)
+
+    def _keep_replica_states(self, record: JobRecord, pool: dict[str, dict[str, Any]]) -> None:
+        """Under the job's lock and only while it is unfinished: the final states conclude kept stay."""
+        with self.job_lock(record) as current:
+            if not current.status.is_final:
+                replica_states.keep(Path(record.job_dir), replicas.states(record.spec, pool))
 
     def stop(self, record: JobRecord, status: JobStatus, message: str,
              decided: replicas.Verdict | None = None) -> JobRecord:
@@ -352,6 +360,8 @@ class LocalBackend(Backend):
         exit_code = None
         if status is None and decided is not None and record.status is not JobStatus.CANCELLING:
             status, message, exit_code = decided.status, decided.message, decided.exit_code
+        blamed = message if status is JobStatus.FAILED else ""  # a cancel blames no replica
+        replica_states.keep(Path(record.job_dir), replicas.states(record.spec, infos, blamed))
         return self._outcome(record, status, message, exit_code)
 
     def _outcome(self, record: JobRecord, status: JobStatus | None, message: str, exit_code: int | None) -> Outcome:

@@ -18,6 +18,7 @@ import docker.errors
 from ..core.errors import BackendError
 from ..core.job_files import FINAL_LOG
 from ..core.models import CHIEF, JobSpec, JobStatus, Replica
+from ..core.replica_states import ReplicaState
 from .base import StreamStop
 from .engine import engine_errors, gone_ok
 
@@ -65,6 +66,38 @@ def verdict(states: dict[str, dict[str, Any]]) -> Verdict:
     if chief_done is not None:
         return Verdict(JobStatus.SUCCEEDED, "", 0)
     return Verdict(None)
+
+
+STOPPED_CODES = (137, 143)  # SIGKILL, SIGTERM: what `docker stop` ends a replica with
+
+
+def states(spec: JobSpec, infos: dict[str, dict[str, Any]], ended_why: str | None = None) -> list[ReplicaState]:
+    """Each replica of the spec in JobStatus words, from its container's inspect (a missing one: QUEUED, not
+    created yet). At the end (`ended_why`: the job's final message), a replica stopped by a signal that the
+    message does not name was stopped because the job ended: CANCELLED, not FAILED."""
+    found = []
+    for replica in spec.replicas():
+        state = (infos.get(replica.name) or {}).get("State") or {}
+        docker_status, code = state.get("Status"), state.get("ExitCode")
+        message = ""
+        if not state:
+            status = JobStatus.QUEUED
+        elif docker_status == "created":
+            status = JobStatus.PENDING
+        elif docker_status not in ("exited", "dead"):
+            status = JobStatus.RUNNING
+        elif code == 0:
+            status = JobStatus.SUCCEEDED
+        elif state.get("OOMKilled"):
+            status, message = JobStatus.FAILED, "ran out of memory (OOM killed)"
+        elif ended_why is not None and code in STOPPED_CODES and f"replica {replica.name} " not in ended_why:
+            status, message = JobStatus.CANCELLED, "stopped as the job ended"
+        else:
+            status, message = JobStatus.FAILED, f"exited with code {code}"
+        ended = docker_status in ("exited", "dead")
+        found.append(ReplicaState(name=replica.name, pool=replica.pool, index=replica.index, state=status.value,
+                                  exit_code=code if ended else None, message=message))
+    return found
 
 
 def each(call: Callable[..., T], calls: list[tuple]) -> list[T]:

@@ -85,3 +85,16 @@ class CancelHandler(ContainerJobHandler):
         self.json_body(())
         record = await self.blocking(self.service.cancel, self.job_id(job_id))
         self.reply(record.to_dict())
+
+
+class ReplicasHandler(ContainerJobHandler):
+    """`GET jobs/{id}/replicas`: each replica and its state as the backend last kept it (a file, no engine)."""
+
+    @tornado.web.authenticated
+    async def get(self, job_id: str) -> None:
+        states = await self.blocking(self._states, self.job_id(job_id))
+        self.reply({"replicas": states})
+
+    def _states(self, job_id: str) -> list:
+        record = self.service.get(job_id, refresh=False)
+        return self.service.backend(record.backend).replicas(record)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .customjob import CustomJobFileHandler
-from .jobs import CancelHandler, JobHandler, JobsHandler, ValidateJobHandler
+from .jobs import CancelHandler, JobHandler, JobsHandler, ReplicasHandler, ValidateJobHandler
 from .logs import LogsHandler
 from .notebooks import NotebookParametersHandler
 from .outputs import OutputFileHandler, OutputsHandler
@@ -24,6 +24,7 @@ ROUTES: list[tuple[str, type]] = [
     (f"jobs/{JOB}", JobHandler),
     (f"jobs/{JOB}/cancel", CancelHandler),
     (f"jobs/{JOB}/logs", LogsHandler),
+    (f"jobs/{JOB}/replicas", ReplicasHandler),
     (f"jobs/{JOB}/outputs", OutputsHandler),
     (f"jobs/{JOB}/outputs/(?P<path>.+)", OutputFileHandler),
     ("notebooks/parameters", NotebookParametersHandler),

@@ -1,0 +1,51 @@
+"""The replicas of a job and their states, as the job page shows them: kept in the job's folder by the backend
+that saw them (local: each container's state at every refresh and at the end), so a read never asks an engine,
+and a job that ended still shows how each replica ended after its containers are gone."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, TypedDict
+
+from .models import JobSpec, JobStatus
+
+STATES_FILE = "replicas.json"  # in the job folder; not an output (job_files lists only output folders)
+
+
+class ReplicaState(TypedDict):
+    """One replica: its Vertex name (workerpool{P}-{I}), pool and index, a JobStatus word, exit code if ended."""
+
+    name: str
+    pool: int
+    index: int
+    state: str
+    exit_code: int | None
+    message: str
+
+
+def from_spec(spec: JobSpec, status: JobStatus) -> list[ReplicaState]:
+    """What a backend that cannot see replicas one by one knows: each replica the spec asks for, in the
+    job's own state (Vertex reports a job's state, not its replicas')."""
+    return [ReplicaState(name=r.name, pool=r.pool, index=r.index, state=status.value, exit_code=None, message="")
+            for r in spec.replicas()]
+
+
+def keep(job_dir: Path, states: list[ReplicaState]) -> None:
+    """Replace the kept states at once (a reader never sees half a file); a deleted job folder is fine."""
+    path = job_dir / STATES_FILE
+    tmp = job_dir / f".{STATES_FILE}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(states))
+        os.replace(tmp, path)
+    except FileNotFoundError:
+        return
+
+
+def read(job_dir: Path) -> list[ReplicaState] | None:
+    """The states kept last, or None when none were (a job with one replica, or not seen yet)."""
+    try:
+        data: Any = json.loads((job_dir / STATES_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, list) else None

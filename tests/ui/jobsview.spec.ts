@@ -1,0 +1,319 @@
+/**
+ * Live time and the jobs view, in a real JupyterLab whose jobs run in real
+ * local containers: a running job's time ticks (chip, sidebar, job page) and
+ * its replicas show; the sidebar is one list without duplicates; the jobs
+ * table sorts, searches, deletes and bulk-deletes. Screenshots of the
+ * sidebar, the table and the job page in light and dark, 1440 and 900 px.
+ */
+import {
+  IJupyterLabPageFixture,
+  expect,
+  galata,
+  test
+} from '@jupyterlab/galata';
+
+import type { APIRequestContext, Locator } from '@playwright/test';
+
+import * as path from 'path';
+
+import {
+  ARTIFACTS,
+  IMAGE,
+  SIDEBAR,
+  announcedJob,
+  openNotebook,
+  openSidebar
+} from './helpers';
+
+test.use({
+  mockSettings: {
+    ...galata.DEFAULT_SETTINGS,
+    'containerjob:plugin': { image: IMAGE }
+  }
+});
+
+/** Seconds in a shown duration (`4.2s`, `45s`, `3m 05s`). */
+function seconds(text: string): number {
+  const m = /(?:(\d+)m )?(\d+(?:\.\d)?)s/.exec(text);
+  expect(m, `"${text}" is a duration`).not.toBeNull();
+  return Number(m![1] ?? 0) * 60 + Number(m![2]);
+}
+
+/** The duration `node` shows, once it shows one. */
+async function shown(node: Locator): Promise<number> {
+  await expect(node).toHaveText(/\d+(\.\d)?s/, { timeout: 120000 });
+  return seconds((await node.textContent())!);
+}
+
+/** The shown time grows between two reads (the page ticks on its own). */
+async function ticks(node: Locator): Promise<void> {
+  const first = await shown(node);
+  await expect
+    .poll(async () => seconds((await node.textContent())!), {
+      timeout: 15000
+    })
+    .toBeGreaterThan(first);
+}
+
+/** A job submitted through the REST API, as a notebook would. */
+async function submit(
+  request: APIRequestContext,
+  source: string,
+  options: Record<string, unknown>
+): Promise<string> {
+  const response = await request.post('/containerjob/jobs', {
+    data: {
+      kind: 'cell',
+      source,
+      origin: 'elsewhere/other.ipynb',
+      options: { backend: 'local', image: IMAGE, ...options }
+    }
+  });
+  expect(response.status()).toBe(201);
+  return (await response.json()).id;
+}
+
+/** Light and dark, 1440 and 900 px wide: a screenshot of `target` in each. */
+async function screenshots(
+  page: IJupyterLabPageFixture,
+  target: Locator,
+  name: string
+): Promise<void> {
+  for (const width of [1440, 900]) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const theme of ['light', 'dark'] as const) {
+      if (theme === 'dark') {
+        await page.theme.setDarkTheme();
+      } else {
+        await page.theme.setLightTheme();
+      }
+      await target.screenshot({
+        path: path.join(ARTIFACTS, `${name}-${theme}-${width}.png`)
+      });
+    }
+  }
+  await page.theme.setLightTheme();
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+test.describe('live time and the jobs view', () => {
+  test('a running 2-replica job ticks in the cell, the sidebar and its page, which shows its replicas', async ({
+    page,
+    tmpPath
+  }) => {
+    await openNotebook(page, tmpPath, 'ticking.ipynb', [
+      { source: '%load_ext containerjob' },
+      {
+        source: `%%containerjob --backend local --image ${IMAGE} --replicas 2\nimport time\nprint("up", flush=True)\ntime.sleep(300)`
+      }
+    ]);
+    await page.notebook.runCell(0);
+    await page.notebook.selectCells(1);
+    await page.keyboard.press('Control+Enter'); // runs on; the kernel waits for the job
+    const { id, chip } = await announcedJob(page, 1);
+
+    await test.step('the cell chip shows it running and its time ticks', async () => {
+      await expect(chip.locator('.jp-ContainerJob-status')).toHaveText(
+        'RUNNING',
+        { timeout: 120000 }
+      );
+      await expect(
+        chip.locator('.jp-ContainerJob-status .jp-ContainerJob-activity')
+      ).toHaveCount(1);
+      await ticks(chip.locator('[data-role="duration"]'));
+    });
+
+    const panel = await openSidebar(page);
+    const row = panel.locator(
+      `.jp-ContainerJob-notebookJobs [data-job-id="${id}"]`
+    );
+    await test.step('the sidebar row ticks, with a readable name and a pulse', async () => {
+      await expect(row).toHaveAttribute('data-status', 'RUNNING');
+      await expect(row.locator('.jp-ContainerJob-job-name')).toContainText(
+        'ticking.ipynb · cell 2: import time'
+      );
+      await expect(row.locator('.jp-ContainerJob-activity')).toHaveCount(1);
+      await expect(row.locator('.jp-ContainerJob-status')).toHaveAttribute(
+        'title',
+        /^Running/
+      );
+      await ticks(row.locator('.jp-ContainerJob-duration'));
+      await screenshots(page, panel, 'jobsview-sidebar-running');
+    });
+
+    await row.click();
+    const detail = page.locator(`.jp-ContainerJob-detail[data-job-id="${id}"]`);
+    await test.step('the job page ticks and lists both replicas running', async () => {
+      await ticks(detail.locator('dd.jp-ContainerJob-duration'));
+      const replicas = detail.locator('.jp-ContainerJob-replicas');
+      await expect(replicas.locator('.jp-ContainerJob-sectionTitle')).toHaveText(
+        'Replicas (2)'
+      );
+      await expect(replicas.locator('tbody tr')).toHaveCount(2);
+      for (const name of ['workerpool0-0', 'workerpool1-0']) {
+        await expect(
+          replicas.locator(`tr[data-replica="${name}"]`)
+        ).toHaveAttribute('data-state', 'RUNNING', { timeout: 60000 });
+      }
+      await screenshots(page, detail, 'jobsview-replicas-running');
+    });
+
+    await test.step('cancelled, each replica says it was stopped as the job ended', async () => {
+      await detail.locator('button[data-action="cancel"]').click();
+      await expect(detail.locator('.jp-ContainerJob-status').first()).toHaveText(
+        'CANCELLED',
+        { timeout: 60000 }
+      );
+      const replicas = detail.locator('.jp-ContainerJob-replicas');
+      for (const name of ['workerpool0-0', 'workerpool1-0']) {
+        const line = replicas.locator(`tr[data-replica="${name}"]`);
+        await expect(line).toHaveAttribute('data-state', 'CANCELLED');
+        await expect(line).toContainText('stopped as the job ended');
+      }
+      await expect(chip.locator('.jp-ContainerJob-activity')).toHaveCount(0);
+    });
+  });
+
+  test('one sidebar list without duplicates; the table sorts, searches, deletes and bulk-deletes', async ({
+    page,
+    request,
+    tmpPath
+  }) => {
+    // The server is shared with the other tests: this one starts with no job.
+    const before = await request.get('/containerjob/jobs?limit=1000');
+    for (const { id } of (await before.json()).jobs) {
+      expect((await request.delete(`/containerjob/jobs/${id}`)).status()).toBe(
+        204
+      );
+    }
+    await openNotebook(page, tmpPath, 'jobs.ipynb', [
+      { source: '%load_ext containerjob' },
+      { source: `%%containerjob --backend local --image ${IMAGE}\nx = 1` }
+    ]);
+    await page.notebook.runCell(0);
+    await page.notebook.selectCells(1);
+    await page.keyboard.press('Control+Enter');
+    const { id: mine, chip } = await announcedJob(page, 1);
+    await expect(chip.locator('.jp-ContainerJob-status')).toHaveText(
+      'SUCCEEDED',
+      { timeout: 120000 }
+    );
+    const alpha = await submit(request, 'print("a")', { name: 'alpha' });
+    const charlie = await submit(request, 'print("c")', { name: 'charlie' });
+    const bravo = await submit(request, 'print("b")', { name: 'bravo' });
+    const delta = await submit(request, 'import time; time.sleep(300)', {
+      name: 'delta'
+    });
+
+    const panel = await openSidebar(page);
+    await test.step('the notebook job is listed once, under its notebook; the others once, below', async () => {
+      await expect(panel.locator(`[data-job-id="${mine}"]`)).toHaveCount(1);
+      await expect(
+        panel.locator(`.jp-ContainerJob-notebookJobs [data-job-id="${mine}"]`)
+      ).toContainText('jobs.ipynb · cell 2: x = 1');
+      for (const id of [alpha, bravo, charlie, delta]) {
+        await expect(
+          panel.locator(`.jp-ContainerJob-allJobs [data-job-id="${id}"]`)
+        ).toHaveCount(1);
+      }
+      await expect(panel.locator('.jp-ContainerJob-job')).toHaveCount(5);
+    });
+
+    await test.step('the backend filter applies to both parts', async () => {
+      await panel.locator('.jp-ContainerJob-filter').selectOption('vertex');
+      await expect(panel.locator('.jp-ContainerJob-job')).toHaveCount(0);
+      await panel.locator('.jp-ContainerJob-filter').selectOption('local');
+      await expect(panel.locator('.jp-ContainerJob-job')).toHaveCount(5);
+      await panel.locator('.jp-ContainerJob-filter').selectOption('');
+    });
+
+    await panel.locator('button[data-action="open-table"]').click();
+    const table = page.locator('.jp-ContainerJob-table');
+    await expect(table).toBeVisible();
+    const names = table.locator('tbody [data-role="name"]');
+    await test.step('every job once; sorted by name both ways', async () => {
+      await expect(table.locator('tbody tr')).toHaveCount(5);
+      await table.locator('th[data-sort="name"] button').click();
+      await expect(table.locator('th[data-sort="name"]')).toHaveAttribute(
+        'aria-sort',
+        'ascending'
+      );
+      await expect(names).toHaveText([
+        'alpha',
+        'bravo',
+        'charlie',
+        'delta',
+        'jobs.ipynb · cell 2: x = 1'
+      ]);
+      await table.locator('th[data-sort="name"] button').click();
+      await expect(names).toHaveText([
+        'jobs.ipynb · cell 2: x = 1',
+        'delta',
+        'charlie',
+        'bravo',
+        'alpha'
+      ]);
+      await expect(
+        table.locator(`tr[data-job-id="${delta}"] .jp-ContainerJob-activity`)
+      ).toHaveCount(1);
+      await screenshots(page, page.locator('#containerjob-jobs-table'), 'jobsview-table');
+    });
+
+    await test.step('the search matches name, id, image and origin', async () => {
+      const search = table.locator('input[type="search"]');
+      await search.fill('bravo');
+      await expect(names).toHaveText(['bravo']);
+      await search.fill(mine);
+      await expect(names).toHaveText(['jobs.ipynb · cell 2: x = 1']);
+      await search.fill('elsewhere/other');
+      await expect(table.locator('tbody tr')).toHaveCount(4);
+      await search.fill('');
+      await expect(table.locator('tbody tr')).toHaveCount(5);
+    });
+
+    await test.step('delete one row, confirmed', async () => {
+      await table
+        .locator(`tr[data-job-id="${alpha}"] button[data-action="delete"]`)
+        .click();
+      const dialog = page.locator('.jp-Dialog');
+      await expect(dialog).toContainText('Delete this job?');
+      await expect(dialog).toContainText(`alpha (${alpha})`);
+      await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+      await expect(table.locator(`tr[data-job-id="${alpha}"]`)).toHaveCount(0);
+      expect((await request.get(`/containerjob/jobs/${alpha}`)).status()).toBe(
+        404
+      );
+    });
+
+    await test.step('bulk delete: a running job is named and cancelled first; Keep keeps them', async () => {
+      await table.locator(`tr[data-job-id="${bravo}"] input`).check();
+      await table.locator(`tr[data-job-id="${delta}"] input`).check();
+      const bulk = table.locator('button[data-action="delete-selected"]');
+      await expect(bulk).toHaveText('Delete selected (2)');
+      await bulk.click();
+      const dialog = page.locator('.jp-Dialog');
+      await expect(dialog).toContainText('Delete 2 jobs?');
+      await expect(dialog).toContainText('1 of them is still running');
+      await dialog.getByRole('button', { name: 'Keep' }).click();
+      await expect(table.locator('tbody tr')).toHaveCount(4);
+      await bulk.click();
+      await dialog
+        .getByRole('button', { name: 'Cancel and delete', exact: true })
+        .click();
+      await expect(table.locator('tbody tr')).toHaveCount(2);
+      await expect(names).toHaveText(['jobs.ipynb · cell 2: x = 1', 'charlie']);
+      for (const id of [bravo, delta]) {
+        expect((await request.get(`/containerjob/jobs/${id}`)).status()).toBe(
+          404
+        );
+      }
+    });
+
+    await test.step('the sidebar follows: deleted jobs are gone from its list', async () => {
+      await openSidebar(page);
+      await expect(page.locator(`${SIDEBAR} [data-job-id="${delta}"]`)).toHaveCount(0);
+      await expect(page.locator(`${SIDEBAR} .jp-ContainerJob-job`)).toHaveCount(2);
+      await screenshots(page, page.locator(SIDEBAR), 'jobsview-sidebar');
+    });
+  });
+});
