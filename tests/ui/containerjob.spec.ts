@@ -385,7 +385,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
     const id = (await detail.getAttribute('data-job-id'))!;
     expect(id).toMatch(/^cj-[0-9a-f]{8,32}$/);
     await expect(detail.locator('.jp-ContainerJob-detail-name')).toHaveText(
-      `train (${id})`
+      `train ${id}`
     );
     await expect(detail.locator('.jp-ContainerJob-logs')).toContainText(
       `epochs 7 project ${PROJECT}`
