@@ -126,8 +126,10 @@ def _command(tool: str, bucket: str, prefix: str, mountpoint: str, cache_dir: Pa
     remote = f"cjgcs:{bucket}/{prefix}" if prefix else f"cjgcs:{bucket}"
     # write-back 1s, not 0s: rclone 1.60 loses a file renamed right after close when uploads start at
     # once (write tmp + rename is how most libraries save); drain() waits for the queue either way.
+    # --transfers: closed files upload 16 at a time, not rclone's 4 (one request each for small files, so
+    # the service's per-request latency, not bandwidth, bounds a job that writes many)
     cmd = ["rclone", "mount", remote, mountpoint, "--vfs-cache-mode", "writes", "--vfs-write-back", "1s",
-           "--dir-cache-time", "5s", "--cache-dir", str(cache_dir), "--rc",
+           "--transfers", "16", "--dir-cache-time", "5s", "--cache-dir", str(cache_dir), "--rc",
            "--rc-addr", f"127.0.0.1:{rc_port}", *_allow_other()]
     # rclone's own waits on a silent service (its IO idle timeout, 5 min by default) take the network bound:
     # a read or write through /gcs in a job fails after it instead of hanging
