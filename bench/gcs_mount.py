@@ -8,7 +8,8 @@ fake-gcs-server; "sync stage" is sync mode's own transfers without a job (list a
 stage, hash and upload a stage), like for like with gcsfs; a plain local-disk copy is the ceiling.
 Prints MB/s and ratios vs gcsfs, each row's spread (min-max over the repeats) and the load average
 before and after, since other work on the machine moves the emulator's speed more than any change
-here. Targets (issue 18): sync reads >= 1.0x, fuse writes >= 0.8x. Run: python bench/gcs_mount.py [--big-mb 256] [--small 1000] [--repeat 3]
+here. Targets (issue 18): sync reads >= 1.0x, fuse writes >= 0.8x.
+Run: python bench/gcs_mount.py [--big-mb 256] [--small 1000] [--repeat 3]
 """
 from __future__ import annotations
 
