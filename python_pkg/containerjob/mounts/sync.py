@@ -68,7 +68,7 @@ class BucketStage:
             remote = {k: v for p in prefixes for k, v in self.transfer.list(self.bucket, p).items()}
         self.stage.mkdir(parents=True, exist_ok=True)
         manifest = self._load()
-        wanted: list[tuple[str, Path]] = []
+        wanted: list[tuple[str, Path, int, int]] = []
         for key, info in remote.items():
             local = self._local(key)
             if key.endswith("/"):  # a directory placeholder object
@@ -80,10 +80,10 @@ class BucketStage:
                 manifest[key] = info
                 continue
             local.parent.mkdir(parents=True, exist_ok=True)
-            wanted.append((key, local))
+            wanted.append((key, local, info["size"], info["generation"]))
         with transfer_errors(f"downloads from gs://{self.bucket}"):
             self.transfer.download(self.bucket, wanted)
-        for key, local in wanted:
+        for key, local, _, _ in wanted:
             manifest[key] = {**remote[key], **_stamp(local)}
             report.downloaded += 1
             report.downloaded_bytes += remote[key]["size"]
