@@ -1,6 +1,6 @@
 """Trivial cell through %%containerjob in a warm kernel vs raw `docker run --rm`, interleaved.
 
-Prints the median wall time of each, their ratio (target <= 1.10), and what the containerjob runs
+Prints the median wall time of each, their ratio (target <= 1.05, issue 18; was 1.10), and what the containerjob runs
 added to the engine: image builds, commits, pulls and tags seen on the engine's event stream while a
 containerjob run was in flight, and images and image bytes added over the whole benchmark (target 0
 and 0; the engine-wide figures also count other users of the engine, the events name the images).
@@ -217,7 +217,7 @@ def run(args: argparse.Namespace, work: str) -> int:
         print(f"  {name:17s} median {value * 1000:7.1f} ms  (min {min(times[name]) * 1000:.1f}, "
               f"max {max(times[name]) * 1000:.1f}){note}")
     ratio = med["containerjob"] / med["docker run"]
-    print(f"ratio containerjob / docker run: {ratio:.3f}  (target <= 1.10: {'target met' if ratio <= 1.10 else 'target MISSED'})")
+    print(f"ratio containerjob / docker run: {ratio:.3f}  (target <= 1.05: {'target met' if ratio <= 1.05 else 'target MISSED'})")
     if worker:
         print(f"ratio containerjob / kfp DockerRunner: {med['containerjob'] / med['kfp DockerRunner']:.3f}  "
               f"(kfp / docker run: {med['kfp DockerRunner'] / med['docker run']:.3f}; kfp calls retried after an image "

@@ -14,9 +14,7 @@ import {
 
 import type { Locator } from '@playwright/test';
 
-import * as path from 'path';
-
-import { ARTIFACTS, IMAGE } from './helpers';
+import { IMAGE, shots } from './helpers';
 
 test.use({
   mockSettings: {
@@ -56,30 +54,6 @@ async function runFromFileBrowser(
     `${tmpPath}/${name}`
   );
   return dialog;
-}
-
-/** Light and dark, wide and narrow: `NAME-{light,dark}-{1440,900}.png`. */
-async function shots(
-  page: IJupyterLabPageFixture,
-  target: Locator,
-  name: string
-) {
-  for (const dark of [false, true]) {
-    if (dark) {
-      await page.theme.setDarkTheme();
-    }
-    for (const width of [1440, 900]) {
-      await page.setViewportSize({ width, height: 900 });
-      await target.screenshot({
-        path: path.join(
-          ARTIFACTS,
-          `${name}-${dark ? 'dark' : 'light'}-${width}.png`
-        )
-      });
-    }
-  }
-  await page.theme.setLightTheme();
-  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 test('a CustomJob file runs from the file browser and its line shows in the logs', async ({
@@ -148,8 +122,14 @@ test('a misspelt field in a CustomJob file is named under the file', async ({
   );
   await expect(problem).toContainText('no field named "comand"');
   await expect(dialog.locator('.jp-ContainerJob-form-filefacts')).toBeHidden();
-  await expect(dialog.locator('.jp-Dialog-button.jp-mod-accept')).toBeDisabled();
-  await shots(page, dialog.locator('.jp-Dialog-content'), 'form-customjob-error');
+  await expect(
+    dialog.locator('.jp-Dialog-button.jp-mod-accept')
+  ).toBeDisabled();
+  await shots(
+    page,
+    dialog.locator('.jp-Dialog-content'),
+    'form-customjob-error'
+  );
   await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
   await expect(page.locator('.jp-Dialog')).toHaveCount(0);
 });

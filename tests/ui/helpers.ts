@@ -110,3 +110,26 @@ export async function openSidebar(
   await expect(panel).toBeVisible();
   return panel;
 }
+
+/** Screenshots of `target` light and dark, 1440 and 900 px wide: `NAME-{light,dark}-{1440,900}.png`. */
+export async function shots(
+  page: IJupyterLabPageFixture,
+  target: Locator,
+  name: string
+): Promise<void> {
+  for (const width of [1440, 900]) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const theme of ['light', 'dark'] as const) {
+      if (theme === 'dark') {
+        await page.theme.setDarkTheme();
+      } else {
+        await page.theme.setLightTheme();
+      }
+      await target.screenshot({
+        path: path.join(ARTIFACTS, `${name}-${theme}-${width}.png`)
+      });
+    }
+  }
+  await page.theme.setLightTheme();
+  await page.setViewportSize({ width: 1280, height: 800 });
+}

@@ -14,14 +14,12 @@ import {
 
 import type { Locator } from '@playwright/test';
 
-import * as path from 'path';
-
 import {
-  ARTIFACTS,
   IMAGE,
   announcedJob,
   launchForm,
   openNotebook,
+  shots,
   toolbarAction
 } from './helpers';
 
@@ -51,30 +49,6 @@ function jobTabs(page: IJupyterLabPageFixture): Locator {
   return page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', {
     hasText: /cj-[0-9a-f]+/
   });
-}
-
-/** Light and dark, wide and narrow: `NAME-{light,dark}-{1440,900}.png`. */
-async function shots(
-  page: IJupyterLabPageFixture,
-  target: Locator,
-  name: string
-) {
-  for (const dark of [false, true]) {
-    if (dark) {
-      await page.theme.setDarkTheme();
-    }
-    for (const width of [1440, 900]) {
-      await page.setViewportSize({ width, height: 900 });
-      await target.screenshot({
-        path: path.join(
-          ARTIFACTS,
-          `${name}-${dark ? 'dark' : 'light'}-${width}.png`
-        )
-      });
-    }
-  }
-  await page.theme.setLightTheme();
-  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 async function activeCell(

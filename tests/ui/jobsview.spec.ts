@@ -5,24 +5,17 @@
  * table sorts, searches, deletes and bulk-deletes. Screenshots of the
  * sidebar, the table and the job page in light and dark, 1440 and 900 px.
  */
-import {
-  IJupyterLabPageFixture,
-  expect,
-  galata,
-  test
-} from '@jupyterlab/galata';
+import { expect, galata, test } from '@jupyterlab/galata';
 
 import type { APIRequestContext, Locator } from '@playwright/test';
 
-import * as path from 'path';
-
 import {
-  ARTIFACTS,
   IMAGE,
   SIDEBAR,
   announcedJob,
   openNotebook,
-  openSidebar
+  openSidebar,
+  shots
 } from './helpers';
 
 test.use({
@@ -73,29 +66,6 @@ async function submit(
   return (await response.json()).id;
 }
 
-/** Light and dark, 1440 and 900 px wide: a screenshot of `target` in each. */
-async function screenshots(
-  page: IJupyterLabPageFixture,
-  target: Locator,
-  name: string
-): Promise<void> {
-  for (const width of [1440, 900]) {
-    await page.setViewportSize({ width, height: 900 });
-    for (const theme of ['light', 'dark'] as const) {
-      if (theme === 'dark') {
-        await page.theme.setDarkTheme();
-      } else {
-        await page.theme.setLightTheme();
-      }
-      await target.screenshot({
-        path: path.join(ARTIFACTS, `${name}-${theme}-${width}.png`)
-      });
-    }
-  }
-  await page.theme.setLightTheme();
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
-
 test.describe('live time and the jobs view', () => {
   test('a running 2-replica job ticks in the cell, the sidebar and its page, which shows its replicas', async ({
     page,
@@ -138,7 +108,7 @@ test.describe('live time and the jobs view', () => {
         /^Running/
       );
       await ticks(row.locator('.jp-ContainerJob-duration'));
-      await screenshots(page, panel, 'jobsview-sidebar-running');
+      await shots(page, panel, 'jobsview-sidebar-running');
     });
 
     await row.click();
@@ -146,24 +116,23 @@ test.describe('live time and the jobs view', () => {
     await test.step('the job page ticks and lists both replicas running', async () => {
       await ticks(detail.locator('dd.jp-ContainerJob-duration'));
       const replicas = detail.locator('.jp-ContainerJob-replicas');
-      await expect(replicas.locator('.jp-ContainerJob-sectionTitle')).toHaveText(
-        'Replicas (2)'
-      );
+      await expect(
+        replicas.locator('.jp-ContainerJob-sectionTitle')
+      ).toHaveText('Replicas (2)');
       await expect(replicas.locator('tbody tr')).toHaveCount(2);
       for (const name of ['workerpool0-0', 'workerpool1-0']) {
         await expect(
           replicas.locator(`tr[data-replica="${name}"]`)
         ).toHaveAttribute('data-state', 'RUNNING', { timeout: 60000 });
       }
-      await screenshots(page, detail, 'jobsview-replicas-running');
+      await shots(page, detail, 'jobsview-replicas-running');
     });
 
     await test.step('cancelled, each replica says it was stopped as the job ended', async () => {
       await detail.locator('button[data-action="cancel"]').click();
-      await expect(detail.locator('.jp-ContainerJob-status').first()).toHaveText(
-        'CANCELLED',
-        { timeout: 60000 }
-      );
+      await expect(
+        detail.locator('.jp-ContainerJob-status').first()
+      ).toHaveText('CANCELLED', { timeout: 60000 });
       const replicas = detail.locator('.jp-ContainerJob-replicas');
       for (const name of ['workerpool0-0', 'workerpool1-0']) {
         const line = replicas.locator(`tr[data-replica="${name}"]`);
@@ -256,7 +225,11 @@ test.describe('live time and the jobs view', () => {
       await expect(
         table.locator(`tr[data-job-id="${delta}"] .jp-ContainerJob-activity`)
       ).toHaveCount(1);
-      await screenshots(page, page.locator('#containerjob-jobs-table'), 'jobsview-table');
+      await shots(
+        page,
+        page.locator('#containerjob-jobs-table'),
+        'jobsview-table'
+      );
     });
 
     await test.step('the search matches name, id, image and origin', async () => {
@@ -311,9 +284,13 @@ test.describe('live time and the jobs view', () => {
 
     await test.step('the sidebar follows: deleted jobs are gone from its list', async () => {
       await openSidebar(page);
-      await expect(page.locator(`${SIDEBAR} [data-job-id="${delta}"]`)).toHaveCount(0);
-      await expect(page.locator(`${SIDEBAR} .jp-ContainerJob-job`)).toHaveCount(2);
-      await screenshots(page, page.locator(SIDEBAR), 'jobsview-sidebar');
+      await expect(
+        page.locator(`${SIDEBAR} [data-job-id="${delta}"]`)
+      ).toHaveCount(0);
+      await expect(page.locator(`${SIDEBAR} .jp-ContainerJob-job`)).toHaveCount(
+        2
+      );
+      await shots(page, page.locator(SIDEBAR), 'jobsview-sidebar');
     });
   });
 });

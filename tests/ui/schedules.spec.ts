@@ -4,14 +4,7 @@
  * edit from the sidebar, the Paused badge, a run now and the runs of the
  * schedule, and a next run that moves on by itself once a run has fired.
  */
-import {
-  IJupyterLabPageFixture,
-  expect,
-  galata,
-  test
-} from '@jupyterlab/galata';
-
-import { Locator } from '@playwright/test';
+import { expect, galata, test } from '@jupyterlab/galata';
 
 import * as path from 'path';
 
@@ -21,6 +14,7 @@ import {
   launchForm,
   openNotebook,
   openSidebar,
+  shots,
   toolbarAction
 } from './helpers';
 
@@ -30,29 +24,6 @@ test.use({
     'containerjob:plugin': { image: IMAGE }
   }
 });
-
-/** Screenshots of `target` at 1440 and 900 px wide, light and dark. */
-async function shoot(
-  page: IJupyterLabPageFixture,
-  target: Locator,
-  name: string
-): Promise<void> {
-  for (const width of [1440, 900]) {
-    await page.setViewportSize({ width, height: 900 });
-    for (const theme of ['light', 'dark']) {
-      if (theme === 'dark') {
-        await page.theme.setDarkTheme();
-      } else {
-        await page.theme.setLightTheme();
-      }
-      await target.screenshot({
-        path: path.join(ARTIFACTS, `${name}-${width}-${theme}.png`)
-      });
-    }
-  }
-  await page.theme.setLightTheme();
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 test('schedules: presets in plain words, edit, pause badge, runs and a next run that stays current', async ({
   page,
@@ -77,7 +48,7 @@ test('schedules: presets in plain words, edit, pause badge, runs and a next run 
     await expect(preview).toHaveText(
       /^At 09:00, Monday through Friday \(Europe\/Paris\); next: (Mon|Tue|Wed|Thu|Fri) \d+ \w+ 09:00, /
     );
-    await shoot(page, dialog.locator('.jp-Dialog-content'), 'schedule-form');
+    await shots(page, dialog.locator('.jp-Dialog-content'), 'schedule-form');
   });
 
   await test.step('a bad cron is named at its field, and the preview says nothing', async () => {
@@ -156,7 +127,7 @@ test('schedules: presets in plain words, edit, pause badge, runs and a next run 
       'Paused'
     );
     await expect(next).toHaveText('No runs until resumed');
-    await shoot(page, panel, 'sidebar-schedule-paused');
+    await shots(page, panel, 'sidebar-schedule-paused');
     await schedule.getByRole('button', { name: 'Resume' }).click();
     await expect(schedule).toHaveAttribute('data-state', 'ACTIVE');
     await expect(schedule.locator('.jp-ContainerJob-badge-paused')).toHaveCount(
@@ -180,7 +151,7 @@ test('schedules: presets in plain words, edit, pause badge, runs and a next run 
       timeout: 120000
     });
     await expect(next).toContainText('last run just now');
-    await shoot(page, panel, 'sidebar-schedule-runs');
+    await shots(page, panel, 'sidebar-schedule-runs');
     await run.click();
     await expect(page.locator(`#containerjob-job-${id}`)).toBeVisible();
     await openSidebar(page);

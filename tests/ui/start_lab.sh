@@ -61,6 +61,15 @@ SERVER=$!
 cleanup() {
   kill -TERM "$SERVER" 2>/dev/null || true
   wait "$SERVER" 2>/dev/null || true
+  # Jobs outlive their server by design; a test's jobs must not outlive the test: cancel what still runs
+  # (its containers go with the cancel) before its home is removed.
+  "$PY" - <<'PY' || true
+from containerjob.service import JobService
+
+service = JobService()
+for job in service.list(active_only=True, limit=10000, refresh=False):
+    service.cancel(job.id)
+PY
   if [ "${CJ_UI_TMP_OWNED:-}" = 1 ]; then rm -rf "$CJ_UI_TMP"; fi
 }
 trap cleanup EXIT
