@@ -79,12 +79,17 @@ def iso(ts: float | None) -> str:
 
 
 def validate_cron(cron: str) -> str:
-    from croniter import croniter
+    from croniter import CroniterBadDateError, croniter
 
     cron = " ".join(str(cron).split())
     if len(cron.split()) != 5 or not croniter.is_valid(cron):
         raise SpecError(f"--cron {cron!r} is not a 5-field cron expression (minute hour day month weekday), "
                         "e.g. '0 3 * * *' for 03:00 every day")
+    try:
+        croniter(cron).get_next(float)
+    except CroniterBadDateError:  # valid fields that name no date: 0 0 30 2 * (February 30th)
+        raise SpecError(f"--cron {cron!r} never fires (no date matches its day and month); fix the day or the "
+                        "month, e.g. '0 0 28 2 *'") from None
     return cron
 
 
@@ -93,7 +98,7 @@ def validate_timezone(tz: str) -> str:
 
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long to be a file's
         raise SpecError(f"--timezone {tz!r} is not an IANA time zone: use e.g. UTC, Europe/Paris, America/New_York") from None
     return tz
 

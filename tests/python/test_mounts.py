@@ -276,3 +276,35 @@ def test_an_emulator_needs_no_other_variable(gcs, tmp_path):
                           timeout=50)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['data/x.txt']" and time.monotonic() - started < 30
+
+
+def test_a_failed_part_of_a_download_ends_its_siblings_before_the_file_closes():
+    """A range that fails (an object deleted mid-download) must not leave the other ranges writing through a
+    file descriptor its download has closed (the number may already name another file)."""
+    import asyncio
+
+    from containerjob.mounts.transfer import _together
+
+    seen: list[str] = []
+
+    async def fails() -> None:
+        await asyncio.sleep(0)
+        raise FileNotFoundError("gone")
+
+    async def still_writing() -> None:
+        try:
+            await asyncio.Event().wait()  # a range still streaming
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        seen.append("wrote after the close")
+
+    async def download() -> None:
+        try:
+            await _together([still_writing(), fails()])
+        finally:
+            seen.append("closed")
+
+    with pytest.raises(FileNotFoundError):
+        asyncio.run(download())
+    assert seen == ["cancelled", "closed"]

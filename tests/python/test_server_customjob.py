@@ -131,3 +131,18 @@ async def wait_for(fetch, job_id: str, timeout_s: float = 60) -> dict:
         if job["status"] in ("SUCCEEDED", "FAILED", "CANCELLED") or time.monotonic() > deadline:
             return job
         await asyncio.sleep(0.2)
+
+
+async def test_a_file_made_to_exhaust_the_reader_is_a_plain_400(jp_fetch, files):
+    """A few hundred bytes of nested YAML aliases expand to gigabytes, a self-referring alias cannot be written
+    out, deep nesting overflows the parser: each is a 400 under `config`, at once, never a 500 or a busy server."""
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    (files / "jobs" / "bomb.yaml").write_text("\n".join(bomb + ["workerPoolSpecs: *a9"]) + "\n")
+    (files / "jobs" / "loop.yaml").write_text("workerPoolSpecs: &a [*a]\n")
+    (files / "jobs" / "deep.yaml").write_text("workerPoolSpecs: " + "[" * 20000 + "]" * 20000 + "\n")
+    for name, words in (("bomb", "aliases"), ("loop", "aliases"), ("deep", "nests too deeply")):
+        code, error = await call(jp_fetch, "customjob", params={"path": f"jobs/{name}.yaml"})
+        assert code == 400 and [e["field"] for e in error["errors"]] == ["config"], (name, error)
+        assert words in error["message"] and f"config jobs/{name}.yaml" in error["message"], error
+        assert str(files) not in error["message"], error  # the server's own path stays unsaid

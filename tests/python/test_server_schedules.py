@@ -147,6 +147,11 @@ async def test_schedule_preview_is_what_fires(jp_fetch):
     assert "--cron 'every day' is not a 5-field cron expression" in error["errors"][0]["message"]
     code, error = await error_of(jp_fetch, "schedules", "preview", params={"cron": ""})
     assert code == 400 and [e["field"] for e in error["errors"]] == ["cron"]
+    # Fields croniter accepts that name no date, and a zone name too long to be a file: 400s, not 500s.
+    code, error = await error_of(jp_fetch, "schedules", "preview", params={"cron": "0 0 30 2 *",
+                                                                             "timezone": "a" * 5000})
+    assert code == 400 and [e["field"] for e in error["errors"]] == ["cron", "timezone"]
+    assert "never fires" in error["errors"][0]["message"]
 
 
 async def test_schedule_edit_is_checked_like_a_new_one(jp_fetch, notebook):

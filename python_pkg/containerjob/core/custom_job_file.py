@@ -6,6 +6,7 @@ A file sets run options as if typed on the command line, so the same validation 
 override the file; fields containerjob does not carry are refused by name, never dropped."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -72,23 +73,45 @@ def read_job_file(path: str) -> JobFile:
 
 
 def _load(path: str) -> dict[str, Any]:
+    """The file's mapping. Opened before it is checked (a file swapped for a FIFO between a check and the open
+    would block the reader), read whole only when small, and without YAML aliases: a few hundred bytes of
+    nested aliases expand to gigabytes when written out, and a file may come from any REST client."""
     import yaml
 
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            raise SpecError(f"--config {path} is not a CustomJob file (a regular file of at most "
-                            f"{MAX_FILE_BYTES // 1024} KiB)")
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)  # YAML 1.1 reads JSON too
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                raise SpecError(f"--config {path} is not a CustomJob file (a regular file of at most "
+                                f"{MAX_FILE_BYTES // 1024} KiB)")
+            data = yaml.load(fh.read(MAX_FILE_BYTES + 1).decode("utf-8"), Loader=_no_aliases_loader())  # JSON is YAML
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"--config {path}: cannot read it ({exc}); give a YAML or JSON CustomJob file") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"--config {path} is not valid YAML or JSON: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"--config {path} nests too deeply to be a CustomJob file") from None
     if not isinstance(data, dict):
         raise SpecError(f"--config {path} must hold a mapping (a CustomJobSpec with workerPoolSpecs, or a CustomJob "
-                        "with jobSpec), not {type(data).__name__}")
+                        f"with jobSpec), not {type(data).__name__}")
     return data
+
+
+@functools.lru_cache(maxsize=None)
+def _no_aliases_loader() -> type:
+    import yaml
+
+    class NoAliases(yaml.SafeLoader):
+        """safe_load without aliases (*name), which no CustomJob file needs."""
+
+        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted in a CustomJob "
+                                                  "file: write the value out", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+
+    return NoAliases
 
 
 def _first_line(exc: Exception) -> str:

@@ -3,13 +3,16 @@ that saw them (local: each container's state at every refresh and at the end), s
 and a job that ended still shows how each replica ended after its containers are gone."""
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, TypedDict
 
 from .models import JobSpec, JobStatus
 
+log = logging.getLogger(__name__)
 STATES_FILE = "replicas.json"  # in the job folder; not an output (job_files lists only output folders)
 
 
@@ -32,14 +35,18 @@ def from_spec(spec: JobSpec, status: JobStatus) -> list[ReplicaState]:
 
 
 def keep(job_dir: Path, states: list[ReplicaState]) -> None:
-    """Replace the kept states at once (a reader never sees half a file); a deleted job folder is fine."""
+    """Replace the kept states at once (a reader never sees half a file). What is shown must never stop a job
+    from ending: a deleted job folder, a full disk or an unwritable folder leave the last states (or none)."""
     path = job_dir / STATES_FILE
     tmp = job_dir / f".{STATES_FILE}.{os.getpid()}.tmp"
     try:
         tmp.write_text(json.dumps(states))
         os.replace(tmp, path)
-    except FileNotFoundError:
-        return
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if not isinstance(exc, FileNotFoundError):  # a deleted job folder: nothing left to show them in
+            log.warning("could not keep the replica states of %s: %s", job_dir.name, exc)
 
 
 def read(job_dir: Path) -> list[ReplicaState] | None:

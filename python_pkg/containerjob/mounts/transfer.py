@@ -17,11 +17,13 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Coroutine
+from typing import Any, Awaitable, Coroutine, Iterable, TypeVar
 
 from ..core.errors import MountError
 from ..core.settings import Settings
 from .storage import emulator_host, storage_client
+
+T = TypeVar("T")
 
 RESUMABLE_BYTES = 8 << 20
 RESUMABLE_CHUNK = 256 << 20  # bytes per resumable request, held in memory: one big upload runs at a time
@@ -122,53 +124,66 @@ class Transfer:
             async def one(key: str, path: Path, size: int, generation: int) -> None:
                 url = self.fs.url(f"{bucket}/{key}", generation=generation or None)
                 step = max(-(-size // RANGE_PARTS), 1) if size >= RANGED_BYTES else max(size, 1)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
                 try:
                     os.ftruncate(fd, size)
 
-                    async def part(start: int) -> None:
+                    async def part(start: int) -> int:
                         async with gate:
-                            await self._fetch(url, fd, start, min(start + step, size), ranged=step < size)
+                            return await self._fetch(url, fd, start, min(start + step, size), ranged=step < size)
 
-                    await asyncio.gather(*(part(start) for start in range(0, max(size, 1), step)))
+                    try:
+                        ends = await _together(part(start) for start in range(0, max(size, 1), step))
+                    except _Transcoded:  # stored gzip-encoded: served whole and decompressed, ranges do not apply
+                        ends = [await self._fetch(url, fd, 0, size, ranged=False)]
+                    if len(ends) == 1 and ends[0] != size:  # a decompressed object is longer than it is stored
+                        os.ftruncate(fd, ends[0])
                 except FileNotFoundError:
                     raise MountError(f"gs://{bucket}/{key} changed or was deleted while it was downloaded; "
                                      "start the job again") from None
                 finally:
-                    os.close(fd)
+                    os.close(fd)  # no part of it is still writing: _together ends them all first
 
-            await asyncio.gather(*(one(*item) for item in items))
+            await _together(one(*item) for item in items)
 
         if items:
             self.run(f"downloading {len(items)} objects from gs://{bucket}", run())
 
-    async def _fetch(self, url: str, fd: int, start: int, end: int, *, ranged: bool) -> None:
+    async def _fetch(self, url: str, fd: int, start: int, end: int, *, ranged: bool) -> int:
         """Bytes [start, end) of an object into fd at the same offsets, as they arrive (at most READ_BYTES
-        held, never the whole range); each block counts as Cloud Storage alive, so a long download is never
-        taken for silence. Retried as gcsfs retries its own requests (a retry rewrites the range)."""
+        held, never the whole range); returns where the written bytes end. Each block counts as Cloud
+        Storage alive, so a long download is never taken for silence. Retried as gcsfs retries its own
+        requests (a retry rewrites the range). An object stored gzip-encoded arrives decompressed, as gcsfs
+        gave it: of another length than listed, and whole (_Transcoded) when a range was asked."""
         import aiohttp
         from gcsfs.retry import retry_request, validate_response
 
-        async def attempt() -> None:
+        async def attempt() -> int:
             await self.fs._set_session()
             headers = self.fs._get_headers({"Range": f"bytes={start}-{end - 1}"} if ranged else None)
             async with self.fs.session.get(url, headers=headers, timeout=self.fs.requests_timeout) as reply:
                 if reply.status >= 400:
                     validate_response(reply.status, await reply.read(), url)
+                encoded = reply.headers.get("Content-Encoding", "identity") != "identity"
                 if ranged and reply.status != 206:
+                    if encoded:
+                        raise _Transcoded()
                     raise MountError(f"Cloud Storage answered a ranged read of {url} with HTTP {reply.status}, "
                                      "not 206 Partial Content; the endpoint does not serve ranges")
                 offset = start
                 while block := await reply.content.read(READ_BYTES):
                     self._heard = time.monotonic()
+                    if not encoded and offset + len(block) > end:  # never into a neighbouring range
+                        raise aiohttp.ClientPayloadError(f"{url}: more than the {end - start} bytes asked arrived")
                     view = memoryview(block)
                     while view:  # a short write goes on where it stopped
                         written = os.pwrite(fd, view, offset)
                         view, offset = view[written:], offset + written
-                if offset != end:
+                if not encoded and offset != end:
                     raise aiohttp.ClientPayloadError(f"{url}: {offset - start} bytes of {end - start} arrived")
+                return offset
 
-        await retry_request(attempt)()
+        return await retry_request(attempt)()
 
     def upload(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
         """Items are (key, file, expected generation, base64 MD5); the MD5 goes along so the server checks
@@ -237,3 +252,21 @@ class Transfer:
             return dict(await asyncio.gather(*(one(*i) for i in items)))
 
         return self.run(f"deleting {len(items)} objects in gs://{bucket}", run()) if items else {}
+
+
+class _Transcoded(Exception):
+    """A ranged read of an object stored gzip-encoded came back whole and decompressed (Cloud Storage's
+    decompressive transcoding): read it again in one request."""
+
+
+async def _together(coroutines: Iterable[Awaitable[T]]) -> list[T]:
+    """Await all; when one fails, cancel and await the others before raising (asyncio.gather leaves them
+    running: a range still writing through a file descriptor its caller has closed, and maybe reused)."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -1,43 +1,13 @@
-"""CustomJob files a client names (`config` of a container job, `GET customjob`): confined to the server's
-root like every host path a request names (bodies.under_root), and read by the CLI's own reader
-(core/custom_job_file.py), so the sidebar, `containerjob run --config` and gcloud read a file alike."""
+"""`GET customjob?path=FILE`: what a CustomJob file sets, for the Run a container form (customjob_files.py
+reads it; validation.py answers a bad one as every other field error)."""
 from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
 
 import tornado.web
 
-from ..core.custom_job_file import JobFile, read_job_file
 from ..core.errors import SpecError
 from .base import ContainerJobHandler
-from .bodies import under_root
-
-EXAMPLE = "jobs/train.yaml"
-
-
-def read_config(root: Path, text: str) -> JobFile:
-    """The CustomJob file at `text` (relative to `root`); a refusal names it as the client did, under the
-    field `config` rather than the CLI's --config with the server's absolute path."""
-    path = under_root(root, text, "config", EXAMPLE)
-    try:
-        return read_job_file(str(path))
-    except SpecError as exc:
-        raise SpecError(str(exc).replace(f"--config {path}", f"config {text}")) from None
-
-
-def preview(job_file: JobFile, text: str) -> dict[str, Any]:
-    """What a file sets, for a form to show before the user overrides any of it: the run options it gives
-    (option table names), the chief's command and args, and the other worker pools."""
-    return {
-        "path": text,
-        "options": job_file.options,
-        "command": job_file.command,
-        "args": job_file.args,
-        "pools": [{"image": p.image, "machine_type": p.machine_type, "replica_count": p.replica_count,
-                   "accelerator_type": p.accelerator_type, "accelerator_count": p.accelerator_count}
-                  for p in job_file.more_pools],
-    }
+from .customjob_files import preview, read_config
+from .validation import refuse
 
 
 class CustomJobFileHandler(ContainerJobHandler):
@@ -45,8 +15,6 @@ class CustomJobFileHandler(ContainerJobHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        from .validation import refuse  # here: validation reads files through this module
-
         text = self.get_query_argument("path", "")
         try:
             job_file = await self.blocking(read_config, self.ctx.root_dir, text)

@@ -16,7 +16,7 @@ from ..scheduling import MISSED_POLICIES, Schedule, Schedules, validate_cron, va
 from ..service import JobService
 from .base import ContainerJobHandler
 from .bodies import checked_options, mapping, string, strings, under_root
-from .customjob import read_config
+from .customjob_files import read_config
 
 KINDS = ("cell", "script", "notebook", "container")
 T = TypeVar("T")
