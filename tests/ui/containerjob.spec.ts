@@ -15,6 +15,7 @@ import {
   launchForm,
   openNotebook,
   openSidebar,
+  reportUnavailable,
   toolbarAction
 } from './helpers';
 
@@ -25,8 +26,6 @@ test.use({
   }
 });
 
-/** `GET backends`, whatever query JupyterLab's request adds. */
-const BACKENDS_ROUTE = /\/containerjob\/backends(\?|$)/;
 /** `POST jobs` (a new job). */
 const JOBS_ROUTE = /\/containerjob\/jobs(\?|$)/;
 
@@ -318,16 +317,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
 
     await test.step('an unavailable backend is shown disabled with the server reason', async () => {
       const reason = 'needs a staging bucket (CONTAINERJOB_STAGING_BUCKET)';
-      await page.route(BACKENDS_ROUTE, async route => {
-        const response = await route.fetch();
-        const { backends } = await response.json();
-        for (const backend of backends) {
-          if (backend.name === 'executor') {
-            Object.assign(backend, { available: false, message: reason });
-          }
-        }
-        await route.fulfill({ response, json: { backends } });
-      });
+      const restore = await reportUnavailable(page, 'executor', reason);
       await toolbarAction(page, 'Submit Notebook to Vertex AI Executor');
       const dialog = await launchForm(page);
       const executor = dialog.locator('option[value="executor"]');
@@ -349,7 +339,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
         path: path.join(ARTIFACTS, 'form-unavailable-light.png')
       });
       await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
-      await page.unroute(BACKENDS_ROUTE);
+      await restore();
     });
   });
 

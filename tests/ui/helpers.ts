@@ -133,3 +133,28 @@ export async function shots(
   await page.theme.setLightTheme();
   await page.setViewportSize({ width: 1280, height: 800 });
 }
+
+/** `GET backends`, whatever query JupyterLab's request adds. */
+const BACKENDS_ROUTE = /\/containerjob\/backends(\?|$)/;
+
+/**
+ * Until the returned function is called, the server's `GET backends` answer
+ * says `name` cannot run, with `reason` (the rest is the server's own).
+ */
+export async function reportUnavailable(
+  page: IJupyterLabPageFixture,
+  name: string,
+  reason: string
+): Promise<() => Promise<void>> {
+  await page.route(BACKENDS_ROUTE, async route => {
+    const response = await route.fetch();
+    const { backends } = await response.json();
+    for (const backend of backends) {
+      if (backend.name === name) {
+        Object.assign(backend, { available: false, message: reason });
+      }
+    }
+    await route.fulfill({ response, json: { backends } });
+  });
+  return () => page.unroute(BACKENDS_ROUTE);
+}

@@ -19,6 +19,7 @@ import {
   announcedJob,
   launchForm,
   openNotebook,
+  reportUnavailable,
   shots,
   toolbarAction
 } from './helpers';
@@ -31,8 +32,6 @@ test.use({
 });
 
 const PAGE = '#containerjob-job-page';
-/** `GET backends`, whatever query JupyterLab's request adds. */
-const BACKENDS_ROUTE = /\/containerjob\/backends(\?|$)/;
 
 async function openJob(page: IJupyterLabPageFixture, id: string) {
   await page.evaluate(
@@ -207,16 +206,7 @@ test('a backend that cannot run is disabled with its reason, and holds Run', asy
 }) => {
   const reason = 'cannot reach the Docker engine (is it running?)';
   await openNotebook(page, tmpPath, 'down.ipynb', [{ source: 'x = 1' }]);
-  await page.route(BACKENDS_ROUTE, async route => {
-    const response = await route.fetch();
-    const { backends } = await response.json();
-    for (const backend of backends) {
-      if (backend.name === 'local') {
-        Object.assign(backend, { available: false, message: reason });
-      }
-    }
-    await route.fulfill({ response, json: { backends } });
-  });
+  const restore = await reportUnavailable(page, 'local', reason);
   await page.notebook.selectCells(0);
   await toolbarAction(page, 'Run Cell in Container');
   const dialog = await launchForm(page);
@@ -238,5 +228,5 @@ test('a backend that cannot run is disabled with its reason, and holds Run', asy
   await expect(run).toBeEnabled();
   await expect(dialog.locator('.jp-ContainerJob-form-held')).toBeHidden();
   await dialog.locator('.jp-Dialog-button.jp-mod-reject').click();
-  await page.unroute(BACKENDS_ROUTE);
+  await restore();
 });

@@ -1,7 +1,6 @@
 """Local Docker engine backend (docker SDK): no image build per run, payload bind-mounted read-only."""
 from __future__ import annotations
 
-import codecs
 import hashlib
 import os
 import time
@@ -13,7 +12,7 @@ import docker.errors
 from docker.types import DeviceRequest, Mount
 
 from ..core import replica_states
-from ..core.errors import (BackendUnavailable, ContainerJobError, JobLost, JobNotFound, MountError,
+from ..core.errors import (BackendUnavailable, ContainerJobError, JobLost, MountError,
                            PayloadError, SpecError)
 from ..core.gcs_uri import gcs_path
 from ..core.job_files import FINAL_LOG
@@ -27,10 +26,10 @@ from . import gpu, images, replicas
 from .container_config import container_config
 from .unsaved import GCS_ROOT_DIR, keep_unsaved
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
+from .container_logs import container_text
 from .engine import engine_errors, gone_ok, program_errors
+from .leftovers import LABEL_JOB, LABEL_STORE, remove_leftovers
 
-LABEL_JOB = "containerjob.job"
-LABEL_STORE = "containerjob.store"
 TIMEOUT_GRACE_S = 5  # the runner enforces --timeout itself; this catches a runner that could not
 EXIT_TIMEOUT = 124
 SWEEP_EVERY_S = 60  # leftover containers are rare: look for them at most this often per process
@@ -126,35 +125,8 @@ class LocalBackend(Backend):
             )
 
     def cleanup(self, *, stopped_only: bool) -> int:
-        """Remove containers of this store whose job is final or unknown; returns how many. Before a run only
-        stopped ones of labelled jobs (one call: LOST while the engine was away, or a process that died between
-        recording the end and removing the container); `gc` also running ones and unlabelled image probes."""
-        labels = [f"{LABEL_STORE}={self.store_label}"] + ([LABEL_JOB] if stopped_only else [])
-        filters: dict[str, Any] = {"label": labels, **({"status": ["exited", "dead"]} if stopped_only else {})}
-        with engine_errors("list containers"):
-            found = self.client.api.containers(all=True, filters=filters)
-        removed = 0
-        for container in found:
-            try:
-                done = self.store.get((container.get("Labels") or {}).get(LABEL_JOB, "")).status.is_final
-            except JobNotFound:
-                done = True
-            if done:
-                with engine_errors("remove a leftover container"), gone_ok():
-                    self.client.api.remove_container(container["Id"], force=True)
-                removed += 1
-        # the networks of several-replica jobs that ended without removing them (LOST while the engine was away)
-        with engine_errors("list networks"):
-            networks = self.client.api.networks(filters={"label": f"{LABEL_STORE}={self.store_label}"})
-        for network in networks:
-            job_id = (network.get("Labels") or {}).get(LABEL_JOB, "")
-            try:
-                done = self.store.get(job_id).status.is_final
-            except JobNotFound:
-                done = True
-            if done:
-                replicas.remove_network(self.client, job_id)
-        return removed
+        """Remove what this store's ended jobs left on the engine (leftovers.py); returns how many containers."""
+        return remove_leftovers(self.client, self.store, self.store_label, stopped_only=stopped_only)
 
     def delete(self, record: JobRecord) -> None:
         """Unmount the job's buckets before its folder goes: a job LOST with its engine keeps its FUSE mounts,
@@ -399,26 +371,9 @@ class LocalBackend(Backend):
                 yield from replicas.merged_logs(self.client, {n: i["Id"] for n, i in sorted(infos.items())}, follow, stop)
                 return
         elif not record.status.is_final:
-            with engine_errors(f"read the logs of job {record.id}"):
-                try:
-                    stream = self.client.api.logs(ref, stream=True, follow=follow, stdout=True, stderr=True)
-                except docker.errors.NotFound:
-                    stream = None
-            if stream is not None:
-                if stop is not None:
-                    stop.on_set(stream.close)
-                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span frames
-                try:
-                    with engine_errors(f"read the logs of job {record.id}"):
-                        for chunk in stream:
-                            text = decoder.decode(chunk)
-                            if text:
-                                yield text
-                        if tail := decoder.decode(b"", final=True):
-                            yield tail
-                except Exception:
-                    if stop is None or not stop.is_set():
-                        raise  # closed by its reader: not an error
+            text = container_text(self.client, ref, follow, stop, f"read the logs of job {record.id}")
+            if text is not None:
+                yield from text
                 return
         yield from self.saved_logs(record)
 

@@ -9,9 +9,9 @@ File: MAGIC, u64 buffer count, u64 in-band length, u64 length of each buffer, th
 each buffer starting at a multiple of ALIGN. Files without MAGIC are plain pickles (older jobs).
 
 A file's digest (`Digest`) is a sha256 over the sha256 of each PIECE-byte piece of its bytes, so that the
-pieces of a large value hash on several cores while the same bytes are being written.
+pieces of a large value hash on several cores while the same bytes are being written. hashlib loads only
+then: every job's runner imports this module, and most never hash.
 """
-import hashlib
 import io
 import mmap
 import pickle
@@ -59,10 +59,14 @@ class Digest:
                        for piece in _pieces(chunks)]
 
     def result(self):
+        import hashlib
+
         return hashlib.sha256(b"".join(p if isinstance(p, bytes) else p.result() for p in self._parts)).digest()
 
 
 def _sha256(piece):
+    import hashlib
+
     return hashlib.sha256(piece).digest()
 
 
