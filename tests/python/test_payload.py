@@ -17,7 +17,7 @@ from containerjob.core.errors import PayloadError, SpecError
 from containerjob.core.names import analyse, parse_cell
 from containerjob.core.payload import build_payload
 from containerjob.core.results import load_values, read_result
-from containerjob.core.runtime import page_writes, pickle_frames
+from containerjob.core.runtime import page_writes, pickle_frames, writeback
 
 
 def names(src: str):
@@ -114,6 +114,20 @@ def test_only_the_chief_writes_results(tmp_path):
     env["CLUSTER_SPEC"] = json.dumps({"task": {"type": "workerpool0", "index": 0}})
     subprocess.run([sys.executable, "-I", str(payload.runtime / "runner.py")], env=env, check=True, timeout=60)
     assert loaded(out).values == {"y": 1}
+
+
+def test_a_large_file_is_written_whole_in_pieces_handed_to_the_disk(tmp_path):
+    """writeback.write (payloads, and results in the runner) writes a large file in pieces and starts each
+    piece's writeback once written: the bytes are the chunks' in order, across piece and chunk boundaries,
+    and a MAC taken piece by piece is the whole file's."""
+    chunks = [b"header", bytearray(os.urandom(writeback.FROM + writeback.PIECE + 123)), b"", memoryview(b"tail")]
+    mac = hashlib.sha256()
+    with open(tmp_path / "big", "wb") as fh:
+        written = writeback.write(fh, chunks, mac.update)
+    data = b"".join(bytes(c) for c in chunks)
+    assert written == len(data) and (tmp_path / "big").read_bytes() == data
+    assert mac.digest() == hashlib.sha256(data).digest()
+    assert writeback._call, "sync_file_range was not found: the engine's flush waits for every dirty page"
 
 
 def test_large_buffers_travel_out_of_band_and_come_back_writable(tmp_path):

@@ -198,7 +198,7 @@ def test_results_come_back_signed_and_a_changed_one_is_refused(ip, cj_home, gcs,
 
     marker = tmp_path / "pwned"
     service = JobService()
-    prepared = service.prepare(RunOptions(backend="vertex", project="my-proj"), "y = 5", kind="cell",
+    prepared = service.prepare(RunOptions(backend="vertex", project="my-proj"), "y = [5]", kind="cell",
                                filename="<cell>", outputs=["y"])
     record = service.submit(prepared)
     signatures = gcs.client.bucket(gcs.name).blob(f"containerjob/{record.id}/output/signatures.json")

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import cloudpickle
 
 from .errors import PayloadError, SpecError, unwritable
-from .runtime import RUNNER_FILE, pickle_frames
+from .runtime import RUNNER_FILE, pickle_frames, writeback
 from .workdir import Workdir
 
 KERNEL_PYTHON = "%d.%d" % sys.version_info[:2]
@@ -106,8 +106,7 @@ class _Staging:
         dest = self._folder() / name
         dest.parent.mkdir(parents=True, exist_ok=True)
         with open(dest, "wb") as fh:
-            for chunk in data:
-                fh.write(chunk)
+            writeback.write(fh, data)  # on disk before the engine flushes it at the container's create
 
     def publish(self, key: str, files: Iterable[tuple[str, Chunks]], *, bytecode: bool = False) -> Path:
         """root/key, made of the files written so far plus `files`, atomically. With `bytecode`, the modules

@@ -70,6 +70,9 @@ def load_values(result: JobResult, output_dir: Path, *, key: bytes | None, job_i
             result.remote_exception = load_exception(pickled)
         return
     for name, info in list(result.summary.items()):
+        if "value" in info:  # a plain scalar (int, float, str, bool, None) travels in result.json itself
+            result.values[name] = info["value"]
+            continue
         try:
             result.values[name] = pickle_frames.load(output_dir / "values" / f"{name}.pkl")
         except Exception as exc:  # noqa: BLE001 - e.g. a class the kernel cannot import
@@ -81,7 +84,9 @@ def load_values(result: JobResult, output_dir: Path, *, key: bytes | None, job_i
         except ImportError:
             result.skipped[name] = f"module {module} is not installed in the kernel"
     last_file = output_dir / "values" / "_last.pkl"
-    if result.last is not None and last_file.is_file():
+    if result.last is not None and "value" in result.last:
+        result.last_value = result.last["value"]
+    elif result.last is not None and last_file.is_file():
         try:
             result.last_value = pickle_frames.load(last_file)
         except Exception:  # noqa: BLE001 - the repr is still shown

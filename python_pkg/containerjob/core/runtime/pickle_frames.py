@@ -14,7 +14,6 @@ then: every job's runner imports this module, and most never hash.
 """
 import io
 import mmap
-import pickle
 import struct
 
 MAGIC = b"CJPKL5\x00\x01"
@@ -92,8 +91,20 @@ def _pieces(chunks):
         yield pending
 
 
-def dumps(value, dumps_fn=pickle.dumps):
-    """Frames of value; dumps_fn is pickle.dumps or cloudpickle.dumps (same signature)."""
+def _pickler():
+    """The C pickler itself, at first use: the pickle module's Python half imports re, and the C half
+    functools and collections (~10 ms of a job's start that a job sending back only plain scalars,
+    which travel as JSON, never pays)."""
+    try:
+        import _pickle
+    except ImportError:  # pragma: no cover - CPython always has it
+        import pickle as _pickle
+    return _pickle
+
+
+def dumps(value, dumps_fn=None):
+    """Frames of value; dumps_fn is pickle.dumps (the default) or cloudpickle.dumps (same signature)."""
+    dumps_fn = dumps_fn or _pickler().dumps
     raw = []
     inband = dumps_fn(value, protocol=5, buffer_callback=raw.append)
     return Frames(inband, [b.raw() for b in raw])
@@ -105,10 +116,11 @@ def write(path, frames):
             fh.write(chunk)
 
 
-def load(path, unpickler=pickle.Unpickler, mapped=None):
+def load(path, unpickler=None, mapped=None):
     """The value in a file written by `write` (or a plain pickle); every buffer is writable and private.
     `unpickler`: a pickle.Unpickler subclass that limits what may be loaded (its find_class). `mapped`: a
     list that receives, for each buffer, its copy-on-write mapping, or None where the buffer was read."""
+    unpickler = unpickler or _pickler().Unpickler
     with open(path, "rb") as fh:
         found = layout(fh)
         if found is None:

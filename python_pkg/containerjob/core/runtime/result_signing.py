@@ -2,8 +2,7 @@
 whose results travel through storage others can write (a Vertex staging bucket). The key reaches the runner
 in its environment, never the bucket; the kernel loads pickles only when every file is the runner's own.
 Stdlib only: shipped with the runner, imported by the host; every job imports it, so hashing loads only for a
-job that is signed."""
-import json
+job that is signed (json too)."""
 import os
 
 KEY_ENV = "CONTAINERJOB_SIGNING_SECRET"  # a secret-looking name: redacted wherever environments are shown
@@ -28,6 +27,8 @@ class Signer:
         output = os.path.abspath(output)
         signed = {os.path.relpath(p, output): m for p, m in self.macs.items() if p.startswith(output + os.sep)}
         tmp = os.path.join(output, SIGNATURES + ".tmp")
+        import json
+
         with open(tmp, "w") as fh:
             json.dump({"files": signed}, fh)
         os.replace(tmp, os.path.join(output, SIGNATURES))
@@ -64,6 +65,8 @@ def problems(output, key):
     (or there is nothing to load: a job that ended before writing results)."""
     if not result_files(output):
         return []
+    import json
+
     try:
         with open(os.path.join(output, SIGNATURES)) as fh:
             signed = json.load(fh)["files"]

@@ -9,14 +9,12 @@ Stdlib only: shipped with the runner. IPython and matplotlib are patched only wh
 so a job that uses neither pays nothing; hashing and base64 load only when a display is signed or carries an
 image (every job imports this module: its imports are part of every job's start).
 """
+import _thread
 import builtins
 import io
 import itertools
-import json
 import os
-import re
 import sys
-import threading
 
 MARKER = "\x1b]containerjob-display;"
 END = "\x07"
@@ -34,7 +32,7 @@ _REPR_METHODS = (
 )
 _BINARY = ("image/png", "image/jpeg")
 _ids = itertools.count(1)
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()  # threading's Lock, without importing threading
 _key = None  # the display key (display_key()) when the job's results are signed
 
 
@@ -49,14 +47,16 @@ def display_key(job_key):
 def install(job_key=None):
     """For cells: `display` as a builtin, and IPython's display and matplotlib's backend routed here once the
     cell imports them."""
+    import after_import  # next to the runner, on a job's sys.path (the host imports this module too)
+
     global _key
     _key = display_key(job_key) if job_key else None
     builtins.display = display
-    sys.meta_path.insert(0, _AfterImport({
+    after_import.install({
         "IPython.core.display_functions": _patch_ipython,  # IPython >= 7.23
         "IPython.core.display": _patch_ipython,  # older IPython defines display() here
         "matplotlib": _use_backend,
-    }))
+    }, lambda text: _note(text + "; its output does not reach the cell"))
 
 
 def display(*objs, include=None, exclude=None, metadata=None, transient=None, display_id=None, raw=False,
@@ -138,6 +138,9 @@ def _repr(obj):
 
 def publish(data, metadata=None):
     """One display, as marker lines on stdout after everything printed before it."""
+    import json  # json and re load with the first display, not with every job
+    import re
+
     if not isinstance(data, dict):  # display(x, raw=True) with something not a bundle
         data = {"text/plain": _repr(data)}
     try:
@@ -169,6 +172,8 @@ def _mac(text):
 
 def _dropped(data, why):
     """The note an undeliverable bundle becomes, with its text/plain when that is short enough to keep."""
+    import json
+
     plain = data.get("text/plain") if isinstance(data, dict) else None
     note = "[containerjob: a display of %s is not shown: %s]" % (", ".join(sorted(map(str, data))) or "nothing", why)
     if isinstance(plain, str) and len(plain) <= MAX_PLAIN_KEPT:
@@ -261,54 +266,3 @@ def _patch_ipython(module):
 
 def _publish_display_data(data, metadata=None, source=None, **kwargs):
     publish(data, metadata)
-
-
-# -- import hook --------------------------------------------------------------------------------------------
-
-
-class _AfterImport:
-    """Runs patches[name](module) right after the module named `name` is first executed (a meta path finder:
-    the protocol, not importlib.abc's base class, whose import costs more than the rest of this module)."""
-
-    def __init__(self, patches):
-        self.patches = patches
-        self.finding = set()  # names being looked up: a finder that asks importlib again gets no answer here
-
-    def find_spec(self, name, path=None, target=None):
-        patch = self.patches.get(name)
-        if patch is None or name in self.finding:
-            return None
-        self.finding.add(name)
-        try:
-            spec = self._find_elsewhere(name, path, target)
-        finally:
-            self.finding.discard(name)
-        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _PatchingLoader(spec.loader, patch)
-        return spec
-
-    def _find_elsewhere(self, name, path, target):
-        for finder in sys.meta_path:
-            if finder is not self and hasattr(finder, "find_spec"):
-                spec = finder.find_spec(name, path, target)
-                if spec is not None:
-                    return spec
-        return None
-
-
-class _PatchingLoader:
-    """The real loader, plus a patch once the module has run; the module keeps the real loader."""
-
-    def __init__(self, loader, patch):
-        self.loader, self.patch = loader, patch
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        module.__loader__ = module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        try:
-            self.patch(module)
-        except Exception as exc:  # noqa: BLE001 - the import itself succeeded: never fail it
-            _note("could not route %s's output to the cell: %s: %s" % (module.__name__, type(exc).__name__, exc))

@@ -8,12 +8,13 @@ Every job starts this interpreter, so its imports are the floor of a job's cost 
 `python3 -c`: modules only some jobs need (traceback, shutil, tempfile, importlib, signing, `!cmd`
 support) are imported where they are used, and the trailing expression is found with the C parser's
 own node types (_ast) rather than the ast module, which pulls in a dozen more (bench/overhead.py).
+Nothing here imports re (json, pickle, signal, linecache and string do: ~15 ms together): JSON and
+pickles go through the C modules themselves, signals through _signal, and the source reaches linecache
+only if something imports it (a traceback, a warning).
 """
 import _ast
-import json
-import linecache
+import _signal
 import os
-import signal
 import sys
 import time
 import types
@@ -21,12 +22,16 @@ import types
 RUNTIME = os.path.dirname(os.path.abspath(__file__))
 if RUNTIME not in sys.path:  # python -I leaves the script's directory out
     sys.path.insert(0, RUNTIME)
-import page_writes  # noqa: E402 - shipped next to this file
-import pickle_frames  # noqa: E402
+import after_import  # noqa: E402 - shipped next to this file
+import json_c  # noqa: E402
+import pickle_frames  # noqa: E402 - the pickler itself loads only when a value needs it
 import result_signing  # noqa: E402 - its hashing modules load only when a job is signed
 import rich_output  # noqa: E402 - cheap until a cell displays something
 import shell_lines  # noqa: E402 - subprocess only once a `!cmd` runs
+import writeback  # noqa: E402
 MAX_REPR = 2000
+MAX_INLINE = 4096  # characters of JSON a plain scalar may take in result.json (instead of a pickle of its own)
+_PLAIN = (int, float, str, bool, type(None))  # exact types: JSON gives back the same value and type
 SIGNER = None  # a result_signing.Signer when the host gave this job a signing key
 
 
@@ -55,10 +60,7 @@ def _atomic_write(path, data):
     chunks = [data] if isinstance(data, bytes) else data.chunks()
     mac = SIGNER.new() if SIGNER else None
     with open(tmp, "wb") as fh:
-        for chunk in chunks:
-            fh.write(chunk)
-            if mac:
-                mac.update(chunk)
+        writeback.write(fh, chunks, mac.update if mac else None)  # on disk before the container's exit flush
     os.replace(tmp, path)
     if mac:
         SIGNER.add(path, mac)
@@ -75,6 +77,17 @@ def _dump(value):
     import cloudpickle
 
     return pickle_frames.dumps(value, cloudpickle.dumps)
+
+
+def _inline(value):
+    """A plain scalar's summary carrying the value itself: no pickle here, no unpickling in the kernel."""
+    if type(value) not in _PLAIN:
+        return None
+    try:
+        size = len(json_c.dumps(value))
+    except ValueError:  # an int over the interpreter's digit limit for str()
+        return None
+    return {"type": type(value).__name__, "size": size, "value": value} if size <= MAX_INLINE else None
 
 
 def _describe(value, frames):
@@ -106,8 +119,7 @@ def _load_inputs(manifest, payload, namespace):
 def _run_source(manifest, source, namespace):
     """Exec the source; return the trailing expression's value (cells only) or a sentinel."""
     filename = manifest["filename"]
-    lines = source.splitlines(True)
-    linecache.cache[filename] = (len(source), None, lines, filename)
+    _keep_for_tracebacks(filename, source)
     tree = compile(source, filename, "exec", _ast.PyCF_ONLY_AST)  # what ast.parse does
     last = None
     if manifest.get("last_expr") and tree.body and isinstance(tree.body[-1], _ast.Expr):
@@ -119,6 +131,16 @@ def _run_source(manifest, source, namespace):
 
 
 _NOTHING = object()
+
+
+def _keep_for_tracebacks(filename, source):
+    """linecache's entry for the source (a cell's file exists nowhere), made when linecache is imported."""
+    entry = (len(source), None, source.splitlines(True), filename)
+
+    def keep(linecache):
+        linecache.cache[filename] = entry
+
+    after_import.install({"linecache": keep}, rich_output._note)
 
 
 # Values of these exact types cannot change in place: an input of one is never re-pickled to look
@@ -154,6 +176,8 @@ def _save_updated(manifest, payload, mapped, namespace, values_dir, result):
 
 def _as_sent(frames, path, mapped, digest):
     """Whether an input pickled again is the bytes the kernel sent (path: its file in the payload)."""
+    import page_writes
+
     with open(path, "rb") as fh:
         same = page_writes.same_bytes(frames, pickle_frames.layout(fh), fh.fileno(), mapped)
     if same is None:
@@ -176,6 +200,12 @@ def _save_outputs(manifest, payload, mapped, namespace, output, last_value):
         if isinstance(value, types.ModuleType):
             result["modules"][name] = value.__name__
             continue
+        inline = _inline(value)
+        if inline is not None:
+            result["outputs"][name] = inline
+            if name in manifest["inputs"]:
+                result["updated"].append(name)
+            continue
         try:
             data = _dump(value)
         except Exception as exc:  # noqa: BLE001 - any pickling failure is reported per variable
@@ -188,12 +218,16 @@ def _save_outputs(manifest, payload, mapped, namespace, output, last_value):
     _save_updated(manifest, payload, mapped, namespace, values_dir, result)
     if last_value is not _NOTHING and last_value is not None:
         entry = {"repr": _safe_repr(last_value)}
-        try:
-            data = _dump(last_value)
-            _atomic_write(os.path.join(values_dir, "_last.pkl"), data)
-            entry.update(_describe(last_value, data))
-        except Exception:  # noqa: BLE001 - the repr still comes back
-            pass
+        inline = _inline(last_value)
+        if inline is not None:
+            entry.update(inline)
+        else:
+            try:
+                data = _dump(last_value)
+                _atomic_write(os.path.join(values_dir, "_last.pkl"), data)
+                entry.update(_describe(last_value, data))
+            except Exception:  # noqa: BLE001 - the repr still comes back
+                pass
         result["last"] = entry
     return result
 
@@ -241,7 +275,7 @@ def _error_record(exc, filename):
 def _is_chief():
     """Only the chief (worker pool 0, or a job without CLUSTER_SPEC) writes results and errors."""
     try:
-        task = json.loads(os.environ.get("CLUSTER_SPEC") or "{}").get("task", {})
+        task = json_c.loads(os.environ.get("CLUSTER_SPEC") or "{}").get("task", {})
     except ValueError:
         return True
     return task.get("type", "workerpool0") == "workerpool0"
@@ -287,15 +321,15 @@ def _plain_copy(src, dst):
 
 
 def _main(key):
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.alarm(int(os.environ.get("CONTAINERJOB_TIMEOUT_S") or 0))
+    _signal.signal(_signal.SIGTERM, _on_sigterm)
+    _signal.signal(_signal.SIGALRM, _on_alarm)
+    _signal.alarm(int(os.environ.get("CONTAINERJOB_TIMEOUT_S") or 0))
     payload = os.environ["CONTAINERJOB_PAYLOAD"]
     output = os.environ["CONTAINERJOB_OUTPUT"]
     os.makedirs(output, exist_ok=True)  # on Vertex, a prefix under /gcs that nothing has written to yet
     sys.path.insert(0, os.path.join(RUNTIME, "site"))
-    with open(os.path.join(payload, "manifest.json")) as fh:
-        manifest = json.load(fh)
+    with open(os.path.join(payload, "manifest.json"), encoding="utf-8") as fh:
+        manifest = json_c.loads(fh.read())
     with open(os.path.join(payload, manifest["source_file"]), encoding="utf-8") as fh:
         source = fh.read()
     started = time.time()
@@ -345,7 +379,7 @@ def _main(key):
     result["python"] = "%d.%d.%d" % sys.version_info[:3]
     result["seconds"] = round(time.time() - started, 3)
     result["exit_code"] = exit_code
-    _atomic_write(os.path.join(output, "result.json"), json.dumps(result).encode())
+    _atomic_write(os.path.join(output, "result.json"), json_c.dumps(result).encode())
     return 0
 
 
@@ -380,7 +414,7 @@ def _write_error(output, exc, filename):
         record["pickled"] = True
     except Exception:  # noqa: BLE001 - type and message still come back in JSON
         record["pickled"] = False
-    _atomic_write(os.path.join(output, "error.json"), json.dumps(record).encode())
+    _atomic_write(os.path.join(output, "error.json"), json_c.dumps(record).encode())
 
 
 if __name__ == "__main__":

@@ -5,15 +5,13 @@ expanded from the caller's variables, a failing command no error but `_exit_code
 Stdlib only: shipped with the runner.
 """
 import builtins
-import re
-import string
 import sys
 
 SHELL = "/bin/sh"
 SYSTEM_CALL = "__cj_shell__"  # what `!cmd` becomes
 GETOUTPUT_CALL = "__cj_getoutput__"  # what `x = !cmd` becomes
 # $name or $name.attr outside single quotes; $$ is a literal $ (IPython's DollarFormatter)
-_DOLLAR = re.compile(r"(.*?)\$(\$?[\w.]+)(?=([^']*'[^']*')*[^']*$)")
+_DOLLAR = r"(.*?)\$(\$?[\w.]+)(?=([^']*'[^']*')*[^']*$)"
 
 
 def used_in(source):
@@ -69,6 +67,8 @@ def expand(cmd, frame):
 
 
 def _expanded(cmd, namespace):
+    import string  # with re, only once a `!cmd` runs: every job imports this module
+
     formatter = string.Formatter()
     for literal, field, spec, conversion in _fields(formatter, cmd):
         yield literal
@@ -79,9 +79,11 @@ def _expanded(cmd, namespace):
 
 def _fields(formatter, cmd):
     """string.Formatter's fields, with each $name found in the literal text as a field of its own."""
+    import re
+
     for literal, field, spec, conversion in formatter.parse(cmd):
         kept, end = "", 0
-        for match in _DOLLAR.finditer(literal):
+        for match in re.finditer(_DOLLAR, literal):
             before, name = match.group(1, 2)
             if name.startswith("$"):
                 kept += before + name
