@@ -225,11 +225,12 @@ class Backend(ABC):
             outcome = self.conclude(current, observed, status, message)
             final = self.store.update(record.id, status=outcome.status, message=outcome.message,
                                       exit_code=outcome.exit_code, finished_at=time.time())
-        self.released(record, observed)
+        self.released(final, observed)
         return final
 
     def released(self, record: JobRecord, observed: Any) -> None:
-        """After a job was finalised and its lock let go: free what it held (local: its container)."""
+        """After a job was finalised (`record`: its final state) and its lock let go: free what it held (local:
+        its container)."""
 
     def lose_if_stale(self, record: JobRecord, message: str,
                       still_starting: Callable[[], bool] = lambda: False) -> JobRecord:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -33,6 +35,7 @@ from .leftovers import LABEL_JOB, LABEL_STORE, remove_leftovers
 TIMEOUT_GRACE_S = 5  # the runner enforces --timeout itself; this catches a runner that could not
 EXIT_TIMEOUT = 124
 SWEEP_EVERY_S = 60  # leftover containers are rare: look for them at most this often per process
+log = logging.getLogger(__name__)
 
 
 class LocalBackend(Backend):
@@ -350,16 +353,34 @@ class LocalBackend(Backend):
         return Outcome(status, "; ".join(m for m in (message, synced, unsaved) if m), exit_code)
 
     def released(self, record: JobRecord, info: dict[str, Any] | None) -> None:
-        if info and "replicas" in info:
+        """A container that ended by itself is removed on a thread of its own: the job's result waits for
+        nothing the engine still does (removal is ~10 ms, the tail of every job: bench/overhead.py). Not a
+        daemon: a CLI process removes it before it exits; one killed first leaves it to the sweep. A cancel,
+        and replicas (their removal runs on a pool, which takes no work once the interpreter is exiting),
+        are removed before this returns."""
+        if not info:
+            return
+        if "replicas" in info:
             def remove(one: dict[str, Any]) -> None:
                 with engine_errors(f"remove a container of job {record.id}"), gone_ok():
                     self.client.api.remove_container(one["Id"], force=True)
 
             replicas.each(remove, [(one,) for one in info["replicas"].values()])
             replicas.remove_network(self.client, record.id)
-        elif info:
-            with engine_errors(f"remove the container of job {record.id}"), gone_ok():
-                self.client.api.remove_container(info["Id"], force=True)
+        elif record.status is JobStatus.CANCELLED:
+            self._remove(record, info["Id"])
+        else:
+            threading.Thread(target=self._remove_later, args=(record, info["Id"]), name=f"remove-{record.id}").start()
+
+    def _remove(self, record: JobRecord, container_id: str) -> None:
+        with engine_errors(f"remove the container of job {record.id}"), gone_ok():
+            self.client.api.remove_container(container_id, force=True)
+
+    def _remove_later(self, record: JobRecord, container_id: str) -> None:
+        try:
+            self._remove(record, container_id)
+        except ContainerJobError as exc:  # the job's outcome stands; the next run's sweep or `gc` retries
+            log.warning("%s; `containerjob gc` removes it", exc)
 
     def stream_logs(self, record: JobRecord, follow: bool, stop: StreamStop | None = None) -> Iterator[str]:
         """The engine's stream while the container exists; `stop` closes its socket, so a reader that went

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Coroutine, Iterable, TypeVar
 
 from ..core.errors import MountError
+from ..core.runtime import writeback
 from ..core.settings import Settings
 from .storage import emulator_host, storage_client
 
@@ -125,12 +126,14 @@ class Transfer:
                 url = self.fs.url(f"{bucket}/{key}", generation=generation or None)
                 step = max(-(-size // RANGE_PARTS), 1) if size >= RANGED_BYTES else max(size, 1)
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+                disk = writeback.Disk(fd) if size >= writeback.FROM else None  # on disk before the engine's flush
                 try:
                     os.ftruncate(fd, size)
 
                     async def part(start: int) -> int:
                         async with gate:
-                            return await self._fetch(url, fd, start, min(start + step, size), ranged=step < size)
+                            return await self._fetch(url, fd, start, min(start + step, size), ranged=step < size,
+                                                     disk=disk)
 
                     try:
                         ends = await _together(part(start) for start in range(0, max(size, 1), step))
@@ -142,6 +145,8 @@ class Transfer:
                     raise MountError(f"gs://{bucket}/{key} changed or was deleted while it was downloaded; "
                                      "start the job again") from None
                 finally:
+                    if disk is not None:
+                        disk.close()
                     os.close(fd)  # no part of it is still writing: _together ends them all first
 
             await _together(one(*item) for item in items)
@@ -149,12 +154,14 @@ class Transfer:
         if items:
             self.run(f"downloading {len(items)} objects from gs://{bucket}", run())
 
-    async def _fetch(self, url: str, fd: int, start: int, end: int, *, ranged: bool) -> int:
+    async def _fetch(self, url: str, fd: int, start: int, end: int, *, ranged: bool,
+                     disk: writeback.Disk | None = None) -> int:
         """Bytes [start, end) of an object into fd at the same offsets, as they arrive (at most READ_BYTES
         held, never the whole range); returns where the written bytes end. Each block counts as Cloud
         Storage alive, so a long download is never taken for silence. Retried as gcsfs retries its own
         requests (a retry rewrites the range). An object stored gzip-encoded arrives decompressed, as gcsfs
-        gave it: of another length than listed, and whole (_Transcoded) when a range was asked."""
+        gave it: of another length than listed, and whole (_Transcoded) when a range was asked. `disk`: each
+        writeback.PIECE written goes to it."""
         import aiohttp
         from gcsfs.retry import retry_request, validate_response
 
@@ -170,7 +177,7 @@ class Transfer:
                         raise _Transcoded()
                     raise MountError(f"Cloud Storage answered a ranged read of {url} with HTTP {reply.status}, "
                                      "not 206 Partial Content; the endpoint does not serve ranges")
-                offset = start
+                offset = handed = start
                 while block := await reply.content.read(READ_BYTES):
                     self._heard = time.monotonic()
                     if not encoded and offset + len(block) > end:  # never into a neighbouring range
@@ -179,6 +186,9 @@ class Transfer:
                     while view:  # a short write goes on where it stopped
                         written = os.pwrite(fd, view, offset)
                         view, offset = view[written:], offset + written
+                    if disk is not None and offset - handed >= writeback.PIECE:
+                        disk.start(handed, offset - handed)
+                        handed = offset
                 if not encoded and offset != end:
                     raise aiohttp.ClientPayloadError(f"{url}: {offset - start} bytes of {end - start} arrived")
                 return offset

@@ -30,7 +30,7 @@ def write(fh, chunks, each=None):
                 written += len(piece)
                 if written >= FROM and written - started >= PIECE:
                     fh.flush()
-                    disk = disk or _Disk(fh.fileno())
+                    disk = disk or Disk(fh.fileno())
                     disk.start(started, written - started)
                     started = written
     finally:
@@ -39,9 +39,10 @@ def write(fh, chunks, each=None):
     return written
 
 
-class _Disk:
-    """Hands ranges to the disk from a thread of its own: sync_file_range waits while the disk's queue is full,
-    and the writer should not (ctypes releases the GIL for the call)."""
+class Disk:
+    """Hands ranges of an open file to the disk from a thread of its own: sync_file_range waits while the
+    disk's queue is full, and the writer should not (ctypes releases the GIL for the call). `close()` before
+    the file closes."""
 
     def __init__(self, fd):
         global _call
