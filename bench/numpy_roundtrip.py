@@ -40,6 +40,7 @@ import cloudpickle
 import docker
 import numpy as np
 
+from containerjob.core.digests import Digest
 from containerjob.core.runtime import pickle_frames
 from containerjob.core.settings import kernel_python_image
 
@@ -243,16 +244,16 @@ def host_steps(x: np.ndarray) -> dict[str, float]:
         return value
 
     frames = timed("pickle x (protocol 5, out of band: no copy)", lambda: pickle_frames.dumps(x, cloudpickle.dumps))
-    timed("sha256 pieces on one thread", lambda: pickle_frames.Digest(frames.chunks()).result())
+    timed("BLAKE3 pieces on one thread", lambda: Digest(frames.chunks()).result())
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        timed(f"sha256 pieces on {os.cpu_count()} threads", lambda: pickle_frames.Digest(frames.chunks(), pool).result())
+        timed(f"BLAKE3 pieces on {os.cpu_count()} threads", lambda: Digest(frames.chunks(), pool).result())
         os.sync()
         timed("write x to a file (np.save does the same)", lambda: pickle_frames.write(path, frames))
         path.unlink()
         os.sync()
 
         def both() -> bytes:
-            digest = pickle_frames.Digest(frames.chunks(), pool)
+            digest = Digest(frames.chunks(), pool)
             pickle_frames.write(path, frames)
             return digest.result()
         timed("write x while its pieces hash (the payload's way)", both)

@@ -45,9 +45,7 @@ def test_payload_is_content_addressed_and_immutable(tmp_path):
     assert p1.path == p2.path != p3.path
     assert p1.runtime == p3.runtime and (p1.runtime / "site" / "cloudpickle" / "__init__.py").is_file()
     manifest = json.loads((p1.path / "manifest.json").read_text())
-    data = (p1.path / "inputs" / "a.pkl").read_bytes()  # what the runner compares: sha256 of sha256 per 8 MiB
-    digest = hashlib.sha256(hashlib.sha256(data).digest()).hexdigest()
-    assert manifest["inputs"] == {"a": {"pickle": "inputs/a.pkl", "digest": digest}, "os": {"module": "os"}}
+    assert manifest["inputs"] == {"a": {"pickle": "inputs/a.pkl"}, "os": {"module": "os"}}
     assert p1.inputs["a"]["type"] == "list" and not p1.code_by_value
     assert [p.name for p in (tmp_path / "payloads").iterdir() if p.name.startswith(".tmp")] == []
 
@@ -152,20 +150,23 @@ def test_large_buffers_travel_out_of_band_and_come_back_writable(tmp_path):
         pickle_frames.load(tmp_path / "cut.pkl")
 
 
-def test_digest_is_sha256_of_8_mib_pieces_whatever_the_chunks(tmp_path):
-    """The kernel hashes a payload's pieces on several threads while writing them; the runner hashes its own
-    chunks of the same bytes: both must agree, and with the definition a reader can check by hand."""
-    data = os.urandom(3 * pickle_frames.PIECE + 12345)
-    expected = hashlib.sha256(b"".join(hashlib.sha256(data[i:i + pickle_frames.PIECE]).digest()
-                                       for i in range(0, len(data), pickle_frames.PIECE))).digest()
-    cuts = [[data], [data[:100], data[100:pickle_frames.PIECE + 7], data[pickle_frames.PIECE + 7:]],
+def test_digest_is_blake3_of_8_mib_pieces_whatever_the_chunks(tmp_path):
+    """The kernel hashes a payload's pieces on several threads while writing them, in whatever chunks the
+    pickler gave: the digest is the same for any chunking, and the definition a reader can check by hand."""
+    from blake3 import blake3
+
+    from containerjob.core.digests import PIECE, Digest
+
+    data = os.urandom(3 * PIECE + 12345)
+    expected = blake3(b"".join(blake3(data[i:i + PIECE]).digest() for i in range(0, len(data), PIECE))).digest()
+    cuts = [[data], [data[:100], data[100:PIECE + 7], data[PIECE + 7:]],
             [data[i:i + (1 << 20)] for i in range(0, len(data), 1 << 20)]]
     with ThreadPoolExecutor(2) as pool:
         for chunks in cuts:
-            assert pickle_frames.Digest(chunks).result() == expected
-            assert pickle_frames.Digest(chunks, pool).result() == expected
-    assert pickle_frames.Digest([]).result() == hashlib.sha256(b"").digest()
-    assert pickle_frames.Digest([data[:-1] + b"\0"]).result() != expected
+            assert Digest(chunks).result() == expected
+            assert Digest(chunks, pool).result() == expected
+    assert Digest([]).result() == blake3(b"").digest()
+    assert Digest([data[:-1] + b"\0"]).result() != expected
 
 
 def _blob_class():
@@ -182,7 +183,7 @@ def _blob_class():
 
 def test_inputs_changed_in_place_are_told_by_the_pages_written(tmp_path):
     """Large inputs come in as copy-on-write mappings of the payload: one the cell only read is unchanged
-    without hashing it, one written is compared where it was written; small ones go by the digest."""
+    without a pass over it, one written is compared where it was written; small ones with the payload file."""
     Blob = _blob_class()
     big = 3 << 20
     ns = {name: Blob(bytearray(os.urandom(size))) for name, size in
@@ -207,7 +208,7 @@ def test_inputs_changed_in_place_are_told_by_the_pages_written(tmp_path):
 
 def test_mapped_buffers_are_proven_unchanged_from_their_pages(tmp_path):
     """For buffers still mapped from the file, the answer comes from the pages written (True or False),
-    never "hash it" (None): what spares the runner a pass over a large input the cell only read."""
+    never "compare it all" (None): what spares the runner a pass over a large input the cell only read."""
     Blob = _blob_class()
     path = tmp_path / "v.pkl"
     pickle_frames.write(path, pickle_frames.dumps(Blob(bytearray(os.urandom(2 << 20))), cloudpickle.dumps))
@@ -225,5 +226,5 @@ def test_mapped_buffers_are_proven_unchanged_from_their_pages(tmp_path):
     assert same(blob) is False
     blob.data[(1 << 20) + 3] ^= 1
     assert same(blob) is True
-    assert same(Blob(bytearray(blob.data))) is None  # the same bytes elsewhere in memory: only a hash can tell
+    assert same(Blob(bytearray(blob.data))) is None  # the same bytes elsewhere in memory: only a full comparison tells
     assert same(Blob(bytearray(10))) is False  # another size

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import cloudpickle
 
+from .digests import Digest
 from .errors import PayloadError, SpecError, unwritable
 from .runtime import RUNNER_FILE, pickle_frames, writeback
 from .workdir import Workdir
@@ -180,15 +181,12 @@ def build_payload(
         )
     with _Staging(home / "payloads") as staging:
         digests = _hash_while_writing(staging, pickled)
-        for entry in entries.values():  # the runner tells an input changed in place (rows.append) by it
-            if "pickle" in entry:
-                entry["digest"] = digests[entry["pickle"]].hex()
         manifest = {
             "version": 1,
             "kind": kind,
             "filename": filename,
             "source_file": "source.py",
-            "inputs": {k: {kk: vv for kk, vv in v.items() if kk in ("pickle", "module", "digest")}
+            "inputs": {k: {kk: vv for kk, vv in v.items() if kk in ("pickle", "module")}
                        for k, v in entries.items()},
             "outputs": list(outputs),
             "last_expr": kind == "cell",
@@ -233,12 +231,11 @@ def _size(chunks: Chunks) -> int:
 
 
 def _hash_while_writing(staging: _Staging, files: list[tuple[str, Chunks]]) -> dict[str, bytes]:
-    """Each file's digest (pickle_frames.Digest), its pieces hashed on a thread per core while this thread
-    writes the same bytes into `staging`: sha256 alone takes about twice a page-cache write of the same bytes,
-    so hashing first, then writing, would cost three writes' time on one core."""
+    """Each file's digest (digests.Digest), its pieces hashed on a thread per core while this thread
+    writes the same bytes into `staging`: hashing first, then writing, would add the two."""
     try:
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-            pending = {name: pickle_frames.Digest(chunks, pool) for name, chunks in files}
+            pending = {name: Digest(chunks, pool) for name, chunks in files}
             for name, chunks in files:
                 staging.write(name, chunks)
             return {name: digest.result() for name, digest in pending.items()}
@@ -251,7 +248,7 @@ def _store(home: Path, staging: _Staging, files: list[tuple[str, Chunks]], manif
     """Publish `staging` plus `files` under the payload's content address. `digests`: files already staged
     and hashed (inputs), so no byte is hashed twice."""
     files = [*files, ("manifest.json", [json.dumps(manifest, sort_keys=True).encode()])]
-    parts = {**{name: pickle_frames.Digest(chunks).result() for name, chunks in files}, **(digests or {})}
+    parts = {**{name: Digest(chunks).result() for name, chunks in files}, **(digests or {})}
     digest = hashlib.sha256()
     for name in sorted(parts):
         digest.update(name.encode() + b"\0" + parts[name])

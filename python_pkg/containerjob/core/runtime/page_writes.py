@@ -1,5 +1,5 @@
 """Whether an input the runner mapped from the payload is still the payload's bytes, told by the pages this
-process wrote (Linux /proc/self/pagemap) instead of hashing the whole value again: a mapped buffer the cell
+process wrote (Linux /proc/self/pagemap) instead of comparing the whole value again: a mapped buffer the cell
 only read proves unchanged at once, and one it wrote is compared with the file on the written pages only.
 Stdlib only, shipped with the runner.
 
@@ -17,7 +17,7 @@ _COMPARE = 8 << 20
 
 def same_bytes(frames, layout, fd, mapped):
     """True when `frames` (a value pickled again) are byte for byte the file it was loaded from, False when
-    they differ, None when only hashing can tell (a buffer was read rather than mapped, it is not that
+    they differ, None when only a full comparison can tell (a buffer was read rather than mapped, it is not that
     mapping's memory, or pagemap is unreadable). `layout`: the file's, from `pickle_frames.layout` (None:
     a plain pickle); `fd`: the file, open; `mapped`: what `pickle_frames.load` listed for it."""
     if layout is None or len(mapped) != len(layout[1]):

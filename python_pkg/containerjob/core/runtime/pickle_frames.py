@@ -8,9 +8,7 @@ when touched): one write, no copies.
 File: MAGIC, u64 buffer count, u64 in-band length, u64 length of each buffer, the in-band pickle, then
 each buffer starting at a multiple of ALIGN. Files without MAGIC are plain pickles (older jobs).
 
-A file's digest (`Digest`) is a sha256 over the sha256 of each PIECE-byte piece of its bytes, so that the
-pieces of a large value hash on several cores while the same bytes are being written. hashlib loads only
-then: every job's runner imports this module, and most never hash.
+Every job's runner imports this module: the pickler itself loads only when a value needs it.
 """
 import io
 import mmap
@@ -19,7 +17,6 @@ import struct
 MAGIC = b"CJPKL5\x00\x01"
 ALIGN = mmap.ALLOCATIONGRANULARITY  # buffers start where mmap can map them
 MAP_FROM = 1 << 20  # buffers this large are mapped, smaller ones read
-PIECE = 8 << 20  # the digest's piece: 128 per GiB, enough to keep every core busy
 
 
 class Frames:
@@ -46,49 +43,6 @@ class Frames:
             out.append(buf)
             offset += pad + buf.nbytes
         return out
-
-
-class Digest:
-    """The digest of a file's bytes given as chunks (any chunking of the same bytes gives the same digest).
-    With `pool` (a concurrent.futures executor) full pieces hash on its threads (hashlib releases the GIL
-    for large updates) while the caller goes on, e.g. writing the same chunks; `result()` waits for them."""
-
-    def __init__(self, chunks, pool=None):
-        self._parts = [pool.submit(_sha256, piece) if pool is not None and len(piece) == PIECE else _sha256(piece)
-                       for piece in _pieces(chunks)]
-
-    def result(self):
-        import hashlib
-
-        return hashlib.sha256(b"".join(p if isinstance(p, bytes) else p.result() for p in self._parts)).digest()
-
-
-def _sha256(piece):
-    import hashlib
-
-    return hashlib.sha256(piece).digest()
-
-
-def _pieces(chunks):
-    """The bytes of chunks cut every PIECE bytes: views where a piece lies within one chunk, a copy where it
-    spans several (small chunks: header, in-band stream, padding)."""
-    pending = bytearray()
-    for chunk in chunks:
-        view = memoryview(chunk).cast("B")
-        start = 0
-        if pending:
-            start = min(PIECE - len(pending), len(view))
-            pending += view[:start]
-            if len(pending) < PIECE:
-                continue
-            yield pending
-            pending = bytearray()
-        while len(view) - start >= PIECE:
-            yield view[start:start + PIECE]
-            start += PIECE
-        pending += view[start:]
-    if pending:
-        yield pending
 
 
 def _pickler():

@@ -30,6 +30,7 @@ import rich_output  # noqa: E402 - cheap until a cell displays something
 import shell_lines  # noqa: E402 - subprocess only once a `!cmd` runs
 import writeback  # noqa: E402
 MAX_REPR = 2000
+COMPARE_BYTES = 8 << 20  # read at a time when an input is compared with its payload file
 MAX_INLINE = 4096  # characters of JSON a plain scalar may take in result.json (instead of a pickle of its own)
 _PLAIN = (int, float, str, bool, type(None))  # exact types: JSON gives back the same value and type
 SIGNER = None  # a result_signing.Signer when the host gave this job a signing key
@@ -151,9 +152,9 @@ def _save_updated(manifest, payload, mapped, namespace, values_dir, result):
     """Inputs the cell did not rebind but may have changed in place (rows.append(3), cfg["k"] += 1,
     df["c"] = ...): re-pickled the way the kernel pickled them and sent back only when the bytes differ from
     the payload's: told by the pages the cell wrote where the input's buffers are still the payload's
-    mappings (no pass over an array the cell only read), else by the digest the kernel took."""
+    mappings (no pass over an array the cell only read), else by comparing them with the payload file."""
     for name, entry in manifest["inputs"].items():
-        if name in manifest["outputs"] or "digest" not in entry or name not in namespace:
+        if name in manifest["outputs"] or "pickle" not in entry or name not in namespace:
             continue
         value = namespace[name]
         if type(value) in _IMMUTABLE:
@@ -166,7 +167,7 @@ def _save_updated(manifest, payload, mapped, namespace, values_dir, result):
         except Exception as exc:  # noqa: BLE001 - reported per variable
             result["skipped"][name] = "cannot be pickled: %s: %s" % (type(exc).__name__, exc)
             continue
-        if _as_sent(frames, os.path.join(payload, entry["pickle"]), mapped.get(name, []), entry["digest"]):
+        if _as_sent(frames, os.path.join(payload, entry["pickle"]), mapped.get(name, [])):
             result["unchanged"].append(name)
             continue
         _atomic_write(os.path.join(values_dir, name + ".pkl"), frames)
@@ -174,18 +175,25 @@ def _save_updated(manifest, payload, mapped, namespace, values_dir, result):
         result["updated"].append(name)
 
 
-def _as_sent(frames, path, mapped, digest):
+def _as_sent(frames, path, mapped):
     """Whether an input pickled again is the bytes the kernel sent (path: its file in the payload)."""
     import page_writes
 
     with open(path, "rb") as fh:
         same = page_writes.same_bytes(frames, pickle_frames.layout(fh), fh.fileno(), mapped)
-    if same is None:
-        from concurrent.futures import ThreadPoolExecutor
+        return _same_as_file(frames.chunks(), fh) if same is None else same
 
-        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-            same = pickle_frames.Digest(frames.chunks(), pool).result().hex() == digest
-    return same
+
+def _same_as_file(chunks, fh):
+    """Whether the open file holds exactly these bytes, compared a piece at a time (no copy of a large value)."""
+    fh.seek(0)
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        for at in range(0, len(view), COMPARE_BYTES):
+            piece = view[at:at + COMPARE_BYTES]
+            if fh.read(len(piece)) != piece:
+                return False
+    return fh.read(1) == b""
 
 
 def _save_outputs(manifest, payload, mapped, namespace, output, last_value):
