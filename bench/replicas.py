@@ -8,7 +8,9 @@ network of the store is left; a wrong result exits non-zero, a missed target onl
 
 The same is done by raw docker SDK calls in the same loop (a network when there are several, the containers
 created and started in parallel, waited for, removed): the engine's own cost of N containers on a network,
-so the ratio containerjob can reach on this machine is visible next to the one it reaches.
+so the ratio containerjob can reach on this machine is visible next to the one it reaches; and once more
+with no network at all (network_mode none: the engine's floor for N containers, which no choice of
+network on containerjob's side could go below).
 
 Prints the median wall time of each, the ratio 4-vs-1 for containerjob (target <= 1.5) and for raw docker,
 and the added time per extra replica.
@@ -18,6 +20,7 @@ Run: python bench/replicas.py [--runs 9] [--replicas 4]
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -46,17 +49,19 @@ def run_once(service: JobService, replicas: int) -> float:
     return took
 
 
-def raw_once(engine: docker.DockerClient, replicas: int) -> float:
-    """What the engine itself takes for the same replicas: network, parallel create+start, wait, remove."""
+def raw_once(engine: docker.DockerClient, replicas: int, networked: bool = True) -> float:
+    """What the engine itself takes for the same replicas: network, parallel create+start, wait, remove.
+    `networked=False`: no network at all (network_mode none), the engine's floor for N containers."""
     from concurrent.futures import ThreadPoolExecutor
 
     start = time.perf_counter()
     name = f"cj-bench-raw-{os.getpid()}"
-    network = engine.networks.create(name) if replicas > 1 else None
+    network = engine.networks.create(name) if replicas > 1 and networked else None
+    where = {"network": name} if network else {} if networked else {"network_mode": "none"}
 
     def one(i: int) -> None:
         container = engine.containers.create(kernel_python_image(), ["python3", "-c", "print('replica up')"],
-                                             hostname=f"workerpool1-{i}", network=name if network else None)
+                                             hostname=f"workerpool1-{i}", **where)
         container.start()
         if container.wait(timeout=60)["StatusCode"] != 0 or b"replica up" not in container.logs():
             sys.exit("raw docker run failed")
@@ -78,10 +83,12 @@ def main() -> int:
     service = JobService()
     run_once(service, 1), run_once(service, args.replicas)  # warm: image probe cached, first sweep done
     engine = docker.from_env()
-    one, many, raw_one, raw_many = [], [], [], []
+    one, many, raw_one, raw_many, bare_one, bare_many = [], [], [], [], [], []
+    isolated = functools.partial(raw_once, networked=False)
     for i in range(args.runs):
         order = [(run_once, service, 1, one), (run_once, service, args.replicas, many),
-                 (raw_once, engine, 1, raw_one), (raw_once, engine, args.replicas, raw_many)]
+                 (raw_once, engine, 1, raw_one), (raw_once, engine, args.replicas, raw_many),
+                 (isolated, engine, 1, bare_one), (isolated, engine, args.replicas, bare_many)]
         for run, target, count, times in order if i % 2 == 0 else reversed(order):
             times.append(run(target, count))
     label = f"containerjob.store={service.backend('local').store_label}"
@@ -98,6 +105,9 @@ def main() -> int:
     c, d = statistics.median(raw_one), statistics.median(raw_many)
     print(f"raw docker SDK, same work: 1 container {c * 1000:.0f} ms, {args.replicas} on a network {d * 1000:.0f} ms, "
           f"ratio {d / c:.2f}; containerjob over raw: {a / c:.2f}x (1), {b / d:.2f}x ({args.replicas})")
+    e, f = statistics.median(bare_one), statistics.median(bare_many)
+    print(f"raw docker SDK, no network at all (the engine's floor): 1 container {e * 1000:.0f} ms, "
+          f"{args.replicas} {f * 1000:.0f} ms, ratio {f / e:.2f}")
     return 0
 
 
