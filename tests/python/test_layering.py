@@ -41,11 +41,12 @@ def test_runner_is_stdlib_only():
     """The runners load with nothing but python3; what they import later is optional and named here."""
     runtime = Path(containerjob.__file__).parent / "core" / "runtime"
     shipped = {"after_import", "json_c", "page_writes", "pickle_frames", "result_signing", "rich_output",
-               "shell_lines", "writeback"}  # modules copied next to the runner (stdlib-only themselves, checked here)
-    optional = {"runner.py": {"cloudpickle", "notebook_runner"},  # cloudpickle travels in runtime/site
+               "shell_lines", "values_out", "writeback"}  # modules copied next to the runner (stdlib-only themselves, checked here)
+    optional = {"runner.py": {"notebook_runner"},
                 "notebook_runner.py": {"papermill", "nbclient", "nbformat", "jupyter_client"},  # the image's kernel
                 "after_import.py": set(), "json_c.py": set(), "page_writes.py": set(), "pickle_frames.py": set(),
                 "result_signing.py": set(), "rich_output.py": set(), "writeback.py": set(),
+                "values_out.py": {"cloudpickle"},  # cloudpickle travels in runtime/site
                 "shell_lines.py": set(), "containerjob_mpl.py": {"matplotlib"}}  # the backend: where matplotlib is
     assert {p.stem for p in runtime.glob("*.py")} == {"__init__"} | shipped | {Path(n).stem for n in optional}
     for name, allowed in optional.items():

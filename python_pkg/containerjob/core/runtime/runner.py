@@ -1,8 +1,8 @@
 """containerjob's in-container runner: stdlib only, shipped with every payload.
 
 Reads the payload (source + pickled inputs), runs the source as `__main__`, and writes the
-outputs, the value of a trailing expression, or the error (with frames in the user's source)
-to the output directory. Paths come from CONTAINERJOB_PAYLOAD / CONTAINERJOB_OUTPUT.
+outputs and the value of a trailing expression (values_out.py), or the error (with frames in the
+user's source), to the output directory. Paths come from CONTAINERJOB_PAYLOAD / CONTAINERJOB_OUTPUT.
 
 Every job starts this interpreter, so its imports are the floor of a job's cost over a bare
 `python3 -c`: modules only some jobs need (traceback, shutil, tempfile, importlib, signing, `!cmd`
@@ -28,11 +28,7 @@ import pickle_frames  # noqa: E402 - the pickler itself loads only when a value 
 import result_signing  # noqa: E402 - its hashing modules load only when a job is signed
 import rich_output  # noqa: E402 - cheap until a cell displays something
 import shell_lines  # noqa: E402 - subprocess only once a `!cmd` runs
-import writeback  # noqa: E402
-MAX_REPR = 2000
-COMPARE_BYTES = 8 << 20  # read at a time when an input is compared with its payload file
-MAX_INLINE = 4096  # characters of JSON a plain scalar may take in result.json (instead of a pickle of its own)
-_PLAIN = (int, float, str, bool, type(None))  # exact types: JSON gives back the same value and type
+import values_out  # noqa: E402
 SIGNER = None  # a result_signing.Signer when the host gave this job a signing key
 
 
@@ -53,48 +49,6 @@ def _on_alarm(signum, frame):
 
 
 EXIT_TIMEOUT = 124
-
-
-def _atomic_write(path, data):
-    """data: bytes, or a value's pickle_frames.Frames; signed as written when the job has a key."""
-    tmp = path + ".tmp"
-    chunks = [data] if isinstance(data, bytes) else data.chunks()
-    mac = SIGNER.new() if SIGNER else None
-    with open(tmp, "wb") as fh:
-        writeback.write(fh, chunks, mac.update if mac else None)  # on disk before the container's exit flush
-    os.replace(tmp, path)
-    if mac:
-        SIGNER.add(path, mac)
-
-
-def _dump(value):
-    """Plain pickle when the value needs no code by value, cloudpickle otherwise (large buffers out of band)."""
-    try:
-        frames = pickle_frames.dumps(value)
-        if b"__main__" not in frames.inband:
-            return frames
-    except Exception:
-        pass
-    import cloudpickle
-
-    return pickle_frames.dumps(value, cloudpickle.dumps)
-
-
-def _inline(value):
-    """A plain scalar's summary carrying the value itself: no pickle here, no unpickling in the kernel."""
-    if type(value) not in _PLAIN:
-        return None
-    try:
-        size = len(json_c.dumps(value))
-    except ValueError:  # an int over the interpreter's digit limit for str()
-        return None
-    return {"type": type(value).__name__, "size": size, "value": value} if size <= MAX_INLINE else None
-
-
-def _describe(value, frames):
-    kind = type(value)
-    name = kind.__name__ if kind.__module__ in ("builtins", "__main__") else kind.__module__ + "." + kind.__qualname__
-    return {"type": name, "size": frames.size}
 
 
 def _load_inputs(manifest, payload, namespace):
@@ -128,10 +82,7 @@ def _run_source(manifest, source, namespace):
     exec(compile(tree, filename, "exec"), namespace)
     if last is not None:
         return eval(compile(last, filename, "eval"), namespace)
-    return _NOTHING
-
-
-_NOTHING = object()
+    return values_out.NOTHING
 
 
 def _keep_for_tracebacks(filename, source):
@@ -142,110 +93,6 @@ def _keep_for_tracebacks(filename, source):
         linecache.cache[filename] = entry
 
     after_import.install({"linecache": keep}, rich_output._note)
-
-
-# Values of these exact types cannot change in place: an input of one is never re-pickled to look
-_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range)
-
-
-def _save_updated(manifest, payload, mapped, namespace, values_dir, result):
-    """Inputs the cell did not rebind but may have changed in place (rows.append(3), cfg["k"] += 1,
-    df["c"] = ...): re-pickled the way the kernel pickled them and sent back only when the bytes differ from
-    the payload's: told by the pages the cell wrote where the input's buffers are still the payload's
-    mappings (no pass over an array the cell only read), else by comparing them with the payload file."""
-    for name, entry in manifest["inputs"].items():
-        if name in manifest["outputs"] or "pickle" not in entry or name not in namespace:
-            continue
-        value = namespace[name]
-        if type(value) in _IMMUTABLE:
-            result["unchanged"].append(name)
-            continue
-        try:
-            import cloudpickle
-
-            frames = pickle_frames.dumps(value, cloudpickle.dumps)
-        except Exception as exc:  # noqa: BLE001 - reported per variable
-            result["skipped"][name] = "cannot be pickled: %s: %s" % (type(exc).__name__, exc)
-            continue
-        if _as_sent(frames, os.path.join(payload, entry["pickle"]), mapped.get(name, [])):
-            result["unchanged"].append(name)
-            continue
-        _atomic_write(os.path.join(values_dir, name + ".pkl"), frames)
-        result["outputs"][name] = _describe(value, frames)
-        result["updated"].append(name)
-
-
-def _as_sent(frames, path, mapped):
-    """Whether an input pickled again is the bytes the kernel sent (path: its file in the payload)."""
-    import page_writes
-
-    with open(path, "rb") as fh:
-        same = page_writes.same_bytes(frames, pickle_frames.layout(fh), fh.fileno(), mapped)
-        return _same_as_file(frames.chunks(), fh) if same is None else same
-
-
-def _same_as_file(chunks, fh):
-    """Whether the open file holds exactly these bytes, compared a piece at a time (no copy of a large value)."""
-    fh.seek(0)
-    for chunk in chunks:
-        view = memoryview(chunk).cast("B")
-        for at in range(0, len(view), COMPARE_BYTES):
-            piece = view[at:at + COMPARE_BYTES]
-            if fh.read(len(piece)) != piece:
-                return False
-    return fh.read(1) == b""
-
-
-def _save_outputs(manifest, payload, mapped, namespace, output, last_value):
-    values_dir = os.path.join(output, "values")
-    os.makedirs(values_dir, exist_ok=True)
-    result = {"outputs": {}, "skipped": {}, "modules": {}, "updated": [], "unchanged": []}
-    for name in manifest["outputs"]:
-        if name not in namespace:
-            result["skipped"][name] = "not defined after the run"
-            continue
-        value = namespace[name]
-        if isinstance(value, types.ModuleType):
-            result["modules"][name] = value.__name__
-            continue
-        inline = _inline(value)
-        if inline is not None:
-            result["outputs"][name] = inline
-            if name in manifest["inputs"]:
-                result["updated"].append(name)
-            continue
-        try:
-            data = _dump(value)
-        except Exception as exc:  # noqa: BLE001 - any pickling failure is reported per variable
-            result["skipped"][name] = "cannot be pickled: %s: %s" % (type(exc).__name__, exc)
-            continue
-        _atomic_write(os.path.join(values_dir, name + ".pkl"), data)
-        result["outputs"][name] = _describe(value, data)
-        if name in manifest["inputs"]:  # x = x + 1: an input, rebound
-            result["updated"].append(name)
-    _save_updated(manifest, payload, mapped, namespace, values_dir, result)
-    if last_value is not _NOTHING and last_value is not None:
-        entry = {"repr": _safe_repr(last_value)}
-        inline = _inline(last_value)
-        if inline is not None:
-            entry.update(inline)
-        else:
-            try:
-                data = _dump(last_value)
-                _atomic_write(os.path.join(values_dir, "_last.pkl"), data)
-                entry.update(_describe(last_value, data))
-            except Exception:  # noqa: BLE001 - the repr still comes back
-                pass
-        result["last"] = entry
-    return result
-
-
-def _safe_repr(value):
-    try:
-        text = repr(value)
-    except Exception as exc:  # noqa: BLE001
-        text = "<unrepresentable %s: %s>" % (type(value).__name__, exc)
-    return text if len(text) <= MAX_REPR else text[:MAX_REPR] + "..."
 
 
 def _user_frames(exc):
@@ -367,7 +214,7 @@ def _main(key):
     except SystemExit as exc:
         # sys.exit(N) is an exit code, not an error: the job's status comes from it alone.
         exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        last_value = _NOTHING
+        last_value = values_out.NOTHING
         if exit_code:
             if not isinstance(exc.code, int):
                 sys.stderr.write("%s\n" % (exc.code,))
@@ -383,11 +230,11 @@ def _main(key):
         _print_error(exc)
         _write_error(output, exc, manifest["filename"])
         return 1
-    result = _save_outputs(manifest, payload, mapped, namespace, output, last_value)
+    result = values_out.save_outputs(manifest, payload, mapped, namespace, output, last_value, SIGNER)
     result["python"] = "%d.%d.%d" % sys.version_info[:3]
     result["seconds"] = round(time.time() - started, 3)
     result["exit_code"] = exit_code
-    _atomic_write(os.path.join(output, "result.json"), json_c.dumps(result).encode())
+    values_out.atomic_write(os.path.join(output, "result.json"), json_c.dumps(result).encode(), SIGNER)
     return 0
 
 
@@ -418,11 +265,11 @@ def _check_python(manifest):
 def _write_error(output, exc, filename):
     record = _error_record(exc, filename)
     try:
-        _atomic_write(os.path.join(output, "error.pkl"), _dump(exc))
+        values_out.atomic_write(os.path.join(output, "error.pkl"), values_out.dump(exc), SIGNER)
         record["pickled"] = True
     except Exception:  # noqa: BLE001 - type and message still come back in JSON
         record["pickled"] = False
-    _atomic_write(os.path.join(output, "error.json"), json_c.dumps(record).encode())
+    values_out.atomic_write(os.path.join(output, "error.json"), json_c.dumps(record).encode(), SIGNER)
 
 
 if __name__ == "__main__":
