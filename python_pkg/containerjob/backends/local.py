@@ -14,23 +14,23 @@ import docker.errors
 from docker.types import DeviceRequest, Mount
 
 from ..core import replica_states
-from ..core.errors import (BackendUnavailable, ContainerJobError, JobLost, MountError,
-                           PayloadError, SpecError)
+from ..core.errors import BackendUnavailable, ContainerJobError, JobLost, MountError, SpecError
 from ..core.gcs_uri import gcs_path
 from ..core.job_files import FINAL_LOG
 from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica
-from ..core.payload import KERNEL_PYTHON, Payload
+from ..core.payload import Payload
 from ..core.project import adc_file, output_dirs
 from ..core.results import read_result
 from ..mounts import fuse
 from ..mounts.job_mounts import JobMounts
-from . import gpu, images, replicas
+from . import gpu, replicas
 from .container_config import container_config
 from .unsaved import GCS_ROOT_DIR, keep_unsaved
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .container_logs import container_text
 from .engine import engine_errors, gone_ok, program_errors
 from .leftovers import LABEL_JOB, LABEL_STORE, remove_leftovers
+from .local_images import ready_images
 
 TIMEOUT_GRACE_S = 5  # the runner enforces --timeout itself; this catches a runner that could not
 EXIT_TIMEOUT = 124
@@ -80,22 +80,8 @@ class LocalBackend(Backend):
         if time.monotonic() - self._swept > SWEEP_EVERY_S:
             self.cleanup(stopped_only=True)
             self._swept = time.monotonic()
-        ready: dict[str, str] = {}  # each pool's image as given -> as run (with the requirements baked in)
-        found = {}  # as run -> the engine's image, looked up once (each lookup is an engine round trip)
-        for one in spec.worker_pools:
-            if one.image not in ready:
-                image = images.ensure_image(self.client, one.image, notify)
-                tag = one.image
-                if spec.requirements:
-                    with engine_errors("build the image with the requirements"):
-                        tag = images.requirements_image(self.client, image, spec.requirements, repo="",
-                                                        ca_bundle=self.settings.ca_bundle, notify=notify)
-                    image = self.client.images.get(tag)
-                if payload.kind != "container":  # the runner's python3; a container job runs the image's own
-                    self._check_python(tag, image, payload)
-                ready[one.image], found[tag] = tag, image
-            one.image = ready[one.image]
-        image = found[pool.image]
+        image = ready_images(self.client, self.store, spec, payload, ca_bundle=self.settings.ca_bundle,
+                             labels={LABEL_STORE: self.store_label}, notify=notify)
         if replicas.is_pool_job(spec) and any(p.accelerator_count for p in spec.worker_pools):
             gpu.split_gpus([(r.name, spec.worker_pools[r.pool].accelerator_count) for r in spec.replicas()],
                            gpu.host_gpu_ids())
@@ -110,22 +96,6 @@ class LocalBackend(Backend):
             warning = gpu.driver_warning(pool.image, image.attrs["Config"].get("Env") or [], gpu.host_cuda_version())
             if warning:
                 notify("warning: " + warning)
-
-    def _check_python(self, name: str, image, payload: Payload) -> None:
-        info = images.python_info(self.client, self.store, image, {LABEL_STORE: self.store_label})
-        if not info.get("python"):
-            raise SpecError(
-                f"image {name} has no python3, which containerjob's runner needs for a cell, file or notebook: "
-                "use an image with Python (e.g. python:3.11-slim) or install python3 in it; to run the image's own "
-                "program, leave out the file (containerjob run --image IMAGE [--command 'PROG ARG...'])"
-            )
-        image_python = ".".join(info["python"].split(".")[:2])
-        if payload.code_by_value and image_python != KERNEL_PYTHON:
-            raise PayloadError(
-                f"the inputs carry functions or classes defined in this kernel (Python {KERNEL_PYTHON}) but image "
-                f"{name} runs Python {image_python}, where that pickled code cannot load: use an image with "
-                f"Python {KERNEL_PYTHON} or define them inside the cell"
-            )
 
     def cleanup(self, *, stopped_only: bool) -> int:
         """Remove what this store's ended jobs left on the engine (leftovers.py); returns how many containers."""
