@@ -28,15 +28,17 @@ import { LineError, formLine, lineWords, magicWords } from '../magicline';
 
 import { filePlaceholders } from '../customjobfile';
 
-import { defaultText } from '../parameters';
-
-import { CronField, PreviewSource } from './cronfield';
+import { PreviewSource } from './cronfield';
 
 import { CustomJobField, CustomJobSource } from './customjobfield';
 
 import { FIELDS, onForm, placeholder, shows } from './formfields';
 
 import { ProblemSlots } from './formproblems';
+
+import { ParameterFields } from './parameterfields';
+
+import { IScheduleValues, ScheduleFields } from './schedulefields';
 
 import { BackendPicker } from './backendpicker';
 
@@ -53,14 +55,7 @@ export interface IFormValues {
   config?: string;
   /** Parameter texts as typed, by name. */
   parameters: Record<string, string>;
-  schedule: {
-    name: string;
-    cron: string;
-    timezone: string;
-    missed: 'skip' | 'run_once';
-    /** As typed: the server names anything but a whole number 1..100. */
-    max_concurrent: string;
-  };
+  schedule: IScheduleValues;
 }
 
 export interface IFormOptions {
@@ -110,6 +105,15 @@ export interface IFormOptions {
   problems?: IFieldProblem[];
 }
 
+/** The schedule values of a form without schedule fields. */
+const NO_SCHEDULE: IScheduleValues = {
+  name: '',
+  cron: '',
+  timezone: '',
+  missed: 'skip',
+  max_concurrent: ''
+};
+
 /** How long typing pauses before the values are checked. */
 const CHECK_DELAY_MS = 350;
 
@@ -150,7 +154,13 @@ export class SubmitForm
     this.node.append(this._picker.notes, this._project);
 
     if (_opts.schedule) {
-      this._scheduleFields(_opts.schedule);
+      this._schedule = new ScheduleFields(
+        _opts.schedule,
+        (label, control, help, field) => this._row(label, control, help, field),
+        () => this._update(),
+        _opts.preview ?? null
+      );
+      this.node.append(...this._schedule.rows);
     }
     if (_opts.config !== undefined && _opts.readConfig) {
       this._config = new CustomJobField(
@@ -218,7 +228,14 @@ export class SubmitForm
     }
 
     if (_opts.parameters) {
-      this._parameterFields(_opts.parameters, _opts.parameterTexts ?? {});
+      this._parameters = new ParameterFields(
+        _opts.parameters,
+        _opts.parameterTexts ?? {},
+        (label, control, help, field) => this._row(label, control, help, field),
+        () => this._update(),
+        this._problems
+      );
+      this.node.append(this._parameters.section);
     }
     this._held = h('p', {
       class: 'jp-ContainerJob-form-held',
@@ -243,25 +260,13 @@ export class SubmitForm
     if (env.length && this._shows('env')) {
       options.env = env;
     }
-    const parameters: Record<string, string> = {};
-    for (const [name, input] of this._parameters) {
-      parameters[name] = input.value;
-    }
-    const text = (name: string): string =>
-      (this._schedule.get(name)?.value ?? '').trim();
     return {
       options,
       args: this._args?.value.trim() ?? '',
       rest: this._rest?.value.trim() ?? '',
       ...(this._config ? { config: this._config.value } : {}),
-      parameters,
-      schedule: {
-        name: text('name'),
-        cron: text('cron'),
-        timezone: text('timezone'),
-        missed: text('missed') === 'run_once' ? 'run_once' : 'skip',
-        max_concurrent: text('max_concurrent')
-      }
+      parameters: this._parameters?.values ?? {},
+      schedule: this._schedule?.values ?? NO_SCHEDULE
     };
   }
 
@@ -281,7 +286,7 @@ export class SubmitForm
 
   protected onBeforeDetach(msg: Message): void {
     this._cancelCheck();
-    this._cron?.dispose();
+    this._schedule?.dispose();
     this._config?.dispose();
     super.onBeforeDetach(msg);
   }
@@ -411,7 +416,7 @@ export class SubmitForm
           : 'No Google Cloud project: set one here or in Settings; Vertex AI needs it'
       );
     }
-    this._cron?.showPreview(this._schedule.get('timezone')?.value.trim() ?? '');
+    this._schedule?.showPreview();
     if (this.isAttached) {
       this._holdAccept();
       this._check(CHECK_DELAY_MS);
@@ -565,118 +570,6 @@ export class SubmitForm
     return row;
   }
 
-  private _scheduleFields(initial: Partial<IFormValues['schedule']>): void {
-    const input = (
-      name: string,
-      value: string,
-      placeholder: string
-    ): HTMLInputElement => {
-      const node = h('input', {
-        class: 'jp-mod-styled',
-        attrs: { name, type: 'text', placeholder, spellcheck: 'false' },
-        on: { input: () => this._update() }
-      });
-      node.value = value;
-      this._schedule.set(name, node);
-      return node;
-    };
-    const missed = h(
-      'select',
-      {
-        class: 'jp-mod-styled',
-        attrs: { name: 'missed' },
-        on: { change: () => this._update() }
-      },
-      [
-        h('option', { text: 'Skip missed runs', attrs: { value: 'skip' } }),
-        h('option', {
-          text: 'Run once to catch up',
-          attrs: { value: 'run_once' }
-        })
-      ]
-    );
-    missed.value = initial.missed ?? 'skip';
-    this._schedule.set('missed', missed);
-    this._cron = new CronField(
-      initial.cron ?? '0 3 * * *',
-      (label, control, help, field) => this._row(label, control, help, field),
-      () => this._update(),
-      this._opts.preview ?? null
-    );
-    this._schedule.set('cron', this._cron.cron);
-    this.node.append(
-      this._row(
-        'Name',
-        input('name', initial.name ?? '', 'nightly report'),
-        'Name of the schedule',
-        'name'
-      ),
-      ...this._cron.rows,
-      this._row(
-        'Time zone',
-        input('timezone', initial.timezone ?? localTimeZone(), 'UTC'),
-        'IANA time zone the cron is read in',
-        'timezone'
-      ),
-      this._cron.preview,
-      this._row(
-        'Missed runs',
-        missed,
-        'What happens to runs missed while the server was down',
-        'missed'
-      ),
-      this._row(
-        'Max concurrent',
-        input('max_concurrent', initial.max_concurrent ?? '1', '1'),
-        'Runs of this schedule allowed at once: a whole number from 1 to 100',
-        'max_concurrent'
-      )
-    );
-  }
-
-  private _parameterFields(
-    declared: INotebookParameter[],
-    texts: Record<string, string>
-  ): void {
-    const section = h(
-      'fieldset',
-      { class: 'jp-ContainerJob-form-parameters' },
-      [
-        h('legend', {
-          text: declared.length
-            ? 'Parameters'
-            : 'Parameters: none (no cell tagged "parameters")'
-        })
-      ]
-    );
-    this._problems.add('parameters', section);
-    for (const parameter of declared) {
-      const input = h('input', {
-        class: 'jp-mod-styled',
-        attrs: {
-          name: `parameter:${parameter.name}`,
-          type: 'text',
-          spellcheck: 'false'
-        },
-        on: { input: () => this._update() }
-      });
-      input.value = texts[parameter.name] ?? defaultText(parameter);
-      this._parameters.set(parameter.name, input);
-      const label = parameter.type
-        ? `${parameter.name} (${parameter.type})`
-        : parameter.name;
-      section.append(
-        this._row(
-          label,
-          input,
-          parameter.help || `default ${defaultText(parameter)}`,
-          `parameters.${parameter.name}`
-        )
-      );
-    }
-    this.node.append(section);
-  }
-
   private _picker: BackendPicker;
   private _backend: HTMLSelectElement;
   private _held: HTMLElement;
@@ -694,20 +587,11 @@ export class SubmitForm
     RunOptionName,
     { input: HTMLInputElement; row: HTMLElement }
   >();
-  private _parameters = new Map<string, HTMLInputElement>();
-  private _schedule = new Map<string, HTMLInputElement | HTMLSelectElement>();
-  private _cron: CronField | null = null;
+  private _parameters: ParameterFields | null = null;
+  private _schedule: ScheduleFields | null = null;
   private _problems = new ProblemSlots();
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _round = 0;
-}
-
-function localTimeZone(): string {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch {
-    return 'UTC';
-  }
 }
 
 /**
