@@ -31,7 +31,9 @@ import { jobRendererFactory } from './jobchip';
 
 import { registerJobsTable } from './jobsview';
 
-import { Launcher, Submissions } from './launch';
+import { Launcher } from './launch';
+
+import { Submissions } from './submissions';
 
 import { JobListModel } from './model';
 

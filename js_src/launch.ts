@@ -9,32 +9,17 @@ import { ICodeCellModel } from '@jupyterlab/cells';
 
 import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 
-import { IStateDB } from '@jupyterlab/statedb';
-
-import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
-
 import {
-  BackendName,
   BuiltinBackend,
   ContainerJobAPI,
-  IBackendInfo,
   IJob,
   INotebookParameter,
   ISchedule,
-  IServerSettings,
   ISubmitJob,
-  describeError,
-  fieldProblems
+  describeError
 } from './api';
 
-import {
-  IBackendChoice,
-  Purpose,
-  backendChoices,
-  blockedBy,
-  initialChoice,
-  withAvailability
-} from './backends';
+import { initialChoice } from './backends';
 
 import {
   METADATA_KEY,
@@ -66,40 +51,11 @@ import { editBody, editInitial, editProblems } from './scheduleedit';
 
 import { NotebookJobs } from './notebookjobs';
 
+import { Submissions } from './submissions';
+
+import { context, formLoop } from './formloop';
+
 import { onForm } from './widgets/formfields';
-
-import { IFormOptions, IFormValues, askForm } from './widgets/submitform';
-
-/** The REST submissions this UI made, kept so that their jobs can be re-run. */
-export class Submissions {
-  constructor(private readonly _state: IStateDB | null) {}
-
-  async restore(): Promise<void> {
-    const saved = await this._state?.fetch(Submissions.KEY);
-    if (saved && typeof saved === 'object') {
-      for (const [id, body] of Object.entries(saved)) {
-        this._bodies.set(id, body as unknown as ISubmitJob);
-      }
-    }
-  }
-
-  get(id: string): ISubmitJob | undefined {
-    return this._bodies.get(id);
-  }
-
-  remember(id: string, body: ISubmitJob): void {
-    this._bodies.set(id, body);
-    while (this._bodies.size > Submissions.LIMIT) {
-      this._bodies.delete(this._bodies.keys().next().value as string);
-    }
-    const saved: Record<string, unknown> = Object.fromEntries(this._bodies);
-    void this._state?.save(Submissions.KEY, saved as ReadonlyPartialJSONObject);
-  }
-
-  private static readonly KEY = 'containerjob:submissions';
-  private static readonly LIMIT = 200;
-  private _bodies = new Map<string, ISubmitJob>();
-}
 
 export interface ILauncherOptions {
   api: ContainerJobAPI;
@@ -109,89 +65,6 @@ export interface ILauncherOptions {
   defaults: () => IDefaults;
   /** Open a job's detail view. */
   openJob: (id: string) => void;
-}
-
-/**
- * What every form shows besides the fields: server defaults, and the
- * backends that can do `purpose` (the action's own when the server is mute).
- */
-async function context(
-  api: ContainerJobAPI,
-  purpose: Purpose,
-  preferred: BackendName
-): Promise<{
-  server: IServerSettings | null;
-  backends: IBackendChoice[];
-  availability: () => Promise<IBackendInfo[] | null>;
-}> {
-  const availability = () => api.backends().catch(() => null);
-  const [server, infos] = await Promise.all([
-    api.settings().catch(() => null),
-    availability()
-  ]);
-  return {
-    server,
-    backends: backendChoices(infos, purpose, preferred),
-    availability
-  };
-}
-
-/**
- * Show a form until the user cancels or `submit` accepts the values. Values
- * with problems (the form's `validate`, or the server's refusal) reopen it
- * as it was, each problem next to its field; nothing is submitted before
- * `validate` finds none.
- */
-async function formLoop<T>(
-  title: string,
-  label: string,
-  options: IFormOptions,
-  submit: (values: IFormValues) => Promise<T>
-): Promise<T | null> {
-  if (!options.backends.length) {
-    await showErrorMessage(
-      title,
-      'No backend of this Jupyter server can do this (GET /containerjob/backends lists what each one can do).'
-    );
-    return null;
-  }
-  let current = options;
-  for (;;) {
-    const values = await askForm(title, label, current);
-    if (!values) {
-      return null;
-    }
-    // As the server says it now: the form may have been open a while.
-    const backends = withAvailability(
-      current.backends,
-      (await options.availability?.()) ?? null
-    );
-    const blocked = blockedBy(backends, values.options.backend);
-    let problems = blocked
-      ? [{ field: 'options.backend', message: blocked }]
-      : ((await options.validate?.(values).catch(() => [])) ?? []);
-    if (!problems.length) {
-      try {
-        return await submit(values);
-      } catch (reason) {
-        problems = fieldProblems(reason) ?? [];
-        if (!problems.length) {
-          await showErrorMessage(title, describeError(reason));
-        }
-      }
-    }
-    current = {
-      ...current,
-      backends,
-      options: values.options,
-      args: current.args === undefined ? undefined : values.args,
-      config: current.config === undefined ? undefined : values.config,
-      rest: current.rest === undefined ? undefined : values.rest,
-      parameterTexts: values.parameters,
-      schedule: current.schedule ? values.schedule : undefined,
-      problems
-    };
-  }
 }
 
 export class Launcher {

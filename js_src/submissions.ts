@@ -1,0 +1,40 @@
+/**
+ * The REST submissions this UI made (their bodies, by job id), kept in the
+ * state database across reloads so that their jobs can be re-run as sent.
+ */
+import { IStateDB } from '@jupyterlab/statedb';
+
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+
+import { ISubmitJob } from './api';
+
+/** The REST submissions this UI made, kept so that their jobs can be re-run. */
+export class Submissions {
+  constructor(private readonly _state: IStateDB | null) {}
+
+  async restore(): Promise<void> {
+    const saved = await this._state?.fetch(Submissions.KEY);
+    if (saved && typeof saved === 'object') {
+      for (const [id, body] of Object.entries(saved)) {
+        this._bodies.set(id, body as unknown as ISubmitJob);
+      }
+    }
+  }
+
+  get(id: string): ISubmitJob | undefined {
+    return this._bodies.get(id);
+  }
+
+  remember(id: string, body: ISubmitJob): void {
+    this._bodies.set(id, body);
+    while (this._bodies.size > Submissions.LIMIT) {
+      this._bodies.delete(this._bodies.keys().next().value as string);
+    }
+    const saved: Record<string, unknown> = Object.fromEntries(this._bodies);
+    void this._state?.save(Submissions.KEY, saved as ReadonlyPartialJSONObject);
+  }
+
+  private static readonly KEY = 'containerjob:submissions';
+  private static readonly LIMIT = 200;
+  private _bodies = new Map<string, ISubmitJob>();
+}
