@@ -21,13 +21,7 @@ import {
 
 import { h } from './dom';
 
-/** Makes a labelled form row whose problems show under it (SubmitForm's). */
-export type RowFactory = (
-  label: string,
-  control: HTMLElement,
-  help: string,
-  field: string
-) => HTMLElement;
+import { RowFactory } from './formproblems';
 
 export type PreviewSource = (
   cron: string,

@@ -11,15 +11,10 @@ import { fileFacts } from '../customjobfile';
 
 import { h } from './dom';
 
+import { RowFactory } from './formproblems';
+
 /** Where the field reads a file (the server). */
 export type CustomJobSource = (path: string) => Promise<ICustomJobFile>;
-
-type RowMaker = (
-  label: string,
-  control: HTMLElement,
-  help: string,
-  field: string
-) => HTMLElement;
 
 /** How long typing pauses before the file is read. */
 const READ_DELAY_MS = 350;
@@ -32,7 +27,7 @@ export class CustomJobField {
    */
   constructor(
     text: string,
-    row: RowMaker,
+    row: RowFactory,
     changed: () => void,
     private readonly _read: CustomJobSource,
     private readonly _loaded: (file: ICustomJobFile | null) => void

@@ -6,6 +6,14 @@ import { IFieldProblem } from '../api';
 
 import { h } from './dom';
 
+/** Makes a labelled form row whose problems show under it (SubmitForm's `_row`). */
+export type RowFactory = (
+  label: string,
+  control: HTMLElement,
+  help: string,
+  field: string
+) => HTMLElement;
+
 export class ProblemSlots {
   /** The list of problems no shown field takes. */
   readonly general: HTMLUListElement;

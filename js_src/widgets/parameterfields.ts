@@ -7,11 +7,9 @@ import { INotebookParameter } from '../api';
 
 import { defaultText } from '../parameters';
 
-import { RowFactory } from './cronfield';
-
 import { h } from './dom';
 
-import { ProblemSlots } from './formproblems';
+import { ProblemSlots, RowFactory } from './formproblems';
 
 export class ParameterFields {
   /** The fieldset holding every parameter's row; problems of `parameters` show under its legend. */

@@ -3,9 +3,11 @@
  * what happens to missed runs, and how many runs may overlap. Values are
  * returned as typed: the server names what it refuses, next to the field.
  */
-import { CronField, PreviewSource, RowFactory } from './cronfield';
+import { CronField, PreviewSource } from './cronfield';
 
 import { h } from './dom';
+
+import { RowFactory } from './formproblems';
 
 /** What the schedule fields collect (as the server's schedule fields). */
 export interface IScheduleValues {

@@ -34,7 +34,7 @@ import { CustomJobField, CustomJobSource } from './customjobfield';
 
 import { FIELDS, onForm, placeholder, shows } from './formfields';
 
-import { ProblemSlots } from './formproblems';
+import { ProblemSlots, RowFactory } from './formproblems';
 
 import { ParameterFields } from './parameterfields';
 
@@ -156,7 +156,7 @@ export class SubmitForm
     if (_opts.schedule) {
       this._schedule = new ScheduleFields(
         _opts.schedule,
-        (label, control, help, field) => this._row(label, control, help, field),
+        this._row,
         () => this._update(),
         _opts.preview ?? null
       );
@@ -165,7 +165,7 @@ export class SubmitForm
     if (_opts.config !== undefined && _opts.readConfig) {
       this._config = new CustomJobField(
         _opts.config,
-        (label, control, help, field) => this._row(label, control, help, field),
+        this._row,
         () => this._update(),
         _opts.readConfig,
         file => this._fileLoaded(file)
@@ -231,7 +231,7 @@ export class SubmitForm
       this._parameters = new ParameterFields(
         _opts.parameters,
         _opts.parameterTexts ?? {},
-        (label, control, help, field) => this._row(label, control, help, field),
+        this._row,
         () => this._update(),
         this._problems
       );
@@ -556,19 +556,15 @@ export class SubmitForm
     );
   }
 
-  private _row(
-    label: string,
-    control: HTMLElement,
-    help: string,
-    field: string
-  ): HTMLElement {
+  /** A labelled row whose problems show under it; handed to the field widgets as it is. */
+  private readonly _row: RowFactory = (label, control, help, field) => {
     const row = h('label', { class: 'jp-ContainerJob-form-row', title: help }, [
       h('span', { class: 'jp-ContainerJob-form-label', text: label }),
       control
     ]);
     this._problems.add(field, row);
     return row;
-  }
+  };
 
   private _picker: BackendPicker;
   private _backend: HTMLSelectElement;

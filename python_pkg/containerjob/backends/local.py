@@ -331,11 +331,7 @@ class LocalBackend(Backend):
         if not info:
             return
         if "replicas" in info:
-            def remove(one: dict[str, Any]) -> None:
-                with engine_errors(f"remove a container of job {record.id}"), gone_ok():
-                    self.client.api.remove_container(one["Id"], force=True)
-
-            replicas.each(remove, [(one,) for one in info["replicas"].values()])
+            replicas.each(self._remove, [(record, one["Id"]) for one in info["replicas"].values()])
             replicas.remove_network(self.client, record.id)
         elif record.status is JobStatus.CANCELLED:
             self._remove(record, info["Id"])

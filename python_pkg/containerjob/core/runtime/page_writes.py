@@ -1,7 +1,7 @@
 """Whether an input the runner mapped from the payload is still the payload's bytes, told by the pages this
 process wrote (Linux /proc/self/pagemap) instead of comparing the whole value again: a mapped buffer the cell
-only read proves unchanged at once, and one it wrote is compared with the file on the written pages only.
-Stdlib only, shipped with the runner.
+only read proves unchanged at once, and one it wrote is compared with the file on the written pages only
+(same_as_file compares the whole value where the pages cannot tell). Stdlib only, shipped with the runner.
 
 A copy-on-write mapping's page is read from the page cache until written; the first write gives the process a
 private anonymous copy. pagemap says, per page: present, swapped, file-backed. Written = present and not
@@ -35,6 +35,19 @@ def same_bytes(frames, layout, fd, mapped):
         if not all(_equal(buf, fd, offset, first, end) for first, end in written):
             return False
     return True
+
+
+def same_as_file(chunks, fh):
+    """Whether the open file holds exactly these bytes, compared a few MiB at a time (no copy of a large
+    value): the answer when same_bytes cannot give one."""
+    fh.seek(0)
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        for at in range(0, len(view), _COMPARE):
+            piece = view[at:at + _COMPARE]
+            if fh.read(len(piece)) != piece:
+                return False
+    return fh.read(1) == b""
 
 
 def _address(buf):

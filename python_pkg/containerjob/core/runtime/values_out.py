@@ -14,7 +14,6 @@ import pickle_frames
 import writeback
 
 MAX_REPR = 2000
-COMPARE_BYTES = 8 << 20  # read at a time when an input is compared with its payload file
 MAX_INLINE = 4096  # characters of JSON a plain scalar may take in result.json (instead of a pickle of its own)
 _PLAIN = (int, float, str, bool, type(None))  # exact types: JSON gives back the same value and type
 # Values of these exact types cannot change in place: an input of one is never re-pickled to look
@@ -126,19 +125,7 @@ def _as_sent(frames, path, mapped):
 
     with open(path, "rb") as fh:
         same = page_writes.same_bytes(frames, pickle_frames.layout(fh), fh.fileno(), mapped)
-        return _same_as_file(frames.chunks(), fh) if same is None else same
-
-
-def _same_as_file(chunks, fh):
-    """Whether the open file holds exactly these bytes, compared a piece at a time (no copy of a large value)."""
-    fh.seek(0)
-    for chunk in chunks:
-        view = memoryview(chunk).cast("B")
-        for at in range(0, len(view), COMPARE_BYTES):
-            piece = view[at:at + COMPARE_BYTES]
-            if fh.read(len(piece)) != piece:
-                return False
-    return fh.read(1) == b""
+        return page_writes.same_as_file(frames.chunks(), fh) if same is None else same
 
 
 def _inline(value):
