@@ -101,6 +101,7 @@ class JobService:
     def prepare_script(self, options: RunOptions, path: str | Path, *, workdir: str | None = None,
                        argv: Iterable[str] = (), job_file: JobFile | None = None) -> Prepared:
         """A Python file with its folder (or `workdir`): it runs there, with its own __file__ and siblings."""
+        from .core.host_paths import confine
         from .core.workdir import collect
 
         path = Path(path)
@@ -108,6 +109,10 @@ class JobService:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise SpecError(f"cannot read {path}: {exc}; give the path of a Python file") from None
+        # The folder travels as a copy that leaves containerjob's home out (collect), so only the host's rule
+        confine(workdir or path.resolve().parent, "--workdir" if workdir else f"{path.name}'s folder (it travels "
+                "with the job)", store_home=None, fix="move the script and what it needs into a project folder, or "
+                "give one with --workdir DIR")
         folder = collect(path, workdir, self.settings.max_payload_mb * 1024 * 1024,
                          leave_out=(self.settings.home_path.resolve(),))
         options = dataclasses.replace(options, name=options.name or path.name)
@@ -194,7 +199,7 @@ class JobService:
                           region=self.settings.region, staging_bucket=self.settings.staging_bucket or None,
                           service_account=self.settings.service_account or None,
                           image_repo=self.settings.image_repo or None,
-                          from_file=exempt, args=args or [])
+                          from_file=exempt, args=args or [], store_home=self.settings.home_path)
         if job_file:
             spec.network = job_file.network
             spec.primary.boot_disk_size_gb = job_file.boot_disk_gb or spec.primary.boot_disk_size_gb

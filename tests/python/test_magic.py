@@ -151,7 +151,7 @@ def test_dry_run_prints_exact_spec_and_runs_nothing(ip, cj_home, capsys, labelle
     ("--timeout soon", "not a positive duration"),
     ("--image 'Bad Image!'", "not a valid image reference"),
     ("--backend mars", "unknown backend 'mars'"),
-    ("--output-dir /usr/lib", "system directory"),
+    ("--output-dir /usr/lib", "is inside /usr"),
     ("--in 1abc", "not variable names"),
     ("--frobnicate", "unrecognized arguments"),
 ])

@@ -75,7 +75,7 @@ def test_output_dir(tmp_path):
     assert spec(output_dir=str(tmp_path)).base_output_dir == str(tmp_path)
     assert spec(output_dir="gs://bucket/run1").base_output_dir == "gs://bucket/run1"
     for bad in ("/", "/etc", "/usr/local", "/containerjob/x"):
-        with pytest.raises(SpecError, match="system directory"):
+        with pytest.raises(SpecError, match="no folder of the host.s own"):
             spec(output_dir=bad)
     with pytest.raises(SpecError, match="not a valid bucket name"):
         spec(output_dir="gs://B")

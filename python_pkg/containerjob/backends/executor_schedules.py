@@ -12,6 +12,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..core.gcs_uri import split_gs
 from ..core.models import JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
 from ..core.payload import Payload
 from .base import HostedSchedules
@@ -97,7 +98,7 @@ class NotebookSchedules(HostedSchedules):
                   origin: str) -> JobRecord:
         """The run writes under the schedule's output prefix, in a folder named after its own ID."""
         job_id = new_job_id()
-        bucket, _, prefix = run["output_uri"][5:].partition("/")
+        bucket, prefix = split_gs(run["output_uri"], "the schedule run's gcsOutputUri")
         spec = StoredSpec(worker_pools=[], display_name=run["display_name"], backend=self.name, labels=dict(labels),
                           staging_bucket=bucket, project=run["project"],
                           output_prefix=f"{prefix.rstrip('/')}/{run['name'].rsplit('/', 1)[-1]}")

@@ -22,11 +22,20 @@ def validate_bucket(bucket: str, option: str = "--mount") -> str:
 
 
 def split_gs(uri: str, option: str = "--mount") -> tuple[str, str]:
-    """gs://bucket/some/key -> ("bucket", "some/key")."""
-    if not uri.startswith("gs://"):
+    """gs://bucket/some/key -> ("bucket", "some/key"). Every gs:// URI a job, a file, a request or an API answer
+    names is parsed here: its key becomes a path under /gcs/<bucket> on the host (a job's sync stage, its
+    output folders), so `.` and `..` segments and control characters are refused, never resolved."""
+    if not isinstance(uri, str) or not uri.startswith("gs://"):
         raise SpecError(f"{option}: {uri!r} is not a gs:// URI: write gs://BUCKET[/PREFIX]")
     bucket, _, key = uri[5:].partition("/")
-    return validate_bucket(bucket, option), key.strip("/")
+    key = key.strip("/")
+    if any(part in (".", "..") for part in key.split("/")):
+        raise SpecError(f"{option}: {uri!r} has a . or .. segment, which Cloud Storage keeps as a name and a "
+                        "folder would resolve: write the prefix without them, e.g. gs://BUCKET/runs/1")
+    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise SpecError(f"{option}: {uri!r} holds a control character (a newline, a NUL ...); Cloud Storage "
+                        "refuses them in object names: remove it")
+    return validate_bucket(bucket, option), key
 
 
 def parse_mount(value: str) -> Mount:
@@ -38,8 +47,6 @@ def parse_mount(value: str) -> Mount:
     if mode not in MODES:
         raise SpecError(f"--mount {value!r}: unknown mode {mode!r}; use :sync (default) or :fuse")
     bucket, prefix = split_gs(uri)
-    if any(part in (".", "..") for part in prefix.split("/")):
-        raise SpecError(f"--mount {value!r}: the prefix may not contain . or .. segments")
     return Mount(bucket=bucket, prefix=prefix, mode=mode)
 
 

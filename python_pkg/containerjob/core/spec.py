@@ -6,9 +6,11 @@ import os
 import re
 import shlex
 import stat
+from pathlib import Path
 
 from .errors import SpecError
 from .gcs_uri import parse_mount, split_gs
+from .host_paths import confine
 from .models import JobSpec, Mount, WorkerPool
 from .options import RunOptions, check_applicable
 from .vertex_catalog import parse_accelerator, validate_machine, validate_region
@@ -23,8 +25,6 @@ _LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _DURATION_RE = re.compile(r"^(\d+)\s*([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_FORBIDDEN_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sbin", "/sys", "/usr",
-                   "/containerjob", "/gcs")
 RESERVED_ENV_PREFIX = "CONTAINERJOB_"
 
 
@@ -85,12 +85,12 @@ def parse_labels(items: list[str]) -> dict[str, str]:
 MAX_REQUIREMENTS_BYTES = 1024 * 1024
 
 
-def parse_requirements_file(path: str | None) -> list[str]:
+def parse_requirements_file(path: str | None, store_home: Path | None = None) -> list[str]:
     """A requirements.txt as its meaningful lines (comments and blanks dropped)."""
     if not path:
         return []
+    full = str(confine(path, "--requirements", store_home=store_home, fix="give the path of your requirements.txt"))
     try:
-        full = os.path.expanduser(path)
         info = os.stat(full)  # before open(): opening a FIFO would block, /dev/zero would never end
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_REQUIREMENTS_BYTES:
             raise SpecError(f"--requirements {path!r} is not a requirements.txt (a regular file of at most "
@@ -139,26 +139,24 @@ def validate_image(image: str) -> str:
     return image
 
 
-def validate_output_dir(value: str | None) -> str | None:
+def validate_output_dir(value: str | None, store_home: Path | None = None) -> str | None:
+    """A gs:// prefix, or a local folder (bound read-write into the job's containers) under host_paths' rule."""
     if not value:
         return None
     if value.startswith("gs://"):
         bucket, prefix = split_gs(value, "--output-dir")
         return f"gs://{bucket}/{prefix}".rstrip("/")
-    if "\0" in value:
-        raise SpecError(f"--output-dir {value!r} contains a NUL byte; give a directory path")
-    path = os.path.abspath(os.path.expanduser(value))
-    if path == "/" or any(path == d or path.startswith(d + "/") for d in _FORBIDDEN_DIRS if d != "/"):
-        raise SpecError(f"--output-dir {value!r} is a system directory: choose a directory of your own, e.g. ./outputs")
-    return path
+    return str(confine(value, "--output-dir", store_home=store_home))
 
 
 def build_spec(options: RunOptions, *, default_image: str, default_backend: str, project: str | None,
                region: str | None = None, staging_bucket: str | None = None,
                service_account: str | None = None, image_repo: str | None = None,
-               from_file: frozenset[str] = frozenset(), args: list[str] | None = None) -> JobSpec:
+               from_file: frozenset[str] = frozenset(), args: list[str] | None = None,
+               store_home: Path | None = None) -> JobSpec:
     """Validate everything a backend needs; raises SpecError on the first problem. `from_file`: the options
-    a CustomJob file set, valid on every backend (see check_applicable). `args`: containerSpec.args."""
+    a CustomJob file set, valid on every backend (see check_applicable). `args`: containerSpec.args.
+    `store_home`: containerjob's home, which no host path a job is given may reach (core/host_paths.py)."""
     backend = options.backend or default_backend
     check_applicable(options, backend, from_file)
     image = validate_image(options.image or default_image)
@@ -192,7 +190,7 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
     if staging:
         staging = split_gs(staging if staging.startswith("gs://") else f"gs://{staging}", "--staging-bucket")[0]
     labels = {"containerjob-job": label_value(name) or "job", **parse_labels(options.labels)}
-    output_dir = validate_output_dir(options.output_dir)
+    output_dir = validate_output_dir(options.output_dir, store_home)
     if output_dir and backend in ("vertex", "executor") and not output_dir.startswith("gs://"):
         raise SpecError(f"--output-dir {options.output_dir!r} is a local folder, which Vertex AI cannot see: "
                         "give gs://BUCKET/PREFIX")
@@ -201,7 +199,7 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         bucket, prefix = split_gs(output_dir, "--output-dir")
         if not any(m.bucket == bucket and m.mode == "fuse" for m in mounts):  # fuse mounts whole buckets
             mounts.append(Mount(bucket=bucket, prefix=prefix, mode="sync"))
-    requirements = [*parse_requirements_file(options.requirements), *parse_pip(options.pip)]
+    requirements = [*parse_requirements_file(options.requirements, store_home), *parse_pip(options.pip)]
     image_repo = (options.image_repo or image_repo or "").strip().rstrip("/")
     if image_repo and not _IMAGE_RE.match(f"{image_repo}/x:y"):
         raise SpecError(f"--image-repo {image_repo!r} is not a registry path: use REGION-docker.pkg.dev/PROJECT/REPO")

@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SpecError
+from ..core.gcs_uri import split_gs
+from ..core.host_paths import confine
 from ..core.options import Problem, RunOptions, for_kind, mapping_problems
 
 
@@ -16,14 +18,14 @@ def run_options(data: Any, where: str = "options", kind: str | None = None) -> R
     return options
 
 
-def checked_options(data: Any, where: str = "options", kind: str | None = None,
-                    root: Path | None = None) -> tuple[RunOptions, list[Problem]]:
+def checked_options(data: Any, where: str = "options", kind: str | None = None, root: Path | None = None,
+                    store_home: Path | None = None) -> tuple[RunOptions, list[Problem]]:
     """Every problem of a JSON object of run options (types, the job kind's options, and with `root` the host
     paths), and RunOptions of the values that pass: a bad one is left at its default, so the checks that
     follow (core/spec.py) do not report it twice."""
     problems: list[Problem] = []
     if root is not None:
-        data, problems = confined_options(data, root, where)
+        data, problems = confined_options(data, root, where, store_home)
     values, found = mapping_problems(data, where)
     problems += found
     allowed = {o.name for o in for_kind(kind)}
@@ -36,24 +38,32 @@ def checked_options(data: Any, where: str = "options", kind: str | None = None,
 
 # The run options that name a path on the server's disk, with an example of one inside the root. The job
 # reads requirements and writes output_dir (bind-mounted read-write into the container): a client names
-# them under the server's root, as it does notebooks; a gs:// output_dir is not a path on this disk.
+# them under the server's root, as it does notebooks; a gs:// output_dir is parsed as every gs:// URI is.
 PATH_OPTIONS = {"requirements": "work/requirements.txt", "output_dir": "outputs/run-1, or gs://BUCKET/PREFIX"}
 
 
-def confined_options(data: Any, root: Path, where: str = "options") -> tuple[Any, list[Problem]]:
-    """Options with their host paths made absolute under the server's root (links resolved), and a problem
-    naming each path that leads anywhere else on the server's disk (that option is left out)."""
+def confined_options(data: Any, root: Path, where: str = "options",
+                     store_home: Path | None = None) -> tuple[Any, list[Problem]]:
+    """Options with their host paths made absolute under the server's root (links resolved) and held to
+    core/host_paths.py's rule, and a problem naming each path that leads anywhere else (that option is left
+    out). `where`: the field the options came from (`options`, or `config` for a CustomJob file's)."""
     if not isinstance(data, dict):
         return data, []  # checked_options says what is wrong with it
     confined, problems = dict(data), []
     for name, example in PATH_OPTIONS.items():
-        value = data.get(name)
-        if isinstance(value, str) and value and not value.startswith("gs://"):
-            try:
-                confined[name] = str(under_root(root, value, f"{where}.{name}", example))
-            except SpecError as exc:
-                problems.append((f"{where}.{name}", str(exc)))
-                del confined[name]
+        value, field = data.get(name), f"{where}.{name}"
+        if not isinstance(value, str) or not value:
+            continue
+        try:
+            if value.startswith("gs://"):
+                split_gs(value, field)
+            else:
+                full = under_root(root, value, field, example)
+                confined[name] = str(confine(full, field, store_home=store_home, shown=value,
+                                             fix=f"give a folder of your own under the server's root, e.g. {example}"))
+        except SpecError as exc:
+            problems.append((field, str(exc)))
+            del confined[name]
     return confined, problems
 
 

@@ -17,7 +17,7 @@ class CustomJobFileHandler(ContainerJobHandler):
     async def get(self) -> None:
         text = self.get_query_argument("path", "")
         try:
-            job_file = await self.blocking(read_config, self.ctx.root_dir, text)
+            job_file = await self.blocking(read_config, self.ctx.root_dir, text, self.service.settings.home_path)
         except SpecError as exc:
             refuse(self, [("config", str(exc))])
             return

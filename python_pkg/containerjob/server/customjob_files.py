@@ -8,19 +8,24 @@ from typing import Any
 
 from ..core.custom_job_file import JobFile, read_job_file
 from ..core.errors import SpecError
-from .bodies import under_root
+from .bodies import confined_options, under_root
 
 EXAMPLE = "jobs/train.yaml"
 
 
-def read_config(root: Path, text: str) -> JobFile:
+def read_config(root: Path, text: str, store_home: Path | None = None) -> JobFile:
     """The CustomJob file at `text` (relative to `root`); a refusal names it as the client did, under the
-    field `config` rather than the CLI's --config with the server's absolute path."""
+    field `config` rather than the CLI's --config with the server's absolute path. The host paths the file
+    names (a local baseOutputDirectory) are held to the server's root like a request's own options."""
     path = under_root(root, text, "config", EXAMPLE)
     try:
-        return read_job_file(str(path))
+        job_file = read_job_file(str(path))
     except SpecError as exc:
         raise SpecError(str(exc).replace(f"--config {path}", f"config {text}").replace(str(path), text)) from None
+    job_file.options, problems = confined_options(job_file.options, root, "config", store_home)
+    if problems:  # only baseOutputDirectory.outputUriPrefix gives a file's job a host path
+        raise SpecError(f"config {text}: its baseOutputDirectory.outputUriPrefix is refused: {problems[0][1]}")
+    return job_file
 
 
 def preview(job_file: JobFile, text: str) -> dict[str, Any]:

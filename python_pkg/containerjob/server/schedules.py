@@ -57,7 +57,8 @@ class ScheduleBase(ContainerJobHandler):
             if value is not None:
                 changes[name] = value
         if "options" in changes:
-            options, problems = checked_options(changes["options"], "options", "notebook", self.ctx.root_dir)
+            options, problems = checked_options(changes["options"], "options", "notebook", self.ctx.root_dir,
+                                                self.service.settings.home_path)
             if problems:
                 raise SpecError(problems[0][1])
             changes["options"] = changed(options)  # typed as the table says (90 -> "90"), defaults left out

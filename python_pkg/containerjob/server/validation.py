@@ -59,7 +59,7 @@ def check_job(service: JobService, root: Path, body: Mapping[str, Any]) -> Check
                 found.add(name, f"field {name!r} is not for kind container: it runs the image's program "
                                 "(options.image, options.command) with 'args'")
         if config:
-            found.job_file = found.run("config", read_config, root, config)
+            found.job_file = found.run("config", read_config, root, config, service.settings.home_path)
     elif kind is not None:
         for name in ("args", "config"):
             if name in body:
@@ -73,7 +73,8 @@ def check_job(service: JobService, root: Path, body: Mapping[str, Any]) -> Check
                 if name in body:
                     found.add(name, f"field {name!r} is for kind notebook; a {kind} takes 'source'")
             found.run("source", string, body, "source", required=True)
-    found.options, problems = checked_options(body.get("options"), "options", kind, root)
+    found.options, problems = checked_options(body.get("options"), "options", kind, root,
+                                                 service.settings.home_path)
     found.problems += problems
     if kind is not None:
         if kind == "container" and not (found.options.image or found.options.command or config):  # as prepare_container
@@ -123,7 +124,8 @@ def check_schedule(service: JobService, root: Path, body: Mapping[str, Any],
     snapshot = Path(schedule.snapshot) if schedule is not None and schedule.snapshot else None
     _check_notebook(found, root, body, "notebook", kept=snapshot if "notebook" not in body else None,
                     required=schedule is None)
-    found.options, problems = checked_options(body.get("options"), "options", "notebook", root)
+    found.options, problems = checked_options(body.get("options"), "options", "notebook", root,
+                                                 service.settings.home_path)
     found.problems += problems
     # The backend the schedule gets or keeps, refused unless it runs schedules (Schedules.backend_for's rule).
     blank = Schedule(id="", name="", notebook="", cron="", timezone="UTC", backend="")
