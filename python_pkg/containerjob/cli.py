@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import os
 import sys
 from pathlib import Path
@@ -49,7 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     nb.add_argument("--dry-run", action="store_true", help="print the exact request and run nothing")
     export = sub.add_parser("export", help="a job as a CustomJob file that `run --config` (and gcloud) accepts")
     export.add_argument("job_id")
-    export.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    export.add_argument("--format", choices=["spec", "job"], default="spec",
+                        help="spec: a CustomJobSpec, what `gcloud ai custom-jobs create --config` reads (default); "
+                             "job: the whole CustomJob (displayName, jobSpec, labels), for the REST API")
+    export.add_argument("--json", action="store_true", help="JSON instead of YAML")
     outputs = sub.add_parser("outputs", help="files kept for a job (executed notebook, files it wrote, logs)")
     outputs.add_argument("job_id")
     outputs.add_argument("--json", action="store_true")
@@ -176,7 +180,13 @@ def _submit_and_follow(service: JobService, prepared, origin: str, detach: bool)
 
 def _export(service: JobService, args: argparse.Namespace) -> int:
     job, notes = service.export(args.job_id)
-    if args.format == "json":
+    if args.format == "spec":  # gcloud takes the name and labels as flags, not in its --config file
+        labels = ",".join(f"{k}={v}" for k, v in job["labels"].items())
+        notes.append(f"displayName and labels are not part of a CustomJobSpec: give them to gcloud as "
+                     f"--display-name={shlex.quote(job['displayName'])}" + (f" --labels={labels}" if labels else "")
+                     + " (containerjob run --config: --name, --label), or export --format job")
+        job = job["jobSpec"]
+    if args.json:
         print(json.dumps(job, indent=2))
     else:
         import yaml

@@ -192,10 +192,10 @@ class Schedules:
 
     def _prepare(self, schedule: Schedule) -> Prepared:
         options = options_from_mapping(schedule.options)
-        labels = [*options.labels, f"{LABEL}={schedule.id}"]
-        options = dataclasses.replace(options, backend=schedule.backend, labels=labels,
-                                      name=options.name or schedule.name or None)
-        return self.service.prepare_notebook(options, schedule.snapshot, schedule.parameters)
+        options = dataclasses.replace(options, backend=schedule.backend, name=options.name or schedule.name or None)
+        prepared = self.service.prepare_notebook(options, schedule.snapshot, schedule.parameters)
+        prepared.spec.labels[LABEL] = schedule.id  # containerjob's own key: core/spec.py refuses it in --label
+        return prepared
 
     def list(self) -> list[Schedule]:
         return [Schedule.from_dict(d) for d in self.store.list_schedules()]

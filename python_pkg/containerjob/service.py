@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .backends import Backend, StreamStop, available_backends, backend_class, get_backend
-from .core.custom_job_file import JobFile, merged_options, to_custom_job
+from .core.custom_job_file import JobFile, flags_to_every_pool, merged_options, to_custom_job
 from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, SpecError
 from .core.models import JobRecord, JobSpec, JobStatus
-from .core.options import check_kind
+from .core.options import changed, check_kind
 from .core.payload import Payload, build_container_payload, build_payload, human_size
 from .core.results import JobResult, load_values, read_result, signing_key
 from .core.project import ResolvedProject, resolve_project
 from .core.settings import Settings
-from .core.spec import RunOptions, build_spec
+from .core.spec import OWN_LABELS, RunOptions, build_spec
 from .core.report import inputs_line
 from .core.store import Store
 from .core.workdir import Workdir
@@ -90,11 +90,14 @@ class JobService:
                  args: Iterable[str]) -> tuple[JobSpec, ResolvedProject]:
         """A job kind's spec: the CustomJob file under the options, checked for the kind and its backend (an
         unknown backend too) before any payload is written; `args` (else the file's) are containerSpec.args."""
+        typed, args = changed(options), list(args)
         options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
         check_kind(options, kind)
         project = resolve_project(options.project, self.settings.project or None)
         spec = self._build_spec(options, project.project, job_file, exempt,
-                                list(args) or (job_file.args if job_file else []))
+                                args or (job_file.args if job_file else []))
+        if job_file and job_file.more_pools:
+            flags_to_every_pool(spec, typed, bool(args))
         self._check_kind(spec.backend, kind)
         return spec, project
 
@@ -174,7 +177,9 @@ class JobService:
             raise SpecError(f"job {record.id} ran a {what} job, whose code travels beside the image, not in it: "
                             "export takes container jobs (run --image/--command/--config); rerun the "
                             f"{what} itself, or --dry-run it with --backend vertex to see its CustomJob")
-        return to_custom_job(record.spec)
+        job, notes = to_custom_job(record.spec)
+        job["labels"] = {k: v for k, v in job["labels"].items() if k not in OWN_LABELS}  # set anew on each run
+        return job, notes
 
     def notebook_parameters(self, path: str | Path) -> list[dict[str, Any]]:
         from .core import notebook

@@ -100,7 +100,7 @@ def test_a_customjob_file_runs_here_and_exports_back(shell_only, cj_home, labell
     record = records(cj_home)[0]
     assert record.name == "again" and record.spec.timeout_s == 600
     assert record.spec.worker_pools[0].env == {"STAGE": "train", "CODE": "0"}
-    exported = cli("export", record.id).stdout
+    exported = cli("export", record.id, "--format", "job").stdout  # the whole CustomJob: its name and labels too
     (tmp_path / "exported.yaml").write_text(exported)
     again = cli("run", "--config", str(tmp_path / "exported.yaml"))
     assert again.stdout == "entry: --epochs 5\n"
@@ -150,8 +150,8 @@ def test_export_refuses_python_jobs_and_keeps_secrets_out(shell_only, cj_home, t
     refused = cli("export", python_job.id, check_rc=2)
     assert "export takes container jobs" in refused.stderr
     cli("run", "--image", ENTRY, "--env", "API_TOKEN=s3cret", "--env", "MODE=x")
-    exported = cli("export", records(cj_home)[0].id, "--format", "json")
-    env = json.loads(exported.stdout)["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]["env"]
+    exported = cli("export", records(cj_home)[0].id, "--json")
+    env = json.loads(exported.stdout)["workerPoolSpecs"][0]["containerSpec"]["env"]
     assert env == [{"name": "MODE", "value": "x"}] and "s3cret" not in exported.stdout
     assert "env API_TOKEN is left out" in exported.stderr
 

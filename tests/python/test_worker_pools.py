@@ -119,8 +119,8 @@ def test_a_customjob_file_with_pools_runs_here_and_exports_back(cj_home, tmp_pat
             "['workerpool1-0:2222', 'workerpool1-1:2222']}") in done.stdout
     assert done.stdout.count("] I am a worker") == 2
     record = Store(cj_home / "jobs.db").list()[0]
-    exported = json.loads(cli("export", record.id, "--format", "json").stdout)
-    pools = exported["jobSpec"]["workerPoolSpecs"]
+    exported = json.loads(cli("export", record.id, "--json").stdout)
+    pools = exported["workerPoolSpecs"]
     assert [p["replicaCount"] for p in pools] == ["1", "2"] and pools[1]["containerSpec"]["env"] == [
         {"name": "ROLE", "value": "worker"}]
     dry = json.loads(cli("run", "--config", str(config), "--backend", "vertex", "--project", "p", "--dry-run").stdout)

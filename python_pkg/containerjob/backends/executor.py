@@ -60,7 +60,7 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
             "labels": {**spec.labels, "containerjob-id": job_id},
         }
         if origin:
-            body["labels"]["notebook"] = label_value(Path(origin).stem) or "notebook"
+            body["labels"]["containerjob-notebook"] = label_value(Path(origin).stem) or "notebook"
         if spec.timeout_s:
             body["executionTimeout"] = f"{spec.timeout_s}s"
         if spec.runtime_template == "workbench":

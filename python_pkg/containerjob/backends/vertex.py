@@ -123,11 +123,17 @@ class VertexBackend(GcpBackend):
             env[result_signing.KEY_ENV] = signing_key(self.settings.home_path, job_id).hex()
             command = ["python3", "-u", f"{base}/runtime/runner.py"]
         job, _ = to_custom_job(spec, env=env, command=command)
+        for index, pool in enumerate(job["jobSpec"]["workerPoolSpecs"]):
+            sent = pool["containerSpec"].get("env", [])
+            if len(sent) > MAX_ENV:
+                raise SpecError(f"workerPoolSpecs[{index}] would send {len(sent)} environment variables; Vertex AI "
+                                f"takes at most {MAX_ENV} per container and containerjob adds {len(env)} of its own "
+                                f"({', '.join(env)}): give at most {MAX_ENV - len(env)} with --env")
         scheduling = job["jobSpec"].setdefault("scheduling", {})  # the file's timeout and SPOT, said in full here
         scheduling.update(restartJobOnWorkerRestart=False, strategy=scheduling.get("strategy", "STANDARD"))
         job["labels"]["containerjob-id"] = job_id
         if origin:
-            job["labels"]["notebook"] = label_value(Path(origin).stem) or "notebook"
+            job["labels"]["containerjob-notebook"] = label_value(Path(origin).stem) or "notebook"
         return job
 
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
@@ -253,6 +259,9 @@ class VertexBackend(GcpBackend):
             stop.wait(delay)
 
 
+# ContainerSpec.env: "Environment variables to be passed to the container. Maximum limit is 100."
+# (aiplatform_v1.ContainerSpec, google-cloud-aiplatform as installed, checked 2026-12-07)
+MAX_ENV = 100
 _EXIT_RE = re.compile(r"exited with a non-zero status of (\d+)")
 
 

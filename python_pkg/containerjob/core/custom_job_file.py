@@ -6,7 +6,6 @@ A file sets run options as if typed on the command line, so the same validation 
 override the file; fields containerjob does not carry are refused by name, never dropped."""
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shlex
@@ -17,6 +16,7 @@ from typing import Any
 from .errors import SpecError
 from .models import JobSpec, WorkerPool, is_secret_name
 from .options import RunOptions, changed
+from .spec import OWN_LABELS
 
 MAX_FILE_BYTES = 1024 * 1024
 # Set fields (camelCase paths, list indices dropped) that containerjob carries; any other set field is refused.
@@ -74,8 +74,7 @@ def read_job_file(path: str) -> JobFile:
 
 def _load(path: str) -> dict[str, Any]:
     """The file's mapping. Opened before it is checked (a file swapped for a FIFO between a check and the open
-    would block the reader), read whole only when small, and without YAML aliases: a few hundred bytes of
-    nested aliases expand to gigabytes when written out, and a file may come from any REST client."""
+    would block the reader) and read whole only when small."""
     import yaml
 
     try:
@@ -85,7 +84,7 @@ def _load(path: str) -> dict[str, Any]:
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
                 raise SpecError(f"--config {path} is not a CustomJob file (a regular file of at most "
                                 f"{MAX_FILE_BYTES // 1024} KiB)")
-            data = yaml.load(fh.read(MAX_FILE_BYTES + 1).decode("utf-8"), Loader=_no_aliases_loader())  # JSON is YAML
+            data = _bounded_yaml(fh.read(MAX_FILE_BYTES + 1).decode("utf-8"), path)  # JSON is YAML
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"--config {path}: cannot read it ({exc}); give a YAML or JSON CustomJob file") from None
     except yaml.YAMLError as exc:
@@ -98,20 +97,36 @@ def _load(path: str) -> dict[str, Any]:
     return data
 
 
-@functools.lru_cache(maxsize=None)
-def _no_aliases_loader() -> type:
+# YAML anchors and aliases are accepted (`- &pool {...}` then `- *pool`: what yaml.dump writes for a repeated
+# pool), but a few hundred bytes of nested aliases expand to gigabytes once written out, and a file may come from
+# any REST client: the document is composed (aliases stay shared nodes, cheap), its values are counted as they
+# would be written out, and it is refused past this many before anything is built from it.
+MAX_EXPANDED_VALUES = 100_000
+
+
+def _bounded_yaml(text: str, path: str) -> Any:
+    """yaml.safe_load, refusing a document whose aliases expand past MAX_EXPANDED_VALUES values."""
     import yaml
 
-    class NoAliases(yaml.SafeLoader):
-        """safe_load without aliases (*name), which no CustomJob file needs."""
-
-        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-            if self.check_event(yaml.AliasEvent):
-                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted in a CustomJob "
-                                                  "file: write the value out", self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-
-    return NoAliases
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        count, stack = 0, [node]
+        while stack:  # a walk of the graph as written out: a shared node counts each time it is reached
+            current = stack.pop()
+            count += 1
+            if count > MAX_EXPANDED_VALUES:
+                raise SpecError(f"--config {path}: its YAML aliases expand to more than {MAX_EXPANDED_VALUES:,} values, "
+                                "far more than a CustomJob file holds; write the repeated parts out")
+            if isinstance(current, yaml.SequenceNode):
+                stack.extend(current.value)
+            elif isinstance(current, yaml.MappingNode):
+                stack.extend(item for pair in current.value for item in pair)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _first_line(exc: Exception) -> str:
@@ -157,7 +172,7 @@ def _job_file(path: str, job: dict[str, Any]) -> JobFile:
     if container.get("env"):
         options["env"] = [f"{e['name']}={e.get('value', '')}" for e in container["env"]]
     if scheduling.get("timeout"):
-        options["timeout"] = f"{int(float(scheduling['timeout'].rstrip('s')))}s"
+        options["timeout"] = scheduling["timeout"]  # protobuf's JSON: "600s", "90.700s"
     if scheduling.get("strategy") == "SPOT":
         options["spot"] = True
     elif scheduling.get("strategy") not in (None, "STANDARD", "STRATEGY_UNSPECIFIED", "ON_DEMAND"):
@@ -169,8 +184,9 @@ def _job_file(path: str, job: dict[str, Any]) -> JobFile:
         options["service_account"] = spec["serviceAccount"]
     if job.get("displayName"):
         options["name"] = job["displayName"]
-    if job.get("labels"):
-        options["labels"] = [f"{k}={v}" for k, v in job["labels"].items()]
+    labels = {k: v for k, v in job.get("labels", {}).items() if k not in OWN_LABELS}  # a past job's: set anew
+    if labels:
+        options["labels"] = [f"{k}={v}" for k, v in labels.items()]
     return JobFile(path=path, options=options, command=list(container.get("command", [])),
                    args=list(container.get("args", [])), network=spec.get("network") or None,
                    boot_disk_gb=int(disk["bootDiskSizeGb"]) if disk.get("bootDiskSizeGb") else None,
@@ -220,6 +236,23 @@ def merged_options(job_file: JobFile, given: RunOptions) -> tuple[RunOptions, fr
     if "command" not in typed and job_file.command:
         values["command"] = command_text(job_file.command)
     return RunOptions(**values), frozenset(values) - frozenset(typed)
+
+
+def flags_to_every_pool(spec: JobSpec, typed: dict[str, Any], args_typed: bool) -> None:
+    """Flags given with a file of several worker pools change every pool, as gcloud applies its own: `gcloud ai
+    custom-jobs create --config F --args ... --command ...` sets each pool's containerSpec.args and .command
+    (googlecloudsdk/command_lib/ai/custom_jobs/custom_jobs_util.py, ConstructCustomJobSpec). gcloud has no --env;
+    containerjob's adds its variables to every pool likewise, over each pool's own."""
+    from .spec import parse_env
+
+    chief = spec.worker_pools[0]
+    for pool in spec.worker_pools[1:]:
+        if args_typed:
+            pool.args = list(chief.args)
+        if "command" in typed:
+            pool.command = list(chief.command)
+        if typed.get("env"):
+            pool.env.update(parse_env(typed["env"]))
 
 
 def to_custom_job(spec: JobSpec, env: dict[str, str] | None = None,

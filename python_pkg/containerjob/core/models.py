@@ -100,7 +100,7 @@ class JobSpec:
     base_output_dir: str | None = None
     service_account: str | None = None
     network: str | None = None
-    timeout_s: int | None = None
+    timeout_s: int | float | None = None  # scheduling.timeout, fractions kept
     labels: dict[str, str] = field(default_factory=dict)
     project: str | None = None
     region: str | None = None

@@ -21,9 +21,7 @@ _IMAGE_RE = re.compile(
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
 )
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
-_DURATION_RE = re.compile(r"^(\d+)\s*([smhd]?)$")
+_DURATION_RE = re.compile(r"^(\d{1,12}(?:\.\d{1,9})?)\s*([smhd]?)$")  # at most nanoseconds, as protobuf's Duration
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 RESERVED_ENV_PREFIX = "CONTAINERJOB_"
 
@@ -43,16 +41,27 @@ def parse_gpus(value: str | None) -> int:
     return count
 
 
-def parse_timeout(value: str | None) -> int | None:
+# scheduling.timeout: "Optional. The maximum job running time. The default is 7 days." (aiplatform_v1.Scheduling,
+# google-cloud-aiplatform as installed, checked 2026-12-07): no maximum is documented, so none is kept here beyond
+# protobuf's Duration (315,576,000,000 s); fractions of a second are sent as they are written.
+MAX_DURATION_S = 315_576_000_000
+
+
+def parse_timeout(value: str | None) -> int | float | None:
+    """Seconds: a whole number when the value is one (`90`, `10m`), else as written (`90.7s`)."""
     if value is None or value == "":
         return None
     match = _DURATION_RE.match(value.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        raise SpecError(f"--timeout {value!r} is not a positive duration: use seconds (90) or 90s, 10m, 2h, 1d")
-    seconds = int(match.group(1)) * _UNITS[match.group(2)]
-    if seconds > 7 * 86400:
-        raise SpecError(f"--timeout {value!r} is over 7 days, Vertex AI's limit: use 7d or less")
-    return seconds
+    amount = float(match.group(1)) if match else 0
+    if not amount:
+        raise SpecError(f"--timeout {value!r} is not a positive duration: use seconds (90, 90.5) or 90s, 10m, 2h, 1d")
+    seconds = amount * _UNITS[match.group(2)]
+    if seconds > MAX_DURATION_S:
+        raise SpecError(f"--timeout {value!r} is longer than a protobuf Duration holds ({MAX_DURATION_S:,} s)")
+    return int(seconds) if seconds == int(seconds) else seconds
+
+
+MAX_ENV = 100  # per container, as Vertex AI takes them (backends/vertex.py counts its own variables in too)
 
 
 def parse_env(items: list[str]) -> dict[str, str]:
@@ -66,18 +75,42 @@ def parse_env(items: list[str]) -> dict[str, str]:
         if name.startswith(RESERVED_ENV_PREFIX):
             raise SpecError(f"--env {name} is reserved for containerjob itself: choose another name")
         env[name] = value
+    if len(env) > MAX_ENV:
+        raise SpecError(f"--env: {len(env)} variables; Vertex AI takes at most {MAX_ENV} per container (containerjob "
+                        "adds a few of its own there): pass fewer, e.g. one holding a JSON or a file under /gcs")
     return env
+
+
+# CustomJob.labels, as google-cloud-aiplatform's aiplatform_v1.CustomJob documents it (checked 2026-12-07):
+# "Label keys and values can be no longer than 64 characters (Unicode codepoints), can only contain lowercase
+# letters, numeric characters, underscores and dashes. International characters are allowed." Keys start with
+# a letter: cloud.google.com/resource-manager/docs/labels-overview ("Keys must start with a lowercase letter or
+# international character", 2026-12-07).
+MAX_LABEL_CHARS = 64
+# The labels containerjob sets on every job itself (the schedule's by scheduling.py); a user's label never
+# overwrites one of them, nor one of them a user's.
+OWN_LABELS = {"containerjob-job": "the job's name", "containerjob-id": "the job's ID",
+              "containerjob-notebook": "the notebook that ran it", "containerjob-schedule": "the schedule that fired it"}
+
+
+def _label_text(text: str) -> bool:
+    """Lowercase letters (any script's, or a letter with no case), digits, underscores and dashes."""
+    return len(text) <= MAX_LABEL_CHARS and all(
+        c in "_-" or c.isdecimal() or (c.isalpha() and not c.isupper()) for c in text)
 
 
 def parse_labels(items: list[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not _LABEL_KEY_RE.match(key) or not _LABEL_VALUE_RE.match(value):
+        if not sep or not key or not (key[0].isalpha() and _label_text(key)) or not _label_text(value):
             raise SpecError(
-                f"label {item!r} is invalid: write key=value with lowercase letters, digits, _ and -, "
-                "keys starting with a letter, each at most 63 characters"
+                f"label {item!r} is invalid: write key=value, each at most {MAX_LABEL_CHARS} characters of lowercase "
+                "letters (international ones too), digits, _ and -, the key starting with a letter"
             )
+        if key in OWN_LABELS:
+            raise SpecError(f"label {item!r} clashes with containerjob's own label {key} ({OWN_LABELS[key]}), which "
+                            "it sets on every job: choose another key")
         labels[key] = value
     return labels
 

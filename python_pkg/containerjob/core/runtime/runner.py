@@ -178,7 +178,7 @@ def _plain_copy(src, dst):
 def _main(key):
     _signal.signal(_signal.SIGTERM, _on_sigterm)
     _signal.signal(_signal.SIGALRM, _on_alarm)
-    _signal.alarm(int(os.environ.get("CONTAINERJOB_TIMEOUT_S") or 0))
+    _signal.setitimer(_signal.ITIMER_REAL, float(os.environ.get("CONTAINERJOB_TIMEOUT_S") or 0))  # 90.7 s too
     payload = os.environ["CONTAINERJOB_PAYLOAD"]
     output = os.environ["CONTAINERJOB_OUTPUT"]
     os.makedirs(output, exist_ok=True)  # on Vertex, a prefix under /gcs that nothing has written to yet
