@@ -21,7 +21,7 @@ _IMAGE_RE = re.compile(
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
-_DURATION_RE = re.compile(r"^(\d+)\s*([smhd]?)$")
+_DURATION_RE = re.compile(r"^(\d{1,12})\s*([smhd]?)$")  # 12 digits: far past 7 days, short of int()'s limit
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _FORBIDDEN_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sbin", "/sys", "/usr",
                    "/containerjob", "/gcs")

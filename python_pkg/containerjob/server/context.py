@@ -6,9 +6,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..scheduler import Scheduler
 from ..service import JobService
+from .errors import public_paths
 from .watcher import Watcher
 
 
@@ -20,6 +22,7 @@ class ServerContext:
     root_dir: Path
     log: logging.Logger
     schedule_interval_s: float = 30.0
+    public: Callable[[str], str] = str  # a message without the server's absolute paths (errors.public_paths)
     _stop: threading.Event = field(default_factory=threading.Event)
     _scheduler: threading.Thread | None = None
 
@@ -31,7 +34,9 @@ class ServerContext:
         watcher = Watcher(service, log, local_interval_s=local_interval_s, remote_interval_s=remote_interval_s,
                           sweep_s=sweep_s)
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="containerjob-api")
-        return cls(service, watcher, executor, Path(root_dir).resolve(), log, schedule_interval_s)
+        root = Path(root_dir).resolve()
+        public = public_paths(root, {"$CONTAINERJOB_HOME": service.settings.home_path, "~": Path.home()})
+        return cls(service, watcher, executor, root, log, schedule_interval_s, public)
 
     def start(self) -> None:
         """Reattach to unfinished jobs and fire due schedules, each in its own thread."""
