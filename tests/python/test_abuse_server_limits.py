@@ -9,7 +9,6 @@ import os
 import threading
 import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
 

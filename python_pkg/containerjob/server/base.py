@@ -12,7 +12,7 @@ from tornado.web import HTTPError
 from ..core.errors import ContainerJobError, JobNotFound, SpecError
 from ..core.models import JOB_ID_RE
 from .context import ServerContext
-from .errors import error_body
+from .errors import INTERNAL, error_body
 from .jsonbody import parse_body
 
 T = TypeVar("T")
@@ -41,7 +41,8 @@ class ContainerJobHandler(APIHandler):
 
     def json_body(self, allowed: Iterable[str]) -> dict[str, Any]:
         """The request body as a JSON object whose keys are all in `allowed`; anything else is a 400. Parsed
-        once a request (jsonbody.py's limits), so a route may read it in the thread pool, then on the loop."""
+        once a request, within jsonbody.py's limits; a route reads it first with `self.blocking`, so a large
+        body is parsed in the pool, not on the loop."""
         allowed = sorted(allowed)
         if self._body is None:
             self._body = (parse_body(self.request.body),)
@@ -75,7 +76,8 @@ class ContainerJobHandler(APIHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs["exc_info"][1] if kwargs.get("exc_info") else None
         status, body = error_body(exc, status_code)
-        body["message"] = self.ctx.public(body["message"])
+        if body != INTERNAL:  # that fixed text names nothing of the server's
+            body["message"] = self.ctx.public(body["message"])
         self.set_status(status)
         self.finish(json.dumps(body))
 

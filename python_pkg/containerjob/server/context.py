@@ -21,8 +21,8 @@ class ServerContext:
     executor: ThreadPoolExecutor
     root_dir: Path
     log: logging.Logger
+    public: Callable[[str], str]  # a message without the server's absolute paths (errors.public_paths)
     schedule_interval_s: float = 30.0
-    public: Callable[[str], str] = str  # a message without the server's absolute paths (errors.public_paths)
     _stop: threading.Event = field(default_factory=threading.Event)
     _scheduler: threading.Thread | None = None
 
@@ -36,7 +36,7 @@ class ServerContext:
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="containerjob-api")
         root = Path(root_dir).resolve()
         public = public_paths(root, {"$CONTAINERJOB_HOME": service.settings.home_path, "~": Path.home()})
-        return cls(service, watcher, executor, root, log, schedule_interval_s, public)
+        return cls(service, watcher, executor, root, log, public, schedule_interval_s)
 
     def start(self) -> None:
         """Reattach to unfinished jobs and fire due schedules, each in its own thread."""

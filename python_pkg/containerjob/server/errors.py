@@ -1,8 +1,8 @@
 """The one translation of errors into HTTP: core's typed errors get a status, everything else is a 500."""
 from __future__ import annotations
 
-import re
 import os
+import re
 from http.client import responses
 from pathlib import Path
 from typing import Any, Callable

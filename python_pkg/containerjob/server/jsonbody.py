@@ -19,17 +19,15 @@ def parse_body(raw: bytes) -> Any:
     try:
         data = json.loads(raw or b"{}", parse_int=_int, parse_float=_float)
     except RecursionError:
-        raise too_deep() from None
-    except SpecError:
-        raise
+        raise _too_deep() from None
     except ValueError as exc:
         raise SpecError(f"the request body is not valid JSON ({exc}); send a JSON object") from None
     if depth_over(data, MAX_DEPTH):
-        raise too_deep()
+        raise _too_deep()
     return data
 
 
-def too_deep() -> SpecError:
+def _too_deep() -> SpecError:
     return SpecError(f"the request body nests arrays and objects deeper than {MAX_DEPTH} levels, the limit; "
                      "send a flatter JSON object")
 
@@ -48,7 +46,7 @@ def depth_over(value: Any, limit: int) -> bool:
     return False
 
 
-def checked_number(text: str) -> str:
+def _checked_number(text: str) -> str:
     """A number literal as given, refused when longer than MAX_NUMBER_CHARS."""
     if len(text) > MAX_NUMBER_CHARS:
         raise SpecError(f"a number in the request is {len(text)} characters long; numbers are at most "
@@ -57,8 +55,8 @@ def checked_number(text: str) -> str:
 
 
 def _int(text: str) -> int:
-    return int(checked_number(text))
+    return int(_checked_number(text))
 
 
 def _float(text: str) -> float:
-    return float(checked_number(text))
+    return float(_checked_number(text))

@@ -152,21 +152,21 @@ class ScheduleHandler(ScheduleBase):
 class PauseHandler(ScheduleBase):
     @tornado.web.authenticated
     async def post(self, schedule_id: str) -> None:
-        self.json_body(())
+        await self.blocking(self.json_body, ())
         self.reply(self.view(await self.blocking(self.schedules.pause, self.schedule_id(schedule_id))))
 
 
 class ResumeHandler(ScheduleBase):
     @tornado.web.authenticated
     async def post(self, schedule_id: str) -> None:
-        self.json_body(())
+        await self.blocking(self.json_body, ())
         self.reply(self.view(await self.blocking(self.schedules.resume, self.schedule_id(schedule_id))))
 
 
 class RunNowHandler(ScheduleBase):
     @tornado.web.authenticated
     async def post(self, schedule_id: str) -> None:
-        self.json_body(())
+        await self.blocking(self.json_body, ())
         record = await self.blocking(self.schedules.run_now, self.schedule_id(schedule_id))
         self.ctx.watcher.watch(record)
         self.reply(record.to_dict(), 201)

@@ -164,7 +164,7 @@ async def checked_body(handler: ContainerJobHandler, check: Callable[..., Checke
                        fields: tuple[str, ...]) -> tuple[dict[str, Any], Checked] | None:
     """The request's body and what `check` (check_job, check_schedule) found in it; None once a 400 naming
     every problem was sent (the create routes and the validate routes alike)."""
-    body = await handler.blocking(handler.json_body, fields)  # a large body is parsed off the loop
+    body = await handler.blocking(handler.json_body, fields)
     checked = await handler.blocking(check, handler.service, handler.ctx.root_dir, body)
     if checked.problems:
         refuse(handler, checked.problems)
