@@ -31,6 +31,10 @@ from .core.options import options_from_mapping
 from .service import JobService, Prepared
 
 MISSED_POLICIES = ("skip", "run_once")
+# Far above any real cron ("0,15,30,45 9-17 * * 1-5" is 24) or IANA name (the longest is 32): croniter's
+# check costs time in proportion to the text, and a preview or create runs it on every keystroke's request.
+MAX_CRON_CHARS = 256
+MAX_TIMEZONE_CHARS = 64
 LABEL = "containerjob-schedule"
 EDITABLE = ("name", "notebook", "cron", "timezone", "parameters", "options", "missed", "max_concurrent")
 
@@ -82,6 +86,9 @@ def validate_cron(cron: str) -> str:
     from croniter import CroniterBadDateError, croniter
 
     cron = " ".join(str(cron).split())
+    if len(cron) > MAX_CRON_CHARS:
+        raise SpecError(f"--cron is {len(cron)} characters long; a cron expression is at most {MAX_CRON_CHARS} "
+                        "characters: 5 fields (minute hour day month weekday), e.g. '0 3 * * *'")
     if len(cron.split()) != 5 or not croniter.is_valid(cron):
         raise SpecError(f"--cron {cron!r} is not a 5-field cron expression (minute hour day month weekday), "
                         "e.g. '0 3 * * *' for 03:00 every day")
@@ -96,6 +103,9 @@ def validate_cron(cron: str) -> str:
 def validate_timezone(tz: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    if len(tz) > MAX_TIMEZONE_CHARS:
+        raise SpecError(f"--timezone is {len(tz)} characters long; a time zone name is at most "
+                        f"{MAX_TIMEZONE_CHARS} characters: use e.g. UTC, Europe/Paris, America/New_York")
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long to be a file's

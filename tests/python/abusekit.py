@@ -125,8 +125,9 @@ class Server:
             time.sleep(0.2)
 
 
-def start_server(base: Path, extra_env: dict[str, str] | None = None) -> Server:
-    """Start the server with everything (config, data, runtime, home, root) under `base`; fails with the log's tail."""
+def start_server(base: Path, extra_env: dict[str, str] | None = None, extension: dict | None = None) -> Server:
+    """Start the server with everything (config, data, runtime, home, root) under `base`, and `extension` over
+    the ContainerJobExtension settings; fails with the log's tail."""
     for name in ("config", "data", "runtime", "home", "root"):
         (base / name).mkdir(parents=True, exist_ok=True)
     (base / "config" / "jupyter_server_config.json").write_text(json.dumps({
@@ -134,7 +135,7 @@ def start_server(base: Path, extra_env: dict[str, str] | None = None) -> Server:
         "ServerApp": {"jpserver_extensions": {"containerjob": True, "jupyterlab": False, "jupyter_lsp": False,
                                               "jupyter_server_terminals": False, "notebook_shim": False}},
         # no schedule fires by itself while a test runs; no reattach sweep racing the test's own polling
-        "ContainerJobExtension": {"schedule_interval_s": 3600.0},
+        "ContainerJobExtension": {"schedule_interval_s": 3600.0, **(extension or {})},
     }))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JUPYTER", "JPY_", "CONTAINERJOB_", "GOOGLE_", "CLOUDSDK_"))}

@@ -41,7 +41,8 @@ def read_notebook(path: str | Path):
     try:
         nb = nbformat.read(str(path), as_version=4)
     except FileNotFoundError:
-        raise SpecError(f"notebook {path} does not exist: check the path (relative to {Path.cwd()})") from None
+        where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"  # the server passes absolute paths
+        raise SpecError(f"notebook {path} does not exist: check the path{where}") from None
     except (OSError, ValueError, nbformat.reader.NotJSONError) as exc:  # type: ignore[attr-defined]
         raise SpecError(f"cannot read notebook {path}: {exc}; open and save it in Jupyter to repair it") from None
     for cell in nb.cells:

@@ -20,10 +20,10 @@ REGIONS = (
 N1_GPUS = {"NVIDIA_TESLA_T4": (1, 2, 4), "NVIDIA_TESLA_V100": (1, 2, 4, 8), "NVIDIA_TESLA_P100": (1, 2, 4),
            "NVIDIA_TESLA_P4": (1, 2, 4)}
 _FIXED = {  # family regex -> (accelerator, count from the machine name or a table)
-    r"a2-highgpu-(\d+)g": "NVIDIA_TESLA_A100",
+    r"a2-highgpu-(\d{1,2})g": "NVIDIA_TESLA_A100",
     r"a2-megagpu-(16)g": "NVIDIA_TESLA_A100",
-    r"a2-ultragpu-(\d+)g": "NVIDIA_A100_80GB",
-    r"a3-highgpu-(\d+)g": "NVIDIA_H100_80GB",
+    r"a2-ultragpu-(\d{1,2})g": "NVIDIA_A100_80GB",
+    r"a3-highgpu-(\d{1,2})g": "NVIDIA_H100_80GB",
     r"a3-megagpu-(8)g": "NVIDIA_H100_MEGA_80GB",
 }
 _G2_L4 = {"4": 1, "8": 1, "12": 1, "16": 1, "32": 1, "24": 2, "48": 4, "96": 8}

@@ -12,7 +12,8 @@ from tornado.web import HTTPError
 from ..core.errors import ContainerJobError, JobNotFound, SpecError
 from ..core.models import JOB_ID_RE
 from .context import ServerContext
-from .errors import error_body
+from .errors import INTERNAL, error_body
+from .jsonbody import parse_body
 
 T = TypeVar("T")
 
@@ -21,6 +22,7 @@ class ContainerJobHandler(APIHandler):
     """Base of every route. Subclasses decorate each method with @tornado.web.authenticated."""
 
     ctx: ServerContext
+    _body: tuple[Any] | None = None  # the parsed request body, once read
 
     def initialize(self, ctx: ServerContext) -> None:
         self.ctx = ctx
@@ -38,12 +40,13 @@ class ContainerJobHandler(APIHandler):
         self.finish(json.dumps(data))
 
     def json_body(self, allowed: Iterable[str]) -> dict[str, Any]:
-        """The request body as a JSON object whose keys are all in `allowed`; anything else is a 400."""
+        """The request body as a JSON object whose keys are all in `allowed`; anything else is a 400. Parsed
+        once a request, within jsonbody.py's limits; a route reads it first with `self.blocking`, so a large
+        body is parsed in the pool, not on the loop."""
         allowed = sorted(allowed)
-        try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError as exc:
-            raise SpecError(f"the request body is not valid JSON ({exc}); send a JSON object") from None
+        if self._body is None:
+            self._body = (parse_body(self.request.body),)
+        data = self._body[0]
         if not isinstance(data, dict):
             raise SpecError(f"the request body must be a JSON object with the fields {', '.join(allowed)}")
         unknown = sorted(set(data) - set(allowed))
@@ -73,6 +76,8 @@ class ContainerJobHandler(APIHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs["exc_info"][1] if kwargs.get("exc_info") else None
         status, body = error_body(exc, status_code)
+        if body != INTERNAL:  # that fixed text names nothing of the server's
+            body["message"] = self.ctx.public(body["message"])
         self.set_status(status)
         self.finish(json.dumps(body))
 

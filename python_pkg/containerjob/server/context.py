@@ -6,9 +6,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..scheduler import Scheduler
 from ..service import JobService
+from .errors import public_paths
 from .watcher import Watcher
 
 
@@ -19,6 +21,7 @@ class ServerContext:
     executor: ThreadPoolExecutor
     root_dir: Path
     log: logging.Logger
+    public: Callable[[str], str]  # a message without the server's absolute paths (errors.public_paths)
     schedule_interval_s: float = 30.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _scheduler: threading.Thread | None = None
@@ -31,7 +34,9 @@ class ServerContext:
         watcher = Watcher(service, log, local_interval_s=local_interval_s, remote_interval_s=remote_interval_s,
                           sweep_s=sweep_s)
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="containerjob-api")
-        return cls(service, watcher, executor, Path(root_dir).resolve(), log, schedule_interval_s)
+        root = Path(root_dir).resolve()
+        public = public_paths(root, {"$CONTAINERJOB_HOME": service.settings.home_path, "~": Path.home()})
+        return cls(service, watcher, executor, root, log, public, schedule_interval_s)
 
     def start(self) -> None:
         """Reattach to unfinished jobs and fire due schedules, each in its own thread."""

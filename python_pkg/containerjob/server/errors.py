@@ -1,9 +1,11 @@
 """The one translation of errors into HTTP: core's typed errors get a status, everything else is a 500."""
 from __future__ import annotations
 
+import os
 import re
 from http.client import responses
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from tornado.web import HTTPError
 
@@ -45,3 +47,25 @@ def error_body(exc: BaseException | None, status: int) -> tuple[int, dict[str, A
 def _camel(phrase: str) -> str:
     """`Method Not Allowed` -> `MethodNotAllowed`."""
     return re.sub(r"[^A-Za-z]", "", phrase.title()) or "HTTPError"
+
+
+def public_paths(root: Path, places: dict[str, Path]) -> Callable[[str], str]:
+    """A function that writes the server's own directories out of a message: a path under the root as the
+    client names it (relative to the root, `.` for the root itself), one under a place in `places` (such as
+    CONTAINERJOB_HOME, `~`) as that name. A client sees no absolute path of the server's disk, whichever
+    module built the message."""
+    names: dict[str, str] = {}
+    for name, place in [("", root), *places.items()]:
+        for form in (str(place), os.path.realpath(place)):
+            if form != os.sep and os.path.isabs(form):
+                names.setdefault(form.rstrip(os.sep), name)  # the root first: it wins a tie
+    if not names:
+        return lambda text: text
+    found = re.compile(r"(?<![\w.~/-])(" + "|".join(re.escape(p) for p in sorted(names, key=len, reverse=True))
+                       + r")(/|(?![\w~-]|\.[\w.~/-]))")  # a sentence's full stop ends a path
+
+    def public(match: re.Match[str]) -> str:
+        name, slash = names[match.group(1)], match.group(2)
+        return (name + slash) if name else ("" if slash else ".")
+
+    return lambda text: found.sub(public, text)

@@ -82,7 +82,7 @@ class JobHandler(ContainerJobHandler):
 class CancelHandler(ContainerJobHandler):
     @tornado.web.authenticated
     async def post(self, job_id: str) -> None:
-        self.json_body(())
+        await self.blocking(self.json_body, ())
         record = await self.blocking(self.service.cancel, self.job_id(job_id))
         self.reply(record.to_dict())
 

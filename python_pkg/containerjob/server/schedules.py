@@ -75,8 +75,8 @@ class ScheduleBase(ContainerJobHandler):
 class SchedulesHandler(ScheduleBase):
     @tornado.web.authenticated
     async def get(self) -> None:
-        schedules = await self.blocking(self.schedules.list)
-        self.reply({"schedules": [self.view(s) for s in schedules]})
+        views = await self.blocking(lambda: [self.view(s) for s in self.schedules.list()])  # describe(): CPU
+        self.reply({"schedules": views})
 
     @tornado.web.authenticated
     async def post(self) -> None:
@@ -104,13 +104,19 @@ class PreviewScheduleHandler(ScheduleBase):
     async def get(self) -> None:
         cron, timezone = self.get_query_argument("cron", ""), self.get_query_argument("timezone", "") or "UTC"
         count = self.int_argument("count", 3, 1, 10)
-        found = Checked()
-        found.run("cron", validate_cron, cron)
-        found.run("timezone", validate_timezone, timezone)
+        found, answer = await self.blocking(self._preview, cron, timezone, count)  # croniter's work: off the loop
         if found.problems:
             refuse(self, found.problems)
             return
-        self.reply(await self.blocking(functools.partial(preview, cron, timezone, count=count)))
+        self.reply(answer)
+
+    @staticmethod
+    def _preview(cron: str, timezone: str, count: int) -> tuple[Checked, dict[str, Any] | None]:
+        """Every problem of the cron and the time zone, or nothing and the preview."""
+        found = Checked()
+        found.run("cron", validate_cron, cron)
+        found.run("timezone", validate_timezone, timezone)
+        return found, None if found.problems else preview(cron, timezone, count=count)
 
 
 class ValidateEditHandler(ScheduleBase):
@@ -147,21 +153,21 @@ class ScheduleHandler(ScheduleBase):
 class PauseHandler(ScheduleBase):
     @tornado.web.authenticated
     async def post(self, schedule_id: str) -> None:
-        self.json_body(())
+        await self.blocking(self.json_body, ())
         self.reply(self.view(await self.blocking(self.schedules.pause, self.schedule_id(schedule_id))))
 
 
 class ResumeHandler(ScheduleBase):
     @tornado.web.authenticated
     async def post(self, schedule_id: str) -> None:
-        self.json_body(())
+        await self.blocking(self.json_body, ())
         self.reply(self.view(await self.blocking(self.schedules.resume, self.schedule_id(schedule_id))))
 
 
 class RunNowHandler(ScheduleBase):
     @tornado.web.authenticated
     async def post(self, schedule_id: str) -> None:
-        self.json_body(())
+        await self.blocking(self.json_body, ())
         record = await self.blocking(self.schedules.run_now, self.schedule_id(schedule_id))
         self.ctx.watcher.watch(record)
         self.reply(record.to_dict(), 201)

@@ -166,7 +166,7 @@ async def checked_body(handler: ContainerJobHandler, check: Callable[..., Checke
                        fields: tuple[str, ...]) -> tuple[dict[str, Any], Checked] | None:
     """The request's body and what `check` (check_job, check_schedule) found in it; None once a 400 naming
     every problem was sent (the create routes and the validate routes alike)."""
-    body = handler.json_body(fields)
+    body = await handler.blocking(handler.json_body, fields)
     checked = await handler.blocking(check, handler.service, handler.ctx.root_dir, body)
     if checked.problems:
         refuse(handler, checked.problems)
@@ -180,5 +180,6 @@ def refuse(handler: ContainerJobHandler, problems: list[Problem]) -> None:
     message = "; ".join(" ".join(text.split()) for _, text in problems)
     handler.log.warning("containerjob %s: SpecError: %s", handler.request.method + " " + handler.request.path,
                         message)
-    handler.reply({"error": "SpecError", "message": message,
-                   "errors": [{"field": name, "message": text} for name, text in problems]}, 400)
+    public = handler.ctx.public
+    handler.reply({"error": "SpecError", "message": public(message),
+                   "errors": [{"field": name, "message": public(text)} for name, text in problems]}, 400)
