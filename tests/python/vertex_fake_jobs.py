@@ -159,7 +159,10 @@ class Mount:
 
 
 def vertex_env(job: Job, project_number: str) -> dict[str, str]:
-    """The variables Vertex sets in a custom-container worker (single replica of worker pool 0)."""
+    """The variables Vertex sets in a custom-container worker (single replica of worker pool 0). CLUSTER_SPEC is
+    set on every replica; TF_CONFIG is not: "Vertex AI does not set TF_CONFIG for single-replica training jobs"
+    (https://cloud.google.com/vertex-ai/docs/training/distributed-training, "Environment variables for
+    distributed training"), and this fake runs single-replica jobs only."""
     spec = job.pb.job_spec
     env = {"CLOUD_ML_PROJECT_ID": project_number, "CLOUD_ML_JOB_ID": job.id, "CLOUD_ML_REGION": job.location}
     prefix = spec.base_output_directory.output_uri_prefix.rstrip("/")
@@ -169,8 +172,6 @@ def vertex_env(job: Job, project_number: str) -> dict[str, str]:
     job_json = json_format.MessageToDict(spec, preserving_proto_field_name=True)
     env["CLUSTER_SPEC"] = json.dumps({"cluster": {"workerpool0": ["workerpool0-0:2222"]}, "environment": "cloud",
                                       "task": {"type": "workerpool0", "index": 0}, "job": job_json})
-    env["TF_CONFIG"] = json.dumps({"cluster": {"chief": ["workerpool0-0:2222"]}, "environment": "cloud",
-                                   "task": {"type": "chief", "index": 0}, "job": job_json})
     return env
 
 
