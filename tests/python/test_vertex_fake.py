@@ -128,6 +128,7 @@ def test_cancel_stops_the_container(client):
     assert client.get_custom_job(name=created.name).state in (S.JOB_STATE_CANCELLING, S.JOB_STATE_CANCELLED)
     done = wait(client, created.name)
     assert done.state == S.JOB_STATE_CANCELLED and done.error.message == "CANCELED"
+    assert done.create_time <= done.start_time <= done.end_time  # ran, then entered JOB_STATE_CANCELLED
     assert not containers_of(created.name)
     with pytest.raises(gexc.BadRequest, match="FAILED_PRECONDITION|already in state"):
         client.cancel_custom_job(name=created.name)
@@ -156,6 +157,7 @@ def test_expire_hook(client, vertex_fake):
     created = client.create_custom_job(parent=PARENT, custom_job=custom_job("import time; time.sleep(300)"))
     done = wait(client, created.name, timeout_s=10)
     assert done.state == S.JOB_STATE_EXPIRED and done.error.message
+    assert not done.start_time and not done.end_time  # end_time is for SUCCEEDED, FAILED and CANCELLED only
     assert not containers_of(created.name)
     nxt = client.create_custom_job(parent=PARENT, custom_job=custom_job("pass"))
     assert wait(client, nxt.name).state == S.JOB_STATE_SUCCEEDED

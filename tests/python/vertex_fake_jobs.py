@@ -30,6 +30,7 @@ from vertex_fake_api import (ApiError, Call, check_display_name, check_labels, n
 
 TERMINAL = {JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED,
             JobState.JOB_STATE_EXPIRED, JobState.JOB_STATE_PARTIALLY_SUCCEEDED}
+ENDED = {JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED}  # end_time's states
 LABEL_JOB, LABEL_FAKE = "vertexfake.job", "vertexfake.fake"
 CUSTOM_JOB_OUTPUT_ONLY = ("name", "state", "create_time", "start_time", "end_time", "update_time", "error",
                           "web_access_uris")
@@ -75,16 +76,19 @@ class Job:
         return JobState(self.pb.state)
 
     def set_state(self, state: JobState, code: int = 0, message: str = "") -> None:
-        """Move to `state` and stamp the times; terminal states are final and CANCELLING only ends in one."""
+        """Move to `state` and stamp the times as the CustomJob reference defines them: start_time "Time when the
+        CustomJob for the first time entered the JOB_STATE_RUNNING state", end_time "Time when the CustomJob
+        entered any of the following states: JOB_STATE_SUCCEEDED, JOB_STATE_FAILED, JOB_STATE_CANCELLED" (so
+        none for EXPIRED). Terminal states are final and CANCELLING only ends in one."""
         with self.lock:
             current = JobState(self.pb.state)
             if current in TERMINAL or (current == JobState.JOB_STATE_CANCELLING and state not in TERMINAL):
                 return
             self.pb.state = state
             self.pb.update_time.GetCurrentTime()
-            if state == JobState.JOB_STATE_RUNNING:
+            if state == JobState.JOB_STATE_RUNNING and not self.pb.HasField("start_time"):
                 self.pb.start_time.CopyFrom(self.pb.update_time)
-            if state in TERMINAL:
+            if state in ENDED:
                 self.pb.end_time.CopyFrom(self.pb.update_time)
             if code:
                 self.pb.error.code, self.pb.error.message = code, message
