@@ -64,6 +64,8 @@ def test_failing_cell_on_the_executor(executor, tmp_path):
     service, record, _ = submit(make_notebook(tmp_path / "bad.ipynb", fail=True))
     assert record.status.value == "FAILED"
     assert "raised ValueError: bad batch" in record.message
+    execution = executor.notebook_jobs[record.backend_ref.rsplit("/", 1)[-1]]  # its end: the ended execution's
+    assert record.finished_at == pytest.approx(execution.pb.update_time.ToNanoseconds() / 1e9, abs=1e-3)  # last update
     nb = nbformat.read(f"{record.job_dir}/output/bad.ipynb", as_version=4)
     assert any(o.output_type == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 

@@ -168,6 +168,38 @@ def test_pending_on_vertex_is_shown_as_pending_not_running(vertex, cj_home):
     assert seen <= {"PENDING", "RUNNING"}
 
 
+def test_a_finished_jobs_duration_is_the_one_vertex_reports(vertex, tmp_path, cj_home, capsys):
+    """`list`, `status` and the sidebar (the same record) show a Vertex job's duration from the CustomJob's
+    startTime and endTime, also when nothing looked while it ran (PENDING to SUCCEEDED between two looks) and the
+    first look comes long after its end."""
+    from containerjob import cli
+    from vertex_fake_jobs import TERMINAL
+
+    vertex.pending_s = 1
+    nap = tmp_path / "nap.py"
+    nap.write_text("import time\ntime.sleep(2)\n")
+    assert cli.main(["run", str(nap), "--backend", "vertex", "--project", "my-proj", "--detach"]) == 0
+    job_id = capsys.readouterr().out.strip().splitlines()[-1]
+    fake_job = vertex.jobs[Store(cj_home / "jobs.db").get(job_id).backend_ref.rsplit("/", 1)[-1]]
+    deadline = time.monotonic() + 60
+    while fake_job.state not in TERMINAL and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # the first look, well after the end
+    with fake_job.lock:
+        start, end = fake_job.pb.start_time.ToNanoseconds() / 1e9, fake_job.pb.end_time.ToNanoseconds() / 1e9
+    assert end - start >= 2
+    assert cli.main(["list", "--json"]) == 0
+    (listed,) = [r for r in json.loads(capsys.readouterr().out) if r["id"] == job_id]
+    assert listed["status"] == "SUCCEEDED"
+    assert (listed["started_at"], listed["finished_at"]) == (pytest.approx(start, abs=1e-3), pytest.approx(end, abs=1e-3))
+    assert listed["duration_s"] == pytest.approx(end - start, abs=1e-3)
+    assert cli.main(["status", job_id]) == 0
+    assert json.loads(capsys.readouterr().out)["duration_s"] == pytest.approx(end - start, abs=1e-3)
+    assert cli.main(["list"]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith(job_id)]
+    assert row.endswith(f"{listed['duration_s']:.1f}s")
+
+
 class _Touch:
     """A value whose pickle runs `touch PATH` wherever it is loaded."""
 

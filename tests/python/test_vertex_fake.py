@@ -80,8 +80,9 @@ def test_job_reads_and_writes_gcs_through_the_fuse_mount(vertex_fake, client, gc
             "keys = ['CLOUD_ML_PROJECT_ID', 'CLOUD_ML_JOB_ID', 'CLOUD_ML_REGION', 'AIP_MODEL_DIR', 'AIP_CHECKPOINT_DIR', "
             "'AIP_TENSORBOARD_LOG_DIR', 'GREETING']; "
             f"json.dump({{k: os.environ[k] for k in keys}}, open('/gcs/{gcs.name}/sub/env.json', 'w')); "
-            "spec = json.loads(os.environ['CLUSTER_SPEC']); tf = json.loads(os.environ['TF_CONFIG']); "
-            "assert spec['task'] == {'type': 'workerpool0', 'index': 0} and tf['task']['type'] == 'chief'; print('done')")
+            "spec = json.loads(os.environ['CLUSTER_SPEC']); "  # no TF_CONFIG for a single replica, as on Vertex
+            "assert spec['task'] == {'type': 'workerpool0', 'index': 0} and 'TF_CONFIG' not in os.environ; "
+            "print('done')")
     created = client.create_custom_job(parent=PARENT, custom_job=custom_job(
         code, scheduling=v.Scheduling(timeout="600s", restart_job_on_worker_restart=False),
         base_output_directory=v.GcsDestination(output_uri_prefix=f"gs://{gcs.name}/base")))
@@ -127,6 +128,7 @@ def test_cancel_stops_the_container(client):
     assert client.get_custom_job(name=created.name).state in (S.JOB_STATE_CANCELLING, S.JOB_STATE_CANCELLED)
     done = wait(client, created.name)
     assert done.state == S.JOB_STATE_CANCELLED and done.error.message == "CANCELED"
+    assert done.create_time <= done.start_time <= done.end_time  # ran, then entered JOB_STATE_CANCELLED
     assert not containers_of(created.name)
     with pytest.raises(gexc.BadRequest, match="FAILED_PRECONDITION|already in state"):
         client.cancel_custom_job(name=created.name)
@@ -155,6 +157,7 @@ def test_expire_hook(client, vertex_fake):
     created = client.create_custom_job(parent=PARENT, custom_job=custom_job("import time; time.sleep(300)"))
     done = wait(client, created.name, timeout_s=10)
     assert done.state == S.JOB_STATE_EXPIRED and done.error.message
+    assert not done.start_time and not done.end_time  # end_time is for SUCCEEDED, FAILED and CANCELLED only
     assert not containers_of(created.name)
     nxt = client.create_custom_job(parent=PARENT, custom_job=custom_job("pass"))
     assert wait(client, nxt.name).state == S.JOB_STATE_SUCCEEDED

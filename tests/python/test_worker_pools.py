@@ -167,3 +167,34 @@ def test_the_verdict_is_vertexs_whoever_asks():
                             "workerpool1-1": ended(9, "2026-12-02T10:00:04Z")})
     assert (worker_first.status, worker_first.exit_code, worker_first.message) == (
         JobStatus.FAILED, 3, "replica workerpool1-0 exited with code 3")
+
+
+# Each replica prints what it sees of the two cluster variables, as one JSON line.
+SEES = ("import json, os; c = json.loads(os.environ['CLUSTER_SPEC']); t = os.environ.get('TF_CONFIG'); "
+        "t = t and json.loads(t); print(json.dumps({'spec_task': c['task'], 'spec_pools': sorted(c['cluster']), "
+        "'env': c['environment'], 'tf_task': t and t['task'], 'tf_pools': t and sorted(t['cluster']), "
+        "'tf_env': t and t['environment'], 'tf_job': bool(t and t['job'])}))")
+FOUR_POOLS = "workerPoolSpecs:\n" + "".join(
+    f"  - machineSpec: {{machineType: n1-standard-4}}\n    replicaCount: 1\n"
+    f"    containerSpec: {{imageUri: {IMAGE}, command: [python3, -c, \"{SEES}\"]}}\n" for _ in range(4))
+
+
+def test_tf_config_and_cluster_spec_as_vertex_documents_them(cj_home, tmp_path, labelled):
+    """Google's "Distributed training" page: CLUSTER_SPEC on every replica, every pool in its cluster; TF_CONFIG
+    only when there are several replicas, its cluster chief/worker/ps and "never contains evaluator", though
+    the evaluator's own task says evaluator. A single-replica job has CLUSTER_SPEC and no TF_CONFIG."""
+    config = tmp_path / "four.yaml"
+    config.write_text(FOUR_POOLS)
+    done = cli("run", "--config", str(config))
+    seen = {line.split("] ", 1)[0][1:]: json.loads(line.split("] ", 1)[1]) for line in done.stdout.splitlines()}
+    assert sorted(seen) == ["workerpool0-0", "workerpool1-0", "workerpool2-0", "workerpool3-0"]
+    for pool, tf_type in enumerate(("chief", "worker", "ps", "evaluator")):
+        assert seen[f"workerpool{pool}-0"] == {
+            "spec_task": {"type": f"workerpool{pool}", "index": 0}, "env": "cloud",
+            "spec_pools": ["workerpool0", "workerpool1", "workerpool2", "workerpool3"],
+            "tf_task": {"type": tf_type, "index": 0}, "tf_pools": ["chief", "ps", "worker"], "tf_env": "cloud",
+            "tf_job": True}
+    single = json.loads(cli("run", "--image", IMAGE, "--command", f'python3 -c "{SEES}"').stdout)
+    assert (single["spec_task"], single["spec_pools"], single["tf_task"]) == (
+        {"type": "workerpool0", "index": 0}, ["workerpool0"], None)
+    assert labelled() == []

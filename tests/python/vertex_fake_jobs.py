@@ -30,6 +30,7 @@ from vertex_fake_api import (ApiError, Call, check_display_name, check_labels, n
 
 TERMINAL = {JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED,
             JobState.JOB_STATE_EXPIRED, JobState.JOB_STATE_PARTIALLY_SUCCEEDED}
+ENDED = {JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED}  # end_time's states
 LABEL_JOB, LABEL_FAKE = "vertexfake.job", "vertexfake.fake"
 CUSTOM_JOB_OUTPUT_ONLY = ("name", "state", "create_time", "start_time", "end_time", "update_time", "error",
                           "web_access_uris")
@@ -75,16 +76,19 @@ class Job:
         return JobState(self.pb.state)
 
     def set_state(self, state: JobState, code: int = 0, message: str = "") -> None:
-        """Move to `state` and stamp the times; terminal states are final and CANCELLING only ends in one."""
+        """Move to `state` and stamp the times as the CustomJob reference defines them: start_time "Time when the
+        CustomJob for the first time entered the JOB_STATE_RUNNING state", end_time "Time when the CustomJob
+        entered any of the following states: JOB_STATE_SUCCEEDED, JOB_STATE_FAILED, JOB_STATE_CANCELLED" (so
+        none for EXPIRED). Terminal states are final and CANCELLING only ends in one."""
         with self.lock:
             current = JobState(self.pb.state)
             if current in TERMINAL or (current == JobState.JOB_STATE_CANCELLING and state not in TERMINAL):
                 return
             self.pb.state = state
             self.pb.update_time.GetCurrentTime()
-            if state == JobState.JOB_STATE_RUNNING:
+            if state == JobState.JOB_STATE_RUNNING and not self.pb.HasField("start_time"):
                 self.pb.start_time.CopyFrom(self.pb.update_time)
-            if state in TERMINAL:
+            if state in ENDED:
                 self.pb.end_time.CopyFrom(self.pb.update_time)
             if code:
                 self.pb.error.code, self.pb.error.message = code, message
@@ -159,7 +163,10 @@ class Mount:
 
 
 def vertex_env(job: Job, project_number: str) -> dict[str, str]:
-    """The variables Vertex sets in a custom-container worker (single replica of worker pool 0)."""
+    """The variables Vertex sets in a custom-container worker (single replica of worker pool 0). CLUSTER_SPEC is
+    set on every replica; TF_CONFIG is not: "Vertex AI does not set TF_CONFIG for single-replica training jobs"
+    (https://cloud.google.com/vertex-ai/docs/training/distributed-training, "Environment variables for
+    distributed training"), and this fake runs single-replica jobs only."""
     spec = job.pb.job_spec
     env = {"CLOUD_ML_PROJECT_ID": project_number, "CLOUD_ML_JOB_ID": job.id, "CLOUD_ML_REGION": job.location}
     prefix = spec.base_output_directory.output_uri_prefix.rstrip("/")
@@ -169,8 +176,6 @@ def vertex_env(job: Job, project_number: str) -> dict[str, str]:
     job_json = json_format.MessageToDict(spec, preserving_proto_field_name=True)
     env["CLUSTER_SPEC"] = json.dumps({"cluster": {"workerpool0": ["workerpool0-0:2222"]}, "environment": "cloud",
                                       "task": {"type": "workerpool0", "index": 0}, "job": job_json})
-    env["TF_CONFIG"] = json.dumps({"cluster": {"chief": ["workerpool0-0:2222"]}, "environment": "cloud",
-                                   "task": {"type": "chief", "index": 0}, "job": job_json})
     return env
 
 

@@ -85,6 +85,11 @@ class Outcome:
     status: JobStatus
     message: str = ""
     exit_code: int | None = None
+    # When the run started and ended by the backend's own clock, where it reports them (Vertex: the CustomJob's
+    # startTime/endTime): a job first looked at long after it ended still gets its real duration. None: not
+    # reported; the record keeps the start it saw, and the end is when it was finalised.
+    started_at: float | None = None
+    finished_at: float | None = None
 
 
 class Backend(ABC):
@@ -223,8 +228,11 @@ class Backend(ABC):
             if current.status.is_final:
                 return current
             outcome = self.conclude(current, observed, status, message)
+            started = {"started_at": outcome.started_at} if outcome.started_at is not None else {}
             final = self.store.update(record.id, status=outcome.status, message=outcome.message,
-                                      exit_code=outcome.exit_code, finished_at=time.time())
+                                      exit_code=outcome.exit_code, **started,
+                                      finished_at=outcome.finished_at if outcome.finished_at is not None
+                                      else time.time())
         self.released(final, observed)
         return final
 

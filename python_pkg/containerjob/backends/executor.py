@@ -20,7 +20,7 @@ from ..core.spec import label_value
 from ..mounts.sync import transfer_errors
 from .base import Capabilities, Notify, Outcome, StreamStop
 from .executor_schedules import NotebookSchedules
-from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name
+from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name, seconds
 
 CREATE_TIMEOUT_S = 600
 
@@ -119,6 +119,12 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
     def _state(job) -> str:
         return job.job_state.name
 
+    @staticmethod
+    def run_times(job) -> tuple[float | None, float | None]:
+        """A NotebookExecutionJob has no start or end time, only create_time and update_time ("most recently
+        updated"): an ended execution's last update is its end. Its start is when containerjob saw it running."""
+        return None, seconds(job.update_time) if job.job_state.name in TERMINAL else None
+
     def stop(self, record: JobRecord, status: JobStatus, message: str) -> JobRecord:
         """aiplatform_v1 has no cancel for notebook executions: deleting the execution is how it stops."""
         if not record.backend_ref:
@@ -152,7 +158,8 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
             message = failed_cell or job.status.message or note or "failed"
         else:
             message = note
-        return Outcome(mapped, message, 0 if mapped is JobStatus.SUCCEEDED else None)
+        return Outcome(mapped, message, 0 if mapped is JobStatus.SUCCEEDED else None,
+                       finished_at=self.run_times(job)[1])
 
     def _collect(self, record: JobRecord) -> str:
         """Fetch everything under the output prefix, put the executed notebook at output/NAME.ipynb, and write

@@ -46,10 +46,9 @@ def parse_resource_name(name: str, collection: str) -> dict[str, str]:
     return {"project": match["project"], "region": match["region"], "id": match["id"]}
 
 
-def _started_at(job) -> float:
-    """When Vertex says the job started running (its start_time), else now."""
-    start = getattr(job, "start_time", None)
-    return start.timestamp() if start else time.time()
+def seconds(stamp) -> float | None:
+    """A proto-plus timestamp field as epoch seconds; None when the API left it unset."""
+    return stamp.timestamp() if stamp else None
 
 
 @contextmanager
@@ -176,6 +175,11 @@ class GcpBackend(Backend):
     def _state(job) -> str:
         """The resource's JOB_STATE_* name."""
 
+    @staticmethod
+    @abstractmethod
+    def run_times(job) -> tuple[float | None, float | None]:
+        """When the resource started running and when it ended, as the API reports them (None: not reported)."""
+
     def is_terminal(self, job) -> bool:
         return self._state(job) in TERMINAL
 
@@ -201,7 +205,7 @@ class GcpBackend(Backend):
             self.store.transition(record.id, _BEFORE[JobStatus.CANCELLING], status=JobStatus.CANCELLING)
         elif state in ACTIVE:  # forward only: QUEUED -> PENDING -> RUNNING, as Vertex reports them
             status = ACTIVE[state]
-            started = {"started_at": _started_at(job)} if status is JobStatus.RUNNING else {}
+            started = {"started_at": self.run_times(job)[0] or time.time()} if status is JobStatus.RUNNING else {}
             self.store.transition(record.id, _BEFORE[status], status=status, **started)
         return self.store.get(record.id)
 

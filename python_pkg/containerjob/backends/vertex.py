@@ -27,7 +27,7 @@ from ..core.vertex_catalog import validate_machine
 from ..mounts.sync import transfer_errors
 from . import images
 from .base import Capabilities, Notify, Outcome, StreamStop
-from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name
+from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name, seconds
 from .vertex_logs import JobLog, logging_client
 
 
@@ -185,6 +185,13 @@ class VertexBackend(GcpBackend):
     def _state(job) -> str:
         return job.state.name
 
+    @staticmethod
+    def run_times(job) -> tuple[float | None, float | None]:
+        """CustomJob.start_time: "Time when the CustomJob for the first time entered the JOB_STATE_RUNNING state";
+        end_time: "Time when the CustomJob entered any of the following states: JOB_STATE_SUCCEEDED,
+        JOB_STATE_FAILED, JOB_STATE_CANCELLED" (aiplatform_v1 CustomJob reference)."""
+        return seconds(job.start_time), seconds(job.end_time)
+
     def stop(self, record: JobRecord, status: JobStatus, message: str) -> JobRecord:
         if not record.backend_ref:
             return self.stop_unsubmitted(record, status, message)
@@ -221,7 +228,9 @@ class VertexBackend(GcpBackend):
                            else note or job.error.message or "failed")
             else:
                 message = note
-        return Outcome(status, message, 0 if status is JobStatus.SUCCEEDED else _exit_code(job.error.message))
+        started, ended = self.run_times(job)
+        return Outcome(status, message, 0 if status is JobStatus.SUCCEEDED else _exit_code(job.error.message),
+                       started_at=started, finished_at=ended)
 
     def _log(self, record: JobRecord) -> JobLog:
         """The job's Cloud Logging entries (ml_job, its numeric ID), one reader per stream."""

@@ -93,14 +93,32 @@ def output_dirs(base: str) -> dict[str, str]:
     }
 
 
-TF_TASK_TYPES = ("chief", "worker", "ps", "evaluator")  # TF_CONFIG's names for worker pools 0..3, as on Vertex
+# The cluster variables as Vertex AI sets them: Google's "Distributed training" page, section "Environment
+# variables for distributed training" (https://cloud.google.com/vertex-ai/docs/training/distributed-training),
+# with AI Platform Training's "TF_CONFIG and distributed training" page, which words the same TF_CONFIG rules
+# (https://cloud.google.com/ai-platform/training/docs/distributed-training-details); stored copies read on
+# 2026-12-07, which carry no "Last updated" date:
+# - CLUSTER_SPEC on every replica of every job: {"cluster": {"workerpool0": [...], ..., "workerpool3": [...]},
+#   "environment": "cloud", "task": {"type": "workerpoolN", "index": I}, "job": <the CustomJobSpec>} ("trial"
+#   only in hyperparameter tuning jobs, which containerjob does not run).
+# - TF_CONFIG only on the replicas of a distributed job: "Vertex AI does not set TF_CONFIG for single-replica
+#   training jobs". Its cluster maps chief, worker and ps (pools 0-2) to their hosts and "never contains
+#   evaluator" ("evaluators are not considered part of the training cluster"); an evaluator's own task is
+#   {"type": "evaluator", "index": I}. Same "environment" and "job" as CLUSTER_SPEC.
+TF_TASK_TYPES = ("chief", "worker", "ps", "evaluator")  # TF_CONFIG's names for worker pools 0..3
+TF_EVALUATOR_POOL = 3
 PORT = 2222
 
 
+def _tf_type(pool: int) -> str:
+    """Vertex runs at most four pools; a fifth has no TensorFlow name there, so it keeps its pool's."""
+    return TF_TASK_TYPES[pool] if pool < len(TF_TASK_TYPES) else f"workerpool{pool}"
+
+
 def cluster_env(spec: JobSpec, replica: Replica = CHIEF) -> dict[str, str]:
-    """CLUSTER_SPEC and TF_CONFIG as Vertex formats them for custom containers: every pool's replicas as
-    host:port (the hosts are the replicas' names, which resolve between them), this replica's task, and
-    the job's CustomJobSpec (proto field names) under "job"."""
+    """CLUSTER_SPEC (and TF_CONFIG for a multi-replica job) as Vertex formats them for custom containers: every
+    pool's replicas as host:port (the hosts are the replicas' names, which resolve between them), this
+    replica's task, and the job's CustomJobSpec (proto field names) under "job"."""
     from .custom_job_file import to_custom_job
 
     job = _snake_keys(to_custom_job(spec)[0]["jobSpec"])
@@ -109,14 +127,16 @@ def cluster_env(spec: JobSpec, replica: Replica = CHIEF) -> dict[str, str]:
     hosts: dict[int, list[str]] = {}
     for other in spec.replicas():
         hosts.setdefault(other.pool, []).append(f"{other.name}:{PORT}")
-    tf_type = TF_TASK_TYPES[replica.pool] if replica.pool < len(TF_TASK_TYPES) else f"workerpool{replica.pool}"
-    tf_cluster = {(TF_TASK_TYPES[i] if i < len(TF_TASK_TYPES) else f"workerpool{i}"): h for i, h in hosts.items()}
-    return {"CLUSTER_SPEC": json.dumps({"cluster": {f"workerpool{i}": h for i, h in hosts.items()},
-                                        "environment": "cloud",
-                                        "task": {"type": f"workerpool{replica.pool}", "index": replica.index},
-                                        "job": job}),
-            "TF_CONFIG": json.dumps({"cluster": tf_cluster, "environment": "cloud",
-                                     "task": {"type": tf_type, "index": replica.index}, "job": job})}
+    env = {"CLUSTER_SPEC": json.dumps({"cluster": {f"workerpool{i}": h for i, h in hosts.items()},
+                                       "environment": "cloud",
+                                       "task": {"type": f"workerpool{replica.pool}", "index": replica.index},
+                                       "job": job})}
+    if len(spec.replicas()) > 1:
+        tf_cluster = {_tf_type(i): h for i, h in hosts.items() if i != TF_EVALUATOR_POOL}
+        env["TF_CONFIG"] = json.dumps({"cluster": tf_cluster, "environment": "cloud",
+                                       "task": {"type": _tf_type(replica.pool), "index": replica.index},
+                                       "job": job})
+    return env
 
 
 def _snake_keys(value: Any) -> Any:
