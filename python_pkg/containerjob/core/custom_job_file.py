@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
-from .models import JobSpec, WorkerPool, is_secret_name
+from .models import REDACTED, JobSpec, WorkerPool, is_secret
 from .options import RunOptions, changed
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -252,8 +252,9 @@ def _pool(pool: WorkerPool, env: dict[str, str] | None, command: list[str] | Non
           notes: list[str]) -> dict[str, Any]:
     """One workerPoolSpecs entry; what it leaves out is added to `notes`."""
     if env is None:
-        hidden = sorted(k for k in pool.env if is_secret_name(k))
-        notes += [f"env {k} is left out: its value is kept redacted; give it with --env {k}=VALUE" for k in hidden]
+        hidden = sorted(k for k, v in pool.env.items() if k in pool.secret_env or v == REDACTED or is_secret(k, v))
+        notes += [f"env {k} is left out: its value is kept redacted; give it with "
+                  f"--{'secret-env' if k in pool.secret_env else 'env'} {k}=VALUE" for k in hidden]
         values = {k: v for k, v in pool.env.items() if k not in hidden}
     else:
         values = {**env, **pool.env}
