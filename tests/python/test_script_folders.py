@@ -121,11 +121,12 @@ def test_a_folder_outside_git_honours_every_nested_gitignore(tmp_path, cj_home):
     (root / "logs" / ".gitignore").write_text("!keep.log\n")
     (root / "logs" / "keep.log").write_text("re-included below")
     (root / "logs" / "run.log").write_text("ignored from above")
+    (root / "settings").symlink_to(".env")  # a link to a secret stays home with it
     done = cli("run", str(root / "main.py"))
     assert shipped(done) == [".gitignore", "logs/.gitignore", "logs/keep.log", "main.py", "sub/.gitignore",
                              "sub/kept.txt"]
     assert "the .gitignore files in it honoured" in done.stderr
-    assert "left home: .aws/credentials, .env, server.pem (secrets" in done.stderr
+    assert "left home: .aws/credentials, .env, server.pem, settings (secrets" in done.stderr
     assert ".aws/credentials" in shipped(cli("run", str(root / "main.py"), "--include", ".aws/"))
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
-from .models import REDACTED, JobSpec, WorkerPool, is_secret
+from .models import JobSpec, WorkerPool
 from .options import RunOptions, changed
+from .redaction import REDACTED, is_secret
 
 MAX_FILE_BYTES = 1024 * 1024
 # Set fields (camelCase paths, list indices dropped) that containerjob carries; any other set field is refused.

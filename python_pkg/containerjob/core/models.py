@@ -8,7 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .redaction import REDACTED, SecretValue, is_secret, is_secret_name, redact_env  # noqa: F401 (their home)
+from .redaction import SecretValue, redact_env
 
 JOB_ID_RE = re.compile(r"^cj-[0-9a-f]{8,32}$")
 

@@ -71,12 +71,13 @@ def collect(script: Path, workdir: str | None, max_bytes: int, leave_out: tuple[
         path = root / rel
         if skip(rel, False) or any(path.is_relative_to(d) for d in leave_out) or not path.is_file():
             continue  # a socket, FIFO, dangling link or git submodule: nothing a job can use
-        if secret.match_file(rel) and not wanted.match_file(rel):
-            left_home.append(rel)
-            continue
-        if path.is_symlink() and not path.resolve().is_relative_to(root):
-            raise SpecError(f"{rel} in {root} links to {path.resolve()}, outside the folder that travels: copy "
+        target = path.resolve()
+        if path.is_symlink() and not target.is_relative_to(root):
+            raise SpecError(f"{rel} in {root} links to {target}, outside the folder that travels: copy "
                             f"what the job needs into the folder, or list {rel} in {root / '.gitignore'}")
+        if any(secret.match_file(r) and not wanted.match_file(r) for r in {rel, target.relative_to(root).as_posix()}):
+            left_home.append(rel)  # a secret, or a link to one
+            continue
         if not os.access(path, os.R_OK):
             raise SpecError(f"{rel} in {root} cannot be read, so it cannot travel with the job: list it in "
                             f"{root / '.gitignore'} or make it readable")
