@@ -10,6 +10,8 @@ export interface IRunOptions {
   gpus?: string;
   /** environment variable NAME=VALUE (repeatable) */
   env?: string[];
+  /** environment variable NAME=VALUE whose value is a secret: it reaches the job as --env does, and is shown and kept as *** everywhere else (repeatable) */
+  secret_env?: string[];
   /** GCP project ID injected into the job as GOOGLE_CLOUD_PROJECT etc. (default: the resolved one) */
   project?: string;
   /** base output directory (a folder, or gs://BUCKET/PREFIX): sets AIP_MODEL_DIR, AIP_CHECKPOINT_DIR, AIP_TENSORBOARD_LOG_DIR */
@@ -28,6 +30,8 @@ export interface IRunOptions {
   credentials?: boolean;
   /** sync mounts: upload nothing when the job fails */
   upload_on_failure?: boolean;
+  /** ship the files of the script's folder that match PATTERN (gitignore style) although they look like secrets and stay home (.env*, .aws/, .ssh/, .netrc, *.pem, *credentials*) (repeatable) */
+  include?: string[];
   /** Vertex AI region (default us-central1) */
   region?: string;
   /** Vertex AI machine type, e.g. n1-standard-8, a2-highgpu-1g */
@@ -161,6 +165,29 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "flag": "--env",
     "kind": "list",
     "help": "environment variable NAME=VALUE (repeatable)",
+    "metavar": "K=V",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook",
+      "container"
+    ],
+    "negated": false,
+    "form": null,
+    "spec": [
+      "worker_pools.env"
+    ]
+  },
+  {
+    "name": "secret_env",
+    "flag": "--secret-env",
+    "kind": "list",
+    "help": "environment variable NAME=VALUE whose value is a secret: it reaches the job as --env does, and is shown and kept as *** everywhere else (repeatable)",
     "metavar": "K=V",
     "choices": null,
     "backends": [
@@ -378,6 +405,21 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "spec": [
       "upload_on_failure"
     ]
+  },
+  {
+    "name": "include",
+    "flag": "--include",
+    "kind": "list",
+    "help": "ship the files of the script's folder that match PATTERN (gitignore style) although they look like secrets and stay home (.env*, .aws/, .ssh/, .netrc, *.pem, *credentials*) (repeatable)",
+    "metavar": "PATTERN",
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "script"
+    ],
+    "negated": false,
+    "form": null,
+    "spec": []
   },
   {
     "name": "region",
@@ -659,6 +701,7 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "command",
     "gpus",
     "env",
+    "secret_env",
     "project",
     "output_dir",
     "timeout",
@@ -668,6 +711,7 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "mounts",
     "credentials",
     "upload_on_failure",
+    "include",
     "replicas",
     "requirements",
     "pip"
@@ -676,6 +720,7 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "image",
     "command",
     "env",
+    "secret_env",
     "project",
     "output_dir",
     "timeout",
@@ -683,6 +728,7 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "backend",
     "labels",
     "mounts",
+    "include",
     "region",
     "machine_type",
     "accelerator",
@@ -700,6 +746,7 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "name",
     "backend",
     "labels",
+    "include",
     "region",
     "machine_type",
     "accelerator",

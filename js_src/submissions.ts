@@ -1,6 +1,8 @@
 /**
  * The REST submissions this UI made (their bodies, by job id), kept in the
- * state database across reloads so that their jobs can be re-run as sent.
+ * state database across reloads so that their jobs can be re-run as sent;
+ * one with `--secret-env` values is kept in memory only (the state database
+ * is written to disk), so its job can be re-run until the page reloads.
  */
 import { IStateDB } from '@jupyterlab/statedb';
 
@@ -30,7 +32,9 @@ export class Submissions {
     while (this._bodies.size > Submissions.LIMIT) {
       this._bodies.delete(this._bodies.keys().next().value as string);
     }
-    const saved: Record<string, unknown> = Object.fromEntries(this._bodies);
+    const saved: Record<string, unknown> = Object.fromEntries(
+      [...this._bodies].filter(([, kept]) => !kept.options?.secret_env?.length)
+    );
     void this._state?.save(Submissions.KEY, saved as ReadonlyPartialJSONObject);
   }
 

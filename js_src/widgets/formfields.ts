@@ -40,11 +40,24 @@ export function shows(
   return !!backend?.options.has(name) && !!ROWS.get(name)?.kinds.includes(kind);
 }
 
-/** The run options a form has a control for: the backend, the fields, the Environment. */
+/** The NAME=VALUE list options a form has a text box for. */
+export type EnvOption = 'env' | 'secret_env';
+
+/** Those text boxes: option, label, help. */
+export const ENV_FIELDS: readonly (readonly [EnvOption, string, string])[] = [
+  ['env', 'Environment', 'One NAME=VALUE per line'],
+  [
+    'secret_env',
+    'Secret environment',
+    'One NAME=VALUE per line: the job gets the values, everything else shows ***'
+  ]
+];
+
+/** The run options a form has a control for: the backend, the fields, the environments. */
 const ON_FORM: ReadonlySet<RunOptionName> = new Set<RunOptionName>([
   'backend',
   ...FIELDS.map(field => field.name),
-  'env'
+  ...ENV_FIELDS.map(([name]) => name)
 ]);
 
 /** Whether a form for `kind` jobs has a control for option `name` on `backend`. */

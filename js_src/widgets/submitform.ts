@@ -32,7 +32,14 @@ import { PreviewSource } from './cronfield';
 
 import { CustomJobField, CustomJobSource } from './customjobfield';
 
-import { FIELDS, onForm, placeholder, shows } from './formfields';
+import {
+  ENV_FIELDS,
+  EnvOption,
+  FIELDS,
+  onForm,
+  placeholder,
+  shows
+} from './formfields';
 
 import { ProblemSlots, RowFactory } from './formproblems';
 
@@ -116,6 +123,14 @@ const NO_SCHEDULE: IScheduleValues = {
 
 /** How long typing pauses before the values are checked. */
 const CHECK_DELAY_MS = 350;
+
+/** A text box's non-empty lines, trimmed. */
+function lines(text: string): string[] {
+  return text
+    .split('\n')
+    .map(line => line.trim())
+    .filter(Boolean);
+}
 
 /**
  * The dialog body. `getValue()` returns what the user entered; the caller
@@ -205,24 +220,23 @@ export class SubmitForm
     if (argsRow && !argsRow.parentNode) {
       this.node.append(argsRow);
     }
-    this._env = h('textarea', {
-      class: 'jp-mod-styled',
-      attrs: {
-        name: 'env',
-        rows: '2',
-        placeholder: 'NAME=VALUE, one per line',
-        spellcheck: 'false'
-      },
-      on: { input: () => this._update() }
-    });
-    this._env.value = (initial.env ?? []).join('\n');
-    this._envRow = this._row(
-      'Environment',
-      this._env,
-      'One NAME=VALUE per line',
-      'options.env'
-    );
-    this.node.append(this._envRow);
+    for (const [name, label, help] of ENV_FIELDS) {
+      const input = h('textarea', {
+        class: 'jp-mod-styled',
+        attrs: {
+          name,
+          rows: '2',
+          placeholder: 'NAME=VALUE, one per line',
+          spellcheck: 'false',
+          autocomplete: 'off'
+        },
+        on: { input: () => this._update() }
+      });
+      input.value = (initial[name] ?? []).join('\n');
+      const row = this._row(label, input, help, `options.${name}`);
+      this._envs.set(name, { input, row });
+      this.node.append(row);
+    }
     if (_opts.rest !== undefined) {
       this.node.append(this._restRow(_opts.rest));
     }
@@ -253,12 +267,11 @@ export class SubmitForm
         (options as Record<string, unknown>)[name] = value;
       }
     }
-    const env = this._env.value
-      .split('\n')
-      .map(line => line.trim())
-      .filter(Boolean);
-    if (env.length && this._shows('env')) {
-      options.env = env;
+    for (const [name, { input }] of this._envs) {
+      const items = lines(input.value);
+      if (items.length && this._shows(name)) {
+        options[name] = items;
+      }
     }
     return {
       options,
@@ -354,11 +367,10 @@ export class SubmitForm
         (shown as Record<string, unknown>)[name] = input.value.trim();
       }
     }
-    if (shows('env', before, this._opts.kind)) {
-      shown.env = this._env.value
-        .split('\n')
-        .map(line => line.trim())
-        .filter(Boolean);
+    for (const [name, { input }] of this._envs) {
+      if (shows(name, before, this._opts.kind)) {
+        shown[name] = lines(input.value);
+      }
     }
     const chosen = this._choice(this._backend.value);
     const line = formLine(lineWords(shown, rest), name =>
@@ -368,7 +380,9 @@ export class SubmitForm
       const value = line.options[name];
       input.value = typeof value === 'string' ? value : '';
     }
-    this._env.value = (line.options.env ?? []).join('\n');
+    for (const [name, { input }] of this._envs) {
+      input.value = (line.options[name] ?? []).join('\n');
+    }
     this._rest!.value = line.rest.join(' ');
   }
 
@@ -378,7 +392,9 @@ export class SubmitForm
     for (const [name, { row }] of this._inputs) {
       row.hidden = !this._shows(name);
     }
-    this._envRow.hidden = !this._shows('env');
+    for (const [name, { row }] of this._envs) {
+      row.hidden = !this._shows(name);
+    }
     if (this._args) {
       // After a Command the image's CMD is dropped (Docker and Vertex AI alike).
       const command = this._inputs.get('command');
@@ -573,8 +589,10 @@ export class SubmitForm
   /** The backend the fields show now (before a change event's new one). */
   private _shownBackend: string;
   private _project: HTMLElement;
-  private _env: HTMLTextAreaElement;
-  private _envRow: HTMLElement;
+  private _envs = new Map<
+    EnvOption,
+    { input: HTMLTextAreaElement; row: HTMLElement }
+  >();
   private _args: HTMLInputElement | null = null;
   private _config: CustomJobField | null = null;
   private _file: ICustomJobFile | null = null;

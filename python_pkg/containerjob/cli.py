@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                                              "ENTRYPOINT or --command. Arguments for either go after --")
     add_run_options(run, "script", "container")
     run.add_argument("--workdir", metavar="DIR", help="the folder that travels with the file and that it runs in "
-                                                    "(default: the file's folder; .gitignore is honoured)")
+                                                    "(default: the file's folder; what git ignores stays home, "
+                                                    "and so do secrets such as .env: see --include)")
     run.add_argument("--config", metavar="FILE", help="a CustomJob file (YAML or JSON, as `gcloud ai custom-jobs "
                                                      "create --config` takes): the job's worker pool; flags override it")
     run.add_argument("--detach", action="store_true", help="print the job ID and return at once")

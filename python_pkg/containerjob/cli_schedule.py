@@ -78,11 +78,11 @@ def _schedule(service: JobService, args: argparse.Namespace) -> int:
     elif args.verb == "list":
         items = schedules.list()
         if args.json:
-            print(json.dumps([s.to_dict() for s in items], indent=2))
+            print(json.dumps([s.shown() for s in items], indent=2))
         else:
             print("\n".join(describe(s) for s in items) or "no schedules")
     elif args.verb == "show":
-        print(json.dumps(schedules.get(args.schedule_id).to_dict(), indent=2))
+        print(json.dumps(schedules.get(args.schedule_id).shown(), indent=2))
     elif args.verb == "run":
         print(schedules.run_now(args.schedule_id).id)
     elif args.verb == "delete":

@@ -28,6 +28,7 @@ from .backends import HostedSchedules, available_backends
 from .core.errors import AlreadyRecorded, BackendError, BackendUnavailable, ContainerJobError, ResourceGone, SpecError
 from .core.models import JobRecord
 from .core.options import options_from_mapping
+from .core.redaction import kept_secrets, shown_options
 from .service import JobService, Prepared
 
 MISSED_POLICIES = ("skip", "run_once")
@@ -61,7 +62,13 @@ class Schedule:
     snapshot: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The whole record, secret env values included (what is stored, to run it)."""
         return asdict(self)
+
+    def shown(self) -> dict[str, Any]:
+        """The record as the CLI and REST show it: secret env values *** (an edit that sends them back keeps
+        the stored ones)."""
+        return {**self.to_dict(), "options": shown_options(self.options)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Schedule":
@@ -151,6 +158,8 @@ class Schedules:
         unknown = sorted(set(changes) - set(EDITABLE))
         if unknown:
             raise SpecError(f"cannot change {unknown}; editable: {list(EDITABLE)}")
+        if isinstance(changes.get("options"), Mapping):  # a form saved as shown: its *** are the stored values
+            changes = {**changes, "options": kept_secrets(changes["options"], schedule.options)}
         new = dataclasses.replace(schedule, **{k: v for k, v in changes.items() if v is not None})
         new.cron = validate_cron(new.cron)
         new.timezone = validate_timezone(new.timezone or "UTC")

@@ -38,8 +38,7 @@ class Prepared:
         """What is sent, for the line printed before a run."""
         sent = inputs_line(self.payload.inputs) if self.payload.kind == "cell" else ""
         if self.workdir:
-            sent = (f"shipping {self.workdir.root} ({len(self.workdir.files)} files, {human_size(self.workdir.size)}; "
-                    ".gitignore honoured)")
+            sent = self.workdir.describe(human_size(self.workdir.size))
         return " · ".join(p for p in (self.project.describe(), sent) if p)
 
 
@@ -80,6 +79,9 @@ class JobService:
         if job_file and job_file.command:
             raise SpecError(f"--config {job_file.path} sets containerSpec.command, which would replace the Python "
                             "file: remove the command from the file, or run the file without the Python file")
+        if options.include and workdir is None:
+            raise SpecError("--include picks files of a script's folder, and this script travels without one: "
+                            "run it as a file (`containerjob run FILE --include PATTERN`), or leave --include out")
         spec, project = self.spec_for(options, kind, job_file, argv)
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs,
@@ -117,7 +119,7 @@ class JobService:
                 "with the job)", store_home=None, fix="move the script and what it needs into a project folder, or "
                 "give one with --workdir DIR")
         folder = collect(path, workdir, self.settings.max_payload_mb * 1024 * 1024,
-                         leave_out=(self.settings.home_path.resolve(),))
+                         leave_out=(self.settings.home_path.resolve(),), include=options.include)
         options = dataclasses.replace(options, name=options.name or path.name)
         return self.prepare(options, source, kind="script", filename=path.name, argv=argv, job_file=job_file,
                             workdir=folder)

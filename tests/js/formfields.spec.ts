@@ -4,7 +4,12 @@ import { backendChoices } from '../../js_src/backends';
 
 import { RUN_OPTIONS } from '../../js_src/options.generated';
 
-import { FIELDS, placeholder, shows } from '../../js_src/widgets/formfields';
+import {
+  FIELDS,
+  onForm,
+  placeholder,
+  shows
+} from '../../js_src/widgets/formfields';
 
 import { BUILTIN_BACKENDS, backendInfo } from './fakeserver';
 
@@ -70,6 +75,9 @@ describe('form fields', () => {
     expect(shows('image', executor, 'notebook')).toBe(false);
     expect(shows('env', executor, 'notebook')).toBe(false);
     expect(shows('env', local, 'notebook')).toBe(true);
+    // --secret-env has its own text box wherever --env has one
+    expect(onForm('secret_env', local, 'notebook')).toBe(true);
+    expect(onForm('secret_env', executor, 'notebook')).toBe(false);
   });
 
   it('follow what the server says over the table', () => {

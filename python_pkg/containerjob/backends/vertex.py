@@ -138,7 +138,7 @@ class VertexBackend(GcpBackend):
 
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
         """Before any image build or push: with extra requirements the imageUri becomes the built tag."""
-        from ..core.models import redact_env
+        from ..core.redaction import redact_env
 
         job = self._custom_job(spec, job_id, payload.kind, origin)
         for pool in job["jobSpec"]["workerPoolSpecs"]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
-from .models import JobSpec, WorkerPool, is_secret_name
+from .models import JobSpec, WorkerPool
 from .options import RunOptions, changed
+from .redaction import REDACTED, is_secret
 from .spec import OWN_LABELS
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -242,17 +243,18 @@ def flags_to_every_pool(spec: JobSpec, typed: dict[str, Any], args_typed: bool) 
     """Flags given with a file of several worker pools change every pool, as gcloud applies its own: `gcloud ai
     custom-jobs create --config F --args ... --command ...` sets each pool's containerSpec.args and .command
     (googlecloudsdk/command_lib/ai/custom_jobs/custom_jobs_util.py, ConstructCustomJobSpec). gcloud has no --env;
-    containerjob's adds its variables to every pool likewise, over each pool's own."""
-    from .spec import parse_env
+    containerjob's (and --secret-env) add their variables to every pool likewise, over each pool's own."""
+    from .spec import parse_secret_env
 
     chief = spec.worker_pools[0]
+    env, secret = parse_secret_env(typed.get("env", []), typed.get("secret_env", []))
     for pool in spec.worker_pools[1:]:
         if args_typed:
             pool.args = list(chief.args)
         if "command" in typed:
             pool.command = list(chief.command)
-        if typed.get("env"):
-            pool.env.update(parse_env(typed["env"]))
+        pool.env.update({k: chief.env[k] for k in env})  # the chief's values carry --secret-env's mark
+        pool.secret_env = sorted({*pool.secret_env, *secret})
 
 
 def to_custom_job(spec: JobSpec, env: dict[str, str] | None = None,
@@ -285,8 +287,9 @@ def _pool(pool: WorkerPool, env: dict[str, str] | None, command: list[str] | Non
           notes: list[str]) -> dict[str, Any]:
     """One workerPoolSpecs entry; what it leaves out is added to `notes`."""
     if env is None:
-        hidden = sorted(k for k in pool.env if is_secret_name(k))
-        notes += [f"env {k} is left out: its value is kept redacted; give it with --env {k}=VALUE" for k in hidden]
+        hidden = sorted(k for k, v in pool.env.items() if k in pool.secret_env or v == REDACTED or is_secret(k, v))
+        notes += [f"env {k} is left out: its value is kept redacted; give it with "
+                  f"--{'secret-env' if k in pool.secret_env else 'env'} {k}=VALUE" for k in hidden]
         values = {k: v for k, v in pool.env.items() if k not in hidden}
     else:
         values = {**env, **pool.env}

@@ -8,23 +8,14 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .redaction import SecretValue, redact_env
+
 JOB_ID_RE = re.compile(r"^cj-[0-9a-f]{8,32}$")
-_SECRET_NAME_RE = re.compile(r"(SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH)", re.I)
-REDACTED = "***"
 
 
 def new_job_id() -> str:
     """Random, path-safe and short enough to type: `cj-` + 8 hex digits."""
     return f"cj-{secrets.token_hex(4)}"
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether an environment variable's name says its value must never be shown."""
-    return bool(_SECRET_NAME_RE.search(name))
-
-
-def redact_env(env: dict[str, str]) -> dict[str, str]:
-    return {k: (REDACTED if is_secret_name(k) else v) for k, v in env.items()}
 
 
 class JobStatus(str, enum.Enum):
@@ -60,6 +51,11 @@ class WorkerPool:
     accelerator_count: int = 0  # -1 means every GPU the host has (local only)
     replica_count: int = 1
     boot_disk_size_gb: int = 100
+    secret_env: list[str] = field(default_factory=list)  # names in env given with --secret-env: always ***
+
+    def __post_init__(self) -> None:
+        if self.secret_env:  # the mark travels with the values into every environment made of them
+            self.env = {k: SecretValue(v) if k in self.secret_env else v for k, v in self.env.items()}
 
 
 @dataclass(frozen=True)
@@ -125,7 +121,7 @@ class JobSpec:
         data = asdict(self)
         if redact:
             for pool in data["worker_pools"]:
-                pool["env"] = redact_env(pool["env"])
+                pool["env"] = redact_env(pool["env"], pool["secret_env"])
         return data
 
     @classmethod

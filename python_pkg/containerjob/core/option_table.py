@@ -76,6 +76,10 @@ OPTIONS: list[Option] = [
     Option("env", "list", "environment variable NAME=VALUE (repeatable)", metavar="K=V", backends=LOCAL + VERTEX,
            hint_for=EXECUTOR, hint="the Workbench Executor sets no environment: use notebook parameters",
            spec=("worker_pools.env",)),
+    Option("secret_env", "list", "environment variable NAME=VALUE whose value is a secret: it reaches the job as "
+           "--env does, and is shown and kept as *** everywhere else (repeatable)", metavar="K=V",
+           backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="the Workbench Executor sets no environment: use "
+           "notebook parameters", spec=("worker_pools.env",)),
     Option("project", "text", "GCP project ID injected into the job as GOOGLE_CLOUD_PROJECT etc. (default: the "
            "resolved one)", form=Form("Project", setting="project"), spec=("project",)),
     Option("output_dir", "text", "base output directory (a folder, or gs://BUCKET/PREFIX): sets AIP_MODEL_DIR, "
@@ -95,6 +99,9 @@ OPTIONS: list[Option] = [
            backends=LOCAL, spec=("mount_credentials",)),
     Option("upload_on_failure", "flag", "sync mounts: upload nothing when the job fails",
            flag="--no-upload-on-failure", negated=True, backends=LOCAL, spec=("upload_on_failure",)),
+    Option("include", "list", "ship the files of the script's folder that match PATTERN (gitignore style) although "
+           "they look like secrets and stay home (.env*, .aws/, .ssh/, .netrc, *.pem, *credentials*) (repeatable)",
+           metavar="PATTERN", kinds=("script",)),
     Option("region", "text", "Vertex AI region (default us-central1)", backends=GCP,
            form=Form("Region", "us-central1", setting="region"), spec=("region",)),
     Option("machine_type", "text", "Vertex AI machine type, e.g. n1-standard-8, a2-highgpu-1g", backends=GCP,

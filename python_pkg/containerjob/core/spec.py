@@ -64,21 +64,37 @@ def parse_timeout(value: str | None) -> int | float | None:
 MAX_ENV = 100  # per container, as Vertex AI takes them (backends/vertex.py counts its own variables in too)
 
 
-def parse_env(items: list[str]) -> dict[str, str]:
+def parse_env(items: list[str], flag: str = "--env") -> dict[str, str]:
+    """NAME=VALUE items; `flag` names the option in errors (--secret-env's never show the item: it may be the
+    value)."""
     env: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
-            raise SpecError(f"--env {item!r} has no '=': write --env NAME=VALUE")
+            shown = "an item" if flag == "--secret-env" else repr(item)
+            raise SpecError(f"{flag} {shown} has no '=': write {flag} NAME=VALUE")
         if not _ENV_NAME_RE.match(name):
-            raise SpecError(f"--env name {name!r} is not a valid variable name: use letters, digits and _ (not first)")
+            raise SpecError(f"{flag} name {name!r} is not a valid variable name: use letters, digits and _ (not first)")
         if name.startswith(RESERVED_ENV_PREFIX):
-            raise SpecError(f"--env {name} is reserved for containerjob itself: choose another name")
+            raise SpecError(f"{flag} {name} is reserved for containerjob itself: choose another name")
         env[name] = value
     if len(env) > MAX_ENV:
         raise SpecError(f"--env: {len(env)} variables; Vertex AI takes at most {MAX_ENV} per container (containerjob "
                         "adds a few of its own there): pass fewer, e.g. one holding a JSON or a file under /gcs")
     return env
+
+
+def parse_secret_env(env: list[str], secret_env: list[str]) -> tuple[dict[str, str], list[str]]:
+    """--env and --secret-env together: the environment and the names whose values are secret."""
+    plain, secret = parse_env(env), parse_env(secret_env, "--secret-env")
+    both = sorted(set(plain) & set(secret))
+    if both:
+        raise SpecError(f"--env and --secret-env both set {', '.join(both)}: give each variable once, with "
+                        "--secret-env when its value is a secret")
+    if len(plain) + len(secret) > MAX_ENV:
+        raise SpecError(f"--env and --secret-env: {len(plain) + len(secret)} variables; Vertex AI takes at most "
+                        f"{MAX_ENV} per container: pass fewer, e.g. one holding a JSON or a file under /gcs")
+    return {**plain, **secret}, sorted(secret)
 
 
 # CustomJob.labels, as google-cloud-aiplatform's aiplatform_v1.CustomJob documents it (checked 2026-12-07):
@@ -207,11 +223,13 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         raise SpecError(f"--replicas {options.replicas!r} is not a number: use 1 or more") from None
     if not 1 <= replicas <= 1000:
         raise SpecError(f"--replicas {replicas} is out of range: use 1..1000")
+    env, secret_env = parse_secret_env(options.env, options.secret_env)
     pool = WorkerPool(
         image=image,
         command=parse_command(options.command),
         args=list(args or []),
-        env=parse_env(options.env),
+        env=env,
+        secret_env=secret_env,
         machine_type=options.machine_type or "n1-standard-4",
         accelerator_type=accelerator or ("NVIDIA_GPU" if count else None),
         accelerator_count=count,

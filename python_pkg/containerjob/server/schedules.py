@@ -37,7 +37,7 @@ class ScheduleBase(ContainerJobHandler):
         notebook, root = Path(schedule.notebook), self.ctx.root_dir
         path = notebook.relative_to(root).as_posix() if notebook.is_absolute() and notebook.is_relative_to(root) \
             else None
-        return {**schedule.to_dict(), "description": describe(schedule.cron), "path": path}
+        return {**schedule.shown(), "description": describe(schedule.cron), "path": path}
 
     async def checked_edit(self, schedule_id: str) -> bool:
         """Whether the body is a valid edit of the schedule; if not, the 400 naming every problem was sent."""
