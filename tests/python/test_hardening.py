@@ -168,3 +168,35 @@ def test_device_nodes_sockets_and_setgid_files_on_the_host_are_swept_without_fol
     assert sorted(p.name for p in out.rglob("*")) == ["deep", "file-link", "linked"]
     assert os.stat(elsewhere / "keep").st_mode & stat.S_ISUID  # reached only through links: untouched
     assert make_safe([(str(out), "/containerjob/output"), (str(tmp_path / "missing"), "/gcs")]) == ""
+
+
+def test_a_synced_buckets_stage_is_swept_before_its_upload(cj_home, tmp_path, gcs, labelled):
+    job = tmp_path / "stage.py"
+    job.write_text(f"import os, shutil\nbase = '/gcs/{gcs.name}/runs'\nos.mkfifo(base + '/pipe')\n"
+                   "shutil.copy('/bin/sh', base + '/sh')\nos.chmod(base + '/sh', 0o4755)\n")
+    cli("run", str(job), "--mount", f"gs://{gcs.name}/runs")
+    record = last_record(cj_home)
+    assert record.status is JobStatus.SUCCEEDED, record.message
+    assert (f"removed 1 FIFO (/gcs/{gcs.name}/runs/pipe); cleared setuid/setgid on 1 file (/gcs/{gcs.name}/runs/sh)"
+            in record.message) and "skipped" not in record.message
+    assert [b.name for b in gcs.bucket.list_blobs()] == ["runs/sh"]  # the program as data; no FIFO went up
+    assert labelled() == []
+
+
+def test_every_replica_of_a_pool_job_is_limited_and_its_files_swept(cj_home, tmp_path, labelled):
+    """Replicas share the output folder: each one's leavings are swept when the job ends."""
+    job = tmp_path / "replica.py"
+    job.write_text("import glob, os, shutil, time\nname = os.environ['HOSTNAME']\n"
+                   "shutil.copy('/bin/sh', f'/containerjob/output/sh-{name}')\nos.chmod(f'/containerjob/output/sh-{name}', 0o4755)\n"
+                   "deadline = time.time() + 60\n"  # the chief's end ends the job: both have written by then
+                   "while len(glob.glob('/containerjob/output/sh-*')) < 2 and time.time() < deadline:\n"
+                   "    time.sleep(0.1)\n")
+    cli("run", str(job), "--replicas", "2")
+    record = last_record(cj_home)
+    assert record.status is JobStatus.SUCCEEDED, record.message
+    left = sorted((Path(record.job_dir) / "output").glob("sh-*"))
+    assert len(left) == 2 and not any(p.lstat().st_mode & stat.S_ISUID for p in left)
+    assert "cleared setuid/setgid on 2 files (" in record.message
+    dry = json.loads(cli("run", str(job), "--replicas", "2", "--dry-run").stdout)
+    assert all(r["cap_drop"] == ["MKNOD", "NET_RAW", "SETFCAP"] and r["pids_limit"] == 4096 for r in dry["replicas"])
+    assert labelled() == []
