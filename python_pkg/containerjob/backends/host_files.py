@@ -12,6 +12,10 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.models import JobSpec
+from .container_config import writable_binds
 
 PRIVILEGE_BITS = stat.S_ISUID | stat.S_ISGID
 REMOVED_KINDS = {stat.S_IFCHR: "device node", stat.S_IFBLK: "device node", stat.S_IFIFO: "FIFO",
@@ -39,6 +43,12 @@ class Swept:
         if self.failed:
             parts.append(f"could not make safe {_named(self.failed)}")
         return "; ".join(parts)
+
+
+def make_job_safe(spec: JobSpec, job_dir: Path) -> str:
+    """Sweep what the job could write, but its buckets' FUSE mounts (the bucket itself: Cloud Storage keeps no
+    modes or special files, and walking a bucket costs a listing per folder)."""
+    return make_safe(writable_binds(spec, job_dir, fuse=False))
 
 
 def make_safe(binds: list[tuple[str, str]]) -> str:

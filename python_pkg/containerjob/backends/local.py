@@ -24,8 +24,8 @@ from ..core.results import read_result
 from ..mounts import fuse
 from ..mounts.job_mounts import JobMounts
 from . import gpu, replicas
-from .container_config import container_config, writable_binds
-from .host_files import make_safe
+from .container_config import container_config
+from .host_files import make_job_safe
 from .unsaved import GCS_ROOT_DIR, keep_unsaved
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .container_logs import container_text
@@ -130,10 +130,10 @@ class LocalBackend(Backend):
     def _lost(self, record: JobRecord, exc: BackendUnavailable) -> JobLost:
         """Mark the job LOST (whoever notices first: a follower, the server's watcher, a status call)."""
         self._swept = -SWEEP_EVERY_S  # the engine may keep its container: the next run looks at once
+        why = "the Docker engine stopped answering while it ran; the next run or `containerjob gc` removes a container it kept"
+        made_safe = make_job_safe(record.spec, Path(record.job_dir))  # its containers died with the engine
         self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
-                              status=JobStatus.LOST, finished_at=time.time(),
-                              message="the Docker engine stopped answering while it ran; a container it kept "
-                                      "is removed by the next run or `containerjob gc`")
+                              status=JobStatus.LOST, finished_at=time.time(), message="; ".join(filter(None, (why, made_safe))))
         return JobLost(f"job {record.id} is LOST: {exc}")
 
     # -- run -----------------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ class LocalBackend(Backend):
                  message: str) -> Outcome:
         """Make the job's files safe before anything reads or uploads them, keep the logs, take the exit code,
         upload and unmount /gcs; the containers go once the final state is written (released(); or gc)."""
-        made_safe = make_safe(writable_binds(record.spec, Path(record.job_dir), fuse=False))
+        made_safe = make_job_safe(record.spec, Path(record.job_dir))
         if info and "replicas" in info:
             return self._conclude_pool(record, info["replicas"], info["verdict"], status, message, made_safe)
         state = info["State"] if info else {}
