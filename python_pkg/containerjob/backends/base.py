@@ -175,7 +175,7 @@ class Backend(ABC):
     def create_job(self, make: Callable[[str], JobRecord], job_id: str | None = None) -> JobRecord:
         """A new job's directory and its record, both or neither, under `job_id` or a new ID: one that a
         record or a folder already holds gets another (IDs are random), never a database error."""
-        for attempt in range(1 if job_id else ID_ATTEMPTS):
+        for _ in range(1 if job_id else ID_ATTEMPTS):
             record = make(job_id or new_job_id())
             job_dir = Path(record.job_dir)
             try:
