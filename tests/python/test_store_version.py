@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from containerjob.core.errors import SpecError
-from containerjob.core.errors import AlreadyRecorded
+from containerjob.core.errors import AlreadyRecorded, IdTaken
 from containerjob.core.models import JobRecord, JobStatus
 from containerjob.core.store import SCHEMA_VERSION, Store
 
@@ -89,7 +89,7 @@ def test_twin_records_of_one_resource_are_merged_then_refused(tmp_path):
         store.add(JobRecord(id="cj-00000006", name="again", backend="executor", status=JobStatus.QUEUED, spec={},
                             backend_ref=RUN))
     store.add(JobRecord(id="cj-00000007", name="new", backend="local", status=JobStatus.QUEUED, spec={}))
-    with pytest.raises(sqlite3.IntegrityError):  # the same ID is no twin: SQLite's own error
+    with pytest.raises(IdTaken):  # the same ID is no twin: the caller picks another
         store.add(JobRecord(id="cj-00000001", name="new", backend="local", status=JobStatus.QUEUED, spec={}))
     assert len(store.list()) == 5
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping, TypedDict
 
 from ..core import replica_states
-from ..core.errors import BackendUnavailable, ContainerJobError, JobNotFound, SpecError, unwritable
+from ..core.errors import BackendUnavailable, ContainerJobError, IdTaken, JobNotFound, SpecError, unwritable
 from ..core.job_files import FINAL_LOG, read_log
 from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
 from ..core.payload import Payload
@@ -31,6 +31,7 @@ Notify = Callable[[str], None]
 _END = object()
 STALE_QUEUED_S = 600  # a QUEUED job whose starter died is LOST after this long
 MAX_BATCH = 10_000  # log chunks handed to the viewer in one call
+ID_ATTEMPTS = 5  # 64 random bits: a second collision in a row means a broken random source, not bad luck
 
 
 class Capabilities(TypedDict):
@@ -145,14 +146,14 @@ class Backend(ABC):
                job_id: str | None = None) -> JobRecord:
         notify = notify or (lambda _msg: None)
         if job_id is not None and not JOB_ID_RE.match(job_id):  # it names a directory and a container
-            raise SpecError(f"job ID {job_id!r} is not of the form cj-1a2b3c4d; leave it out to get a new one")
+            raise SpecError(f"job ID {job_id!r} is not of the form cj-1a2b3c4d5e6f7a8b; leave it out to get a new one")
         self.validate(spec, payload)
         self.preflight(spec, payload, notify)
-        job_id = job_id or new_job_id()
-        record = JobRecord(id=job_id, name=spec.display_name, backend=self.name, status=JobStatus.QUEUED,
-                           spec=StoredSpec.of(spec, payload.path.name, payload.kind), image=spec.primary.image,
-                           job_dir=str(self.job_dir(job_id)), origin=origin)
-        self.create_job(record)
+        stored = StoredSpec.of(spec, payload.path.name, payload.kind)
+        record = self.create_job(lambda new_id: JobRecord(
+            id=new_id, name=spec.display_name, backend=self.name, status=JobStatus.QUEUED, spec=stored,
+            image=spec.primary.image, job_dir=str(self.job_dir(new_id)), origin=origin), job_id)
+        job_id = record.id
         try:
             ref = self.start(record, spec, payload, notify)
         except KeyboardInterrupt:
@@ -176,20 +177,31 @@ class Backend(ABC):
         """What this backend refuses that needs no engine or network call; dry runs run it too, so a dry
         run refuses what a submit would."""
 
-    def create_job(self, record: JobRecord) -> None:
-        """A new job's directory and its record: both or neither (no directory without its record)."""
-        job_dir = Path(record.job_dir)
-        try:
-            (job_dir / "output").mkdir(parents=True, exist_ok=False)
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            raise unwritable(job_dir, exc) from None
-        try:
-            self.store.add(record)
-        except BaseException:
-            shutil.rmtree(job_dir, ignore_errors=True)
-            raise
+    def create_job(self, make: Callable[[str], JobRecord], job_id: str | None = None) -> JobRecord:
+        """A new job's directory and its record, both or neither, under `job_id` or a new ID: one that a
+        record or a folder already holds gets another (IDs are random), never a database error."""
+        for _ in range(1 if job_id else ID_ATTEMPTS):
+            record = make(job_id or new_job_id())
+            job_dir = Path(record.job_dir)
+            try:
+                job_dir.parent.mkdir(parents=True, exist_ok=True)
+                job_dir.mkdir()  # not exist_ok: a folder there is another job's
+                (job_dir / "output").mkdir()
+            except FileExistsError:
+                taken = IdTaken(f"job ID {record.id} is taken (its folder {job_dir} exists); leave the ID out to "
+                                "get a new one")
+                continue
+            except OSError as exc:
+                raise unwritable(job_dir, exc) from None
+            try:
+                self.store.add(record)
+                return record
+            except BaseException as exc:
+                shutil.rmtree(job_dir, ignore_errors=True)
+                if not isinstance(exc, IdTaken):
+                    raise
+                taken = exc
+        raise taken
 
     @abstractmethod
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:

@@ -1,12 +1,14 @@
 """What the local engine is asked to create for one replica of a job: image, Vertex's command/args meaning,
-environment, binds (payload, output, /gcs, CA bundle, credentials), labels and GPUs. Pure: a dry run
-prints exactly this, and `LocalBackend.start` hands it to the engine."""
+environment, binds (payload, output, /gcs, CA bundle, credentials), labels, GPUs and the limits that keep a
+job (root in its container on a root host, as on Vertex) from reaching the host. Pure: a dry run prints
+exactly this, and `LocalBackend.start` hands it to the engine."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import SpecError
 from ..core.models import JobSpec, Replica, redact_env
 from ..core.payload import Payload
 from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment
@@ -17,33 +19,32 @@ from . import replicas
 from .unsaved import GCS_ROOT_DIR
 
 IN_CONTAINER = {"runtime": "/containerjob/runtime", "payload": "/containerjob/payload", "output": "/containerjob/output"}
+# Of Docker's default capabilities, those a job never needs and a root job could turn against the host: device
+# nodes in its output folder (MKNOD), forged packets on the host's networks (NET_RAW), file capabilities on
+# programs it leaves behind (SETFCAP). Whatever such files a job still leaves, host_files clears at its end.
+CAP_DROP = ["MKNOD", "NET_RAW", "SETFCAP"]
 
 
 def container_config(settings: Settings, spec: JobSpec, payload: Payload, job_dir: Path, job_id: str,
                      replica: Replica, *, labels: dict[str, str], redact: bool) -> dict[str, Any]:
     """The create call's arguments for `replica`; `labels`: the backend's own (job, store)."""
     pool = spec.worker_pools[replica.pool]
-    output_dir = job_dir / "output"
     env = job_environment(spec, job_id, ca_bundle_mounted=bool(settings.ca_bundle),
                           pass_proxy=settings.pass_proxy, replica=replica)
     env.update({"CONTAINERJOB_PAYLOAD": IN_CONTAINER["payload"], "CONTAINERJOB_OUTPUT": IN_CONTAINER["output"],
                 "CONTAINERJOB_JOB_ID": job_id})
     if spec.timeout_s:
         env["CONTAINERJOB_TIMEOUT_S"] = str(spec.timeout_s)
-    mounts = [{"source": str(output_dir), "target": IN_CONTAINER["output"], "read_only": False}]
+    mounts: list[dict[str, Any]] = []
     if payload.kind != "container":
-        mounts[:0] = [{"source": str(payload.runtime), "target": IN_CONTAINER["runtime"], "read_only": True},
-                      {"source": str(payload.path), "target": IN_CONTAINER["payload"], "read_only": True}]
+        mounts = [{"source": str(payload.runtime), "target": IN_CONTAINER["runtime"], "read_only": True},
+                  {"source": str(payload.path), "target": IN_CONTAINER["payload"], "read_only": True}]
     else:
         del env["CONTAINERJOB_PAYLOAD"]
-    # /gcs is the job's own folder, the buckets' binds nest inside: what lands there beside them is kept
-    mounts.append({"source": str(job_dir / GCS_ROOT_DIR), "target": "/gcs", "read_only": False})
+    mounts += [{"source": source, "target": target, "read_only": False}
+               for source, target in writable_binds(spec, job_dir)]
     if settings.ca_bundle:
         mounts.append({"source": settings.ca_bundle, "target": CONTAINER_CA_PATH, "read_only": True})
-    if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
-        mounts.append({"source": spec.base_output_dir, "target": spec.base_output_dir, "read_only": False})
-    for bind in JobMounts(job_dir).plan(spec.mounts):
-        mounts.append({"source": bind.source, "target": bind.target, "read_only": False})
     if spec.mount_credentials:
         mounts.append({"source": adc_file(), "target": CONTAINER_ADC_PATH, "read_only": True})
         env["GOOGLE_APPLICATION_CREDENTIALS"] = CONTAINER_ADC_PATH
@@ -63,6 +64,8 @@ def container_config(settings: Settings, spec: JobSpec, payload: Payload, job_di
                    replicas.LABEL_REPLICA: replica.name,
                    **{f"containerjob.label.{k}": v for k, v in spec.labels.items()}},
         "security_opt": ["no-new-privileges"],
+        "cap_drop": CAP_DROP,
+        "pids_limit": pids_limit(settings),
         # An emulator or any service on this machine, as Docker Desktop names it (Linux engines need this)
         "extra_hosts": {"host.docker.internal": "host-gateway"},
     }
@@ -72,5 +75,26 @@ def container_config(settings: Settings, spec: JobSpec, payload: Payload, job_di
     if pool.accelerator_count:
         config["device_requests"] = [{"count": pool.accelerator_count, "capabilities": [["gpu"]]}]
     if redact:
-        config["environment"] = redact_env(env)
+        config["environment"] = redact_env(env, pool.secret_env)
     return config
+
+
+def writable_binds(spec: JobSpec, job_dir: Path, *, fuse: bool = True) -> list[tuple[str, str]]:
+    """(host path, container path) of every bind the job may write: its output folder, /gcs (the job's own
+    folder; the buckets' binds nest inside, so what lands there beside them is kept), a local --output-dir
+    and the buckets' stages (`fuse`: and their FUSE mounts)."""
+    binds = [(str(job_dir / "output"), IN_CONTAINER["output"]), (str(job_dir / GCS_ROOT_DIR), "/gcs")]
+    if spec.base_output_dir and not spec.base_output_dir.startswith("gs://"):
+        binds.append((spec.base_output_dir, spec.base_output_dir))
+    binds += [(b.source, b.target) for b in JobMounts(job_dir).plan(spec.mounts) if fuse or b.mode != "fuse"]
+    return binds
+
+
+def pids_limit(settings: Settings) -> int:
+    """CONTAINERJOB_PIDS_LIMIT for the engine: 0 or -1 is no limit (-1, Docker's word for it, so that an
+    engine's own default limit does not apply either)."""
+    limit = settings.pids_limit
+    if limit < -1:
+        raise SpecError(f"setting pids_limit={limit} (CONTAINERJOB_PIDS_LIMIT) must be a positive number of "
+                        "processes, or 0 or -1 for no limit")
+    return limit if limit > 0 else -1

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.gcs_uri import split_gs
-from ..core.models import JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
+from ..core.models import JobRecord, JobSpec, JobStatus, StoredSpec
 from ..core.payload import Payload
 from .base import HostedSchedules
 from .gcp import api_errors, parse_resource_name
@@ -97,14 +97,12 @@ class NotebookSchedules(HostedSchedules):
     def adopt_run(self: "ExecutorBackend", run: Mapping[str, Any], *, labels: Mapping[str, str],
                   origin: str) -> JobRecord:
         """The run writes under the schedule's output prefix, in a folder named after its own ID."""
-        job_id = new_job_id()
         bucket, prefix = split_gs(run["output_uri"], "the schedule run's gcsOutputUri")
         spec = StoredSpec(worker_pools=[], display_name=run["display_name"], backend=self.name, labels=dict(labels),
                           staging_bucket=bucket, project=run["project"],
                           output_prefix=f"{prefix.rstrip('/')}/{run['name'].rsplit('/', 1)[-1]}")
         started = run["created_at"] or time.time()
-        record = JobRecord(id=job_id, name=run["display_name"], backend=self.name, status=JobStatus.QUEUED, spec=spec,
-                           image="workbench-executor", created_at=started, started_at=started, backend_ref=run["name"],
-                           job_dir=str(self.job_dir(job_id)), origin=origin)
-        self.create_job(record)
-        return self.refresh(record)
+        return self.refresh(self.create_job(lambda job_id: JobRecord(
+            id=job_id, name=run["display_name"], backend=self.name, status=JobStatus.QUEUED, spec=spec,
+            image="workbench-executor", created_at=started, started_at=started, backend_ref=run["name"],
+            job_dir=str(self.job_dir(job_id)), origin=origin)))

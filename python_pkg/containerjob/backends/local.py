@@ -25,6 +25,7 @@ from ..mounts import fuse
 from ..mounts.job_mounts import JobMounts
 from . import gpu, replicas
 from .container_config import container_config
+from .host_files import make_job_safe
 from .unsaved import GCS_ROOT_DIR, keep_unsaved
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .container_logs import container_text
@@ -129,10 +130,10 @@ class LocalBackend(Backend):
     def _lost(self, record: JobRecord, exc: BackendUnavailable) -> JobLost:
         """Mark the job LOST (whoever notices first: a follower, the server's watcher, a status call)."""
         self._swept = -SWEEP_EVERY_S  # the engine may keep its container: the next run looks at once
+        why = "the Docker engine stopped answering while it ran; the next run or `containerjob gc` removes a container it kept"
+        made_safe = make_job_safe(record.spec, Path(record.job_dir))  # its containers died with the engine
         self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
-                              status=JobStatus.LOST, finished_at=time.time(),
-                              message="the Docker engine stopped answering while it ran; a container it kept "
-                                      "is removed by the next run or `containerjob gc`")
+                              status=JobStatus.LOST, finished_at=time.time(), message="; ".join(filter(None, (why, made_safe))))
         return JobLost(f"job {record.id} is LOST: {exc}")
 
     # -- run -----------------------------------------------------------------------------------------
@@ -205,7 +206,7 @@ class LocalBackend(Backend):
         host_config = api.create_host_config(
             mounts=[Mount(m["target"], m["source"], type="bind", read_only=m["read_only"]) for m in config.pop("mounts")],
             device_requests=[DeviceRequest(**d) for d in config.pop("device_requests", [])] or None,
-            security_opt=config.pop("security_opt"),
+            security_opt=config.pop("security_opt"), cap_drop=config.pop("cap_drop"), pids_limit=config.pop("pids_limit"),
             extra_hosts=config.pop("extra_hosts"),
             network_mode=network,
         )
@@ -280,10 +281,11 @@ class LocalBackend(Backend):
 
     def conclude(self, record: JobRecord, info: dict[str, Any] | None, status: JobStatus | None,
                  message: str) -> Outcome:
-        """Keep the logs, take the exit code, upload and unmount /gcs; the containers go only once the
-        final state is written (released(); gc removes any leftover)."""
+        """Make the job's files safe before anything reads or uploads them, keep the logs, take the exit code,
+        upload and unmount /gcs; the containers go once the final state is written (released(); or gc)."""
+        made_safe = make_job_safe(record.spec, Path(record.job_dir))
         if info and "replicas" in info:
-            return self._conclude_pool(record, info["replicas"], info["verdict"], status, message)
+            return self._conclude_pool(record, info["replicas"], info["verdict"], status, message, made_safe)
         state = info["State"] if info else {}
         exit_code = state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None
         if info:
@@ -295,10 +297,10 @@ class LocalBackend(Backend):
         if status is None and record.status is not JobStatus.CANCELLING:
             status = JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
             message = _failure_message(record, exit_code, state) if status is JobStatus.FAILED else ""
-        return self._outcome(record, status, message, exit_code)
+        return self._outcome(record, status, message, exit_code, made_safe)
 
     def _conclude_pool(self, record: JobRecord, infos: dict[str, dict[str, Any]], decided: replicas.Verdict | None,
-                       status: JobStatus | None, message: str) -> Outcome:
+                       status: JobStatus | None, message: str, made_safe: str) -> Outcome:
         """Several replicas: the merged log (replica names in front) and each replica's own under replicas/;
         the verdict's status and exit code (the failing replica's, named in the message)."""
         replicas.keep_logs(self.client, {name: i["Id"] for name, i in infos.items()}, Path(record.job_dir))
@@ -307,9 +309,9 @@ class LocalBackend(Backend):
             status, message, exit_code = decided.status, decided.message, decided.exit_code
         blamed = message if status is JobStatus.FAILED else ""  # a cancel blames no replica
         replica_states.keep(Path(record.job_dir), replicas.states(record.spec, infos, blamed))
-        return self._outcome(record, status, message, exit_code)
+        return self._outcome(record, status, message, exit_code, made_safe)
 
-    def _outcome(self, record: JobRecord, status: JobStatus | None, message: str, exit_code: int | None) -> Outcome:
+    def _outcome(self, record: JobRecord, status: JobStatus | None, message: str, exit_code: int | None, made_safe: str) -> Outcome:
         """What every end shares: a cancel's verdict, unsaved files kept, /gcs uploaded and unmounted."""
         targets = [b.target for b in JobMounts(Path(record.job_dir)).plan(record.spec.mounts)]
         unsaved = keep_unsaved(Path(record.job_dir), targets)
@@ -320,7 +322,7 @@ class LocalBackend(Backend):
         except MountError as exc:
             status = JobStatus.FAILED
             synced = f"{exc}; the stage is kept: retry with `containerjob sync {record.id}`"
-        return Outcome(status, "; ".join(m for m in (message, synced, unsaved) if m), exit_code)
+        return Outcome(status, "; ".join(m for m in (message, made_safe, synced, unsaved) if m), exit_code)
 
     def released(self, record: JobRecord, info: dict[str, Any] | None) -> None:
         """A container that ended by itself is removed on a thread of its own: the job's result waits for

@@ -61,3 +61,7 @@ class ResultRefused(ContainerJobError):
 
 class AlreadyRecorded(ContainerJobError):
     """Another record already holds this backend resource (another process recorded it first)."""
+
+
+class IdTaken(SpecError):
+    """A new record's ID is already another job's (a given ID, or a random one that collided: retried)."""

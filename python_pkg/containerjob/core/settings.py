@@ -52,6 +52,9 @@ class Settings:
     max_payload_mb: int = 2048
     log_buffer_lines: int = 10000
     stop_timeout_s: int = 2
+    # Processes (threads included) one local container may hold: a fork bomb stops there, not at the host's
+    # limit; data loaders and BLAS pools stay far below it. 0 or -1: no limit
+    pids_limit: int = 4096
     # Seconds without an answer from Cloud Storage, Vertex AI or Cloud Logging before containerjob gives up
     # on what it was waiting for and says so (silence, not duration: a big transfer that moves is never cut)
     network_timeout_s: int = 60

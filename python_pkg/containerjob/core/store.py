@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .errors import AlreadyRecorded, JobNotFound, SpecError
+from .errors import AlreadyRecorded, IdTaken, JobNotFound, SpecError
 from .models import FINAL_STATES, JOB_ID_RE, JobRecord, JobStatus
 
 # Version 0: the tables as first released (no user_version set). Each migration takes the store from
@@ -106,17 +106,20 @@ class Store:
             raise
 
     def add(self, record: JobRecord) -> None:
-        """Insert a new record; AlreadyRecorded when another one already holds its backend_ref."""
+        """Insert a new record; AlreadyRecorded when another one already holds its backend_ref, IdTaken when
+        one holds its ID (the caller picks another)."""
         row = _to_row(record)
         try:
             with self._tx() as db:
                 db.execute(f"INSERT INTO jobs ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})", row)
         except sqlite3.IntegrityError:
             holder = self._holder(record.backend, record.backend_ref)
-            if holder is None or holder == record.id:
-                raise
-            raise AlreadyRecorded(f"job {holder} already records {record.backend} {record.backend_ref}; "
-                                  f"{record.id} was not added") from None
+            if holder is not None and holder != record.id:
+                raise AlreadyRecorded(f"job {holder} already records {record.backend} {record.backend_ref}; "
+                                      f"{record.id} was not added") from None
+            if self._conn().execute("SELECT 1 FROM jobs WHERE id = ?", (record.id,)).fetchone():
+                raise IdTaken(f"job ID {record.id} is taken by another job; leave the ID out to get a new one") from None
+            raise
 
     def _holder(self, backend: str, backend_ref: str) -> str | None:
         """The ID of the record holding that backend resource, if any."""
@@ -153,22 +156,23 @@ class Store:
 
     def get(self, job_id: str) -> JobRecord:
         if not JOB_ID_RE.match(job_id or ""):
-            raise JobNotFound(f"{job_id!r} is not a job ID (they look like cj-1a2b3c4d); see `containerjob list`")
+            raise JobNotFound(f"{job_id!r} is not a job ID (they look like cj-1a2b3c4d5e6f7a8b); see `containerjob list`")
         row = self._conn().execute(f"SELECT {','.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(f"no job {job_id}; see `containerjob list` for the jobs this machine knows")
         return _from_row(row)
 
     def find(self, prefix: str) -> JobRecord:
-        """A job by ID or unique ID prefix (at least 4 characters after `cj-`)."""
-        if JOB_ID_RE.match(prefix or ""):
+        """A job by ID or unique ID prefix (at least 4 characters after `cj-`); a whole ID is never ambiguous,
+        even an old 8-digit one that begins a newer ID."""
+        if not prefix or len(prefix.removeprefix("cj-")) < 4 or not all(c in "cj-0123456789abcdef" for c in prefix):
+            raise JobNotFound(f"{prefix!r} is not a job ID (they look like cj-1a2b3c4d5e6f7a8b); see `containerjob list`")
+        full = prefix if prefix.startswith("cj-") else f"cj-{prefix}"
+        if JOB_ID_RE.match(full):
             try:
-                return self.get(prefix)
+                return self.get(full)
             except JobNotFound:
                 pass
-        if not prefix or len(prefix.removeprefix("cj-")) < 4 or not all(c in "cj-0123456789abcdef" for c in prefix):
-            raise JobNotFound(f"{prefix!r} is not a job ID (they look like cj-1a2b3c4d); see `containerjob list`")
-        full = prefix if prefix.startswith("cj-") else f"cj-{prefix}"
         rows = self._conn().execute(
             f"SELECT {','.join(_COLUMNS)} FROM jobs WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (full.replace("_", "\\_") + "%",)
         ).fetchall()

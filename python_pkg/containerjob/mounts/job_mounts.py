@@ -27,6 +27,7 @@ Notify = Callable[[str], None]
 class BindMount:
     source: str
     target: str
+    mode: str = "sync"  # or "fuse": the bucket itself, through a FUSE mount on the host
 
 
 def check_buckets(mounts: list[Mount], project: str | None) -> None:
@@ -66,7 +67,7 @@ class JobMounts:
         for bucket in dict.fromkeys(m.bucket for m in mounts if m.mode == "sync"):
             binds.append(BindMount(str(self.job_dir / "gcs" / bucket), f"{GCS_ROOT}/{bucket}"))
         for bucket in dict.fromkeys(m.bucket for m in mounts if m.mode == "fuse"):
-            binds.append(BindMount(str(self.job_dir / "fuse" / bucket), f"{GCS_ROOT}/{bucket}"))
+            binds.append(BindMount(str(self.job_dir / "fuse" / bucket), f"{GCS_ROOT}/{bucket}", "fuse"))
         return binds
 
     def _state(self) -> dict:

@@ -70,7 +70,7 @@ class ContainerJobHandler(APIHandler):
     def job_id(value: str) -> str:
         """Full job IDs only in URLs (prefixes are a CLI convenience)."""
         if not JOB_ID_RE.match(value):
-            raise JobNotFound(f"{value!r} is not a job ID (they look like cj-1a2b3c4d); list the jobs with GET jobs")
+            raise JobNotFound(f"{value!r} is not a job ID (they look like cj-1a2b3c4d5e6f7a8b); list the jobs with GET jobs")
         return value
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
