@@ -42,7 +42,7 @@ def test_an_exception_made_to_run_a_command_is_rebuilt_without_running_it(tmp_pa
     assert run_runner(payload, out).returncode == 1
     result = read_result(out)
     assert result.error["type"] == "Evil" and result.error["pickled"]
-    load_values(result, out, key=None, job_id="cj-00000000")
+    load_values(result, out)
     assert result.remote_exception is None and not marker.exists()
     pickle_frames.load(out / "error.pkl")  # what a plain unpickler does with the same bytes
     assert marker.exists()
@@ -78,13 +78,13 @@ def test_signed_results_load_only_as_the_runner_wrote_them(tmp_path):
     assert proc.returncode == 0, proc.stderr
 
     def load(with_key=key):
-        result = read_result(out)
-        load_values(result, out, key=with_key, job_id="cj-0000abcd")
+        result = read_result(out, key=with_key, job_id="cj-0000abcd")
+        load_values(result, out)
         return result
 
     result = load()
     assert result.values == {"leaked": None, "y": [1, 2]} and result.last_value == [1, 2]  # the user's code never sees it
-    with pytest.raises(ResultRefused, match="values/y.pkl was altered"):
+    with pytest.raises(ResultRefused, match="signatures.json was altered"):
         load(signing_key(tmp_path / "home", "cj-0000abce"))  # another job's key
     original = (out / "values" / "y.pkl").read_bytes()
     (out / "values" / "y.pkl").write_bytes(pickle.dumps([6, 6]))

@@ -144,7 +144,7 @@ def main():
 
         os.environ["CONTAINERJOB_OUTPUT"] = tempfile.mkdtemp(prefix="containerjob-worker-")
     elif key:
-        SIGNER = result_signing.Signer(bytes.fromhex(key))
+        SIGNER = result_signing.Signer(bytes.fromhex(key), os.environ["CONTAINERJOB_OUTPUT"])
     try:
         return _main(bytes.fromhex(key) if key else None)
     finally:
@@ -153,7 +153,7 @@ def main():
         except Exception as exc:  # noqa: BLE001 - never the job's verdict: say so and keep its exit code
             sys.stderr.write("containerjob: could not keep the gs: folder (%s: %s)\n" % (type(exc).__name__, exc))
         if SIGNER:
-            SIGNER.save(os.environ["CONTAINERJOB_OUTPUT"])
+            SIGNER.save()
 
 
 def _keep_gs_folder(output):
