@@ -3,6 +3,7 @@ back through an allow-listing unpickler, and results that travel through a bucke
 signature."""
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
@@ -124,3 +125,74 @@ def test_cli_and_finalisation_never_unpickle_what_a_local_job_wrote(cj_home, eng
     assert type(info.value).__name__ == "Evil" and info.value.remote_type == "__main__.Evil"
     assert not marker.exists()
     assert len(Store(cj_home / "jobs.db").list()) == 3
+
+
+# -- a job's own files are data: whatever it leaves as its error.json, the job ends FAILED with a note ---------
+SECRET = "HOST-SECRET-7f3a"
+HOSTILE = {  # what the job leaves at its error.json (p), then it exits 3
+    "list": "open(p, 'w').write('[1]')",
+    "text": "open(p, 'w').write('this is not JSON')",
+    "huge": "open(p, 'w').write('{\"type\": \"Big\", \"message\": \"' + 'x' * 50_000_000 + '\"}')",
+    "link": "os.symlink({host!r}, p)",  # to a host file that is a perfectly good error.json
+}
+NOTES = {"list": "a list, not an object", "text": "not JSON", "huge": "MiB, over the 1.0 MiB limit", "link": "a link"}
+
+
+def hostile_source(case: str, host_file) -> str:
+    host_file.write_text(json.dumps({"type": "HostFile", "message": SECRET}))
+    write = HOSTILE[case].replace("{host!r}", repr(str(host_file)))
+    return f"import os, sys\np = os.path.join(os.environ['CONTAINERJOB_OUTPUT'], 'error.json')\n{write}\nsys.exit(3)\n"
+
+
+def short(text: str) -> str:
+    """An assertion's message: on today's main a 50 MB error message is what would be printed."""
+    return text if len(text) < 2000 else f"{text[:1000]}... ({len(text)} characters)"
+
+
+def assert_failed_with_note(job: dict, case: str) -> None:
+    message = job["message"]
+    assert job["status"] == "FAILED" and job["exit_code"] == 3, (job["status"], job["exit_code"], short(message))
+    note = message.split("; ")[-1]
+    assert note.startswith("its error.json was unreadable: it is ") and NOTES[case] in note, short(message)
+    assert SECRET not in message and len(message) < 4000, short(message)
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_hostile_error_json_fails_the_job_and_the_cli_keeps_working(case, cj_home, engine, labelled, tmp_path):
+    """run (foreground), wait, status and list: the job ends FAILED with its exit code and one note; no command
+    raises, none shows the host file a link points at, and no 50 MB message lands in jobs.db."""
+    script = tmp_path / "hostile.py"
+    script.write_text(hostile_source(case, tmp_path / "host-error.json"))
+    foreground = cli("run", str(script))
+    assert foreground.returncode == 3, short(foreground.stdout + foreground.stderr)
+    assert "its error.json was unreadable" in foreground.stdout + foreground.stderr, short(foreground.stderr)
+    job_id = cli("run", str(script), "--detach").stdout.strip()
+    waited = cli("wait", job_id)
+    status, listed_jobs = cli("status", job_id), cli("list", "--json")
+    assert waited.returncode == 3 and status.returncode == 0 and listed_jobs.returncode == 0, \
+        short(waited.stderr + status.stderr + listed_jobs.stderr)
+    assert_failed_with_note(json.loads(status.stdout), case)
+    assert [j["status"] for j in json.loads(listed_jobs.stdout)] == ["FAILED", "FAILED"]
+    for proc in (foreground, waited, status, listed_jobs):
+        assert SECRET not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr, short(proc.stderr)
+    assert (cj_home / "jobs.db").stat().st_size < 1_000_000
+    assert labelled() == []
+
+
+@pytest.fixture
+def jp_server_config(cj_home):
+    return {"ServerApp": {"jpserver_extensions": {"containerjob": True}, "allow_root": True}}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+async def test_a_hostile_error_json_is_finalised_by_the_servers_watcher(case, jp_fetch, labelled, tmp_path):
+    """Over REST the watcher finalises the job (it stayed RUNNING, its container left, before): FAILED with
+    its exit code and the note in `GET jobs`, its container removed."""
+    from test_server_jobs import api, submit, wait_for
+
+    job = await submit(jp_fetch, hostile_source(case, tmp_path / "host-error.json"))
+    job = await wait_for(jp_fetch, job["id"], "FAILED", "SUCCEEDED", "CANCELLED", "LOST", timeout_s=60)
+    assert_failed_with_note(job, case)
+    (listed_job,) = (await api(jp_fetch, "jobs"))["jobs"]
+    assert listed_job["status"] == "FAILED" and SECRET not in json.dumps(listed_job), short(json.dumps(listed_job))
+    assert labelled(job["id"]) == []
