@@ -8,6 +8,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -17,6 +18,7 @@ from containerjob.core.remote_error import RemoteError, load_exception
 from containerjob.core.results import load_values, read_result, signing_key
 from containerjob.core.runtime import pickle_frames, result_signing
 from containerjob.core.store import Store
+from test_vertex_backend import vertex  # noqa: F401 - the fake Vertex API, its bucket and Cloud Logging
 
 EVIL = ("import os\nclass Evil(Exception):\n    def __reduce__(self):\n"
         "        return (os.system, ({cmd!r},))\n")
@@ -196,3 +198,134 @@ async def test_a_hostile_error_json_is_finalised_by_the_servers_watcher(case, jp
     (listed_job,) = (await api(jp_fetch, "jobs"))["jobs"]
     assert listed_job["status"] == "FAILED" and SECRET not in json.dumps(listed_job), short(json.dumps(listed_job))
     assert labelled(job["id"]) == []
+
+
+# -- signatures cover names and the list itself: files swapped, removed or added with their entries are refused --
+def signed_job(tmp_path):
+    """A signed cell's output folder with two pickled values, its key, and a loader that checks first."""
+    key = signing_key(tmp_path / "home", "cj-0000abcd")
+    payload = build_payload("a = [1]\nb = [2, 2]", home=tmp_path, kind="cell", filename="<cell>", outputs=["a", "b"])
+    out = tmp_path / "out"
+    out.mkdir()
+    assert run_runner(payload, out, CONTAINERJOB_SIGNING_SECRET=key.hex()).returncode == 0
+    signatures = out / result_signing.SIGNATURES
+    return out, json.loads(signatures.read_text()), signatures, key
+
+
+def load_signed(out, key):
+    result = read_result(out, key=key, job_id="cj-0000abcd")
+    load_values(result, out)
+    return result.values
+
+
+def test_values_swapped_with_their_signatures_are_refused(tmp_path):
+    out, signed, signatures, key = signed_job(tmp_path)
+    assert load_signed(out, key) == {"a": [1], "b": [2, 2]}
+    values = out / "values"
+    (values / "a.pkl").rename(values / "tmp.pkl")
+    (values / "b.pkl").rename(values / "a.pkl")
+    (values / "tmp.pkl").rename(values / "b.pkl")
+    files = signed["files"]
+    files["values/a.pkl"], files["values/b.pkl"] = files["values/b.pkl"], files["values/a.pkl"]
+    signatures.write_text(json.dumps(signed))
+    with pytest.raises(ResultRefused, match="signatures.json was altered"):
+        load_signed(out, key)
+
+
+def test_a_value_deleted_with_its_signature_is_refused(tmp_path):
+    out, signed, signatures, key = signed_job(tmp_path)
+    (out / "values" / "b.pkl").unlink()
+    del signed["files"]["values/b.pkl"]
+    signatures.write_text(json.dumps(signed))
+    with pytest.raises(ResultRefused, match="signatures.json was altered"):
+        load_signed(out, key)
+
+
+def test_an_extra_value_is_refused_signed_or_not(tmp_path):
+    out, signed, signatures, key = signed_job(tmp_path)
+    (out / "values" / "c.pkl").write_bytes((out / "values" / "a.pkl").read_bytes())
+    with pytest.raises(ResultRefused, match="values/c.pkl is not signed"):
+        load_signed(out, key)
+    signed["files"]["values/c.pkl"] = signed["files"]["values/a.pkl"]  # a's own MAC, for the same bytes
+    signatures.write_text(json.dumps(signed))
+    with pytest.raises(ResultRefused, match="signatures.json was altered"):
+        load_signed(out, key)
+    signed["manifest"] = result_signing.manifest_mac(key, signed["files"])  # even with the key, the name counts
+    signatures.write_text(json.dumps(signed))
+    with pytest.raises(ResultRefused, match="values/c.pkl was altered"):
+        load_signed(out, key)
+
+
+@pytest.mark.parametrize("signatures_text", ["[1]", "not JSON", '{"files": {"result.json": 1}, "manifest": ""}'])
+def test_an_unreadable_signature_list_means_unsigned_results(tmp_path, signatures_text):
+    out, _, signatures, key = signed_job(tmp_path)
+    signatures.write_text(signatures_text)
+    with pytest.raises(ResultRefused, match="signatures.json is unreadable .*: the results are unsigned"):
+        load_signed(out, key)
+
+
+# -- Vertex: the bucket's copy is checked before anything of it is parsed -----------------------------------------
+FORGERIES = {  # what someone who can write the staging bucket does once the runner is done: the note it gets
+    "altered": ("raise ValueError('the real error')", 1, {"type": "Forged", "message": "FORGED"}, False,
+                "error.json was altered"),
+    "added": ("import sys\nsys.exit(3)", 3, [1], False, "error.json is not signed"),
+    "unsigned": ("raise ValueError('the real error')", 1, {"type": "Forged", "message": "FORGED"}, True,
+                 "signatures.json is missing: the results are unsigned"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGERIES))
+def test_a_forged_error_json_in_the_bucket_fails_the_job_unread(case, cj_home, gcs, vertex):
+    """conclude checks the signatures first: an error.json the runner did not write (changed, added, or with
+    the signatures removed) ends the job FAILED with its exit code and a note; its content is never read."""
+    from containerjob.core.options import RunOptions
+    from containerjob.service import JobService
+
+    source, exit_code, forged, drop_signatures, note = FORGERIES[case]
+    service = JobService()
+    record = service.submit(service.prepare(RunOptions(backend="vertex", project="my-proj"), source, kind="cell",
+                                            filename="<cell>"))
+    bucket = gcs.client.bucket(gcs.name)
+    signatures = bucket.blob(f"containerjob/{record.id}/output/signatures.json")
+    deadline = time.monotonic() + 120
+    while not signatures.exists():
+        assert time.monotonic() < deadline, "the job never wrote its signatures"
+        time.sleep(0.5)
+    bucket.blob(f"containerjob/{record.id}/output/error.json").upload_from_string(json.dumps(forged))
+    if drop_signatures:
+        signatures.delete()
+    (record,) = service.wait([record.id])
+    assert record.status.value == "FAILED" and record.exit_code == exit_code, record
+    assert note in record.message and "FORGED" not in record.message and "Forged" not in record.message, record.message
+    assert "ValueError" not in record.message  # nothing of the results is read, the runner's own error neither
+
+
+# -- the other files and lines a job writes for the host ------------------------------------------------------------
+def test_a_display_nested_too_deeply_is_a_note_not_a_crash():
+    from containerjob.core.display_lines import Displays
+    from containerjob.core.runtime.rich_output import PART_FORMAT
+
+    text = "[" * 200_000
+    line = PART_FORMAT % ("ab-1", 1, 1, len(text), "text/plain", "", text)
+    assert Displays().feed(line.rstrip("\n")) == ["[containerjob] a display arrived unreadable and is not shown"]
+
+
+@pytest.mark.parametrize("kept", ["link", "[1]", '[{"name": "workerpool0-0"}]', "{"])
+def test_replica_states_that_are_not_the_kept_list_show_none(tmp_path, kept):
+    """replicas.json is read like every file in a job's folder: a link is never followed, a wrong shape is
+    no states (the page shows the job's own), never an error out of the page that polls it."""
+    from containerjob.core import replica_states
+
+    host = tmp_path / "host.json"
+    host.write_text(json.dumps([{"name": SECRET, "pool": 0, "index": 0, "state": "FAILED", "exit_code": 1,
+                                 "message": SECRET}]))
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    if kept == "link":
+        (job_dir / replica_states.STATES_FILE).symlink_to(host)
+    else:
+        (job_dir / replica_states.STATES_FILE).write_text(kept)
+    assert replica_states.read(job_dir) is None
+    (job_dir / replica_states.STATES_FILE).unlink()
+    (job_dir / replica_states.STATES_FILE).write_text(host.read_text())
+    assert replica_states.read(job_dir)[0]["name"] == SECRET  # the same list, kept as a file of the job's own
