@@ -329,3 +329,16 @@ def test_replica_states_that_are_not_the_kept_list_show_none(tmp_path, kept):
     (job_dir / replica_states.STATES_FILE).unlink()
     (job_dir / replica_states.STATES_FILE).write_text(host.read_text())
     assert replica_states.read(job_dir)[0]["name"] == SECRET  # the same list, kept as a file of the job's own
+
+
+def test_the_runner_keeps_a_long_exception_message_readable(tmp_path):
+    """The runner's own error.json stays under the host's limit: a 3 MB message comes back cut, not refused."""
+    from containerjob.core.results import failure_text
+
+    payload = build_payload("raise ValueError('x' * 3_000_000)", home=tmp_path, kind="cell", filename="<cell>")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert run_runner(payload, out).returncode == 1
+    error = read_result(out).error
+    assert error["type"] == "ValueError" and error["message"].endswith("x... (2934464 more characters)")
+    assert len(failure_text(error)) < 2100  # what a job's record keeps of it

@@ -20,8 +20,7 @@ from ..core.job_files import FINAL_LOG
 from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica
 from ..core.payload import Payload
 from ..core.project import adc_file, output_dirs
-from ..core.job_output import OutputUnreadable
-from ..core.results import failure_text, read_result
+from ..core.results import OutputUnreadable, failure_text, read_result
 from ..mounts import fuse
 from ..mounts.job_mounts import JobMounts
 from . import gpu, replicas
@@ -388,8 +387,11 @@ def _check_writable(path: str) -> None:
 
 
 def _verdict(record: JobRecord, exit_code: int | None, state: dict[str, Any]) -> tuple[JobStatus, str]:
-    """How a container that ended by itself ended. A runner's results are read here, as data: a file the
-    host cannot read (a link, too large, not the runner's JSON) fails the job with a note saying why."""
+    """How a container that ended by itself ended; its runner's results are data: unreadable ones fail it."""
+    if exit_code and state.get("OOMKilled"):
+        return JobStatus.FAILED, "the container ran out of memory (OOM killed)"
+    if exit_code == EXIT_TIMEOUT and record.spec.timeout_s:
+        return JobStatus.FAILED, f"timed out after {record.spec.timeout_s} s (--timeout)"
     exited = f"the container exited with code {exit_code}"
     try:  # a container job has no runner: what its image writes to the output folder is its own
         result = read_result(Path(record.job_dir) / "output") if record.spec.kind != "container" else None
@@ -397,8 +399,4 @@ def _verdict(record: JobRecord, exit_code: int | None, state: dict[str, Any]) ->
         return JobStatus.FAILED, f"{exited}; {exc}"
     if exit_code == 0:
         return JobStatus.SUCCEEDED, ""
-    if state.get("OOMKilled"):
-        return JobStatus.FAILED, "the container ran out of memory (OOM killed)"
-    if exit_code == EXIT_TIMEOUT and record.spec.timeout_s:
-        return JobStatus.FAILED, f"timed out after {record.spec.timeout_s} s (--timeout)"
     return JobStatus.FAILED, failure_text(result.error) if result and result.error else exited

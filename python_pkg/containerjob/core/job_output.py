@@ -20,6 +20,7 @@ RESULT_MAX = 16 * MiB  # result.json: a summary per value, plain scalars inline 
 SIGNATURES_MAX = 4 * MiB  # signatures.json: a MAC per result file
 REPLICAS_MAX = 1 * MiB  # replicas.json: one short entry per replica
 NOTEBOOK_MAX = 256 * MiB  # an executed notebook, images in its outputs included
+MAX_LINENO = 10_000_000  # a frame's line number, as a source file could have it
 MAX_NAMES = 4096  # characters of a path a job names (a longer one is no file of its output)
 Check = Callable[[Any], "str | None"]  # the reason a parsed value has not the expected shape, or None
 
@@ -167,7 +168,9 @@ def _module(value: Any) -> bool:
 
 
 def _frame(value: Any) -> bool:
-    return fields(value, "a frame", {"filename": lambda v: isinstance(v, str), "lineno": is_int,
+    """A traceback frame; its line number makes that many lines in the kernel (remote_error.raise_in_source)."""
+    return fields(value, "a frame", {"filename": lambda v: isinstance(v, str),
+                                     "lineno": lambda v: is_int(v) and 0 <= v <= MAX_LINENO,
                                      "name": lambda v: isinstance(v, str), "line": _str_or_none},
                   ("filename", "lineno", "name")) is None
 

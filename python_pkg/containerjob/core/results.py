@@ -1,6 +1,7 @@
-"""A finished job's results. Anyone (CLI, server, watcher, finalisation) reads the JSON the runner wrote;
-only the kernel that asked for the job's values loads its pickles (`load_values`), after checking that the
-job's own runner wrote them when they came back through shared storage."""
+"""A finished job's results. Anyone (CLI, server, watcher, finalisation) reads the JSON the runner wrote,
+through job_output (regular files only, size-capped, schema-checked: OutputUnreadable otherwise); only the
+kernel that asked for the job's values loads its pickles (`load_values`). Results that came back through
+shared storage are checked against the runner's signatures before anything of them is parsed."""
 from __future__ import annotations
 
 import hashlib
@@ -14,6 +15,7 @@ from typing import Any
 
 from . import job_output
 from .errors import ResultRefused, unwritable
+from .job_output import OutputUnreadable  # what read_result raises, for its callers
 from .remote_error import load_exception
 from .runtime import pickle_frames, result_signing
 
@@ -90,7 +92,7 @@ def signature_problems(output_dir: Path, key: bytes, verify: tuple[str, ...] | N
     try:
         signed = job_output.read_json(output_dir, result_signing.SIGNATURES, job_output.SIGNATURES_MAX,
                                       job_output.check_signatures)
-    except job_output.OutputUnreadable as exc:
+    except OutputUnreadable as exc:
         return [f"{result_signing.SIGNATURES} is unreadable ({exc.reason}): the results are unsigned"]
     if signed is None:
         return [f"{result_signing.SIGNATURES} is missing: the results are unsigned"]
@@ -105,7 +107,7 @@ def signature_problems(output_dir: Path, key: bytes, verify: tuple[str, ...] | N
                 mac = result_signing.file_mac(key, name)
                 for chunk in job_output.chunks(output_dir, name):
                     mac.update(chunk)
-            except job_output.OutputUnreadable as exc:
+            except OutputUnreadable as exc:
                 found.append(f"{name} is unreadable ({exc.reason})")
                 continue
             if not hmac.compare_digest(mac.hexdigest(), files[name]):
@@ -150,7 +152,7 @@ def _regular(output_dir: Path, relpath: str) -> bool:
     """Whether the job left a regular file there, reached through no link; a link or the like never is."""
     try:
         fd = job_output.open_regular(output_dir, relpath)
-    except job_output.OutputUnreadable:
+    except OutputUnreadable:
         return False
     if fd is None:
         return False
