@@ -12,10 +12,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .backends import Backend, StreamStop, available_backends, backend_class, get_backend
 from .core.custom_job_file import JobFile, flags_to_every_pool, merged_options, to_custom_job
-from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, SpecError
+from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, ResultRefused, SpecError
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.options import changed, check_kind
 from .core.payload import Payload, build_container_payload, build_payload, human_size
+from .core.job_output import OutputUnreadable
 from .core.results import JobResult, load_values, read_result, signing_key
 from .core.project import ResolvedProject, resolve_project
 from .core.settings import Settings
@@ -235,17 +236,22 @@ class JobService:
         return self.backend(record.backend).follow(record, on_output, timeout_s=timeout,
                                                    detach_on_interrupt=detach_on_interrupt)
 
-    def result(self, record: JobRecord) -> JobResult:
-        """The job's JSON results: what the CLI, the server and finalisation may read."""
-        return read_result(Path(record.job_dir) / "output")
+    def result(self, record: JobRecord, *, key: bytes | None = None) -> JobResult:
+        """The job's JSON results: what the CLI, the server and finalisation may read. Results its
+        finalisation could not read failed the job, with a note saying why: nothing more comes back then."""
+        try:
+            return read_result(Path(record.job_dir) / "output", key=key, job_id=record.id)
+        except (OutputUnreadable, ResultRefused):
+            if record.status.is_final and record.status is not JobStatus.SUCCEEDED:
+                return JobResult()  # the record's message carries the note (raise_for_failure says it)
+            raise
 
     def values(self, record: JobRecord) -> JobResult:
         """The results with their values unpickled: for the kernel that asked for them, and no one else.
-        Results that came back through shared storage must carry the job's signature."""
-        result = self.result(record)
+        Results that came back through shared storage must carry the job's signature before any is read."""
         signed = self.backend(record.backend).signs_results
-        load_values(result, Path(record.job_dir) / "output", job_id=record.id,
-                    key=signing_key(self.settings.home_path, record.id) if signed else None)
+        result = self.result(record, key=signing_key(self.settings.home_path, record.id) if signed else None)
+        load_values(result, Path(record.job_dir) / "output")
         return result
 
     def raise_for_failure(self, record: JobRecord, result: JobResult) -> None:

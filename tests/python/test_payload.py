@@ -73,8 +73,8 @@ def test_payload_size_limit(tmp_path):
 
 def loaded(out, key=None):
     """What the kernel gets: the JSON, then the values."""
-    result = read_result(out)
-    load_values(result, out, key=key, job_id="cj-00000000")
+    result = read_result(out, key=key, job_id="cj-00000000")
+    load_values(result, out)
     return result
 
 

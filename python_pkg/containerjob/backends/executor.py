@@ -12,7 +12,9 @@ import shlex
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..core import job_output
 from ..core.errors import BackendError, SpecError
+from ..core.job_output import OutputUnreadable
 from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
@@ -150,16 +152,23 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
         return self.finalise(record, None, status, message)  # no execution left to ask: the caller's verdict
 
     def conclude(self, record: JobRecord, job, status: JobStatus | None, message: str) -> Outcome:
-        failed_cell = self._collect(record)
+        try:
+            failed_cell, unreadable = self._collect(record), ""
+        except OutputUnreadable as exc:  # the bucket's copy is anyone's who can write there: data, never trusted
+            failed_cell, unreadable = "", str(exc)
         if job is None:  # stopped by deleting its execution: nothing left to ask, stop()'s verdict stands
             return Outcome(status or JobStatus.CANCELLED, message)
         mapped, note = TERMINAL.get(self._state(job), (JobStatus.FAILED, self._state(job)))
+        exit_code = 0 if mapped is JobStatus.SUCCEEDED else None
         if mapped is JobStatus.FAILED:
             message = failed_cell or job.status.message or note or "failed"
         else:
             message = note
-        return Outcome(mapped, message, 0 if mapped is JobStatus.SUCCEEDED else None,
-                       finished_at=self.run_times(job)[1])
+        ended = self.run_times(job)[1]
+        if unreadable and mapped in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            return Outcome(JobStatus.FAILED, f"{message}; {unreadable}" if message else unreadable, exit_code,
+                           finished_at=ended)
+        return Outcome(mapped, message, exit_code, finished_at=ended)
 
     def _collect(self, record: JobRecord) -> str:
         """Fetch everything under the output prefix, put the executed notebook at output/NAME.ipynb, and write
@@ -173,7 +182,8 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
         target = output / (name or executed[0].name)
         if executed[0] != target:
             executed[0].replace(target)
-        logs, failure = notebook_text(json.loads(target.read_text()))
+        nb = job_output.read_json(output, target.name, job_output.NOTEBOOK_MAX, job_output.check_notebook)
+        logs, failure = notebook_text(nb or {})
         (Path(record.job_dir) / FINAL_LOG).write_text(logs)
         return failure
 

@@ -20,7 +20,7 @@ from ..core.job_files import FINAL_LOG
 from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica
 from ..core.payload import Payload
 from ..core.project import adc_file, output_dirs
-from ..core.results import read_result
+from ..core.results import OutputUnreadable, failure_text, read_result
 from ..mounts import fuse
 from ..mounts.job_mounts import JobMounts
 from . import gpu, replicas
@@ -295,8 +295,7 @@ class LocalBackend(Backend):
                     # The same text stream_logs yields (and the server's live copy holds), byte for byte.
                     fh.write(raw.decode("utf-8", errors="replace").encode())
         if status is None and record.status is not JobStatus.CANCELLING:
-            status = JobStatus.SUCCEEDED if exit_code == 0 else JobStatus.FAILED
-            message = _failure_message(record, exit_code, state) if status is JobStatus.FAILED else ""
+            status, message = _verdict(record, exit_code, state)
         return self._outcome(record, status, message, exit_code, made_safe)
 
     def _conclude_pool(self, record: JobRecord, infos: dict[str, dict[str, Any]], decided: replicas.Verdict | None,
@@ -389,12 +388,17 @@ def _check_writable(path: str) -> None:
         raise SpecError(f"--output-dir {path} is not writable; choose a writable directory")
 
 
-def _failure_message(record: JobRecord, exit_code: int | None, state: dict[str, Any]) -> str:
-    if state.get("OOMKilled"):
-        return "the container ran out of memory (OOM killed)"
+def _verdict(record: JobRecord, exit_code: int | None, state: dict[str, Any]) -> tuple[JobStatus, str]:
+    """How a container that ended by itself ended; its runner's results are data: unreadable ones fail it."""
+    if exit_code and state.get("OOMKilled"):
+        return JobStatus.FAILED, "the container ran out of memory (OOM killed)"
     if exit_code == EXIT_TIMEOUT and record.spec.timeout_s:
-        return f"timed out after {record.spec.timeout_s} s (--timeout)"
-    result = read_result(Path(record.job_dir) / "output")
-    if result.error:
-        return f"{result.error['type']}: {result.error['message']}"
-    return f"the container exited with code {exit_code}"
+        return JobStatus.FAILED, f"timed out after {record.spec.timeout_s} s (--timeout)"
+    exited = f"the container exited with code {exit_code}"
+    try:  # a container job has no runner: what its image writes to the output folder is its own
+        result = read_result(Path(record.job_dir) / "output") if record.spec.kind != "container" else None
+    except OutputUnreadable as exc:
+        return JobStatus.FAILED, f"{exited}; {exc}"
+    if exit_code == 0:
+        return JobStatus.SUCCEEDED, ""
+    return JobStatus.FAILED, failure_text(result.error) if result and result.error else exited

@@ -15,11 +15,12 @@ from typing import Any, Iterator
 
 import docker.errors
 
-from ..core.errors import BackendUnavailable, ContainerJobError, SpecError
+from ..core.errors import BackendUnavailable, ContainerJobError, ResultRefused, SpecError
+from ..core.job_output import OutputUnreadable
 from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
-from ..core.results import read_result, signing_key
+from ..core.results import JobResult, failure_text, read_result, signing_key
 from ..core.runtime import result_signing
 from ..core.custom_job_file import to_custom_job
 from ..core.spec import label_value
@@ -220,17 +221,28 @@ class VertexBackend(GcpBackend):
             text = f"[containerjob] the log could not be read: {exc}\n"
         (Path(record.job_dir) / FINAL_LOG).write_text(text)
         mapped, note = TERMINAL.get(job.state.name, (JobStatus.FAILED, job.state.name))
+        exit_code = 0 if mapped is JobStatus.SUCCEEDED else _exit_code(job.error.message)
+        started, ended = self.run_times(job)
         if status is None or mapped is not JobStatus.CANCELLED:
             status = mapped  # Vertex's word wins: a job that finished before a cancel took keeps its result
-            result = read_result(Path(record.job_dir) / "output")
-            if status is JobStatus.FAILED:
-                message = (f"{result.error['type']}: {result.error['message']}" if result.error
-                           else note or job.error.message or "failed")
-            else:
-                message = note
-        started, ended = self.run_times(job)
-        return Outcome(status, message, 0 if status is JobStatus.SUCCEEDED else _exit_code(job.error.message),
-                       started_at=started, finished_at=ended)
+            message = note or job.error.message or "failed" if status is JobStatus.FAILED else note
+            try:
+                result = self._signed_result(record) if status in (JobStatus.SUCCEEDED, JobStatus.FAILED) else None
+            except (OutputUnreadable, ResultRefused) as exc:
+                return Outcome(JobStatus.FAILED, f"{message}; {exc}" if message else str(exc), exit_code,
+                               started_at=started, finished_at=ended)
+            if status is JobStatus.FAILED and result and result.error:
+                message = failure_text(result.error)
+        return Outcome(status, message, exit_code, started_at=started, finished_at=ended)
+
+    def _signed_result(self, record: JobRecord) -> JobResult:
+        """The runner's JSON, read only once its signatures say the bucket's copy is the runner's own (anyone
+        who can write the bucket can write there): the list's MAC, the set of names and the JSON files' MACs
+        (the values' are checked by the kernel that loads them, not paid for by every finalisation)."""
+        if record.spec.kind == "container":
+            return JobResult()
+        return read_result(Path(record.job_dir) / "output", key=signing_key(self.settings.home_path, record.id),
+                           job_id=record.id, verify=result_signing.RESULT_FILES)
 
     def _log(self, record: JobRecord) -> JobLog:
         """The job's Cloud Logging entries (ml_job, its numeric ID), one reader per stream."""

@@ -89,7 +89,7 @@ class Displays:
                 return "[containerjob] a display without this job's signature is not shown (it did not come from its runner)"
         try:
             bundle = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # a job's output is data: a deep nest is unreadable, not a crash
             return "[containerjob] a display arrived unreadable and is not shown"
         if not _is_bundle(bundle):
             return "[containerjob] a display is not a mime bundle and is not shown"

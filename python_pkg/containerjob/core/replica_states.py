@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, TypedDict
 
+from . import job_output
 from .models import JobSpec, JobStatus
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,21 @@ def keep(job_dir: Path, states: list[ReplicaState]) -> None:
 
 
 def read(job_dir: Path) -> list[ReplicaState] | None:
-    """The states kept last, or None when none were (a job with one replica, or not seen yet)."""
+    """The states kept last, or None when none were (a job with one replica, or not seen yet). Read as any
+    file in a job's folder is (job_output): one that is not the list `keep` writes is said in the log and
+    shown as no states kept, never raised into a page that polls it."""
     try:
-        data: Any = json.loads((job_dir / STATES_FILE).read_text())
-    except (FileNotFoundError, ValueError):
+        return job_output.read_json(job_dir, STATES_FILE, job_output.REPLICAS_MAX, _check)
+    except job_output.OutputUnreadable as exc:
+        log.warning("job %s: %s; its replicas are shown in the job's state", job_dir.name, exc)
         return None
-    return data if isinstance(data, list) else None
+
+
+def _check(value: Any) -> str | None:
+    if not isinstance(value, list):
+        return f"it is {job_output.kind(value)}, not a list"
+    states = {s.value for s in JobStatus}
+    shape = {"name": lambda v: isinstance(v, str), "pool": job_output.is_int, "index": job_output.is_int,
+             "state": lambda v: isinstance(v, str) and v in states, "exit_code": lambda v: v is None or job_output.is_int(v),
+             "message": lambda v: isinstance(v, str)}
+    return next((p for p in (job_output.fields(r, "a replica", shape, tuple(shape)) for r in value) if p), None)

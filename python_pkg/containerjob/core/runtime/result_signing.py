@@ -1,87 +1,73 @@
 """HMAC signatures over what a job's runner writes for the kernel (result.json, error.*, values/*), for jobs
 whose results travel through storage others can write (a Vertex staging bucket). The key reaches the runner
-in its environment, never the bucket; the kernel loads pickles only when every file is the runner's own.
-Stdlib only: shipped with the runner, imported by the host; every job imports it, so hashing loads only for a
-job that is signed (json too)."""
+in its environment, never the bucket; the host reads nothing of them until they are the runner's own
+(core/results.py checks, core/job_output.py reads).
+
+Each file's MAC covers its name and its content; signatures.json lists them and carries a MAC over that
+list too, so files swapped or removed together with their entries are refused as well as changed ones.
+Stdlib only: shipped with the runner, imported by the host; every job imports it, so hashing loads only for
+a job that is signed (json too)."""
 import os
 
 KEY_ENV = "CONTAINERJOB_SIGNING_SECRET"  # a secret-looking name: redacted wherever environments are shown
 SIGNATURES = "signatures.json"
 RESULT_FILES = ("result.json", "error.json", "error.pkl")
+_FILE = b"containerjob file\0"  # what each MAC says it signs: a file's MAC can never pass for the list's
+_MANIFEST = b"containerjob manifest\0"
 
 
 class Signer:
     """MACs taken while the runner writes (no second pass over large values), saved at the end."""
 
-    def __init__(self, key):
+    def __init__(self, key, output):
         self.key = key
+        self.output = os.path.abspath(output)
         self.macs = {}
 
-    def new(self):
-        return _new_mac(self.key)
+    def _name(self, path):
+        return os.path.relpath(os.path.abspath(path), self.output)
+
+    def new(self, path):
+        """The MAC to feed `path`'s bytes to as they are written."""
+        return file_mac(self.key, self._name(path))
 
     def add(self, path, mac):
-        self.macs[os.path.abspath(path)] = mac.hexdigest()
+        self.macs[self._name(path)] = mac.hexdigest()
 
-    def save(self, output):
-        output = os.path.abspath(output)
-        signed = {os.path.relpath(p, output): m for p, m in self.macs.items() if p.startswith(output + os.sep)}
-        tmp = os.path.join(output, SIGNATURES + ".tmp")
+    def save(self):
+        signed = {name: m for name, m in self.macs.items() if not name.startswith("..")}
+        tmp = os.path.join(self.output, SIGNATURES + ".tmp")
         import json
 
         with open(tmp, "w") as fh:
-            json.dump({"files": signed}, fh)
-        os.replace(tmp, os.path.join(output, SIGNATURES))
+            json.dump({"files": signed, "manifest": manifest_mac(self.key, signed)}, fh)
+        os.replace(tmp, os.path.join(self.output, SIGNATURES))
 
 
-def _new_mac(key):
+def file_mac(key, name):
+    """A file's MAC, its name already in: update() it with the file's bytes."""
     import hashlib
     import hmac
 
-    return hmac.new(key, digestmod=hashlib.sha256)
+    return hmac.new(key, _FILE + name.encode("utf-8", "surrogateescape") + b"\0", hashlib.sha256)
+
+
+def manifest_mac(key, signed):
+    """The MAC over every (name, MAC) pair, in name order: what makes the list itself the runner's."""
+    import hashlib
+    import hmac
+    import json
+
+    text = json.dumps(sorted(signed.items()), separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, _MANIFEST + text.encode(), hashlib.sha256).hexdigest()
 
 
 def result_files(output):
-    """The files of an output folder the kernel reads, relative to it."""
+    """The names of what in an output folder the kernel reads (the signed set), relative to it."""
     names = [n for n in RESULT_FILES if os.path.lexists(os.path.join(output, n))]
     values = os.path.join(output, "values")
-    if os.path.isdir(values):
+    if os.path.islink(values) or os.path.lexists(values) and not os.path.isdir(values):
+        names.append("values")  # never listed: a link may lead to a folder of the host
+    elif os.path.isdir(values):
         names += ["values/" + n for n in sorted(os.listdir(values))]
     return names
-
-
-def file_mac(path, key):
-    mac = _new_mac(key)
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(1 << 20)
-            if not chunk:
-                return mac.hexdigest()
-            mac.update(chunk)
-
-
-def problems(output, key):
-    """What in `output` the runner holding `key` did not write as it is now: [] when everything is its own
-    (or there is nothing to load: a job that ended before writing results)."""
-    if not result_files(output):
-        return []
-    import json
-
-    try:
-        with open(os.path.join(output, SIGNATURES)) as fh:
-            signed = json.load(fh)["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return ["%s is missing or unreadable: the results are unsigned" % SIGNATURES]
-    import hmac
-
-    present = result_files(output)
-    found = ["%s was signed but is missing" % name for name in sorted(set(signed) - set(present))]
-    for name in present:
-        path = os.path.join(output, name)
-        if name not in signed:
-            found.append("%s is not signed" % name)
-        elif os.path.islink(path) or not os.path.isfile(path):
-            found.append("%s is not a plain file" % name)
-        elif not hmac.compare_digest(file_mac(path, key), str(signed[name])):
-            found.append("%s was altered" % name)
-    return found

@@ -49,6 +49,7 @@ def _on_alarm(signum, frame):
 
 
 EXIT_TIMEOUT = 124
+MAX_MESSAGE = 64 * 1024  # characters of an exception's message error.json carries
 
 
 def _load_inputs(manifest, payload, namespace):
@@ -118,10 +119,13 @@ def _error_record(exc, filename):
         for f in _user_frames(exc)
     ]
     kind = type(exc)
+    message = str(exc)
+    if len(message) > MAX_MESSAGE:  # the host reads an error.json of 1 MiB at most (core/job_output.py)
+        message = "%s... (%d more characters)" % (message[:MAX_MESSAGE], len(message) - MAX_MESSAGE)
     return {
         "type": kind.__name__,
         "module": kind.__module__,
-        "message": str(exc),
+        "message": message,
         "frames": frames,
         "source_filename": filename,
     }
@@ -144,7 +148,7 @@ def main():
 
         os.environ["CONTAINERJOB_OUTPUT"] = tempfile.mkdtemp(prefix="containerjob-worker-")
     elif key:
-        SIGNER = result_signing.Signer(bytes.fromhex(key))
+        SIGNER = result_signing.Signer(bytes.fromhex(key), os.environ["CONTAINERJOB_OUTPUT"])
     try:
         return _main(bytes.fromhex(key) if key else None)
     finally:
@@ -153,7 +157,7 @@ def main():
         except Exception as exc:  # noqa: BLE001 - never the job's verdict: say so and keep its exit code
             sys.stderr.write("containerjob: could not keep the gs: folder (%s: %s)\n" % (type(exc).__name__, exc))
         if SIGNER:
-            SIGNER.save(os.environ["CONTAINERJOB_OUTPUT"])
+            SIGNER.save()
 
 
 def _keep_gs_folder(output):

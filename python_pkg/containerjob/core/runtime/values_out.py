@@ -25,7 +25,7 @@ def atomic_write(path, data, signer=None):
     """data: bytes, or a value's pickle_frames.Frames; signed as written when the job has a key (signer)."""
     tmp = path + ".tmp"
     chunks = [data] if isinstance(data, bytes) else data.chunks()
-    mac = signer.new() if signer else None
+    mac = signer.new(path) if signer else None
     with open(tmp, "wb") as fh:
         writeback.write(fh, chunks, mac.update if mac else None)  # on disk before the container's exit flush
     os.replace(tmp, path)
