@@ -17,11 +17,11 @@ from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
 from ..core.spec import label_value
-from ..core.vertex_catalog import unlisted
+from ..core.vertex_catalog import require_sendable, unlisted
 from ..mounts.sync import transfer_errors
 from .base import Capabilities, Notify, Outcome, StreamStop
 from .executor_schedules import NotebookSchedules
-from .gcp import TERMINAL, GcpBackend, api_errors, library_message, parse_resource_name
+from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name
 
 CREATE_TIMEOUT_S = 600
 
@@ -45,6 +45,7 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
                             "NAME@PROJECT.iam.gserviceaccount.com or set CONTAINERJOB_SERVICE_ACCOUNT")
 
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
+        require_sendable(spec)
         for line in unlisted(spec):  # well-formed values Google's tables here lack: sent, Vertex AI answers
             notify(f"warning: {line}")
         notify(f"runs as {spec.service_account} in project {spec.project}, region {spec.region}: the notebook's code "
@@ -103,9 +104,9 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
         from google.cloud import aiplatform_v1
 
         body = self.execution_job(spec, payload, record.id, record.origin)
-        job = library_message(aiplatform_v1.NotebookExecutionJob, body)  # before anything is written
         notify(f"staging the notebook to {body['gcsNotebookSource']['uri']}")
         self.stage_notebook(spec, payload, body["gcsNotebookSource"]["uri"])
+        job = aiplatform_v1.NotebookExecutionJob.from_json(json.dumps(body))
         with api_errors("create the NotebookExecutionJob"):
             operation = self.client(spec.region).create_notebook_execution_job(
                 parent=f"projects/{spec.project}/locations/{spec.region}", notebook_execution_job=job)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import re
 import time
 from abc import abstractmethod
@@ -51,21 +50,6 @@ def _started_at(job) -> float:
     """When Vertex says the job started running (its start_time), else now."""
     start = getattr(job, "start_time", None)
     return start.timestamp() if start else time.time()
-
-
-def library_message(kind: Any, body: dict[str, Any]) -> Any:
-    """`body` (REST JSON) as the client library's `kind` message. A value the installed library cannot encode (an
-    accelerator newer than its AcceleratorType) is one error naming the fix, not a traceback nor a dropped field."""
-    from google.protobuf.json_format import ParseError
-
-    from ..core.vertex_catalog import library_version
-
-    try:
-        return kind.from_json(json.dumps(body))
-    except ParseError as exc:
-        raise SpecError(f"google-cloud-aiplatform {library_version()} cannot send this {kind.__name__} ({exc}): "
-                        "upgrade it (pip install -U google-cloud-aiplatform), or submit the gcloud command that "
-                        "--dry-run prints") from None
 
 
 @contextmanager

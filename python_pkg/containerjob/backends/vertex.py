@@ -23,11 +23,11 @@ from ..core.results import read_result, signing_key
 from ..core.runtime import result_signing
 from ..core.custom_job_file import to_custom_job
 from ..core.spec import label_value
-from ..core.vertex_catalog import unlisted, validate_machine
+from ..core.vertex_catalog import require_sendable, unlisted, validate_machine
 from ..mounts.sync import transfer_errors
 from . import images
 from .base import Capabilities, Notify, Outcome, StreamStop
-from .gcp import TERMINAL, GcpBackend, api_errors, library_message, parse_resource_name
+from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name
 from .vertex_logs import JobLog, logging_client
 
 
@@ -57,6 +57,7 @@ class VertexBackend(GcpBackend):
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         from ..mounts.job_mounts import bucket_locations
 
+        require_sendable(spec)
         for line in unlisted(spec):  # well-formed values Google's tables here lack: sent, Vertex AI answers
             notify(f"warning: {line}")
         staged = payload.kind != "container" and spec.staging_bucket
@@ -151,9 +152,10 @@ class VertexBackend(GcpBackend):
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
         from google.cloud import aiplatform_v1
 
-        body = library_message(aiplatform_v1.CustomJob, self._custom_job(spec, record.id, payload.kind, record.origin))
-        if payload.kind != "container":  # after the body is known to encode: nothing staged for a job never sent
+        if payload.kind != "container":
             self._stage(spec, record.id, payload, notify)
+        body = aiplatform_v1.CustomJob.from_json(json.dumps(self._custom_job(spec, record.id, payload.kind,
+                                                                             record.origin)))
         with api_errors("create the CustomJob"):
             job = self.client(spec.region).create_custom_job(
                 parent=f"projects/{spec.project}/locations/{spec.region}", custom_job=body)

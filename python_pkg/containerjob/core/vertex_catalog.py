@@ -95,8 +95,20 @@ def unlisted(spec: JobSpec) -> list[str]:
                          f"Google's training machine table: {_SENT}")
         if pool.accelerator_type and pool.accelerator_type not in accelerator_types():
             lines.append(f"accelerator {pool.accelerator_type} is not an AcceleratorType of google-cloud-aiplatform "
-                         f"{library_version()}: {_SENT} (submitting it needs a google-cloud-aiplatform that has it)")
+                         f"{library_version()}: {_SENT} (submitting it needs a library that has it)")
     return list(dict.fromkeys(lines))
+
+
+def require_sendable(spec: JobSpec) -> None:
+    """Before a submit pushes, stages or records anything: the installed client library cannot encode an
+    accelerator its enum lacks (from_json refuses it, and ignoring it would drop the GPUs), so that is one error
+    naming the fix. Dry runs still show such a job, with its gcloud command."""
+    unknown = sorted({p.accelerator_type for p in spec.worker_pools
+                      if p.accelerator_type and p.accelerator_type not in accelerator_types()})
+    if unknown:
+        raise SpecError(f"google-cloud-aiplatform {library_version()} has no AcceleratorType {', '.join(unknown)}, "
+                        "so it cannot send this job: if Vertex AI offers it, upgrade the library (pip install -U "
+                        "google-cloud-aiplatform) or submit the gcloud command that --dry-run prints")
 
 
 @functools.cache
