@@ -98,9 +98,10 @@ def test_unlisted_values_are_sent_unchanged_with_one_warning_each(cj_home):
     assert machine.startswith("machine type n5-standard-8: the n5 family is not in")
     assert accelerator.startswith("accelerator NVIDIA_FUTURE_X is not an AcceleratorType of google-cloud-aiplatform")
     assert all("sent as given, Vertex AI answers" in line and "\n" not in line for line in described["warnings"])
-    n4 = _cli_dry_run("--machine-type", "n4-standard-8")
-    assert n4["customJob"]["jobSpec"]["workerPoolSpecs"][0]["machineSpec"]["machineType"] == "n4-standard-8"
-    assert [line.split(":")[0] for line in n4["warnings"]] == ["machine type n4-standard-8"]
+    for machine in ("n4-standard-8", "n2d-standard-8", "c3-standard-8"):  # families Google's list lacks
+        described = _cli_dry_run("--machine-type", machine)
+        assert described["customJob"]["jobSpec"]["workerPoolSpecs"][0]["machineSpec"]["machineType"] == machine
+        assert [line.split(":")[0] for line in described["warnings"]] == [f"machine type {machine}"]
 
 
 def test_what_the_tables_list_is_sent_without_warnings(cj_home):

@@ -78,8 +78,8 @@ def validate_machine(machine: str, accelerator: str | None, count: int) -> None:
         raise SpecError(f"--accelerator {accelerator} does not fit --machine-type {machine}, which {takes}; "
                         f"{_machines_for(accelerator)}")
     elif accelerator and count not in row[accelerator]:
-        raise SpecError(f"--machine-type {machine} takes {accelerator} in {_counts(row[accelerator])}: "
-                        f"use --accelerator {accelerator}:{row[accelerator][0]}")
+        raise SpecError(f"--accelerator {accelerator}:{count}: {machine} takes {accelerator} in "
+                        f"{_counts(row[accelerator])}: use --accelerator {accelerator}:{row[accelerator][0]}")
 
 
 def unlisted(spec: JobSpec) -> list[str]:
