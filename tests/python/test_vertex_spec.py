@@ -23,14 +23,15 @@ def test_valid_combinations(machine, accelerator, count):
 
 
 @pytest.mark.parametrize("machine, accelerator, count, message", [
-    ("n1-standard-4", "NVIDIA_TESLA_A100", 1, "NVIDIA_TESLA_A100 does not fit --machine-type n1-standard-4, which takes "
-     "NVIDIA_TESLA_P4 in counts 1, 2 or 4; .*NVIDIA_TESLA_A100 fits a2-highgpu-{1g,2g,4g,8g}, a2-megagpu-16g"),
+    ("n1-standard-4", "NVIDIA_TESLA_A100", 1, "NVIDIA_TESLA_A100 does not fit --machine-type n1-standard-4, which "
+     "takes NVIDIA_TESLA_P4 in counts 1, 2 or 4; .*NVIDIA_TESLA_A100 fits a2-highgpu-{1g,2g,4g,8g}, a2-megagpu-16g"),
     ("n1-standard-4", "NVIDIA_H200_141GB", 8, "NVIDIA_H200_141GB fits a3-ultragpu-8g"),
     ("n1-standard-4", "NVIDIA_TESLA_T4", 3, "n1-standard-4 takes NVIDIA_TESLA_T4 in counts 1, 2 or 4"),
     ("n1-standard-32", "NVIDIA_TESLA_T4", 1, "n1-standard-32 takes NVIDIA_TESLA_T4 in counts 2 or 4: use "
      "--accelerator NVIDIA_TESLA_T4:2"),
     ("a2-highgpu-2g", "NVIDIA_TESLA_A100", 1, "comes with 2 x NVIDIA_TESLA_A100"),
-    ("a3-ultragpu-8g", "NVIDIA_H100_80GB", 8, "comes with 8 x NVIDIA_H200_141GB: use --accelerator NVIDIA_H200_141GB:8"),
+    ("a3-ultragpu-8g", "NVIDIA_H100_80GB", 8,
+     "comes with 8 x NVIDIA_H200_141GB: use --accelerator NVIDIA_H200_141GB:8"),
     ("g2-standard-8", None, 0, "comes with 1 x NVIDIA_L4"),
     ("e2-standard-4", "NVIDIA_TESLA_T4", 1, "which takes no accelerator; NVIDIA_TESLA_T4 fits n1-standard-{4,8,16"),
     # Google's list has the n1 and e2 families, but not these sizes

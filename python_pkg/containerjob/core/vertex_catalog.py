@@ -87,7 +87,8 @@ def unlisted(spec: JobSpec) -> list[str]:
     pool), for the backend to show before it sends them unchanged."""
     lines = []
     if spec.region and spec.region not in REGIONS:
-        lines.append(f"region {spec.region} is not in containerjob's copy of Google's Vertex AI locations list: {_SENT}")
+        lines.append(f"region {spec.region} is not in containerjob's copy of Google's Vertex AI locations list: "
+                     f"{_SENT}")
     for pool in spec.worker_pools:
         family = pool.machine_type.split("-")[0]
         if family not in _FAMILIES:
