@@ -67,7 +67,7 @@ async def test_the_submission_refuses_the_same_fields_and_runs_nothing(jp_fetch)
 async def test_body_fields_types_and_backend_rules_are_reported_together(jp_fetch):
     code, answer = await post(jp_fetch, "jobs", "validate", body={
         "kind": "cell", "source": 5, "args": ["x"],
-        "options": {"backend": "vertex", "gpus": "2", "spot": "yes", "region": "mars-central1",
+        "options": {"backend": "vertex", "gpus": "2", "spot": "yes", "region": "mars central",
                     "accelerator": "NVIDIA_TESLA_T4:3", "labels": ["Bad=x"], "imge": "x"}})
     assert code == 400
     assert fields(answer) == ["args", "source", "options.imge", "options.spot", "options.gpus", "options.region",

@@ -272,3 +272,34 @@ def test_a_silent_vertex_ends_the_wait_within_the_bound_and_says_so(cj_home, ver
     assert not service.get(record.id, refresh=False).status.is_final
     (record,) = service.wait([record.id])
     assert record.status.value == "SUCCEEDED" and service.values(record).values == {"y": 1}
+
+
+def test_values_no_table_knows_are_submitted_unchanged_with_a_warning(cj_home, gcs, vertex):
+    """A machine family and a region Google's tables here lack reach Vertex AI as given, each with a one-line
+    warning before the submit; an accelerator the installed client library cannot encode is one error naming
+    the fix, before anything is pushed, staged or recorded."""
+    from containerjob.core.errors import SpecError
+    from containerjob.core.options import RunOptions
+    from containerjob.service import JobService
+
+    service = JobService()
+    notes: list[str] = []
+    options = RunOptions(backend="vertex", project="my-proj", machine_type="n5-standard-8", region="us-north9")
+    record = service.submit(service.prepare(options, "y = 1", kind="cell", filename="<cell>", outputs=["y"]),
+                            notify=notes.append)
+    warnings = [n for n in notes if n.startswith("warning: ")]
+    assert [w.split(" is not in ")[0].split(":")[1].strip() for w in warnings] == ["region us-north9",
+                                                                                   "machine type n5-standard-8"]
+    (body,) = created(vertex)
+    assert body["jobSpec"]["workerPoolSpecs"][0]["machineSpec"]["machineType"] == "n5-standard-8"
+    assert any("/locations/us-north9/customJobs" in r.path for r in vertex.requests if r.method == "POST")
+    (record,) = service.wait([record.id])
+    assert record.status.value == "SUCCEEDED" and service.values(record).values == {"y": 1}
+
+    future = RunOptions(backend="vertex", project="my-proj", machine_type="n5-standard-8",
+                        accelerator="NVIDIA_FUTURE_X:2")
+    with pytest.raises(SpecError, match=r"google-cloud-aiplatform \S+ has no AcceleratorType NVIDIA_FUTURE_X, so it "
+                                        r"cannot send this job: .*pip install -U google-cloud-aiplatform"):
+        service.submit(service.prepare(future, "y = 1", kind="cell", filename="<cell>", outputs=["y"]))
+    assert len(created(vertex)) == 1 and [r.id for r in service.list(refresh=False)] == [record.id]
+    assert {b.name.split("/")[1] for b in gcs.client.list_blobs(gcs.name, prefix="containerjob/")} == {record.id}

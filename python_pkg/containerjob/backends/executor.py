@@ -19,6 +19,7 @@ from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
 from ..core.spec import label_value
+from ..core.vertex_catalog import require_sendable, unlisted
 from ..mounts.sync import transfer_errors
 from .base import Capabilities, Notify, Outcome, StreamStop
 from .executor_schedules import NotebookSchedules
@@ -46,6 +47,9 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
                             "NAME@PROJECT.iam.gserviceaccount.com or set CONTAINERJOB_SERVICE_ACCOUNT")
 
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
+        require_sendable(spec)
+        for line in unlisted(spec):  # well-formed values Google's tables here lack: sent, Vertex AI answers
+            notify(f"warning: {line}")
         notify(f"runs as {spec.service_account} in project {spec.project}, region {spec.region}: the notebook's code "
                "has that service account's permissions, not yours")
 
@@ -94,8 +98,9 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
                   f"--kernel-name={body['kernelName']}"]
         if spec.runtime_template and spec.runtime_template != "workbench":
             gcloud.append(f"--notebook-runtime-template={spec.runtime_template}")
-        return {"parent": f"projects/{spec.project}/locations/{spec.region}", "notebookExecutionJob": body,
-                "gcloud": shlex.join(gcloud)}
+        described = {"parent": f"projects/{spec.project}/locations/{spec.region}", "notebookExecutionJob": body,
+                     "gcloud": shlex.join(gcloud)}
+        return {**described, **({"warnings": warnings} if (warnings := unlisted(spec)) else {})}
 
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
         from google.cloud import aiplatform_v1

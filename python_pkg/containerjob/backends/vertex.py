@@ -24,7 +24,7 @@ from ..core.results import JobResult, failure_text, read_result, signing_key
 from ..core.runtime import result_signing
 from ..core.custom_job_file import to_custom_job
 from ..core.spec import label_value
-from ..core.vertex_catalog import validate_machine
+from ..core.vertex_catalog import require_sendable, unlisted, validate_machine
 from ..mounts.sync import transfer_errors
 from . import images
 from .base import Capabilities, Notify, Outcome, StreamStop
@@ -58,6 +58,9 @@ class VertexBackend(GcpBackend):
     def preflight(self, spec: JobSpec, payload: Payload, notify: Notify) -> None:
         from ..mounts.job_mounts import bucket_locations
 
+        require_sendable(spec)
+        for line in unlisted(spec):  # well-formed values Google's tables here lack: sent, Vertex AI answers
+            notify(f"warning: {line}")
         staged = payload.kind != "container" and spec.staging_bucket
         locations = bucket_locations([*([spec.staging_bucket] if staged else []), *(m.bucket for m in spec.mounts)],
                                      spec.project)
@@ -149,8 +152,9 @@ class VertexBackend(GcpBackend):
         gcloud = ["gcloud", "ai", "custom-jobs", "create", f"--project={spec.project}", f"--region={spec.region}",
                   f"--display-name={spec.display_name}", f"--labels={','.join(f'{k}={v}' for k, v in job['labels'].items())}",
                   "--config=/dev/stdin"]
-        return {"parent": f"projects/{spec.project}/locations/{spec.region}", "customJob": job,
-                "gcloud": f"echo {shlex.quote(json.dumps(job['jobSpec']))} | {shlex.join(gcloud)}"}
+        described = {"parent": f"projects/{spec.project}/locations/{spec.region}", "customJob": job,
+                     "gcloud": f"echo {shlex.quote(json.dumps(job['jobSpec']))} | {shlex.join(gcloud)}"}
+        return {**described, **({"warnings": warnings} if (warnings := unlisted(spec)) else {})}
 
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:
         from google.cloud import aiplatform_v1
