@@ -160,8 +160,9 @@ class JobService:
         project = resolve_project(options.project, self.settings.project or None)
         spec = self._build_spec(options, project.project)
         self._check_kind(spec.backend, "notebook")
-        mount_named(spec)
         executed = notebook.parameterize(nb, values, project.project, declared)
+        mount_named(spec, [n for cell in executed.cells if cell.cell_type == "code"  # the parameters' values too
+                           for n in names_in_source(cell.source, path.name)])
         payload = build_notebook_payload(notebook.notebook_bytes(executed), home=self.settings.home_path,
                                          filename=path.name, kernel_name=notebook.kernel_name(nb))
         return Prepared(spec, payload, project)

@@ -173,3 +173,26 @@ shell = "gsutil cp /gcs/shell-bucket/in/a.txt ."
     assert sorted((n.bucket, n.key) for n in names_in_source(source, "the cell")) == [
         ("fstr-bucket", "data/train-"), ("lit-bucket", "x.csv"), ("shell-bucket", "in/a.txt"), ("whole-bucket", "")]
     assert names_in_source("x = '/gcs/lit-bucket/x' +", "the cell") == []  # does not parse: it fails anyway
+
+
+def test_a_notebook_gets_the_bucket_a_parameter_names(cj_home, gcs, tmp_path, labelled):
+    import nbformat
+
+    from containerjob.core.spec import RunOptions
+    from containerjob.service import JobService
+
+    gcs.bucket.blob("nb/x.csv").upload_from_string(b"from the bucket")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("data = ''")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("print('read:', open(data).read())")]
+    path = tmp_path / "read.ipynb"
+    nbformat.write(nb, str(path))
+    service = JobService()
+    prepared = service.prepare_notebook(RunOptions(image=IMAGE), path, {"data": f"/gcs/{gcs.name}/nb/x.csv"})
+    record = service.follow(service.submit(prepared), lambda _text: None)
+    assert record.status.value == "SUCCEEDED", record.message
+    assert [(m.bucket, m.key_prefix) for m in record.spec.mounts] == [(gcs.name, "nb/x.csv")]
+    assert "read: from the bucket" in "".join(service.backend("local").saved_logs(record))
+    assert labelled() == []
