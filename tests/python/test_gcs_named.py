@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
 from cjtest import IMAGE, build_dockerfile
@@ -196,3 +198,20 @@ def test_a_notebook_gets_the_bucket_a_parameter_names(cj_home, gcs, tmp_path, la
     assert [(m.bucket, m.key_prefix) for m in record.spec.mounts] == [(gcs.name, "nb/x.csv")]
     assert "read: from the bucket" in "".join(service.backend("local").saved_logs(record))
     assert labelled() == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["/gcs/", "/", "..", ".", "my-bucket", "b", "*", "{x}", "\n", "'", " ", "\x00", "é",
+                                 "a" * 256, "x.csv", "=", "//"]), max_size=12).map("".join))
+def test_any_text_names_only_buckets_and_stage_safe_prefixes(text):
+    """Whatever a job writes, a name is a valid bucket and a prefix the stage can hold: never absolute, no `.`
+    or `..` segment, no control character, no segment longer than a file's name."""
+    from containerjob.core.gcs_names import names_in_source, names_in_text
+    from containerjob.core.gcs_uri import validate_bucket
+
+    for name in [*names_in_text(text, "args"), *names_in_source(f"x = {text!r}", "the cell")]:
+        assert validate_bucket(name.bucket) == name.bucket
+        parts = name.key.split("/")
+        assert not name.key.startswith("/") and not {".", ".."} & set(parts)
+        assert all(part for part in parts[:-1]) and all(len(p.encode()) <= 255 for p in parts)
+        assert not any(ord(c) < 32 or c == "\x7f" for c in name.key)

@@ -23,6 +23,7 @@ from .models import JobSpec, Mount
 _ENDS = re.escape("\"'`,;:|<>()=#") + r"\s\x00-\x1f\x7f"
 # ... and is known only up to where a pattern or a value filled in at run time starts.
 _OPEN = "*?[]{}$%!&\\"
+_NAME_MAX = 255  # bytes in a file's name (a longer segment cannot be a folder of the stage)
 _NAME_RE = re.compile(rf"(?<![\w.~/-])/gcs/([^/{_ENDS}{re.escape(_OPEN)}]*)([^{_ENDS}]*)")
 
 
@@ -59,11 +60,11 @@ def names_in_text(text: str, where: str, *, after_value: bool = False, before_va
 
 def _known_part(key: str) -> str:
     """The start of the object names a path means: up to a pattern, or to a `.`/`..`/empty segment (which a
-    filesystem resolves and Cloud Storage keeps): the folder before it."""
+    filesystem resolves and Cloud Storage keeps) or one no filesystem holds: the folder before it."""
     key = key[:min((i for i, c in enumerate(key) if c in _OPEN), default=len(key))]
     parts = key.split("/")
     for i, part in enumerate(parts):
-        if part in (".", "..") or (part == "" and i < len(parts) - 1):
+        if part in (".", "..") or (part == "" and i < len(parts) - 1) or len(part.encode()) > _NAME_MAX:
             return "/".join(parts[:i]) + "/" if i else ""
     return key
 
