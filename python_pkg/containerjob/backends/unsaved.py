@@ -4,7 +4,8 @@ container; here they are kept in the job folder and the job's message says where
 
 Cheap by construction (no `docker diff`, which walks the container's whole layer): /gcs itself is a bind
 of the job's own folder, the buckets' binds nest inside it, so what lands in that folder was written
-beside the mounts; the runner moves a `gs:` folder it finds in its working directory to output/unsaved/."""
+beside the mounts; the runner moves a `gs:` folder it finds in its working directory to output/unsaved/.
+Reads there fail: a failed job that reached such a bucket is told which, and the fix (not_mounted)."""
 from __future__ import annotations
 
 import os
