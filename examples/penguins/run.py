@@ -1,6 +1,7 @@
 """Penguins, preprocess -> train, as two CustomJob files with their own images: train runs only when
 preprocess succeeded. Builds the images on this machine (docker SDK), puts the CSV in the bucket (the
-emulator when STORAGE_EMULATOR_HOST is set), then runs each file with `containerjob run --config`.
+emulator when STORAGE_EMULATOR_HOST is set), then runs each file with `containerjob run --config`, unchanged and
+with no --mount: the bucket its args name is at /gcs here as on Vertex AI.
 
     python examples/penguins/run.py                          # here, in local containers
     python examples/penguins/run.py --backend vertex --project P --image-repo REGION-docker.pkg.dev/P/REPO
@@ -42,7 +43,7 @@ def upload_data() -> None:
 
 def run(step: str, flags: list[str]) -> int:
     command = [sys.executable, "-m", "containerjob.cli", "run", "--config", str(HERE / step / "config.yaml"),
-               "--mount", f"gs://{BUCKET}", "--name", f"penguins-{step}", *flags]
+               "--name", f"penguins-{step}", *flags]  # the buckets its args name are mounted at /gcs, as on Vertex
     return subprocess.call(command)
 
 

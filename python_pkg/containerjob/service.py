@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from .backends import Backend, StreamStop, available_backends, backend_class, get_backend
 from .core.custom_job_file import JobFile, flags_to_every_pool, merged_options, to_custom_job
 from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, ResultRefused, SpecError
+from .core.gcs_names import Named, mount_named, names_in_source
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.options import changed, check_kind
 from .core.payload import Payload, build_container_payload, build_payload, human_size
@@ -83,16 +84,18 @@ class JobService:
         if options.include and workdir is None:
             raise SpecError("--include picks files of a script's folder, and this script travels without one: "
                             "run it as a file (`containerjob run FILE --include PATTERN`), or leave --include out")
-        spec, project = self.spec_for(options, kind, job_file, argv)
+        where = "the cell" if kind == "cell" else filename
+        spec, project = self.spec_for(options, kind, job_file, argv, names_in_source(source, where))
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs,
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024, workdir=workdir)
         return Prepared(spec, payload, project, workdir)
 
-    def spec_for(self, options: RunOptions, kind: str, job_file: JobFile | None,
-                 args: Iterable[str]) -> tuple[JobSpec, ResolvedProject]:
+    def spec_for(self, options: RunOptions, kind: str, job_file: JobFile | None, args: Iterable[str],
+                 source_names: Iterable[Named] = ()) -> tuple[JobSpec, ResolvedProject]:
         """A job kind's spec: the CustomJob file under the options, checked for the kind and its backend (an
-        unknown backend too) before any payload is written; `args` (else the file's) are containerSpec.args."""
+        unknown backend too) before any payload is written; `args` (else the file's) are containerSpec.args.
+        `source_names`: the /gcs names in the job's code, mounted with those of the spec (local jobs)."""
         typed, args = changed(options), list(args)
         options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
         check_kind(options, kind)
@@ -102,6 +105,7 @@ class JobService:
         if job_file and job_file.more_pools:
             flags_to_every_pool(spec, typed, bool(args))
         self._check_kind(spec.backend, kind)
+        mount_named(spec, source_names)
         return spec, project
 
     def prepare_script(self, options: RunOptions, path: str | Path, *, workdir: str | None = None,
@@ -157,6 +161,8 @@ class JobService:
         spec = self._build_spec(options, project.project)
         self._check_kind(spec.backend, "notebook")
         executed = notebook.parameterize(nb, values, project.project, declared)
+        mount_named(spec, [n for cell in executed.cells if cell.cell_type == "code"  # the parameters' values too
+                           for n in names_in_source(cell.source, path.name)])
         payload = build_notebook_payload(notebook.notebook_bytes(executed), home=self.settings.home_path,
                                          filename=path.name, kernel_name=notebook.kernel_name(nb))
         return Prepared(spec, payload, project)

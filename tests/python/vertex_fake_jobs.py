@@ -109,7 +109,9 @@ def free_port() -> int:
 
 
 class Mount:
-    """`rclone mount` of the emulator's root (every bucket a directory), with rclone's control API for draining."""
+    """`rclone mount` of the emulator's root (every bucket a directory), with rclone's control API for draining:
+    Vertex AI mounts every bucket the job can read ("Custom training jobs can access your Cloud Storage buckets as
+    subdirectories of the root /gcs directory", cloud.google.com/vertex-ai/docs/training/cloud-storage-file-system)."""
 
     def __init__(self, gcs_url: str, workdir: str, timeout_s: float = 20):
         self.dir = tempfile.mkdtemp(prefix="mount-", dir=workdir)

@@ -14,7 +14,7 @@ from ..core.payload import Payload
 from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment
 from ..core.settings import Settings
 from ..core.version import __version__
-from ..mounts.job_mounts import JobMounts
+from ..mounts.job_mounts import JobMounts, described
 from . import replicas
 from .unsaved import GCS_ROOT_DIR
 
@@ -41,8 +41,10 @@ def container_config(settings: Settings, spec: JobSpec, payload: Payload, job_di
                   {"source": str(payload.path), "target": IN_CONTAINER["payload"], "read_only": True}]
     else:
         del env["CONTAINERJOB_PAYLOAD"]
-    mounts += [{"source": source, "target": target, "read_only": False}
-               for source, target in writable_binds(spec, job_dir)]
+    shown = described(spec.mounts)  # "gcs", which the engine is not given: the dry run shows what a bucket's bind holds
+    for source, target in writable_binds(spec, job_dir):
+        bind = {"source": source, "target": target, "read_only": False}
+        mounts.append({**bind, "gcs": shown[target]} if target in shown else bind)
     if settings.ca_bundle:
         mounts.append({"source": settings.ca_bundle, "target": CONTAINER_CA_PATH, "read_only": True})
     if spec.mount_credentials:

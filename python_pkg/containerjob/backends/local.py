@@ -26,7 +26,7 @@ from ..mounts.job_mounts import JobMounts
 from . import gpu, replicas
 from .container_config import container_config
 from .host_files import make_job_safe
-from .unsaved import GCS_ROOT_DIR, keep_unsaved
+from .unsaved import GCS_ROOT_DIR, keep_unsaved, not_mounted
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .container_logs import container_text
 from .engine import engine_errors, gone_ok, program_errors
@@ -316,6 +316,8 @@ class LocalBackend(Backend):
         unsaved = keep_unsaved(Path(record.job_dir), targets)
         if status is None:  # only a cancel that reached the job leaves the verdict open here
             status, message = JobStatus.CANCELLED, "cancelled by the user"
+        if status is JobStatus.FAILED:
+            message = "; ".join(filter(None, (message, not_mounted(Path(record.job_dir), message, record.spec.mounts))))
         try:
             synced = JobMounts(Path(record.job_dir)).finish(succeeded=status is JobStatus.SUCCEEDED)
         except MountError as exc:

@@ -4,13 +4,19 @@ container; here they are kept in the job folder and the job's message says where
 
 Cheap by construction (no `docker diff`, which walks the container's whole layer): /gcs itself is a bind
 of the job's own folder, the buckets' binds nest inside it, so what lands in that folder was written
-beside the mounts; the runner moves a `gs:` folder it finds in its working directory to output/unsaved/."""
+beside the mounts; the runner moves a `gs:` folder it finds in its working directory to output/unsaved/.
+Reads there fail: a failed job that reached such a bucket is told which, and the fix (not_mounted)."""
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
 
+from ..core.gcs_names import names_in_text
+from ..core.job_files import FINAL_LOG
+from ..core.models import Mount
+
+LOG_TAIL_BYTES = 64 * 1024  # where a failed job's last error is
 UNSAVED_DIR = "unsaved"
 GCS_ROOT_DIR = "gcs-root"  # in the job folder: bound at /gcs, under the buckets' own binds
 
@@ -57,3 +63,38 @@ def keep_unsaved(job_dir: Path, mount_targets: list[str]) -> str:
     if failed:
         message += f"; could not keep {', '.join(failed[:3])}" + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
     return message
+
+
+def not_mounted(job_dir: Path, message: str, mounts: list[Mount]) -> str:
+    """For a failed job: the /gcs paths its error (`No such file or directory`, in its message or the end of its
+    log) names that nothing here holds, one line saying why and the fix. Such a name was made at run time
+    (`'/gcs/' + name`), where containerjob cannot look before the job starts; Vertex AI mounts every bucket."""
+    try:
+        with open(job_dir / FINAL_LOG, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
+            text = message + "\n" + fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        text = message
+    buckets, parts = [], []
+    for line in text.splitlines():
+        if "No such file or directory" not in line:
+            continue
+        for name in names_in_text(line, ""):
+            held = [m for m in mounts if m.bucket == name.bucket]
+            if not held:
+                buckets.append(name.bucket)
+            elif all(m.named and not name.key.startswith(m.key_prefix) for m in held):
+                parts.append(name)
+    lines = []
+    if buckets:
+        missing = list(dict.fromkeys(buckets))
+        lines.append(f"{', '.join(f'/gcs/{b}' for b in missing)} is not mounted here: the job makes the name only "
+                     "at run time, and containerjob mounts the buckets a job names before it starts (in its command, "
+                     f"args, environment, --output-dir or a string in its code); add "
+                     f"{' '.join(f'--mount gs://{b}' for b in missing)}")
+    for name in list(dict.fromkeys(parts))[:3]:
+        got = ", ".join(f"gs://{m.bucket}/{m.key_prefix}*" for m in mounts if m.bucket == name.bucket)
+        folder = f"gs://{name.bucket}/{name.key.rpartition('/')[0]}".rstrip("/")
+        lines.append(f"{name.path} was not downloaded: of its bucket only {got} was, what the job names before it "
+                     f"starts; add --mount {folder} to have the folder")
+    return "; ".join(lines)

@@ -80,11 +80,21 @@ CHIEF = Replica(0, 0)
 
 @dataclass
 class Mount:
-    """A Cloud Storage prefix seen at /gcs/<bucket>/<prefix> inside the job."""
+    """A Cloud Storage prefix seen at /gcs/<bucket>/<prefix> inside the job. `named`: empty for a --mount (its
+    prefix is a folder); else where the job named the bucket (core/gcs_names.py), and `prefix` is then the start
+    of the object names it names (`in/data.csv`, `out/`), so nothing else of the bucket is downloaded."""
 
     bucket: str
     prefix: str = ""
     mode: str = "sync"
+    named: str = ""
+
+    @property
+    def key_prefix(self) -> str:
+        """What an object's name starts with to be downloaded in sync mode."""
+        if self.named:
+            return self.prefix
+        return f"{self.prefix}/" if self.prefix else ""
 
 
 @dataclass

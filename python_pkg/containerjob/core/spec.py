@@ -249,7 +249,8 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
     if output_dir and output_dir.startswith("gs://"):
         bucket, prefix = split_gs(output_dir, "--output-dir")
         if not any(m.bucket == bucket and m.mode == "fuse" for m in mounts):  # fuse mounts whole buckets
-            mounts.append(Mount(bucket=bucket, prefix=prefix, mode="sync"))
+            mounts.append(Mount(bucket=bucket, prefix=f"{prefix}/" if prefix else "", mode="sync",
+                                named=f"--output-dir {output_dir}"))
     requirements = [*parse_requirements_file(options.requirements, store_home), *parse_pip(options.pip)]
     image_repo = (options.image_repo or image_repo or "").strip().rstrip("/")
     if image_repo and not _IMAGE_RE.match(f"{image_repo}/x:y"):

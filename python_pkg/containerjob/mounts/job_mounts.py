@@ -9,7 +9,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..core.errors import MountError, SpecError
 from ..core.settings import Settings
@@ -31,10 +31,11 @@ class BindMount:
 
 
 def check_buckets(mounts: list[Mount], project: str | None) -> None:
-    """Fail before anything starts when a declared bucket is missing or unreadable, or mounted two ways."""
+    """Fail before anything starts when a declared or named bucket is missing or unreadable, or mounted two
+    ways; the error says where the job named a bucket no --mount gave."""
     if not mounts:
         return
-    bucket_locations([m.bucket for m in mounts], project)
+    bucket_locations([m.bucket for m in mounts], project, {m.bucket: m.named for m in mounts if m.named})
     modes: dict[str, set[str]] = {}
     for m in mounts:
         modes.setdefault(m.bucket, set()).add(m.mode)
@@ -43,15 +44,30 @@ def check_buckets(mounts: list[Mount], project: str | None) -> None:
         raise SpecError(f"--mount: bucket {mixed[0]} is mounted in both sync and fuse mode; choose one")
 
 
-def bucket_locations(buckets: list[str], project: str | None) -> dict[str, str]:
-    """bucket -> location (e.g. US-CENTRAL1); raises MountError for a missing or unreadable bucket."""
+def described(mounts: list[Mount]) -> dict[str, dict[str, Any]]:
+    """/gcs/<bucket> -> what a dry run shows of its bind: the mode, the objects a sync mount downloads (names
+    starting so), and where the job named the bucket when no --mount gave it."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in mounts:
+        entry = out.setdefault(f"{GCS_ROOT}/{m.bucket}", {"mode": m.mode})
+        if m.mode == "sync":
+            entry.setdefault("downloads", []).append(f"gs://{m.bucket}/{m.key_prefix}*")
+        if m.named:
+            entry.setdefault("named", []).append(m.named)
+    return out
+
+
+def bucket_locations(buckets: list[str], project: str | None, named: dict[str, str] | None = None) -> dict[str, str]:
+    """bucket -> location (e.g. US-CENTRAL1); raises MountError for a missing or unreadable bucket, saying where
+    the job named it (`named`: bucket -> where)."""
     from google.cloud.storage.retry import DEFAULT_RETRY
 
     client = storage_client(project)
     bound = Settings.load().network_timeout_s  # per request, and for the retries of a silent service
     out = {}
     for bucket in dict.fromkeys(buckets):
-        with gcs_errors(f"bucket gs://{bucket}"):
+        where = (named or {}).get(bucket)
+        with gcs_errors(f"bucket gs://{bucket}" + (f" (the job names it: {where})" if where else "")):
             out[bucket] = client.get_bucket(bucket, timeout=bound, retry=DEFAULT_RETRY.with_deadline(bound)).location or ""
     return out
 
@@ -96,7 +112,7 @@ class JobMounts:
             sync_prefixes: dict[str, list[str]] = {}
             for m in mounts:
                 if m.mode == "sync":
-                    sync_prefixes.setdefault(m.bucket, []).append(m.prefix)
+                    sync_prefixes.setdefault(m.bucket, []).append(m.key_prefix)
             if sync_prefixes:
                 transfer = Transfer(project)
             for bucket, prefixes in sync_prefixes.items():
@@ -105,8 +121,8 @@ class JobMounts:
                 state["sync"].append(entry)
                 self._write(state)
                 report = BucketStage(transfer, bucket, stage, Path(entry["manifest"])).download(prefixes)
-                for prefix in prefixes:  # a prefix with no objects yet exists all the same: the first write works
-                    (stage / prefix).mkdir(parents=True, exist_ok=True)
+                for prefix in prefixes:  # a folder with no objects yet exists all the same: the first write works
+                    (stage / prefix.rpartition("/")[0]).mkdir(parents=True, exist_ok=True)
                 notify(f"gs://{bucket}: downloaded {report.downloaded} files into the stage (sync mode)")
             # The whole bucket, as on Vertex AI: a write outside the declared prefix must land in the bucket,
             # not in the container's own filesystem.

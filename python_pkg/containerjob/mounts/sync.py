@@ -62,7 +62,8 @@ class BucketStage:
         os.replace(tmp, self.manifest_path)
 
     def download(self, prefixes: list[str]) -> SyncReport:
-        """Fetch every object under the prefixes; objects already staged with the same checksum are skipped."""
+        """Fetch every object whose name starts with one of `prefixes` (Mount.key_prefix); objects already
+        staged with the same checksum are skipped."""
         report = SyncReport(self.bucket)
         with transfer_errors(f"listing gs://{self.bucket}"):
             remote = {k: v for p in prefixes for k, v in self.transfer.list(self.bucket, p).items()}

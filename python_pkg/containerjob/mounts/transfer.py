@@ -94,14 +94,18 @@ class Transfer:
         except FileNotFoundError:
             return []
 
-    def list(self, bucket: str, prefix: str) -> dict[str, dict[str, Any]]:
-        """key -> {generation, md5, size} for every object under the prefix (placeholders included)."""
-        path = f"{bucket}/{prefix}" if prefix else bucket
-        found = self.run(f"listing gs://{path}/", self.fs._find(path, detail=True, withdirs=False))
+    def list(self, bucket: str, key_prefix: str) -> dict[str, dict[str, Any]]:
+        """key -> {generation, md5, size} for every object whose name starts with `key_prefix` (`in/` for a
+        folder, `in/data.csv` for what a job names: that object, and a folder of that name; placeholders
+        included)."""
+        folder, _, start = key_prefix.rpartition("/")
+        path = f"{bucket}/{folder}" if folder else bucket
+        found = self.run(f"listing gs://{bucket}/{key_prefix}",
+                         self.fs._find(path, detail=True, withdirs=False, prefix=start))
         out = {}
         for name, info in found.items():
             key = name.split("/", 1)[1] if "/" in name else ""
-            if key and key.startswith(f"{prefix}/" if prefix else ""):
+            if key and key.startswith(key_prefix):
                 out[key] = {"generation": int(info.get("generation") or 0), "md5": info.get("md5Hash"),
                             "size": int(info.get("size") or 0)}
         return out
