@@ -135,8 +135,9 @@ class VertexBackend(GcpBackend):
                 raise SpecError(f"workerPoolSpecs[{index}] would send {len(sent)} environment variables; Vertex AI "
                                 f"takes at most {MAX_ENV} per container and containerjob adds {len(env)} of its own "
                                 f"({', '.join(env)}): give at most {MAX_ENV - len(env)} with --env")
-        scheduling = job["jobSpec"].setdefault("scheduling", {})  # the file's timeout and SPOT, said in full here
-        scheduling.update(restartJobOnWorkerRestart=False, strategy=scheduling.get("strategy", "STANDARD"))
+        scheduling = job["jobSpec"].setdefault("scheduling", {})  # the file's scheduling, said in full here
+        scheduling.update(restartJobOnWorkerRestart=spec.restart_job_on_worker_restart,
+                          strategy=scheduling.get("strategy", "STANDARD"))
         job["labels"]["containerjob-id"] = job_id
         if origin:
             job["labels"]["containerjob-notebook"] = label_value(Path(origin).stem) or "notebook"
