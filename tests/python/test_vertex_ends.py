@@ -55,3 +55,18 @@ def test_a_gs_folder_written_on_vertex_is_kept_and_named(ip, cj_home, gcs, verte
     assert "never to a gs:// name with open()" in record.message
     assert "/gs:" in out and "where nothing keeps them" in out  # the cell says so, as it does here
     assert not list((Path(record.job_dir) / "output").rglob("x"))  # moved, not copied twice
+
+
+def test_a_transient_exit_is_retried_here_as_on_vertex(vertex, tmp_path, cj_home, capsys):  # noqa: F811
+    """Exit code 134 (SIGABRT) once: Vertex AI restarts the job (the fake as Google documents it), and so does
+    the local engine, which says so in the log and the message (test_restarts.py)."""
+    once = tmp_path / "once.py"
+    once.write_text("import pathlib, sys\nruns = pathlib.Path('/tmp/runs')\nfirst = not runs.exists()\n"
+                    "runs.write_text('x')\nprint('first' if first else 'again', flush=True)\nsys.exit(134 if first else 0)\n")
+    for flags in ([], VERTEX):
+        assert cli.main(["run", str(once), *flags]) == 0
+    local, remote = sorted(Store(cj_home / "jobs.db").list(), key=lambda r: r.backend)
+    assert local.status.value == remote.status.value == "SUCCEEDED"
+    assert "replica workerpool0-0 restarted (attempt 2 of 4): exit code 134" in local.message
+    assert [line for line in (Path(remote.job_dir) / "logs.txt").read_text().splitlines() if line in ("first", "again")] \
+        == ["first", "again"]
