@@ -82,3 +82,22 @@ def test_restart_job_on_worker_restart_is_accepted_and_sent_as_given(cj_home, tm
     refused = cli("run", "--config", str(bad), check_rc=2)
     assert "Expected true or false without quotes at CustomJob.jobSpec.scheduling.restartJobOnWorkerRestart" \
         in refused.stderr
+
+
+def test_a_pool_job_restarts_every_replica(cj_home, tmp_path, labelled):
+    """Vertex AI restarts the whole job: a worker's transient exit restarts the chief too."""
+    script = tmp_path / "pool.py"
+    script.write_text("import json, os, pathlib, sys, time\n"
+                      "task = json.loads(os.environ['CLUSTER_SPEC'])['task']['type']\n"
+                      "runs = pathlib.Path('/tmp/runs')\nn = int(runs.read_text()) + 1 if runs.exists() else 1\n"
+                      "runs.write_text(str(n))\nprint(task, 'run', n, flush=True)\n"
+                      "if task == 'workerpool0':\n    time.sleep(4)\nsys.exit(134 if task != 'workerpool0' and n == 1 else 0)\n")
+    cli("run", str(script), "--replicas", "2", timeout=240)
+    record = _record(cj_home)
+    assert record.status.value == "SUCCEEDED", record.message
+    assert record.message == ("replica workerpool1-0 restarted (attempt 2 of 4): exit code 134 (SIGABRT), "
+                              "which Vertex AI retries")
+    log = cli("logs", record.id).stdout
+    assert "workerpool0 run 2" in log and "workerpool1 run 2" in log \
+        and "[containerjob] replica workerpool1-0 restarted (attempt 2 of 4)" in log
+    assert labelled() == []

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobStatus
+from . import replicas
 from .engine import engine_errors, gone_ok
 
 TRANSIENT_EXIT_CODES = {6: "SIGABRT", 134: "SIGABRT", 11: "SIGSEGV", 139: "SIGSEGV"}
@@ -83,10 +84,11 @@ def restart_job(backend, record: JobRecord, infos: dict[str, dict[str, Any]], *,
         tmp = job_dir / (RESTARTS_FILE + ".tmp")
         tmp.write_text(json.dumps(done))
         os.replace(tmp, job_dir / RESTARTS_FILE)
-        with engine_errors(f"restart job {record.id}"):
-            for info in infos.values():  # the whole job, as Vertex AI restarts it
-                with gone_ok():
-                    backend.client.api.restart(info["Id"], timeout=backend.settings.stop_timeout_s)
+        def restart(container_id: str) -> None:
+            with engine_errors(f"restart job {record.id}"), gone_ok():
+                backend.client.api.restart(container_id, timeout=backend.settings.stop_timeout_s)
+
+        replicas.each(restart, [(info["Id"],) for info in infos.values()])  # the whole job, as Vertex AI does
         backend.store.update(record.id, message=said)  # what `status` and the sidebar show while it runs
     return True
 
