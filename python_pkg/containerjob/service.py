@@ -216,6 +216,7 @@ class JobService:
                           from_file=exempt, args=args or [], store_home=self.settings.home_path)
         if job_file:
             spec.network = job_file.network
+            spec.restart_job_on_worker_restart = job_file.restart_job_on_worker_restart
             spec.primary.boot_disk_size_gb = job_file.boot_disk_gb or spec.primary.boot_disk_size_gb
             if job_file.more_pools and len(spec.worker_pools) > 1:
                 raise SpecError(f"--replicas and the worker pools of --config {job_file.path} both say how many "

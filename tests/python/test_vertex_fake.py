@@ -120,6 +120,23 @@ def test_failing_container_fails_the_job_like_vertex(client, vertex_fake):
     assert not containers_of(created.name)
 
 
+def test_a_transient_exit_restarts_the_job_up_to_three_times(client, vertex_fake):
+    """As "Understand the Vertex AI serverless training service" documents (vertex_fake_jobs.TRANSIENT_EXIT_CODES):
+    an exit with 134 (SIGABRT) or 139 (SIGSEGV) restarts the job, at most three times; exit 3 ends it at once
+    (test_failing_container_fails_the_job_like_vertex)."""
+    counted = ("import pathlib, sys; p = pathlib.Path('/tmp/runs'); n = int(p.read_text()) + 1 if p.exists() else 1; "
+               "p.write_text(str(n)); print('run', n, flush=True); sys.exit({} if n < 3 else 0)")
+    recovers = client.create_custom_job(parent=PARENT, custom_job=custom_job(counted.format(134)))
+    crashes = client.create_custom_job(parent=PARENT, custom_job=custom_job(counted.format(139).replace("n < 3", "n")))
+    done = wait(client, recovers.name)
+    assert done.state == S.JOB_STATE_SUCCEEDED and vertex_fake.logs(recovers.name).split() == ["run", "1", "run", "2",
+                                                                                                 "run", "3"]
+    done = wait(client, crashes.name)
+    assert done.state == S.JOB_STATE_FAILED and "non-zero status of 139" in done.error.message
+    assert vertex_fake.logs(crashes.name).count("run ") == 4  # the first attempt and three restarts
+    assert not containers_of(recovers.name) and not containers_of(crashes.name)
+
+
 def test_cancel_stops_the_container(client):
     created = client.create_custom_job(parent=PARENT, custom_job=custom_job("import time; time.sleep(300)"))
     wait(client, created.name, until=lambda job: job.state == S.JOB_STATE_RUNNING)

@@ -209,8 +209,22 @@ def start_container(engine, job: Job, fake, mount: Mount | None):
     return container
 
 
-def wait_container(job: Job, container, grace_s: float, project_number: str) -> tuple:
-    """Poll until the container exits, the job is cancelled or scheduling.timeout passes; the outcome."""
+# "Understand the Vertex AI serverless training service", Handle common errors
+# (https://cloud.google.com/vertex-ai/docs/training/understanding-training-service, stored copy read 2026-12-07): a
+# replica's non-zero exit is a permanent user code exception, except "exit codes that could be transient", where
+# Vertex AI "tries to restart the job up to three times": SIGABRT (6; 134 in custom containers) and SIGSEGV (11;
+# 139). Out-of-memory exits are permanent. This fake restarts the job's one container in place.
+TRANSIENT_EXIT_CODES = {6, 11, 134, 139}
+MAX_JOB_RESTARTS = 3
+
+
+def wait_container(job: Job, container, grace_s: float, project_number: str,
+                   on_restart=lambda since: None) -> tuple:
+    """Poll until the container exits for good, the job is cancelled or scheduling.timeout passes; the outcome.
+    A transient exit restarts the job (see above); `on_restart(since)` follows the new attempt's log.
+    Google documents no error code or wording for a job its scheduling.timeout stopped: this fake answers
+    DEADLINE_EXCEEDED (google.rpc.Code 4) in words of its own."""
+    restarts = 0
     sched = job.pb.job_spec.scheduling
     timeout_s = sched.timeout.ToTimedelta().total_seconds() if sched.HasField("timeout") else math.inf
     deadline = time.monotonic() + timeout_s
@@ -223,6 +237,12 @@ def wait_container(job: Job, container, grace_s: float, project_number: str) -> 
             code, oom = container.attrs["State"]["ExitCode"], container.attrs["State"].get("OOMKilled")
             if code == 0:
                 return JobState.JOB_STATE_SUCCEEDED, 0, ""
+            if code in TRANSIENT_EXIT_CODES and not oom and restarts < MAX_JOB_RESTARTS:
+                restarts += 1
+                since = time.time()
+                container.start()
+                on_restart(since)
+                continue
             logs = (f"https://console.cloud.google.com/logs/viewer?project={project_number}&resource=ml_job%2Fjob_id%2F"
                     f"{job.id}&advancedFilter=resource.type%3D%22ml_job%22%0Aresource.labels.job_id%3D%22{job.id}%22")
             return JobState.JOB_STATE_FAILED, 3, (
@@ -235,13 +255,15 @@ def wait_container(job: Job, container, grace_s: float, project_number: str) -> 
                                                   f"(job_spec.scheduling.timeout) and was stopped.")
 
 
-def send_to_logging(job: Job, container, logging) -> None:
-    """Each line the replica prints, as an ml_job entry of its task (stderr as ERROR, as Vertex marks it)."""
+def send_to_logging(job: Job, container, logging, since: float | None = None) -> None:
+    """Each line the replica prints (from `since`: a restarted job's new attempt), as an ml_job entry of its task
+    (stderr as ERROR, as Vertex marks it)."""
     labels = {"job_id": job.id, "project_id": job.project, "task_name": "workerpool0-0"}
 
     def pump(stream: str, severity: str) -> None:
         pending = b""
-        for chunk in container.logs(stream=True, follow=True, stdout=stream == "stdout", stderr=stream == "stderr"):
+        for chunk in container.logs(stream=True, follow=True, stdout=stream == "stdout", stderr=stream == "stderr",
+                                    since=since):
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for line in lines:
@@ -260,7 +282,7 @@ def send_to_logging(job: Job, container, logging) -> None:
 def run_job(job: Job, fake) -> None:
     """Worker thread for one job; whatever happens, it ends with the container removed, the mount gone
     and a terminal state."""
-    engine = mount = container = pump = None
+    engine = mount = container = None
     outcome = (JobState.JOB_STATE_CANCELLED, 1, "CANCELED")
     try:
         engine = docker.from_env()
@@ -277,13 +299,20 @@ def run_job(job: Job, fake) -> None:
         if job.cancel.is_set():
             return
         container = start_container(engine, job, fake, mount)
-        if fake.logging is not None:
-            pump = threading.Thread(target=send_to_logging, args=(job, container, fake.logging), daemon=True,
-                                    name=f"vertex-logs-{job.id}")
-            pump.start()
+        pumps: list[threading.Thread] = []
+
+        def pump_logs(since: float | None = None) -> None:
+            if fake.logging is not None:
+                if pumps:  # the last attempt's lines are all in before the next attempt's
+                    pumps[-1].join(10)
+                pumps.append(threading.Thread(target=send_to_logging, args=(job, container, fake.logging, since),
+                                              daemon=True, name=f"vertex-logs-{job.id}"))
+                pumps[-1].start()
+
+        pump_logs()
         job.set_state(JobState.JOB_STATE_RUNNING)
-        outcome = wait_container(job, container, fake.stop_grace_s, fake.project_number)
-        if pump is not None:
+        outcome = wait_container(job, container, fake.stop_grace_s, fake.project_number, on_restart=pump_logs)
+        for pump in pumps:
             pump.join(10)  # every line is in Cloud Logging before the job is seen to end
     except Finish as finish:
         outcome = finish.outcome

@@ -23,7 +23,7 @@ from ..core.project import adc_file, output_dirs
 from ..core.results import OutputUnreadable, failure_text, read_result
 from ..mounts import fuse
 from ..mounts.job_mounts import JobMounts
-from . import gpu, replicas
+from . import gpu, replicas, restarts
 from .container_config import container_config
 from .host_files import make_job_safe
 from .unsaved import GCS_ROOT_DIR, keep_unsaved, not_mounted
@@ -246,11 +246,15 @@ class LocalBackend(Backend):
             self._keep_replica_states(record, pool)
             decided = replicas.verdict({name: i["State"] for name, i in pool.items()})
             if decided.status is not None:  # the first failure, or the chief's success, ends every replica
+                if decided.status is JobStatus.FAILED and restarts.restart_job(self, record, pool, log_ref=None):
+                    return self.store.get(record.id)  # as Vertex AI restarts a job (restarts.py)
                 return self.stop(record, decided.status, decided.message, decided)
         if info["State"]["Status"] in ("created", "running", "restarting", "paused") or pool is not None:
             timeout = record.spec.timeout_s
             if timeout and record.started_at and time.time() > record.started_at + timeout + TIMEOUT_GRACE_S:
                 return self.stop(record, JobStatus.FAILED, f"timed out after {timeout} s (--timeout)")
+            return self.store.get(record.id)
+        if restarts.restart_job(self, record, {CHIEF.name: info}, log_ref=info["Id"]):
             return self.store.get(record.id)
         return self.finalise(record, info)
 
@@ -311,7 +315,8 @@ class LocalBackend(Backend):
         return self._outcome(record, status, message, exit_code, made_safe)
 
     def _outcome(self, record: JobRecord, status: JobStatus | None, message: str, exit_code: int | None, made_safe: str) -> Outcome:
-        """What every end shares: a cancel's verdict, unsaved files kept, /gcs uploaded and unmounted."""
+        """What every end shares: a cancel's verdict, restarts and unsaved files kept, /gcs uploaded and unmounted."""
+        restarted = restarts.kept(Path(record.job_dir))
         targets = [b.target for b in JobMounts(Path(record.job_dir)).plan(record.spec.mounts)]
         unsaved = keep_unsaved(Path(record.job_dir), targets)
         if status is None:  # only a cancel that reached the job leaves the verdict open here
@@ -323,7 +328,7 @@ class LocalBackend(Backend):
         except MountError as exc:
             status = JobStatus.FAILED
             synced = f"{exc}; the stage is kept: retry with `containerjob sync {record.id}`"
-        return Outcome(status, "; ".join(m for m in (message, made_safe, synced, unsaved) if m), exit_code)
+        return Outcome(status, "; ".join(m for m in (message, restarted, made_safe, synced, unsaved) if m), exit_code)
 
     def released(self, record: JobRecord, info: dict[str, Any] | None) -> None:
         """A container that ended by itself is removed on a thread of its own: the job's result waits for

@@ -1,6 +1,7 @@
-"""Files a local job wrote where nothing keeps them: under /gcs/<bucket> outside every mount, or under a
-path with a `gs:` component (a gs:// URI used as a file name). On Vertex AI they vanish with the
-container; here they are kept in the job folder and the job's message says where and why.
+"""Files a job wrote where nothing keeps them: under /gcs/<bucket> outside every mount, or under a path with
+a `gs:` component (a gs:// URI used as a file name). On Vertex AI they vanish with the container; here they
+are kept in the job folder and the job's message says where and why. A Vertex job's runner copies its `gs:`
+folder under the job's output prefix, and the host, which fetches it with the results, reports it the same way.
 
 Cheap by construction (no `docker diff`, which walks the container's whole layer): /gcs itself is a bind
 of the job's own folder, the buckets' binds nest inside it, so what lands in that folder was written
@@ -21,9 +22,10 @@ UNSAVED_DIR = "unsaved"
 GCS_ROOT_DIR = "gcs-root"  # in the job folder: bound at /gcs, under the buckets' own binds
 
 
-def keep_unsaved(job_dir: Path, mount_targets: list[str]) -> str:
+def keep_unsaved(job_dir: Path, mount_targets: list[str], *, on_vertex: bool = False) -> str:
     """Move what the job left beside its mounts into job_dir/unsaved/<path in the container>; a message, or "".
-    Links are never followed: the container made them, and they may point anywhere on this machine."""
+    Links are never followed: the container made them, and they may point anywhere on this machine.
+    `on_vertex`: the job ran there (its runner's copy, fetched to output/unsaved/), and the message says so."""
     root = job_dir / UNSAVED_DIR
     moved, failed, places = 0, [], set()
 
@@ -57,9 +59,12 @@ def keep_unsaved(job_dir: Path, mount_targets: list[str]) -> str:
     shutil.rmtree(job_dir / GCS_ROOT_DIR, ignore_errors=True)  # what is left: the mount points, empty
     if not moved and not failed:
         return ""
+    lost, fix = (("Vertex AI kept none of them (containerjob's runner copied them out)",
+                  "write under /gcs/BUCKET/PREFIX, where Vertex AI mounts every bucket") if on_vertex else
+                 ("on Vertex AI these would be lost too",
+                  "mount the bucket (--mount gs://BUCKET) or write under a mounted /gcs/BUCKET/PREFIX"))
     message = (f"{moved} file(s) written under {', '.join(sorted(places))}, where nothing keeps them, were moved to "
-               f"{root}; on Vertex AI these would be lost too: mount the bucket (--mount gs://BUCKET) or write "
-               "under a mounted /gcs/BUCKET/PREFIX, never to a gs:// name with open()")
+               f"{root}; {lost}: {fix}, never to a gs:// name with open()")
     if failed:
         message += f"; could not keep {', '.join(failed[:3])}" + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
     return message

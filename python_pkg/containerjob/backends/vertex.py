@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import docker.errors
 
 from ..core.errors import BackendUnavailable, ContainerJobError, ResultRefused, SpecError
+from ..core.exit_status import EXIT_TIMEOUT
 from ..core.job_output import OutputUnreadable
 from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobSpec, JobStatus
@@ -29,6 +30,7 @@ from ..mounts.sync import transfer_errors
 from . import images
 from .base import Capabilities, Notify, Outcome, StreamStop
 from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name, seconds
+from .unsaved import keep_unsaved
 from .vertex_logs import JobLog, logging_client
 
 
@@ -133,8 +135,9 @@ class VertexBackend(GcpBackend):
                 raise SpecError(f"workerPoolSpecs[{index}] would send {len(sent)} environment variables; Vertex AI "
                                 f"takes at most {MAX_ENV} per container and containerjob adds {len(env)} of its own "
                                 f"({', '.join(env)}): give at most {MAX_ENV - len(env)} with --env")
-        scheduling = job["jobSpec"].setdefault("scheduling", {})  # the file's timeout and SPOT, said in full here
-        scheduling.update(restartJobOnWorkerRestart=False, strategy=scheduling.get("strategy", "STANDARD"))
+        scheduling = job["jobSpec"].setdefault("scheduling", {})  # the file's scheduling, said in full here
+        scheduling.update(restartJobOnWorkerRestart=spec.restart_job_on_worker_restart,
+                          strategy=scheduling.get("strategy", "STANDARD"))
         job["labels"]["containerjob-id"] = job_id
         if origin:
             job["labels"]["containerjob-notebook"] = label_value(Path(origin).stem) or "notebook"
@@ -214,8 +217,10 @@ class VertexBackend(GcpBackend):
         return self.finalise(record, job, status, message)
 
     def conclude(self, record: JobRecord, job, status: JobStatus | None, message: str) -> Outcome:
+        unsaved = ""
         if record.spec.kind != "container":  # results and errors of the runner, staged beside the payload
             self.fetch_outputs(record)
+            unsaved = keep_unsaved(Path(record.job_dir), [], on_vertex=True)  # the runner's copy of a gs: folder
         log = self._log(record)
         try:
             text = log.read()
@@ -224,20 +229,30 @@ class VertexBackend(GcpBackend):
         except ContainerJobError as exc:  # the job's end is recorded all the same; the log says what went wrong
             text = f"[containerjob] the log could not be read: {exc}\n"
         (Path(record.job_dir) / FINAL_LOG).write_text(text)
+        started, ended = self.run_times(job)
+        status, message, exit_code = self._verdict(record, job, status, message)
+        return Outcome(status, "; ".join(m for m in (message, unsaved) if m), exit_code,
+                       started_at=started, finished_at=ended)
+
+    def _verdict(self, record: JobRecord, job, status: JobStatus | None,
+                 message: str) -> tuple[JobStatus, str, int | None]:
+        """Vertex's state, in the words and exit codes a local job ends with: a job stopped by its
+        scheduling.timeout reads as one stopped by the runner's --timeout here (FAILED, exit 124)."""
         mapped, note = TERMINAL.get(job.state.name, (JobStatus.FAILED, job.state.name))
         exit_code = 0 if mapped is JobStatus.SUCCEEDED else _exit_code(job.error.message)
-        started, ended = self.run_times(job)
-        if status is None or mapped is not JobStatus.CANCELLED:
-            status = mapped  # Vertex's word wins: a job that finished before a cancel took keeps its result
-            message = note or job.error.message or "failed" if status is JobStatus.FAILED else note
-            try:
-                result = self._signed_result(record) if status in (JobStatus.SUCCEEDED, JobStatus.FAILED) else None
-            except (OutputUnreadable, ResultRefused) as exc:
-                return Outcome(JobStatus.FAILED, f"{message}; {exc}" if message else str(exc), exit_code,
-                               started_at=started, finished_at=ended)
-            if status is JobStatus.FAILED and result and result.error:
-                message = failure_text(result.error)
-        return Outcome(status, message, exit_code, started_at=started, finished_at=ended)
+        if status is not None and mapped is JobStatus.CANCELLED:
+            return status, message, exit_code
+        status = mapped  # Vertex's word wins: a job that finished before a cancel took keeps its result
+        message = note or job.error.message or "failed" if status is JobStatus.FAILED else note
+        if status is JobStatus.FAILED and record.spec.timeout_s and job.error.code == DEADLINE_EXCEEDED:
+            return status, f"timed out after {record.spec.timeout_s} s (--timeout); Vertex AI: {message}", EXIT_TIMEOUT
+        try:
+            result = self._signed_result(record) if status in (JobStatus.SUCCEEDED, JobStatus.FAILED) else None
+        except (OutputUnreadable, ResultRefused) as exc:
+            return JobStatus.FAILED, f"{message}; {exc}" if message else str(exc), exit_code
+        if status is JobStatus.FAILED and result and result.error:
+            message = failure_text(result.error)
+        return status, message, exit_code
 
     def _signed_result(self, record: JobRecord) -> JobResult:
         """The runner's JSON, read only once its signatures say the bucket's copy is the runner's own (anyone
@@ -287,6 +302,9 @@ class VertexBackend(GcpBackend):
 # ContainerSpec.env: "Environment variables to be passed to the container. Maximum limit is 100."
 # (aiplatform_v1.ContainerSpec, google-cloud-aiplatform as installed, checked 2026-12-07)
 MAX_ENV = 100
+# google.rpc.Code DEADLINE_EXCEEDED, "The deadline expired before the operation could complete": the code the
+# Vertex fake sets when scheduling.timeout stops a job (Google's pages document no code or wording for it)
+DEADLINE_EXCEEDED = 4
 _EXIT_RE = re.compile(r"exited with a non-zero status of (\d+)")
 
 

@@ -44,6 +44,7 @@ class JobFile:
     args: list[str] = field(default_factory=list)
     network: str | None = None
     boot_disk_gb: int | None = None
+    restart_job_on_worker_restart: bool = False  # scheduling's; see backends/restarts.py for what it means here
     more_pools: list[WorkerPool] = field(default_factory=list)  # workerPoolSpecs[1:]
 
 
@@ -162,9 +163,6 @@ def _job_file(path: str, job: dict[str, Any]) -> JobFile:
         raise SpecError(f"--config {path}: diskSpec.bootDiskType {disk['bootDiskType']!r}: containerjob submits "
                         "pd-ssd boot disks; remove the field")
     scheduling = spec.get("scheduling", {})
-    if scheduling.get("restartJobOnWorkerRestart"):
-        raise SpecError(f"--config {path}: scheduling.restartJobOnWorkerRestart: containerjob never restarts a job; "
-                        "remove the field")
     options: dict[str, Any] = {"image": container["imageUri"]}
     if machine.get("machineType"):
         options["machine_type"] = machine["machineType"]
@@ -191,6 +189,7 @@ def _job_file(path: str, job: dict[str, Any]) -> JobFile:
     return JobFile(path=path, options=options, command=list(container.get("command", [])),
                    args=list(container.get("args", [])), network=spec.get("network") or None,
                    boot_disk_gb=int(disk["bootDiskSizeGb"]) if disk.get("bootDiskSizeGb") else None,
+                   restart_job_on_worker_restart=bool(scheduling.get("restartJobOnWorkerRestart")),
                    more_pools=[_more_pool(path, i, raw) for i, raw in enumerate(pools[1:], 1)])
 
 
@@ -271,6 +270,8 @@ def to_custom_job(spec: JobSpec, env: dict[str, str] | None = None,
         scheduling["timeout"] = f"{spec.timeout_s}s"
     if spec.spot:
         scheduling["strategy"] = "SPOT"
+    if spec.restart_job_on_worker_restart:
+        scheduling["restartJobOnWorkerRestart"] = True
     if scheduling:
         job_spec["scheduling"] = scheduling
     if spec.base_output_dir and spec.base_output_dir.startswith("gs://"):

@@ -114,6 +114,7 @@ class JobSpec:
     mounts: list[Mount] = field(default_factory=list)
     staging_bucket: str | None = None  # Vertex: where payloads and results travel
     spot: bool = False  # Vertex scheduling.strategy SPOT
+    restart_job_on_worker_restart: bool = False  # a CustomJob file's scheduling.restartJobOnWorkerRestart, sent as is
     requirements: list[str] = field(default_factory=list)  # pip requirements baked into a content-hashed image
     image_repo: str | None = None  # registry path that built or local-only images are pushed to (Vertex)
     upload_on_failure: bool = True  # sync mounts: upload what a failed job wrote
