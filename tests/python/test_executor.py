@@ -14,7 +14,9 @@ import nbformat
 import pytest
 
 from containerjob.core import notebook
+from containerjob.backends.executor import not_kept
 from containerjob.core.errors import BackendError, SpecError
+from containerjob.core.job_output import OutputUnreadable
 from containerjob.core.spec import RunOptions
 from containerjob.scheduler import Scheduler
 from containerjob.scheduling import Schedules
@@ -236,3 +238,20 @@ def test_the_keeping_cells_use_google_cloud_storage_where_the_runtime_has_it(gcs
                      "run/output/files/result.txt", "run/output/files/sub/inner.txt"]
     manifest = json.loads(gcs.bucket.blob("run/output/.containerjob-kept.json").download_as_bytes())
     assert manifest["via"] == "google-cloud-storage" and manifest["not_kept"] == []
+
+
+def test_the_kept_files_manifest_is_data_never_trusted(tmp_path):
+    """Anyone who can write to the bucket can write the manifest: read as every job-written file is."""
+    nb = {"cells": [{"metadata": {"tags": [notebook.KEEP_TAG]}, "outputs": []}]}
+    manifest = tmp_path / notebook.KEPT_MANIFEST
+    manifest.symlink_to("/etc/hostname")
+    with pytest.raises(OutputUnreadable, match="it is a link"):
+        not_kept(tmp_path, nb, "")
+    manifest.unlink()
+    manifest.write_text(json.dumps({"kept": 1, "not_kept": "pipe", "more_not_kept": 0}))
+    with pytest.raises(OutputUnreadable, match="'not_kept' has the wrong type"):
+        not_kept(tmp_path, nb, "")
+    entries = [{"path": f"f{i}", "reason": "it is not a regular file"} for i in range(12)]
+    manifest.write_text(json.dumps({"kept": 0, "not_kept": entries, "more_not_kept": 30}))
+    assert not_kept(tmp_path, nb, "").endswith("f9 (it is not a regular file) and 32 more (see the executed notebook)")
+    assert not_kept(tmp_path, {"cells": []}, "") == ""  # a run staged without the cells: nothing to say

@@ -3,7 +3,10 @@
 The parameterised notebook (parameters and the project already injected, since the Executor sets no
 project of its own) is staged to gs://STAGING/containerjob/JOB_ID/notebook/, the job writes to
 gs://STAGING/containerjob/JOB_ID/output/ (Vertex adds a folder named after its own job ID), and the
-executed notebook and every file under that prefix come back to the job directory when it ends.
+executed notebook and every file under that prefix come back to the job directory when it ends. The
+Executor keeps nothing else the notebook writes: the staged copy has hidden cells that upload what it wrote
+in its working directory to output/files/ (core/runtime/keep_files.py), and the job's message names what
+they could not keep.
 """
 from __future__ import annotations
 
@@ -27,8 +30,6 @@ from .executor_schedules import NotebookSchedules
 from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name, seconds
 
 CREATE_TIMEOUT_S = 600
-KEPT_DIR = "files"  # under the output prefix: what the notebook wrote in its working directory (keep_files.py)
-KEEP_FAILED = "[containerjob] files not kept: "  # how runtime/keep_files.py says it could keep none
 
 
 class ExecutorBackend(NotebookSchedules, GcpBackend):
@@ -193,7 +194,8 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
         self.fetch_outputs(record)
         output = Path(record.job_dir) / "output"
         name = Path(record.origin).name if record.origin.endswith(".ipynb") else ""
-        executed = sorted(p for p in output.rglob("*.ipynb") if p.relative_to(output).parts[0] != KEPT_DIR)
+        executed = sorted(p for p in output.rglob("*.ipynb")
+                          if p.relative_to(output).parts[0] != notebook.KEPT_DIR)  # the notebook's own files
         if not executed:
             return "", ""
         target = output / (name or executed[0].name)
@@ -234,16 +236,16 @@ def not_kept(output: Path, nb: dict[str, Any], logs: str) -> str:
         return ""
     kept = job_output.read_json(output, notebook.KEPT_MANIFEST, job_output.KEPT_MAX, job_output.check_kept)
     if kept is None:
-        said = [line for line in logs.splitlines() if line.startswith(KEEP_FAILED)]
-        why = said[-1][len(KEEP_FAILED):][:300] if said else ("the cell that keeps them did not run (the kernel "
-                                                             "stopped or the execution timed out first)")
+        said = [line for line in logs.splitlines() if line.startswith(notebook.KEEP_FAILED)]
+        why = (said[-1][len(notebook.KEEP_FAILED):][:300] if said else
+               "the cell that keeps them did not run (the kernel stopped or the execution timed out first)")
         return f"the files it wrote under its working directory were not kept: {why}"
     named = [f"{entry['path'][:200]} ({entry['reason'][:200]})" for entry in kept["not_kept"][:10]]
     more = len(kept["not_kept"]) - len(named) + kept["more_not_kept"]
     if not named:
         return ""
     return (f"not kept of what it wrote under its working directory: {', '.join(named)}"
-            + (f" and {more} more (named in the executed notebook)" if more > 0 else ""))
+            + (f" and {more} more (see the executed notebook)" if more > 0 else ""))
 
 
 def notebook_text(nb: dict[str, Any]) -> tuple[str, str]:

@@ -14,7 +14,9 @@ from .runtime import KEEP_FILES
 
 PROJECT_PARAMETER = "project_id"
 KEEP_TAG = "containerjob-keep-files"  # the hidden cells that keep an Executor run's files (runtime/keep_files.py)
+KEPT_DIR = "files"  # under the run's output prefix: what the notebook wrote in its working directory
 KEPT_MANIFEST = ".containerjob-kept.json"  # what they write beside files/ (runtime/keep_files.MANIFEST)
+KEEP_FAILED = "[containerjob] files not kept: "  # how the cells say in the notebook's output that they kept none
 _TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list, tuple),
     "dict": (dict,), "tuple": (tuple, list),
@@ -151,7 +153,7 @@ def with_kept_files(nb, destination: str):
     closing = ("#@title containerjob: upload the files this notebook wrote\n"
                "import sys as _cj_sys\n"
                f"_cj_sys.modules[{module!r}].finish() if {module!r} in _cj_sys.modules else print(\n"
-               "    '[containerjob] files not kept: the kernel restarted after the first cell')\n"
+               f"    {KEEP_FAILED + 'the kernel restarted after the first cell'!r})\n"
                "del _cj_sys\n")
     for index, source in ((0, first), (len(out.cells) + 1, closing)):
         cell = nbformat.v4.new_code_cell(source)
