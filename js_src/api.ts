@@ -15,7 +15,8 @@ import {
   ISchedulePreview,
   IScheduleRequest,
   IServerSettings,
-  ISubmitJob
+  ISubmitJob,
+  ISubmittedJob
 } from './apitypes';
 
 import {
@@ -117,7 +118,7 @@ export class ContainerJobAPI {
     return this.call(`jobs${query({ ...q })}`);
   }
 
-  submitJob(body: ISubmitJob): Promise<IJob> {
+  submitJob(body: ISubmitJob): Promise<ISubmittedJob> {
     return this.call('jobs', post(body));
   }
 

@@ -74,6 +74,15 @@ export interface IJob {
 }
 
 /**
+ * The `POST jobs` answer: the job, and what the backend said before sending
+ * it that its submitter should see (`warning: ...`, `note: ...`), as the CLI
+ * and the magic print them.
+ */
+export interface ISubmittedJob extends IJob {
+  warnings: string[];
+}
+
+/**
  * Body of `POST jobs`.
  */
 export interface ISubmitJob {

@@ -3,7 +3,12 @@
  * and out), a whole notebook, an image's own program (a container job) or a
  * schedule through the REST API, and re-runs.
  */
-import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  Notification,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
 
 import { ICodeCellModel } from '@jupyterlab/cells';
 
@@ -51,7 +56,7 @@ import { editBody, editInitial, editProblems } from './scheduleedit';
 
 import { NotebookJobs } from './notebookjobs';
 
-import { Submissions } from './submissions';
+import { Submissions, submissionNotices } from './submissions';
 
 import { context, formLoop } from './formloop';
 
@@ -327,11 +332,17 @@ export class Launcher {
     this._schedulesChanged = callback;
   }
 
-  /** `POST jobs`, remembered for re-runs and followed for the notification. */
+  /**
+   * `POST jobs`, remembered for re-runs and followed for the notification;
+   * what the backend warned of as it sent the job is shown at once.
+   */
   async submit(body: ISubmitJob): Promise<IJob> {
     const job = await this._o.api.submitJob(body);
     this._o.submissions.remember(job.id, body);
     this._o.model.watch(job);
+    for (const notice of submissionNotices(job)) {
+      Notification.emit(notice.message, notice.type, { autoClose: false });
+    }
     return job;
   }
 

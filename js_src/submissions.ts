@@ -8,7 +8,31 @@ import { IStateDB } from '@jupyterlab/statedb';
 
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import { ISubmitJob } from './api';
+import { ISubmitJob, ISubmittedJob } from './api';
+
+import { jobTitle } from './widgets/format';
+
+/** A notification to show for a submission, as JupyterLab's Notification API takes it. */
+export interface ISubmissionNotice {
+  message: string;
+  type: 'warning' | 'info';
+}
+
+/**
+ * What the backend said before it sent the job (an unlisted machine type,
+ * region or accelerator; a bucket in another region): one notice each, a
+ * `warning: ...` as a warning and a `note: ...` as information.
+ */
+export function submissionNotices(job: ISubmittedJob): ISubmissionNotice[] {
+  return (job.warnings ?? []).map(line => {
+    const note = line.startsWith('note: ');
+    const text = line.replace(/^(warning|note): /, '');
+    return {
+      message: `Job ${jobTitle(job)} (${job.backend}): ${text}`,
+      type: note ? 'info' : 'warning'
+    };
+  });
+}
 
 /** The REST submissions this UI made, kept so that their jobs can be re-run. */
 export class Submissions {

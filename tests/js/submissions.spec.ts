@@ -2,7 +2,9 @@ import { IStateDB } from '@jupyterlab/statedb';
 
 import { ISubmitJob } from '../../js_src/api';
 
-import { Submissions } from '../../js_src/submissions';
+import { Submissions, submissionNotices } from '../../js_src/submissions';
+
+import { job } from './fakeserver';
 
 /** The state database's save and fetch, in memory: what would be written to disk. */
 function stateDB(): { db: IStateDB; saved: Map<string, unknown> } {
@@ -33,5 +35,30 @@ describe('Submissions', () => {
     await reloaded.restore();
     expect(reloaded.get('cj-00000001')).toEqual(plain);
     expect(reloaded.get('cj-00000002')).toBeUndefined();
+  });
+});
+
+describe('submissionNotices', () => {
+  it('show each warning of the POST jobs answer, a note as information', () => {
+    const submitted = {
+      ...job('cj-00000003', { name: 'train', backend: 'vertex' }),
+      warnings: [
+        "warning: machine type n5-standard-8: the n5 family is not in containerjob's copy",
+        'note: gs://b is in EU, the job runs in us-central1: reads cross regions'
+      ]
+    };
+    expect(submissionNotices(submitted)).toEqual([
+      {
+        message:
+          "Job train (cj-00000003) (vertex): machine type n5-standard-8: the n5 family is not in containerjob's copy",
+        type: 'warning'
+      },
+      {
+        message:
+          'Job train (cj-00000003) (vertex): gs://b is in EU, the job runs in us-central1: reads cross regions',
+        type: 'info'
+      }
+    ]);
+    expect(submissionNotices({ ...submitted, warnings: [] })).toEqual([]);
   });
 });

@@ -2,13 +2,21 @@
 papermill in a kernel image with the emulator at /gcs -> executed notebook back in the job directory."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import docker
 import nbformat
 import pytest
 
+from containerjob.core import notebook
+from containerjob.backends.executor import not_kept
 from containerjob.core.errors import BackendError, SpecError
+from containerjob.core.job_output import OutputUnreadable
 from containerjob.core.spec import RunOptions
 from containerjob.scheduler import Scheduler
 from containerjob.scheduling import Schedules
@@ -141,3 +149,109 @@ def test_executor_schedule_through_the_schedule_api(executor, gcs, tmp_path, cj_
     assert len(service.list()) == 1  # imported once
     Schedules(service).delete(schedule.id)
     assert list(executor.schedule_client().list_schedules(parent="projects/my-proj/locations/us-central1")) == []
+
+
+def writer_notebook(path, then: str):
+    """Writes result.txt and sub/inner.txt in its working directory, then runs `then`, then one more file."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import os\nos.makedirs('sub', exist_ok=True)\n"
+                                          "open('result.txt', 'w').write('forty-two')\n"
+                                          "open('sub/inner.txt', 'wb').write(bytes(range(256)))\n"
+                                          "open('.hidden', 'w').write('tool state')"),
+                nbformat.v4.new_code_cell(then),
+                nbformat.v4.new_code_cell("open('after.txt', 'w').write('reached')")]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "containerjob.cli", *args], capture_output=True, text=True,
+                          timeout=300, env=os.environ.copy())
+
+
+def test_files_the_notebook_writes_come_back_with_outputs(executor, gcs, tmp_path):
+    path = writer_notebook(tmp_path / "writes.ipynb", "print('between')")
+    run = cli("run-notebook", str(path), "--backend", "executor", "--project", "my-proj", "--service-account", SA)
+    assert run.returncode == 0, run.stderr
+    (record,) = JobService().list()
+    assert record.status.value == "SUCCEEDED" and record.message == ""
+    listed = {f["path"]: f["size"] for f in json.loads(cli("outputs", record.id, "--json").stdout)}
+    assert listed["output/files/result.txt"] == 9 and listed["output/files/sub/inner.txt"] == 256
+    assert "output/files/after.txt" in listed and "output/writes.ipynb" in listed
+    files = Path(record.job_dir) / "output" / "files"
+    assert (files / "result.txt").read_text() == "forty-two"
+    assert (files / "sub" / "inner.txt").read_bytes() == bytes(range(256))
+    assert not (files / ".hidden").exists()  # tools' state and credentials stay on the runtime
+    assert not list(files.rglob("*.ipynb"))  # the executed notebook is not one of its files
+    nb = nbformat.read(f"{record.job_dir}/output/writes.ipynb", as_version=4)
+    keepers = [c for c in nb.cells if "containerjob-keep-files" in c.metadata.get("tags", [])]
+    assert [nb.cells.index(c) for c in keepers] == [0, len(nb.cells) - 1]  # first and closing, hidden
+    assert all(c.metadata.jupyter.source_hidden and c.metadata.cellView == "form" for c in keepers)
+    assert "kept 3 file(s)" in "".join(JobService().logs(record.id))
+    (body,) = bodies(executor, "/notebookExecutionJobs")
+    staged = f"containerjob/{record.id}/notebook/writes.ipynb"  # what ran: the hidden cells were staged with it
+    assert "containerjob-keep-files" in gcs.bucket.blob(staged).download_as_text()
+    assert body["gcsNotebookSource"]["uri"] == f"gs://{gcs.name}/{staged}"
+
+
+def test_a_failing_notebook_keeps_what_it_wrote_and_names_what_it_could_not(executor, tmp_path):
+    unkeepable = ("import os\nos.mkfifo('pipe')\nos.symlink('/etc/hostname', 'link')\n"
+                  "with open('big.bin', 'wb') as f:\n    f.truncate(3 << 30)  # sparse: 3 GiB in no time\n"
+                  "raise ValueError('bad batch')")
+    service, record, _ = submit(writer_notebook(tmp_path / "fails.ipynb", unkeepable))
+    assert record.status.value == "FAILED"
+    # counted as a local run counts them (papermill's banner, the parameters, its anchor), the hidden cells not
+    assert record.message.startswith("cell 5 raised ValueError: bad batch; not kept of what it wrote under its working")
+    assert "big.bin (it is 3.0 GiB, over the 2.0 GiB limit for a file)" in record.message
+    assert "link (it is a link, and links are not followed)" in record.message
+    assert "pipe (it is not a regular file)" in record.message
+    files = Path(record.job_dir) / "output" / "files"
+    assert (files / "result.txt").read_text() == "forty-two" and (files / "sub" / "inner.txt").is_file()
+    assert not (files / "after.txt").exists() and not (files / "big.bin").exists()
+    assert {f["path"] for f in service.outputs(record.id)} >= {"output/files/result.txt", "output/fails.ipynb"}
+
+
+def test_files_not_kept_at_all_are_said(executor, tmp_path):
+    gone = "import sys\ndel sys.modules['containerjob_keep_files']  # as a kernel restart would lose it"
+    service, record, _ = submit(writer_notebook(tmp_path / "lost.ipynb", gone))
+    assert record.status.value == "SUCCEEDED"
+    assert record.message == ("the files it wrote under its working directory were not kept: the kernel restarted "
+                              "after the first cell")
+    assert not (Path(record.job_dir) / "output" / "files").exists()
+
+
+def test_the_keeping_cells_use_google_cloud_storage_where_the_runtime_has_it(gcs, tmp_path):
+    """Colab Enterprise runtimes have google-cloud-storage (this machine's Python too): the same cells, run
+    by IPython here, upload through it."""
+    nb = writer_notebook(tmp_path / "w.ipynb", "print('between')")
+    kept = notebook.with_kept_files(notebook.read_notebook(nb), f"gs://{gcs.name}/run/output")
+    code = "\n".join(c.source for c in kept.cells)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    (work / "old.txt").write_text("there before")  # unchanged: not uploaded
+    done = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--quick", "-c", code], cwd=work,
+                          capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert "kept 3 file(s)" in done.stdout, (done.stdout, done.stderr)
+    names = sorted(b.name for b in gcs.client.list_blobs(gcs.name, prefix="run/output/"))
+    assert names == ["run/output/.containerjob-kept.json", "run/output/files/after.txt",
+                     "run/output/files/result.txt", "run/output/files/sub/inner.txt"]
+    manifest = json.loads(gcs.bucket.blob("run/output/.containerjob-kept.json").download_as_bytes())
+    assert manifest["via"] == "google-cloud-storage" and manifest["not_kept"] == []
+
+
+def test_the_kept_files_manifest_is_data_never_trusted(tmp_path):
+    """Anyone who can write to the bucket can write the manifest: read as every job-written file is."""
+    nb = {"cells": [{"metadata": {"tags": [notebook.KEEP_TAG]}, "outputs": []}]}
+    manifest = tmp_path / notebook.KEPT_MANIFEST
+    manifest.symlink_to("/etc/hostname")
+    with pytest.raises(OutputUnreadable, match="it is a link"):
+        not_kept(tmp_path, nb, "")
+    manifest.unlink()
+    manifest.write_text(json.dumps({"kept": 1, "not_kept": "pipe", "more_not_kept": 0}))
+    with pytest.raises(OutputUnreadable, match="'not_kept' has the wrong type"):
+        not_kept(tmp_path, nb, "")
+    entries = [{"path": f"f{i}", "reason": "it is not a regular file"} for i in range(12)]
+    manifest.write_text(json.dumps({"kept": 0, "not_kept": entries, "more_not_kept": 30}))
+    assert not_kept(tmp_path, nb, "").endswith("f9 (it is not a regular file) and 32 more (see the executed notebook)")
+    assert not_kept(tmp_path, {"cells": []}, "") == ""  # a run staged without the cells: nothing to say

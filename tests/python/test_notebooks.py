@@ -87,6 +87,8 @@ def test_failing_cell_keeps_the_executed_notebook(kind, cj_home, kernel_image, t
     assert errors and errors[0].ename == "ValueError"
     assert "epochs 3" in text_of(cell_with(nb, "env_project ="))  # the cells before the failure kept their outputs
     assert "after" not in json.dumps(cell_with(nb, "never reached").get("outputs", []))  # nothing ran after it
+    kept = {f["path"] for f in service.outputs(record.id)}  # what it wrote before failing, where the Executor puts it
+    assert "output/files/model.txt" in kept
 
 
 def test_parameters_are_validated_before_anything_runs(cj_home, tmp_path):

@@ -13,6 +13,8 @@ import tornado.httpclient
 from cjtest import IMAGE
 from containerjob.core.store import Store
 from containerjob.server.logs import read_log
+from test_notebooks import make_notebook
+from vertex_fake import VertexFake
 
 WRITES_FILES = """\
 import os
@@ -53,6 +55,7 @@ async def wait_for(fetch, job_id: str, *statuses: str, timeout_s: float = 20) ->
 async def test_cell_job_runs_and_its_logs_and_files_come_back(jp_fetch, labelled):
     job = await submit(jp_fetch, WRITES_FILES, origin="work/analysis.ipynb")
     assert job["id"].startswith("cj-") and job["status"] in ("RUNNING", "SUCCEEDED")
+    assert job["warnings"] == []  # nothing to say before it ran
     job = await wait_for(jp_fetch, job["id"], "SUCCEEDED")
     assert job["exit_code"] == 0 and job["origin"] == "work/analysis.ipynb"
     assert labelled(job["id"]) == []
@@ -256,3 +259,30 @@ async def test_failed_job_and_backend_errors(jp_fetch):
     assert info.value.code == 502
     error = json.loads(info.value.response.body)
     assert error["error"] == "BackendError" and "containerjob-test/absent:1" in error["message"]
+
+
+@pytest.fixture
+def executor(gcs_emulator, gcs, cj_home, kernel_image, monkeypatch):
+    """The Vertex fake as the server's Executor (set before the server starts, which reads the settings)."""
+    fake = VertexFake(gcs_url=gcs_emulator["url"], kernel_image=kernel_image)
+    monkeypatch.setenv("CONTAINERJOB_VERTEX_ENDPOINT", fake.url)
+    monkeypatch.setenv("CONTAINERJOB_VERTEX_CREDENTIALS", "anonymous")
+    monkeypatch.setenv("CONTAINERJOB_STAGING_BUCKET", gcs.name)
+    yield fake
+    fake.close()
+
+
+async def test_submission_warnings_come_back_to_the_caller(executor, jp_fetch, jp_root_dir):
+    """What the CLI and the magic print before a job is sent (here an unlisted machine type, sent as it is) is in
+    the 201 body: the sidebar shows it too."""
+    make_notebook(jp_root_dir / "train.ipynb")
+    options = {"backend": "executor", "project": "my-proj", "machine_type": "n5-standard-8",
+               "service_account": "runner@my-proj.iam.gserviceaccount.com"}
+    response = await jp_fetch("containerjob", "jobs", method="POST",
+                              body=json.dumps({"kind": "notebook", "path": "train.ipynb", "options": options}))
+    job = json.loads(response.body)
+    assert response.code == 201 and job["backend"] == "executor"
+    (warning,) = job["warnings"]  # the identity reminder and the progress lines are not warnings
+    assert warning.startswith("warning: machine type n5-standard-8: the n5 family is not in containerjob's copy")
+    assert (await api(jp_fetch, "jobs", job["id"])).get("warnings") is None  # said once, at submission
+    await wait_for(jp_fetch, job["id"], "SUCCEEDED", timeout_s=180)

@@ -61,8 +61,9 @@ class VertexFake:
         """gcs_url: the fake-gcs-server to mount at /gcs (none: no /gcs, and no notebook jobs). kernel_image: the
         image (papermill + a Jupyter kernel) notebook jobs run in; none: creating one is a 501. project_id: when
         given, paths must name it or the number (else 403). pending_s: how long new jobs stay PENDING.
-        host_network: run the containers on the host network with STORAGE_EMULATOR_HOST set. enum_ints: force
-        integer (True) or string (False) enums; None follows `$alt` like Google. stop_grace_s: SIGTERM→SIGKILL
+        host_network: run CustomJob containers on the host network with STORAGE_EMULATOR_HOST set (notebook
+        containers always are: vertex_fake_notebooks.py). enum_ints: force integer (True) or string (False)
+        enums; None follows `$alt` like Google. stop_grace_s: SIGTERM→SIGKILL
         on cancel/timeout. logging: a LoggingFake (logging_fake.py) that CustomJob containers print to, line by
         line, as Vertex sends them to Cloud Logging."""
         self.gcs_url, self.kernel_image = gcs_url, kernel_image

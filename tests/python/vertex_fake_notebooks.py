@@ -8,8 +8,11 @@ passed (clients inject their own parameters cell). OUT is `{gcs_output_uri}/{job
 (`notebook.ipynb` for direct sources), where Vertex puts the executed notebook, written through /gcs cell by cell,
 so a failing cell leaves the partial notebook there too. The container's environment is the image's own: the
 fake sets no project variables (GOOGLE_CLOUD_PROJECT, CLOUD_ML_*), since Vertex's notebook runtimes are not
-documented to export any (code there asks the metadata server, which the fake does not serve); only with
-host_network is STORAGE_EMULATOR_HOST set.
+documented to export any (code there asks the metadata server, which the fake does not serve). Code in a
+runtime reaches Cloud Storage's API ("Public internet access: Enabled" on the default runtime,
+https://cloud.google.com/colab/docs/runtimes; Google Cloud APIs with the runtime's credentials,
+https://cloud.google.com/colab/docs/run-code-adc): here that is the emulator, so notebook containers always
+run on the host network with STORAGE_EMULATOR_HOST set, whatever host_network says.
 
 States: JOB_STATE_PENDING (for the fake's pending_s) → RUNNING (container started) → SUCCEEDED, or FAILED with
 `status` naming the failing cell's error (papermill's error), the timeout or what could not be read.
@@ -329,14 +332,14 @@ def run_notebook(job: NotebookJob, fake) -> None:
         os.makedirs(os.path.dirname(output_path), exist_ok=True)
         if job.cancel.is_set():
             return
-        env = {"STORAGE_EMULATOR_HOST": fake.gcs_url} if fake.host_network else {}
+        env = {"STORAGE_EMULATOR_HOST": fake.gcs_url}  # Cloud Storage's API, as code in a runtime reaches it
         container = engine.containers.create(
             fake.kernel_image, entrypoint=["papermill"], environment=env, working_dir="/content", detach=True,
             command=["--kernel", job.pb.kernel_name or "python3", "--no-progress-bar", "--log-output",
                      f"{INPUT_DIR}/{name}", f"/gcs/{out['bucket']}/{out['path']}"],
             labels={LABEL_JOB: job.id, LABEL_FAKE: fake.token},
             volumes={mount.path: {"bind": "/gcs", "mode": "rw"}, scratch: {"bind": INPUT_DIR, "mode": "ro"}},
-            network_mode="host" if fake.host_network else None)
+            network_mode="host")
         container.start()
         job.set_state(JobState.JOB_STATE_RUNNING)
         outcome = wait_papermill(job, container, fake.stop_grace_s)

@@ -28,6 +28,7 @@ from ..core.settings import Settings
 from ..core.store import Store
 
 Notify = Callable[[str], None]
+WARNINGS = ("warning: ", "note: ")  # how notify lines a submitter must see begin (REST returns them: server/jobs.py)
 _END = object()
 STALE_QUEUED_S = 600  # a QUEUED job whose starter died is LOST after this long
 MAX_BATCH = 10_000  # log chunks handed to the viewer in one call

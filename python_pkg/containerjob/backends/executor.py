@@ -3,16 +3,20 @@
 The parameterised notebook (parameters and the project already injected, since the Executor sets no
 project of its own) is staged to gs://STAGING/containerjob/JOB_ID/notebook/, the job writes to
 gs://STAGING/containerjob/JOB_ID/output/ (Vertex adds a folder named after its own job ID), and the
-executed notebook and every file under that prefix come back to the job directory when it ends.
+executed notebook and every file under that prefix come back to the job directory when it ends. The
+Executor keeps nothing else the notebook writes: the staged copy has hidden cells that upload what it wrote
+in its working directory to output/files/ (core/runtime/keep_files.py), and the job's message names what
+they could not keep.
 """
 from __future__ import annotations
 
 import json
 import shlex
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..core import job_output
+from ..core import job_output, notebook
 from ..core.errors import BackendError, SpecError
 from ..core.job_output import OutputUnreadable
 from ..core.job_files import FINAL_LOG
@@ -84,11 +88,18 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
             }
         return body
 
-    def stage_notebook(self, spec: JobSpec, payload: Payload, uri: str) -> None:
-        """Upload the parameterised notebook to the gs:// URI the execution (or schedule) reads it from."""
+    def stage_notebook(self, spec: JobSpec, payload: Payload, uri: str, keep_to: str = "") -> None:
+        """Upload the parameterised notebook to the gs:// URI the execution (or schedule) reads it from; with
+        `keep_to` (the execution's gcsOutputUri), with the cells that keep what it writes there."""
         what = f"staging the notebook to {uri}"
-        with transfer_errors(what):
-            self.transfer(spec.project).put([payload.path / payload.manifest["source_file"]], [uri[5:]], what)
+        source = payload.path / payload.manifest["source_file"]
+        with tempfile.TemporaryDirectory(prefix="containerjob-stage-") as tmp, transfer_errors(what):
+            if keep_to:
+                staged = Path(tmp) / source.name
+                staged.write_bytes(notebook.notebook_bytes(notebook.with_kept_files(notebook.read_notebook(source),
+                                                                                    keep_to)))
+                source = staged
+            self.transfer(spec.project).put([source], [uri[5:]], what)
 
     def describe(self, spec: JobSpec, payload: Payload, job_id: str, origin: str = "") -> dict[str, Any]:
         body = self.execution_job(spec, payload, job_id, origin)
@@ -107,7 +118,7 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
 
         body = self.execution_job(spec, payload, record.id, record.origin)
         notify(f"staging the notebook to {body['gcsNotebookSource']['uri']}")
-        self.stage_notebook(spec, payload, body["gcsNotebookSource"]["uri"])
+        self.stage_notebook(spec, payload, body["gcsNotebookSource"]["uri"], keep_to=body["gcsOutputUri"])
         job = aiplatform_v1.NotebookExecutionJob.from_json(json.dumps(body))
         with api_errors("create the NotebookExecutionJob"):
             operation = self.client(spec.region).create_notebook_execution_job(
@@ -158,9 +169,9 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
 
     def conclude(self, record: JobRecord, job, status: JobStatus | None, message: str) -> Outcome:
         try:
-            failed_cell, unreadable = self._collect(record), ""
+            (failed_cell, not_kept), unreadable = self._collect(record), ""
         except OutputUnreadable as exc:  # the bucket's copy is anyone's who can write there: data, never trusted
-            failed_cell, unreadable = "", str(exc)
+            failed_cell, not_kept, unreadable = "", "", str(exc)
         if job is None:  # stopped by deleting its execution: nothing left to ask, stop()'s verdict stands
             return Outcome(status or JobStatus.CANCELLED, message)
         mapped, note = TERMINAL.get(self._state(job), (JobStatus.FAILED, self._state(job)))
@@ -169,28 +180,31 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
             message = failed_cell or job.status.message or note or "failed"
         else:
             message = note
+        message = "; ".join(filter(None, (message, not_kept)))
         ended = self.run_times(job)[1]
         if unreadable and mapped in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return Outcome(JobStatus.FAILED, f"{message}; {unreadable}" if message else unreadable, exit_code,
                            finished_at=ended)
         return Outcome(mapped, message, exit_code, finished_at=ended)
 
-    def _collect(self, record: JobRecord) -> str:
+    def _collect(self, record: JobRecord) -> tuple[str, str]:
         """Fetch everything under the output prefix, put the executed notebook at output/NAME.ipynb, and write
-        its stream outputs to logs.txt; returns the failing cell's error, if any."""
+        its stream outputs to logs.txt; returns the failing cell's error and what of the files it wrote was not
+        kept (files/ holds those that were: the notebook's own, never the executed one)."""
         self.fetch_outputs(record)
         output = Path(record.job_dir) / "output"
         name = Path(record.origin).name if record.origin.endswith(".ipynb") else ""
-        executed = sorted(output.rglob("*.ipynb"))
+        executed = sorted(p for p in output.rglob("*.ipynb")
+                          if p.relative_to(output).parts[0] != notebook.KEPT_DIR)  # the notebook's own files
         if not executed:
-            return ""
+            return "", ""
         target = output / (name or executed[0].name)
         if executed[0] != target:
             executed[0].replace(target)
-        nb = job_output.read_json(output, target.name, job_output.NOTEBOOK_MAX, job_output.check_notebook)
-        logs, failure = notebook_text(nb or {})
+        nb = job_output.read_json(output, target.name, job_output.NOTEBOOK_MAX, job_output.check_notebook) or {}
+        logs, failure = notebook_text(nb)
         (Path(record.job_dir) / FINAL_LOG).write_text(logs)
-        return failure
+        return failure, not_kept(output, nb, logs)
 
     def output_prefix(self, record: JobRecord) -> str:
         """Runs a Vertex schedule fired write under the schedule's prefix, in a folder named after the run."""
@@ -209,11 +223,39 @@ class ExecutorBackend(NotebookSchedules, GcpBackend):
             yield from self.saved_logs(record)
 
 
+def _tags(cell: dict[str, Any]) -> list[Any]:
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return tags if isinstance(tags, list) else []
+
+
+def not_kept(output: Path, nb: dict[str, Any], logs: str) -> str:
+    """What of the files an Executor run wrote under its working directory was not kept, for its message
+    (runtime/keep_files.py wrote the manifest); "" when all was, or the run had no cell to keep them."""
+    if not any(notebook.KEEP_TAG in _tags(cell) for cell in nb.get("cells", [])):
+        return ""
+    kept = job_output.read_json(output, notebook.KEPT_MANIFEST, job_output.KEPT_MAX, job_output.check_kept)
+    if kept is None:
+        said = [line for line in logs.splitlines() if line.startswith(notebook.KEEP_FAILED)]
+        why = (said[-1][len(notebook.KEEP_FAILED):][:300] if said else
+               "the cell that keeps them did not run (the kernel stopped or the execution timed out first)")
+        return f"the files it wrote under its working directory were not kept: {why}"
+    named = [f"{entry['path'][:200]} ({entry['reason'][:200]})" for entry in kept["not_kept"][:10]]
+    more = len(kept["not_kept"]) - len(named) + kept["more_not_kept"]
+    if not named:
+        return ""
+    return (f"not kept of what it wrote under its working directory: {', '.join(named)}"
+            + (f" and {more} more (see the executed notebook)" if more > 0 else ""))
+
+
 def notebook_text(nb: dict[str, Any]) -> tuple[str, str]:
-    """An executed notebook's text outputs as a log, and its first error as `cell N raised TYPE: MESSAGE`."""
+    """An executed notebook's text outputs as a log, and its first error as `cell N raised TYPE: MESSAGE`
+    (N counts the notebook's cells, not the hidden ones containerjob adds to keep its files)."""
     parts: list[str] = []
     failure = ""
-    for number, cell in enumerate(nb.get("cells", []), 1):
+    number = 0
+    for cell in nb.get("cells", []):
+        number += notebook.KEEP_TAG not in _tags(cell)
         for out in cell.get("outputs", []) or []:
             kind = out.get("output_type")
             if kind == "stream":

@@ -20,6 +20,7 @@ RESULT_MAX = 16 * MiB  # result.json: a summary per value, plain scalars inline 
 SIGNATURES_MAX = 4 * MiB  # signatures.json: a MAC per result file
 REPLICAS_MAX = 1 * MiB  # replicas.json: one short entry per replica
 NOTEBOOK_MAX = 256 * MiB  # an executed notebook, images in its outputs included
+KEPT_MAX = 1 * MiB  # .containerjob-kept.json: counts and at most 50 files not kept, each named once
 MAX_LINENO = 10_000_000  # a frame's line number, as a source file could have it
 MAX_NAMES = 4096  # characters of a path a job names (a longer one is no file of its output)
 Check = Callable[[Any], "str | None"]  # the reason a parsed value has not the expected shape, or None
@@ -220,3 +221,15 @@ def check_notebook(value: Any) -> str | None:
     cell = {"outputs": lambda v: isinstance(v, list) and all(map(_cell_output, v))}
     return fields(value, "it", {"cells": lambda v: isinstance(v, list) and all(fields(c, "a cell", cell) is None
                                                                               for c in v)})
+
+
+def _not_kept(value: Any) -> bool:
+    return fields(value, "an entry", {"path": lambda v: isinstance(v, str), "reason": lambda v: isinstance(v, str)},
+                  ("path", "reason")) is None
+
+
+def check_kept(value: Any) -> str | None:
+    """.containerjob-kept.json: what an Executor run's closing cell kept and what not (runtime/keep_files.py)."""
+    return fields(value, "it", {"kept": is_int, "more_not_kept": is_int,
+                                "not_kept": lambda v: isinstance(v, list) and all(map(_not_kept, v))},
+                  ("kept", "not_kept", "more_not_kept"))

@@ -10,8 +10,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import SpecError
+from .runtime import KEEP_FILES
 
 PROJECT_PARAMETER = "project_id"
+KEEP_TAG = "containerjob-keep-files"  # the hidden cells that keep an Executor run's files (runtime/keep_files.py)
+KEPT_DIR = "files"  # under the run's output prefix: what the notebook wrote in its working directory
+KEPT_MANIFEST = ".containerjob-kept.json"  # what they write beside files/ (runtime/keep_files.MANIFEST)
+KEEP_FAILED = "[containerjob] files not kept: "  # how the cells say in the notebook's output that they kept none
 _TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list, tuple),
     "dict": (dict,), "tuple": (tuple, list),
@@ -127,6 +132,33 @@ def parameterize(nb, parameters: Mapping[str, Any], project: str | None, declare
     injected = next(c for c in out.cells if "injected-parameters" in c.metadata.get("tags", []))
     injected.source = _project_lines(project) + injected.source
     out.metadata["containerjob"] = {"parameters": _jsonable(values), "project": project or ""}
+    return out
+
+
+def with_kept_files(nb, destination: str):
+    """A copy that keeps what it writes under its working directory in `destination`/files/ (a gs:// URI):
+    a first cell lists that folder, a closing cell uploads what was created or changed since (a failing cell
+    does too). The Workbench Executor keeps only the executed notebook; both cells are hidden in
+    JupyterLab (`source_hidden`) and Colab (a form title), and tagged KEEP_TAG."""
+    import nbformat
+
+    out = copy.deepcopy(nb)
+    module = "containerjob_keep_files"
+    first = (f"#@title containerjob: keep the files this notebook writes (uploaded to {destination}/files/)\n"
+             "import sys as _cj_sys, types as _cj_types\n"
+             f"_cj_keep = _cj_sys.modules[{module!r}] = _cj_types.ModuleType({module!r})\n"
+             f"exec(compile({KEEP_FILES.read_text()!r}, {module!r}, 'exec'), _cj_keep.__dict__)\n"
+             f"_cj_keep.begin({destination!r}, get_ipython())\n"
+             "del _cj_sys, _cj_types, _cj_keep\n")
+    closing = ("#@title containerjob: upload the files this notebook wrote\n"
+               "import sys as _cj_sys\n"
+               f"_cj_sys.modules[{module!r}].finish() if {module!r} in _cj_sys.modules else print(\n"
+               f"    {KEEP_FAILED + 'the kernel restarted after the first cell'!r})\n"
+               "del _cj_sys\n")
+    for index, source in ((0, first), (len(out.cells) + 1, closing)):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata.update(tags=[KEEP_TAG], jupyter={"source_hidden": True}, cellView="form")
+        out.cells.insert(index, cell)
     return out
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import tornado.web
 
+from ..backends.base import WARNINGS
 from ..core.models import JobRecord
 from ..scheduling import LABEL
 from .base import ContainerJobHandler
@@ -52,9 +53,10 @@ class JobsHandler(ContainerJobHandler):
             filename = "<containerjob cell>" if kind == "cell" else os.path.basename(origin) or "script.py"
             prepared = await self.blocking(self.service.prepare, options, body["source"], kind=kind,
                                            filename=filename)
-        record = await self.blocking(self.service.submit, prepared, origin=origin)
+        said: list[str] = []  # the backend's notes as it submits; the warnings among them go back to the caller
+        record = await self.blocking(self.service.submit, prepared, origin=origin, notify=said.append)
         self.ctx.watcher.watch(record)
-        self.reply(record.to_dict(), 201)
+        self.reply({**record.to_dict(), "warnings": [line for line in said if line.startswith(WARNINGS)]}, 201)
 
 
 class ValidateJobHandler(ContainerJobHandler):
