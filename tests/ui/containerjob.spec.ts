@@ -252,13 +252,13 @@ test.describe('containerjob sidebar and notebook actions', () => {
     const accept = dialog.locator('.jp-Dialog-button.jp-mod-accept');
 
     await test.step('a malformed region is named under Region: nothing is written', async () => {
-      await dialog.locator('input[name="region"]').fill('mars central');
+      await dialog.locator('input[name="region"]').fill('mars-central');
       await expect(
         dialog.locator(
           '.jp-ContainerJob-form-error[data-field="options.region"]'
         )
       ).toContainText(
-        "--region 'mars central' is not a region name"
+        "--region 'mars-central' is not a region name"
       );
       await expect(accept).toBeDisabled();
       await dialog
@@ -474,7 +474,8 @@ test.describe('containerjob sidebar and notebook actions', () => {
         'GPUs',
         'Project',
         'Timeout',
-        'Environment'
+        'Environment',
+        'Secret environment'
       ]);
       await dialog.locator('input[name="command"]').fill(command);
       // After a Command the image's CMD is dropped.
