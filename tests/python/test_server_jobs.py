@@ -14,7 +14,7 @@ from cjtest import IMAGE
 from containerjob.core.store import Store
 from containerjob.server.logs import read_log
 from test_notebooks import make_notebook
-from vertex_fake import VertexFake
+from test_executor import executor  # noqa: F401 - the Vertex fake as the Executor, checked for leftovers
 
 WRITES_FILES = """\
 import os
@@ -259,17 +259,6 @@ async def test_failed_job_and_backend_errors(jp_fetch):
     assert info.value.code == 502
     error = json.loads(info.value.response.body)
     assert error["error"] == "BackendError" and "containerjob-test/absent:1" in error["message"]
-
-
-@pytest.fixture
-def executor(gcs_emulator, gcs, cj_home, kernel_image, monkeypatch):
-    """The Vertex fake as the server's Executor (set before the server starts, which reads the settings)."""
-    fake = VertexFake(gcs_url=gcs_emulator["url"], kernel_image=kernel_image)
-    monkeypatch.setenv("CONTAINERJOB_VERTEX_ENDPOINT", fake.url)
-    monkeypatch.setenv("CONTAINERJOB_VERTEX_CREDENTIALS", "anonymous")
-    monkeypatch.setenv("CONTAINERJOB_STAGING_BUCKET", gcs.name)
-    yield fake
-    fake.close()
 
 
 async def test_submission_warnings_come_back_to_the_caller(executor, jp_fetch, jp_root_dir):
