@@ -24,7 +24,7 @@ from ..core.payload import Payload
 from ..core.results import JobResult, failure_text, read_result, signing_key
 from ..core.runtime import result_signing
 from ..core.custom_job_file import to_custom_job
-from ..core.spec import label_value
+from ..core.spec import MAX_ENV, label_value
 from ..core.vertex_catalog import require_sendable, unlisted, validate_machine
 from ..mounts.sync import transfer_errors
 from . import images
@@ -299,9 +299,6 @@ class VertexBackend(GcpBackend):
             stop.wait(delay)
 
 
-# ContainerSpec.env: "Environment variables to be passed to the container. Maximum limit is 100."
-# (aiplatform_v1.ContainerSpec, google-cloud-aiplatform as installed, checked 2026-12-07)
-MAX_ENV = 100
 # google.rpc.Code DEADLINE_EXCEEDED, "The deadline expired before the operation could complete": the code the
 # Vertex fake sets when scheduling.timeout stops a job (Google's pages document no code or wording for it)
 DEADLINE_EXCEEDED = 4

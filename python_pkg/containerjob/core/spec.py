@@ -61,7 +61,10 @@ def parse_timeout(value: str | None) -> int | float | None:
     return int(seconds) if seconds == int(seconds) else seconds
 
 
-MAX_ENV = 100  # per container, as Vertex AI takes them (backends/vertex.py counts its own variables in too)
+# ContainerSpec.env: "Environment variables to be passed to the container. Maximum limit is 100."
+# (aiplatform_v1.ContainerSpec, google-cloud-aiplatform as installed, checked 2026-12-07); backends/vertex.py counts
+# containerjob's own variables in too.
+MAX_ENV = 100
 
 
 def parse_env(items: list[str], flag: str = "--env") -> dict[str, str]:
@@ -79,7 +82,7 @@ def parse_env(items: list[str], flag: str = "--env") -> dict[str, str]:
             raise SpecError(f"{flag} {name} is reserved for containerjob itself: choose another name")
         env[name] = value
     if len(env) > MAX_ENV:
-        raise SpecError(f"--env: {len(env)} variables; Vertex AI takes at most {MAX_ENV} per container (containerjob "
+        raise SpecError(f"{flag}: {len(env)} variables; Vertex AI takes at most {MAX_ENV} per container (containerjob "
                         "adds a few of its own there): pass fewer, e.g. one holding a JSON or a file under /gcs")
     return env
 
