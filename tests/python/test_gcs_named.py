@@ -126,18 +126,48 @@ def test_a_job_that_names_no_bucket_gets_no_mount(cj_home, gcs, labelled):
         "/gcs/no-such-bucket-here/x"]
 
 
-def test_a_bucket_named_only_at_run_time_fails_saying_which_and_the_fix(ip, cj_home, gcs, labelled):
+def test_a_bucket_named_only_at_run_time_is_read_through_the_view_of_every_bucket(ip, cj_home, gcs, labelled):
+    """Vertex AI shows every bucket at /gcs, so a name made at run time reads there; here /gcs is then a view of
+    the project's buckets (rclone, read-only: a `mkdir` at its root would make a bucket), the named ones bound
+    over it, and unmounted before anything walks the job's folder."""
     gcs.bucket.blob("x.csv").upload_from_string(b"1")
     ip.user_ns["bucket"] = gcs.name
-    with pytest.raises(FileNotFoundError):
-        ip.run_cell_magic("containerjob", "", "x = open('/gcs/' + bucket + '/x.csv').read()")
-    (record,) = records(cj_home)
-    assert record.status.value == "FAILED"
-    assert (f"/gcs/{gcs.name} is not mounted here: the job makes the name only at run time" in record.message
-            and f"add --mount gs://{gcs.name}" in record.message), record.message
-    ip.run_cell_magic("containerjob", f"--mount gs://{gcs.name}", "x = open('/gcs/' + bucket + '/x.csv').read()")
+    ip.run_cell_magic("containerjob", "", "x = open('/gcs/' + bucket + '/x.csv').read()")
     assert ip.user_ns["x"] == "1"
+    (record,) = records(cj_home)
+    assert record.status.value == "SUCCEEDED", record.message
+    assert [(m.bucket, m.mode, m.named) for m in record.spec.mounts] == [("", "view", "/gcs/ in the cell")]
+    job_dir = record.job_dir
+    from containerjob.mounts.fuse import active_mounts
+
+    assert [p for _, p in active_mounts() if p.startswith(job_dir)] == []  # the view went with the job
     assert labelled() == []
+
+
+def test_the_view_is_read_only_and_a_write_there_says_the_fix(ip, cj_home, gcs, labelled):
+    ip.user_ns["bucket"] = gcs.name
+    buckets = sorted(b.name for b in gcs.client.list_buckets())
+    with pytest.raises(OSError, match="Read-only file system"):
+        ip.run_cell_magic("containerjob", "", "import os\nos.makedirs(f'/gcs/{bucket}-new/out')")
+    with pytest.raises(OSError, match="Read-only file system"):
+        ip.run_cell_magic("containerjob", "", "open(f'/gcs/{bucket}/y.txt', 'w').write('y')")
+    assert sorted(b.name for b in gcs.client.list_buckets()) == buckets  # no bucket made, nothing written
+    assert gcs.bucket.get_blob("y.txt") is None
+    record = records(cj_home)[0]
+    assert (f"/gcs/{gcs.name} is read-only here: the job makes the name only at run time" in record.message
+            and f"--mount gs://{gcs.name}" in record.message), record.message
+    # a bucket named in the job lies over the view, read and written as before
+    ip.run_cell_magic("containerjob", "", f"import os\nopen('/gcs/{gcs.name}/z.txt', 'w').write('z')\n"
+                                          "x = sorted(os.listdir('/gcs/' + bucket))")
+    assert ip.user_ns["x"] == ["z.txt"]
+    assert gcs.bucket.get_blob("z.txt").download_as_bytes() == b"z"
+    assert labelled() == []
+
+
+def test_the_dry_run_shows_the_view_and_where_the_name_is_made(cj_home, gcs):
+    dry = json.loads(cli("run", "--image", IMAGE, "--dry-run", "--", "sh", "-c", "ls /gcs/$BUCKET").stdout)
+    (view,) = [m for m in dry["mounts"] if m["target"] == "/gcs"]
+    assert view["gcs"] == {"mode": "view", "named": ["/gcs/$BUCKET in its args"]}
 
 
 @pytest.mark.parametrize("text, found", [
@@ -172,8 +202,10 @@ f = '/gcs/whole-bucket' + '/y'
 g = f'/gcs/pre{n}/x'
 shell = "gsutil cp /gcs/shell-bucket/in/a.txt ."
 '''
-    assert sorted((n.bucket, n.key) for n in names_in_source(source, "the cell")) == [
-        ("fstr-bucket", "data/train-"), ("lit-bucket", "x.csv"), ("shell-bucket", "in/a.txt"), ("whole-bucket", "")]
+    assert sorted((n.bucket, n.key, n.path) for n in names_in_source(source, "the cell")) == [
+        ("", "", "/gcs/"), ("", "", "/gcs/part"), ("", "", "/gcs/pre"),  # made at run time: the view of every bucket
+        ("fstr-bucket", "data/train-", "/gcs/fstr-bucket/data/train-"), ("lit-bucket", "x.csv", "/gcs/lit-bucket/x.csv"),
+        ("shell-bucket", "in/a.txt", "/gcs/shell-bucket/in/a.txt"), ("whole-bucket", "", "/gcs/whole-bucket")]
     assert names_in_source("x = '/gcs/lit-bucket/x' +", "the cell") == []  # does not parse: it fails anyway
 
 

@@ -1,4 +1,5 @@
-"""No silent loss: what a job writes under an unmounted /gcs/<bucket> or under a gs:// URI used as a file
+"""No silent loss: what a job writes under an unmounted /gcs/<bucket> (a name the job makes out of sight: one made
+in view of its code brings the view of every bucket, test_gcs_named.py) or under a gs:// URI used as a file
 name is kept in the job folder and reported; a mounted prefix exists at start, and a write beside it lands
 in the bucket (the whole bucket is mounted, as on Vertex)."""
 from __future__ import annotations
@@ -13,7 +14,8 @@ import os
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     open(path, 'w').write(text)
-write('/gcs/' + 'never-mounted' + '/run/model.txt', 'weights')  # a name made at run time: nothing mounts it
+# a name made where containerjob cannot see it (no /gcs in the code): neither mounted nor the view of every bucket
+write('/'.join(['', 'gcs', 'never-mounted', 'run', 'model.txt']), 'weights')
 write('gs://{bucket}/uri/as/name.txt', 'uri')  # a relative path: ./gs:/bucket/...
 write('/gcs/{bucket}/beside/x.txt', 'beside the mounted prefix')
 open('/gcs/{bucket}/fresh/prefix/first.txt', 'w').write('the mounted prefix exists at start')

@@ -14,9 +14,8 @@ from ..core.payload import Payload
 from ..core.project import CONTAINER_ADC_PATH, CONTAINER_CA_PATH, adc_file, job_environment
 from ..core.settings import Settings
 from ..core.version import __version__
-from ..mounts.job_mounts import JobMounts, described
+from ..mounts.job_mounts import GCS_ROOT_DIR, JobMounts, described
 from . import replicas
-from .unsaved import GCS_ROOT_DIR
 
 IN_CONTAINER = {"runtime": "/containerjob/runtime", "payload": "/containerjob/payload", "output": "/containerjob/output"}
 # Of Docker's default capabilities, those a job never needs and a root job could turn against the host: device

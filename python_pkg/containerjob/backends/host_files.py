@@ -55,7 +55,7 @@ def make_safe(binds: list[tuple[str, str]]) -> str:
     """Sweep each (host folder, its path in the container); the sentence for the job's message, or ""."""
     swept = Swept()
     for host, inside in binds:
-        if os.path.isdir(host) and not os.path.islink(host):
+        if os.path.isdir(host) and not os.path.islink(host) and not os.path.ismount(host):  # a mount is a bucket
             _sweep(host, inside, swept)
     found = swept.message()
     return f"the job left files unsafe to keep on this machine: {found}" if found else ""

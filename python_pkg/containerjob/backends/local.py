@@ -22,11 +22,11 @@ from ..core.payload import Payload
 from ..core.project import adc_file, output_dirs
 from ..core.results import OutputUnreadable, failure_text, read_result
 from ..mounts import fuse
-from ..mounts.job_mounts import JobMounts
+from ..mounts.job_mounts import GCS_ROOT_DIR, JobMounts
 from . import gpu, replicas, restarts
 from .container_config import container_config
 from .host_files import make_job_safe
-from .unsaved import GCS_ROOT_DIR, keep_unsaved, not_mounted
+from .unsaved import keep_unsaved, not_mounted
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .container_logs import container_text
 from .engine import engine_errors, gone_ok, program_errors
@@ -131,6 +131,7 @@ class LocalBackend(Backend):
         """Mark the job LOST (whoever notices first: a follower, the server's watcher, a status call)."""
         self._swept = -SWEEP_EVERY_S  # the engine may keep its container: the next run looks at once
         why = "the Docker engine stopped answering while it ran; the next run or `containerjob gc` removes a container it kept"
+        JobMounts(Path(record.job_dir)).close_view()
         made_safe = make_job_safe(record.spec, Path(record.job_dir))  # its containers died with the engine
         self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
                               status=JobStatus.LOST, finished_at=time.time(), message="; ".join(filter(None, (why, made_safe))))
@@ -287,6 +288,7 @@ class LocalBackend(Backend):
                  message: str) -> Outcome:
         """Make the job's files safe before anything reads or uploads them, keep the logs, take the exit code,
         upload and unmount /gcs; the containers go once the final state is written (released(); or gc)."""
+        JobMounts(Path(record.job_dir)).close_view()
         made_safe = make_job_safe(record.spec, Path(record.job_dir))
         if info and "replicas" in info:
             return self._conclude_pool(record, info["replicas"], info["verdict"], status, message, made_safe)

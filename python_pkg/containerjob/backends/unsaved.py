@@ -13,13 +13,13 @@ import os
 import shutil
 from pathlib import Path
 
-from ..core.gcs_names import names_in_text
+from ..core.gcs_names import VIEW, names_in_text
 from ..core.job_files import FINAL_LOG
 from ..core.models import Mount
+from ..mounts.job_mounts import GCS_ROOT_DIR
 
 LOG_TAIL_BYTES = 64 * 1024  # where a failed job's last error is
 UNSAVED_DIR = "unsaved"
-GCS_ROOT_DIR = "gcs-root"  # in the job folder: bound at /gcs, under the buckets' own binds
 
 
 def keep_unsaved(job_dir: Path, mount_targets: list[str], *, on_vertex: bool = False) -> str:
@@ -46,7 +46,7 @@ def keep_unsaved(job_dir: Path, mount_targets: list[str], *, on_vertex: bool = F
             places.add("/".join(parts[:parts.index("gs:") + 1]) if "gs:" in parts else inside)
 
     for base, prefix in ((job_dir / GCS_ROOT_DIR, "/gcs/"), (job_dir / "output" / UNSAVED_DIR, "/")):
-        if base.is_symlink() or not base.is_dir():
+        if base.is_symlink() or not base.is_dir() or os.path.ismount(base):  # a mount: the view of every bucket
             continue
         for folder, _, names in os.walk(base):  # followlinks=False: a linked folder is not entered
             for name in names:
@@ -56,7 +56,8 @@ def keep_unsaved(job_dir: Path, mount_targets: list[str], *, on_vertex: bool = F
                     continue
                 keep(path, inside)
     shutil.rmtree(job_dir / "output" / UNSAVED_DIR, ignore_errors=True)
-    shutil.rmtree(job_dir / GCS_ROOT_DIR, ignore_errors=True)  # what is left: the mount points, empty
+    if not os.path.ismount(job_dir / GCS_ROOT_DIR):  # never through the view: it holds the buckets themselves
+        shutil.rmtree(job_dir / GCS_ROOT_DIR, ignore_errors=True)  # what is left: the mount points, empty
     if not moved and not failed:
         return ""
     lost, fix = (("Vertex AI kept none of them (containerjob's runner copied them out)",
@@ -71,27 +72,42 @@ def keep_unsaved(job_dir: Path, mount_targets: list[str], *, on_vertex: bool = F
 
 
 def not_mounted(job_dir: Path, message: str, mounts: list[Mount]) -> str:
-    """For a failed job: the /gcs paths its error (`No such file or directory`, in its message or the end of its
-    log) names that nothing here holds, one line saying why and the fix. Such a name was made at run time
-    (`'/gcs/' + name`), where containerjob cannot look before the job starts; Vertex AI mounts every bucket."""
+    """For a failed job: the /gcs paths its error (`No such file or directory`, or `Read-only file system` in the
+    view, in its message or the end of its log) names that nothing here holds, one line saying why and the fix.
+    Such a name was made at run time (`'/gcs/' + name`), where containerjob cannot look before the job starts;
+    Vertex AI mounts every bucket."""
     try:
         with open(job_dir / FINAL_LOG, "rb") as fh:
             fh.seek(max(0, fh.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
             text = message + "\n" + fh.read().decode("utf-8", errors="replace")
     except OSError:
         text = message
-    buckets, parts = [], []
+    view = any(m.mode == VIEW for m in mounts)  # names made at run time reach the project's buckets, read-only
+    buckets, parts, read_only = [], [], []
     for line in text.splitlines():
-        if "No such file or directory" not in line:
+        written = view and "Read-only file system" in line
+        if "No such file or directory" not in line and not written:
             continue
         for name in names_in_text(line, ""):
             held = [m for m in mounts if m.bucket == name.bucket]
-            if not held:
+            if written and not held:
+                read_only.append(name.bucket)
+            elif not held:
                 buckets.append(name.bucket)
             elif all(m.named and not name.key.startswith(m.key_prefix) for m in held):
                 parts.append(name)
     lines = []
-    if buckets:
+    if read_only:
+        named = list(dict.fromkeys(read_only))
+        lines.append(f"{', '.join(f'/gcs/{b}' for b in named)} is read-only here: the job makes the name only at run "
+                     "time, and /gcs shows such buckets read-only (rclone); name the bucket in the job (a /gcs/BUCKET "
+                     f"path in its code, args or environment) or add {' '.join(f'--mount gs://{b}' for b in named)}")
+    if buckets and view:
+        missing = list(dict.fromkeys(buckets))
+        lines.append(f"{', '.join(f'/gcs/{b}' for b in missing)}: not found among the buckets of the job's project, "
+                     "which /gcs shows for names made at run time; a bucket of another project needs "
+                     f"{' '.join(f'--mount gs://{b}' for b in missing)}")
+    elif buckets:
         missing = list(dict.fromkeys(buckets))
         lines.append(f"{', '.join(f'/gcs/{b}' for b in missing)} is not mounted here: the job makes the name only "
                      "at run time, and containerjob mounts the buckets a job names before it starts (in its command, "

@@ -7,7 +7,9 @@ Names are found where a job writes them: the command, args and environment of ev
 file's fields become these) and the string literals of a cell's or script's source. What a name says is kept
 as the start of the object names it means (`/gcs/b/in/data.csv` -> `in/data.csv`, `/gcs/b/out/` -> `out/`),
 so a sync mount downloads nothing else of the bucket. A name is cut where a pattern or a value filled in at
-run time begins (`/gcs/b/part-*.csv` -> `part-`); a bucket not known in full (`'/gcs/' + name`) is no name."""
+run time begins (`/gcs/b/part-*.csv` -> `part-`); a bucket not known in full (`'/gcs/' + name`, `f'/gcs/{b}'`,
+`os.path.join('/gcs', b)`, `/gcs/$BUCKET`) is made at run time: the job then also gets a view of every bucket
+(VIEW, mounted by mounts/job_mounts.py), as Vertex AI shows every bucket it can read."""
 from __future__ import annotations
 
 import ast
@@ -25,6 +27,8 @@ _ENDS = re.escape("\"'`,;:|<>()=#") + r"\s\x00-\x1f\x7f"
 _OPEN = "*?[]{}$%!&\\"
 _NAME_MAX = 255  # bytes in a file's name (a longer segment cannot be a folder of the stage)
 _NAME_RE = re.compile(rf"(?<![\w.~/-])/gcs/([^/{_ENDS}{re.escape(_OPEN)}]*)([^{_ENDS}]*)")
+_ROOT = "/gcs"  # a literal that is the root alone: `os.path.join('/gcs', bucket)`, `Path('/gcs') / bucket`
+VIEW = "view"  # Mount.mode of the view of every bucket, for names made at run time (its bucket is "")
 
 
 @dataclass(frozen=True)
@@ -37,22 +41,32 @@ class Named:
     where: str
 
 
-def names_in_text(text: str, where: str, *, after_value: bool = False, before_value: bool = False) -> list[Named]:
+def names_in_text(text: str, where: str, *, after_value: bool = False, before_value: bool = False,
+                  run_time: bool = False) -> list[Named]:
     """The /gcs names in one string. `after_value`/`before_value`: a value filled in at run time comes right
-    before/after it (an f-string's parts, the left side of `+`), so a name cannot start/end its bucket there."""
-    if "/gcs/" not in text:
+    before/after it (an f-string's parts, the left side of `+`), so a name cannot start/end its bucket there.
+    `run_time`: also a Named with bucket "" for each path whose bucket is made at run time."""
+    if _ROOT not in text:
         return []
+    if run_time and text == _ROOT:
+        return [Named("", "", _ROOT, where)]
     found = []
     for match in _NAME_RE.finditer(text):
         bucket, rest = match.group(1), match.group(2)
-        if (after_value and match.start() == 0) or (rest and not rest.startswith("/")):
-            continue  # the path began earlier, or the bucket's name goes on in a pattern or a value
-        if before_value and match.end() == len(text) and not rest:
-            continue  # `'/gcs/my' + suffix`: the bucket's name is not all here
-        try:
-            validate_bucket(bucket)
-        except SpecError:
-            continue  # not a bucket's name, so nothing to mount
+        if after_value and match.start() == 0:
+            continue  # the path began earlier: not a /gcs path
+        made = (rest and not rest.startswith("/")) or (before_value and match.end() == len(text) and not rest)
+        if not made:  # else the bucket's name goes on in a pattern or a value (`'/gcs/my' + suffix`)
+            try:
+                validate_bucket(bucket)
+            except SpecError:
+                made = bucket == ""  # `'/gcs/' + name`; another string is no bucket's name, so nothing to mount
+                if not made:
+                    continue
+        if made:
+            if run_time:
+                found.append(Named("", "", match.group(0), where))
+            continue
         key = _known_part(rest[1:])
         found.append(Named(bucket, key, f"/gcs/{bucket}/{key}" if key or rest else f"/gcs/{bucket}", where))
     return found
@@ -72,7 +86,7 @@ def _known_part(key: str) -> str:
 def names_in_source(source: str, where: str) -> list[Named]:
     """The names in a Python source's string literals (f-strings' constant parts too; docstrings and other bare
     strings are never used, so not looked at). A source that does not parse names nothing: it fails anyway."""
-    if "/gcs/" not in source:
+    if _ROOT not in source:
         return []
     try:
         tree = ast.parse(source)
@@ -88,10 +102,10 @@ def names_in_source(source: str, where: str) -> list[Named]:
             for i, part in enumerate(parts):
                 skip.add(id(part))
                 if isinstance(part, ast.Constant) and isinstance(part.value, str):
-                    found += names_in_text(part.value, where, after_value=i > 0,
+                    found += names_in_text(part.value, where, after_value=i > 0, run_time=True,
                                            before_value=i + 1 < len(parts) or id(node) in ends_before_value)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
-            found += names_in_text(node.value, where, before_value=id(node) in ends_before_value)
+            found += names_in_text(node.value, where, before_value=id(node) in ends_before_value, run_time=True)
     return found
 
 
@@ -103,12 +117,12 @@ def names_in_spec(spec: JobSpec) -> list[Named]:
     for index, pool in enumerate(spec.worker_pools):
         pool_name = f" (workerPoolSpecs[{index}])" if several else ""
         for word in pool.command:
-            found += names_in_text(word, f"its command{pool_name}")
+            found += names_in_text(word, f"its command{pool_name}", run_time=True)
         for word in pool.args:
-            found += names_in_text(word, f"its args{pool_name}")
+            found += names_in_text(word, f"its args{pool_name}", run_time=True)
         for name, value in pool.env.items():
             if name not in pool.secret_env:
-                found += names_in_text(str(value), f"its environment, {name}{pool_name}")
+                found += names_in_text(str(value), f"its environment, {name}{pool_name}", run_time=True)
     return found
 
 
@@ -121,7 +135,7 @@ def with_named(mounts: list[Mount], names: Iterable[Named]) -> list[Mount]:
         if m.named:
             keys.setdefault(m.bucket, {})[m.key_prefix] = ""  # --output-dir's: kept as it is
     for name in names:
-        if name.bucket not in given:
+        if name.bucket and name.bucket not in given:
             keys.setdefault(name.bucket, {}).setdefault(name.key, f"{name.path} in {name.where}")
     added = []
     for bucket, named in keys.items():
@@ -135,7 +149,13 @@ def with_named(mounts: list[Mount], names: Iterable[Named]) -> list[Mount]:
 
 
 def mount_named(spec: JobSpec, source_names: Iterable[Named] = ()) -> None:
-    """A local job gets, at /gcs, every bucket its spec or its code (`source_names`) names. On Vertex AI nothing
-    is added: it mounts every bucket itself, and refuses no job for naming one."""
-    if spec.backend == "local":
-        spec.mounts = with_named(spec.mounts, [*names_in_spec(spec), *source_names])
+    """A local job gets, at /gcs, every bucket its spec or its code (`source_names`) names, and the view of every
+    bucket when it makes a name at run time. On Vertex AI nothing is added: it mounts every bucket itself, and
+    refuses no job for naming one."""
+    if spec.backend != "local":
+        return
+    names = [*names_in_spec(spec), *source_names]
+    spec.mounts = with_named(spec.mounts, names)
+    made = next((n for n in names if not n.bucket), None)
+    if made and not any(m.mode == VIEW for m in spec.mounts):
+        spec.mounts.append(Mount(bucket="", mode=VIEW, named=f"{made.path} in {made.where}"))

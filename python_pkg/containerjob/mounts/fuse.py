@@ -103,7 +103,11 @@ def _rc_headers(handle: FuseHandle) -> dict[str, str]:
 
 
 def _command(tool: str, bucket: str, prefix: str, mountpoint: str, cache_dir: Path, rc_port: int,
-             rc_login: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+             rc_login: dict[str, str], project: str) -> tuple[list[str], dict[str, str]]:
+    """`bucket` "": the view of every bucket. gcsfuse's dynamic mounting is Vertex's own /gcs (BUCKET_NAME
+    "Optional. Exclude a bucket name from this command to perform dynamic mounting", cloud.google.com/storage/
+    docs/gcsfuse-cli, read 2026-12-07); rclone's root lists the project's buckets, read-only, since rclone makes
+    a bucket for a `mkdir` there (rclone 1.60, tried on the emulator), which Vertex's /gcs never does."""
     env = dict(os.environ)
     emulator = emulator_host()
     if tool == "gcsfuse":
@@ -112,7 +116,7 @@ def _command(tool: str, bucket: str, prefix: str, mountpoint: str, cache_dir: Pa
             cmd += ["--only-dir", prefix]
         if emulator:
             cmd += ["--custom-endpoint", f"{emulator.rstrip('/')}/storage/v1/", "--anonymous-access"]
-        return cmd + [bucket, mountpoint], env
+        return cmd + ([bucket] if bucket else []) + [mountpoint], env
     env = {k: v for k, v in env.items() if not k.startswith("RCLONE_RC_")}  # the remote control is set up here alone
     env.update({"RCLONE_RC_USER": rc_login["user"], "RCLONE_RC_PASS": rc_login["password"]})
     env.update({"RCLONE_CONFIG_CJGCS_TYPE": "google cloud storage", "RCLONE_CONFIG_CJGCS_BUCKET_POLICY_ONLY": "true"})
@@ -123,6 +127,8 @@ def _command(tool: str, bucket: str, prefix: str, mountpoint: str, cache_dir: Pa
         env["RCLONE_CONFIG_CJGCS_SERVICE_ACCOUNT_FILE"] = os.environ["GOOGLE_APPLICATION_CREDENTIALS"]
     else:
         env["RCLONE_CONFIG_CJGCS_ENV_AUTH"] = "true"
+    if not bucket:  # the buckets a listing of the project shows; it needs the project (rclone's "project_number")
+        env["RCLONE_CONFIG_CJGCS_PROJECT_NUMBER"] = project
     remote = f"cjgcs:{bucket}/{prefix}" if prefix else f"cjgcs:{bucket}"
     # write-back 1s, not 0s: rclone 1.60 loses a file renamed right after close when uploads start at
     # once (write tmp + rename is how most libraries save); drain() waits for the queue either way.
@@ -132,7 +138,7 @@ def _command(tool: str, bucket: str, prefix: str, mountpoint: str, cache_dir: Pa
     # files upload at once, each holds its 16 MiB resumable chunk in memory (32 x 16 MiB at most).
     cmd = ["rclone", "mount", remote, mountpoint, "--vfs-cache-mode", "writes", "--vfs-write-back", "1s",
            "--transfers", "32", "--dir-cache-time", "5s", "--cache-dir", str(cache_dir), "--rc",
-           "--rc-addr", f"127.0.0.1:{rc_port}", *_allow_other()]
+           "--rc-addr", f"127.0.0.1:{rc_port}", *_allow_other(), *([] if bucket else ["--read-only"])]
     # rclone's own waits on a silent service (its IO idle timeout, 5 min by default) take the network bound:
     # a read or write through /gcs in a job fails after it instead of hanging
     bound = f"{Settings.load().network_timeout_s}s"
@@ -140,8 +146,10 @@ def _command(tool: str, bucket: str, prefix: str, mountpoint: str, cache_dir: Pa
     return cmd, env
 
 
-def mount(bucket: str, prefix: str, mountpoint: Path, cache_dir: Path, timeout_s: float = 20) -> FuseHandle:
-    """Mount and wait until the kernel shows the mount; a failed start leaves nothing mounted or running."""
+def mount(bucket: str, prefix: str, mountpoint: Path, cache_dir: Path, timeout_s: float = 20, *,
+          project: str = "") -> FuseHandle:
+    """Mount and wait until the kernel shows the mount; a failed start leaves nothing mounted or running.
+    `bucket` "": the view of every bucket (of `project`, with rclone)."""
     tool = fuse_tool()
     mountpoint.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -149,7 +157,7 @@ def mount(bucket: str, prefix: str, mountpoint: Path, cache_dir: Path, timeout_s
     if tool == "rclone":
         rc_port = _free_port()
         rc_auth, rc_login = _new_rc_login(cache_dir)
-    cmd, env = _command(tool, bucket, prefix, str(mountpoint), cache_dir, rc_port, rc_login)
+    cmd, env = _command(tool, bucket, prefix, str(mountpoint), cache_dir, rc_port, rc_login, project)
     log = open(cache_dir / f"{tool}.log", "wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     handle = FuseHandle(tool, bucket, prefix, str(mountpoint), proc.pid, rc_port, rc_auth)
@@ -158,7 +166,7 @@ def mount(bucket: str, prefix: str, mountpoint: Path, cache_dir: Path, timeout_s
         while not is_mounted(str(mountpoint)):
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = (cache_dir / f"{tool}.log").read_text(errors="replace")[-600:]
-                raise MountError(f"{tool} could not mount gs://{bucket}/{prefix} at {mountpoint}: "
+                raise MountError(f"{tool} could not mount gs://{bucket}/{prefix or ('' if bucket else '*')} at {mountpoint}: "
                                  f"{tail.strip() or 'timed out'}")
             time.sleep(0.05)
     except BaseException:  # an interrupt here too: nothing may stay mounted or running

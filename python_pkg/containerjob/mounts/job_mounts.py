@@ -14,13 +14,15 @@ from typing import Any, Callable
 from ..core.errors import MountError, SpecError
 from ..core.settings import Settings
 from ..core.models import Mount
+from ..core.gcs_names import VIEW
 from ..core.gcs_uri import GCS_ROOT
 from . import fuse
-from .storage import gcs_errors, storage_client
+from .storage import emulator_host, gcs_errors, storage_client
 from .sync import BucketStage
 from .transfer import Transfer
 
 Notify = Callable[[str], None]
+GCS_ROOT_DIR = "gcs-root"  # in the job folder: bound at /gcs, under the buckets' own binds; the view's mount point
 
 
 @dataclass
@@ -33,6 +35,7 @@ class BindMount:
 def check_buckets(mounts: list[Mount], project: str | None) -> None:
     """Fail before anything starts when a declared or named bucket is missing or unreadable, or mounted two
     ways; the error says where the job named a bucket no --mount gave."""
+    mounts = [m for m in mounts if m.mode != VIEW]
     if not mounts:
         return
     bucket_locations([m.bucket for m in mounts], project, {m.bucket: m.named for m in mounts if m.named})
@@ -46,10 +49,11 @@ def check_buckets(mounts: list[Mount], project: str | None) -> None:
 
 def described(mounts: list[Mount]) -> dict[str, dict[str, Any]]:
     """/gcs/<bucket> -> what a dry run shows of its bind: the mode, the objects a sync mount downloads (names
-    starting so), and where the job named the bucket when no --mount gave it."""
+    starting so), and where the job named the bucket when no --mount gave it; /gcs -> the view, and where the
+    job makes a name at run time."""
     out: dict[str, dict[str, Any]] = {}
     for m in mounts:
-        entry = out.setdefault(f"{GCS_ROOT}/{m.bucket}", {"mode": m.mode})
+        entry = out.setdefault(f"{GCS_ROOT}/{m.bucket}" if m.bucket else GCS_ROOT, {"mode": m.mode})
         if m.mode == "sync":
             entry.setdefault("downloads", []).append(f"gs://{m.bucket}/{m.key_prefix}*")
         if m.named:
@@ -134,11 +138,44 @@ class JobMounts:
                     if m.mode == "fuse" and m.bucket == bucket and m.prefix:
                         (self.job_dir / "fuse" / bucket / m.prefix).mkdir(parents=True, exist_ok=True)
                 notify(f"gs://{bucket}: mounted with {handle.tool} at /gcs/{bucket} (fuse mode)")
+            view = next((m for m in mounts if m.mode == VIEW), None)
+            if view:
+                self._view(view, project, state, notify)
         except BaseException:
             self.release(keep_stage=False)
             raise
         self._write(state)
         return self.plan(mounts)
+
+    def _view(self, view: Mount, project: str | None, state: dict, notify: Notify) -> None:
+        """Every bucket at /gcs, for a job that makes a bucket's name at run time (Vertex AI shows it every bucket
+        it can read); the named buckets' binds lie over it. A machine that cannot show it runs the job all the
+        same, saying so: such a name then fails as before, with its fix (backends/unsaved.not_mounted)."""
+        emulator = emulator_host()
+        try:
+            if not project and not emulator:
+                raise MountError("no project to list buckets in: give --project")
+            handle = fuse.mount("", "", self.job_dir / GCS_ROOT_DIR, self.job_dir / "fuse-cache" / "-view",
+                                project=project or "containerjob")  # the emulator lists every bucket it holds
+        except MountError as exc:
+            notify(f"/gcs shows only the buckets the job names ({exc}); {view.named} makes a bucket's name at "
+                   "run time: name the bucket in the job or add --mount gs://BUCKET")
+            return
+        state["fuse"].append(handle.__dict__)
+        self._write(state)
+        writes = "read and written" if handle.tool == "gcsfuse" else "read-only: to write one, name it in the job"
+        where = f"project {project}" if project else f"the storage emulator at {emulator}"
+        notify(f"/gcs: every bucket of {where} ({writes}), since {view.named} makes a bucket's name at run time")
+
+    def close_view(self) -> None:
+        """Unmount the view of every bucket before anything walks the job's folder (it would walk the buckets)."""
+        state = self._state()
+        views = [raw for raw in state["fuse"] if not raw["bucket"]]
+        for raw in views:
+            fuse.unmount(fuse.FuseHandle(**raw))
+        if views:
+            state["fuse"] = [raw for raw in state["fuse"] if raw["bucket"]]
+            self._write(state)
 
     def finish(self, *, succeeded: bool) -> str:
         """Drain and unmount fuse mounts, upload sync stages; returns a one-line summary.
