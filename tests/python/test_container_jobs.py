@@ -157,8 +157,8 @@ def test_export_refuses_python_jobs_and_keeps_secrets_out(shell_only, cj_home, t
 
 
 def readme_env_table() -> dict[str, str]:
-    """variable -> its local value as README's env table writes it (placeholders in capitals)."""
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    """variable -> its local value as the docs' env table (docs/vertex.md) writes it (placeholders in capitals)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "vertex.md").read_text()
     table = text[text.index("<!-- env-table"):text.index("<!-- /env-table -->")]
     rows = {}
     for line in table.splitlines():
