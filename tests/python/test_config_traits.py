@@ -73,9 +73,11 @@ async def test_a_job_without_an_image_runs_the_configured_one_and_its_own_option
 def test_magic_config_beats_the_environment_and_none_gives_it_back(ip, cj_home, monkeypatch, capsys):
     monkeypatch.setenv("CONTAINERJOB_DEFAULT_IMAGE", "from-env:1")
     ip.run_line_magic("config", "ContainerJob.default_image = 'from-config:1'")
-    ip.run_cell_magic("containerjob", "--dry-run", "x = 1")
-    assert '"image": "from-config:1"' in capsys.readouterr().out
-    ip.run_line_magic("config", "ContainerJob.default_image = None")
+    try:
+        ip.run_cell_magic("containerjob", "--dry-run", "x = 1")
+        assert '"image": "from-config:1"' in capsys.readouterr().out
+    finally:
+        ip.run_line_magic("config", "ContainerJob.default_image = None")  # the shell outlives the test
     ip.run_cell_magic("containerjob", "--dry-run", "x = 1")
     assert '"image": "from-env:1"' in capsys.readouterr().out
     ip.run_cell_magic("containerjob", "--dry-run --image own:1", "x = 1")
