@@ -17,7 +17,7 @@ text and in widgets display mode, and through JobService.follow with a callback 
 (the floor: engine log streaming without any view). For each: the kernel process's peak RSS during the cell
 (VmHWM after resetting it through /proc/PID/clear_refs) and its RSS after, the iopub messages and
 bytes the kernel sent, and what a saved notebook would keep (stream text + display data + the last
-state of each widget). Also prints the live view's line bound (ContainerJob.log_lines, default
+state of each widget). Also prints the live view's line bound (ContainerJob.log_buffer_lines,
 CONTAINERJOB_LOG_BUFFER_LINES).
 
 Run: python bench/logs.py [--repeat 3] [--seconds 5] [--lines 100000] [--skip-latency] [--skip-flood]
@@ -244,8 +244,8 @@ def flood(args, image: str, home: Path) -> None:
         if setup["reply"]["status"] != "ok":
             raise SystemExit(f"kernel setup failed: {setup['reply']}")
         bound = Settings.load().log_buffer_lines
-        print(f"(b) flood: {lines:,} lines in a real kernel (pid {kernel.pid}); live view bound: ContainerJob.log_lines "
-              f"= 0 -> CONTAINERJOB_LOG_BUFFER_LINES = {bound:,} lines")
+        print(f"(b) flood: {lines:,} lines in a real kernel (pid {kernel.pid}); live view bound: "
+              f"CONTAINERJOB_LOG_BUFFER_LINES = {bound:,} lines")
         floor = ("from containerjob.service import JobService\nfrom containerjob.core.spec import RunOptions\n"
                  "_svc = JobService()\n_rec = _svc.follow(_svc.submit(_svc.prepare(RunOptions(image="
                  f"{image!r}), {body!r}, kind='script', filename='flood.py')), lambda _t: None)\n"

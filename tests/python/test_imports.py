@@ -1,9 +1,9 @@
 """The package's own import graph: no cycles, and no module imports one of a higher layer.
 
 Layers, lowest first: core < mounts < backends < service < scheduling, scheduler < cli, cli_schedule,
-magics, server (and the package root, whose hooks load magics and server). Imports inside functions
-count (a lazy import is still a dependency); imports under `if TYPE_CHECKING:` do not. Third-party
-imports are test_layering.py's business.
+magics, server, config_traits (the `ContainerJob` config magics and server share) and the package root,
+whose hooks load magics and server. Imports inside functions count (a lazy import is still a dependency);
+imports under `if TYPE_CHECKING:` do not. Third-party imports are test_layering.py's business.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("backends",),
     ("service",),
     ("scheduling", "scheduler", "schedule_preview"),
-    ("cli", "cli_options", "cli_schedule", "magics", "server", ""),  # "": the package root (its hooks)
+    ("cli", "cli_options", "cli_schedule", "magics", "server", "config_traits", ""),  # "": the package root (its hooks)
 )
 
 

@@ -316,7 +316,7 @@ def test_config_default_image(ip, engine):
         with pytest.raises(UsageError, match="containerjob-test/missing-default:0"):
             ip.run_cell_magic("containerjob", "", "x = 1")
     finally:
-        ip.run_line_magic("config", "ContainerJob.default_image = ''")
+        ip.run_line_magic("config", "ContainerJob.default_image = None")
 
 
 def test_help_lists_options_and_examples(ip):

@@ -1,11 +1,14 @@
-"""Defaults for every layer, from (lowest to highest) built-ins, a JSON config file and CONTAINERJOB_* variables."""
+"""Defaults for every layer, from (lowest to highest) built-ins, a JSON config file, CONTAINERJOB_* variables and
+values a caller passes (the magic's and the server's `ContainerJob` traitlets). The names are one table: the
+dataclass below, each field's help in its metadata; docs/configuration.md lists them."""
 from __future__ import annotations
 
 import json
 import os
 import sys
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, Mapping
 
 from .errors import SpecError
 
@@ -38,40 +41,44 @@ def _default_ca_bundle() -> str:
     return next((p for p in HOST_CA_BUNDLES if os.path.isfile(p)), "")
 
 
+def _setting(default: Any, help: str) -> Any:
+    """A field with its help: the one place a setting is described (traitlets help, docs test)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every default a job needs; `ContainerJob` traitlets and CLI flags override per use."""
+    """Every default a job needs; per-job options (flags, cell options, REST fields) override per use."""
 
-    home: str = ""
-    default_image: str = ""
-    default_backend: str = "local"
-    project: str = ""
-    region: str = "us-central1"
-    ca_bundle: str = ""
-    pass_proxy: bool = True
-    max_payload_mb: int = 2048
-    log_buffer_lines: int = 10000
-    stop_timeout_s: int = 2
-    # Processes (threads included) one local container may hold: a fork bomb stops there, not at the host's
-    # limit; data loaders and BLAS pools stay far below it. 0 or -1: no limit
-    pids_limit: int = 4096
-    # Seconds without an answer from Cloud Storage, Vertex AI or Cloud Logging before containerjob gives up
-    # on what it was waiting for and says so (silence, not duration: a big transfer that moves is never cut)
-    network_timeout_s: int = 60
-    staging_bucket: str = ""
-    image_repo: str = ""
-    service_account: str = ""
-    vertex_endpoint: str = ""  # default: REGION-aiplatform.googleapis.com
-    vertex_transport: str = "rest"
-    vertex_credentials: str = "adc"  # or "anonymous", for a local fake of the API (Vertex's and Logging's)
-    logging_endpoint: str = ""  # Cloud Logging's API; default: logging.googleapis.com
+    home: str = _setting("", "Where the store, payloads and job files live (default: ~/.local/share/containerjob).")
+    default_image: str = _setting("", "Image for jobs that name none (default: python:X.Y-slim matching the kernel).")
+    default_backend: str = _setting("local", "Backend for jobs that name none.")
+    project: str = _setting("", "GCP project for jobs that name none (default: GOOGLE_CLOUD_PROJECT, gcloud's, ADC's).")
+    region: str = _setting("us-central1", "Vertex AI region.")
+    ca_bundle: str = _setting("", "CA bundle for local containers and image builds (default: the host's; empty: none).")
+    pass_proxy: bool = _setting(True, "Pass the host's HTTP(S)_PROXY variables into local containers.")
+    max_payload_mb: int = _setting(2048, "Largest payload (a cell's pickled inputs, a script's folder) a job takes, in MB.")
+    log_buffer_lines: int = _setting(10000, "Log lines the magic's live view keeps.")
+    stop_timeout_s: int = _setting(2, "Seconds a cancelled local container gets between SIGTERM and SIGKILL.")
+    pids_limit: int = _setting(4096, "Processes (threads included) one local container may hold: a fork bomb stops "
+                                     "there, not at the host's limit. 0 or -1: no limit.")
+    network_timeout_s: int = _setting(60, "Seconds without an answer from Cloud Storage, Vertex AI or Cloud Logging "
+                                          "before containerjob gives up and says so (silence, not duration).")
+    staging_bucket: str = _setting("", "gs:// bucket for Vertex AI payloads and results.")
+    image_repo: str = _setting("", "Artifact Registry repository images are pushed to for Vertex AI.")
+    service_account: str = _setting("", "Service account Vertex AI jobs run as.")
+    vertex_endpoint: str = _setting("", "Vertex AI API endpoint (default: REGION-aiplatform.googleapis.com).")
+    vertex_transport: str = _setting("rest", "Vertex AI client transport (rest or grpc).")
+    vertex_credentials: str = _setting("adc", "adc, or anonymous for a local fake of Vertex's and Logging's APIs.")
+    logging_endpoint: str = _setting("", "Cloud Logging API endpoint (default: logging.googleapis.com).")
 
     @property
     def home_path(self) -> Path:
         return Path(self.home)
 
     @classmethod
-    def load(cls) -> "Settings":
+    def load(cls, overrides: Mapping[str, object] | None = None) -> "Settings":
+        """The file, then CONTAINERJOB_* variables, then `overrides` (a caller's own config layer) on top."""
         values: dict[str, object] = {}
         path = _config_file()
         if path.is_file():
@@ -87,6 +94,10 @@ class Settings:
             env = os.environ.get(f"CONTAINERJOB_{name.upper()}")
             if env is not None:
                 values[name] = env
+        unknown = sorted(set(overrides or {}) - set(types))
+        if unknown:
+            raise SpecError(f"unknown settings {unknown}; allowed: {sorted(types)}")
+        values.update(overrides or {})
         settings = cls(**{k: _coerce(k, v, types[k]) for k, v in values.items()})
         return replace(
             settings,

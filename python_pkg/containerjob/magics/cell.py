@@ -1,7 +1,6 @@
 """`%%containerjob` runs the cell in a container; `%containerjob CMD` manages jobs."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shlex
@@ -10,7 +9,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import CaselessStrEnum, Int, Unicode
+from traitlets import CaselessStrEnum
 
 from ..core.errors import ContainerJobError, JobFailed, SpecError
 from ..core.models import JobStatus
@@ -20,8 +19,8 @@ from ..core.names import analyse, parse_cell, runner_provides
 from ..core.remote_error import raise_in_source
 from ..core.results import signing_key
 from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
-from ..core.settings import Settings
 from ..core.options import argparse_arguments, for_kind, options_from_args
+from ..config_traits import ContainerJobConfig
 from .display import make_view
 from .ipython_lines import ipython_lines
 from .quiet_errors import Interrupted, JobCancelled, hide_cell_frame
@@ -51,15 +50,12 @@ def _names(value: str | None) -> list[str] | None:
 
 
 @magics_class
-class ContainerJob(Magics):
-    """The magics; the class name is the traitlets config section (`%config ContainerJob.default_image = ...`)."""
+class ContainerJob(Magics, ContainerJobConfig):
+    """The magics; the class name is the traitlets config section (`%config ContainerJob.default_image = ...`),
+    the settings' traits (ContainerJobConfig) shared with the server's `c.ContainerJob`."""
 
-    default_image = Unicode("", help="Image for cells without --image (default: python:X.Y-slim matching the kernel).").tag(config=True)
-    default_backend = Unicode("", help="Backend for cells without --backend (default: local).").tag(config=True)
-    project = Unicode("", help="GCP project injected into every job when --project is not given.").tag(config=True)
     display_mode = CaselessStrEnum(["auto", "widgets", "text"], "auto",
                                    help="Live view: widgets in JupyterLab, text in papermill/nbconvert.").tag(config=True)
-    log_lines = Int(0, help="Log lines kept in the live view (default: CONTAINERJOB_LOG_BUFFER_LINES).").tag(config=True)
 
     def __init__(self, shell=None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -69,12 +65,9 @@ class ContainerJob(Magics):
     def service(self) -> JobService:
         """Built per use so %config changes apply at once; the store connection is reused."""
         try:
-            base = Settings.load()
+            settings = self.load_settings()
         except ContainerJobError as exc:
             raise UsageError(str(exc)) from None
-        overrides = {k: v for k, v in (("default_image", self.default_image), ("default_backend", self.default_backend),
-                                       ("project", self.project)) if v}
-        settings = dataclasses.replace(base, **overrides)
         if self._service is None or self._service.settings != settings:
             store = self._service.store if self._service and self._service.settings.home == settings.home else None
             self._service = JobService(settings, store)
@@ -164,7 +157,7 @@ class ContainerJob(Magics):
             print(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
             print(json.dumps(service.dry_run(prepared, origin=self._origin()), indent=2))
             return None
-        view = make_view(self.display_mode, self.log_lines or service.settings.log_buffer_lines)
+        view = make_view(self.display_mode, service.settings.log_buffer_lines)
         view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
         record = service.submit(prepared, origin=self._origin(), notify=view.status)
         view.job = record.id
@@ -289,7 +282,7 @@ class ContainerJob(Magics):
         record = self.service.get(self._one_id("fetch", rest))
         if not record.status.is_final:
             raise UsageError(f"job {record.id} is still {record.status.value}; wait, or %containerjob logs {record.id}")
-        view = make_view(self.display_mode, self.log_lines or self.service.settings.log_buffer_lines)
+        view = make_view(self.display_mode, self.service.settings.log_buffer_lines)
         view.job = record.id  # the same view a followed cell has: its figures and tables come back as such
         view.key = signing_key(self.service.settings.home_path, record.id) \
             if self.service.backend(record.backend).signs_results else None

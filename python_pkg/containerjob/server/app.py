@@ -5,6 +5,7 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from traitlets import Float, Int
 
+from ..config_traits import ContainerJobConfig
 from .context import ServerContext
 from .routes import PREFIX, ROUTES
 
@@ -25,8 +26,10 @@ class ContainerJobExtension(ExtensionApp):
     ctx: ServerContext | None = None
 
     def initialize_settings(self) -> None:
+        """Job settings from `c.ContainerJob.<name>` (the server's config: jupyter_server_config.py/json) over
+        CONTAINERJOB_* and the config file (docs/configuration.md); a bad value stops the extension, named."""
         self.ctx = ServerContext.create(
-            root_dir=self.serverapp.root_dir, log=self.serverapp.log, workers=self.workers,
+            settings=ContainerJobConfig(parent=self).load_settings(), root_dir=self.serverapp.root_dir, log=self.serverapp.log, workers=self.workers,
             local_interval_s=self.local_interval_s, remote_interval_s=self.remote_interval_s, sweep_s=self.sweep_s,
             schedule_interval_s=self.schedule_interval_s)
         self.ctx.start()

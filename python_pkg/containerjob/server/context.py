@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..core.settings import Settings
 from ..scheduler import Scheduler
 from ..service import JobService
 from .errors import public_paths
@@ -27,10 +28,11 @@ class ServerContext:
     _scheduler: threading.Thread | None = None
 
     @classmethod
-    def create(cls, *, root_dir: str, log: logging.Logger, workers: int, local_interval_s: float,
+    def create(cls, *, settings: Settings, root_dir: str, log: logging.Logger, workers: int, local_interval_s: float,
                remote_interval_s: float, sweep_s: float, schedule_interval_s: float) -> "ServerContext":
-        """Settings and the store come from Settings.load() (CONTAINERJOB_HOME), like the kernel's and the CLI's."""
-        service = JobService()
+        """`settings` resolved by the extension (config_traits); the store is at its home, as the kernel's and
+        the CLI's are when they resolve the same home."""
+        service = JobService(settings)
         watcher = Watcher(service, log, local_interval_s=local_interval_s, remote_interval_s=remote_interval_s,
                           sweep_s=sweep_s)
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="containerjob-api")
