@@ -34,8 +34,8 @@ def kernel_image(engine) -> str:
 
 
 @pytest.fixture
-def cj_home(tmp_path, monkeypatch, engine):
-    """Each test gets its own store, payloads and job directories, and no ambient GCP project."""
+def isolated_home(tmp_path, monkeypatch):
+    """Its own store, payloads and job directories, and no ambient GCP project; no engine needed."""
     home = tmp_path / "cjhome"
     monkeypatch.setenv("CONTAINERJOB_HOME", str(home))
     monkeypatch.setenv("CONTAINERJOB_CONFIG", str(tmp_path / "no-config.json"))
@@ -43,6 +43,13 @@ def cj_home(tmp_path, monkeypatch, engine):
     for var in ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT", "GOOGLE_APPLICATION_CREDENTIALS",
                 "CONTAINERJOB_PROJECT", "CONTAINERJOB_DEFAULT_IMAGE", "JPY_SESSION_NAME"):
         monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def cj_home(isolated_home, engine):
+    """Each test gets its own home (isolated_home) on the real engine; its leftover containers are removed."""
+    home = isolated_home
     yield home
     for container in listed(engine, {"label": f"containerjob.store={store_label(home)}"}):
         try:
