@@ -3,21 +3,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import os
+import shlex
 import sys
 from pathlib import Path
 
-from .core.custom_job_file import read_job_file
-from .core.display_lines import plain_log
-from .core.exit_status import exit_status
-from .core.spec import parse_timeout
-from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
-from .service import JobService
-from .core.report import job_details, jobs_table, status_line
-from .core.options import options_from_args
 from .cli_options import add_notebook_arguments, add_run_options, notebook_parameters
 from .cli_schedule import COMMANDS as SCHEDULE_COMMANDS, add_schedule_commands
+from .core.custom_job_file import read_job_file
+from .core.display_lines import plain_log
+from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
+from .core.exit_status import exit_status
+from .core.options import options_from_args
+from .core.report import job_details, jobs_table, status_line
+from .core.spec import parse_timeout
+from .service import JobService
 
 EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BACKEND, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 2, 3, 4, 130, 141
 

@@ -14,15 +14,15 @@ from .backends import Backend, StreamStop, available_backends, backend_class, ge
 from .core.custom_job_file import JobFile, flags_to_every_pool, merged_options, to_custom_job
 from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, ResultRefused, SpecError
 from .core.gcs_names import Named, mount_named, names_in_source
+from .core.job_output import OutputUnreadable
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.options import changed, check_kind
 from .core.payload import Payload, build_container_payload, build_payload, human_size
-from .core.job_output import OutputUnreadable
-from .core.results import JobResult, load_values, read_result, signing_key
 from .core.project import ResolvedProject, resolve_project
+from .core.report import inputs_line
+from .core.results import JobResult, load_values, read_result, signing_key
 from .core.settings import Settings
 from .core.spec import OWN_LABELS, RunOptions, build_spec
-from .core.report import inputs_line
 from .core.store import Store
 from .core.workdir import Workdir
 

@@ -11,6 +11,16 @@ from cjtest import IMAGE, build_kernel_image
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+# Fixtures that start containers: a test using one (directly or through another fixture) is marked `docker`,
+# so `pytest -m "not docker"` runs the rest on a machine without an engine.
+ENGINE_FIXTURES = {"engine", "vertex_fake"}  # vertex_fake: test_vertex_fake.py's, runs jobs in containers
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.docker)
+
 
 @pytest.fixture(scope="session")
 def engine() -> docker.DockerClient:

@@ -12,8 +12,7 @@ from dataclasses import fields
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from IPython.core.error import UsageError
 
 from abusekit import Server, containers_of, route_requests, start_server, stop_server

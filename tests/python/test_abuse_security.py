@@ -18,8 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from IPython.core.error import UsageError
 
 from abusekit import PKG_DIR, Server, cli_env, containers_of, route_requests, start_server, stop_server

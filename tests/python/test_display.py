@@ -88,8 +88,8 @@ def test_the_widget_keeps_a_redrawn_line_as_its_latest_state():
 
 def runner_stdout(tmp_path, cell: str, **env: str) -> str:
     """What the real runner prints for a cell (run here, no container): text and display lines."""
-    from containerjob.magics.ipython_lines import ipython_lines
     from containerjob.core.payload import build_payload
+    from containerjob.magics.ipython_lines import ipython_lines
 
     payload = build_payload(ipython_lines(cell), home=tmp_path, kind="cell", filename="<containerjob cell>")
     environ = {"CONTAINERJOB_PAYLOAD": str(payload.path), "CONTAINERJOB_OUTPUT": str(tmp_path / "out"),

@@ -13,8 +13,8 @@ import docker
 import nbformat
 import pytest
 
-from containerjob.core import notebook
 from containerjob.backends.executor import not_kept
+from containerjob.core import notebook
 from containerjob.core.errors import BackendError, SpecError
 from containerjob.core.job_output import OutputUnreadable
 from containerjob.core.spec import RunOptions

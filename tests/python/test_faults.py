@@ -27,13 +27,22 @@ import pytest
 from IPython.core.error import UsageError
 
 from cjtest import IMAGE, commit_without_python3
+from containerjob.backends.restarts import TRANSIENT_EXIT_CODES
 from containerjob.core.models import JobRecord, JobStatus
 from containerjob.core.spec import RunOptions
 from containerjob.core.store import Store
-from containerjob.backends.restarts import TRANSIENT_EXIT_CODES
 from containerjob.service import JobService
-from faultkit import (PKG, ServerProcess, fill, finished_vertex_record, half_written, home_entries, run_cli,
-                      tmpfs, wait_for)
+from faultkit import (
+    PKG,
+    ServerProcess,
+    fill,
+    finished_vertex_record,
+    half_written,
+    home_entries,
+    run_cli,
+    tmpfs,
+    wait_for,
+)
 
 # A job that stays busy (printing, so a follower gets output to be interrupted in) until its .go file appears.
 TICKING = ("import time\nfor _ in range(1200):\n    print('tick', flush=True)\n    time.sleep(0.1)\n")

@@ -6,9 +6,8 @@ import os
 import pytest
 from IPython.core.error import UsageError
 
-from containerjob.backends.gpu import driver_warning, host_cuda_version, image_cuda_version
-
 from cjtest import IMAGE
+from containerjob.backends.gpu import driver_warning, host_cuda_version, image_cuda_version
 
 HEADER = """\
 +-----------------------------------------------------------------------------------------+

@@ -13,11 +13,10 @@ import traceback
 import pytest
 from IPython.core.error import UsageError
 
+from cjtest import IMAGE, build_image_without_python, run_cell
 from containerjob.core.errors import JobFailed
 from containerjob.core.remote_error import RemoteError
 from containerjob.core.store import Store
-
-from cjtest import IMAGE, build_image_without_python, run_cell
 
 
 def records(cj_home):

@@ -5,8 +5,8 @@ Real fake-gcs-server, real rclone FUSE mounts, real containers.
 from __future__ import annotations
 
 import base64
-import json
 import hashlib
+import json
 import os
 import threading
 import time

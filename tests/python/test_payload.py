@@ -184,7 +184,7 @@ def _blob_class():
 def test_inputs_changed_in_place_are_told_by_the_pages_written(tmp_path):
     """Large inputs come in as copy-on-write mappings of the payload: one the cell only read is unchanged
     without a pass over it, one written is compared where it was written; small ones with the payload file."""
-    Blob = _blob_class()
+    Blob = _blob_class()  # noqa: N806 - a class
     big = 3 << 20
     ns = {name: Blob(bytearray(os.urandom(size))) for name, size in
           (("kept", big), ("poked", big), ("rewritten", big), ("small", 100), ("small2", 100))}
@@ -209,7 +209,7 @@ def test_inputs_changed_in_place_are_told_by_the_pages_written(tmp_path):
 def test_mapped_buffers_are_proven_unchanged_from_their_pages(tmp_path):
     """For buffers still mapped from the file, the answer comes from the pages written (True or False),
     never "compare it all" (None): what spares the runner a pass over a large input the cell only read."""
-    Blob = _blob_class()
+    Blob = _blob_class()  # noqa: N806 - a class
     path = tmp_path / "v.pkl"
     pickle_frames.write(path, pickle_frames.dumps(Blob(bytearray(os.urandom(2 << 20))), cloudpickle.dumps))
     mapped: list = []

@@ -5,7 +5,6 @@ scheduling.restartJobOnWorkerRestart is accepted in a CustomJob file and sent as
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from cjtest import IMAGE
 from containerjob.core.store import Store

@@ -13,8 +13,8 @@ import tornado.httpclient
 from cjtest import IMAGE
 from containerjob.core.store import Store
 from containerjob.server.logs import read_log
-from test_notebooks import make_notebook
 from test_executor import executor  # noqa: F401 - the Vertex fake as the Executor, checked for leftovers
+from test_notebooks import make_notebook
 
 WRITES_FILES = """\
 import os

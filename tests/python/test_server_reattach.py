@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import containerjob
 from cjtest import IMAGE
 from containerjob.core.spec import RunOptions
 from containerjob.core.store import Store

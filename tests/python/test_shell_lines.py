@@ -8,8 +8,8 @@ from IPython.core.error import UsageError
 
 from cjtest import IMAGE, commit_without_shell, run_cell
 from containerjob.core.errors import SpecError
-from containerjob.magics.ipython_lines import ipython_lines
 from containerjob.core.store import Store
+from containerjob.magics.ipython_lines import ipython_lines
 
 
 def test_shell_lines_run_in_the_container_as_in_ipython(ip, capsys):

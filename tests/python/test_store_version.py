@@ -5,8 +5,7 @@ import sqlite3
 
 import pytest
 
-from containerjob.core.errors import SpecError
-from containerjob.core.errors import AlreadyRecorded, IdTaken
+from containerjob.core.errors import AlreadyRecorded, IdTaken, SpecError
 from containerjob.core.models import JobRecord, JobStatus
 from containerjob.core.store import SCHEMA_VERSION, Store
 

@@ -52,7 +52,7 @@ def test_cell_round_trip_with_project_injection(ip, cj_home, gcs, vertex, capsys
     assert ip.user_ns["project"] == ip.user_ns["gcloud_project"] == "my-proj"  # the ID, not the number
     out = capsys.readouterr().out
     assert "on vertex, project number 123456789012" in out  # log chunks streamed into the cell
-    assert f"runs as the project's default Vertex AI service agent in project my-proj, region us-central1" in out
+    assert "runs as the project's default Vertex AI service agent in project my-proj, region us-central1" in out
     (body,) = created(vertex)
     pool = body["jobSpec"]["workerPoolSpecs"][0]
     env = {e["name"]: e["value"] for e in pool["containerSpec"]["env"]}

@@ -12,8 +12,8 @@ from google.api_core import exceptions as gexc
 from google.cloud import aiplatform_v1 as v
 from google.cloud.aiplatform_v1.services.job_service.transports import rest as job_rest
 
-from vertex_fake import VertexFake
 from conftest import listed
+from vertex_fake import VertexFake
 
 IMAGE = "python:3.11-slim"
 PARENT = "projects/my-project/locations/us-central1"

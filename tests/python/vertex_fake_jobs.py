@@ -25,8 +25,18 @@ import docker
 from google.cloud.aiplatform_v1 import CustomJob, DeleteOperationMetadata, JobState
 from google.protobuf import empty_pb2, json_format
 
-from vertex_fake_api import (ApiError, Call, check_display_name, check_labels, new_id, operation, page, parse_body,
-                             precondition, render)
+from vertex_fake_api import (
+    ApiError,
+    Call,
+    check_display_name,
+    check_labels,
+    new_id,
+    operation,
+    page,
+    parse_body,
+    precondition,
+    render,
+)
 
 TERMINAL = {JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED,
             JobState.JOB_STATE_EXPIRED, JobState.JOB_STATE_PARTIALLY_SUCCEEDED}

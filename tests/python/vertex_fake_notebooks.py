@@ -34,12 +34,28 @@ import urllib.parse
 import urllib.request
 
 import docker
-from google.cloud.aiplatform_v1 import (CreateNotebookExecutionJobOperationMetadata, DeleteOperationMetadata, JobState,
-                                        NotebookExecutionJob)
+from google.cloud.aiplatform_v1 import (
+    CreateNotebookExecutionJobOperationMetadata,
+    DeleteOperationMetadata,
+    JobState,
+    NotebookExecutionJob,
+)
 from google.protobuf import empty_pb2
 
-from vertex_fake_api import (GCS_URI, ApiError, Call, check_display_name, check_labels, new_id, operation, order, page,
-                             parse_body, precondition, render)
+from vertex_fake_api import (
+    GCS_URI,
+    ApiError,
+    Call,
+    check_display_name,
+    check_labels,
+    new_id,
+    operation,
+    order,
+    page,
+    parse_body,
+    precondition,
+    render,
+)
 from vertex_fake_jobs import LABEL_FAKE, LABEL_JOB, TERMINAL, Finish, Mount
 
 OUTPUT_ONLY = ("name", "job_state", "status", "create_time", "update_time")

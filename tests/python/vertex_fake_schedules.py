@@ -24,11 +24,20 @@ from croniter import croniter
 from google.cloud.aiplatform_v1 import DeleteOperationMetadata, ResumeScheduleRequest, Schedule
 from google.protobuf import empty_pb2
 
-from vertex_fake_api import (ApiError, Call, check_display_name, new_id, operation, order, page, parse_body,
-                             precondition, render)
+from vertex_fake_api import (
+    ApiError,
+    Call,
+    check_display_name,
+    new_id,
+    operation,
+    order,
+    page,
+    parse_body,
+    precondition,
+    render,
+)
 from vertex_fake_jobs import TERMINAL
-from vertex_fake_notebooks import OUTPUT_ONLY as JOB_OUTPUT_ONLY
-from vertex_fake_notebooks import check_notebook_job
+from vertex_fake_notebooks import OUTPUT_ONLY as JOB_OUTPUT_ONLY, check_notebook_job
 
 OUTPUT_ONLY = ("name", "started_run_count", "state", "create_time", "update_time", "next_run_time", "last_pause_time",
                "last_resume_time", "catch_up", "last_scheduled_run_response")

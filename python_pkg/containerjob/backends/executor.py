@@ -18,8 +18,8 @@ from typing import Any, Iterator
 
 from ..core import job_output, notebook
 from ..core.errors import BackendError, SpecError
-from ..core.job_output import OutputUnreadable
 from ..core.job_files import FINAL_LOG
+from ..core.job_output import OutputUnreadable
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
 from ..core.spec import label_value

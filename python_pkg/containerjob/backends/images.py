@@ -7,8 +7,8 @@ and CA bundle to pip, for networks behind a TLS-intercepting proxy.
 from __future__ import annotations
 
 import hashlib
-import json
 import io
+import json
 import os
 import re
 import tarfile

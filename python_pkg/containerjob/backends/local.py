@@ -24,14 +24,14 @@ from ..core.results import OutputUnreadable, failure_text, read_result
 from ..mounts import fuse
 from ..mounts.job_mounts import GCS_ROOT_DIR, JobMounts
 from . import gpu, replicas, restarts
-from .container_config import container_config
-from .host_files import make_job_safe
-from .unsaved import keep_unsaved, not_mounted
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
+from .container_config import container_config
 from .container_logs import container_text
 from .engine import engine_errors, gone_ok, program_errors
+from .host_files import make_job_safe
 from .leftovers import LABEL_JOB, LABEL_STORE, remove_leftovers
 from .local_images import ready_images
+from .unsaved import keep_unsaved, not_mounted
 
 TIMEOUT_GRACE_S = 5  # the runner enforces --timeout itself; this catches a runner that could not
 EXIT_TIMEOUT = 124

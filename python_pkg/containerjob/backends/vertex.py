@@ -15,15 +15,15 @@ from typing import Any, Iterator
 
 import docker.errors
 
+from ..core.custom_job_file import to_custom_job
 from ..core.errors import BackendUnavailable, ContainerJobError, ResultRefused, SpecError
 from ..core.exit_status import EXIT_TIMEOUT
-from ..core.job_output import OutputUnreadable
 from ..core.job_files import FINAL_LOG
+from ..core.job_output import OutputUnreadable
 from ..core.models import JobRecord, JobSpec, JobStatus
 from ..core.payload import Payload
 from ..core.results import JobResult, failure_text, read_result, signing_key
 from ..core.runtime import result_signing
-from ..core.custom_job_file import to_custom_job
 from ..core.spec import MAX_ENV, label_value
 from ..core.vertex_catalog import require_sendable, unlisted, validate_machine
 from ..mounts.sync import transfer_errors

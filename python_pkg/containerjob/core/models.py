@@ -155,7 +155,7 @@ class StoredSpec(JobSpec):
 
     @classmethod
     def of(cls, spec: JobSpec, payload: str = "", kind: str = "") -> "StoredSpec":
-        return cls.from_dict({**spec.to_dict(redact=True), "payload": payload, "kind": kind})
+        return cls.from_dict({**spec.to_dict(redact=True), "payload": payload, "kind": kind})  # type: ignore[return-value]  # from_dict builds cls
 
     def as_json(self) -> dict[str, Any]:
         """A plain dict, built shallowly (asdict deep-copies: a 1,000-job page would pay for it)."""
@@ -186,7 +186,7 @@ class JobRecord:
 
     def __post_init__(self) -> None:
         if isinstance(self.spec, dict):  # as read from the store or JSON
-            self.spec = StoredSpec.from_dict(self.spec)
+            self.spec = StoredSpec.from_dict(self.spec)  # type: ignore[assignment]  # from_dict builds cls
 
     @property
     def duration_s(self) -> float | None:

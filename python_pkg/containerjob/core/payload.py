@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 import cloudpickle
 
@@ -25,7 +25,7 @@ from .runtime import RUNNER_FILE, pickle_frames, writeback
 from .workdir import Workdir
 
 KERNEL_PYTHON = "%d.%d" % sys.version_info[:2]
-Chunks = Sequence[Any]  # a file's bytes in pieces (bytes, or memoryviews of large buffers: never joined)
+Chunks = Iterable[Any]  # a file's bytes in pieces (bytes, or memoryviews of large buffers: never joined)
 _CODE_MARKERS = (b"_make_function", b"_make_skeleton_class")
 
 

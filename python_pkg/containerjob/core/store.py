@@ -2,6 +2,7 @@
 writers are safe."""
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -185,7 +186,8 @@ class Store:
     def list(self, *, limit: int = 50, offset: int = 0, status: str | None = None,
              backend: str | None = None, active_only: bool = False, origin: str | None = None,
              labels: Mapping[str, str] | None = None) -> list[JobRecord]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         for key, value in (labels or {}).items():
             if not key or '"' in key or "\\" in key:
                 raise SpecError(f"label key {key!r} cannot be searched for: label keys have no quotes or backslashes")
@@ -229,7 +231,7 @@ class Store:
             raise JobNotFound(f"no schedule {schedule_id!r}; see `containerjob schedule list`")
         return json.loads(row[0])
 
-    def list_schedules(self) -> list[dict[str, Any]]:
+    def list_schedules(self) -> builtins.list[dict[str, Any]]:  # `list` here is Store.list
         rows = self._conn().execute("SELECT data FROM schedules ORDER BY created_at").fetchall()
         return [json.loads(r[0]) for r in rows]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable
+from typing import Any, Iterable
 
 from .errors import SpecError
 from .models import JobSpec
@@ -117,7 +117,8 @@ def accelerator_types() -> frozenset[str]:
     """The names aiplatform_v1.AcceleratorType has, less ACCELERATOR_TYPE_UNSPECIFIED (no accelerator)."""
     from google.cloud.aiplatform_v1.types import AcceleratorType
 
-    return frozenset(member.name for member in AcceleratorType) - {"ACCELERATOR_TYPE_UNSPECIFIED"}
+    members: Any = AcceleratorType  # a proto-plus enum: iterable, though its stubs say otherwise
+    return frozenset(member.name for member in members) - {"ACCELERATOR_TYPE_UNSPECIFIED"}
 
 
 def library_version() -> str:

@@ -102,7 +102,7 @@ def collect(script: Path, workdir: str | None, max_bytes: int, leave_out: tuple[
 def _git_files(root: Path) -> list[str] | None:
     """What git would commit under `root` (tracked, and untracked but not ignored), relative to it; None
     when `root` is in no git work tree, or git is not installed (then every .gitignore is read instead)."""
-    run = {"cwd": root, "capture_output": True, "env": {**os.environ, "LC_ALL": "C"}}
+    run: dict[str, Any] = {"cwd": root, "capture_output": True, "env": {**os.environ, "LC_ALL": "C"}}
     try:
         inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], text=True, **run)
     except FileNotFoundError:
@@ -146,7 +146,7 @@ def _walk(root: Path, skip: Callable[[str, bool], bool]) -> Iterator[str]:
         ignore = Path(folder) / ".gitignore"
         if ignore.is_file():
             lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-            chain[rel_folder] = pathspec.GitIgnoreSpec.from_lines(lines).patterns
+            chain[rel_folder] = list(pathspec.GitIgnoreSpec.from_lines(lines).patterns)
         dirs[:] = sorted(d for d in dirs if not ignored(rel_folder / d, True)
                          and not skip((rel_folder / d).as_posix(), True))
         for name in sorted(names):

@@ -5,7 +5,6 @@ from __future__ import annotations
 def load_ipython_extension(ipython) -> None:
     from .cell import ContainerJob
     from .gcsmount import GcsMountMagics
-
     from .quiet_errors import install
 
     ipython.register_magics(ContainerJob(shell=ipython))

@@ -11,16 +11,16 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import CaselessStrEnum
 
+from ..config_traits import ContainerJobConfig
+from ..core.display_lines import plain_log
 from ..core.errors import ContainerJobError, JobFailed, SpecError
 from ..core.models import JobStatus
-from ..service import JobService
-from ..core.display_lines import plain_log
 from ..core.names import analyse, parse_cell, runner_provides
-from ..core.remote_error import raise_in_source
-from ..core.results import signing_key
-from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
 from ..core.options import argparse_arguments, for_kind, options_from_args
-from ..config_traits import ContainerJobConfig
+from ..core.remote_error import raise_in_source
+from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
+from ..core.results import signing_key
+from ..service import JobService
 from .display import make_view
 from .ipython_lines import ipython_lines
 from .quiet_errors import Interrupted, JobCancelled, hide_cell_frame

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..core.errors import MountError, SpecError
-from ..core.settings import Settings
-from ..core.models import Mount
 from ..core.gcs_names import VIEW
 from ..core.gcs_uri import GCS_ROOT
+from ..core.models import Mount
+from ..core.settings import Settings
 from . import fuse
 from .storage import emulator_host, gcs_errors, storage_client
 from .sync import BucketStage

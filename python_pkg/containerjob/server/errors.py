@@ -9,8 +9,7 @@ from typing import Any, Callable
 
 from tornado.web import HTTPError
 
-from ..core.errors import (BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError,
-                           SpecError)
+from ..core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
 
 # The most specific class wins (looked up along the exception's MRO); PayloadError is a SpecError.
 STATUS: dict[type[BaseException], int] = {

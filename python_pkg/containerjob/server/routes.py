@@ -6,8 +6,16 @@ from .jobs import CancelHandler, JobHandler, JobsHandler, ReplicasHandler, Valid
 from .logs import LogsHandler
 from .notebooks import NotebookParametersHandler
 from .outputs import OutputFileHandler, OutputsHandler
-from .schedules import (PauseHandler, PreviewScheduleHandler, ResumeHandler, RunNowHandler, ScheduleHandler,
-                        SchedulesHandler, ValidateEditHandler, ValidateScheduleHandler)
+from .schedules import (
+    PauseHandler,
+    PreviewScheduleHandler,
+    ResumeHandler,
+    RunNowHandler,
+    ScheduleHandler,
+    SchedulesHandler,
+    ValidateEditHandler,
+    ValidateScheduleHandler,
+)
 from .settings import BackendsHandler, SettingsHandler, VersionHandler
 
 PREFIX = "containerjob"

@@ -1,9 +1,8 @@
 """The matplotlib backend of cells (module://containerjob_mpl, chosen by rich_output when a cell imports
 matplotlib): Agg drawing, and plt.show() sends every open figure to the cell, as Jupyter's inline backend."""
+import rich_output  # next to this file, on sys.path in every job
 from matplotlib.backend_bases import FigureManagerBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-import rich_output  # next to this file, on sys.path in every job
 
 FigureCanvas = FigureCanvasAgg
 FigureManager = FigureManagerBase

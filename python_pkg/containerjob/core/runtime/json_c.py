@@ -8,7 +8,7 @@ missing (a Python other than CPython), the json package does the work.
 try:
     import _json
 except ImportError:  # pragma: no cover - CPython always has it
-    _json = None
+    _json = None  # type: ignore[assignment]
 
 _CONSTANTS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -29,7 +29,7 @@ def _unknown(value):
 
 
 if _json is not None:
-    _scan = _json.make_scanner(_Settings())
+    _scan = _json.make_scanner(_Settings())  # type: ignore[arg-type]  # it reads only these attributes
     _encode = _json.make_encoder(None, _unknown, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
 
 

@@ -24,7 +24,7 @@ TOTAL_MAX = 8 << 30  # bytes in all
 FILES_MAX = 1000
 NAMED_MAX = 50  # files named as not kept in the manifest; past that they are counted
 TIMEOUT_S = 120
-_state = {}
+_state: dict = {}
 
 
 def begin(destination, shell=None):

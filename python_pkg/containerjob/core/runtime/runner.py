@@ -29,6 +29,7 @@ import result_signing  # noqa: E402 - its hashing modules load only when a job i
 import rich_output  # noqa: E402 - cheap until a cell displays something
 import shell_lines  # noqa: E402 - subprocess only once a `!cmd` runs
 import values_out  # noqa: E402
+
 SIGNER = None  # a result_signing.Signer when the host gave this job a signing key
 
 

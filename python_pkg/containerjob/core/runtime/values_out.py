@@ -39,7 +39,7 @@ def dump(value):
         frames = pickle_frames.dumps(value)
         if b"__main__" not in frames.inband:
             return frames
-    except Exception:
+    except Exception:  # noqa: BLE001 - plain pickle refused it: cloudpickle below tries by value
         pass
     import cloudpickle
 
