@@ -135,7 +135,6 @@ def with_named(mounts: list[Mount], names: Iterable[Named]) -> list[Mount]:
 
 
 def mount_named(spec: JobSpec, source_names: Iterable[Named] = ()) -> None:
-    """A local job gets, at /gcs, every bucket its spec or its code (`source_names`) names. On Vertex AI nothing
-    is added: it mounts every bucket itself, and refuses no job for naming one."""
-    if spec.backend == "local":
-        spec.mounts = with_named(spec.mounts, [*names_in_spec(spec), *source_names])
+    """A job whose backend does not mount every bucket itself (Traits.mounts_buckets: Vertex AI does, and
+    refuses no job for naming one) gets, at /gcs, every bucket its spec or its code (`source_names`) names."""
+    spec.mounts = with_named(spec.mounts, [*names_in_spec(spec), *source_names])
