@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .backends import Backend, StreamStop, available_backends, backend_class, get_backend
+from .backends import Backend, StreamStop, available_backends, backend_class, backend_traits, get_backend
 from .core.custom_job_file import JobFile, flags_to_every_pool, merged_options, to_custom_job
 from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, ResultRefused, SpecError
 from .core.gcs_names import Named, mount_named, names_in_source
@@ -83,7 +83,8 @@ class JobService:
                             "file: remove the command from the file, or run the file without the Python file")
         if options.include and workdir is None:
             raise SpecError("--include picks files of a script's folder, and this script travels without one: "
-                            "run it as a file (`containerjob run FILE --include PATTERN`), or leave --include out")
+                            "run it as a file (`containerjob run FILE --include PATTERN`), or leave --include out",
+                            field="include")
         where = "the cell" if kind == "cell" else filename
         spec, project = self.spec_for(options, kind, job_file, argv, names_in_source(source, where))
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
@@ -105,7 +106,7 @@ class JobService:
         if job_file and job_file.more_pools:
             flags_to_every_pool(spec, typed, bool(args))
         self._check_kind(spec.backend, kind)
-        mount_named(spec, source_names)
+        self._mount_named(spec, source_names)
         return spec, project
 
     def prepare_script(self, options: RunOptions, path: str | Path, *, workdir: str | None = None,
@@ -161,8 +162,8 @@ class JobService:
         spec = self._build_spec(options, project.project)
         self._check_kind(spec.backend, "notebook")
         executed = notebook.parameterize(nb, values, project.project, declared)
-        mount_named(spec, [n for cell in executed.cells if cell.cell_type == "code"  # the parameters' values too
-                           for n in names_in_source(cell.source, path.name)])
+        self._mount_named(spec, [n for cell in executed.cells if cell.cell_type == "code"  # the parameters' too
+                                 for n in names_in_source(cell.source, path.name)])
         payload = build_notebook_payload(notebook.notebook_bytes(executed), home=self.settings.home_path,
                                          filename=path.name, kernel_name=notebook.kernel_name(nb))
         return Prepared(spec, payload, project)
@@ -175,7 +176,12 @@ class JobService:
         words = {"cell": "cells", "script": "scripts", "notebook": "whole notebooks", "container": "container jobs"}
         takes = [n for n in available_backends() if kind in _kinds(n)]
         raise SpecError(f"{backend.label} runs {' and '.join(words.get(k, k) for k in backend.capabilities['kinds'])} "
-                        f"only, not {words.get(kind, kind)}: use --backend {' or '.join(takes)}")
+                        f"only, not {words.get(kind, kind)}: use --backend {' or '.join(takes)}", field="backend")
+
+    def _mount_named(self, spec: JobSpec, source_names: Iterable[Named]) -> None:
+        """The buckets a job names, mounted at /gcs where its backend does not mount every bucket itself."""
+        if not self.backend(spec.backend).traits.mounts_buckets:
+            mount_named(spec, source_names)
 
     def export(self, job_id: str) -> tuple[dict[str, Any], list[str]]:
         """A container job as the CustomJob file that runs it again (`run --config`, gcloud), with notes on
@@ -213,14 +219,15 @@ class JobService:
                           region=self.settings.region, staging_bucket=self.settings.staging_bucket or None,
                           service_account=self.settings.service_account or None,
                           image_repo=self.settings.image_repo or None,
-                          from_file=exempt, args=args or [], store_home=self.settings.home_path)
+                          from_file=exempt, args=args or [], store_home=self.settings.home_path,
+                          traits_of=backend_traits)
         if job_file:
             spec.network = job_file.network
             spec.restart_job_on_worker_restart = job_file.restart_job_on_worker_restart
             spec.primary.boot_disk_size_gb = job_file.boot_disk_gb or spec.primary.boot_disk_size_gb
             if job_file.more_pools and len(spec.worker_pools) > 1:
                 raise SpecError(f"--replicas and the worker pools of --config {job_file.path} both say how many "
-                                "replicas run: keep one")
+                                "replicas run: keep one", field="replicas")
             spec.worker_pools += [dataclasses.replace(p, env=dict(p.env)) for p in job_file.more_pools]
         return spec
 
@@ -237,11 +244,11 @@ class JobService:
 
     def follow(self, record: JobRecord, on_output: Callable[[str], None], *,
                detach_on_interrupt: bool = False) -> JobRecord:
-        # Vertex enforces scheduling.timeout from when the job runs; a client-side clock from submission
-        # would cancel jobs still waiting for machines.
-        timeout = record.spec.timeout_s if record.backend == "local" else None
-        return self.backend(record.backend).follow(record, on_output, timeout_s=timeout,
-                                                   detach_on_interrupt=detach_on_interrupt)
+        # A backend that enforces the timeout (Vertex: scheduling.timeout) counts from when the job runs; a
+        # client-side clock from submission would cancel jobs still waiting for machines.
+        backend = self.backend(record.backend)
+        timeout = None if backend.traits.enforces_timeout else record.spec.timeout_s
+        return backend.follow(record, on_output, timeout_s=timeout, detach_on_interrupt=detach_on_interrupt)
 
     def result(self, record: JobRecord, *, key: bytes | None = None) -> JobResult:
         """The job's JSON results: what the CLI, the server and finalisation may read. Results its

@@ -17,6 +17,7 @@ from IPython.core.error import UsageError
 
 from abusekit import Server, containers_of, route_requests, start_server, stop_server
 from containerjob import cli
+from containerjob.backends import backend_traits
 from containerjob.core.errors import SpecError
 from containerjob.core.spec import RunOptions, build_spec
 from containerjob.magics.cell import COMMANDS, ContainerJob
@@ -125,12 +126,13 @@ def test_spec_fields_fail_only_with_a_spec_error_naming_the_field(case, tmp_path
     monkeypatch.chdir(tmp_path_factory.getbasetemp())  # relative --requirements paths read nothing of ours
     options = RunOptions(**{name: value, "backend": backend if name != "backend" else value})
     try:
-        build_spec(options, default_image="python:3.11-slim", default_backend="local", project="proj-1",
+        build_spec(options, default_image="python:3.11-slim", default_backend="local", traits_of=backend_traits, project="proj-1",
                    region="us-central1")
     except SpecError as exc:
         assert str(exc).strip() and "\n" not in str(exc).strip()
         words = FIELD_OPTION[name]
         assert not words or any(w in str(exc) for w in words), (name, value, str(exc))
+        assert [p.field for p in exc.problems] == [name], (name, value, str(exc))  # where a form shows it
 
 
 @FUZZ
@@ -139,7 +141,7 @@ def test_spec_fields_fail_only_with_a_spec_error_naming_the_field(case, tmp_path
 def test_all_fields_together_fail_only_with_spec_errors(options, tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.getbasetemp())
     try:
-        build_spec(options, default_image="python:3.11-slim", default_backend="local", project=None)
+        build_spec(options, default_image="python:3.11-slim", default_backend="local", traits_of=backend_traits, project=None)
     except SpecError as exc:
         assert str(exc).strip()
 
@@ -151,7 +153,7 @@ def test_unreadable_paths_are_spec_errors(field, value, tmp_path):
         value = str(tmp_path / "blob.bin")
         (tmp_path / "blob.bin").write_bytes(bytes(range(256)))
     with pytest.raises(SpecError, match=FIELD_OPTION[field][0]):
-        build_spec(RunOptions(**{field: value}), default_image="python:3.11-slim", default_backend="local",
+        build_spec(RunOptions(**{field: value}), default_image="python:3.11-slim", default_backend="local", traits_of=backend_traits,
                    project=None)
 
 

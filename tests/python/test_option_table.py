@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from containerjob.backends import backend_traits
 from containerjob.core.errors import SpecError
 from containerjob.core.options import RunOptions, check_applicable, options_for_backend, options_from_mapping
 
@@ -152,7 +153,7 @@ def test_the_spec_fields_an_option_declares_are_those_it_sets(name, tmp_path):
     def build(extra: dict) -> dict[str, object]:
         options = options_from_mapping({**fixed, **extra})
         # The service resolves the project (the option first) before build_spec, which takes it as given.
-        return _flat(build_spec(options, default_image="python:3.11-slim", default_backend="local",
+        return _flat(build_spec(options, default_image="python:3.11-slim", default_backend="local", traits_of=backend_traits,
                                 project=options.project or "p", region="us-central1"))
 
     before, after = build({}), build({name: SAMPLES[name]})

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import pytest
 
+from containerjob.backends import backend_traits
 from containerjob.core.errors import SpecError
 from containerjob.core.models import JobSpec, redact_env
 from containerjob.core.spec import RunOptions, build_spec, parse_env, parse_gpus, parse_labels, parse_timeout
 
 
 def spec(**kw) -> JobSpec:
-    return build_spec(RunOptions(**kw), default_image="python:3.11-slim", default_backend="local", project="p")
+    return build_spec(RunOptions(**kw), default_image="python:3.11-slim", default_backend="local", traits_of=backend_traits, project="p")
 
 
 def test_defaults_mirror_custom_job_spec():

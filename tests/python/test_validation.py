@@ -8,8 +8,9 @@ import nbformat
 import pytest
 import tornado.httpclient
 
+from containerjob.backends import backend_traits
 from containerjob.core.errors import SpecError
-from containerjob.core.options import RunOptions, named_option, spec_problems
+from containerjob.core.options import RunOptions, spec_problems
 from containerjob.core.spec import build_spec
 
 # Four bad fields the sidebar's forms can send, each refused by a different check of core/spec.py.
@@ -118,25 +119,47 @@ async def test_a_schedule_needs_a_backend_that_runs_schedules(jp_fetch, notebook
     assert await post(jp_fetch, "schedules", "validate", body=good) == (200, {"errors": []})
 
 
-def test_named_option_reads_the_flag_a_refusal_names():
-    assert named_option("--gpus 'x' is not a number: use --gpus N").name == "gpus"
-    assert named_option("--accelerator X does not attach to N1 machines; with n1-standard-4 use ...").name == \
-        "accelerator"
-    assert named_option("label 'Bad=x' is invalid: write key=value").name == "labels"
-    assert named_option("unknown backend 'x': choose one of local").name == "backend"
-    assert named_option("something else entirely") is None
+async def test_a_problem_lands_on_the_field_its_parser_names_whatever_the_message_quotes(jp_fetch):
+    """A value that quotes another option's flag stays that value's problem (the message once decided, and
+    put both of these on options.gpus)."""
+    code, answer = await post(jp_fetch, "jobs", "validate", body={
+        "kind": "cell", "source": "x = 1", "options": {"backend": "--gpus", "labels": ["--gpus=2"]}})
+    assert code == 400 and fields(answer) == ["options.backend", "options.labels"]
+    assert answer["errors"][0]["message"].startswith("unknown backend '--gpus'")
+    assert answer["errors"][1]["message"].startswith("label '--gpus=2' is invalid")
 
 
-def test_spec_problems_runs_the_cli_checks_until_they_pass():
-    def check(options: RunOptions) -> None:
-        build_spec(options, default_image="python:3.11-slim", default_backend="local", project=None)
+async def test_every_option_a_backend_refuses_is_named_once(jp_fetch):
+    code, answer = await post(jp_fetch, "jobs", "validate", body={
+        "kind": "cell", "source": "x = 1", "options": {"backend": "vertex", "gpus": "lots", "credentials": True}})
+    assert code == 400 and fields(answer) == ["options.gpus", "options.credentials"]
+    assert answer["errors"][0]["message"].startswith("--gpus is for local runs")  # not also "'lots' is not a number"
 
+
+def check(options: RunOptions) -> None:
+    build_spec(options, default_image="python:3.11-slim", default_backend="local", traits_of=backend_traits,
+               project=None)
+
+
+def test_one_pass_of_the_spec_checks_names_every_bad_option_on_its_field():
+    with pytest.raises(SpecError) as raised:
+        check(RunOptions(gpus="lots", timeout="soon", replicas="x", labels=["--gpus=1"], name="ok"))
+    assert str(raised.value).startswith("--gpus 'lots' is not a number")  # what the CLI and the magic say
+    assert [p.field for p in raised.value.problems] == ["gpus", "replicas", "labels", "timeout"]
+
+
+def test_spec_problems_reports_the_fields_the_checks_name():
     options = RunOptions(gpus="lots", timeout="soon", replicas="x", name="ok")
     assert [f for f, _ in spec_problems(options, check)] == ["options.gpus", "options.replicas", "options.timeout"]
     assert spec_problems(RunOptions(name="ok"), check) == []
 
     def settings_region(options: RunOptions) -> None:  # a bad server setting: no option's default cures it
-        raise SpecError("--region 'mars' is not a Vertex AI training region")
+        raise SpecError("--region 'mars' is not a Vertex AI training region", field="region")
 
     assert spec_problems(RunOptions(), settings_region) == [
         ("options.region", "--region 'mars' is not a Vertex AI training region")]
+
+    def about_no_option(options: RunOptions) -> None:
+        raise SpecError("--name x: something about the whole job")
+
+    assert spec_problems(RunOptions(), about_no_option) == [("options", "--name x: something about the whole job")]

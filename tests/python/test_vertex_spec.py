@@ -119,9 +119,11 @@ def test_a_local_job_never_imports_the_client_library(tmp_path, cj_home):
     import sys
 
     code = ("import sys; from containerjob.core.spec import RunOptions, build_spec; "
-            "build_spec(RunOptions(), default_image='python:3.12-slim', default_backend='local', project=None); "
+            "from containerjob.backends import backend_traits as traits_of; "
+            "build_spec(RunOptions(), default_image='python:3.12-slim', default_backend='local', project=None, "
+            "traits_of=traits_of); "
             "build_spec(RunOptions(backend='vertex', machine_type='n1-standard-8'), default_image='python:3.12-slim', "
-            "default_backend='local', project='p', region='us-central1'); "
+            "default_backend='local', project='p', region='us-central1', traits_of=traits_of); "
             "print('google.cloud.aiplatform_v1' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert done.stdout.strip() == "False", done.stderr

@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ..core.errors import BackendUnavailable, SpecError
+from ..core.models import Traits
 from .base import Backend, Capabilities, HostedSchedules, Outcome, StreamStop
 
 GROUP = "containerjob.backends"
@@ -23,7 +24,7 @@ BUILTIN = {
 }
 
 __all__ = ["Backend", "Capabilities", "HostedSchedules", "Outcome", "StreamStop", "available_backends", "backend_class",
-           "get_backend"]
+           "backend_traits", "get_backend"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,7 +44,7 @@ def backend_class(name: str) -> type[Backend]:
     """The class registered as `name`; unknown names are a SpecError naming the choices."""
     target = _registered().get(name)
     if target is None:
-        raise SpecError(f"unknown backend {name!r}: choose one of {', '.join(available_backends())}")
+        raise SpecError(f"unknown backend {name!r}: choose one of {', '.join(available_backends())}", field="backend")
     module, _, attr = target.partition(":")
     try:
         cls = getattr(importlib.import_module(module), attr)
@@ -51,8 +52,13 @@ def backend_class(name: str) -> type[Backend]:
         raise BackendUnavailable(f"backend {name!r} cannot be loaded from {target} ({type(exc).__name__}: {exc}); "
                                  "reinstall the package that provides it or choose another backend") from None
     if not (isinstance(cls, type) and issubclass(cls, Backend)):
-        raise SpecError(f"backend {name!r} ({target}) is not a containerjob Backend")
+        raise SpecError(f"backend {name!r} ({target}) is not a containerjob Backend", field="backend")
     return cls
+
+
+def backend_traits(name: str) -> Traits:
+    """How the backend called `name` runs jobs (what build_spec and the callers decide by)."""
+    return backend_class(name).traits
 
 
 def get_backend(name: str, **kwargs: Any) -> Backend:

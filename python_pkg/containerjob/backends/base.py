@@ -21,7 +21,7 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping, TypedDict
 from ..core import replica_states
 from ..core.errors import BackendUnavailable, ContainerJobError, IdTaken, JobNotFound, SpecError, unwritable
 from ..core.job_files import FINAL_LOG, read_log
-from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, StoredSpec, new_job_id
+from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, StoredSpec, Traits, new_job_id
 from ..core.payload import Payload
 from ..core.replica_states import ReplicaState
 from ..core.settings import Settings
@@ -100,6 +100,7 @@ class Backend(ABC):
     name: ClassVar[str]
     label: ClassVar[str]  # for people: "Local container (Docker)"
     capabilities: ClassVar[Capabilities]
+    traits: ClassVar[Traits]  # how it runs jobs, for the decisions callers make by it (core/models.py)
     poll_s: ClassVar[float] = 0.25  # how often follow() re-checks a job whose logs ended
     started_status: ClassVar[JobStatus] = JobStatus.RUNNING  # a job `start` returned for (Vertex: QUEUED)
     # results come back through storage others can write: the runner signs them, the kernel checks first

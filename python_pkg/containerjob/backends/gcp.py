@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 from ..core.errors import BackendError, BackendUnavailable, MountError, ResourceGone, SpecError
-from ..core.models import JobRecord, JobSpec, JobStatus
+from ..core.models import JobRecord, JobSpec, JobStatus, Traits
 from ..core.project import resolve_project
 from ..mounts.sync import transfer_errors
 from .base import Backend
@@ -100,6 +100,9 @@ class GcpBackend(Backend):
     client_kind: ClassVar[str]  # the aiplatform_v1 client for it
     resource_kind: ClassVar[str]  # for people: "CustomJob"
     started_status = JobStatus.QUEUED  # created; refresh follows Vertex through PENDING to RUNNING
+    # Vertex AI machines: a job outlives the kernel and times itself (scheduling.timeout, executionTimeout),
+    # and sees every bucket at /gcs
+    traits = Traits(runs_locally=False, enforces_timeout=True, mounts_buckets=True, cloud_machines=True)
 
     def __init__(self, settings, store) -> None:
         super().__init__(settings, store)

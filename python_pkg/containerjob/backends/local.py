@@ -17,7 +17,7 @@ from ..core import replica_states
 from ..core.errors import BackendUnavailable, ContainerJobError, JobLost, MountError, SpecError
 from ..core.gcs_uri import gcs_path
 from ..core.job_files import FINAL_LOG
-from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica
+from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica, Traits
 from ..core.payload import Payload
 from ..core.project import adc_file, output_dirs
 from ..core.results import OutputUnreadable, failure_text, read_result
@@ -44,6 +44,8 @@ class LocalBackend(Backend):
     label = "Local container (Docker)"
     capabilities = Capabilities(kinds=["cell", "script", "notebook", "container"], schedules=True, gpus=False, cancel=True,
                                 live_logs=True)  # gpus: see host_capabilities()
+    # this machine's engine: the follower times a job, an interrupt stops it, /gcs holds the buckets it names
+    traits = Traits(runs_locally=True, enforces_timeout=False, mounts_buckets=False, cloud_machines=False)
 
     def __init__(self, settings, store, client: docker.DockerClient | None = None) -> None:
         super().__init__(settings, store)

@@ -149,11 +149,9 @@ def with_named(mounts: list[Mount], names: Iterable[Named]) -> list[Mount]:
 
 
 def mount_named(spec: JobSpec, source_names: Iterable[Named] = ()) -> None:
-    """A local job gets, at /gcs, every bucket its spec or its code (`source_names`) names, and the view of every
-    bucket when it makes a name at run time. On Vertex AI nothing is added: it mounts every bucket itself, and
-    refuses no job for naming one."""
-    if spec.backend != "local":
-        return
+    """A job whose backend does not mount every bucket itself (Traits.mounts_buckets: Vertex AI does, and
+    refuses no job for naming one) gets, at /gcs, every bucket its spec or its code (`source_names`) names, and
+    the view of every bucket when it makes a name at run time."""
     names = [*names_in_spec(spec), *source_names]
     spec.mounts = with_named(spec.mounts, names)
     made = next((n for n in names if not n.bucket), None)

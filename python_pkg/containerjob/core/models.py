@@ -97,6 +97,17 @@ class Mount:
         return f"{self.prefix}/" if self.prefix else ""
 
 
+@dataclass(frozen=True)
+class Traits:
+    """How a backend runs jobs, as the code outside backends/ decides by it (never by a backend's name):
+    each backend class declares its own (`Backend.traits`), so a plugin is treated as what it does."""
+
+    runs_locally: bool  # on this machine: watched often, stopped (not left running) on an interrupt, local folders bind
+    enforces_timeout: bool  # the backend stops a job at spec.timeout_s itself; else the follower's clock does
+    mounts_buckets: bool  # every bucket is at /gcs already; else the spec mounts the buckets a job's code names
+    cloud_machines: bool  # Vertex AI machines in a region: --region, the machine type and accelerator are checked
+
+
 @dataclass
 class JobSpec:
     """What to run and where; the same object drives every backend."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from typing import Any, Callable, Mapping
 
-from .errors import SpecError
+from .errors import Problems, SpecError
 from .option_table import OPTIONS, WHERE, Option
 
 _PY_TYPES = {"text": "str | None", "flag": "bool", "list": "list[str]"}
@@ -105,39 +104,31 @@ def _value_problem(option: Option, value: Any, field: str) -> str | None:
     return None
 
 
-_FLAG_RE = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
-
-
-def named_option(message: str) -> Option | None:
-    """The option a refusal is about: the first table flag it names (`--gpus 'lots' is not a number`), else
-    the first flag it names without its dashes (`label 'x' is invalid`, `unknown backend 'x'`)."""
-    by_flag = {o.cli_flag: o for o in OPTIONS}
-    for flag in _FLAG_RE.findall(message):
-        if flag in by_flag:
-            return by_flag[flag]
-    bare = [(m.start(), o) for o in OPTIONS if (m := re.search(rf"(?<![\w-]){o.cli_flag[2:]}(?![\w-])", message))]
-    return min(bare, key=lambda found: found[0])[1] if bare else None
-
-
 def spec_problems(options: RunOptions, check: Callable[[RunOptions], object],
                   where: str = "options") -> list[Problem]:
-    """Every refusal of `check` (the CLI's own checks, which stop at the first problem), one option at a
-    time: the option a refusal names is set back to its default and `check` runs again, until it passes. A
+    """Every refusal of `check` (the checks the CLI runs), each on the field its SpecError names. A pass
+    reports all its problems at once (SpecError.problems); their options are then set back to their defaults
+    and `check` runs again, for the checks that run only after those passed (the backend's job kinds). A
     refusal that names no option, or one its option's default does not cure (a server setting's value), ends
-    the search: it is reported under `where` unless it was already."""
+    the search: one naming no option is reported under `where`."""
     problems: list[Problem] = []
     seen: set[str] = set()
+    names = {o.name for o in OPTIONS}
     while True:
         try:
             check(options)
             return problems
         except SpecError as exc:
-            message, option = str(exc), named_option(str(exc))
-            if option is None or option.name in seen:
-                return problems if any(m == message for _, m in problems) else [*problems, (where, message)]
-            seen.add(option.name)
-            problems.append((f"{where}.{option.name}", message))
-            options = dataclasses.replace(options, **{option.name: getattr(RunOptions(), option.name)})
+            found = exc.problems
+        for problem in found:
+            entry = (f"{where}.{problem.field}" if problem.field in names else where, str(problem))
+            if entry not in problems:
+                problems.append(entry)
+        fields = {p.field or "" for p in found}  # "": a problem of no one option, which no default cures
+        if not fields <= names or fields & seen:
+            return problems
+        seen |= fields
+        options = dataclasses.replace(options, **{name: getattr(RunOptions(), name) for name in fields})
 
 
 def changed(options: RunOptions) -> dict[str, Any]:
@@ -149,13 +140,15 @@ def changed(options: RunOptions) -> dict[str, Any]:
 def check_applicable(options: RunOptions, backend: str, exempt: frozenset[str] = frozenset()) -> None:
     """Refuse an option the chosen backend would ignore (no silent drop), naming where it applies; `exempt`:
     options a CustomJob file set, which mean the same file everywhere (core/custom_job_file.py)."""
-    defaults = RunOptions()
+    defaults, found = RunOptions(), Problems()
     for option in OPTIONS:
         if option.name in exempt:
             continue
         if getattr(options, option.name) != getattr(defaults, option.name) and not option.accepts(backend):
             hint = f"; {option.hint}" if backend in option.hint_for else ""
-            raise SpecError(f"{option.cli_flag} is for {option.where()}, not --backend {backend}{hint}")
+            found.add(SpecError(f"{option.cli_flag} is for {option.where()}, not --backend {backend}{hint}",
+                                field=option.name))
+    found.raise_any()
 
 
 _KIND_WORDS = {"cell": "cells", "script": "Python files", "notebook": "notebooks",
@@ -164,11 +157,12 @@ _KIND_WORDS = {"cell": "cells", "script": "Python files", "notebook": "notebooks
 
 def check_kind(options: RunOptions, kind: str) -> None:
     """Refuse an option this job kind would ignore (--command with a Python file, --pip for a container job)."""
-    defaults = RunOptions()
+    defaults, found = RunOptions(), Problems()
     for option in OPTIONS:
         if getattr(options, option.name) != getattr(defaults, option.name) and kind not in option.kinds:
             takes = " and ".join(_KIND_WORDS[k] for k in option.kinds)
-            raise SpecError(f"{option.cli_flag} is for {takes}, not {_KIND_WORDS[kind]}")
+            found.add(SpecError(f"{option.cli_flag} is for {takes}, not {_KIND_WORDS[kind]}", field=option.name))
+    found.raise_any()
 
 
 def options_for_backend(backend: str) -> list[str]:

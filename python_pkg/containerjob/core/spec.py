@@ -7,11 +7,12 @@ import re
 import shlex
 import stat
 from pathlib import Path
+from typing import Callable
 
-from .errors import SpecError
+from .errors import Problems, SpecError
 from .gcs_uri import parse_mount, split_gs
 from .host_paths import confine
-from .models import JobSpec, Mount, WorkerPool
+from .models import JobSpec, Mount, Traits, WorkerPool
 from .options import RunOptions, check_applicable
 from .vertex_catalog import parse_accelerator, validate_machine, validate_region
 
@@ -35,9 +36,9 @@ def parse_gpus(value: str | None) -> int:
     try:
         count = int(value)
     except ValueError:
-        raise SpecError(f"--gpus {value!r} is not a number: use --gpus N (N >= 1) or --gpus all") from None
+        raise SpecError(f"--gpus {value!r} is not a number: use --gpus N (N >= 1) or --gpus all", field="gpus") from None
     if count < 0 or count > 64:
-        raise SpecError(f"--gpus {count} is out of range: use 1..64 or all (0 means no GPU, the default)")
+        raise SpecError(f"--gpus {count} is out of range: use 1..64 or all (0 means no GPU, the default)", field="gpus")
     return count
 
 
@@ -54,10 +55,12 @@ def parse_timeout(value: str | None) -> int | float | None:
     match = _DURATION_RE.match(value.strip().lower())
     amount = float(match.group(1)) if match else 0
     if not amount:
-        raise SpecError(f"--timeout {value!r} is not a positive duration: use seconds (90, 90.5) or 90s, 10m, 2h, 1d")
+        raise SpecError(f"--timeout {value!r} is not a positive duration: use seconds (90, 90.5) or 90s, 10m, 2h, 1d",
+                        field="timeout")
     seconds = amount * _UNITS[match.group(2)]
     if seconds > MAX_DURATION_S:
-        raise SpecError(f"--timeout {value!r} is longer than a protobuf Duration holds ({MAX_DURATION_S:,} s)")
+        raise SpecError(f"--timeout {value!r} is longer than a protobuf Duration holds ({MAX_DURATION_S:,} s)",
+                        field="timeout")
     return int(seconds) if seconds == int(seconds) else seconds
 
 
@@ -71,19 +74,21 @@ def parse_env(items: list[str], flag: str = "--env") -> dict[str, str]:
     """NAME=VALUE items; `flag` names the option in errors (--secret-env's never show the item: it may be the
     value)."""
     env: dict[str, str] = {}
+    field = flag[2:].replace("-", "_")  # the option's name in the table: env, secret_env
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
             shown = "an item" if flag == "--secret-env" else repr(item)
-            raise SpecError(f"{flag} {shown} has no '=': write {flag} NAME=VALUE")
+            raise SpecError(f"{flag} {shown} has no '=': write {flag} NAME=VALUE", field=field)
         if not _ENV_NAME_RE.match(name):
-            raise SpecError(f"{flag} name {name!r} is not a valid variable name: use letters, digits and _ (not first)")
+            raise SpecError(f"{flag} name {name!r} is not a valid variable name: use letters, digits and _ (not first)",
+                            field=field)
         if name.startswith(RESERVED_ENV_PREFIX):
-            raise SpecError(f"{flag} {name} is reserved for containerjob itself: choose another name")
+            raise SpecError(f"{flag} {name} is reserved for containerjob itself: choose another name", field=field)
         env[name] = value
     if len(env) > MAX_ENV:
         raise SpecError(f"{flag}: {len(env)} variables; Vertex AI takes at most {MAX_ENV} per container (containerjob "
-                        "adds a few of its own there): pass fewer, e.g. one holding a JSON or a file under /gcs")
+                        "adds a few of its own there): pass fewer, e.g. one holding a JSON or a file under /gcs", field=field)
     return env
 
 
@@ -93,10 +98,10 @@ def parse_secret_env(env: list[str], secret_env: list[str]) -> tuple[dict[str, s
     both = sorted(set(plain) & set(secret))
     if both:
         raise SpecError(f"--env and --secret-env both set {', '.join(both)}: give each variable once, with "
-                        "--secret-env when its value is a secret")
+                        "--secret-env when its value is a secret", field="secret_env")
     if len(plain) + len(secret) > MAX_ENV:
         raise SpecError(f"--env and --secret-env: {len(plain) + len(secret)} variables; Vertex AI takes at most "
-                        f"{MAX_ENV} per container: pass fewer, e.g. one holding a JSON or a file under /gcs")
+                        f"{MAX_ENV} per container: pass fewer, e.g. one holding a JSON or a file under /gcs", field="env")
     return {**plain, **secret}, sorted(secret)
 
 
@@ -125,11 +130,10 @@ def parse_labels(items: list[str]) -> dict[str, str]:
         if not sep or not key or not (key[0].isalpha() and _label_text(key)) or not _label_text(value):
             raise SpecError(
                 f"label {item!r} is invalid: write key=value, each at most {MAX_LABEL_CHARS} characters of lowercase "
-                "letters (international ones too), digits, _ and -, the key starting with a letter"
-            )
+                "letters (international ones too), digits, _ and -, the key starting with a letter", field="labels")
         if key in OWN_LABELS:
             raise SpecError(f"label {item!r} clashes with containerjob's own label {key} ({OWN_LABELS[key]}), which "
-                            "it sets on every job: choose another key")
+                            "it sets on every job: choose another key", field="labels")
         labels[key] = value
     return labels
 
@@ -146,19 +150,21 @@ def parse_requirements_file(path: str | None, store_home: Path | None = None) ->
         info = os.stat(full)  # before open(): opening a FIFO would block, /dev/zero would never end
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_REQUIREMENTS_BYTES:
             raise SpecError(f"--requirements {path!r} is not a requirements.txt (a regular file of at most "
-                            f"{MAX_REQUIREMENTS_BYTES // 1024} KiB); give the path of one")
+                            f"{MAX_REQUIREMENTS_BYTES // 1024} KiB); give the path of one", field="requirements")
         with open(full, encoding="utf-8") as fh:
             text = fh.read(MAX_REQUIREMENTS_BYTES + 1)
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, or bytes that are not UTF-8
         reason = exc.strerror if isinstance(exc, OSError) else str(exc).split(":")[0]
-        raise SpecError(f"--requirements {path!r}: cannot read it ({reason}); give the path of a requirements.txt") from None
+        raise SpecError(f"--requirements {path!r}: cannot read it ({reason}); give the path of a requirements.txt",
+                        field="requirements") from None
     return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
 def parse_pip(items: list[str]) -> list[str]:
     bad = [i for i in items if not i.strip() or i.strip().startswith("-")]
     if bad:
-        raise SpecError(f"--pip {bad[0]!r} is not a requirement: give names like numpy==2.1 (options go in --requirements)")
+        raise SpecError(f"--pip {bad[0]!r} is not a requirement: give names like numpy==2.1 (options go in "
+                        "--requirements)", field="pip")
     return [i.strip() for i in items]
 
 
@@ -169,10 +175,11 @@ def parse_command(value: str | None) -> list[str]:
     try:
         words = shlex.split(value)
     except ValueError as exc:
-        raise SpecError(f"--command {value!r} cannot be split into words ({exc}); close the quote or escape it") from None
+        raise SpecError(f"--command {value!r} cannot be split into words ({exc}); close the quote or escape it",
+                        field="command") from None
     if not words:
         raise SpecError("--command is empty: give the program and its arguments, e.g. --command 'python3 train.py', "
-                        "or leave it out to run the image's own ENTRYPOINT")
+                        "or leave it out to run the image's own ENTRYPOINT", field="command")
     return words
 
 
@@ -186,8 +193,7 @@ def validate_image(image: str) -> str:
     if not image or not _IMAGE_RE.match(image):
         raise SpecError(
             f"--image {image!r} is not a valid image reference: use NAME[:TAG] such as python:3.11-slim "
-            "or REGION-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG"
-        )
+            "or REGION-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG", field="image")
     return image
 
 
@@ -202,65 +208,68 @@ def validate_output_dir(value: str | None, store_home: Path | None = None) -> st
 
 
 def build_spec(options: RunOptions, *, default_image: str, default_backend: str, project: str | None,
-               region: str | None = None, staging_bucket: str | None = None,
+               traits_of: Callable[[str], Traits], region: str | None = None, staging_bucket: str | None = None,
                service_account: str | None = None, image_repo: str | None = None,
                from_file: frozenset[str] = frozenset(), args: list[str] | None = None,
                store_home: Path | None = None) -> JobSpec:
-    """Validate everything a backend needs; raises SpecError on the first problem. `from_file`: the options
-    a CustomJob file set, valid on every backend (see check_applicable). `args`: containerSpec.args.
+    """Validate everything a backend needs; raises SpecError on the first problem, carrying every problem
+    found (SpecError.problems: the checks of one option do not wait for another's). `traits_of`: a backend's
+    Traits by its name (backends.backend_traits; an unknown name is refused). `from_file`: the options a
+    CustomJob file set, valid on every backend (see check_applicable). `args`: containerSpec.args.
     `store_home`: containerjob's home, which no host path a job is given may reach (core/host_paths.py)."""
+    found = Problems()
     backend = options.backend or default_backend
-    check_applicable(options, backend, from_file)
-    image = validate_image(options.image or default_image)
-    accelerator, count = parse_accelerator(options.accelerator)  # the table keeps --gpus local, this remote
-    count = count or parse_gpus(options.gpus)
-    if backend in ("vertex", "executor"):
-        region = validate_region(options.region or region or "")
-        validate_machine(options.machine_type or "n1-standard-4", accelerator, count)
+    traits = found.check("backend", traits_of, backend)
+    if traits is not None:
+        found.check(None, check_applicable, options, backend, from_file)
+        refused = {p.field for p in found.found if p.field}  # checked no further: one problem a field
+        options = dataclasses.replace(options, **{name: getattr(RunOptions(), name) for name in refused})
+    image = found.check("image", validate_image, options.image or default_image)
+    parsed = found.check("accelerator", parse_accelerator, options.accelerator)
+    accelerator, count = parsed or (None, 0)
+    count = count or found.check("gpus", parse_gpus, options.gpus) or 0  # the table keeps --gpus local, this remote
+    machine_type = options.machine_type or "n1-standard-4"
+    if traits is not None and traits.cloud_machines:
+        found.check("region", validate_region, options.region or region or "")
+        if parsed is not None:
+            found.check("machine_type", validate_machine, machine_type, accelerator, count)
     name = (options.name or "containerjob").strip()
-    if len(name) > 128 or not name.isprintable():
-        raise SpecError("--name must be printable text of at most 128 characters")
-    try:
-        replicas = int(options.replicas or 1)
-    except ValueError:
-        raise SpecError(f"--replicas {options.replicas!r} is not a number: use 1 or more") from None
-    if not 1 <= replicas <= 1000:
-        raise SpecError(f"--replicas {replicas} is out of range: use 1..1000")
-    env, secret_env = parse_secret_env(options.env, options.secret_env)
-    pool = WorkerPool(
-        image=image,
-        command=parse_command(options.command),
-        args=list(args or []),
-        env=env,
-        secret_env=secret_env,
-        machine_type=options.machine_type or "n1-standard-4",
-        accelerator_type=accelerator or ("NVIDIA_GPU" if count else None),
-        accelerator_count=count,
-    )
+    found.check("name", _check_name, name)
+    replicas = found.check("replicas", _parse_replicas, options.replicas) or 1
+    env, secret_env = found.check("env", parse_secret_env, options.env, options.secret_env) or ({}, [])
+    command = found.check("command", parse_command, options.command) or []
+    staging = options.staging_bucket or staging_bucket
+    if staging:
+        bucket = found.check("staging_bucket", split_gs, staging if staging.startswith("gs://") else f"gs://{staging}",
+                             "--staging-bucket")
+        staging = bucket[0] if bucket else None
+    labels = found.check("labels", parse_labels, options.labels) or {}
+    output_dir = found.check("output_dir", validate_output_dir, options.output_dir, store_home)
+    if output_dir and traits is not None and not traits.runs_locally and not output_dir.startswith("gs://"):
+        found.add(SpecError(f"--output-dir {options.output_dir!r} is a local folder, which Vertex AI cannot see: "
+                            "give gs://BUCKET/PREFIX", field="output_dir"))
+    mounts = [m for m in (found.check("mounts", parse_mount, m) for m in options.mounts) if m is not None]
+    requirements = [*(found.check("requirements", parse_requirements_file, options.requirements, store_home) or []),
+                    *(found.check("pip", parse_pip, options.pip) or [])]
+    image_repo = (options.image_repo or image_repo or "").strip().rstrip("/")
+    found.check("image_repo", _check_image_repo, image_repo)
+    sa = options.service_account or service_account
+    found.check("service_account", _check_service_account, sa)
+    timeout_s = found.check("timeout", parse_timeout, options.timeout)
+    runtime_template = found.check("runtime_template", _runtime_template, options.runtime_template)
+    found.raise_any()
+    assert image is not None
+    pool = WorkerPool(image=image, command=command, args=list(args or []), env=env, secret_env=secret_env,
+                      machine_type=machine_type, accelerator_type=accelerator or ("NVIDIA_GPU" if count else None),
+                      accelerator_count=count)
     pools = [pool]
     if replicas > 1:  # as Vertex wants it: one chief (workerpool0), the other replicas as workers (workerpool1)
         pools.append(dataclasses.replace(pool, env=dict(pool.env), args=list(pool.args), replica_count=replicas - 1))
-    staging = options.staging_bucket or staging_bucket
-    if staging:
-        staging = split_gs(staging if staging.startswith("gs://") else f"gs://{staging}", "--staging-bucket")[0]
-    labels = {"containerjob-job": label_value(name) or "job", **parse_labels(options.labels)}
-    output_dir = validate_output_dir(options.output_dir, store_home)
-    if output_dir and backend in ("vertex", "executor") and not output_dir.startswith("gs://"):
-        raise SpecError(f"--output-dir {options.output_dir!r} is a local folder, which Vertex AI cannot see: "
-                        "give gs://BUCKET/PREFIX")
-    mounts = [parse_mount(m) for m in options.mounts]
     if output_dir and output_dir.startswith("gs://"):
-        bucket, prefix = split_gs(output_dir, "--output-dir")
-        if not any(m.bucket == bucket and m.mode == "fuse" for m in mounts):  # fuse mounts whole buckets
-            mounts.append(Mount(bucket=bucket, prefix=f"{prefix}/" if prefix else "", mode="sync",
+        out_bucket, prefix = split_gs(output_dir, "--output-dir")
+        if not any(m.bucket == out_bucket and m.mode == "fuse" for m in mounts):  # fuse mounts whole buckets
+            mounts.append(Mount(bucket=out_bucket, prefix=f"{prefix}/" if prefix else "", mode="sync",
                                 named=f"--output-dir {output_dir}"))
-    requirements = [*parse_requirements_file(options.requirements, store_home), *parse_pip(options.pip)]
-    image_repo = (options.image_repo or image_repo or "").strip().rstrip("/")
-    if image_repo and not _IMAGE_RE.match(f"{image_repo}/x:y"):
-        raise SpecError(f"--image-repo {image_repo!r} is not a registry path: use REGION-docker.pkg.dev/PROJECT/REPO")
-    sa = options.service_account or service_account
-    if sa and not re.match(r"^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$|^[0-9]+-compute@developer\.gserviceaccount\.com$", sa):
-        raise SpecError(f"--service-account {sa!r} is not a service account e-mail: NAME@PROJECT.iam.gserviceaccount.com")
     return JobSpec(
         worker_pools=pools,
         display_name=name,
@@ -271,15 +280,42 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         spot=options.spot,
         service_account=sa,
         base_output_dir=output_dir,
-        timeout_s=parse_timeout(options.timeout),
-        labels=labels,
+        timeout_s=timeout_s,
+        labels={"containerjob-job": label_value(name) or "job", **labels},
         project=project,
         region=options.region or region,
         mounts=mounts,
         upload_on_failure=options.upload_on_failure,
         mount_credentials=options.credentials,
-        runtime_template=_runtime_template(options.runtime_template),
+        runtime_template=runtime_template,
     )
+
+
+def _check_name(name: str) -> None:
+    if len(name) > 128 or not name.isprintable():
+        raise SpecError("--name must be printable text of at most 128 characters", field="name")
+
+
+def _parse_replicas(value: str | None) -> int:
+    try:
+        replicas = int(value or 1)
+    except ValueError:
+        raise SpecError(f"--replicas {value!r} is not a number: use 1 or more", field="replicas") from None
+    if not 1 <= replicas <= 1000:
+        raise SpecError(f"--replicas {replicas} is out of range: use 1..1000", field="replicas")
+    return replicas
+
+
+def _check_image_repo(image_repo: str) -> None:
+    if image_repo and not _IMAGE_RE.match(f"{image_repo}/x:y"):
+        raise SpecError(f"--image-repo {image_repo!r} is not a registry path: use REGION-docker.pkg.dev/PROJECT/REPO",
+                        field="image_repo")
+
+
+def _check_service_account(sa: str | None) -> None:
+    if sa and not re.match(r"^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$|^[0-9]+-compute@developer\.gserviceaccount\.com$", sa):
+        raise SpecError(f"--service-account {sa!r} is not a service account e-mail: NAME@PROJECT.iam.gserviceaccount.com",
+                        field="service_account")
 
 
 def _runtime_template(value: str | None) -> str | None:
@@ -287,5 +323,5 @@ def _runtime_template(value: str | None) -> str | None:
         return None
     if value != "workbench" and not re.match(r"^projects/[^/]+/locations/[^/]+/notebookRuntimeTemplates/[^/]+$", value):
         raise SpecError(f"--runtime-template {value!r} is neither `workbench` (a Workbench runtime) nor a resource "
-                        "name: projects/PROJECT/locations/REGION/notebookRuntimeTemplates/ID")
+                        "name: projects/PROJECT/locations/REGION/notebookRuntimeTemplates/ID", field="runtime_template")
     return value

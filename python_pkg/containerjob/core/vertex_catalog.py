@@ -29,7 +29,7 @@ def validate_region(region: str) -> str:
     """A malformed region is refused; a well-formed one the locations list lacks passes (see `unlisted`)."""
     if not _REGION.fullmatch(region):
         raise SpecError(f"--region {region!r} is not a region name: give one like us-central1 or europe-west4 "
-                        "(Vertex AI's regions: https://cloud.google.com/vertex-ai/docs/general/locations)")
+                        "(Vertex AI's regions: https://cloud.google.com/vertex-ai/docs/general/locations)", field="region")
     return region
 
 
@@ -42,15 +42,17 @@ def parse_accelerator(value: str | None) -> tuple[str | None, int]:
     kind = kind.strip().upper()
     if not _ACCELERATOR.fullmatch(kind):
         raise SpecError(f"--accelerator {value!r}: the type is a name like NVIDIA_TESLA_T4 (letters, digits and _), "
-                        "optionally followed by :COUNT")
+                        "optionally followed by :COUNT", field="accelerator")
     if kind == "ACCELERATOR_TYPE_UNSPECIFIED":
-        raise SpecError("--accelerator ACCELERATOR_TYPE_UNSPECIFIED means no accelerator: leave --accelerator out")
+        raise SpecError("--accelerator ACCELERATOR_TYPE_UNSPECIFIED means no accelerator: leave --accelerator out",
+                        field="accelerator")
     try:
         number = int(count) if count else 1
     except ValueError:
-        raise SpecError(f"--accelerator {value!r}: the count after ':' must be a number, e.g. NVIDIA_TESLA_T4:2") from None
+        raise SpecError(f"--accelerator {value!r}: the count after ':' must be a number, e.g. NVIDIA_TESLA_T4:2",
+                        field="accelerator") from None
     if number < 1:
-        raise SpecError(f"--accelerator {value!r}: the count after ':' must be 1 or more")
+        raise SpecError(f"--accelerator {value!r}: the count after ':' must be 1 or more", field="accelerator")
     return kind, number
 
 
@@ -59,27 +61,29 @@ def validate_machine(machine: str, accelerator: str | None, count: int) -> None:
     allowed. A family the table does not list, or an accelerator the client library does not know, passes."""
     if not _MACHINE.fullmatch(machine):
         raise SpecError(f"--machine-type {machine!r} is not a machine type name: lowercase words joined by '-', "
-                        "like n1-standard-4 or a3-highgpu-8g")
+                        "like n1-standard-4 or a3-highgpu-8g", field="machine_type")
     family = machine.split("-")[0]
     if family not in _FAMILIES:
         return
     if machine not in MACHINES:
         raise SpecError(f"--machine-type {machine} is not among the {family} machine types Vertex AI training offers: "
-                        f"{_names(m for m in MACHINES if m.split('-')[0] == family)}")
+                        f"{_names(m for m in MACHINES if m.split('-')[0] == family)}", field="machine_type")
     if accelerator and accelerator not in accelerator_types():
         return  # newer than the library, so newer than any table here: Vertex AI answers
     row = MACHINES[machine]
     if family not in GPU_OPTIONAL and row:  # the machine's own GPUs, in its own number
         [(gpu, (need,))] = row.items()
         if (accelerator, count) != (gpu, need):
-            raise SpecError(f"--machine-type {machine} comes with {need} x {gpu}: use --accelerator {gpu}:{need}")
+            raise SpecError(f"--machine-type {machine} comes with {need} x {gpu}: use --accelerator {gpu}:{need}",
+                            field="machine_type")
     elif accelerator and accelerator not in row:
         takes = f"takes {_offer(row)}" if row else "takes no accelerator"
         raise SpecError(f"--accelerator {accelerator} does not fit --machine-type {machine}, which {takes}; "
-                        f"{_machines_for(accelerator)}")
+                        f"{_machines_for(accelerator)}", field="accelerator")
     elif accelerator and count not in row[accelerator]:
         raise SpecError(f"--accelerator {accelerator}:{count}: {machine} takes {accelerator} in "
-                        f"{_counts(row[accelerator])}: use --accelerator {accelerator}:{row[accelerator][0]}")
+                        f"{_counts(row[accelerator])}: use --accelerator {accelerator}:{row[accelerator][0]}",
+                        field="accelerator")
 
 
 def unlisted(spec: JobSpec) -> list[str]:

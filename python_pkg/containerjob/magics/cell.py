@@ -170,7 +170,7 @@ class ContainerJob(Magics, ContainerJobConfig):
             view.close()
             print(f"submitted {record.id}; follow it with %containerjob status/logs/fetch {record.id}")
             return None
-        remote = record.backend != "local"
+        remote = not service.backend(record.backend).traits.runs_locally  # an interrupt may leave it running
         try:
             view.status(status_line(record))
             record = service.follow(record, view.output, detach_on_interrupt=remote)

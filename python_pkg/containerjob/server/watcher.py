@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..backends import StreamStop, available_backends
+from ..backends import StreamStop, available_backends, backend_class
 from ..core.errors import ContainerJobError, JobNotFound
 from ..core.job_files import FINAL_LOG, LIVE_LOG
 from ..core.models import JobRecord, JobStatus
@@ -98,7 +98,13 @@ class Watcher:
 
     # -- the passes ------------------------------------------------------------------------------
     def _interval(self, record: JobRecord) -> float:
-        return self.local_interval_s if record.backend == "local" else self.remote_interval_s
+        """Jobs on this machine are cheap to look at; a backend that cannot be loaded any more is looked at as
+        seldom as a remote one (its refresh reports why), so it never stops the pass over the others."""
+        try:
+            local = backend_class(record.backend).traits.runs_locally
+        except ContainerJobError:
+            local = False
+        return self.local_interval_s if local else self.remote_interval_s
 
     def _run(self) -> None:
         first, next_sweep = True, 0.0
