@@ -241,6 +241,9 @@ def test_any_text_names_only_buckets_and_stage_safe_prefixes(text):
     from containerjob.core.gcs_uri import validate_bucket
 
     for name in [*names_in_text(text, "args"), *names_in_source(f"x = {text!r}", "the cell")]:
+        if not name.bucket:  # a name made at run time: it brings the view of every bucket, and no object
+            assert name.key == "" and name.path.startswith("/gcs")
+            continue
         assert validate_bucket(name.bucket) == name.bucket
         parts = name.key.split("/")
         assert not name.key.startswith("/") and not {".", ".."} & set(parts)

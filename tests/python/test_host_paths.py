@@ -181,3 +181,14 @@ def test_rest_bodies_never_name_the_store_inside_the_root(home_in_root):
     reply = server.api("POST", "jobs/validate", {"kind": "cell", "source": "x = 1",
                                                  "options": {"image": IMAGE, "output_dir": "work/out"}})
     assert reply.json() == {"errors": []}, reply.body
+
+
+def test_a_docker_socket_in_the_root_folder_refuses_the_socket_not_every_path(tmp_path, monkeypatch):
+    """DOCKER_HOST=unix:///x puts the socket in `/`: refusing its folder would refuse every path."""
+    from containerjob.core.errors import SpecError
+    from containerjob.core.host_paths import confine
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///docker-here.sock")
+    assert confine(tmp_path, "--output-dir", store_home=None) == tmp_path.resolve()
+    with pytest.raises(SpecError, match="Docker socket"):
+        confine("/docker-here.sock", "--output-dir", store_home=None)

@@ -44,9 +44,12 @@ def _real(path: str | Path) -> Path:
 
 
 def _docker_socket_dir() -> str:
+    """The folder that holds the Docker socket; the socket itself when it lies in `/` (DOCKER_HOST=unix:///x),
+    or every path would be inside the folder refused."""
     host = os.environ.get("DOCKER_HOST", "")
     socket = host[len("unix://"):] if host.startswith("unix://") else "/var/run/docker.sock"
-    return os.path.dirname(socket) or "/"
+    folder = os.path.dirname(socket) or "/"
+    return socket if folder == "/" else folder
 
 
 def _protected(store_home: Path | None) -> list[tuple[Path, str, str, bool]]:
