@@ -85,6 +85,7 @@ async def test_an_unbalanced_quote_is_named_under_line_or_rest(jp_fetch):
     assert "closing quotation" in reply["problems"][0]["message"] and "balance the quotes" in reply["problems"][0]["message"]
     written = await magic(jp_fetch, options={"image": "img"}, rest='--name "q')
     assert written["line"] == "--image img"
+    assert written["fields"] == {"image": "img"} and written["rest"] == '--name "q'  # kept as typed
     assert [p["field"] for p in written["problems"]] == ["rest"]
     assert "balance the quotes" in written["problems"][0]["message"]
 

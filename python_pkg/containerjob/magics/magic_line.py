@@ -160,7 +160,8 @@ def _option_words(option: Option, value: Any) -> list[str]:
 def write_line(options: Any, rest: str = "", fields: Iterable[str] | None = None) -> LineReading:
     """The line a form writes: its options' flags (`--backend` first, repeatable ones last; no `--gpus 0`),
     then `rest` as typed; read back as the magic reads it. A value the line cannot carry is left out and
-    named under `options.NAME`; an unreadable `rest` is left out and named under `rest`."""
+    named under `options.NAME`; an unreadable `rest` is left out of the line, named under `rest`, and comes
+    back as typed at the end of the reply's rest."""
     values, problems = mapping_problems(options)
     words: list[str] = []
     for option in _ORDER:
@@ -170,10 +171,13 @@ def write_line(options: Any, rest: str = "", fields: Iterable[str] | None = None
             problems.append((f"options.{option.name}", next(b for b in bad if b)))
         else:
             words += pair
+    unread = ""
     try:
         words += arg_split(rest)
     except ValueError as exc:
         problems.append(("rest", f"Other flags: {exc}; balance the quotes"))
+        unread = rest.strip()
     reading = read_line(" ".join(words), fields)
     reading.problems = problems + reading.problems
+    reading.rest += [unread] if unread else []  # kept as typed, out of the line, until it can be read
     return reading
