@@ -11,12 +11,14 @@ import {
   INotebookParameter,
   IOutputFile,
   IReplica,
+  IRunOptions,
   ISchedule,
   ISchedulePreview,
   IScheduleRequest,
   IServerSettings,
   ISubmitJob,
-  ISubmittedJob
+  ISubmittedJob,
+  RunOptionName
 } from './apitypes';
 
 import {
@@ -27,6 +29,37 @@ import {
 } from './request';
 
 export * from './apitypes';
+
+/** `POST magic`: a line to read, or a form's options and Other flags to write. */
+export interface IMagicLineRequest {
+  line?: string;
+  options?: IRunOptions;
+  rest?: string;
+  /** The run options the form shows (default: all). */
+  fields?: RunOptionName[];
+}
+
+/** What the magic reads in a line (server/magic.py). */
+export interface IMagicLine {
+  /** The line, as given or as written. */
+  line: string;
+  /** Every run option the line sets. */
+  options: IRunOptions;
+  /** Those of the requested fields. */
+  fields: IRunOptions;
+  /** Every other word, as typed and in order. */
+  rest: string;
+  /** Under options.NAME, rest, or line (an unreadable line). */
+  problems: IFieldProblem[];
+}
+
+/** `POST notebooks/parameters`: the texts typed, as values. */
+export interface ITypedParameters {
+  /** The texts changed from their defaults, typed. */
+  values: Record<string, unknown>;
+  /** Each text that does not fit its parameter (`parameters.NAME`). */
+  problems: IFieldProblem[];
+}
 
 /**
  * The problems of a refused request (400): those its `errors` list field
@@ -203,6 +236,28 @@ export class ContainerJobAPI {
         `notebooks/parameters${query({ path })}`
       )
     ).parameters;
+  }
+
+  /**
+   * The values of `texts` typed for `declared` (only those changed from the
+   * default), and the texts that do not fit; no request without parameters.
+   */
+  async typeParameters(
+    declared: INotebookParameter[],
+    texts: Record<string, string>
+  ): Promise<ITypedParameters> {
+    if (!declared.length) {
+      return { values: {}, problems: [] };
+    }
+    return this.call(
+      'notebooks/parameters',
+      post({ parameters: declared, texts })
+    );
+  }
+
+  /** A `%%containerjob` line read, or written and read, by the magic's parser. */
+  magicLine(body: IMagicLineRequest): Promise<IMagicLine> {
+    return this.call('magic', post(body));
   }
 
   async listSchedules(): Promise<ISchedule[]> {

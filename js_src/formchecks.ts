@@ -1,13 +1,14 @@
 /**
- * What each launch form checks before anything runs: first the rules only
- * the browser can apply (the `%%containerjob` line's words, parameter
- * texts, a container's Arguments), then the server's, which are the CLI's
- * and the magic's (`POST jobs/validate`, `POST schedules/validate`); and
- * the requests the forms send.
+ * What each launch form checks before anything runs: the `%%containerjob`
+ * line as the magic reads it (`POST magic`) and the parameter texts as
+ * typed values (`POST notebooks/parameters`), a container's Arguments,
+ * then the checks of the CLI and the magic (`POST jobs/validate`,
+ * `POST schedules/validate`); and the requests the forms send.
  */
 import {
   ContainerJobAPI,
   IFieldProblem,
+  IMagicLine,
   INotebookParameter,
   IScheduleRequest,
   ISubmitJob
@@ -15,15 +16,7 @@ import {
 
 import { containerJob, containerProblems } from './container';
 
-import {
-  LineError,
-  lineProblems,
-  lineWords,
-  magicWords,
-  wordOptions
-} from './magicline';
-
-import { changedParameters, parameterProblems } from './parameters';
+import { writeLine } from './magicline';
 
 import { IFormValues } from './widgets/submitform';
 
@@ -36,14 +29,12 @@ export function merged(
   return [...own, ...server.filter(problem => !fields.has(problem.field))];
 }
 
-/**
- * A cell's `%%containerjob` words: the form's fields, then its Other flags
- * as typed.
- *
- * @throws {LineError} when Other flags has an unclosed quote.
- */
-export function cellWords(values: IFormValues): string[] {
-  return lineWords(values.options, magicWords(values.rest));
+/** A cell's `%%containerjob` line: the form's fields, then its Other flags as typed. */
+export function cellLine(
+  api: ContainerJobAPI,
+  values: IFormValues
+): Promise<IMagicLine> {
+  return writeLine(api, values.options, values.rest);
 }
 
 /** What the magic would refuse on the line the cell form writes. */
@@ -52,23 +43,31 @@ export async function cellProblems(
   values: IFormValues,
   source: string
 ): Promise<IFieldProblem[]> {
-  const own = lineProblems(values.options);
-  let words: string[];
-  try {
-    words = cellWords(values);
-  } catch (reason) {
-    if (!(reason instanceof LineError)) {
-      throw reason;
-    }
-    own.push({ field: 'rest', message: reason.message });
-    words = lineWords(values.options);
-  }
+  const written = await cellLine(api, values);
   const server = await api.validateJob({
     kind: 'cell',
     source,
-    options: wordOptions(words)
+    options: written.options
   });
-  return merged(own, server);
+  return merged(written.problems, server);
+}
+
+/**
+ * The parameters to send: the texts changed from their defaults, typed by
+ * the server.
+ *
+ * @throws {Error} naming a parameter text that does not fit its type.
+ */
+export async function typedParameters(
+  api: ContainerJobAPI,
+  declared: INotebookParameter[],
+  texts: Record<string, string>
+): Promise<Record<string, unknown>> {
+  const typed = await api.typeParameters(declared, texts);
+  if (typed.problems.length) {
+    throw new Error(typed.problems[0].message);
+  }
+  return typed.values;
 }
 
 /**
@@ -77,15 +76,16 @@ export async function cellProblems(
  *
  * @throws {Error} naming a parameter text that does not fit its type.
  */
-export function notebookJob(
+export async function notebookJob(
+  api: ContainerJobAPI,
   path: string,
   declared: INotebookParameter[],
   values: IFormValues
-): ISubmitJob {
+): Promise<ISubmitJob> {
   return {
     kind: 'notebook',
     path,
-    parameters: changedParameters(declared, values.parameters),
+    parameters: await typedParameters(api, declared, values.parameters),
     options: values.options,
     origin: path
   };
@@ -98,10 +98,19 @@ export async function notebookProblems(
   declared: INotebookParameter[],
   values: IFormValues
 ): Promise<IFieldProblem[]> {
-  const own = parameterProblems(declared, values.parameters);
+  const { values: parameters, problems: own } = await api.typeParameters(
+    declared,
+    values.parameters
+  );
   const body: ISubmitJob = own.length
     ? { kind: 'notebook', path, options: values.options }
-    : notebookJob(path, declared, values);
+    : {
+        kind: 'notebook',
+        path,
+        parameters,
+        options: values.options,
+        origin: path
+      };
   return merged(own, await api.validateJob(body));
 }
 
@@ -124,11 +133,12 @@ export async function containerFormProblems(
  *
  * @throws {Error} naming a parameter text that does not fit its type.
  */
-export function scheduleBody(
+export async function scheduleBody(
+  api: ContainerJobAPI,
   path: string,
   declared: INotebookParameter[],
   values: IFormValues
-): IScheduleRequest {
+): Promise<IScheduleRequest> {
   const { max_concurrent: count, ...schedule } = values.schedule;
   return {
     ...schedule,
@@ -136,7 +146,7 @@ export function scheduleBody(
       ? { max_concurrent: /^\d+$/.test(count) ? Number(count) : count }
       : {}),
     notebook: path,
-    parameters: changedParameters(declared, values.parameters),
+    parameters: await typedParameters(api, declared, values.parameters),
     options: values.options
   };
 }
@@ -148,7 +158,15 @@ export async function scheduleProblems(
   declared: INotebookParameter[],
   values: IFormValues
 ): Promise<IFieldProblem[]> {
-  const own = parameterProblems(declared, values.parameters);
-  const body = scheduleBody(path, own.length ? [] : declared, values);
+  const { problems: own } = await api.typeParameters(
+    declared,
+    values.parameters
+  );
+  const body = await scheduleBody(
+    api,
+    path,
+    own.length ? [] : declared,
+    values
+  );
   return merged(own, await api.validateSchedule(body));
 }

@@ -39,8 +39,8 @@ import { containerJob } from './container';
 import { IDefaults, initialOptions } from './defaults';
 
 import {
+  cellLine,
   cellProblems,
-  cellWords,
   containerFormProblems,
   notebookJob,
   notebookProblems,
@@ -48,7 +48,7 @@ import {
   scheduleProblems
 } from './formchecks';
 
-import { LineError, formLine, magicWords, wordOptions } from './magicline';
+import { readLine, unreadable } from './magicline';
 
 import { JobListModel } from './model';
 
@@ -99,19 +99,6 @@ export class Launcher {
     const model = cell.model as ICodeCellModel;
     const source = model.sharedModel.getSource();
     const line = magicLineOf(source);
-    let words: string[] = [];
-    try {
-      words = magicWords(line ?? '');
-    } catch (reason) {
-      if (!(reason instanceof LineError)) {
-        throw reason;
-      }
-      await showErrorMessage(
-        title,
-        `${reason.message}, then run the action again.`
-      );
-      return;
-    }
     const previous =
       readMetadata(model.getMetadata(METADATA_KEY)).options ?? {};
     const { server, backends, availability } = await context(
@@ -120,16 +107,24 @@ export class Launcher {
       backend
     );
     const choice = initialChoice(backends, backend);
-    const start =
-      line === null
-        ? {
-            options: initialOptions(
-              this._o.defaults(),
-              previous.backend === backend ? previous : {}
-            ),
-            rest: []
-          }
-        : formLine(words, name => onForm(name, choice, 'cell'));
+    let start = {
+      options: initialOptions(
+        this._o.defaults(),
+        previous.backend === backend ? previous : {}
+      ),
+      rest: ''
+    };
+    if (line !== null) {
+      const read = await readLine(this._o.api, line, name =>
+        onForm(name, choice, 'cell')
+      );
+      const problem = unreadable(read);
+      if (problem) {
+        await showErrorMessage(title, `${problem}, then run the action again.`);
+        return;
+      }
+      start = { options: read.fields, rest: read.rest };
+    }
     const chosen = await formLoop(
       title,
       backend === 'vertex' ? 'Submit' : 'Run',
@@ -138,13 +133,14 @@ export class Launcher {
         availability,
         kind: 'cell',
         options: { ...start.options, backend },
-        rest: start.rest.join(' '),
+        rest: start.rest,
+        magicLine: body => this._o.api.magicLine(body),
         server,
         subject:
           'The cell runs in the kernel through %%containerjob: its variables go in and come back.',
         validate: values => cellProblems(this._o.api, values, cellCode(source))
       },
-      async values => cellWords(values)
+      values => cellLine(this._o.api, values)
     );
     if (!chosen) {
       return;
@@ -152,10 +148,10 @@ export class Launcher {
     const metadata = readMetadata(model.getMetadata(METADATA_KEY));
     model.setMetadata(METADATA_KEY, {
       ...metadata,
-      options: wordOptions(chosen)
+      options: chosen.options
     });
     model.sharedModel.setSource(
-      withMagicLine(model.sharedModel.getSource(), chosen.join(' '))
+      withMagicLine(model.sharedModel.getSource(), chosen.line)
     );
     await this._runInKernel(panel, model, title);
   }
@@ -191,7 +187,8 @@ export class Launcher {
         validate: values =>
           notebookProblems(this._o.api, path, declared, values)
       },
-      values => this.submit(notebookJob(path, declared, values))
+      async values =>
+        this.submit(await notebookJob(this._o.api, path, declared, values))
     );
     if (job) {
       this._o.openJob(job.id);
@@ -273,7 +270,10 @@ export class Launcher {
         validate: values =>
           scheduleProblems(this._o.api, path, declared, values)
       },
-      values => this._o.api.createSchedule(scheduleBody(path, declared, values))
+      async values =>
+        this._o.api.createSchedule(
+          await scheduleBody(this._o.api, path, declared, values)
+        )
     );
     if (schedule) {
       await showDialog({
@@ -315,10 +315,10 @@ export class Launcher {
         validate: values =>
           editProblems(this._o.api, schedule, backend, declared, values)
       },
-      values =>
+      async values =>
         this._o.api.updateSchedule(
           schedule.id,
-          editBody(schedule, backend, declared, values)
+          await editBody(this._o.api, schedule, backend, declared, values)
         )
     );
     if (saved) {

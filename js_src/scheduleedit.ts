@@ -16,9 +16,7 @@ import {
 
 import { IBackendChoice } from './backends';
 
-import { merged } from './formchecks';
-
-import { changedParameters, parameterProblems } from './parameters';
+import { merged, typedParameters } from './formchecks';
 
 import { onForm } from './widgets/formfields';
 
@@ -55,12 +53,13 @@ export function editInitial(schedule: ISchedule): {
  *
  * @throws {Error} naming a parameter text that does not fit its type.
  */
-export function editBody(
+export async function editBody(
+  api: ContainerJobAPI,
   schedule: ISchedule,
   backend: IBackendChoice | undefined,
   declared: INotebookParameter[],
   values: IFormValues
-): Partial<IScheduleRequest> {
+): Promise<Partial<IScheduleRequest>> {
   const { max_concurrent: count, ...fields } = values.schedule;
   const kept: IRunOptions = {};
   for (const [name, value] of Object.entries(schedule.options ?? {})) {
@@ -74,7 +73,9 @@ export function editBody(
       ? { max_concurrent: /^\d+$/.test(count) ? Number(count) : count }
       : {}),
     ...(declared.length
-      ? { parameters: changedParameters(declared, values.parameters) }
+      ? {
+          parameters: await typedParameters(api, declared, values.parameters)
+        }
       : {}),
     options: { ...kept, ...values.options }
   };
@@ -88,7 +89,16 @@ export async function editProblems(
   declared: INotebookParameter[],
   values: IFormValues
 ): Promise<IFieldProblem[]> {
-  const own = parameterProblems(declared, values.parameters);
-  const body = editBody(schedule, backend, own.length ? [] : declared, values);
+  const { problems: own } = await api.typeParameters(
+    declared,
+    values.parameters
+  );
+  const body = await editBody(
+    api,
+    schedule,
+    backend,
+    own.length ? [] : declared,
+    values
+  );
   return merged(own, await api.validateScheduleEdit(schedule.id, body));
 }

@@ -5,11 +5,21 @@
  */
 import { INotebookParameter } from '../api';
 
-import { defaultText } from '../parameters';
-
 import { h } from './dom';
 
 import { ProblemSlots, RowFactory } from './formproblems';
+
+/**
+ * The text a parameter's input starts with: its default as the notebook
+ * declares it (Python source, e.g. `10` or `'adam'`).
+ */
+export function defaultText(parameter: INotebookParameter): string {
+  const value = parameter.default;
+  if (value === null || value === undefined) {
+    return '';
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
 
 export class ParameterFields {
   /** The fieldset holding every parameter's row; problems of `parameters` show under its legend. */

@@ -15,6 +15,8 @@ import {
   IBackendInfo,
   ICustomJobFile,
   IFieldProblem,
+  IMagicLine,
+  IMagicLineRequest,
   INotebookParameter,
   IRunOptions,
   IServerSettings,
@@ -24,7 +26,7 @@ import {
 
 import { IBackendChoice, withAvailability } from '../backends';
 
-import { LineError, formLine, lineWords, magicWords } from '../magicline';
+import { fieldNames } from '../magicline';
 
 import { filePlaceholders } from '../customjobfile';
 
@@ -104,6 +106,8 @@ export interface IFormOptions {
    * the `%%containerjob` line no field shows, written back as typed.
    */
   rest?: string;
+  /** Read a line with the magic's parser (`POST magic`): moves Other flags' words. */
+  magicLine?: (body: IMagicLineRequest) => Promise<IMagicLine>;
   /** The backends as the server lists them now (`null`: no answer). */
   availability?: () => Promise<IBackendInfo[] | null>;
   /** What the server (and the form's own rules) would refuse in `values`. */
@@ -345,22 +349,21 @@ export class SubmitForm
   private _backendChanged(): void {
     const before = this._choice(this._shownBackend);
     this._shownBackend = this._backend.value;
-    if (this._rest && before) {
-      this._moveWords(before);
+    if (this._rest && before && this._opts.magicLine) {
+      void this._moveWords(before, this._opts.magicLine);
     }
     this._update();
   }
 
-  private _moveWords(before: IBackendChoice): void {
-    let rest: string[];
-    try {
-      rest = magicWords(this._rest!.value);
-    } catch (reason) {
-      if (reason instanceof LineError) {
-        return; // left as typed: the check names the unclosed quote
-      }
-      throw reason;
-    }
+  /**
+   * The line written with the fields the old backend showed, read back with
+   * the new one's (`POST magic`); an answer that comes after another change
+   * changes nothing.
+   */
+  private async _moveWords(
+    before: IBackendChoice,
+    magicLine: (body: IMagicLineRequest) => Promise<IMagicLine>
+  ): Promise<void> {
     const shown: IRunOptions = {};
     for (const [name, { input }] of this._inputs) {
       if (shows(name, before, this._opts.kind) && input.value.trim()) {
@@ -372,18 +375,31 @@ export class SubmitForm
         shown[name] = lines(input.value);
       }
     }
-    const chosen = this._choice(this._backend.value);
-    const line = formLine(lineWords(shown, rest), name =>
-      onForm(name, chosen, this._opts.kind)
-    );
+    const backend = this._backend.value;
+    const chosen = this._choice(backend);
+    const typed = this._rest!.value;
+    const line = await magicLine({
+      options: shown,
+      rest: typed,
+      fields: fieldNames(name => onForm(name, chosen, this._opts.kind))
+    }).catch(() => null);
+    if (
+      !line ||
+      this.isDisposed ||
+      backend !== this._backend.value ||
+      typed !== this._rest!.value
+    ) {
+      return;
+    }
     for (const [name, { input }] of this._inputs) {
-      const value = line.options[name];
+      const value = line.fields[name];
       input.value = typeof value === 'string' ? value : '';
     }
     for (const [name, { input }] of this._envs) {
-      input.value = (line.options[name] ?? []).join('\n');
+      input.value = (line.fields[name] ?? []).join('\n');
     }
-    this._rest!.value = line.rest.join(' ');
+    this._rest!.value = line.rest;
+    this._update();
   }
 
   /** Show the fields the chosen backend takes, and the project; check. */

@@ -5,10 +5,11 @@ import {
 } from '../../js_src/api';
 
 import {
+  cellLine,
   cellProblems,
-  cellWords,
   containerFormProblems,
   merged,
+  notebookJob,
   notebookProblems,
   scheduleBody,
   scheduleProblems
@@ -115,10 +116,22 @@ describe('form checks', () => {
     ).toEqual([...own, { field: 'options.gpus', message: 'gpus' }]);
   });
 
-  it('a cell: the options of the whole line the form writes go to the server', async () => {
+  it('a cell: the server writes the line; the options it reads in it are checked', async () => {
     const form = values({
       options: { backend: 'local', env: ['GREETING=hello'], gpus: 'lots' },
       rest: '--name quickstart --detach'
+    });
+    const line =
+      '--backend local --gpus lots --env GREETING=hello --name quickstart --detach';
+    const read = {
+      backend: 'local',
+      gpus: 'lots',
+      env: ['GREETING=hello'],
+      name: 'quickstart'
+    };
+    server.on('POST magic', {
+      status: 200,
+      body: { line, options: read, fields: read, rest: '', problems: [] }
     });
     server.on(
       'POST jobs/validate',
@@ -127,25 +140,41 @@ describe('form checks', () => {
       ])
     );
 
-    expect(cellWords(form).join(' ')).toBe(
-      '--backend local --gpus lots --env GREETING=hello --name quickstart --detach'
-    );
+    expect((await cellLine(api, form)).line).toBe(line);
     expect(await cellProblems(api, form, 'import os')).toEqual([
       { field: 'options.gpus', message: "--gpus 'lots' is not a number" }
     ]);
+    expect(server.calls('POST magic')[0].body).toEqual({
+      options: form.options,
+      rest: '--name quickstart --detach'
+    });
     expect(server.calls('POST jobs/validate')[0].body).toEqual({
       kind: 'cell',
       source: 'import os',
-      options: {
-        backend: 'local',
-        gpus: 'lots',
-        env: ['GREETING=hello'],
-        name: 'quickstart'
-      }
+      options: read
     });
   });
 
-  it('a cell: an unclosed quote in Other flags is named there; the fields are still checked', async () => {
+  it('a cell: what the magic refuses on the line is named first; the fields are still checked', async () => {
+    const quote = {
+      field: 'rest',
+      message: 'Other flags: No closing quotation'
+    };
+    const image = { field: 'options.image', message: 'contains whitespace' };
+    server.on('POST magic', {
+      status: 200,
+      body: {
+        line: '--backend local',
+        options: { backend: 'local' },
+        fields: { backend: 'local' },
+        rest: '--name "x',
+        problems: [image, quote]
+      }
+    });
+    server.on(
+      'POST jobs/validate',
+      refusal([{ field: 'options.image', message: 'server words' }])
+    );
     const problems = await cellProblems(
       api,
       values({
@@ -154,31 +183,51 @@ describe('form checks', () => {
       }),
       ''
     );
-    expect(problems.map(p => p.field)).toEqual(['options.image', 'rest']);
+    expect(problems).toEqual([image, quote]);
     expect(server.calls('POST jobs/validate')[0].body).toEqual({
       kind: 'cell',
       source: '',
-      options: { backend: 'local', image: 'a b' }
+      options: { backend: 'local' }
     });
   });
 
-  it('a notebook: a parameter text that fits no int is named, the rest goes to the server', async () => {
+  it('a notebook: the server types the parameter texts; what fits no type is named, the rest is checked', async () => {
+    const many = {
+      field: 'parameters.epochs',
+      message: 'parameter epochs: "many" is not an int, e.g. 3'
+    };
+    server.on('POST notebooks/parameters', {
+      status: 200,
+      body: { values: {}, problems: [many] }
+    });
     const problems = await notebookProblems(
       api,
       'work/train.ipynb',
       [EPOCHS],
       values({ parameters: { epochs: 'many' }, options: { timeout: 'soon' } })
     );
-    expect(problems).toEqual([
-      {
-        field: 'parameters.epochs',
-        message: 'parameter epochs: "many" is not an int, e.g. 3'
-      }
-    ]);
+    expect(problems).toEqual([many]);
+    expect(server.calls('POST notebooks/parameters')[0].body).toEqual({
+      parameters: [EPOCHS],
+      texts: { epochs: 'many' }
+    });
     expect(server.calls('POST jobs/validate')[0].body).toEqual({
       kind: 'notebook',
       path: 'work/train.ipynb',
       options: { timeout: 'soon' }
+    });
+
+    server.on('POST notebooks/parameters', {
+      status: 200,
+      body: { values: { epochs: 5 }, problems: [] }
+    });
+    const typed = values({ parameters: { epochs: '5' } });
+    expect(await notebookJob(api, 'nb.ipynb', [EPOCHS], typed)).toEqual({
+      kind: 'notebook',
+      path: 'nb.ipynb',
+      parameters: { epochs: 5 },
+      options: { backend: 'local' },
+      origin: 'nb.ipynb'
     });
   });
 
@@ -208,13 +257,17 @@ describe('form checks', () => {
   it('a schedule: Max concurrent "two" goes to the server as typed, never as 1', async () => {
     const typed = (text: string) =>
       values({ schedule: { ...values().schedule, max_concurrent: text } });
-    expect(scheduleBody('nb.ipynb', [], typed('two')).max_concurrent).toBe(
-      'two'
-    );
-    expect(scheduleBody('nb.ipynb', [], typed('3')).max_concurrent).toBe(3);
-    expect('max_concurrent' in scheduleBody('nb.ipynb', [], typed(''))).toBe(
-      false
-    );
+    const body = (text: string) =>
+      scheduleBody(api, 'nb.ipynb', [], typed(text));
+    expect((await body('two')).max_concurrent).toBe('two');
+    expect((await body('3')).max_concurrent).toBe(3);
+    expect('max_concurrent' in (await body(''))).toBe(false);
+    // No parameters declared: nothing to type, no request.
+    expect(server.calls('POST notebooks/parameters')).toEqual([]);
+    server.on('POST notebooks/parameters', {
+      status: 200,
+      body: { values: {}, problems: [] }
+    });
 
     const words = "field 'max_concurrent' must be a whole number, not 'two'";
     server.on(

@@ -103,24 +103,6 @@ def test_rest_values_are_typed_by_the_table():
             options_from_mapping(body)
 
 
-def test_the_sidebar_knows_every_flag_of_the_cell_magic(ip):
-    """js_src/magicline.ts reads a cell's %%containerjob line as the magic does: the table's cell options plus
-    the magic's own flags (MAGIC_FLAGS, with whether each takes a value). A flag added to the magic without
-    it would be read as a prefix of another (argparse's abbreviations) or lose its value."""
-    import re
-
-    from containerjob.core.options import for_kind
-
-    text = (ROOT / "js_src" / "magicline.ts").read_text()
-    block = text[text.index("export const MAGIC_FLAGS"):].split("};", 1)[0]
-    declared = {flag: takes == "true" for flag, takes in re.findall(r"'(--[a-z-]+)': (true|false)", block)}
-    parser = ip.find_cell_magic("containerjob").__self__.containerjob.parser
-    own = {flag: action for flag, action in parser._option_string_actions.items()
-           if flag not in {o.cli_flag for o in for_kind("cell")}}
-    assert set(declared) == set(own)
-    assert declared == {flag: action.nargs != 0 for flag, action in own.items()}
-
-
 # A value each option takes, to see which JobSpec fields setting it changes.
 SAMPLES = {"image": "python:3.12-slim", "command": "python -V", "gpus": "1", "env": ["A=1"], "project": "p-other",
            "output_dir": "gs://out-bucket/run", "timeout": "10m", "name": "nightly", "labels": ["team=ml"],

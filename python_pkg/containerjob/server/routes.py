@@ -4,6 +4,7 @@ from __future__ import annotations
 from .customjob import CustomJobFileHandler
 from .jobs import CancelHandler, JobHandler, JobsHandler, ReplicasHandler, ValidateJobHandler
 from .logs import LogsHandler
+from .magic import MagicLineHandler
 from .notebooks import NotebookParametersHandler
 from .outputs import OutputFileHandler, OutputsHandler
 from .schedules import (
@@ -35,6 +36,7 @@ ROUTES: list[tuple[str, type]] = [
     (f"jobs/{JOB}/replicas", ReplicasHandler),
     (f"jobs/{JOB}/outputs", OutputsHandler),
     (f"jobs/{JOB}/outputs/(?P<path>.+)", OutputFileHandler),
+    ("magic", MagicLineHandler),
     ("notebooks/parameters", NotebookParametersHandler),
     ("customjob", CustomJobFileHandler),
     ("schedules", SchedulesHandler),
