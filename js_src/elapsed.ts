@@ -4,10 +4,14 @@
  *
  * The time is the server's `duration_s` at the last poll plus the time
  * elapsed here since that answer arrived, so a browser whose clock differs
- * from the server's still counts right. One timer serves all the shown
+ * from the server's still counts right. One poll serves all the shown
  * durations and runs only while some are on screen in a visible tab.
  */
+import { Poll } from '@lumino/polling';
+
 import { IJob, isFinal } from './api';
+
+import { isTicking, pacedPoll, tickIn } from './polling';
 
 import { formatDuration } from './widgets/format';
 
@@ -40,41 +44,19 @@ const TICK_MS = 1000;
 
 /**
  * The elements showing a live duration: each second the shown ones (in the
- * document, not hidden) are updated; removed ones are forgotten.
+ * document, not hidden) are updated; removed ones are forgotten. The poll
+ * stands by in a hidden tab and stops when no node is left.
  */
 class LiveClock {
   /** `update` refreshes the node and says whether it still ticks. */
   add(node: HTMLElement, update: () => boolean): void {
     this._nodes.set(node, update);
-    this._start();
-  }
-
-  private _start(): void {
-    if (this._timer !== null || document.hidden) {
-      return;
-    }
-    this._timer = setInterval(() => this._tick(), TICK_MS);
-    if (!this._listening) {
-      this._listening = true;
-      document.addEventListener('visibilitychange', () => {
-        if (document.hidden) {
-          this._stop();
-        } else if (this._nodes.size) {
-          this._tick();
-          this._start();
-        }
-      });
+    if (!isTicking(this._poll)) {
+      tickIn(this._poll, TICK_MS);
     }
   }
 
-  private _stop(): void {
-    if (this._timer !== null) {
-      clearInterval(this._timer);
-      this._timer = null;
-    }
-  }
-
-  private _tick(): void {
+  private async _tick(): Promise<void> {
     for (const [node, update] of this._nodes) {
       if (!node.isConnected) {
         this._nodes.delete(node);
@@ -83,13 +65,12 @@ class LiveClock {
       }
     }
     if (this._nodes.size === 0) {
-      this._stop();
+      tickIn(this._poll, Poll.NEVER);
     }
   }
 
   private _nodes = new Map<HTMLElement, () => boolean>();
-  private _timer: ReturnType<typeof setInterval> | null = null;
-  private _listening = false;
+  private _poll = pacedPoll('durations', () => this._tick());
 }
 
 const clock = new LiveClock();

@@ -1,17 +1,22 @@
 import { IDisposable } from '@lumino/disposable';
 
+import { Poll } from '@lumino/polling';
+
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ContainerJobAPI, describeError } from './api';
 
 import { DEFAULT_BACKOFF, IBackoff, nextDelay } from './model';
 
+import { disposeTimer, pacedPoll, tickIn } from './polling';
+
 /**
  * A job's logs, followed with `GET jobs/{id}/logs?since=N` while `active`.
  *
  * Each round asks only for what comes after the bytes already seen; it
  * polls at `min` while text arrives, slower while the job is quiet, and stops
- * for good once the server says `done` (job final, everything sent).
+ * for good once the server says `done` (job final, everything sent). In a
+ * hidden browser tab the tail stands by.
  */
 export class LogStream implements IDisposable {
   constructor(
@@ -59,7 +64,7 @@ export class LogStream implements IDisposable {
     if (value) {
       this.poke();
     } else {
-      this._clearTimer();
+      tickIn(this._ticker, Poll.NEVER);
     }
   }
 
@@ -80,12 +85,12 @@ export class LogStream implements IDisposable {
       return;
     }
     this._disposed = true;
-    this._clearTimer();
+    disposeTimer(this._ticker);
     Signal.clearData(this);
   }
 
   private async _round(): Promise<void> {
-    this._clearTimer();
+    tickIn(this._ticker, Poll.NEVER);
     if (this._done || !this._active || this._disposed) {
       return;
     }
@@ -118,14 +123,7 @@ export class LogStream implements IDisposable {
     }
     this._delay = nextDelay(this._delay, received, this._backoff);
     if (!this._done && this._active && !this._disposed) {
-      this._timer = setTimeout(() => void this._round(), this._delay);
-    }
-  }
-
-  private _clearTimer(): void {
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
+      tickIn(this._ticker, this._delay);
     }
   }
 
@@ -137,7 +135,7 @@ export class LogStream implements IDisposable {
   private _active = false;
   private _busy = false;
   private _disposed = false;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _ticker = pacedPoll(`logs of ${this.jobId}`, () => this._round());
   private _appended = new Signal<this, string>(this);
   private _stateChanged = new Signal<this, void>(this);
 }

@@ -1,5 +1,7 @@
 import { IDisposable } from '@lumino/disposable';
 
+import { Poll } from '@lumino/polling';
+
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -10,6 +12,8 @@ import {
   isFinal,
   isNotFound
 } from './api';
+
+import { disposeTimer, pacedPoll, tickIn } from './polling';
 
 /**
  * How often to poll: `min` while something changes or runs, growing by
@@ -42,7 +46,7 @@ export function nextDelay(
  * or change, slower while nothing moves or the server fails. Hidden, it stops
  * polling the list; only jobs this UI launched and that are not final yet are
  * still followed by id, so their end can be notified; with none, it sends
- * nothing at all.
+ * nothing at all. In a hidden browser tab the poll stands by.
  */
 export class JobListModel implements IDisposable {
   constructor(
@@ -195,13 +199,13 @@ export class JobListModel implements IDisposable {
       return;
     }
     this._disposed = true;
-    this._clearTimer();
+    disposeTimer(this._ticker);
     Signal.clearData(this);
   }
 
   /** One round: the list page when visible, then known jobs by id. */
   private async _poll(): Promise<void> {
-    this._clearTimer();
+    tickIn(this._ticker, Poll.NEVER);
     if (this._disposed) {
       return;
     }
@@ -293,15 +297,10 @@ export class JobListModel implements IDisposable {
     );
   }
 
+  /** The next round in `delay`; none while nothing is to be followed. */
   private _schedule(): void {
-    this._clearTimer();
-    if (this._disposed || (!this._visible && this._watched.size === 0)) {
-      return;
-    }
-    this._timer = setTimeout(() => {
-      this._timer = null;
-      void this._run();
-    }, this._delay);
+    const idle = !this._visible && this._watched.size === 0;
+    tickIn(this._ticker, idle ? Poll.NEVER : this._delay);
   }
 
   /** One round at a time; a request during a round runs one more after it. */
@@ -323,18 +322,11 @@ export class JobListModel implements IDisposable {
     }
   }
 
-  private _clearTimer(): void {
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
-    }
-  }
-
   private _backoff: IBackoff;
   private _delay: number;
   private _visible = false;
   private _disposed = false;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _ticker = pacedPoll('jobs', () => this._run());
   private _inFlight: Promise<void> | null = null;
   private _again = false;
   private _query: IJobQuery = {};

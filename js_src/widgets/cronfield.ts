@@ -5,6 +5,8 @@
  * in plain words with the next runs (GET schedules/preview: the scheduler's
  * own next_run, so what is shown is what fires).
  */
+import { Debouncer } from '@lumino/polling';
+
 import { ISchedulePreview } from '../api';
 
 import {
@@ -18,6 +20,8 @@ import {
   timeText,
   zonedTime
 } from '../cronpresets';
+
+import { disposeTimer } from '../polling';
 
 import { h } from './dom';
 
@@ -137,38 +141,34 @@ export class CronField {
   showPreview(timezone: string): void {
     const cron = this.cron.value.trim();
     const key = `${cron}\n${timezone}`;
-    if (!this._source || key === this._shownKey) {
+    if (!this._source || key === this._shownKey || this._preview.isDisposed) {
       return;
     }
     this._shownKey = key;
-    const round = ++this._round;
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-    }
-    this._timer = setTimeout(() => {
-      this._timer = null;
-      const done = (text: string): void => {
-        if (round === this._round) {
-          this.preview.textContent = text;
-          this.preview.hidden = !text;
-        }
-      };
-      if (!cron) {
-        done('');
-        return;
-      }
-      this._source!(cron, timezone || 'UTC').then(
-        shown => done(previewText(shown)),
-        () => done('')
-      );
-    }, PREVIEW_DELAY_MS);
+    void this._preview.invoke(cron, timezone, ++this._round);
   }
 
   dispose(): void {
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-    }
+    disposeTimer(this._preview);
     this._round++;
+  }
+
+  /** Ask the server; only the latest round's answer shows. */
+  private _showPreview(cron: string, timezone: string, round: number): void {
+    const done = (text: string): void => {
+      if (round === this._round) {
+        this.preview.textContent = text;
+        this.preview.hidden = !text;
+      }
+    };
+    if (!cron) {
+      done('');
+      return;
+    }
+    this._source!(cron, timezone || 'UTC').then(
+      shown => done(previewText(shown)),
+      () => done('')
+    );
   }
 
   /** A preset control changed: write its cron. */
@@ -235,7 +235,11 @@ export class CronField {
   >;
   private _shownKey = '';
   private _round = 0;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _preview = new Debouncer(
+    (cron: string, timezone: string, round: number) =>
+      this._showPreview(cron, timezone, round),
+    PREVIEW_DELAY_MS
+  );
 }
 
 /** "At 09:00, Monday through Friday (Europe/Paris); next: Thu 3 Dec 09:00, …". */

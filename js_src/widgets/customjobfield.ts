@@ -5,9 +5,13 @@
  * overriding any of it. A file the server refuses shows nothing here; the
  * form's check names the problem next to the field.
  */
+import { Debouncer } from '@lumino/polling';
+
 import { ICustomJobFile } from '../api';
 
 import { fileFacts } from '../customjobfile';
+
+import { disposeTimer } from '../polling';
 
 import { h } from './dom';
 
@@ -43,7 +47,9 @@ export class CustomJobField {
       on: {
         input: () => {
           changed();
-          this._schedule(READ_DELAY_MS);
+          if (!this._reader.isDisposed) {
+            void this._reader.invoke(++this._round);
+          }
         }
       }
     });
@@ -62,7 +68,8 @@ export class CustomJobField {
       ),
       this._facts
     ];
-    this._schedule(0);
+    const first = ++this._round;
+    void Promise.resolve().then(() => this._readFile(first));
   }
 
   readonly input: HTMLInputElement;
@@ -73,28 +80,24 @@ export class CustomJobField {
   }
 
   dispose(): void {
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-    }
+    disposeTimer(this._reader);
     this._round++;
   }
 
-  /** Read the file after `delay` ms; only the latest read's answer shows. */
-  private _schedule(delay: number): void {
-    this.dispose();
-    this._timer = setTimeout(() => {
-      this._timer = null;
-      const round = this._round;
-      const path = this.value;
-      if (!path) {
-        this._show(null);
-        return;
-      }
-      this._read(path).then(
-        file => round === this._round && this._show(file),
-        () => round === this._round && this._show(null)
-      );
-    }, delay);
+  /** Read the file; only the latest round's answer shows. */
+  private _readFile(round: number): void {
+    if (round !== this._round) {
+      return;
+    }
+    const path = this.value;
+    if (!path) {
+      this._show(null);
+      return;
+    }
+    this._read(path).then(
+      file => round === this._round && this._show(file),
+      () => round === this._round && this._show(null)
+    );
   }
 
   private _show(file: ICustomJobFile | null): void {
@@ -119,6 +122,9 @@ export class CustomJobField {
   }
 
   private _facts: HTMLElement;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _reader = new Debouncer(
+    (round: number) => this._readFile(round),
+    READ_DELAY_MS
+  );
   private _round = 0;
 }

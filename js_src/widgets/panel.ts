@@ -33,6 +33,7 @@ export interface IJobsPanelOptions {
   model: JobListModel;
   notebookJobs: NotebookJobs;
   tracker: INotebookTracker;
+  /** Shown in the panel, followed while it shows, disposed with it. */
   schedules: SchedulesView;
   actions: IRowActions;
   /** "Run a container…": the form of a container job. */
@@ -43,9 +44,6 @@ export interface IJobsPanelOptions {
 
 const NO_JOBS =
   'No jobs yet. Run a cell or a notebook from the notebook toolbar (Container job ▾), or an image with "Run a container…" above.';
-
-/** Schedules change rarely: refreshed this often while the panel is shown. */
-const SCHEDULES_EVERY_MS = 30000;
 
 export class JobsPanel extends Widget {
   constructor(private readonly _o: IJobsPanelOptions) {
@@ -148,6 +146,7 @@ export class JobsPanel extends Widget {
     }
     document.removeEventListener('visibilitychange', this._onPageVisibility);
     this._setVisible(false);
+    this._o.schedules.dispose();
     super.dispose();
   }
 
@@ -175,16 +174,7 @@ export class JobsPanel extends Widget {
   private _setVisible(shown: boolean): void {
     const visible = shown && !document.hidden;
     this._o.model.visible = visible;
-    if (visible && this._schedulesTimer === null) {
-      void this._o.schedules.refresh();
-      this._schedulesTimer = setInterval(
-        () => void this._o.schedules.refresh(),
-        SCHEDULES_EVERY_MS
-      );
-    } else if (!visible && this._schedulesTimer !== null) {
-      clearInterval(this._schedulesTimer);
-      this._schedulesTimer = null;
-    }
+    this._o.schedules.active = visible;
   }
 
   /** The filter's backends: the server's (plugins too), else the built-ins. */
@@ -263,5 +253,4 @@ export class JobsPanel extends Widget {
   private _jobList: HTMLElement;
   private _allTitle: HTMLElement;
   private _empty: HTMLElement;
-  private _schedulesTimer: ReturnType<typeof setInterval> | null = null;
 }

@@ -4,6 +4,8 @@
  * them. Followed every few seconds while the job runs and the page shows;
  * read once more when the job ends.
  */
+import { Poll } from '@lumino/polling';
+
 import {
   ContainerJobAPI,
   IJob,
@@ -11,6 +13,8 @@ import {
   describeError,
   isFinal
 } from '../api';
+
+import { disposeTimer, isTicking, pacedPoll, tickIn } from '../polling';
 
 import { h, setChildren } from './dom';
 
@@ -87,7 +91,7 @@ export class ReplicasView {
 
   dispose(): void {
     this._active = false;
-    this._schedule();
+    disposeTimer(this._poll);
   }
 
   private _schedule(): void {
@@ -96,11 +100,8 @@ export class ReplicasView {
       this._job !== null &&
       !isFinal(this._job.status) &&
       replicaCount(this._job) >= 2;
-    if (follow && this._timer === null) {
-      this._timer = setInterval(() => void this._fetch(), EVERY_MS);
-    } else if (!follow && this._timer !== null) {
-      clearInterval(this._timer);
-      this._timer = null;
+    if (follow !== isTicking(this._poll)) {
+      tickIn(this._poll, follow ? EVERY_MS : Poll.NEVER);
     }
   }
 
@@ -139,7 +140,7 @@ export class ReplicasView {
   private _job: IJob | null = null;
   private _read = false;
   private _active = false;
-  private _timer: ReturnType<typeof setInterval> | null = null;
+  private _poll = pacedPoll('replicas', () => this._fetch());
   private readonly _title = h('h3', { class: 'jp-ContainerJob-sectionTitle' });
   private readonly _rows = h('tbody');
   private readonly _error = h('p', { class: 'jp-ContainerJob-replicaError' });

@@ -3,18 +3,24 @@
  * cron, a Paused badge, its next run (relative time worked out at each
  * render), pause/resume, run now, edit, its runs, and delete.
  *
- * "Next run" is never left stale: the schedules are fetched again when a
- * run of one of them appears or changes status in the job list, and just
- * after the earliest next run is due (the scheduler has moved it on by
- * then).
+ * "Next run" is never left stale: while shown, the schedules are fetched
+ * again every 30 s, when a run of one of them appears or changes status in
+ * the job list, and just after the earliest next run is due (the scheduler
+ * has moved it on by then); shown again, at once.
  */
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+
+import { IDisposable } from '@lumino/disposable';
+
+import { Poll } from '@lumino/polling';
 
 import { ContainerJobAPI, IJob, ISchedule, describeError } from '../api';
 
 import { relativeTime, zonedTime } from '../cronpresets';
 
 import { JobListModel } from '../model';
+
+import { disposeTimer, pacedPoll, tickIn } from '../polling';
 
 import { h, setChildren } from './dom';
 
@@ -34,10 +40,12 @@ export interface ISchedulesViewOptions {
 
 /** How often the relative times ("in 5 min") are worked out again. */
 const TICK_MS = 20000;
+/** Schedules change rarely: fetched this often while shown. */
+const EVERY_MS = 30000;
 /** How long after a next run is due the schedules are fetched again. */
 const AFTER_DUE_MS = 1500;
 
-export class SchedulesView {
+export class SchedulesView implements IDisposable {
   readonly node: HTMLElement;
 
   constructor(private readonly _o: ISchedulesViewOptions) {
@@ -54,7 +62,35 @@ export class SchedulesView {
     );
     this._runs = new ScheduleRuns(_o.api, _o.openJob);
     _o.model.changed.connect(this._jobsChanged, this);
-    setInterval(() => this._tick(), TICK_MS);
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** Shown in a visible tab: fetched now, then followed; else neither. */
+  set active(value: boolean) {
+    if (value === this._active || this._disposed) {
+      return;
+    }
+    this._active = value;
+    tickIn(this._clock, value ? TICK_MS : Poll.NEVER);
+    if (value) {
+      void this.refresh();
+    } else {
+      tickIn(this._fetcher, Poll.NEVER);
+    }
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._active = false;
+    disposeTimer(this._clock);
+    disposeTimer(this._fetcher);
+    this._o.model.changed.disconnect(this._jobsChanged, this);
   }
 
   /** Fetch and show the schedules; failures show in place of the list. */
@@ -175,32 +211,29 @@ export class SchedulesView {
     }
   }
 
-  private _tick(): void {
+  private async _tick(): Promise<void> {
     for (const { node, schedule } of this._next.values()) {
       this._showNext(node, schedule);
     }
   }
 
-  /** Fetch again just after the earliest active next run is due. */
+  /**
+   * While shown, fetch again in 30 s, or sooner just after the earliest
+   * active next run is due.
+   */
   private _refreshWhenDue(): void {
-    if (this._dueTimer !== null) {
-      clearTimeout(this._dueTimer);
-      this._dueTimer = null;
+    if (!this._active) {
+      tickIn(this._fetcher, Poll.NEVER);
+      return;
     }
     const times = this._schedules
       .filter(s => s.state === 'ACTIVE' && s.next_run_at)
       .map(s => s.next_run_at! * 1000);
-    if (!times.length) {
-      return;
-    }
     const wait = Math.min(...times) - Date.now() + AFTER_DUE_MS;
     // Overdue (no scheduler has moved it on yet): look again shortly, then
-    // less often once it is long overdue (no scheduler running).
-    const overdue = wait < -60000 ? 30000 : 2000;
-    this._dueTimer = setTimeout(
-      () => void this.refresh(),
-      wait > 0 ? Math.min(wait, 3600000) : overdue
-    );
+    // at the usual pace once it is long overdue (no scheduler running).
+    const overdue = wait < -60000 ? EVERY_MS : 2000;
+    tickIn(this._fetcher, wait > 0 ? Math.min(wait, EVERY_MS) : overdue);
   }
 
   /**
@@ -256,5 +289,10 @@ export class SchedulesView {
   private _next = new Map<string, { node: HTMLElement; schedule: ISchedule }>();
   private _runs: ScheduleRuns;
   private _seenRuns: string | null = null;
-  private _dueTimer: ReturnType<typeof setTimeout> | null = null;
+  private _active = false;
+  private _disposed = false;
+  /** Works out the relative times again. */
+  private _clock = pacedPoll('schedule times', () => this._tick());
+  /** Fetches the schedules again (the pace set by `_refreshWhenDue`). */
+  private _fetcher = pacedPoll('schedules', () => this.refresh());
 }

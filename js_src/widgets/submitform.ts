@@ -9,6 +9,8 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 
 import { Message } from '@lumino/messaging';
 
+import { Debouncer } from '@lumino/polling';
+
 import { Widget } from '@lumino/widgets';
 
 import {
@@ -29,6 +31,8 @@ import { IBackendChoice, withAvailability } from '../backends';
 import { fieldNames } from '../magicline';
 
 import { filePlaceholders } from '../customjobfile';
+
+import { disposeTimer } from '../polling';
 
 import { PreviewSource } from './cronfield';
 
@@ -297,7 +301,7 @@ export class SubmitForm
     if (problems.length || !this._opts.validate) {
       this._showProblems(problems);
     } else {
-      this._check(0);
+      this._runCheck();
     }
   }
 
@@ -306,6 +310,11 @@ export class SubmitForm
     this._schedule?.dispose();
     this._config?.dispose();
     super.onBeforeDetach(msg);
+  }
+
+  dispose(): void {
+    disposeTimer(this._checker);
+    super.dispose();
   }
 
   /** A field's placeholder: required, or the default it gets when empty. */
@@ -451,49 +460,49 @@ export class SubmitForm
     this._schedule?.showPreview();
     if (this.isAttached) {
       this._holdAccept();
-      this._check(CHECK_DELAY_MS);
+      this._check();
+    }
+  }
+
+  /** Check the values after a pause in typing (see `_runCheck`). */
+  private _check(): void {
+    if (this._opts.validate && !this._checker.isDisposed) {
+      this._round++;
+      void this._checker.invoke();
     }
   }
 
   /**
-   * Check the values after `delay` ms without typing: the answer shows next
-   * to each field, and the submit button waits until none is left; the
-   * backends' availability is read again with it. Only the latest check's
-   * answer counts; one that cannot be made shows nothing (submitting checks
-   * again).
+   * Check the values now: the answer shows next to each field, and the
+   * submit button waits until none is left; the backends' availability is
+   * read again with it. Only the latest check's answer counts; one that
+   * cannot be made shows nothing (submitting checks again).
    */
-  private _check(delay: number): void {
+  private _runCheck(): void {
     const validate = this._opts.validate;
     if (!validate) {
       return;
     }
-    this._cancelCheck();
-    this._timer = setTimeout(() => {
-      this._timer = null;
-      const round = ++this._round;
-      const current = (): boolean => round === this._round && !this.isDisposed;
-      void this._opts.availability?.().then(infos => {
+    const round = ++this._round;
+    const current = (): boolean => round === this._round && !this.isDisposed;
+    void this._opts.availability?.().then(infos => {
+      if (current()) {
+        this._picker.update(withAvailability(this._picker.choices, infos));
+        this._holdAccept();
+      }
+    });
+    validate(this.getValue()).then(
+      problems => {
         if (current()) {
-          this._picker.update(withAvailability(this._picker.choices, infos));
-          this._holdAccept();
+          this._showProblems(problems);
         }
-      });
-      validate(this.getValue()).then(
-        problems => {
-          if (current()) {
-            this._showProblems(problems);
-          }
-        },
-        () => undefined
-      );
-    }, delay);
+      },
+      () => undefined
+    );
   }
 
   private _cancelCheck(): void {
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
-    }
+    void this._checker.stop();
     this._round++;
   }
 
@@ -620,7 +629,7 @@ export class SubmitForm
   private _parameters: ParameterFields | null = null;
   private _schedule: ScheduleFields | null = null;
   private _problems = new ProblemSlots();
-  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _checker = new Debouncer(() => this._runCheck(), CHECK_DELAY_MS);
   private _round = 0;
 }
 
