@@ -266,7 +266,31 @@ export interface paths {
         /** The parameters a notebook declares in its cell tagged `parameters` */
         get: operations["getNotebookParameters"];
         put?: never;
-        post?: never;
+        /**
+         * The values of the texts a form's user typed for a notebook's parameters
+         * @description Each text changed from its parameter's default is typed as papermill inferred the parameter (int, float, bool, str, list, dict; JSON or the text for others); a text that does not fit is a problem under parameters.NAME naming the form expected. Nothing is read from disk.
+         */
+        post: operations["typeNotebookParameters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/magic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read or write a cell's %%containerjob line with the magic's own parser
+         * @description `{line}`: the line read as the magic reads it (IPython's arg_split, the magic's argparse flags, prefixes and --flag=value included). `{options, rest}`: the line a form writes (its options' flags, --backend first and repeatable ones last, then `rest` as typed), read back. `fields`: the run options the form shows; their values come back in `fields`, every other word, as typed and in order, in `rest`. Problems: a run option's words under options.NAME, other refused words (unknown flags, stray words, bad --in/--out) under rest, an unreadable line (unbalanced quote) under line.
+         */
+        post: operations["magicLine"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1220,6 +1244,103 @@ export interface operations {
                 content: {
                     "application/json": {
                         parameters: components["schemas"]["NotebookParameter"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    typeNotebookParameters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The parameters as GET notebooks/parameters gave them */
+                    parameters?: components["schemas"]["NotebookParameter"][];
+                    /** @description Name -> the text typed */
+                    texts?: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The values to send, and the texts that do not fit */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        values: {
+                            [key: string]: unknown;
+                        };
+                        problems: components["schemas"]["FieldProblem"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    magicLine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The words after %%containerjob */
+                    line?: string;
+                    options?: components["schemas"]["RunOptions"];
+                    /** @description Words no field shows */
+                    rest?: string;
+                    /** @description Run options a form shows (default: all) */
+                    fields?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description What the magic reads in the line */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "line": "--name quickstart --env GREETING=hello",
+                     *       "options": {
+                     *         "name": "quickstart",
+                     *         "env": [
+                     *           "GREETING=hello"
+                     *         ]
+                     *       },
+                     *       "fields": {
+                     *         "env": [
+                     *           "GREETING=hello"
+                     *         ]
+                     *       },
+                     *       "rest": "--name quickstart",
+                     *       "problems": []
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The line read (as given */
+                        line: string;
+                        options: components["schemas"]["RunOptions"];
+                        fields: components["schemas"]["RunOptions"];
+                        rest: string;
+                        problems: components["schemas"]["FieldProblem"][];
                     };
                 };
             };
