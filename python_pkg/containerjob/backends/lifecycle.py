@@ -64,10 +64,15 @@ class JobRun:
     def interrupt(self, remote: str = "cancel", ask: Callable[[], bool] = lambda: True) -> JobRecord | None:
         """What Ctrl-C, SIGINT or a kernel interrupt means while the job is followed. A job on this machine is
         cancelled; one elsewhere as `remote` says (the cell's --on-interrupt): "cancel", "detach" (it keeps
-        running), or "ask" (`ask()`: True cancels). None: detached. An interrupt during that cancel propagates
-        at once: the job stays CANCELLING, and the next cancel takes it over (see `cancel`)."""
+        running), or "ask" (`ask()`: True cancels). None: detached. A second interrupt during that cancel
+        finishes it before it propagates (nothing keeps running for an impatient Ctrl-C); a third cuts it short,
+        the job stays CANCELLING and the next cancel takes it over (see `cancel`)."""
         if self.backend.traits.runs_locally or remote == "cancel" or (remote == "ask" and ask()):
-            return self.cancel()
+            try:
+                return self.cancel()
+            except KeyboardInterrupt:
+                self.cancel()  # claimed by this run: it stops the job at once
+                raise
         return self.detach()
 
     def detach(self) -> None:
