@@ -54,7 +54,7 @@ def parse_timeout(value: str | None) -> int | float | None:
         return None
     match = _DURATION_RE.match(value.strip().lower())
     amount = float(match.group(1)) if match else 0
-    if not amount:
+    if not match or not amount:
         raise SpecError(f"--timeout {value!r} is not a positive duration: use seconds (90, 90.5) or 90s, 10m, 2h, 1d",
                         field="timeout")
     seconds = amount * _UNITS[match.group(2)]
