@@ -1302,7 +1302,7 @@ export interface operations {
                     /** @description The words after %%containerjob */
                     line?: string;
                     options?: components["schemas"]["RunOptions"];
-                    /** @description Words no field shows */
+                    /** @description Words no field shows, as typed */
                     rest?: string;
                     /** @description Run options a form shows (default: all) */
                     fields?: string[];
