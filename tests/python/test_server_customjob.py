@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import time
 
 import pytest
@@ -63,7 +64,8 @@ async def test_a_customjob_file_runs_locally_with_the_forms_fields_on_top(jp_fet
     assert code == 200, preview
     assert preview == {"path": "jobs/train.yaml", "options": {"image": IMAGE, "machine_type": "n1-standard-8",
                                                               "env": ["WHO=file"]},
-                       "command": ["python3", "-c", PRINTS], "args": ["a", "b"], "pools": []}
+                       "command": ["python3", "-c", PRINTS], "args": ["a", "b"],
+                       "command_text": shlex.join(["python3", "-c", PRINTS]), "args_text": "a b", "pools": []}
 
     body = {"kind": "container", "config": "jobs/train.yaml", "options": {"backend": "local"}}
     assert await call(jp_fetch, "jobs", "validate", body=body) == (200, {"errors": []})

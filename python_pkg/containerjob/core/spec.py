@@ -168,15 +168,23 @@ def parse_pip(items: list[str]) -> list[str]:
     return [i.strip() for i in items]
 
 
+def split_words(value: str, name: str, field: str) -> list[str]:
+    """Text as words, split as a shell would split them (quotes keep words together, a backslash escapes) but
+    never run by one: --command, and a form's Arguments (`args_text`); `name` is how the message names it."""
+    try:
+        return shlex.split(value)
+    except ValueError as exc:  # an unclosed quote, a trailing backslash
+        fix = ("close the quote, or escape it with a backslash" if "quotation" in str(exc) else
+               "a backslash escapes the character after it: double the last one, or remove it")
+        raise SpecError(f"{name} {value!r} cannot be split into words ({str(exc).lower()}); {fix}",
+                        field=field) from None
+
+
 def parse_command(value: str | None) -> list[str]:
-    """--command as words, split as a shell would split them (quotes kept together) but never run by one."""
+    """--command as words (split_words)."""
     if value is None:
         return []
-    try:
-        words = shlex.split(value)
-    except ValueError as exc:
-        raise SpecError(f"--command {value!r} cannot be split into words ({exc}); close the quote or escape it",
-                        field="command") from None
+    words = split_words(value, "--command", "command")
     if not words:
         raise SpecError("--command is empty: give the program and its arguments, e.g. --command 'python3 train.py', "
                         "or leave it out to run the image's own ENTRYPOINT", field="command")
