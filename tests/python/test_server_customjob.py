@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shlex
 import time
 
 import pytest
@@ -65,7 +64,7 @@ async def test_a_customjob_file_runs_locally_with_the_forms_fields_on_top(jp_fet
     assert preview == {"path": "jobs/train.yaml", "options": {"image": IMAGE, "machine_type": "n1-standard-8",
                                                               "env": ["WHO=file"]},
                        "command": ["python3", "-c", PRINTS], "args": ["a", "b"],
-                       "command_text": shlex.join(["python3", "-c", PRINTS]), "args_text": "a b", "pools": []}
+                       "command_text": f'python3 -c "{PRINTS}"', "args_text": "a b", "pools": []}
 
     body = {"kind": "container", "config": "jobs/train.yaml", "options": {"backend": "local"}}
     assert await call(jp_fetch, "jobs", "validate", body=body) == (200, {"errors": []})

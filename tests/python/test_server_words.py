@@ -9,9 +9,10 @@ import shlex
 import pytest
 
 from cjtest import IMAGE
+from containerjob.core.spec import join_words
 from test_server_customjob import call, files, job_ids, wait_for  # noqa: F401 - files: the CustomJob fixture
 
-ARGV = "import sys; print(sys.argv[1:])"
+ARGV = "import sys; print('argv', sys.argv[1:])"
 TYPED = """--name 'my run' --note "say \\"hi\\"" a\\ b '' $HOME"""
 WORDS = ["--name", "my run", "--note", 'say "hi"', "a b", "", "$HOME"]
 
@@ -33,12 +34,12 @@ async def test_the_arguments_as_typed_reach_the_program_as_the_cli_splits_them(j
     assert code == 201, job
     done = await wait_for(jp_fetch, job["id"])
     assert done["status"] == "SUCCEEDED", done
-    assert (await call(jp_fetch, "jobs", job["id"], "logs"))[1]["text"] == f"{WORDS}\n"
+    assert (await call(jp_fetch, "jobs", job["id"], "logs"))[1]["text"] == f"argv {WORDS}\n"
 
     # The page shows the lines the server joined; they split back into the same words (pasted into the form).
     assert done["spec"]["worker_pools"][0]["args"] == WORDS
     assert shlex.split(done["args_text"]) == WORDS and shlex.split(done["command_text"]) == ["python3", "-c", ARGV]
-    assert done["command_text"] == f"python3 -c {shlex.quote(ARGV)}"
+    assert done["command_text"] == f'python3 -c "{ARGV}"'  # as one would type it, not 'import sys; print('"'"'...
     listed = (await call(jp_fetch, "jobs"))[1]["jobs"]
     assert [(j["command_text"], j["args_text"]) for j in listed] == [(done["command_text"], done["args_text"])]
 
@@ -83,3 +84,14 @@ async def test_a_customjob_file_comes_with_its_command_and_args_as_lines(jp_fetc
     (files / "jobs" / "bare.yaml").write_text(f"workerPoolSpecs:\n  containerSpec: {{imageUri: {IMAGE}}}\n")
     code, bare = await call(jp_fetch, "customjob", params={"path": "jobs/bare.yaml"})
     assert code == 200 and (bare["command"], bare["command_text"], bare["args_text"]) == ([], None, None), bare
+
+
+@pytest.mark.parametrize("words", [
+    ["python3", "-c", "print('hi')"], ["it's", 'say "hi"'], ["$HOME's", "`x`'", "a'!", "back\\slash'"],
+    ["", " ", "a b", "tab\tnew\nline'", "~", "*.txt", "#not-a-comment", "é'ü"], ["--flag=va'lue"],
+])
+def test_joined_words_split_back_into_the_same_words(words):
+    """What a page shows pastes back into the form (split as --command is) and into a shell, word for word."""
+    line = join_words(words)
+    assert line is not None and shlex.split(line) == words
+    assert join_words([]) is None

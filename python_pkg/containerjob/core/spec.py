@@ -180,6 +180,18 @@ def split_words(value: str, name: str, field: str) -> list[str]:
                         field=field) from None
 
 
+_PLAIN_IN_DOUBLE_QUOTES = re.compile(r'[^"\\$`!]*')  # nothing a shell or shlex treats specially inside "…"
+
+
+def join_words(words: list[str]) -> str | None:
+    """Words as one line that split_words (and a POSIX shell) splits back into them, for a page to show and a
+    form to take back; None for no words. shlex.quote's, except that a word with a single quote and nothing a
+    shell expands between double quotes reads as "…": python3 -c "print('hi')", not 'print('"'"'hi'"'"')'."""
+    if not words:
+        return None
+    return " ".join(f'"{w}"' if "'" in w and _PLAIN_IN_DOUBLE_QUOTES.fullmatch(w) else shlex.quote(w) for w in words)
+
+
 def parse_command(value: str | None) -> list[str]:
     """--command as words (split_words)."""
     if value is None:

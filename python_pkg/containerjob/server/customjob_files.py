@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..core.custom_job_file import JobFile, command_text, read_job_file
+from ..core.custom_job_file import JobFile, read_job_file
 from ..core.errors import SpecError
+from ..core.spec import join_words
 from .bodies import confined_options, under_root
 
 EXAMPLE = "jobs/train.yaml"
@@ -37,8 +38,8 @@ def preview(job_file: JobFile, text: str) -> dict[str, Any]:
         "options": job_file.options,
         "command": job_file.command,
         "args": job_file.args,
-        "command_text": command_text(job_file.command),
-        "args_text": command_text(job_file.args),
+        "command_text": join_words(job_file.command),
+        "args_text": join_words(job_file.args),
         "pools": [{"image": p.image, "machine_type": p.machine_type, "replica_count": p.replica_count,
                    "accelerator_type": p.accelerator_type, "accelerator_count": p.accelerator_count}
                   for p in job_file.more_pools],

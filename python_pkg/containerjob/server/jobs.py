@@ -10,8 +10,8 @@ from typing import Any
 import tornado.web
 
 from ..backends.base import WARNINGS
-from ..core.custom_job_file import command_text
 from ..core.models import JobRecord
+from ..core.spec import join_words
 from ..scheduling import LABEL
 from .base import ContainerJobHandler
 from .validation import check_job, checked_body
@@ -25,8 +25,8 @@ def job_json(record: JobRecord) -> dict[str, Any]:
     and a user can paste them back into the form's Command and Arguments."""
     data = record.to_dict()
     pool = record.spec.worker_pools[0] if record.spec.worker_pools else None
-    data["command_text"] = command_text(pool.command) if pool else None
-    data["args_text"] = command_text(pool.args) if pool else None
+    data["command_text"] = join_words(pool.command) if pool else None
+    data["args_text"] = join_words(pool.args) if pool else None
     return data
 
 
