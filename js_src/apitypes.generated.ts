@@ -533,7 +533,7 @@ export interface components {
             origin: string;
             duration_s: number | null;
             /**
-             * @description The chief's containerSpec.command as one line that splits back into its words as options.command is split (shlex.join, done by the server); null when it has none (the image's ENTRYPOINT runs)
+             * @description The chief's containerSpec.command as one line that splits back into its words as options.command is split (shell quoting, done by the server: core/spec.join_words); null when it has none (the image's ENTRYPOINT runs)
              * @example python3 -c "print('hello from a container')"
              */
             command_text: string | null;
@@ -640,9 +640,9 @@ export interface components {
             command: string[];
             /** @description The chief's containerSpec.args */
             args: string[];
-            /** @description `command` as one line (shlex.join), as Job's; null when empty */
+            /** @description `command` as one line (shell-quoted), as Job's; null when empty */
             command_text: string | null;
-            /** @description `args` as one line (shlex.join), as Job's; null when empty */
+            /** @description `args` as one line (shell-quoted), as Job's; null when empty */
             args_text: string | null;
             /** @description workerPoolSpecs after the chief's */
             pools: {

@@ -32,7 +32,7 @@ def read_config(root: Path, text: str, store_home: Path | None = None) -> JobFil
 def preview(job_file: JobFile, text: str) -> dict[str, Any]:
     """What a file sets, for a form to show before the user overrides any of it: the run options it gives
     (option table names), the chief's command and args (as words, and as the line each that the form's Command
-    and Arguments take: shlex-joined here, never quoted by the browser), and the other worker pools."""
+    and Arguments take: joined here (core/spec.join_words), never quoted by the browser), and the other worker pools."""
     return {
         "path": text,
         "options": job_file.options,
