@@ -52,20 +52,10 @@ def interrupt_soon(after_s: float = 1.0) -> threading.Timer:
 
 
 @pytest.fixture
-def shell(plugin):
-    """A fresh IPython shell with the extension loaded (no engine: the jobs are the plugin's)."""
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.testing.globalipapp import start_ipython
-
-    ip = start_ipython() or InteractiveShell.instance()
-    ip.reset()
-    for magics in list(ip.configurables):
-        if type(magics).__name__ == "ContainerJob":
-            ip.configurables.remove(magics)
-    ip.run_line_magic("load_ext", "containerjob")
-    ip.run_line_magic("reload_ext", "containerjob")
-    yield ip
-    ip.reset()
+def shell(plugin, ipython_shell):
+    """conftest's shell with the extension loaded, the counting backends installed first (no engine: the jobs
+    are the plugin's)."""
+    return ipython_shell
 
 
 @pytest.mark.parametrize("line, status, stopped", [
