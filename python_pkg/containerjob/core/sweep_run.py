@@ -1,0 +1,170 @@
+"""Runs a sweep's jobs, at most `parallel` at once, each to its end; one row per combination.
+
+One loop in the caller's thread submits, polls and collects, so an interrupt (Ctrl-C, Kernel > Interrupt)
+lands here and cancels every job of the sweep, started or not. A job that fails, or one that cannot even
+start, fails its row only: the others run on.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import ContainerJobError
+from .models import JobRecord, JobStatus
+from .sweep import SWEEP_LABEL, Sweep, combination_text
+
+if TYPE_CHECKING:
+    from ..service import JobService, Prepared
+
+POLL_S = 0.5
+NOT_STARTED = "not started: the sweep was interrupted"
+
+
+@dataclass
+class SweepRow:
+    """One combination as it runs: its job, its state, and (a cell's) the values it assigned."""
+
+    index: int
+    parameters: dict[str, Any]
+    status: str = "WAITING"
+    job_id: str = ""
+    duration_s: float | None = None
+    exit_code: int | None = None
+    message: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    record: JobRecord | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status not in ("WAITING", "QUEUED", "PENDING", "RUNNING", "CANCELLING")
+
+    def seen(self, record: JobRecord) -> None:
+        self.record, self.job_id, self.status = record, record.id, record.status.value
+        self.duration_s, self.exit_code = record.duration_s, record.exit_code
+        if record.status is not JobStatus.SUCCEEDED:
+            self.message = record.message
+
+    def as_dict(self, names: list[str]) -> dict[str, Any]:
+        """The row as the kernel gets it: parameters, the job's values (by `names`), then the job's facts."""
+        return {**self.parameters, **{n: self.values.get(n) for n in names}, "status": self.status,
+                "job_id": self.job_id, "duration_s": self.duration_s, "exit_code": self.exit_code,
+                "message": self.message}
+
+
+Collect = Callable[[SweepRow, JobRecord], None]
+
+
+def prepare_all(sweep: Sweep, prepare: Callable[[dict[str, Any]], Prepared]) -> list[Prepared]:
+    """Every combination's spec and payload before any job runs: a problem of one stops the sweep unstarted."""
+    prepared = []
+    for combination in sweep.combinations:
+        one = prepare(combination)
+        one.spec.labels[SWEEP_LABEL] = sweep.id
+        prepared.append(one)
+    return prepared
+
+
+def run_sweep(service: JobService, sweep: Sweep, prepared: list[Prepared], *,
+              origin: str = "", on_change: Callable[[list[SweepRow]], None] = lambda rows: None,
+              collect: Collect | None = None, poll_s: float = POLL_S) -> list[SweepRow]:
+    """Every combination's job (`prepared`, in grid order), `sweep.parallel` at once; `collect` reads an ended
+    job's results into its row (its errors fail that row). An interrupt cancels the sweep's jobs and
+    propagates."""
+    rows = [SweepRow(i, dict(c)) for i, c in enumerate(sweep.combinations)]
+    waiting: list[SweepRow] = list(rows)
+    running: dict[str, SweepRow] = {}
+    try:
+        on_change(rows)
+        while waiting or running:
+            while waiting and len(running) < sweep.parallel:
+                row = waiting.pop(0)
+                if _start(service, prepared[row.index], row, origin):
+                    running[row.job_id] = row
+                on_change(rows)
+            if running:
+                time.sleep(poll_s)
+            for job_id, row in list(running.items()):
+                record = service.get(job_id)
+                row.seen(record)
+                if record.status.is_final:
+                    del running[job_id]
+                    _collect(collect, row, record)
+            on_change(rows)
+    except KeyboardInterrupt:
+        cancel_sweep(service, sweep.id, rows)
+        on_change(rows)
+        raise
+    return rows
+
+
+def _start(service: JobService, prepared: Prepared, row: SweepRow, origin: str) -> bool:
+    try:
+        record = service.submit(prepared, origin=origin)
+    except ContainerJobError as exc:  # this combination could not start (its image, its mounts): the others run
+        row.status, row.message = "FAILED", str(exc)
+        return False
+    row.seen(record)
+    return True
+
+
+def _collect(collect: Collect | None, row: SweepRow, record: JobRecord) -> None:
+    if collect is None:
+        return
+    try:
+        collect(row, record)
+    except ContainerJobError as exc:
+        row.status, row.message = "FAILED", row.message or str(exc)
+
+
+def cancel_sweep(service: JobService, sweep_id: str, rows: list[SweepRow]) -> None:
+    """Every job labelled with the sweep that has not ended is cancelled (found in the store, so one whose
+    submit the interrupt cut short is found too); rows never started say so."""
+    failed: dict[str, str] = {}
+    jobs = service.store.list(limit=1_000_000, labels={SWEEP_LABEL: sweep_id})
+    for record in jobs:
+        if not record.status.is_final:
+            try:
+                service.cancel(record.id)
+            except ContainerJobError as exc:
+                failed[record.id] = f"could not cancel it ({exc}): containerjob cancel {record.id}"
+    by_id = {r.job_id: r for r in rows if r.job_id}
+    for record in service.store.list(limit=1_000_000, labels={SWEEP_LABEL: sweep_id}):
+        if record.id in by_id:
+            by_id[record.id].seen(record)
+            by_id[record.id].message = failed.get(record.id, by_id[record.id].message)
+    for row in rows:
+        if not row.job_id and row.status == "WAITING":
+            row.status, row.message = "CANCELLED", NOT_STARTED
+
+
+def summary(rows: list[SweepRow]) -> str:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+
+
+def first_failure(rows: list[SweepRow]) -> SweepRow | None:
+    """The first combination (in grid order) that did not succeed."""
+    return next((r for r in rows if r.status != "SUCCEEDED"), None)
+
+
+def dry_run(service: JobService, sweep: Sweep, prepared: list[Prepared], origin: str = "") -> dict[str, Any]:
+    """Every job's exact request as it would be sent, its sweep label included; nothing runs."""
+    return {"sweep": sweep.id, "parallel": sweep.parallel,
+            "jobs": [{"parameters": combination, "request": service.dry_run(one, origin=origin)}
+                     for combination, one in zip(sweep.combinations, prepared)]}
+
+
+def table_text(rows: list[SweepRow]) -> str:
+    """The runs as aligned plain text: parameters, status, job, duration, and why a run failed."""
+    lines = [(combination_text(r.parameters), r.status, r.job_id or "-", duration_text(r.duration_s),
+              r.message.splitlines()[0] if r.message else "") for r in rows]
+    widths = [max(len(cells[i]) for cells in lines) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(cells[:4], widths)) + (f"  {cells[4]}" if cells[4] else "")
+                     for cells in lines).rstrip()
+
+
+def duration_text(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds:.1f} s"
