@@ -23,7 +23,7 @@ from .core.sweep import (
     substitute,
     without_sweep,
 )
-from .core.sweep_run import SweepRow, dry_run, first_failure, prepare_all, run_sweep, summary, table_text
+from .core.sweep_run import SweepRow, dry_run, first_failure, gpu_shares, prepare_all, run_sweep, summary, table_text
 from .service import JobService, Prepared
 
 
@@ -36,6 +36,16 @@ def sweep_for(service: JobService, options: RunOptions) -> Sweep:
 
         default = local_parallel(options.gpus, len(host_gpu_ids()))
     return read_sweep(options, default_parallel=default)
+
+
+def gpus_for(sweep: Sweep, prepared: list[Prepared]) -> list[list[str]]:
+    """This host's GPUs shared out among the sweep's local GPU jobs running at once (core/sweep_run.py)."""
+    spec = prepared[0].spec if prepared else None
+    if spec is None or spec.backend != "local" or not spec.primary.accelerator_count:
+        return []
+    from .backends.gpu import host_gpu_ids
+
+    return gpu_shares(sweep, prepared, host_gpu_ids())
 
 
 def run_sweep_command(service: JobService, args: argparse.Namespace) -> int:
@@ -54,8 +64,9 @@ def run_sweep_command(service: JobService, args: argparse.Namespace) -> int:
         return service.prepare_container(dataclasses.replace(job_options, command=command), argv, job_file)
 
     prepared = prepare_all(sweep, prepare)
+    gpus = gpus_for(sweep, prepared)
     if args.dry_run:
-        print(json.dumps(dry_run(service, sweep, prepared, origin), indent=2, default=repr))
+        print(json.dumps(dry_run(service, sweep, prepared, origin, gpus), indent=2, default=repr))
         return 0
     _note(sweep.describe())
     seen: dict[int, str] = {}
@@ -68,7 +79,7 @@ def run_sweep_command(service: JobService, args: argparse.Namespace) -> int:
                       f"{row.status}" + (f" · {row.message.splitlines()[0]}" if row.message and row.ended else ""))
 
     try:
-        rows = run_sweep(service, sweep, prepared, origin=origin, on_change=progress)
+        rows = run_sweep(service, sweep, prepared, origin=origin, on_change=progress, gpus=gpus)
     except KeyboardInterrupt:
         _note(f"sweep {sweep.id} interrupted: its jobs were cancelled")
         raise

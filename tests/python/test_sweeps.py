@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import signal
+import threading
+import time
 
 import pytest
 from IPython.core.error import UsageError
@@ -137,6 +140,25 @@ def test_a_failing_combination_fails_its_row_only(ip, cj_home, capsys):
 
 
 @pytest.mark.docker
+def test_an_interrupt_cancels_every_job_of_the_sweep(ip, cj_home, labelled, capsys):
+    """Kernel > Interrupt while two of three run: both are cancelled, the third never starts."""
+    def interrupt_once_two_run() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if sum(r.status.value == "RUNNING" for r in records(cj_home)) == 2:
+                break
+            time.sleep(0.2)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_two_run, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt, match="sweep sw-\\w+ interrupted: its jobs were cancelled"):
+        ip.run_cell_magic("containerjob", "--sweep n=1,2,3", "import time\ntime.sleep(120 + n)")
+    jobs = records(cj_home)
+    assert len(jobs) == 2 and {r.status.value for r in jobs} == {"CANCELLED"}
+    assert labelled() == []
+
+
+@pytest.mark.docker
 def test_a_script_sweep_prints_the_table_and_exits_with_the_first_failure(cj_home, tmp_path, capsys):
     script = tmp_path / "train.py"
     script.write_text("import sys\nlr = float(sys.argv[2])\nprint('lr', lr)\nsys.exit(3 if lr < 0.05 else 0)\n")
@@ -187,3 +209,45 @@ def test_a_cell_sweep_on_the_vertex_fake_is_4_custom_jobs_2_at_once(ip, cj_home,
     rows = rows_of(ip.user_ns["sweep_results"])
     assert [(r["lr"], r["opt"], r["score"]) for r in rows] == [(0.1, "adam", 14.0), (0.1, "sgd", 13.0),
                                                                (0.01, "adam", 5.0), (0.01, "sgd", 4.0)]
+
+
+# -- local GPUs ---------------------------------------------------------------------------------------------
+FAKE_NVIDIA_SMI = """#!/bin/sh
+case "$*" in
+  *--query-gpu=index*) printf '0\\n1\\n2\\n3\\n' ;;
+  *) echo "NVIDIA-SMI 550.00  Driver Version: 550.00  CUDA Version: 12.4" ;;
+esac
+"""
+
+
+@pytest.fixture
+def four_gpus(tmp_path, monkeypatch):
+    """A host whose driver lists four GPUs: an `nvidia-smi` of our own first on PATH (the real tool's output)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text(FAKE_NVIDIA_SMI)
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+
+
+def _local_gpu_dry_run(*extra: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["run", "--image", "python:3.12-slim", "--command", "python -c print({a})",
+                         "--sweep", "a=1,2,3", "--dry-run", *extra])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_local_gpu_jobs_side_by_side_each_get_gpus_of_their_own(isolated_home, four_gpus):
+    code, out, err = _local_gpu_dry_run("--gpus", "2")
+    assert code == 0, err
+    described = json.loads(out)
+    assert described["parallel"] == 2  # one job per 2 of the 4 GPUs
+    assert [j["request"]["device_requests"] for j in described["jobs"]] == [
+        [{"device_ids": ids, "capabilities": [["gpu"]]}] for ids in (["0", "1"], ["2", "3"], ["0", "1"])]
+    code, _, err = _local_gpu_dry_run("--gpus", "2", "--parallel", "3")
+    assert code == cli.EXIT_USAGE and "--parallel 3 jobs of 2 GPUs each need 6 GPUs; this machine has 4" in err
+    code, _, err = _local_gpu_dry_run("--gpus", "all", "--parallel", "2")
+    assert code == cli.EXIT_USAGE and "--gpus all gives every GPU to each job" in err
+    code, out, err = _local_gpu_dry_run("--gpus", "all")
+    assert code == 0 and json.loads(out)["parallel"] == 1, err

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from .errors import ContainerJobError
+from .errors import ContainerJobError, SpecError
 from .models import JobRecord, JobStatus
 from .sweep import SWEEP_LABEL, Sweep, combination_text
 
@@ -65,22 +65,51 @@ def prepare_all(sweep: Sweep, prepare: Callable[[dict[str, Any]], Prepared]) -> 
     return prepared
 
 
+def gpu_shares(sweep: Sweep, prepared: list[Prepared], host_ids: list[str]) -> list[list[str]]:
+    """Local GPU jobs side by side: `sweep.parallel` disjoint sets of this host's GPUs, one per running job
+    ([]: nothing to share out: not local, no GPUs asked for, or none here, which the job's start says)."""
+    spec = prepared[0].spec if prepared else None
+    if spec is None or spec.backend != "local" or not spec.primary.accelerator_count or not host_ids:
+        return []
+    count = spec.primary.accelerator_count
+    if count < 0 or len(spec.replicas()) > 1:
+        if sweep.parallel > 1:
+            what = "--gpus all gives every GPU to each job" if count < 0 else "each job's replicas share out the GPUs"
+            raise SpecError(f"{what}, so a local sweep of them runs one at a time: add --parallel 1, or give each "
+                            "job --gpus N of this machine's GPUs", field="parallel")
+        return []
+    shares = [host_ids[i * count:(i + 1) * count] for i in range(len(host_ids) // count)]
+    if len(shares) < sweep.parallel:
+        raise SpecError(f"--parallel {sweep.parallel} jobs of {count} GPUs each need {sweep.parallel * count} GPUs; "
+                        f"this machine has {len(host_ids)}: lower --parallel to {max(1, len(shares))}, or --gpus",
+                        field="parallel")
+    return shares[:sweep.parallel]
+
+
 def run_sweep(service: JobService, sweep: Sweep, prepared: list[Prepared], *,
               origin: str = "", on_change: Callable[[list[SweepRow]], None] = lambda rows: None,
-              collect: Collect | None = None, poll_s: float = POLL_S) -> list[SweepRow]:
-    """Every combination's job (`prepared`, in grid order), `sweep.parallel` at once; `collect` reads an ended
-    job's results into its row (its errors fail that row). An interrupt cancels the sweep's jobs and
-    propagates."""
+              collect: Collect | None = None, gpus: list[list[str]] | None = None,
+              poll_s: float = POLL_S) -> list[SweepRow]:
+    """Every combination's job (`prepared`, in grid order), `sweep.parallel` at once, each running one on a
+    free share of `gpus` (gpu_shares) when given; `collect` reads an ended job's results into its row (its
+    errors fail that row). An interrupt cancels the sweep's jobs and propagates."""
     rows = [SweepRow(i, dict(c)) for i, c in enumerate(sweep.combinations)]
     waiting: list[SweepRow] = list(rows)
     running: dict[str, SweepRow] = {}
+    free = list(gpus or [])
+    held: dict[str, list[str]] = {}
     try:
         on_change(rows)
         while waiting or running:
             while waiting and len(running) < sweep.parallel:
                 row = waiting.pop(0)
+                share = free.pop(0) if free else []
+                _give_gpus(prepared[row.index], share)
                 if _start(service, prepared[row.index], row, origin):
                     running[row.job_id] = row
+                    held[row.job_id] = share
+                elif share:
+                    free.append(share)
                 on_change(rows)
             if running:
                 time.sleep(poll_s)
@@ -89,6 +118,8 @@ def run_sweep(service: JobService, sweep: Sweep, prepared: list[Prepared], *,
                 row.seen(record)
                 if record.status.is_final:
                     del running[job_id]
+                    if held.get(job_id):
+                        free.append(held.pop(job_id))
                     _collect(collect, row, record)
             on_change(rows)
     except KeyboardInterrupt:
@@ -96,6 +127,11 @@ def run_sweep(service: JobService, sweep: Sweep, prepared: list[Prepared], *,
         on_change(rows)
         raise
     return rows
+
+
+def _give_gpus(prepared: Prepared, share: list[str]) -> None:
+    if share:
+        prepared.spec.primary.gpu_ids = list(share)
 
 
 def _start(service: JobService, prepared: Prepared, row: SweepRow, origin: str) -> bool:
@@ -150,11 +186,14 @@ def first_failure(rows: list[SweepRow]) -> SweepRow | None:
     return next((r for r in rows if r.status != "SUCCEEDED"), None)
 
 
-def dry_run(service: JobService, sweep: Sweep, prepared: list[Prepared], origin: str = "") -> dict[str, Any]:
+def dry_run(service: JobService, sweep: Sweep, prepared: list[Prepared], origin: str = "",
+            gpus: list[list[str]] | None = None) -> dict[str, Any]:
     """Every job's exact request as it would be sent, its sweep label included; nothing runs."""
-    return {"sweep": sweep.id, "parallel": sweep.parallel,
-            "jobs": [{"parameters": combination, "request": service.dry_run(one, origin=origin)}
-                     for combination, one in zip(sweep.combinations, prepared)]}
+    jobs = []
+    for index, (combination, one) in enumerate(zip(sweep.combinations, prepared)):
+        _give_gpus(one, gpus[index % len(gpus)] if gpus else [])  # as if each waited for the one before it
+        jobs.append({"parameters": combination, "request": service.dry_run(one, origin=origin)})
+    return {"sweep": sweep.id, "parallel": sweep.parallel, "jobs": jobs}
 
 
 def table_text(rows: list[SweepRow]) -> str:

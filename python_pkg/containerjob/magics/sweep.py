@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..cli_sweep import sweep_for
+from ..cli_sweep import gpus_for, sweep_for
 from ..core.errors import SpecError
 from ..core.names import analyse, parse_cell, runner_provides
 from ..core.options import options_from_args
@@ -53,8 +53,9 @@ def run_cell_sweep(magics: ContainerJob, args: Any, cell: str, inputs: list[str]
                                inputs=sent, outputs=outputs)
 
     prepared = prepare_all(sweep, prepare)
+    gpus = gpus_for(sweep, prepared)
     if args.dry_run:
-        print(json.dumps(dry_run(service, sweep, prepared, magics._origin()), indent=2, default=repr))
+        print(json.dumps(dry_run(service, sweep, prepared, magics._origin(), gpus), indent=2, default=repr))
         return None
 
     def collect(row: SweepRow, record: Any) -> None:
@@ -65,7 +66,8 @@ def run_cell_sweep(magics: ContainerJob, args: Any, cell: str, inputs: list[str]
 
     table = SweepTable(sweep, magics.display_mode)
     try:
-        rows = run_sweep(service, sweep, prepared, origin=magics._origin(), on_change=table.update, collect=collect)
+        rows = run_sweep(service, sweep, prepared, origin=magics._origin(), on_change=table.update, collect=collect,
+                         gpus=gpus)
     except KeyboardInterrupt:
         raise Interrupted(f"sweep {sweep.id} interrupted: its jobs were cancelled; "
                           f"%containerjob list shows them") from None
