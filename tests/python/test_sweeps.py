@@ -113,6 +113,8 @@ def test_a_2x2_sweep_runs_4_jobs_2_at_once_into_sweep_results(ip, cj_home, capsy
     assert len(jobs) == 4 and {r.status.value for r in jobs} == {"SUCCEEDED"}
     assert most_at_once(jobs) == 2
     (sweep_id,) = {r.spec.labels[SWEEP_LABEL] for r in jobs}  # the records carry the sweep
+    assert [r.name for r in jobs] == ["containerjob lr=0.1 opt='adam'", "containerjob lr=0.1 opt='sgd'",
+                                      "containerjob lr=0.01 opt='adam'", "containerjob lr=0.01 opt='sgd'"]
     rows = rows_of(ip.user_ns["sweep_results"])
     assert [(r["lr"], r["opt"]) for r in rows] == [(0.1, "adam"), (0.1, "sgd"), (0.01, "adam"), (0.01, "sgd")]
     assert [r["score"] for r in rows] == [14.0, 13.0, 5.0, 4.0]

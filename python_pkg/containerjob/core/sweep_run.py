@@ -61,6 +61,7 @@ def prepare_all(sweep: Sweep, prepare: Callable[[dict[str, Any]], Prepared]) -> 
     for combination in sweep.combinations:
         one = prepare(combination)
         one.spec.labels[SWEEP_LABEL] = sweep.id
+        one.spec.display_name = f"{one.spec.display_name} {combination_text(combination)}"[:128]  # Vertex's limit
         prepared.append(one)
     return prepared
 
