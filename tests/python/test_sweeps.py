@@ -253,3 +253,23 @@ def test_local_gpu_jobs_side_by_side_each_get_gpus_of_their_own(isolated_home, f
     assert code == cli.EXIT_USAGE and "--gpus all gives every GPU to each job" in err
     code, out, err = _local_gpu_dry_run("--gpus", "all")
     assert code == 0 and json.loads(out)["parallel"] == 1, err
+
+
+def test_the_live_table_is_one_widget_updated_in_place(ipython_shell, capsys):
+    """In JupyterLab one HTML widget shows every run and is rewritten as they change (never a new output)."""
+    from cjtest import recorded_displays
+    from containerjob.core.sweep_run import SweepRow
+    from containerjob.magics.sweep_table import SweepTable
+
+    sweep = read_sweep(RunOptions(sweep=["lr=0.1,0.01"]))
+    rows = [SweepRow(0, {"lr": 0.1}, status="SUCCEEDED", job_id="cj-1", duration_s=2.0),
+            SweepRow(1, {"lr": 0.01}, status="RUNNING", job_id="cj-2")]
+    with recorded_displays(ipython_shell) as shown:
+        table = SweepTable(sweep, "widgets")
+        table.update(rows)
+        rows[1].status, rows[1].message = "FAILED", "ValueError: <diverged>\nmore"
+        table.close(rows)
+    assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0][1]
+    html = table.widget.value
+    assert "<td>0.01</td>" in html and "FAILED" in html and "ValueError: &lt;diverged&gt;" in html
+    assert "more" not in html and "1 failed, 1 succeeded" in html
