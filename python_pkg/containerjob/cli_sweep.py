@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from .core.custom_job_file import read_job_file
+from .core.errors import SpecError
 from .core.exit_status import exit_status
 from .core.options import RunOptions, options_from_args
 from .core.sweep import (
@@ -49,6 +50,9 @@ def gpus_for(sweep: Sweep, prepared: list[Prepared]) -> list[list[str]]:
 
 
 def run_sweep_command(service: JobService, args: argparse.Namespace) -> int:
+    if args.detach:
+        raise SpecError("--detach and --sweep: the command starts a sweep's jobs N at a time as earlier ones end, so "
+                        "it follows them to the end (Ctrl-C cancels them all): leave out --detach", field="sweep")
     options = options_from_args(args)
     sweep = sweep_for(service, options)
     job_options = without_sweep(options)

@@ -98,9 +98,31 @@ def test_a_sweep_option_on_one_job_is_refused_not_dropped(isolated_home):
     assert info.value.problems[0].field == "parallel"
 
 
+@pytest.fixture
+def jp_server_config(cj_home):
+    return {"ServerApp": {"jpserver_extensions": {"containerjob": True}, "allow_root": True}}
+
+
+async def test_a_rest_submission_with_a_sweep_is_a_400_on_that_option_and_runs_nothing(jp_fetch):
+    import tornado.httpclient
+
+    for route in (("jobs", "validate"), ("jobs",)):
+        with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+            await jp_fetch("containerjob", *route, method="POST", body=json.dumps(
+                {"kind": "script", "source": "print(1)", "options": {"sweep": ["lr=0.1,0.01"]}}))
+        answer = json.loads(info.value.response.body)
+        assert info.value.code == 400 and [p["field"] for p in answer["errors"]] == ["options.sweep"]
+        assert "--sweep runs a sweep, which the magic" in answer["message"]
+    assert json.loads((await jp_fetch("containerjob", "jobs")).body)["jobs"] == []
+
+
 def test_a_cell_that_never_reads_a_swept_name_is_refused(ipython_shell):
     with pytest.raises(UsageError, match="--sweep lr: the cell never reads lr"):
         ipython_shell.run_cell_magic("containerjob", "--sweep lr=1,2 --dry-run", "x = 1")
+    for flag in ("--detach", "--on-interrupt detach"):
+        with pytest.raises(UsageError, match=f"{flag} and --sweep: the cell starts a sweep's jobs N at a time"):
+            ipython_shell.run_cell_magic("containerjob", f"--sweep lr=1,2 {flag}", "x = lr")
+    assert cli.main(["run", "x.py", "--sweep", "lr=1", "--detach", "--", "{lr}"]) == cli.EXIT_USAGE
 
 
 # -- local jobs on the engine ------------------------------------------------------------------------------

@@ -30,6 +30,11 @@ def run_cell_sweep(magics: ContainerJob, args: Any, cell: str, inputs: list[str]
     """Run the sweep of a cell; `inputs`/`outputs`: the cell's --in/--out, None when not given."""
     __tracebackhide__ = True
     service, shell = magics.service, magics.shell
+    if args.detach or args.on_interrupt == "detach":
+        flag = "--detach" if args.detach else "--on-interrupt detach"
+        raise SpecError(f"{flag} and --sweep: the cell starts a sweep's jobs N at a time as earlier ones end, so it "
+                        "follows them to the end, and Kernel > Interrupt cancels them all: leave out " + flag,
+                        field="sweep")
     options = options_from_args(args)
     sweep = sweep_for(service, options)
     job_options = without_sweep(options)
