@@ -179,6 +179,9 @@ def test_an_interrupt_cancels_every_job_of_the_sweep(ip, cj_home, labelled, caps
         ip.run_cell_magic("containerjob", "--sweep n=1,2,3", "import time\ntime.sleep(120 + n)")
     jobs = records(cj_home)
     assert len(jobs) == 2 and {r.status.value for r in jobs} == {"CANCELLED"}
+    rows = rows_of(ip.user_ns["sweep_results"])
+    assert [r["status"] for r in rows] == ["CANCELLED"] * 3
+    assert rows[2]["message"] == "not started: the sweep was interrupted" and not rows[2]["job_id"]
     assert labelled() == []
 
 

@@ -55,6 +55,10 @@ class SweepRow:
 Collect = Callable[[SweepRow, JobRecord], None]
 
 
+def new_rows(sweep: Sweep) -> list[SweepRow]:
+    return [SweepRow(i, dict(c)) for i, c in enumerate(sweep.combinations)]
+
+
 def prepare_all(sweep: Sweep, prepare: Callable[[dict[str, Any]], Prepared]) -> list[Prepared]:
     """Every combination's spec and payload before any job runs: a problem of one stops the sweep unstarted."""
     prepared = []
@@ -90,11 +94,12 @@ def gpu_shares(sweep: Sweep, prepared: list[Prepared], host_ids: list[str]) -> l
 def run_sweep(service: JobService, sweep: Sweep, prepared: list[Prepared], *,
               origin: str = "", on_change: Callable[[list[SweepRow]], None] = lambda rows: None,
               collect: Collect | None = None, gpus: list[list[str]] | None = None,
-              poll_s: float = POLL_S) -> list[SweepRow]:
+              rows: list[SweepRow] | None = None, poll_s: float = POLL_S) -> list[SweepRow]:
     """Every combination's job (`prepared`, in grid order), `sweep.parallel` at once, each running one on a
     free share of `gpus` (gpu_shares) when given; `collect` reads an ended job's results into its row (its
-    errors fail that row). An interrupt cancels the sweep's jobs and propagates."""
-    rows = [SweepRow(i, dict(c)) for i, c in enumerate(sweep.combinations)]
+    errors fail that row). An interrupt cancels the sweep's jobs and propagates; `rows` (new_rows), given,
+    hold the runs as they were then."""
+    rows = rows if rows is not None else new_rows(sweep)
     waiting: list[SweepRow] = list(rows)
     running: dict[str, SweepRow] = {}
     free = list(gpus or [])

@@ -13,7 +13,7 @@ from ..core.errors import SpecError
 from ..core.names import analyse, parse_cell, runner_provides
 from ..core.options import options_from_args
 from ..core.sweep import combination_text, without_sweep
-from ..core.sweep_run import SweepRow, dry_run, first_failure, prepare_all, run_sweep, summary
+from ..core.sweep_run import SweepRow, dry_run, first_failure, new_rows, prepare_all, run_sweep, summary
 from .ipython_lines import ipython_lines
 from .quiet_errors import Interrupted
 from .sweep_table import SweepTable
@@ -69,13 +69,15 @@ def run_cell_sweep(magics: ContainerJob, args: Any, cell: str, inputs: list[str]
             row.status, row.message = "FAILED", f"{result.error['type']}: {result.error['message']}"
         row.values = {n: result.values[n] for n in outputs if n in result.values}
 
-    table = SweepTable(sweep, magics.display_mode)
+    table, rows = SweepTable(sweep, magics.display_mode), new_rows(sweep)
     try:
-        rows = run_sweep(service, sweep, prepared, origin=magics._origin(), on_change=table.update, collect=collect,
-                         gpus=gpus)
+        run_sweep(service, sweep, prepared, origin=magics._origin(), on_change=table.update, collect=collect,
+                  gpus=gpus, rows=rows)
     except KeyboardInterrupt:
-        raise Interrupted(f"sweep {sweep.id} interrupted: its jobs were cancelled; "
-                          f"%containerjob list shows them") from None
+        table.close(rows)
+        shell.user_ns[sweep.into] = results_value(rows, outputs)
+        raise Interrupted(f"sweep {sweep.id} interrupted: its jobs were cancelled; {sweep.into} has every run as "
+                          "it was") from None
     table.close(rows)
     shell.user_ns[sweep.into] = results_value(rows, outputs)
     print(f"{sweep.into}: {len(rows)} rows ({', '.join([*sweep.names, *outputs])}, status, job_id, duration_s, "
