@@ -123,6 +123,8 @@ def test_a_cell_that_never_reads_a_swept_name_is_refused(ipython_shell):
         with pytest.raises(UsageError, match=f"{flag} and --sweep: the cell starts a sweep's jobs N at a time"):
             ipython_shell.run_cell_magic("containerjob", f"--sweep lr=1,2 {flag}", "x = lr")
     assert cli.main(["run", "x.py", "--sweep", "lr=1", "--detach", "--", "{lr}"]) == cli.EXIT_USAGE
+    with pytest.raises(UsageError, match="the cell assigns status, a column sweep_results keeps for each run's own"):
+        ipython_shell.run_cell_magic("containerjob", "--sweep lr=1,2", "status = lr")
 
 
 # -- local jobs on the engine ------------------------------------------------------------------------------

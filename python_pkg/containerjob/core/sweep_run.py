@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..service import JobService, Prepared
 
 POLL_S = 0.5
+ROW_FACTS = ("status", "job_id", "duration_s", "exit_code", "message")  # each row's columns after the values
 NOT_STARTED = "not started: the sweep was interrupted"
 
 
@@ -47,9 +48,8 @@ class SweepRow:
 
     def as_dict(self, names: list[str]) -> dict[str, Any]:
         """The row as the kernel gets it: parameters, the job's values (by `names`), then the job's facts."""
-        return {**self.parameters, **{n: self.values.get(n) for n in names}, "status": self.status,
-                "job_id": self.job_id, "duration_s": self.duration_s, "exit_code": self.exit_code,
-                "message": self.message}
+        return {**self.parameters, **{n: self.values.get(n) for n in names},
+                **{fact: getattr(self, fact) for fact in ROW_FACTS}}
 
 
 Collect = Callable[[SweepRow, JobRecord], None]
@@ -128,9 +128,14 @@ def run_sweep(service: JobService, sweep: Sweep, prepared: list[Prepared], *,
                         free.append(held.pop(job_id))
                     _collect(collect, row, record)
             on_change(rows)
-    except KeyboardInterrupt:
-        cancel_sweep(service, sweep.id, rows)
-        on_change(rows)
+    except BaseException as exc:  # an interrupt, or the backend gone: nothing of the sweep runs on unwatched
+        try:
+            cancel_sweep(service, sweep.id, rows)
+            on_change(rows)
+        except Exception as cancel_exc:  # noqa: BLE001 - the original error matters more
+            if hasattr(exc, "add_note"):  # Python 3.11+
+                exc.add_note(f"containerjob could not cancel sweep {sweep.id}'s jobs: {cancel_exc}; "
+                             "containerjob list shows them")
         raise
     return rows
 
@@ -155,8 +160,9 @@ def _collect(collect: Collect | None, row: SweepRow, record: JobRecord) -> None:
         return
     try:
         collect(row, record)
-    except ContainerJobError as exc:
-        row.status, row.message = "FAILED", row.message or str(exc)
+    except Exception as exc:  # noqa: BLE001 - one job's results (unreadable, not unpicklable here) fail its row only
+        why = str(exc) if isinstance(exc, ContainerJobError) else f"its values could not be read: {type(exc).__name__}: {exc}"
+        row.status, row.message = "FAILED", row.message or why
 
 
 def cancel_sweep(service: JobService, sweep_id: str, rows: list[SweepRow]) -> None:

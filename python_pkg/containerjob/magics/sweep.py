@@ -13,7 +13,7 @@ from ..core.errors import SpecError
 from ..core.names import analyse, parse_cell, runner_provides
 from ..core.options import options_from_args
 from ..core.sweep import combination_text, without_sweep
-from ..core.sweep_run import SweepRow, dry_run, first_failure, new_rows, prepare_all, run_sweep, summary
+from ..core.sweep_run import ROW_FACTS, SweepRow, dry_run, first_failure, new_rows, prepare_all, run_sweep, summary
 from .ipython_lines import ipython_lines
 from .quiet_errors import Interrupted
 from .sweep_table import SweepTable
@@ -45,8 +45,12 @@ def run_cell_sweep(magics: ContainerJob, args: Any, cell: str, inputs: list[str]
     if unread:
         raise SpecError(f"--sweep {unread[0]}: the cell never reads {unread[0]}, so every job would run the same: "
                         f"use {unread[0]} in the cell, or sweep a name it reads", field="sweep")
-    outputs = outputs if outputs is not None else [n for n in names.assigns
-                                                   if not n.startswith("_") and n not in _imported(tree)]
+    outputs = [n for n in (outputs if outputs is not None else names.assigns)
+               if n not in sweep.names and not n.startswith("_") and n not in _imported(tree)]
+    clash = next((n for n in outputs if n in ROW_FACTS), None)
+    if clash:
+        raise SpecError(f"the cell assigns {clash}, a column {sweep.into} keeps for each run's own {clash}: rename it "
+                        "in the cell, or leave it out with --out", field="sweep")
     user_ns, hidden = shell.user_ns, getattr(shell, "user_ns_hidden", {})
 
     def prepare(combination: dict[str, Any]) -> Prepared:
