@@ -597,12 +597,20 @@ export interface components {
             image_repo?: string;
             /** @description a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench runtime (default: a custom environment from --machine-type). Backends: executor. */
             runtime_template?: string;
+            /** @description run the job once per value, each job seeing NAME as a variable (a cell) or as {NAME} in its arguments (a script, a container); values are Python literals, else text; repeated: the product of all (core/sweep.py). */
+            sweep?: string[];
+            /** @description the sweep's grid from YAML: a mapping of lists (their product) or a list of combinations. */
+            sweep_file?: string;
+            /** @description a sweep's jobs running at once (default: 2; local jobs with --gpus N: one per N of this machine's GPUs). */
+            parallel?: string;
+            /** @description the kernel variable a sweep's table of results goes to (default sweep_results). */
+            sweep_into?: string;
         };
         /**
          * @description The name of a run option (a property of RunOptions)
          * @enum {string}
          */
-        RunOptionName: "image" | "command" | "gpus" | "env" | "secret_env" | "project" | "output_dir" | "timeout" | "name" | "backend" | "labels" | "mounts" | "credentials" | "upload_on_failure" | "include" | "region" | "machine_type" | "accelerator" | "replicas" | "spot" | "service_account" | "staging_bucket" | "requirements" | "pip" | "image_repo" | "runtime_template";
+        RunOptionName: "image" | "command" | "gpus" | "env" | "secret_env" | "project" | "output_dir" | "timeout" | "name" | "backend" | "labels" | "mounts" | "credentials" | "upload_on_failure" | "include" | "region" | "machine_type" | "accelerator" | "replicas" | "spot" | "service_account" | "staging_bucket" | "requirements" | "pip" | "image_repo" | "runtime_template" | "sweep" | "sweep_file" | "parallel" | "sweep_into";
         SubmitJob: {
             kind: components["schemas"]["JobKind"];
             /** @description The code (kind cell or script) */

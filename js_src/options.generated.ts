@@ -54,6 +54,14 @@ export interface IRunOptions {
   image_repo?: string;
   /** a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench runtime (default: a custom environment from --machine-type) */
   runtime_template?: string;
+  /** run the job once per value, each job seeing NAME as a variable (a cell) or as {NAME} in its arguments (a script, a container); values are Python literals, else text; repeated: the product of all (core/sweep.py) */
+  sweep?: string[];
+  /** the sweep's grid from YAML: a mapping of lists (their product) or a list of combinations */
+  sweep_file?: string;
+  /** a sweep's jobs running at once (default: 2; local jobs with --gpus N: one per N of this machine's GPUs) */
+  parallel?: string;
+  /** the kernel variable a sweep's table of results goes to (default sweep_results) */
+  sweep_into?: string;
 }
 
 export type RunOptionName = keyof IRunOptions;
@@ -691,6 +699,72 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "spec": [
       "runtime_template"
     ]
+  },
+  {
+    "name": "sweep",
+    "flag": "--sweep",
+    "kind": "list",
+    "help": "run the job once per value, each job seeing NAME as a variable (a cell) or as {NAME} in its arguments (a script, a container); values are Python literals, else text; repeated: the product of all (core/sweep.py)",
+    "metavar": "NAME=V1,V2,...",
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "cell",
+      "script",
+      "container"
+    ],
+    "negated": false,
+    "form": null,
+    "spec": []
+  },
+  {
+    "name": "sweep_file",
+    "flag": "--sweep-file",
+    "kind": "text",
+    "help": "the sweep's grid from YAML: a mapping of lists (their product) or a list of combinations",
+    "metavar": "FILE",
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "cell",
+      "script",
+      "container"
+    ],
+    "negated": false,
+    "form": null,
+    "spec": []
+  },
+  {
+    "name": "parallel",
+    "flag": "--parallel",
+    "kind": "text",
+    "help": "a sweep's jobs running at once (default: 2; local jobs with --gpus N: one per N of this machine's GPUs)",
+    "metavar": "N",
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "cell",
+      "script",
+      "container"
+    ],
+    "negated": false,
+    "form": null,
+    "spec": []
+  },
+  {
+    "name": "sweep_into",
+    "flag": "--sweep-into",
+    "kind": "text",
+    "help": "the kernel variable a sweep's table of results goes to (default sweep_results)",
+    "metavar": "NAME",
+    "choices": null,
+    "backends": null,
+    "kinds": [
+      "cell"
+    ],
+    "negated": false,
+    "form": null,
+    "spec": []
   }
 ];
 
@@ -714,7 +788,11 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "include",
     "replicas",
     "requirements",
-    "pip"
+    "pip",
+    "sweep",
+    "sweep_file",
+    "parallel",
+    "sweep_into"
   ],
   "vertex": [
     "image",
@@ -738,7 +816,11 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "staging_bucket",
     "requirements",
     "pip",
-    "image_repo"
+    "image_repo",
+    "sweep",
+    "sweep_file",
+    "parallel",
+    "sweep_into"
   ],
   "executor": [
     "project",
@@ -752,6 +834,10 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "accelerator",
     "service_account",
     "staging_bucket",
-    "runtime_template"
+    "runtime_template",
+    "sweep",
+    "sweep_file",
+    "parallel",
+    "sweep_into"
   ]
 };

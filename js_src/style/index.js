@@ -3,3 +3,4 @@ import './jobpage.css';
 import './schedules.css';
 import './customjob.css';
 import './jobsview.css';
+import './sweeps.css';

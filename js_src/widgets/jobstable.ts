@@ -30,6 +30,8 @@ import { ICellPlace, readableName, scheduleOf, searchText } from '../jobnames';
 
 import { JobListModel } from '../model';
 
+import { sweepRows } from '../sweeps';
+
 import { h, setChildren } from './dom';
 
 import { formatTime } from './format';
@@ -271,7 +273,12 @@ export class JobsTable extends Widget {
     );
     setChildren(
       this._body,
-      rows.map(row => this._row(row))
+      sweepRows(
+        rows,
+        row => row.job,
+        row => this._row(row),
+        COLUMNS.length + 2
+      )
     );
     const all = model.jobs.length;
     this._count.textContent =

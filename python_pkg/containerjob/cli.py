@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .cli_options import add_notebook_arguments, add_run_options, notebook_parameters
 from .cli_schedule import COMMANDS as SCHEDULE_COMMANDS, add_schedule_commands
+from .cli_sweep import run_sweep_command
 from .core.custom_job_file import read_job_file
 from .core.display_lines import plain_log
 from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
@@ -122,6 +123,8 @@ def _fail(exc: Exception, code: int) -> int:
 
 
 def _run(service: JobService, args: argparse.Namespace) -> int:
+    if args.sweep or args.sweep_file:  # once per combination (cli_sweep.py)
+        return run_sweep_command(service, args)
     job_file = read_job_file(args.config) if args.config else None
     if args.file:
         prepared = service.prepare_script(options_from_args(args), args.file, workdir=args.workdir, argv=args.args,

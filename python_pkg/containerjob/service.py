@@ -25,6 +25,7 @@ from .core.results import JobResult, load_values, read_result, signing_key
 from .core.settings import Settings
 from .core.spec import OWN_LABELS, RunOptions, build_spec
 from .core.store import Store
+from .core.sweep import refuse_in_one_job
 from .core.workdir import Workdir
 
 
@@ -98,6 +99,7 @@ class JobService:
         """A job kind's spec: the CustomJob file under the options, checked for the kind and its backend (an
         unknown backend too) before any payload is written; `args` (else the file's) are containerSpec.args.
         `source_names`: the /gcs names in the job's code, mounted with those of the spec (local jobs)."""
+        refuse_in_one_job(options)  # a sweep's jobs come here without its options (core/sweep.py)
         typed, args = changed(options), list(args)
         options, exempt = merged_options(job_file, options) if job_file else (options, frozenset())
         check_kind(options, kind)

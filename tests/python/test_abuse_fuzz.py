@@ -94,8 +94,11 @@ FIELD_OPTION = {"image": ("--image",), "gpus": ("--gpus", "--accelerator"), "env
                 "service_account": ("--service-account",), "staging_bucket": ("--staging-bucket",),
                 "requirements": ("--requirements",), "pip": ("--pip",), "image_repo": ("--image-repo",),
                 "runtime_template": ("--runtime-template",), "command": ("--command",), "project": (), "backend": (),
-                "secret_env": ("--secret-env",), "include": ("--include",)}
-SPEC_FIELDS = [f for f in fields(RunOptions) if f.name in FIELD_OPTION]
+                "secret_env": ("--secret-env",), "include": ("--include",), "sweep": ("--sweep",),
+                "sweep_file": ("--sweep-file",), "parallel": ("--parallel",), "sweep_into": ("--sweep-into",)}
+SWEEP_OPTIONS = ("sweep", "sweep_file", "parallel", "sweep_into")  # a sweep's, read by core/sweep.py, not the spec
+SPEC_FIELDS = [f for f in fields(RunOptions) if f.name in FIELD_OPTION and f.name not in SWEEP_OPTIONS]
+SWEEP_FIELDS = [f for f in fields(RunOptions) if f.name in SWEEP_OPTIONS]
 
 
 def test_every_string_field_is_fuzzed():
@@ -133,6 +136,22 @@ def test_spec_fields_fail_only_with_a_spec_error_naming_the_field(case, tmp_path
         words = FIELD_OPTION[name]
         assert not words or any(w in str(exc) for w in words), (name, value, str(exc))
         assert [p.field for p in exc.problems] == [name], (name, value, str(exc))  # where a form shows it
+
+
+@FUZZ
+@given(name=st.sampled_from([f.name for f in SWEEP_FIELDS]), data=st.data())
+def test_a_sweep_grid_fails_only_with_a_spec_error_naming_its_option(name, data, tmp_path_factory, monkeypatch):
+    """Whatever a sweep option holds, reading the grid ends in a grid or one SpecError on that option."""
+    from containerjob.core.sweep import read_sweep
+
+    monkeypatch.chdir(tmp_path_factory.getbasetemp())
+    value = data.draw(_field_value(next(f for f in SWEEP_FIELDS if f.name == name)))
+    options = RunOptions(**{name: value, **({} if name in ("sweep", "sweep_file") else {"sweep": ["a=1"]})})
+    try:
+        read_sweep(options)
+    except SpecError as exc:
+        assert str(exc).strip() and FIELD_OPTION[name][0] in str(exc), (name, value, str(exc))
+        assert [p.field for p in exc.problems] == [name], (name, value, str(exc))
 
 
 @FUZZ

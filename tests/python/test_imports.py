@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("backends",),
     ("service",),
     ("scheduling", "scheduler", "schedule_preview"),
-    ("cli", "cli_options", "cli_schedule", "magics", "server", "config_traits", ""),  # "": the package root (its hooks)
+    ("cli", "cli_options", "cli_schedule", "cli_sweep", "magics", "server", "config_traits", ""),  # "": the package root (its hooks)
 )
 
 

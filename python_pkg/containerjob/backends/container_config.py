@@ -73,7 +73,9 @@ def container_config(settings: Settings, spec: JobSpec, payload: Payload, job_di
     if os.getuid() != 0:
         config["user"] = f"{os.getuid()}:{os.getgid()}"
         env.setdefault("HOME", "/tmp")
-    if pool.accelerator_count:
+    if pool.gpu_ids:  # a sweep's jobs side by side, each on GPUs of its own (core/sweep_run.py)
+        config["device_requests"] = [{"device_ids": list(pool.gpu_ids), "capabilities": [["gpu"]]}]
+    elif pool.accelerator_count:
         config["device_requests"] = [{"count": pool.accelerator_count, "capabilities": [["gpu"]]}]
     if redact:
         config["environment"] = redact_env(env, pool.secret_env)

@@ -53,6 +53,7 @@ class WorkerPool:
     replica_count: int = 1
     boot_disk_size_gb: int = 100
     secret_env: list[str] = field(default_factory=list)  # names in env given with --secret-env: always ***
+    gpu_ids: list[str] = field(default_factory=list)  # local only: these host GPUs, not the first N (a sweep's share)
 
     def __post_init__(self) -> None:
         if self.secret_env:  # the mark travels with the values into every environment made of them

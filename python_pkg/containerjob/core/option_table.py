@@ -9,6 +9,7 @@ from typing import Literal, Optional
 Kind = Literal["text", "flag", "list"]
 JOB_KINDS = ("cell", "script", "notebook", "container")  # container: the image's own program, or --command
 PYTHON_KINDS = ("cell", "script", "notebook")
+SWEEP_KINDS = ("cell", "script", "container")  # a notebook takes its parameters with -p; no sweep of them yet
 LOCAL, VERTEX, EXECUTOR = ("local",), ("vertex",), ("executor",)
 GCP = VERTEX + EXECUTOR
 WHERE = {"local": "local runs (--backend local)", "vertex": "Vertex AI (--backend vertex)",
@@ -131,4 +132,13 @@ OPTIONS: list[Option] = [
     Option("runtime_template", "text", "a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench "
            "runtime (default: a custom environment from --machine-type)", backends=EXECUTOR, kinds=("notebook",),
            form=Form("Runtime template", "none: a custom environment"), spec=("runtime_template",)),
+    Option("sweep", "list", "run the job once per value, each job seeing NAME as a variable (a cell) or as {NAME} "
+           "in its arguments (a script, a container); values are Python literals, else text; repeated: the "
+           "product of all (core/sweep.py)", metavar="NAME=V1,V2,...", kinds=SWEEP_KINDS),
+    Option("sweep_file", "text", "the sweep's grid from YAML: a mapping of lists (their product) or a list of "
+           "combinations", metavar="FILE", kinds=SWEEP_KINDS),
+    Option("parallel", "text", "a sweep's jobs running at once (default: 2; local jobs with --gpus N: one per N "
+           "of this machine's GPUs)", metavar="N", kinds=SWEEP_KINDS),
+    Option("sweep_into", "text", "the kernel variable a sweep's table of results goes to (default sweep_results)",
+           metavar="NAME", kinds=("cell",)),
 ]

@@ -114,7 +114,8 @@ MAX_LABEL_CHARS = 64
 # The labels containerjob sets on every job itself (the schedule's by scheduling.py); a user's label never
 # overwrites one of them, nor one of them a user's.
 OWN_LABELS = {"containerjob-job": "the job's name", "containerjob-id": "the job's ID",
-              "containerjob-notebook": "the notebook that ran it", "containerjob-schedule": "the schedule that fired it"}
+              "containerjob-notebook": "the notebook that ran it", "containerjob-schedule": "the schedule that fired it",
+              "containerjob-sweep": "the sweep it is one job of"}
 
 
 def _label_text(text: str) -> bool:

@@ -24,6 +24,7 @@ from ..service import JobService
 from .display import make_view
 from .ipython_lines import ipython_lines
 from .quiet_errors import Interrupted, JobCancelled, hide_cell_frame
+from .sweep import run_cell_sweep
 
 COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc", "run", "run-notebook", "wait", "export",
             "outputs", "schedule")
@@ -136,6 +137,8 @@ class ContainerJob(Magics, ContainerJobConfig):
 
     def _run_cell(self, args, cell: str):
         __tracebackhide__ = True
+        if args.sweep or args.sweep_file:  # the cell once per combination (magics/sweep.py)
+            return run_cell_sweep(self, args, cell, _names(args.inputs), _names(args.outputs))
         service = self.service
         filename = "<containerjob cell>"
         source = ipython_lines(cell)  # !cmd lines -> the runner's shell call, same line numbers; %magic refused
