@@ -92,30 +92,30 @@ export function registerCommands(o: ICommandOptions): void {
     };
 
   commands.addCommand(CommandIDs.openSidebar, {
-    label: 'Show Container Jobs',
+    label: 'Show container jobs',
     icon: containerJobIcon,
     execute: () => o.openSidebar()
   });
   commands.addCommand(CommandIDs.refresh, {
-    label: 'Refresh Container Jobs',
+    label: 'Refresh container jobs',
     execute: () => o.refresh()
   });
   commands.addCommand(CommandIDs.openJob, {
-    label: args => (args.id ? `Open Job ${args.id}` : 'Open Job'),
+    label: args => (args.id ? `Open job ${args.id}` : 'Open job'),
     execute: args => o.openJob(String(args.id))
   });
   commands.addCommand(CommandIDs.cancelJob, {
-    label: args => (args.id ? `Cancel Job ${args.id}` : 'Cancel Job'),
+    label: args => (args.id ? `Cancel job ${args.id}` : 'Cancel job'),
     execute: args => cancelJob(o.api, o.model, String(args.id))
   });
   commands.addCommand(CommandIDs.rerunJob, {
-    label: args => (args.id ? `Re-run Job ${args.id}` : 'Re-run Job'),
+    label: args => (args.id ? `Re-run job ${args.id}` : 'Re-run job'),
     isEnabled: args =>
       !args.id || launcher.rerunProblem(String(args.id)) === null,
     execute: args => launcher.rerun(String(args.id))
   });
   commands.addCommand(CommandIDs.runCell, {
-    label: 'Run Cell in Container',
+    label: 'Run cell in container',
     caption:
       'Run the active cell in a local container through %%containerjob (variables go in and come back)',
     icon: containerJobIcon,
@@ -123,34 +123,34 @@ export function registerCommands(o: ICommandOptions): void {
     execute: onNotebook(panel => launcher.runCell(panel, 'local'))
   });
   commands.addCommand(CommandIDs.submitCellVertex, {
-    label: 'Submit Cell to Vertex AI',
+    label: 'Submit cell to Vertex AI',
     caption:
       'Run the active cell as a Vertex AI CustomJob through %%containerjob --backend vertex',
     isEnabled: hasNotebook,
     execute: onNotebook(panel => launcher.runCell(panel, 'vertex'))
   });
   commands.addCommand(CommandIDs.runNotebook, {
-    label: 'Run Notebook in Container',
+    label: 'Run notebook in container',
     caption:
       'Run the whole saved notebook with parameters in a local container',
     isEnabled: hasNotebook,
     execute: onNotebook(panel => launcher.runNotebook(panel, 'local'))
   });
   commands.addCommand(CommandIDs.submitNotebookExecutor, {
-    label: 'Submit Notebook to Vertex AI Executor',
+    label: 'Submit notebook to Vertex AI Executor',
     caption:
       'Run the whole saved notebook as a Vertex AI Workbench Executor job',
     isEnabled: hasNotebook,
     execute: onNotebook(panel => launcher.runNotebook(panel, 'executor'))
   });
   commands.addCommand(CommandIDs.scheduleNotebook, {
-    label: 'Schedule Notebook…',
+    label: 'Schedule notebook…',
     caption: 'Run the notebook on a cron schedule (locally or on the Executor)',
     isEnabled: hasNotebook,
     execute: onNotebook(panel => launcher.scheduleNotebook(panel))
   });
   commands.addCommand(CommandIDs.runContainer, {
-    label: 'Run a Container…',
+    label: 'Run a container…',
     caption:
       "Run an image's own program (or a command) with arguments, locally or on Vertex AI; no notebook needed",
     execute: args =>

@@ -132,6 +132,21 @@ export function timeText(hour: number, minute: number): string {
 }
 
 /**
+ * A time of day typed as 24-hour `HH:MM` (`9:05` too), the clock the
+ * schedule's sentence uses; `null` for anything else (`9pm`, `24:00`).
+ */
+export function readTime(
+  text: string
+): { hour: number; minute: number } | null {
+  const match = /^\s*(\d{1,2}):(\d{2})\s*$/.exec(text);
+  if (!match) {
+    return null;
+  }
+  const [hour, minute] = [Number(match[1]), Number(match[2])];
+  return hour <= 23 && minute <= 59 ? { hour, minute } : null;
+}
+
+/**
  * Epoch seconds as a short date and time in `timezone` ("Thu 3 Dec 09:00"),
  * the zone the schedule's cron is read in (none: the browser's).
  */

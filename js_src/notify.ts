@@ -39,7 +39,8 @@ export function notifyWhenFinished(
       autoClose: type === 'success' ? 10000 : false,
       actions: [
         {
-          label: job.status === 'SUCCEEDED' ? 'Show output' : 'Show job',
+          // One name for one action: the cell's link and the sidebar say it too.
+          label: 'Show job',
           caption: `Open ${job.id}: logs and output files`,
           callback: () => open(job.id)
         }

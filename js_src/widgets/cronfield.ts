@@ -17,6 +17,7 @@ import {
   WEEKDAYS,
   presetCron,
   readPreset,
+  readTime,
   timeText,
   zonedTime
 } from '../cronpresets';
@@ -65,7 +66,21 @@ export class CronField {
         )
       )
     );
-    this._time = control(h('input', { attrs: { name: 'at', type: 'time' } }));
+    // Text, not type="time": the browser's time box shows a 12-hour clock in
+    // some locales, while the schedule's sentence says 09:00 or 21:30.
+    this._time = control(
+      h('input', {
+        attrs: {
+          name: 'at',
+          type: 'text',
+          inputmode: 'numeric',
+          placeholder: 'HH:MM, 24-hour',
+          maxlength: '5',
+          spellcheck: 'false',
+          autocomplete: 'off'
+        }
+      })
+    );
     this._minute = control(
       h('input', {
         attrs: { name: 'minute', type: 'number', min: '0', max: '59' }
@@ -173,18 +188,20 @@ export class CronField {
 
   /** A preset control changed: write its cron. */
   private _fromControls(): void {
-    const [hour, minute] = this._time.value
-      .split(':')
-      .map(part => Number(part));
+    const time = readTime(this._time.value);
+    const usesTime = !['hourly', 'custom'].includes(this._preset.value);
+    this._time.setAttribute('aria-invalid', String(usesTime && !time));
+    this._time.title =
+      usesTime && !time
+        ? `${this._time.value.trim() || 'An empty time'} is no 24-hour time: write HH:MM, e.g. 09:00 or 21:30`
+        : '';
     this._values = {
       preset: this._preset.value as PresetName,
-      hour: isFinite(hour) ? hour : this._values.hour,
+      hour: time?.hour ?? this._values.hour,
       minute:
         this._preset.value === 'hourly'
           ? clamp(Number(this._minute.value), 0, 59, this._values.minute)
-          : isFinite(minute)
-            ? minute
-            : this._values.minute,
+          : (time?.minute ?? this._values.minute),
       weekday: Number(this._weekday.value),
       day: clamp(Number(this._day.value), 1, 28, this._values.day)
     };

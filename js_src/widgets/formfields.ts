@@ -19,6 +19,20 @@ export const FIELDS: readonly FieldSpec[] = RUN_OPTIONS.filter(
 const ROWS = new Map(RUN_OPTIONS.map(row => [row.name, row]));
 
 /**
+ * The value a field's job gets when the field is left empty: the server
+ * setting the row names (Python's settings, `GET settings`); '' when the
+ * row names none or the server has no value for it.
+ */
+export function serverDefault(
+  field: FieldSpec,
+  server: IServerSettings | null
+): string {
+  const { setting } = field.form;
+  const value = setting && server?.[setting as keyof IServerSettings];
+  return typeof value === 'string' ? value : '';
+}
+
+/**
  * A field's placeholder: the value of the server setting the row names, so
  * the user sees the default the job gets; else the row's own text.
  */
@@ -26,10 +40,22 @@ export function placeholder(
   field: FieldSpec,
   server: IServerSettings | null
 ): string {
-  const { setting, placeholder } = field.form;
-  const value = setting && server?.[setting as keyof IServerSettings];
-  return typeof value === 'string' && value ? value : placeholder;
+  return serverDefault(field, server) || field.form.placeholder;
 }
+
+/**
+ * Whether `backend` runs on Google Cloud: it takes a region (Vertex AI's
+ * backends do, the local engine does not). A form for another backend says
+ * nothing of Google Cloud: no project line, no Project field.
+ */
+export function onGoogleCloud(backend: IBackendChoice | undefined): boolean {
+  return !!backend?.options.has('region');
+}
+
+/** Options a form shows only for a Google Cloud backend (`onGoogleCloud`). */
+const GOOGLE_CLOUD_FIELDS: ReadonlySet<RunOptionName> = new Set<RunOptionName>([
+  'project'
+]);
 
 /** Whether a form for `kind` jobs shows option `name` on `backend`. */
 export function shows(
@@ -37,7 +63,11 @@ export function shows(
   backend: IBackendChoice | undefined,
   kind: JobKind
 ): boolean {
-  return !!backend?.options.has(name) && !!ROWS.get(name)?.kinds.includes(kind);
+  return (
+    !!backend?.options.has(name) &&
+    !!ROWS.get(name)?.kinds.includes(kind) &&
+    (!GOOGLE_CLOUD_FIELDS.has(name) || onGoogleCloud(backend))
+  );
 }
 
 /** The NAME=VALUE list options a form has a text box for. */

@@ -37,6 +37,13 @@ export class ProblemSlots {
     this._slots.set(field, { row, node });
   }
 
+  /** The fields whose rows hold `node` (a parameter's row and the parameters around it). */
+  fieldsAt(node: Node): string[] {
+    return [...this._slots]
+      .filter(([, { row }]) => row.contains(node))
+      .map(([field]) => field);
+  }
+
   /** Whether `field` has a place that is shown now. */
   shown(field: string): boolean {
     const slot = this._slots.get(field);

@@ -43,9 +43,12 @@ import {
   EnvOption,
   FIELDS,
   onForm,
+  onGoogleCloud,
   placeholder,
   shows
 } from './formfields';
+
+import { DefaultValues } from './fielddefaults';
 
 import { ProblemSlots, RowFactory } from './formproblems';
 
@@ -153,6 +156,16 @@ export class SubmitForm
     super();
     this.addClass('jp-ContainerJob-form');
     const initial = _opts.options;
+    this._defaults = new DefaultValues(_opts.server);
+    this._revealed = (_opts.problems?.length ?? 0) > 0;
+    // What the user changed: its problems show from then on (all of them once Run was pressed).
+    for (const type of ['input', 'change']) {
+      this.node.addEventListener(type, event =>
+        this._problems
+          .fieldsAt(event.target as Node)
+          .forEach(field => this._touched.add(field))
+      );
+    }
 
     if (_opts.subject) {
       this.node.append(
@@ -211,11 +224,16 @@ export class SubmitForm
         },
         on: { input: () => this._update() }
       });
+      const control = this._defaults.control(field, input, required);
       const value = initial[field.name];
-      input.value = typeof value === 'string' ? value : '';
+      this._defaults.fill(
+        field.name,
+        input,
+        typeof value === 'string' ? value : ''
+      );
       const row = this._row(
         field.form.label,
-        input,
+        control,
         field.help,
         `options.${field.name}`
       );
@@ -270,7 +288,7 @@ export class SubmitForm
   getValue(): IFormValues {
     const options: IRunOptions = { backend: this._backend.value };
     for (const [name, { input }] of this._inputs) {
-      const value = input.value.trim();
+      const value = this._defaults.typed(name, input);
       if (value && this._shows(name)) {
         (options as Record<string, unknown>)[name] = value;
       }
@@ -375,8 +393,9 @@ export class SubmitForm
   ): Promise<void> {
     const shown: IRunOptions = {};
     for (const [name, { input }] of this._inputs) {
-      if (shows(name, before, this._opts.kind) && input.value.trim()) {
-        (shown as Record<string, unknown>)[name] = input.value.trim();
+      const value = this._defaults.typed(name, input);
+      if (shows(name, before, this._opts.kind) && value) {
+        (shown as Record<string, unknown>)[name] = value;
       }
     }
     for (const [name, { input }] of this._envs) {
@@ -402,7 +421,7 @@ export class SubmitForm
     }
     for (const [name, { input }] of this._inputs) {
       const value = line.fields[name];
-      input.value = typeof value === 'string' ? value : '';
+      this._defaults.fill(name, input, typeof value === 'string' ? value : '');
     }
     for (const [name, { input }] of this._envs) {
       input.value = (line.fields[name] ?? []).join('\n');
@@ -435,9 +454,13 @@ export class SubmitForm
 
     const project = this._inputs.get('project');
     const typed =
-      project && this._shows('project') ? project.input.value.trim() : '';
+      project && this._shows('project')
+        ? this._defaults.typed('project', project.input)
+        : '';
     const server = this._opts.server;
     this._project.replaceChildren();
+    // A local form says nothing of Google Cloud: nothing there needs a project.
+    this._project.hidden = !onGoogleCloud(this._choice(backend));
     if (typed) {
       this._project.append(
         'Project: ',
@@ -452,9 +475,7 @@ export class SubmitForm
       );
     } else {
       this._project.append(
-        backend === 'local'
-          ? 'No Google Cloud project: jobs run without one (set it here or in Settings to use Google Cloud APIs)'
-          : 'No Google Cloud project: set one here or in Settings; Vertex AI needs it'
+        'No Google Cloud project: set one here or in Settings; Vertex AI needs it'
       );
     }
     this._schedule?.showPreview();
@@ -506,9 +527,21 @@ export class SubmitForm
     this._round++;
   }
 
+  /**
+   * Show the problems of the fields the user changed; all of them once Run
+   * was pressed (the form reopened with `problems`): a form that opens is
+   * not red before anything was typed, and Run stays free to show the rest.
+   */
   private _showProblems(problems: readonly IFieldProblem[]): void {
-    this._problems.show(problems, field => this._place(field));
-    this._problemCount = problems.length;
+    const shown = this._revealed
+      ? problems
+      : problems.filter(
+          ({ field }) =>
+            this._touched.has(field) ||
+            this._touched.has(this._place(field) ?? field)
+        );
+    this._problems.show(shown, field => this._place(field));
+    this._problemCount = shown.length;
     this._holdAccept();
   }
 
@@ -630,6 +663,11 @@ export class SubmitForm
   private _parameters: ParameterFields | null = null;
   private _schedule: ScheduleFields | null = null;
   private _problems = new ProblemSlots();
+  private _defaults: DefaultValues;
+  /** Fields (as problems name them) the user changed. */
+  private _touched = new Set<string>();
+  /** Every problem shows: the form reopened after Run with what refused it. */
+  private _revealed: boolean;
   private _checker = new Debouncer(() => this._runCheck(), CHECK_DELAY_MS);
   private _round = 0;
 }
@@ -646,7 +684,23 @@ export async function askForm(
     title,
     body: new SubmitForm(options),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: submitLabel })],
-    focusNodeSelector: '.jp-ContainerJob-form-row:not([hidden]) input'
+    focusNodeSelector: focusSelector(options)
   });
   return result.button.accept ? result.value : null;
+}
+
+/**
+ * Where the form puts the cursor: the first field with a problem when it
+ * reopens after Run; else the first the user must fill in (the container
+ * form's Image, not the optional CustomJob file above it); else the first.
+ */
+export function focusSelector(options: IFormOptions): string {
+  const row = '.jp-ContainerJob-form-row:not([hidden])';
+  if (options.problems?.length) {
+    return `${row}.jp-mod-invalid :is(input, textarea, select)`;
+  }
+  if (options.required?.length) {
+    return `${row} input[aria-required="true"]`;
+  }
+  return `${row} input`;
 }

@@ -15,7 +15,7 @@ from .core.custom_job_file import read_job_file
 from .core.display_lines import plain_log
 from .core.errors import BackendError, BackendUnavailable, ContainerJobError, JobNotFound, MountError, SpecError
 from .core.exit_status import exit_status
-from .core.options import options_from_args
+from .core.options import options_from_args, parse_exact
 from .core.report import job_details, jobs_table, status_line
 from .core.spec import parse_timeout
 from .service import JobService
@@ -108,7 +108,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     rest: list[str] = []
     if "--" in argv:
         argv, rest = argv[:argv.index("--")], argv[argv.index("--") + 1:]
-    args = _parser().parse_args(argv)
+    args = parse_exact(_parser(), argv)
     args.args = rest
     return args
 

@@ -4,9 +4,23 @@ import {
   PRESETS,
   presetCron,
   readPreset,
+  readTime,
   relativeTime,
+  timeText,
   zonedTime
 } from '../../js_src/cronpresets';
+
+describe('the time of day', () => {
+  it('is read as 24-hour HH:MM, the clock of the schedule sentence', () => {
+    expect(readTime('21:30')).toEqual({ hour: 21, minute: 30 });
+    expect(readTime(' 9:05 ')).toEqual({ hour: 9, minute: 5 });
+    expect(readTime('00:00')).toEqual({ hour: 0, minute: 0 });
+    for (const text of ['9pm', '9:30 PM', '24:00', '12:60', '', '930']) {
+      expect(readTime(text)).toBeNull();
+    }
+    expect(timeText(21, 5)).toBe('21:05');
+  });
+});
 
 describe('schedule presets', () => {
   const at = (values: Partial<IPresetValues>): IPresetValues => ({

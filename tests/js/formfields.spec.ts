@@ -7,7 +7,9 @@ import { RUN_OPTIONS } from '../../js_src/options.generated';
 import {
   FIELDS,
   onForm,
+  onGoogleCloud,
   placeholder,
+  serverDefault,
   shows
 } from '../../js_src/widgets/formfields';
 
@@ -61,7 +63,8 @@ describe('form fields', () => {
     const shown = (choice: typeof local) =>
       FIELDS.filter(f => shows(f.name, choice, 'notebook')).map(f => f.name);
 
-    expect(shown(local)).toEqual(['image', 'gpus', 'project', 'timeout']);
+    // a local form says nothing of Google Cloud: no Project field
+    expect(shown(local)).toEqual(['image', 'gpus', 'timeout']);
     expect(shown(executor)).toEqual([
       'project',
       'timeout',
@@ -78,6 +81,22 @@ describe('form fields', () => {
     // --secret-env has its own text box wherever --env has one
     expect(onForm('secret_env', local, 'notebook')).toBe(true);
     expect(onForm('secret_env', executor, 'notebook')).toBe(false);
+  });
+
+  it('show the Project only on a backend that runs on Google Cloud', () => {
+    const [local, vertex] = backendChoices(BUILTIN_BACKENDS, 'cell', 'local');
+    expect(onGoogleCloud(local)).toBe(false);
+    expect(onGoogleCloud(vertex)).toBe(true);
+    expect(shows('project', local, 'cell')).toBe(false);
+    expect(onForm('project', local, 'cell')).toBe(false);
+    expect(shows('project', vertex, 'cell')).toBe(true);
+  });
+
+  it('name the server setting a field gets when left empty', () => {
+    expect(serverDefault(field('image'), SERVER)).toBe('python:3.12-slim');
+    expect(serverDefault(field('region'), SERVER)).toBe('');
+    expect(serverDefault(field('gpus'), SERVER)).toBe('');
+    expect(serverDefault(field('image'), null)).toBe('');
   });
 
   it('follow what the server says over the table', () => {

@@ -39,12 +39,12 @@ async def test_the_quickstart_line_fills_the_fields_and_keeps_the_rest(jp_fetch)
 
 
 @pytest.mark.parametrize("line", [
-    "--image=python:3.11-slim --det --env A=1 --env=B=2 --gpus all --in x,y",
+    "--image=python:3.11-slim --detach --env A=1 --env=B=2 --gpus all --in x,y",
     "--backend vertex --spot --machine-type n1-standard-8 --label team=ml --dry-run",
     "--on-interrupt cancel --name 'two words' --mount gs://b/p",
 ])
 async def test_options_are_those_the_magic_reads(jp_fetch, line):
-    """The magic's own parse of the line (prefixes, --flag=value, repeated flags) is what the route says."""
+    """The magic's own parse of the line (--flag=value, repeated flags) is what the route says."""
     expected = options_from_args(parse_argstring(ContainerJob.containerjob, line))
     reply = await magic(jp_fetch, line=line)
     assert reply["problems"] == []
@@ -53,9 +53,19 @@ async def test_options_are_those_the_magic_reads(jp_fetch, line):
 
 
 async def test_words_no_field_shows_stay_as_typed_and_in_order(jp_fetch):
-    reply = await magic(jp_fetch, line="--det --image img --name 'a b' --gpus 1 --spot --in x", fields=["image"])
+    reply = await magic(jp_fetch, line="--detach --image img --name 'a b' --gpus 1 --spot --in x", fields=["image"])
     assert reply["fields"] == {"image": "img"}
-    assert reply["rest"] == "--det --name 'a b' --gpus 1 --spot --in x"
+    assert reply["rest"] == "--detach --name 'a b' --gpus 1 --spot --in x"
+
+
+async def test_a_prefix_of_an_option_is_no_option(jp_fetch):
+    """`--gpu 1` is not `--gpus 1` (argparse's allow_abbrev): the route says what the magic says."""
+    reply = await magic(jp_fetch, line="--gpu 1 --image img", fields=["image", "gpus"])
+    assert reply["options"] == {"image": "img"}
+    assert reply["fields"] == {"image": "img"}
+    assert reply["rest"] == "--gpu 1"
+    assert reply["problems"] == [{"field": "rest", "message": "unknown option --gpu: did you mean --gpus?; correct it "
+                                                             "or remove it"}]
 
 
 async def test_a_form_writes_the_backend_first_lists_last_and_no_gpus_0(jp_fetch):
@@ -97,7 +107,7 @@ async def test_refused_words_are_named_with_their_field_and_the_fix(jp_fetch):
         problems[p["field"]].append(p["message"])
     assert problems["options.gpus"] == ["--gpus needs a value: write --gpus N|all, or remove the flag"]
     rest = " | ".join(problems["rest"])
-    assert "--imgae is not a flag of %%containerjob; did you mean --image?" in rest
+    assert "unknown option --imgae: did you mean --image?; correct it or remove it" in rest
     assert "invalid choice: 'never'" in rest
     assert "stray is no flag's value" in rest
     assert "not variable names: 1a" in rest

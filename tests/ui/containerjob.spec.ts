@@ -43,7 +43,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
 
     await test.step('the toolbar action writes the magic line and runs the cell', async () => {
       await page.notebook.selectCells(1);
-      await toolbarAction(page, 'Run Cell in Container');
+      await toolbarAction(page, 'Run cell in container');
       const dialog = await launchForm(page);
       await dialog
         .locator('.jp-Dialog-content')
@@ -64,7 +64,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
         hasText: `Job ${id} succeeded`
       });
       await expect(toast).toBeVisible();
-      await toast.getByRole('button', { name: 'Show output' }).click();
+      await toast.getByRole('button', { name: 'Show job' }).click();
     });
 
     await page.notebook.activate('cells.ipynb');
@@ -181,7 +181,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
       await cell.locator('.jp-InputArea-editor').click({ button: 'right' });
       await page
         .locator('.lm-Menu')
-        .getByText('Run Cell in Container', { exact: true })
+        .getByText('Run cell in container', { exact: true })
         .click();
       const dialog = await launchForm(page);
       await dialog.locator('input[name="timeout"]').fill('5m');
@@ -236,7 +236,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
       { source: `%%containerjob --image ${IMAGE} --dry-run\nx = 1` }
     ]);
     await page.notebook.selectCells(0);
-    await toolbarAction(page, 'Submit Cell to Vertex AI');
+    await toolbarAction(page, 'Submit cell to Vertex AI');
     const dialog = await launchForm(page);
     await expect(dialog.locator('select[name="backend"]')).toHaveValue(
       'vertex'
@@ -257,9 +257,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
         dialog.locator(
           '.jp-ContainerJob-form-error[data-field="options.region"]'
         )
-      ).toContainText(
-        "--region 'mars-central' is not a region name"
-      );
+      ).toContainText("--region 'mars-central' is not a region name");
       await expect(accept).toBeDisabled();
       await dialog
         .locator('.jp-Dialog-content')
@@ -294,7 +292,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
     await openNotebook(page, tmpPath, 'forms.ipynb', [{ source: 'x = 1' }]);
 
     await test.step('the Executor form has no Image or Environment field', async () => {
-      await toolbarAction(page, 'Submit Notebook to Vertex AI Executor');
+      await toolbarAction(page, 'Submit notebook to Vertex AI Executor');
       const dialog = await launchForm(page);
       const backend = dialog.locator('select[name="backend"]');
       await expect(backend).toHaveValue('executor');
@@ -318,7 +316,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
     await test.step('an unavailable backend is shown disabled with the server reason', async () => {
       const reason = 'needs a staging bucket (CONTAINERJOB_STAGING_BUCKET)';
       const restore = await reportUnavailable(page, 'executor', reason);
-      await toolbarAction(page, 'Submit Notebook to Vertex AI Executor');
+      await toolbarAction(page, 'Submit notebook to Vertex AI Executor');
       const dialog = await launchForm(page);
       const executor = dialog.locator('option[value="executor"]');
       await expect(executor).toBeDisabled();
@@ -356,7 +354,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
           'open("result.txt", "w").write(str(epochs * 2))'
       }
     ]);
-    await toolbarAction(page, 'Run Notebook in Container');
+    await toolbarAction(page, 'Run notebook in container');
     const dialog = await launchForm(page);
     await expect(dialog.locator('.jp-ContainerJob-form-subject')).toHaveText(
       `Notebook ${tmpPath}/train.ipynb`
@@ -472,7 +470,6 @@ test.describe('containerjob sidebar and notebook actions', () => {
         'Command',
         'Arguments',
         'GPUs',
-        'Project',
         'Timeout',
         'Environment',
         'Secret environment'
@@ -602,7 +599,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
       { source: 'epochs = 3  # how long to train', tags: ['parameters'] },
       { source: 'print(epochs)' }
     ]);
-    await toolbarAction(page, 'Schedule Notebook…');
+    await toolbarAction(page, 'Schedule notebook…');
     const dialog = await launchForm(page);
     await expect(dialog.locator('input[name="name"]')).toHaveValue('report');
     const epochs = dialog.locator('input[name="parameter:epochs"]');
@@ -645,7 +642,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
       }
     ]);
     await page.notebook.selectCells(0);
-    await toolbarAction(page, 'Run Cell in Container');
+    await toolbarAction(page, 'Run cell in container');
     const dialog = page.locator('.jp-Dialog');
 
     await test.step('the fields show the line, Other flags keeps what they do not show', async () => {
@@ -658,8 +655,17 @@ test.describe('containerjob sidebar and notebook actions', () => {
       await expect(dialog.locator('input[name="rest"]')).toHaveValue(
         '--name quickstart'
       );
-      // Not on the line: empty, the server's default as placeholder.
-      await expect(dialog.locator('input[name="image"]')).toHaveValue('');
+      // Not on the line: the server's default, as a value marked "default".
+      await expect(dialog.locator('input[name="image"]')).toHaveValue(
+        /^python:3\.\d+-slim$/
+      );
+      await expect(
+        dialog
+          .locator('.jp-ContainerJob-form-row', {
+            has: page.locator('input[name="image"]')
+          })
+          .locator('.jp-ContainerJob-form-default')
+      ).toBeVisible();
       await expect(
         dialog.locator('.jp-ContainerJob-form-error:visible')
       ).toHaveCount(0);
@@ -724,7 +730,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
 
     await test.step('the cell form: GPUs, Timeout and Image together; the cell is not touched', async () => {
       await page.notebook.selectCells(1);
-      await toolbarAction(page, 'Run Cell in Container');
+      await toolbarAction(page, 'Run cell in container');
       const dialog = await launchForm(page);
       await dialog.locator('input[name="gpus"]').fill('lots');
       await dialog.locator('input[name="timeout"]').fill('soon');
@@ -753,7 +759,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
     });
 
     await test.step('the schedule form: Max concurrent "two" is refused, not saved as 1', async () => {
-      await toolbarAction(page, 'Schedule Notebook…');
+      await toolbarAction(page, 'Schedule notebook…');
       const dialog = await launchForm(page);
       await dialog.locator('input[name="max_concurrent"]').fill('two');
       await dialog.locator('input[name="parameter:epochs"]').fill('many');

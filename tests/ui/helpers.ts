@@ -83,9 +83,16 @@ export async function launchForm(
   const dialog = page.locator('.jp-Dialog');
   await expect(dialog.locator('.jp-ContainerJob-form')).toBeVisible();
   await expect(dialog.locator('input[name="image"]')).toHaveValue(IMAGE); // from the settings registry
-  await expect(dialog.locator('.jp-ContainerJob-form-project')).toHaveText(
-    `Project: ${PROJECT} (from GOOGLE_CLOUD_PROJECT)`
-  );
+  const project = dialog.locator('.jp-ContainerJob-form-project');
+  if (
+    (await dialog.locator('select[name="backend"]').inputValue()) === 'local'
+  ) {
+    await expect(project).toBeHidden(); // nothing local needs Google Cloud
+  } else {
+    await expect(project).toHaveText(
+      `Project: ${PROJECT} (from GOOGLE_CLOUD_PROJECT)`
+    );
+  }
   return dialog;
 }
 

@@ -171,7 +171,7 @@ test('the executed notebook of a notebook job opens in JupyterLab', async ({
   await openNotebook(page, tmpPath, 'report.ipynb', [
     { source: 'print("rows", 6 * 7)' }
   ]);
-  await toolbarAction(page, 'Run Notebook in Container');
+  await toolbarAction(page, 'Run notebook in container');
   const dialog = await launchForm(page);
   await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
   const detail = page.locator(`${PAGE} .jp-ContainerJob-detail`);
@@ -208,7 +208,7 @@ test('a backend that cannot run is disabled with its reason, and holds Run', asy
   await openNotebook(page, tmpPath, 'down.ipynb', [{ source: 'x = 1' }]);
   const restore = await reportUnavailable(page, 'local', reason);
   await page.notebook.selectCells(0);
-  await toolbarAction(page, 'Run Cell in Container');
+  await toolbarAction(page, 'Run cell in container');
   const dialog = await launchForm(page);
   const select = dialog.locator('select[name="backend"]');
   // The asked backend stays chosen: never a silent switch to another one.

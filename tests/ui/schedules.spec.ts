@@ -39,7 +39,7 @@ test('schedules: presets in plain words, edit, pause badge, runs and a next run 
   const preset = dialog.locator('select[name="preset"]');
 
   await test.step('a preset writes the cron; the server says it in words, with the next runs', async () => {
-    await toolbarAction(page, 'Schedule Notebook…');
+    await toolbarAction(page, 'Schedule notebook…');
     await launchForm(page);
     await preset.selectOption('weekdays');
     await dialog.locator('input[name="at"]').fill('09:00');

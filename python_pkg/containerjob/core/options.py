@@ -3,9 +3,12 @@ of the magic and the CLI, REST validation, the per-backend check, the openapi sc
 TypeScript module the sidebar's forms read."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import difflib
 import json
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+import re
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .errors import Problems, SpecError
 from .option_table import OPTIONS, WHERE, Option
@@ -75,6 +78,57 @@ def argparse_arguments(option: Option) -> tuple[tuple[str, ...], dict[str, Any]]
         if option.choices:
             kwargs["choices"] = list(option.choices)
     return (option.cli_flag,), kwargs
+
+
+_OPTION_WORD = re.compile(r"--?[A-Za-z]")  # a word meant as an option (not a value such as -1 or -)
+
+
+def exact_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Match option names exactly, in `parser` and its subcommands: argparse's allow_abbrev would read
+    `--gpu 1` as `--gpus 1` without a word, and a later option named --gpu... would change what it means."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                exact_options(sub)
+    return parser
+
+
+def unknown_option(word: str, flags: Iterable[str], listing: str) -> str:
+    """What to say of an option word no option is named: "unknown option --gpu: did you mean --gpus?",
+    the nearest flag by spelling; `listing` says where the options are listed."""
+    name = word.split("=", 1)[0]
+    close = difflib.get_close_matches(name, sorted(f for f in flags if f.startswith("--")), n=1)
+    hint = f"did you mean {close[0]}?" if close else f"{listing} lists the options"
+    return f"unknown option {name}: {hint}"
+
+
+def _command_parser(parser: argparse.ArgumentParser, words: list[str]) -> argparse.ArgumentParser:
+    """The (sub)command parser the words go to (`schedule create`'s for `schedule create NB --cron ...`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            at = next((i for i, word in enumerate(words) if word in action.choices), None)
+            if at is not None:
+                return _command_parser(action.choices[words[at]], words[at + 1:])
+    return parser
+
+
+def _known(word: str, flags: Mapping[str, Any]) -> bool:
+    name = word.split("=", 1)[0]
+    return name in flags or (not name.startswith("--") and name[:2] in flags)  # -pNAME: a short flag's value
+
+
+def parse_exact(parser: argparse.ArgumentParser, words: list[str], listing: str | None = None) -> argparse.Namespace:
+    """`parser.parse_args(words)` with options matched exactly and an unknown one named with its nearest
+    flag before anything else is said (a near miss of a required option is not "--cron is required"),
+    through `parser.error`: the caller's error type. `listing`: where the options are listed (default:
+    the command's --help)."""
+    chosen = _command_parser(exact_options(parser), words)
+    flags = chosen._option_string_actions
+    word = next((w for w in words if _OPTION_WORD.match(w) and not _known(w, flags)), None)
+    if word is not None:
+        parser.error(unknown_option(word, flags, listing or f"{chosen.prog} --help"))
+    return parser.parse_args(words)
 
 
 def for_kind(*kinds: str | None) -> list[Option]:

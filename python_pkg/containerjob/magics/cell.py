@@ -8,7 +8,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split
 from traitlets import CaselessStrEnum
 
 from ..config_traits import ContainerJobConfig
@@ -16,7 +17,7 @@ from ..core.display_lines import plain_log
 from ..core.errors import ContainerJobError, JobFailed, SpecError
 from ..core.models import JobStatus
 from ..core.names import analyse, parse_cell, runner_provides
-from ..core.options import argparse_arguments, for_kind, options_from_args
+from ..core.options import argparse_arguments, for_kind, options_from_args, parse_exact
 from ..core.remote_error import raise_in_source
 from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
 from ..core.results import signing_key
@@ -125,7 +126,7 @@ class ContainerJob(Magics, ContainerJobConfig):
         if cell is None:
             return self._command(line)
         try:
-            args = parse_argstring(self.containerjob, line)
+            args = parse_exact(self.containerjob.parser, arg_split(line), "%%containerjob?")
         except ValueError as exc:  # shlex: an unbalanced quote
             raise UsageError(f"cannot read the options {line!r}: {exc}; balance the quotes") from None
         try:

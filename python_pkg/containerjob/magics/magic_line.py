@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -13,11 +12,11 @@ from IPython.core.error import UsageError
 from IPython.utils.process import arg_split
 
 from ..core.option_table import OPTIONS, Option
-from ..core.options import Problem, for_kind, mapping_problems
+from ..core.options import Problem, exact_options, for_kind, mapping_problems, unknown_option
 from .cell import ContainerJob, _names
 
 MAX_LINE_CHARS = 10_000  # far past any line a person types; a longer one is refused naming the limit
-_PARSER = ContainerJob.containerjob.parser  # the magic's parser, as decorated in cell.py
+_PARSER = exact_options(ContainerJob.containerjob.parser)  # the magic's parser, as decorated in cell.py
 # The same parser reporting argparse's ArgumentError (which names its flag) instead of a message only.
 _READER = copy.copy(_PARSER)
 _READER.exit_on_error = False
@@ -75,10 +74,8 @@ def _unknown(words: list[str], at: int) -> tuple[int, str]:
     if not word.startswith("-"):
         return 1, (f"{word} is no flag's value: the %%containerjob line takes only its flags; remove it, or "
                    "put it after the flag it belongs to")
-    close = difflib.get_close_matches(word.split("=", 1)[0], _flags(), n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
-    takes = 2 if at + 1 < len(words) and not words[at + 1].startswith("-") else 1
-    return takes, f"{word} is not a flag of %%containerjob; {hint}correct it or remove it (%%containerjob? lists them)"
+    takes = 2 if at + 1 < len(words) and not words[at + 1].startswith("-") and "=" not in word else 1
+    return takes, f"{unknown_option(word, _flags(), '%%containerjob?')}; correct it or remove it"
 
 
 def _refused(words: list[str], at: int, exc: Exception) -> tuple[int, str | None, str]:
