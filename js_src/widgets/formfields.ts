@@ -70,6 +70,24 @@ export function shows(
   );
 }
 
+/**
+ * Whether a form for `kind` jobs sends option `name` on `backend`: what it
+ * shows, and the project even where it is not shown (a local job still gets
+ * the project from the user's settings injected: it is explicit in every job).
+ */
+export function sends(
+  name: RunOptionName,
+  backend: IBackendChoice | undefined,
+  kind: JobKind
+): boolean {
+  return (
+    shows(name, backend, kind) ||
+    (GOOGLE_CLOUD_FIELDS.has(name) &&
+      !!backend?.options.has(name) &&
+      !!ROWS.get(name)?.kinds.includes(kind))
+  );
+}
+
 /** The NAME=VALUE list options a form has a text box for. */
 export type EnvOption = 'env' | 'secret_env';
 

@@ -45,6 +45,7 @@ import {
   onForm,
   onGoogleCloud,
   placeholder,
+  sends,
   shows
 } from './formfields';
 
@@ -289,7 +290,7 @@ export class SubmitForm
     const options: IRunOptions = { backend: this._backend.value };
     for (const [name, { input }] of this._inputs) {
       const value = this._defaults.typed(name, input);
-      if (value && this._shows(name)) {
+      if (value && this._sends(name)) {
         (options as Record<string, unknown>)[name] = value;
       }
     }
@@ -363,6 +364,10 @@ export class SubmitForm
   /** Whether the chosen backend takes option `name` for this kind of job. */
   private _shows(name: RunOptionName): boolean {
     return shows(name, this._choice(this._backend.value), this._opts.kind);
+  }
+
+  private _sends(name: RunOptionName): boolean {
+    return sends(name, this._choice(this._backend.value), this._opts.kind);
   }
 
   private _choice(name: string): IBackendChoice | undefined {

@@ -10,6 +10,7 @@ import {
   onGoogleCloud,
   placeholder,
   serverDefault,
+  sends,
   shows
 } from '../../js_src/widgets/formfields';
 
@@ -90,6 +91,13 @@ describe('form fields', () => {
     expect(shows('project', local, 'cell')).toBe(false);
     expect(onForm('project', local, 'cell')).toBe(false);
     expect(shows('project', vertex, 'cell')).toBe(true);
+  });
+
+  it('send the project of the settings to a local job that does not show it', () => {
+    const [local, vertex] = backendChoices(BUILTIN_BACKENDS, 'cell', 'local');
+    expect(sends('project', local, 'cell')).toBe(true);
+    expect(sends('project', vertex, 'cell')).toBe(true);
+    expect(sends('region', local, 'cell')).toBe(false);
   });
 
   it('name the server setting a field gets when left empty', () => {
