@@ -1,7 +1,8 @@
 /**
- * The sidebar's schedules section: each schedule in plain words with its
- * cron, a Paused badge, its next run (relative time worked out at each
- * render), pause/resume, run now, edit, its runs, and delete.
+ * The sidebar's schedules section: each schedule with the notebook it runs,
+ * in plain words with its cron, a Paused badge, its next run (relative time
+ * worked out at each render), pause/resume, run now, edit, its runs, and
+ * delete.
  *
  * "Next run" is never left stale: while shown, the schedules are fetched
  * again every 30 s, when a run of one of them appears or changes status in
@@ -169,6 +170,11 @@ export class SchedulesView implements IDisposable {
               })
             : null
         ]),
+        h('div', {
+          class: 'jp-ContainerJob-schedule-notebook',
+          text: `Runs ${schedule.notebook}`,
+          attrs: { 'data-role': 'notebook' }
+        }),
         h('div', {
           class: 'jp-ContainerJob-schedule-when',
           text: `${schedule.description || schedule.cron} (${schedule.timezone})`
