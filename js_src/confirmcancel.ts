@@ -39,7 +39,8 @@ export async function confirmCancel(
     buttons: [
       Dialog.cancelButton({ label: 'Keep running' }),
       Dialog.warnButton({ label: CANCEL_LABEL })
-    ]
+    ],
+    defaultButton: 0 // Enter keeps the job: cancelling loses its work
   });
   return answer.button.accept;
 }

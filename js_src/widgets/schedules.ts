@@ -11,6 +11,8 @@
  */
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
+import { PageConfig } from '@jupyterlab/coreutils';
+
 import { IDisposable } from '@lumino/disposable';
 
 import { Poll } from '@lumino/polling';
@@ -20,6 +22,8 @@ import { ContainerJobAPI, IJob, ISchedule, describeError } from '../api';
 import { relativeTime, zonedTime } from '../cronpresets';
 
 import { JobListModel } from '../model';
+
+import { contentsPath } from '../origin';
 
 import { disposeTimer, pacedPoll, tickIn } from '../polling';
 
@@ -172,7 +176,8 @@ export class SchedulesView implements IDisposable {
         ]),
         h('div', {
           class: 'jp-ContainerJob-schedule-notebook',
-          text: `Runs ${schedule.notebook}`,
+          // as the file browser shows it; the card's title has the full path
+          text: `Runs ${contentsPath(schedule.notebook, PageConfig.getOption('serverRoot')) ?? schedule.notebook}`,
           attrs: { 'data-role': 'notebook' }
         }),
         h('div', {
