@@ -1,7 +1,8 @@
 /**
  * Names people can read for jobs: a cell job goes by its notebook and cell
- * ("analysis.ipynb · cell 3: df = load()"), a notebook job by its notebook,
- * a container job by its image and program; a chosen display name wins.
+ * ("analysis.ipynb · cell 3: df = load()"), a notebook job by its notebook;
+ * a chosen display name wins, and the server names a container job by its
+ * image and program (core/job_names.py owns that rule: it is shown as is).
  * The random id stays beside it, never alone. Pure functions over the job
  * record and, when the notebook is open, the cell that launched the job.
  */
@@ -48,13 +49,6 @@ function chosenName(job: IJob): string {
     : '';
 }
 
-function program(job: IJob): string {
-  const pools = (job.spec as { worker_pools?: { command?: unknown }[] })
-    .worker_pools;
-  const command = Array.isArray(pools) ? pools[0]?.command : undefined;
-  return Array.isArray(command) ? command.join(' ') : '';
-}
-
 /**
  * The name a job goes by in lists and on its page, without its id (show
  * the id beside it).
@@ -78,11 +72,8 @@ export function readableName(job: IJob, place?: ICellPlace | null): string {
       return origin || 'notebook';
     case 'script':
       return origin || 'script';
-    case 'container': {
-      const run = program(job);
-      const image = baseName(job.image || '') || 'container';
-      return run ? `${image}: ${run}` : image;
-    }
+    case 'container': // a record written without a name
+      return baseName(job.image || '') || 'container';
     default:
       return origin || job.id;
   }

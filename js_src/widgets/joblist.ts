@@ -1,15 +1,17 @@
 /**
  * One list of jobs as rows: a readable name and id on top (up to two lines,
  * as the sidebar is narrow), then status (with activity), backend, live
- * duration and image; a row opens the job, and an unfinished job's row has
- * a stop button. What does not fit ends in an ellipsis, with the full text
- * in the row's title (the jobs table shows it whole).
+ * duration (or "not started") and image; a row opens the job, and an
+ * unfinished job's row has a labelled "Cancel job" button on a line of its
+ * own (confirmed once the job has run a few seconds: confirmcancel.ts).
+ * What does not fit ends in an ellipsis, with the full text in the row's
+ * title (the jobs table shows it whole).
  */
-import { stopIcon } from '@jupyterlab/ui-components';
-
 import { IJob, isFinal } from '../api';
 
-import { IDurationSource, showDuration } from '../elapsed';
+import { CANCEL_LABEL, confirmCancel } from '../confirmcancel';
+
+import { IDurationSource, liveSeconds, showDuration } from '../elapsed';
 
 import { ICellPlace, readableName, scheduleOf } from '../jobnames';
 
@@ -40,6 +42,8 @@ export function jobRow(job: IJob, context: IRowContext): HTMLElement {
     statusBadge(job.status),
     job.backend,
     showDuration(h('span'), context.durations, job.id, text => ` · ${text}`),
+    // failed before its container started (no GPU, no image): say so, not a blank
+    isFinal(job.status) && !job.started_at ? ' · not started' : '',
     ` · ${shortImage(job.image)}`,
     schedule &&
       h('span', {
@@ -47,6 +51,13 @@ export function jobRow(job: IJob, context: IRowContext): HTMLElement {
         text: 'scheduled',
         title: `Started by schedule ${schedule}`
       })
+  ]);
+  const main = h('div', { class: 'jp-ContainerJob-job-main' }, [
+    h('div', { class: 'jp-ContainerJob-job-name' }, [
+      h('span', { text: name }),
+      h('span', { class: 'jp-ContainerJob-job-id', text: ` ${job.id}` })
+    ]),
+    meta
   ]);
   const row = h(
     'li',
@@ -70,32 +81,40 @@ export function jobRow(job: IJob, context: IRowContext): HTMLElement {
         }
       }
     },
-    [
-      h('div', { class: 'jp-ContainerJob-job-main' }, [
-        h('div', { class: 'jp-ContainerJob-job-name' }, [
-          h('span', { text: name }),
-          h('span', { class: 'jp-ContainerJob-job-id', text: ` ${job.id}` })
-        ]),
-        meta
-      ])
-    ]
+    [main]
   );
   if (!isFinal(job.status)) {
-    const stop = h('button', {
-      class: 'jp-ContainerJob-iconButton',
-      title: `Cancel ${job.id}`,
-      attrs: { 'aria-label': `Cancel ${job.id}`, 'data-action': 'cancel' },
+    const cancel = h('button', {
+      class: 'jp-ContainerJob-textButton jp-ContainerJob-cancel',
+      text: CANCEL_LABEL,
+      title: `Cancel ${job.id}: stop it where it runs`,
+      attrs: { 'aria-label': `Cancel job ${job.id}`, 'data-action': 'cancel' },
       on: {
         click: event => {
           event.stopPropagation();
-          actions.cancel(job.id);
-        }
+          void cancelAsked(job.id, name, context);
+        },
+        keydown: event => event.stopPropagation() // Enter on the button is not Enter on the row
       }
     });
-    stopIcon.element({ container: stop, tag: 'span', elementSize: 'normal' });
-    row.append(stop);
+    main.append(h('div', { class: 'jp-ContainerJob-job-actions' }, [cancel]));
   }
   return row;
+}
+
+/** Cancel after the confirmation a job that has run a while needs (its latest record). */
+async function cancelAsked(
+  id: string,
+  name: string,
+  context: IRowContext
+): Promise<void> {
+  const job = context.durations.get(id);
+  const seconds = job
+    ? liveSeconds(job, context.durations.receivedAt(id))
+    : null;
+  if (!job || (await confirmCancel(job, seconds, name))) {
+    context.actions.cancel(id);
+  }
 }
 
 /** A row for a job id whose record the server no longer has. */

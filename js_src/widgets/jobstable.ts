@@ -392,7 +392,11 @@ export class JobsTable extends Widget {
         h('td', { text: job.backend }),
         h('td', { class: 'jp-ContainerJob-table-image', text: job.image }),
         h('td', {
-          text: formatTime(job.started_at),
+          // failed before its container started: say so, not a blank
+          text:
+            job.started_at || !isFinal(job.status)
+              ? formatTime(job.started_at)
+              : 'not started',
           title: `Created ${formatTime(job.created_at)}`
         }),
         showDuration(h('td'), this._model, job.id),

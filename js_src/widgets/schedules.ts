@@ -1,7 +1,8 @@
 /**
- * The sidebar's schedules section: each schedule in plain words with its
- * cron, a Paused badge, its next run (relative time worked out at each
- * render), pause/resume, run now, edit, its runs, and delete.
+ * The sidebar's schedules section: each schedule with the notebook it runs,
+ * in plain words with its cron, a Paused badge, its next run (relative time
+ * worked out at each render), pause/resume, run now, edit, its runs, and
+ * delete.
  *
  * "Next run" is never left stale: while shown, the schedules are fetched
  * again every 30 s, when a run of one of them appears or changes status in
@@ -9,6 +10,8 @@
  * has moved it on by then); shown again, at once.
  */
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+
+import { PageConfig } from '@jupyterlab/coreutils';
 
 import { IDisposable } from '@lumino/disposable';
 
@@ -19,6 +22,8 @@ import { ContainerJobAPI, IJob, ISchedule, describeError } from '../api';
 import { relativeTime, zonedTime } from '../cronpresets';
 
 import { JobListModel } from '../model';
+
+import { contentsPath } from '../origin';
 
 import { disposeTimer, pacedPoll, tickIn } from '../polling';
 
@@ -169,6 +174,12 @@ export class SchedulesView implements IDisposable {
               })
             : null
         ]),
+        h('div', {
+          class: 'jp-ContainerJob-schedule-notebook',
+          // as the file browser shows it; the card's title has the full path
+          text: `Runs ${contentsPath(schedule.notebook, PageConfig.getOption('serverRoot')) ?? schedule.notebook}`,
+          attrs: { 'data-role': 'notebook' }
+        }),
         h('div', {
           class: 'jp-ContainerJob-schedule-when',
           text: `${schedule.description || schedule.cron} (${schedule.timezone})`

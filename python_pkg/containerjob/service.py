@@ -15,6 +15,7 @@ from .backends.lifecycle import JobRun
 from .core.custom_job_file import JobFile, flags_to_every_pool, merged_options, to_custom_job
 from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, ResultRefused, SpecError
 from .core.gcs_names import Named, mount_named, names_in_source
+from .core.job_names import container_name
 from .core.job_output import OutputUnreadable
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.options import changed, check_kind
@@ -139,12 +140,13 @@ class JobService:
         Vertex's containerSpec.command/args; no Python is needed in the image. `job_file`: a CustomJob file
         the options override (args given here replace the file's)."""
         from_file = job_file.options if job_file else {}
+        args = list(args)
         if not (options.image or options.command or from_file.get("image")):
             raise SpecError("a container job runs an image's own program: name the image (--image, options.image), "
                             "or say what to run in the default image (--command, options.command)")
-        if not (options.name or from_file.get("name")):  # the file's name, or the image's
+        if not (options.name or from_file.get("name")):  # the file's name, or the image's and its program
             image = options.image or self.settings.default_image
-            named = Path(job_file.path).stem if job_file else image.rsplit("/", 1)[-1]
+            named = Path(job_file.path).stem if job_file else container_name(image, options.command, args)
             options = dataclasses.replace(options, name=named)
         spec, project = self.spec_for(options, "container", job_file, args)
         return Prepared(spec, build_container_payload(home=self.settings.home_path), project)
@@ -241,9 +243,10 @@ class JobService:
         return backend.describe(prepared.spec, prepared.payload, "cj-00000000", origin)
 
     def submit(self, prepared: Prepared, *, origin: str = "", notify: Callable[[str], None] | None = None,
-               job_id: str | None = None) -> JobRecord:
+               job_id: str | None = None, on_created: Callable[[JobRecord], None] | None = None) -> JobRecord:
+        """Record and start the job (`on_created`: see Backend.submit)."""
         return self.backend(prepared.spec.backend).submit(prepared.spec, prepared.payload, origin=origin,
-                                                         notify=notify, job_id=job_id)
+                                                         notify=notify, job_id=job_id, on_created=on_created)
 
     def run(self, record: JobRecord) -> JobRun:
         """The job as its caller follows, interrupts, cancels or times it (backends/lifecycle.py)."""

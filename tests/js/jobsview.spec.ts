@@ -52,11 +52,12 @@ describe('readableName', () => {
       'nightly-train'
     );
     const container = job('cj-x', {
-      name: 'cj-x',
+      name: 'trainer:1 · python -V', // the server's name (core/job_names.py)
       image: 'us-docker.pkg.dev/p/r/trainer:1',
       spec: { kind: 'container', worker_pools: [{ command: ['python', '-V'] }] }
     });
-    expect(readableName(container)).toBe('trainer:1: python -V');
+    expect(readableName(container)).toBe('trainer:1 · python -V');
+    expect(readableName({ ...container, name: 'cj-x' })).toBe('trainer:1');
     const notebook = job('cj-n', {
       name: 'cj-n',
       origin: 'reports/weekly.ipynb',

@@ -2,14 +2,20 @@
  * Live time and the jobs view, in a real JupyterLab whose jobs run in real
  * local containers: a running job's time ticks (chip, sidebar, job page) and
  * its replicas show; the sidebar is one list without duplicates; the jobs
- * table sorts, searches, deletes and bulk-deletes. Screenshots of the
- * sidebar, the table and the job page in light and dark, 1440 and 900 px.
+ * table sorts, searches, deletes and bulk-deletes; a cell job that failed
+ * before it started is listed under its notebook and cell; Cancel is a
+ * labelled button, confirmed once the job has run; container jobs are named
+ * by image and command. Screenshots of the sidebar, the table and the job
+ * page in light and dark, 1440 (1280 for the newer ones) and 900 px.
  */
 import { expect, galata, test } from '@jupyterlab/galata';
 
 import type { APIRequestContext, Locator } from '@playwright/test';
 
+import * as path from 'path';
+
 import {
+  ARTIFACTS,
   IMAGE,
   SIDEBAR,
   announcedJob,
@@ -46,6 +52,27 @@ async function ticks(node: Locator): Promise<void> {
       timeout: 15000
     })
     .toBeGreaterThan(first);
+}
+
+/** Screenshots of `target` light and dark, 1280 and 900 px wide: `NAME-{light,dark}-{1280,900}.png`. */
+async function shotsAt1280(
+  page: Parameters<typeof shots>[0],
+  target: Locator,
+  name: string
+): Promise<void> {
+  for (const width of [1280, 900]) {
+    await page.setViewportSize({ width, height: 800 });
+    for (const theme of ['light', 'dark'] as const) {
+      await (theme === 'dark'
+        ? page.theme.setDarkTheme()
+        : page.theme.setLightTheme());
+      await target.screenshot({
+        path: path.join(ARTIFACTS, `${name}-${theme}-${width}.png`)
+      });
+    }
+  }
+  await page.theme.setLightTheme();
+  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 /** A job submitted through the REST API, as a notebook would. */
@@ -291,6 +318,123 @@ test.describe('live time and the jobs view', () => {
         2
       );
       await shots(page, page.locator(SIDEBAR), 'jobsview-sidebar');
+    });
+  });
+
+  test('a cell job that failed before it started is under its notebook and cell; Cancel is labelled and confirmed; container jobs are named by image and command', async ({
+    page,
+    request,
+    tmpPath
+  }) => {
+    await openNotebook(page, tmpPath, 'walk.ipynb', [
+      { source: '%load_ext containerjob' },
+      // This machine's engine has no GPU: the job fails before its container starts.
+      {
+        source: `%%containerjob --backend local --image ${IMAGE} --gpus 1\nx = 1`
+      },
+      {
+        source: `%%containerjob --backend local --image ${IMAGE}\nimport time\ntime.sleep(300)`
+      }
+    ]);
+    await page.notebook.runCell(0);
+    await page.notebook.runCell(1);
+    const { id: failed, chip } = await announcedJob(page, 1);
+    const panel = await openSidebar(page);
+    const mine = panel.locator('.jp-ContainerJob-notebookJobs');
+
+    await test.step('the failed job is under walk.ipynb with its cell, and says it never started', async () => {
+      await expect(chip.locator('.jp-ContainerJob-status')).toHaveText(
+        'FAILED',
+        { timeout: 60000 }
+      );
+      const row = mine.locator(`[data-job-id="${failed}"]`);
+      await expect(row.locator('.jp-ContainerJob-job-name')).toContainText(
+        'walk.ipynb · cell 2: x = 1'
+      );
+      await expect(row.locator('.jp-ContainerJob-job-meta')).toContainText(
+        'not started'
+      );
+      await expect(
+        panel.locator(`.jp-ContainerJob-allJobs [data-job-id="${failed}"]`)
+      ).toHaveCount(0);
+      await expect(row.locator('[data-action="cancel"]')).toHaveCount(0); // finished
+    });
+
+    await page.notebook.selectCells(2);
+    await page.keyboard.press('Control+Enter'); // runs on; the kernel waits for the job
+    const { id: running } = await announcedJob(page, 2);
+    const row = mine.locator(`[data-job-id="${running}"]`);
+    const cancel = row.getByRole('button', { name: `Cancel job ${running}` });
+
+    await test.step('Cancel is a labelled button on its own line: the name and image keep the width', async () => {
+      await expect(row).toHaveAttribute('data-status', 'RUNNING', {
+        timeout: 120000
+      });
+      await expect(cancel).toHaveText('Cancel job');
+      const button = (await cancel.boundingBox())!;
+      const meta = (await row
+        .locator('.jp-ContainerJob-job-meta')
+        .boundingBox())!;
+      const name = (await row
+        .locator('.jp-ContainerJob-job-name')
+        .boundingBox())!;
+      expect(button.y).toBeGreaterThanOrEqual(meta.y + meta.height - 1); // below, not beside
+      expect(button.height).toBeGreaterThanOrEqual(16);
+      expect(meta.width).toBeCloseTo(name.width, 0); // the meta line has the row's width
+      await shotsAt1280(page, panel, 'sidebar-running-cancel');
+    });
+
+    await test.step('a job that has run a while asks first; Keep running keeps it', async () => {
+      const duration = row.locator('.jp-ContainerJob-duration');
+      await expect
+        .poll(async () => seconds((await duration.textContent()) || '0s'), {
+          timeout: 60000
+        })
+        .toBeGreaterThan(6);
+      await cancel.click();
+      const dialog = page.locator('.jp-Dialog');
+      await expect(dialog.locator('.jp-Dialog-header')).toHaveText(
+        'Cancel job?'
+      );
+      await expect(dialog).toContainText(`(${running}) has run for`);
+      await shotsAt1280(
+        page,
+        dialog.locator('.jp-Dialog-content'),
+        'sidebar-cancel-confirm'
+      );
+      await dialog.getByRole('button', { name: 'Keep running' }).click();
+      await expect(dialog).toHaveCount(0);
+      await expect(row).toHaveAttribute('data-status', 'RUNNING');
+      await cancel.click();
+      await dialog
+        .getByRole('button', { name: 'Cancel job', exact: true })
+        .click();
+      await expect(row).toHaveAttribute('data-status', 'CANCELLED', {
+        timeout: 60000
+      });
+      await expect(row.locator('[data-action="cancel"]')).toHaveCount(0);
+    });
+
+    await test.step('container jobs are named by image and command, so reruns differ', async () => {
+      const ids: string[] = [];
+      for (const command of ['echo first', 'echo second']) {
+        const response = await request.post('/containerjob/jobs', {
+          data: {
+            kind: 'container',
+            args: ['a b'],
+            options: { backend: 'local', image: IMAGE, command }
+          }
+        });
+        expect(response.status()).toBe(201);
+        ids.push((await response.json()).id);
+      }
+      await panel.locator('button[data-action="refresh"]').click();
+      for (const [i, word] of ['first', 'second'].entries()) {
+        await expect(
+          panel.locator(`[data-job-id="${ids[i]}"] .jp-ContainerJob-job-name`)
+        ).toContainText(`${IMAGE} · echo ${word} 'a b'`);
+      }
+      await shotsAt1280(page, panel, 'sidebar-names');
     });
   });
 });

@@ -2,7 +2,8 @@
  * Schedules as a newcomer meets them: a preset and the server's reading of
  * it in plain words with the next runs, a bad cron named at its field, an
  * edit from the sidebar, the Paused badge, a run now and the runs of the
- * schedule, and a next run that moves on by itself once a run has fired.
+ * schedule, and a next run that moves on by itself once a run has fired;
+ * the card names the notebook it runs.
  */
 import { expect, galata, test } from '@jupyterlab/galata';
 
@@ -176,4 +177,52 @@ test('schedules: presets in plain words, edit, pause badge, runs and a next run 
     await page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-warn').click();
     await expect(schedule).toHaveCount(0);
   });
+});
+
+test('the schedule card names the notebook it runs', async ({
+  page,
+  request,
+  tmpPath
+}) => {
+  await openNotebook(page, tmpPath, 'nightly.ipynb', [
+    { source: 'print("nightly")' }
+  ]);
+  const response = await request.post('/containerjob/schedules', {
+    data: {
+      notebook: `${tmpPath}/nightly.ipynb`,
+      name: 'every night',
+      cron: '0 3 * * *',
+      timezone: 'Europe/Paris',
+      options: { backend: 'local', image: IMAGE }
+    }
+  });
+  expect(response.status()).toBe(201);
+  const { id } = await response.json();
+  try {
+    const panel = await openSidebar(page);
+    const card = panel.locator(
+      `li.jp-ContainerJob-schedule[data-schedule-id="${id}"]`
+    );
+    await expect(card.locator('.jp-ContainerJob-job-name')).toHaveText(
+      'every night'
+    );
+    // under the server root: the path the file browser shows, not the server's absolute one
+    await expect(card.locator('[data-role="notebook"]')).toHaveText(
+      `Runs ${tmpPath}/nightly.ipynb`
+    );
+    for (const width of [1280, 900]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const theme of ['light', 'dark'] as const) {
+        await (theme === 'dark'
+          ? page.theme.setDarkTheme()
+          : page.theme.setLightTheme());
+        await card.screenshot({
+          path: path.join(ARTIFACTS, `schedule-card-${theme}-${width}.png`)
+        });
+      }
+    }
+    await page.theme.setLightTheme();
+  } finally {
+    await request.delete(`/containerjob/schedules/${id}`);
+  }
 });

@@ -146,7 +146,9 @@ class Backend(ABC):
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def submit(self, spec: JobSpec, payload: Payload, *, origin: str = "", notify: Notify | None = None,
-               job_id: str | None = None) -> JobRecord:
+               job_id: str | None = None, on_created: Callable[[JobRecord], None] | None = None) -> JobRecord:
+        """Record the job, then start it. `on_created` hears of the record before the start, so a caller can
+        tell where the job came from (a notebook's cell) even when the start fails: the record says FAILED."""
         notify = notify or (lambda _msg: None)
         if job_id is not None and not JOB_ID_RE.match(job_id):  # it names a directory and a container
             raise SpecError(f"job ID {job_id!r} is not of the form cj-1a2b3c4d5e6f7a8b; leave it out to get a new one")
@@ -157,6 +159,8 @@ class Backend(ABC):
             id=new_id, name=spec.display_name, backend=self.name, status=JobStatus.QUEUED, spec=stored,
             image=spec.primary.image, job_dir=str(self.job_dir(new_id)), origin=origin), job_id)
         job_id = record.id
+        if on_created is not None:
+            on_created(record)
         try:
             ref = self.start(record, spec, payload, notify)
         except KeyboardInterrupt:

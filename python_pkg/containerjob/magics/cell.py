@@ -163,12 +163,12 @@ class ContainerJob(Magics, ContainerJobConfig):
             return None
         view = make_view(self.display_mode, service.settings.log_buffer_lines)
         view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
-        record = service.submit(prepared, origin=self._origin(), notify=view.status)
+        # announced once recorded: a job whose start fails is still listed under this notebook's cell
+        record = service.submit(prepared, origin=self._origin(), notify=view.status, on_created=self._announce)
         view.job = record.id
         # displays that travel through Cloud Logging are signed with the job's key, as its results are
         view.key = signing_key(service.settings.home_path, record.id) if service.backend(record.backend).signs_results \
             else None
-        self._announce(record)
         if args.detach:
             view.status(status_line(record))
             view.close()
