@@ -75,13 +75,13 @@ def test_thousand_small_files_and_a_large_one(ip, cj_home, gcs):
     assert "uploadType=resumable" in gcs.log.read_text()  # over 64 MiB goes through a resumable upload
 
 
-def test_large_object_read_in_ranges_and_an_empty_one(ip, cj_home, gcs):
-    """An object over RANGED_BYTES is downloaded as concurrent ranges written in place (sizes not a multiple of
-    the part count, so the last part is short): the job sees every byte where it belongs; an empty object
-    stays an empty file."""
-    from containerjob.mounts.transfer import RANGED_BYTES
+def test_large_object_read_whole_and_an_empty_one(ip, cj_home, gcs):
+    """An object of writeback.FROM bytes or more (handed to the disk a piece at a time as it arrives; a size
+    not a multiple of the piece) reaches the job with every byte where it belongs; an empty object stays an
+    empty file."""
+    from containerjob.core.runtime.writeback import FROM
 
-    data = b"".join(i.to_bytes(4, "big") for i in range((RANGED_BYTES + 4099) // 4)) + b"end"
+    data = b"".join(i.to_bytes(4, "big") for i in range((FROM + 4099) // 4)) + b"end"
     gcs.bucket.blob("in/big.bin").upload_from_string(data)
     gcs.bucket.blob("in/empty").upload_from_string(b"")
     cell = (f"import hashlib, os\nbig = hashlib.md5(open('/gcs/{gcs.name}/in/big.bin', 'rb').read()).hexdigest()\n"
@@ -276,35 +276,3 @@ def test_an_emulator_needs_no_other_variable(gcs, tmp_path):
                           timeout=50)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['data/x.txt']" and time.monotonic() - started < 30
-
-
-def test_a_failed_part_of_a_download_ends_its_siblings_before_the_file_closes():
-    """A range that fails (an object deleted mid-download) must not leave the other ranges writing through a
-    file descriptor its download has closed (the number may already name another file)."""
-    import asyncio
-
-    from containerjob.mounts.transfer import _together
-
-    seen: list[str] = []
-
-    async def fails() -> None:
-        await asyncio.sleep(0)
-        raise FileNotFoundError("gone")
-
-    async def still_writing() -> None:
-        try:
-            await asyncio.Event().wait()  # a range still streaming
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
-        seen.append("wrote after the close")
-
-    async def download() -> None:
-        try:
-            await _together([still_writing(), fails()])
-        finally:
-            seen.append("closed")
-
-    with pytest.raises(FileNotFoundError):
-        asyncio.run(download())
-    assert seen == ["cancelled", "closed"]

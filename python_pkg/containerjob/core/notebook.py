@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Mapping
 
 from .errors import SpecError
@@ -65,13 +67,23 @@ def _language(nb) -> str:
 
 
 def inspect_parameters(nb) -> list[Parameter]:
-    """The parameters cell's names, types, defaults and help comments (papermill's own inspection)."""
-    from papermill.inspection import _infer_parameters
+    """The parameters cell's names, types, defaults and help comments, by papermill's public inspection.
+
+    `papermill.inspect_notebook` reads a path (and formats `{...}` in it with parameters), so the
+    notebook goes through a private copy named plainly, its kernel set to python3 as papermill runs it."""
+    import nbformat
+    import papermill
 
     if _language(nb) != "python":
         raise SpecError(f"notebook kernel language is {_language(nb)!r}; containerjob runs Python notebooks")
+    copy_nb = copy.deepcopy(nb)
+    copy_nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    with tempfile.TemporaryDirectory(prefix="containerjob-inspect-") as folder:
+        path = Path(folder) / "notebook.ipynb"
+        nbformat.write(copy_nb, str(path))
+        inspected = papermill.inspect_notebook(str(path))
     found = []
-    for param in _infer_parameters(nb, name="python3", language="python"):
+    for param in (SimpleNamespace(**fields) for fields in inspected.values()):
         kind = param.inferred_type_name
         if kind in ("None", "", None):
             try:
