@@ -75,13 +75,14 @@ def test_thousand_small_files_and_a_large_one(ip, cj_home, gcs):
     assert "uploadType=resumable" in gcs.log.read_text()  # over 64 MiB goes through a resumable upload
 
 
-def test_large_object_read_whole_and_an_empty_one(ip, cj_home, gcs):
-    """An object of writeback.FROM bytes or more (handed to the disk a piece at a time as it arrives; a size
-    not a multiple of the piece) reaches the job with every byte where it belongs; an empty object stays an
-    empty file."""
+def test_large_object_read_in_ranges_and_an_empty_one(ip, cj_home, gcs):
+    """An object over RANGED_BYTES is downloaded as concurrent ranges written in place (a size not a multiple
+    of the part, so the last part is short; over writeback.FROM, so pieces are handed to the disk): the job
+    sees every byte where it belongs; an empty object stays an empty file."""
     from containerjob.core.runtime.writeback import FROM
+    from containerjob.mounts.transfer import RANGED_BYTES
 
-    data = b"".join(i.to_bytes(4, "big") for i in range((FROM + 4099) // 4)) + b"end"
+    data = b"".join(i.to_bytes(4, "big") for i in range((max(RANGED_BYTES, FROM) + 4099) // 4)) + b"end"
     gcs.bucket.blob("in/big.bin").upload_from_string(data)
     gcs.bucket.blob("in/empty").upload_from_string(b"")
     cell = (f"import hashlib, os\nbig = hashlib.md5(open('/gcs/{gcs.name}/in/big.bin', 'rb').read()).hexdigest()\n"

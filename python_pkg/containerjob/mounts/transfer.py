@@ -3,8 +3,11 @@
 Thousands of small objects are dominated by per-request overhead, so objects move CONCURRENCY at a
 time on worker threads, the shape of google-cloud-storage's transfer_manager (whose calls take one
 set of keyword arguments for every object, where each upload and delete here carries its own
-`if_generation_match`). Preconditions are the library's own: an update or delete of an object
-changed since it was read fails with 412 and is reported as a conflict.
+`if_generation_match`). Each request takes a client of its own from a shelf (a client's connection
+pool holds 10: more threads on one client open and drop a connection per request). An object of
+RANGED_BYTES or more is read as PART_BYTES ranges in parallel, each written at its offset.
+Preconditions are the library's own: an update or delete of an object changed since it was read
+fails with 412 and is reported as a conflict.
 
 Every request is bounded by silence, not duration: it gives up, naming what it was doing, once Cloud
 Storage has sent or taken no byte for `timeout_s` (requests' timeout is per socket operation); a
@@ -14,13 +17,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from ..core.errors import MountError
 from ..core.runtime import writeback
 from ..core.settings import Settings
-from .storage import storage_client
+from .storage import storage_client, storage_credentials
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -28,6 +33,9 @@ R = TypeVar("R")
 RESUMABLE_BYTES = 8 << 20  # google-cloud-storage's multipart limit: bigger files go through a resumable upload
 RESUMABLE_CHUNK = 256 << 20  # bytes per resumable request, held in memory: one big upload runs at a time
 CONCURRENCY = 32  # requests in flight
+RANGED_BYTES = 32 << 20  # objects this big are read in ranges, RANGES at a time
+PART_BYTES = 8 << 20  # one range, held in memory once it has arrived
+RANGES = 8
 TRANSIENT = (408, 429, 500, 502, 503, 504)  # statuses google-cloud-storage retries
 
 
@@ -37,20 +45,34 @@ class Transfer:
 
         self.project = project
         self.timeout_s = float(Settings.load().network_timeout_s if timeout_s is None else timeout_s)
-        self.client = storage_client(project)
+        self.credentials = storage_credentials()
         self.retry = DEFAULT_RETRY.with_predicate(_retryable)
+        self._shelf: queue.SimpleQueue[Any] = queue.SimpleQueue()  # idle clients, one per thread at work
 
-    def _each(self, what: str, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """work(item) for every item, CONCURRENCY at a time; the first failure cancels what has not started
-        and is raised (a silent Cloud Storage as a MountError saying what was waited for)."""
+    def _with_client(self, work: Callable[[Any], R]) -> R:
+        try:
+            client = self._shelf.get_nowait()
+        except queue.Empty:
+            client = storage_client(self.project, self.credentials)
+        try:
+            return work(client)
+        finally:
+            self._shelf.put(client)
+
+    def _each(self, what: str, work: Callable[[T], R], items: Iterable[T], threads: int = CONCURRENCY,
+              stop: threading.Event | None = None) -> list[R]:
+        """work(item) for every item, `threads` at a time; the first failure cancels what has not started, sets
+        `stop` for what has, and is raised (a silent Cloud Storage as a MountError saying what was waited for)."""
         items = list(items)
         if not items:
             return []
-        pool = concurrent.futures.ThreadPoolExecutor(min(CONCURRENCY, len(items)), "containerjob-gcs")
+        pool = concurrent.futures.ThreadPoolExecutor(min(threads, len(items)), "containerjob-gcs")
         try:
             futures = [pool.submit(work, item) for item in items]
             return [future.result() for future in futures]
         except BaseException as exc:
+            if stop is not None:
+                stop.set()
             if _silent(exc):
                 raise MountError(f"Cloud Storage did not answer for {self.timeout_s:g} s while {what}; "
                                  "check the network or the service's status, then retry (the bound is "
@@ -59,16 +81,17 @@ class Transfer:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # running requests end within the silence bound
 
-    def _blob(self, bucket: str, key: str, **kwargs: Any):
-        return self.client.bucket(bucket).blob(key, **kwargs)
+    @staticmethod
+    def _blob(client: Any, bucket: str, key: str, **kwargs: Any) -> Any:
+        return client.bucket(bucket).blob(key, **kwargs)
 
     def put(self, files: list[Path], targets: list[str], what: str) -> None:
         """Local files to bucket/key targets, replacing what is there."""
         def one(pair: tuple[Path, str]) -> None:
             bucket, key = pair[1].split("/", 1)
-            blob = self._blob(bucket, key, chunk_size=RESUMABLE_CHUNK if pair[0].stat().st_size >= RESUMABLE_BYTES
-                              else None)
-            blob.upload_from_filename(str(pair[0]), timeout=self.timeout_s, retry=self.retry)
+            chunk = RESUMABLE_CHUNK if pair[0].stat().st_size >= RESUMABLE_BYTES else None
+            self._with_client(lambda client: self._blob(client, bucket, key, chunk_size=chunk).upload_from_filename(
+                str(pair[0]), timeout=self.timeout_s, retry=self.retry))
 
         self._each(what, one, zip(files, targets))
 
@@ -77,7 +100,7 @@ class Transfer:
         def one(pair: tuple[str, Path]) -> None:
             bucket, key = pair[0].split("/", 1)
             pair[1].parent.mkdir(parents=True, exist_ok=True)
-            self._download(self._blob(bucket, key), pair[1], 0)
+            self._with_client(lambda client: self._download(self._blob(client, bucket, key), pair[1], 0))
 
         self._each(what, one, zip(names, targets))
 
@@ -95,44 +118,96 @@ class Transfer:
         return self._listing(bucket, key_prefix, f"listing gs://{bucket}/{key_prefix}")
 
     def _listing(self, bucket: str, prefix: str, what: str) -> dict[str, dict[str, Any]]:
-        def pages(_: None) -> dict[str, dict[str, Any]]:
-            blobs = self.client.list_blobs(bucket, prefix=prefix or None, timeout=self.timeout_s, retry=self.retry)
+        def pages(client: Any) -> dict[str, dict[str, Any]]:
+            blobs = client.list_blobs(bucket, prefix=prefix or None, timeout=self.timeout_s, retry=self.retry)
             return {b.name: {"generation": int(b.generation or 0), "md5": b.md5_hash, "size": int(b.size or 0)}
                     for b in blobs if b.name}
 
-        return self._each(what, pages, [None])[0]
+        return self._each(what, lambda _: self._with_client(pages), [None])[0]
 
     def info(self, bucket: str, key: str) -> dict[str, Any] | None:
-        def read(_: None) -> Any:
-            return self.client.bucket(bucket).get_blob(key, timeout=self.timeout_s, retry=self.retry)
+        def read(client: Any) -> Any:
+            return client.bucket(bucket).get_blob(key, timeout=self.timeout_s, retry=self.retry)
 
-        found = self._each(f"reading gs://{bucket}/{key}", read, [None])[0]
+        found = self._each(f"reading gs://{bucket}/{key}", lambda _: self._with_client(read), [None])[0]
         return None if found is None else {"generation": int(found.generation or 0), "md5": found.md5_hash}
 
     def download(self, bucket: str, items: list[tuple[str, Path, int, int]]) -> None:
-        """Items are (key, file, size, generation) from the listing: one GET per object, pinned to the listed
-        generation so the bytes are the ones the manifest records, streamed into the file as they arrive."""
+        """Items are (key, file, size, generation) from the listing: pinned to the listed generation so the
+        bytes are the ones the manifest records, streamed into the file as they arrive; one GET per object,
+        PART_BYTES ranges RANGES at a time for an object of RANGED_BYTES or more."""
+        from google.api_core.exceptions import NotFound
+
+        what = f"downloading {len(items)} objects from gs://{bucket}"
+
         def one(item: tuple[str, Path, int, int]) -> None:
             key, path, size, generation = item
-            from google.api_core.exceptions import NotFound
-
             try:
-                self._download(self._blob(bucket, key, generation=generation or None), path, size)
+                if size >= RANGED_BYTES:
+                    self._download_ranges(bucket, key, path, size, generation, what)
+                else:
+                    self._with_client(lambda client: self._download(
+                        self._blob(client, bucket, key, generation=generation or None), path, size))
             except NotFound:
                 raise MountError(f"gs://{bucket}/{key} changed or was deleted while it was downloaded; "
                                  "start the job again") from None
 
-        self._each(f"downloading {len(items)} objects from gs://{bucket}", one, items)
+        self._each(what, one, [i for i in items if i[2] < RANGED_BYTES])
+        for item in items:
+            if item[2] >= RANGED_BYTES:  # one at a time: its ranges are the concurrency
+                one(item)
 
     def _download(self, blob: Any, path: Path, size: int) -> None:
         """Never through a link a job left at the path; a big file is handed to the disk as it is written
         (on disk before the engine's flush). An object stored gzip-encoded arrives decompressed."""
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
-        sink = _Sink(fd, writeback.Disk(fd) if size >= writeback.FROM else None)
+        disk = writeback.Disk(fd) if size >= writeback.FROM else None
         try:
-            blob.download_to_file(sink, checksum=None, timeout=self.timeout_s, retry=self.retry)
+            blob.download_to_file(_Sink(fd, 0, disk), checksum=None, single_shot_download=size < PART_BYTES,
+                                  timeout=self.timeout_s, retry=self.retry)
         finally:
-            sink.close()
+            if disk is not None:
+                disk.close()
+            os.close(fd)
+
+    def _download_ranges(self, bucket: str, key: str, path: Path, size: int, generation: int, what: str) -> None:
+        """The object's ranges on RANGES threads, each written at its offset. One stored gzip-encoded is read
+        whole instead (Cloud Storage serves it decompressed, whatever range was asked). A failed range stops
+        the others before the file closes: none writes through a descriptor its download has closed."""
+        def meta(client: Any) -> Any:
+            return client.bucket(bucket).get_blob(key, generation=generation or None, timeout=self.timeout_s,
+                                                  retry=self.retry)
+
+        found = self._each(what, lambda _: self._with_client(meta), [None])[0]
+        if found is None:
+            raise MountError(f"gs://{bucket}/{key} changed or was deleted while it was downloaded; start the job again")
+        if found.content_encoding:
+            self._with_client(lambda client: self._download(self._blob(client, bucket, key, generation=generation or None), path, size))
+            return
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+        disk = writeback.Disk(fd) if size >= writeback.FROM else None
+        guard, stop = threading.Lock(), threading.Event()
+
+        def part(start: int) -> None:
+            end = min(start + PART_BYTES, size)
+            sink = _Sink(fd, start, disk, guard, stop)
+            self._with_client(lambda client: self._blob(client, bucket, key, generation=generation or None)
+                              .download_to_file(sink, start=start, end=end - 1, raw_download=True, checksum=None,
+                                                single_shot_download=True, timeout=self.timeout_s,
+                                                retry=self.retry))
+            if sink.offset != end:
+                raise MountError(f"gs://{bucket}/{key}: {sink.offset - start} bytes of the {end - start} asked "
+                                 f"from byte {start} arrived; start the job again")
+
+        try:
+            os.ftruncate(fd, size)
+            self._each(what, part, range(0, size, PART_BYTES), threads=RANGES, stop=stop)
+        finally:
+            with guard:  # a range still running sees `stop` at its next write, and writes nothing
+                stop.set()
+                if disk is not None:
+                    disk.close()
+                os.close(fd)
 
     def upload(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
         """Items are (key, file, expected generation, base64 MD5); the MD5 goes along so the server checks
@@ -142,15 +217,19 @@ class Transfer:
 
         def one(item: tuple[str, Path, int, str]) -> tuple[str, int | None]:
             key, path, generation, md5 = item
-            blob = self._blob(bucket, key, chunk_size=RESUMABLE_CHUNK if path.stat().st_size >= RESUMABLE_BYTES
-                              else None)
-            blob.md5_hash = md5  # verified by the server; no second client-side checksum pass
-            try:
+
+            def send(client: Any) -> int:
+                blob = self._blob(client, bucket, key,
+                                  chunk_size=RESUMABLE_CHUNK if path.stat().st_size >= RESUMABLE_BYTES else None)
+                blob.md5_hash = md5  # verified by the server; no second client-side checksum pass
                 blob.upload_from_filename(str(path), if_generation_match=generation, checksum=None,
                                           timeout=self.timeout_s, retry=self.retry)
+                return int(blob.generation)
+
+            try:
+                return key, self._with_client(send)
             except PreconditionFailed:
                 return key, None
-            return key, int(blob.generation)
 
         big = [i for i in items if i[1].stat().st_size >= RESUMABLE_BYTES]
         small = [i for i in items if i not in big]
@@ -165,8 +244,8 @@ class Transfer:
 
         def one(item: tuple[str, int]) -> tuple[str, str]:
             try:
-                self._blob(bucket, item[0]).delete(if_generation_match=item[1], timeout=self.timeout_s,
-                                                   retry=self.retry)
+                self._with_client(lambda client: self._blob(client, bucket, item[0]).delete(
+                    if_generation_match=item[1], timeout=self.timeout_s, retry=self.retry))
             except PreconditionFailed:
                 return item[0], "conflict"
             except NotFound:
@@ -177,39 +256,45 @@ class Transfer:
 
 
 class _Sink:
-    """The file object a download writes to: every write lands whole (a short write goes on where it
-    stopped), and each writeback.PIECE written is handed to `disk`."""
+    """The file object a download writes to, from byte `start` of the file on: every write lands whole at
+    its offset (a short write goes on where it stopped), and each writeback.PIECE written is handed to
+    `disk`. With `guard` and `stop` (a range among others), each write holds the guard and is refused once
+    `stop` is set."""
 
-    def __init__(self, fd: int, disk: writeback.Disk | None) -> None:
-        self.fd, self.disk, self.offset, self.handed = fd, disk, 0, 0
+    def __init__(self, fd: int, start: int, disk: writeback.Disk | None, guard: threading.Lock | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self.fd, self.disk, self.start, self.offset, self.handed = fd, disk, start, start, start
+        self.guard, self.stop = guard or threading.Lock(), stop
 
     def write(self, data: bytes) -> int:
-        view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view, self.offset = view[written:], self.offset + written
-        if self.disk is not None and self.offset - self.handed >= writeback.PIECE:
-            self.disk.start(self.handed, self.offset - self.handed)
-            self.handed = self.offset
+        with self.guard:
+            if self.stop is not None and self.stop.is_set():
+                raise MountError("a download was abandoned: another part of it failed")
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(self.fd, view, self.offset)
+                view, self.offset = view[written:], self.offset + written
+            if self.disk is not None and self.offset - self.handed >= writeback.PIECE:
+                self.disk.start(self.handed, self.offset - self.handed)
+                self.handed = self.offset
         return len(data)
 
     def tell(self) -> int:
-        return self.offset
+        return self.offset - self.start
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        """A retried download starts the object again: the file is cut back to where it resumes."""
-        self.offset = os.lseek(self.fd, offset, whence)
-        os.ftruncate(self.fd, self.offset)
+        """A whole download served decompressed after a retry starts the object again: the file is cut back
+        to where it resumes (never asked of a range: those are not compressed objects)."""
+        if whence != 0:
+            raise OSError(f"a download sink seeks from the start only, not whence={whence}")
+        self.offset = self.start + offset
+        with self.guard:
+            os.ftruncate(self.fd, self.offset)
         self.handed = min(self.handed, self.offset)
-        return self.offset
+        return offset
 
     def flush(self) -> None:
         """Writes go straight to the file: nothing is buffered here."""
-
-    def close(self) -> None:
-        if self.disk is not None:
-            self.disk.close()
-        os.close(self.fd)
 
 
 def _silent(exc: BaseException) -> bool:
