@@ -277,3 +277,28 @@ def test_an_emulator_needs_no_other_variable(gcs, tmp_path):
                           timeout=50)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['data/x.txt']" and time.monotonic() - started < 30
+
+
+def test_a_failed_range_of_a_download_writes_nothing_after_the_file_closes(tmp_path):
+    """A range that fails (an object deleted mid-download) must not leave the other ranges writing through a
+    file descriptor its download has closed (the number may already name another file): the close waits for
+    a write under way, and a write after it is refused."""
+    import os
+
+    from containerjob.core.errors import MountError
+    from containerjob.mounts.transfer import _OpenFd, _Sink
+
+    fd = os.open(tmp_path / "big.bin", os.O_WRONLY | os.O_CREAT)
+    open_fd = _OpenFd(fd)
+    sink = _Sink(fd, 4, None, open_fd)
+    open_fd.enter()  # another range, mid-write
+    closer = threading.Thread(target=open_fd.close, args=(None,))
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()  # waits for the write under way
+    open_fd.leave()
+    closer.join(5)
+    assert not closer.is_alive()
+    with pytest.raises(MountError, match="abandoned"):
+        sink.write(b"late")
+    assert (tmp_path / "big.bin").read_bytes() == b""

@@ -59,10 +59,9 @@ class Transfer:
         finally:
             self._shelf.put(client)
 
-    def _each(self, what: str, work: Callable[[T], R], items: Iterable[T], threads: int = CONCURRENCY,
-              stop: threading.Event | None = None) -> list[R]:
-        """work(item) for every item, `threads` at a time; the first failure cancels what has not started, sets
-        `stop` for what has, and is raised (a silent Cloud Storage as a MountError saying what was waited for)."""
+    def _each(self, what: str, work: Callable[[T], R], items: Iterable[T], threads: int = CONCURRENCY) -> list[R]:
+        """work(item) for every item, `threads` at a time; the first failure cancels what has not started and
+        is raised (a silent Cloud Storage as a MountError saying what was waited for)."""
         items = list(items)
         if not items:
             return []
@@ -71,8 +70,6 @@ class Transfer:
             futures = [pool.submit(work, item) for item in items]
             return [future.result() for future in futures]
         except BaseException as exc:
-            if stop is not None:
-                stop.set()
             if _silent(exc):
                 raise MountError(f"Cloud Storage did not answer for {self.timeout_s:g} s while {what}; "
                                  "check the network or the service's status, then retry (the bound is "
@@ -186,11 +183,11 @@ class Transfer:
             return
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
         disk = writeback.Disk(fd) if size >= writeback.FROM else None
-        guard, stop = threading.Lock(), threading.Event()
+        open_fd = _OpenFd(fd)
 
         def part(start: int) -> None:
             end = min(start + PART_BYTES, size)
-            sink = _Sink(fd, start, disk, guard, stop)
+            sink = _Sink(fd, start, disk, open_fd)
             self._with_client(lambda client: self._blob(client, bucket, key, generation=generation or None)
                               .download_to_file(sink, start=start, end=end - 1, raw_download=True, checksum=None,
                                                 single_shot_download=True, timeout=self.timeout_s,
@@ -201,13 +198,9 @@ class Transfer:
 
         try:
             os.ftruncate(fd, size)
-            self._each(what, part, range(0, size, PART_BYTES), threads=RANGES, stop=stop)
+            self._each(what, part, range(0, size, PART_BYTES), threads=RANGES)
         finally:
-            with guard:  # a range still running sees `stop` at its next write, and writes nothing
-                stop.set()
-                if disk is not None:
-                    disk.close()
-                os.close(fd)
+            open_fd.close(disk)  # a range still running writes nothing more
 
     def upload(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
         """Items are (key, file, expected generation, base64 MD5); the MD5 goes along so the server checks
@@ -258,18 +251,16 @@ class Transfer:
 class _Sink:
     """The file object a download writes to, from byte `start` of the file on: every write lands whole at
     its offset (a short write goes on where it stopped), and each writeback.PIECE written is handed to
-    `disk`. With `guard` and `stop` (a range among others), each write holds the guard and is refused once
-    `stop` is set."""
+    `disk`. With `open_fd` (a range among others) each write is refused once the file is closing."""
 
-    def __init__(self, fd: int, start: int, disk: writeback.Disk | None, guard: threading.Lock | None = None,
-                 stop: threading.Event | None = None) -> None:
+    def __init__(self, fd: int, start: int, disk: writeback.Disk | None, open_fd: _OpenFd | None = None) -> None:
         self.fd, self.disk, self.start, self.offset, self.handed = fd, disk, start, start, start
-        self.guard, self.stop = guard or threading.Lock(), stop
+        self.open_fd = open_fd
 
     def write(self, data: bytes) -> int:
-        with self.guard:
-            if self.stop is not None and self.stop.is_set():
-                raise MountError("a download was abandoned: another part of it failed")
+        if self.open_fd is not None:
+            self.open_fd.enter()
+        try:
             view = memoryview(data)
             while view:
                 written = os.pwrite(self.fd, view, self.offset)
@@ -277,6 +268,9 @@ class _Sink:
             if self.disk is not None and self.offset - self.handed >= writeback.PIECE:
                 self.disk.start(self.handed, self.offset - self.handed)
                 self.handed = self.offset
+        finally:
+            if self.open_fd is not None:
+                self.open_fd.leave()
         return len(data)
 
     def tell(self) -> int:
@@ -288,13 +282,40 @@ class _Sink:
         if whence != 0:
             raise OSError(f"a download sink seeks from the start only, not whence={whence}")
         self.offset = self.start + offset
-        with self.guard:
-            os.ftruncate(self.fd, self.offset)
+        os.ftruncate(self.fd, self.offset)
         self.handed = min(self.handed, self.offset)
         return offset
 
     def flush(self) -> None:
         """Writes go straight to the file: nothing is buffered here."""
+
+
+class _OpenFd:
+    """A descriptor several ranges write through at once: `close()` waits for the writes under way, and
+    any write after it is refused (never through a number the process may have reused)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.writers, self.closed = fd, 0, False
+        self.changed = threading.Condition()
+
+    def enter(self) -> None:
+        with self.changed:
+            if self.closed:
+                raise MountError("a download was abandoned: another part of it failed")
+            self.writers += 1
+
+    def leave(self) -> None:
+        with self.changed:
+            self.writers -= 1
+            self.changed.notify_all()
+
+    def close(self, disk: writeback.Disk | None) -> None:
+        with self.changed:
+            self.closed = True
+            self.changed.wait_for(lambda: self.writers == 0)
+        if disk is not None:
+            disk.close()
+        os.close(self.fd)
 
 
 def _silent(exc: BaseException) -> bool:
