@@ -1,17 +1,19 @@
-"""Bulk object transfers for sync mode and job staging, through google-cloud-storage's public API.
+"""Bulk object transfers for sync mode and job staging through public APIs: reads through gcsfs, writes
+through google-cloud-storage.
 
-Thousands of small objects are dominated by per-request overhead, so objects move CONCURRENCY at a
-time on worker threads, the shape of google-cloud-storage's transfer_manager (whose calls take one
-set of keyword arguments for every object, where each upload and delete here carries its own
-`if_generation_match`). Each request takes a client of its own from a shelf (a client's connection
-pool holds 10: more threads on one client open and drop a connection per request). An object of
-RANGED_BYTES or more is read as PART_BYTES ranges in parallel, each written at its offset.
-Preconditions are the library's own: an update or delete of an object changed since it was read
-fails with 412 and is reported as a conflict.
+Thousands of small objects are dominated by per-request overhead. gcsfs's asynchronous client (aiohttp)
+costs ~1 ms of CPU a request, requests' ~3-6 ms, so listings and reads go through gcsfs's public
+`find`/`info`/`cat_ranges`/`cat_file`: objects under PART_BYTES in batches of CONCURRENCY requests, a
+bigger one as PART_BYTES ranges RANGES at a time, each written at its offset. Uploads and deletes carry
+each object's own `ifGenerationMatch`, which gcsfs expresses only as "create" (generation 0): they go
+through google-cloud-storage on CONCURRENCY worker threads, each taking a client of its own from a shelf
+(a client's connection pool holds 10). A precondition failure (HTTP 412) is reported as a conflict.
 
 Every request is bounded by silence, not duration: it gives up, naming what it was doing, once Cloud
-Storage has sent or taken no byte for `timeout_s` (requests' timeout is per socket operation); a
-silent request is not retried, every other transient failure is, as the library retries.
+Storage has sent or taken no byte for `timeout_s`. gcsfs's calls run on a thread of their own while the
+caller watches the bytes aiohttp reports (a trace passed through gcsfs's `session_kwargs`); gcsfs alone
+retries a silent request for minutes. requests' timeout is per socket operation; a silent request is not
+retried, every other transient failure is, as the library retries.
 """
 from __future__ import annotations
 
@@ -19,13 +21,15 @@ import concurrent.futures
 import os
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
+from urllib.parse import urlsplit
 
 from ..core.errors import MountError
 from ..core.runtime import writeback
 from ..core.settings import Settings
-from .storage import storage_client, storage_credentials
+from .storage import emulator_host, storage_client, storage_credentials
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,9 +37,10 @@ R = TypeVar("R")
 RESUMABLE_BYTES = 8 << 20  # google-cloud-storage's multipart limit: bigger files go through a resumable upload
 RESUMABLE_CHUNK = 256 << 20  # bytes per resumable request, held in memory: one big upload runs at a time
 CONCURRENCY = 32  # requests in flight
-RANGED_BYTES = 32 << 20  # objects this big are read in ranges, RANGES at a time
 PART_BYTES = 8 << 20  # one range, held in memory once it has arrived
+RANGED_BYTES = PART_BYTES  # objects this big are read in ranges; smaller ones whole, in batches
 RANGES = 8
+BATCH_BYTES = 64 << 20  # the most one batch of whole-object reads holds in memory
 TRANSIENT = (408, 429, 500, 502, 503, 504)  # statuses google-cloud-storage retries
 
 
@@ -45,15 +50,64 @@ class Transfer:
 
         self.project = project
         self.timeout_s = float(Settings.load().network_timeout_s if timeout_s is None else timeout_s)
-        self.credentials = storage_credentials()
         self.retry = DEFAULT_RETRY.with_predicate(_retryable)
+        self._credentials: tuple[Any, str | None] | None = None  # looked up at the first write
         self._shelf: queue.SimpleQueue[Any] = queue.SimpleQueue()  # idle clients, one per thread at work
+        self._heard = time.monotonic()
+        self.fs = self._filesystem(version_aware=False)
+        self._versioned: Any = None  # made at the first pinned batch read
+        self._sizes: dict[str, int] = {}  # bucket/key -> size, from find(), for get()
+
+    def _filesystem(self, version_aware: bool) -> Any:
+        """A gcsfs filesystem whose every byte either way, and every answer, counts as Cloud Storage alive.
+        Its listings are never cached: each one is asked again."""
+        import aiohttp
+
+        trace = aiohttp.TraceConfig()
+        for signal in (trace.on_request_chunk_sent, trace.on_response_chunk_received, trace.on_request_end,
+                       trace.on_connection_create_end):
+            signal.append(self._heard_from)
+        kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False,
+                                  "version_aware": version_aware, "session_kwargs": {"trace_configs": [trace]}}
+        if emulator_host():
+            # gcsfs's default class (unless GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false was set before its import)
+            # first probes each bucket's type over gRPC, which an emulator never answers: 60 s per bucket.
+            from gcsfs.core import GCSFileSystem
+
+            return GCSFileSystem(project=self.project or "", token="anon", **kwargs)
+        import gcsfs
+
+        return gcsfs.GCSFileSystem(project=self.project or "", **kwargs)
+
+    async def _heard_from(self, *_args: Any) -> None:
+        self._heard = time.monotonic()
+
+    def _run(self, what: str, call: Callable[[], R]) -> R:
+        """A gcsfs call on a thread of its own, waited for until it ends or Cloud Storage has been silent
+        for `timeout_s`: then a MountError says what was waited for (the call is abandoned: its result is
+        never used, and its requests end by gcsfs's own retries)."""
+        pool = concurrent.futures.ThreadPoolExecutor(1, "containerjob-gcsfs")
+        future = pool.submit(call)
+        pool.shutdown(wait=False)
+        self._heard = time.monotonic()
+        while True:
+            try:
+                return future.result(timeout=min(1.0, self.timeout_s))
+            except concurrent.futures.TimeoutError:
+                if time.monotonic() - self._heard > self.timeout_s:
+                    raise self._silence(what) from None
+
+    def _silence(self, what: str) -> MountError:
+        return MountError(f"Cloud Storage did not answer for {self.timeout_s:g} s while {what}; check the "
+                          "network or the service's status, then retry (the bound is CONTAINERJOB_NETWORK_TIMEOUT_S)")
 
     def _with_client(self, work: Callable[[Any], R]) -> R:
         try:
             client = self._shelf.get_nowait()
         except queue.Empty:
-            client = storage_client(self.project, self.credentials)
+            if self._credentials is None:
+                self._credentials = storage_credentials()
+            client = storage_client(self.project, self._credentials)
         try:
             return work(client)
         finally:
@@ -71,9 +125,7 @@ class Transfer:
             return [future.result() for future in futures]
         except BaseException as exc:
             if _silent(exc):
-                raise MountError(f"Cloud Storage did not answer for {self.timeout_s:g} s while {what}; "
-                                 "check the network or the service's status, then retry (the bound is "
-                                 "CONTAINERJOB_NETWORK_TIMEOUT_S)") from None
+                raise self._silence(what) from None
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # running requests end within the silence bound
@@ -94,113 +146,120 @@ class Transfer:
 
     def get(self, names: list[str], targets: list[Path], what: str) -> None:
         """bucket/key objects to local files (their folders made)."""
-        def one(pair: tuple[str, Path]) -> None:
-            bucket, key = pair[0].split("/", 1)
-            pair[1].parent.mkdir(parents=True, exist_ok=True)
-            self._with_client(lambda client: self._download(self._blob(client, bucket, key), pair[1], 0))
-
-        self._each(what, one, zip(names, targets))
+        for target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        by_bucket: dict[str, list[tuple[str, Path, int, int]]] = {}
+        for name, target in zip(names, targets):
+            bucket, key = name.split("/", 1)
+            by_bucket.setdefault(bucket, []).append((key, target, self._sizes.get(name, -1), 0))
+        for bucket, items in by_bucket.items():
+            self._read(bucket, items, what)
 
     def find(self, path: str, what: str) -> list[str]:
         """bucket/key of every object under bucket/prefix (folder placeholders left out); none when there is
         nothing there."""
-        bucket, _, prefix = path.partition("/")
-        return [f"{bucket}/{key}" for key in self._listing(bucket, prefix.rstrip("/") + "/" if prefix else "", what)
-                if not key.endswith("/")]
+        try:
+            found = self._run(what, lambda: self.fs.find(path, detail=True))
+        except FileNotFoundError:
+            return []
+        self._sizes.update((name, int(info.get("size") or 0)) for name, info in found.items())
+        return [name for name in found if not name.endswith("/")]
 
     def list(self, bucket: str, key_prefix: str) -> dict[str, dict[str, Any]]:
         """key -> {generation, md5, size} for every object whose name starts with `key_prefix` (`in/` for a
         folder, `in/data.csv` for what a job names: that object, and a folder of that name; placeholders
         included)."""
-        return self._listing(bucket, key_prefix, f"listing gs://{bucket}/{key_prefix}")
-
-    def _listing(self, bucket: str, prefix: str, what: str) -> dict[str, dict[str, Any]]:
-        def pages(client: Any) -> dict[str, dict[str, Any]]:
-            blobs = client.list_blobs(bucket, prefix=prefix or None, timeout=self.timeout_s, retry=self.retry)
-            return {b.name: {"generation": int(b.generation or 0), "md5": b.md5_hash, "size": int(b.size or 0)}
-                    for b in blobs if b.name}
-
-        return self._each(what, lambda _: self._with_client(pages), [None])[0]
+        folder, _, start = key_prefix.rpartition("/")
+        path = f"{bucket}/{folder}" if folder else bucket
+        found = self._run(f"listing gs://{bucket}/{key_prefix}",
+                          lambda: self.fs.find(path, detail=True, withdirs=False, prefix=start))
+        out = {}
+        for name, info in found.items():
+            key = name.split("/", 1)[1] if "/" in name else ""
+            if key and key.startswith(key_prefix):
+                out[key] = {"generation": int(info.get("generation") or 0), "md5": info.get("md5Hash"),
+                            "size": int(info.get("size") or 0)}
+        return out
 
     def info(self, bucket: str, key: str) -> dict[str, Any] | None:
-        def read(client: Any) -> Any:
-            return client.bucket(bucket).get_blob(key, timeout=self.timeout_s, retry=self.retry)
-
-        found = self._each(f"reading gs://{bucket}/{key}", lambda _: self._with_client(read), [None])[0]
-        return None if found is None else {"generation": int(found.generation or 0), "md5": found.md5_hash}
+        try:
+            found = self._run(f"reading gs://{bucket}/{key}", lambda: self.fs.info(f"{bucket}/{key}"))
+        except FileNotFoundError:
+            return None
+        return {"generation": int(found.get("generation") or 0), "md5": found.get("md5Hash")}
 
     def download(self, bucket: str, items: list[tuple[str, Path, int, int]]) -> None:
         """Items are (key, file, size, generation) from the listing: pinned to the listed generation so the
-        bytes are the ones the manifest records, streamed into the file as they arrive; one GET per object,
-        PART_BYTES ranges RANGES at a time for an object of RANGED_BYTES or more."""
-        from google.api_core.exceptions import NotFound
+        bytes are the ones the manifest records."""
+        self._read(bucket, items, f"downloading {len(items)} objects from gs://{bucket}")
 
-        what = f"downloading {len(items)} objects from gs://{bucket}"
-
-        def one(item: tuple[str, Path, int, int]) -> None:
-            key, path, size, generation = item
-            try:
-                if size >= RANGED_BYTES:
-                    self._download_ranges(bucket, key, path, size, generation, what)
-                else:
-                    self._with_client(lambda client: self._download(
-                        self._blob(client, bucket, key, generation=generation or None), path, size))
-            except NotFound:
-                raise MountError(f"gs://{bucket}/{key} changed or was deleted while it was downloaded; "
-                                 "start the job again") from None
-
-        self._each(what, one, [i for i in items if i[2] < RANGED_BYTES])
-        for item in items:
-            if item[2] >= RANGED_BYTES:  # one at a time: its ranges are the concurrency
-                one(item)
-
-    def _download(self, blob: Any, path: Path, size: int) -> None:
-        """Never through a link a job left at the path; a big file is handed to the disk as it is written
-        (on disk before the engine's flush). An object stored gzip-encoded arrives decompressed."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
-        disk = writeback.Disk(fd) if size >= writeback.FROM else None
+    def _read(self, bucket: str, items: list[tuple[str, Path, int, int]], what: str) -> None:
+        """(key, file, size or -1 when unknown, generation or 0 for the live one): objects under PART_BYTES
+        in batches of CONCURRENCY requests holding at most BATCH_BYTES, bigger ones in ranges; a key gcsfs
+        would read a generation into (`#`, `?`, `:`) alone, through the filesystem that reads none."""
         try:
-            blob.download_to_file(_Sink(fd, 0, disk), checksum=None, single_shot_download=size < PART_BYTES,
-                                  timeout=self.timeout_s, retry=self.retry)
-        finally:
-            if disk is not None:
-                disk.close()
-            os.close(fd)
+            small = [i for i in items if 0 <= i[2] < RANGED_BYTES and _pinnable(i[0])]
+            batch: list[tuple[str, Path, int, int]] = []
+            for item in small:
+                if batch and (len(batch) >= 8 * CONCURRENCY or sum(i[2] for i in batch) + item[2] > BATCH_BYTES):
+                    self._read_batch(bucket, batch, what)
+                    batch = []
+                batch.append(item)
+            if batch:
+                self._read_batch(bucket, batch, what)
+            for key, path, size, generation in (i for i in items if i not in small):
+                if size < 0:
+                    size = int(self._run(what, lambda: self.fs.info(f"{bucket}/{key}"))["size"])
+                self._read_ranges(bucket, key, path, size, generation, what)
+        except FileNotFoundError:
+            raise MountError(f"an object of gs://{bucket} changed or was deleted while it was downloaded; "
+                             "start the job again") from None
 
-    def _download_ranges(self, bucket: str, key: str, path: Path, size: int, generation: int, what: str) -> None:
-        """The object's ranges on RANGES threads, each written at its offset. One stored gzip-encoded is read
-        whole instead (Cloud Storage serves it decompressed, whatever range was asked). A failed range stops
-        the others before the file closes: none writes through a descriptor its download has closed."""
-        def meta(client: Any) -> Any:
-            return client.bucket(bucket).get_blob(key, generation=generation or None, timeout=self.timeout_s,
-                                                  retry=self.retry)
+    def _read_batch(self, bucket: str, items: list[tuple[str, Path, int, int]], what: str) -> None:
+        if self._versioned is None:
+            self._versioned = self._filesystem(version_aware=True)
+        paths = [f"{bucket}/{key}#{generation}" if generation else f"{bucket}/{key}" for key, _, _, generation in items]
+        got = self._run(what, lambda: self._versioned.cat_ranges(paths, None, None, batch_size=CONCURRENCY))
+        for (_, path, _, _), data in zip(items, got):
+            if isinstance(data, BaseException):  # each range's failure comes back in its place
+                raise data
+            _write(path, data)
 
-        found = self._each(what, lambda _: self._with_client(meta), [None])[0]
-        if found is None:
-            raise MountError(f"gs://{bucket}/{key} changed or was deleted while it was downloaded; start the job again")
-        if found.content_encoding:
-            self._with_client(lambda client: self._download(self._blob(client, bucket, key, generation=generation or None), path, size))
-            return
+    def _read_ranges(self, bucket: str, key: str, path: Path, size: int, generation: int, what: str) -> None:
+        """The object's PART_BYTES ranges on RANGES threads, each written at its offset as it arrives. One
+        stored gzip-encoded is served whole and decompressed whatever range was asked: it is read again
+        whole. A failed range stops the others before the file closes: none writes through a descriptor
+        its download has closed."""
+        name = f"{bucket}/{key}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
         disk = writeback.Disk(fd) if size >= writeback.FROM else None
         open_fd = _OpenFd(fd)
+        whole: list[bytes] = []
 
         def part(start: int) -> None:
             end = min(start + PART_BYTES, size)
-            sink = _Sink(fd, start, disk, open_fd)
-            self._with_client(lambda client: self._blob(client, bucket, key, generation=generation or None)
-                              .download_to_file(sink, start=start, end=end - 1, raw_download=True, checksum=None,
-                                                single_shot_download=True, timeout=self.timeout_s,
-                                                retry=self.retry))
-            if sink.offset != end:
-                raise MountError(f"gs://{bucket}/{key}: {sink.offset - start} bytes of the {end - start} asked "
-                                 f"from byte {start} arrived; start the job again")
+            data = self._run(what, lambda: self.fs.cat_file(name, start, end, generation=generation or None))
+            if len(data) != end - start:
+                whole.append(data)  # transcoded: not a range
+                raise _Transcoded()
+            open_fd.enter()
+            try:
+                _pwrite(fd, data, start)
+                if disk is not None:
+                    disk.start(start, end - start)
+            finally:
+                open_fd.leave()
 
         try:
             os.ftruncate(fd, size)
             self._each(what, part, range(0, size, PART_BYTES), threads=RANGES)
+        except _Transcoded:
+            pass
         finally:
             open_fd.close(disk)  # a range still running writes nothing more
+        if whole:
+            _write(path, self._run(what, lambda: self.fs.cat_file(name, generation=generation or None)))
+
 
     def upload(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
         """Items are (key, file, expected generation, base64 MD5); the MD5 goes along so the server checks
@@ -248,46 +307,31 @@ class Transfer:
         return dict(self._each(f"deleting {len(items)} objects in gs://{bucket}", one, items))
 
 
-class _Sink:
-    """The file object a download writes to, from byte `start` of the file on: every write lands whole at
-    its offset (a short write goes on where it stopped), and each writeback.PIECE written is handed to
-    `disk`. With `open_fd` (a range among others) each write is refused once the file is closing."""
+class _Transcoded(Exception):
+    """A ranged read of an object stored gzip-encoded came back whole and decompressed (Cloud Storage's
+    decompressive transcoding): it is read again in one request."""
 
-    def __init__(self, fd: int, start: int, disk: writeback.Disk | None, open_fd: _OpenFd | None = None) -> None:
-        self.fd, self.disk, self.start, self.offset, self.handed = fd, disk, start, start, start
-        self.open_fd = open_fd
 
-    def write(self, data: bytes) -> int:
-        if self.open_fd is not None:
-            self.open_fd.enter()
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.pwrite(self.fd, view, self.offset)
-                view, self.offset = view[written:], self.offset + written
-            if self.disk is not None and self.offset - self.handed >= writeback.PIECE:
-                self.disk.start(self.handed, self.offset - self.handed)
-                self.handed = self.offset
-        finally:
-            if self.open_fd is not None:
-                self.open_fd.leave()
-        return len(data)
+def _pinnable(key: str) -> bool:
+    """Whether gcsfs reads `key#generation` as that key at that generation (it splits the name as a URL)."""
+    parts = urlsplit(key + "#1")
+    return (parts.path, parts.fragment, parts.scheme, parts.netloc, parts.query) == (key, "1", "", "", "")
 
-    def tell(self) -> int:
-        return self.offset - self.start
 
-    def seek(self, offset: int, whence: int = 0) -> int:
-        """A whole download served decompressed after a retry starts the object again: the file is cut back
-        to where it resumes (never asked of a range: those are not compressed objects)."""
-        if whence != 0:
-            raise OSError(f"a download sink seeks from the start only, not whence={whence}")
-        self.offset = self.start + offset
-        os.ftruncate(self.fd, self.offset)
-        self.handed = min(self.handed, self.offset)
-        return offset
+def _pwrite(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:  # a short write goes on where it stopped
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
 
-    def flush(self) -> None:
-        """Writes go straight to the file: nothing is buffered here."""
+
+def _write(path: Path, data: bytes) -> None:
+    """A whole object into its file, never through a link a job left at the path."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+    try:
+        _pwrite(fd, data, 0)
+    finally:
+        os.close(fd)
 
 
 class _OpenFd:
