@@ -20,7 +20,6 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import queue
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
@@ -40,7 +39,8 @@ CONCURRENCY = 32  # requests in flight
 PART_BYTES = 8 << 20  # one range, held in memory once it has arrived
 RANGED_BYTES = PART_BYTES  # objects this big are read in ranges; smaller ones whole, in batches
 RANGES = 8
-BATCH_BYTES = 64 << 20  # the most one batch of whole-object reads holds in memory
+BATCH_BYTES = 64 << 20  # the most one batch of whole-object reads holds in memory (two are held at once)
+BATCH_OBJECTS = 32 * CONCURRENCY  # the most objects one batch reads: a batch's end waits for its slowest
 TRANSIENT = (408, 429, 500, 502, 503, 504)  # statuses google-cloud-storage retries
 
 
@@ -196,17 +196,18 @@ class Transfer:
     def _read(self, bucket: str, items: list[tuple[str, Path, int, int]], what: str) -> None:
         """(key, file, size or -1 when unknown, generation or 0 for the live one): objects under PART_BYTES
         in batches of CONCURRENCY requests holding at most BATCH_BYTES, bigger ones in ranges; a key gcsfs
-        would read a generation into (`#`, `?`, `:`) alone, through the filesystem that reads none."""
+        would read a generation into (`#`, `?`, `:`) alone, through the filesystem that reads none. Each
+        batch is written while the next one downloads."""
         try:
             small = [i for i in items if 0 <= i[2] < RANGED_BYTES and _pinnable(i[0])]
-            batch: list[tuple[str, Path, int, int]] = []
+            batches: list[list[tuple[str, Path, int, int]]] = [[]]
             for item in small:
-                if batch and (len(batch) >= 8 * CONCURRENCY or sum(i[2] for i in batch) + item[2] > BATCH_BYTES):
-                    self._read_batch(bucket, batch, what)
-                    batch = []
-                batch.append(item)
-            if batch:
-                self._read_batch(bucket, batch, what)
+                if batches[-1] and (len(batches[-1]) >= BATCH_OBJECTS
+                                    or sum(i[2] for i in batches[-1]) + item[2] > BATCH_BYTES):
+                    batches.append([])
+                batches[-1].append(item)
+            _overlapped((lambda batch=batch: self._read_batch(bucket, batch, what), _write_batch)
+                        for batch in batches if batch)
             for key, path, size, generation in (i for i in items if i not in small):
                 if size < 0:
                     size = int(self._run(what, lambda: self.fs.info(f"{bucket}/{key}"))["size"])
@@ -215,51 +216,49 @@ class Transfer:
             raise MountError(f"an object of gs://{bucket} changed or was deleted while it was downloaded; "
                              "start the job again") from None
 
-    def _read_batch(self, bucket: str, items: list[tuple[str, Path, int, int]], what: str) -> None:
+    def _read_batch(self, bucket: str, items: list[tuple[str, Path, int, int]],
+                    what: str) -> list[tuple[Path, bytes]]:
         if self._versioned is None:
             self._versioned = self._filesystem(version_aware=True)
         paths = [f"{bucket}/{key}#{generation}" if generation else f"{bucket}/{key}" for key, _, _, generation in items]
         got = self._run(what, lambda: self._versioned.cat_ranges(paths, None, None, batch_size=CONCURRENCY))
-        for (_, path, _, _), data in zip(items, got):
-            if isinstance(data, BaseException):  # each range's failure comes back in its place
-                raise data
-            _write(path, data)
+        return [(path, _arrived(data)) for (_, path, _, _), data in zip(items, got)]
 
     def _read_ranges(self, bucket: str, key: str, path: Path, size: int, generation: int, what: str) -> None:
-        """The object's PART_BYTES ranges on RANGES threads, each written at its offset as it arrives. One
-        stored gzip-encoded is served whole and decompressed whatever range was asked: it is read again
-        whole. A failed range stops the others before the file closes: none writes through a descriptor
-        its download has closed."""
+        """The object's PART_BYTES ranges, RANGES in flight at once through one gcsfs call (its event loop,
+        no thread between a range and its bytes), each group written at its offsets while the next one
+        downloads: at most two groups held. One stored gzip-encoded is served whole and decompressed
+        whatever range was asked: it is read again whole."""
         name = f"{bucket}/{key}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
         disk = writeback.Disk(fd) if size >= writeback.FROM else None
-        open_fd = _OpenFd(fd)
-        whole: list[bytes] = []
+        starts = list(range(0, size, PART_BYTES))
+        groups = [starts[i:i + RANGES] for i in range(0, len(starts), RANGES)]
 
-        def part(start: int) -> None:
-            end = min(start + PART_BYTES, size)
-            data = self._run(what, lambda: self.fs.cat_file(name, start, end, generation=generation or None))
-            if len(data) != end - start:
-                whole.append(data)  # transcoded: not a range
+        def fetch(group: list[int]) -> list[tuple[int, bytes]]:
+            ends = [min(start + PART_BYTES, size) for start in group]
+            got = self._run(what, lambda: self.fs.cat_ranges([name] * len(group), group, ends, batch_size=RANGES,
+                                                             generation=generation or None))
+            parts = [(start, _arrived(data)) for start, data in zip(group, got)]
+            if any(len(data) != end - start for (start, data), end in zip(parts, ends)):
                 raise _Transcoded()
-            open_fd.enter()
-            try:
+            return parts
+
+        def write(parts: list[tuple[int, bytes]]) -> None:
+            for start, data in parts:
                 _pwrite(fd, data, start)
                 if disk is not None:
-                    disk.start(start, end - start)
-            finally:
-                open_fd.leave()
+                    disk.start(start, len(data))
 
         try:
             os.ftruncate(fd, size)
-            self._each(what, part, range(0, size, PART_BYTES), threads=RANGES)
+            _overlapped((lambda group=group: fetch(group), write) for group in groups)
         except _Transcoded:
-            pass
+            _pwrite(fd, self._run(what, lambda: self.fs.cat_file(name, generation=generation or None)), 0)
         finally:
-            open_fd.close(disk)  # a range still running writes nothing more
-        if whole:
-            _write(path, self._run(what, lambda: self.fs.cat_file(name, generation=generation or None)))
-
+            if disk is not None:
+                disk.close()
+            os.close(fd)
 
     def upload(self, bucket: str, items: list[tuple[str, Path, int, str]]) -> dict[str, int | None]:
         """Items are (key, file, expected generation, base64 MD5); the MD5 goes along so the server checks
@@ -334,32 +333,33 @@ def _write(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-class _OpenFd:
-    """A descriptor several ranges write through at once: `close()` waits for the writes under way, and
-    any write after it is refused (never through a number the process may have reused)."""
+def _arrived(data: bytes | BaseException) -> bytes:
+    """One range of a gcsfs batch: its failure comes back in its place."""
+    if isinstance(data, BaseException):
+        raise data
+    return data
 
-    def __init__(self, fd: int) -> None:
-        self.fd, self.writers, self.closed = fd, 0, False
-        self.changed = threading.Condition()
 
-    def enter(self) -> None:
-        with self.changed:
-            if self.closed:
-                raise MountError("a download was abandoned: another part of it failed")
-            self.writers += 1
+def _write_batch(files: list[tuple[Path, bytes]]) -> None:
+    for path, data in files:
+        _write(path, data)
 
-    def leave(self) -> None:
-        with self.changed:
-            self.writers -= 1
-            self.changed.notify_all()
 
-    def close(self, disk: writeback.Disk | None) -> None:
-        with self.changed:
-            self.closed = True
-            self.changed.wait_for(lambda: self.writers == 0)
-        if disk is not None:
-            disk.close()
-        os.close(self.fd)
+def _overlapped(steps: Iterable[tuple[Callable[[], T], Callable[[T], None]]]) -> None:
+    """Each step's fetch while the previous step's result is written on a thread of its own: at most two
+    steps' data held, and no write goes on once this returns or raises."""
+    writer = concurrent.futures.ThreadPoolExecutor(1, "containerjob-write")
+    pending: concurrent.futures.Future[None] | None = None
+    try:
+        for fetch, write in steps:
+            got = fetch()
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(write, got)
+        if pending is not None:
+            pending.result()
+    finally:
+        writer.shutdown(wait=True)
 
 
 def _silent(exc: BaseException) -> bool:
