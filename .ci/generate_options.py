@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Write the files produced from the option table (python_pkg/containerjob/core/option_table.py) and the REST
-contract: js_src/options.generated.ts, the RunOptions and RunOptionName schemas in server/openapi.yaml, and
-js_src/apitypes.generated.ts (openapi-typescript's types of that openapi.yaml, so the browser's REST types
-are the contract's, never a copy). With --check, write nothing and exit 1 naming each stale file (CI runs that).
+contract: js_src/options.generated.ts, the type checker's RunOptions class in core/options.py, the RunOptions
+and RunOptionName schemas in server/openapi.yaml, and js_src/apitypes.generated.ts (openapi-typescript's types
+of that openapi.yaml, so the browser's REST types are the contract's, never a copy). With --check, write
+nothing and exit 1 naming each stale file (CI runs that).
 The TypeScript types need `jlpm install` first (openapi-typescript is a devDependency)."""
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python_pkg"))  # the source tree, whatever is installed
 
 from containerjob.core.option_table import OPTIONS  # noqa: E402
-from containerjob.core.options import openapi_schema, replace_block, typescript_module  # noqa: E402
+from containerjob.core.options import openapi_schema, replace_block, run_options_stub, typescript_module  # noqa: E402
 
 TS = ROOT / "js_src" / "options.generated.ts"
+OPTIONS_PY = ROOT / "python_pkg" / "containerjob" / "core" / "options.py"
 OPENAPI = ROOT / "python_pkg" / "containerjob" / "server" / "openapi.yaml"
 REST_TYPES = ROOT / "js_src" / "apitypes.generated.ts"
 OPENAPI_TS = ROOT / "node_modules" / ".bin" / "openapi-typescript"
@@ -47,7 +49,8 @@ def rest_types(openapi: str) -> str:
 def expected() -> dict[Path, str]:
     openapi = replace_block(OPENAPI.read_text(), openapi_schema())
     openapi = replace_block(openapi, option_names_schema(), "RunOptionName")
-    return {TS: typescript_module(), OPENAPI: openapi, REST_TYPES: rest_types(openapi)}
+    return {TS: typescript_module(), OPENAPI: openapi, REST_TYPES: rest_types(openapi),
+            OPTIONS_PY: replace_block(OPTIONS_PY.read_text(), run_options_stub())}
 
 
 def main(argv: list[str]) -> int:

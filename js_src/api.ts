@@ -8,17 +8,19 @@ import {
   IJobList,
   IJobQuery,
   ILogChunk,
+  IMagicLine,
+  IMagicLineRequest,
   INotebookParameter,
   IOutputFile,
   IReplica,
-  IRunOptions,
   ISchedule,
   ISchedulePreview,
   IScheduleRequest,
   IServerSettings,
   ISubmitJob,
   ISubmittedJob,
-  RunOptionName
+  ITypeParametersRequest,
+  ITypedParameters
 } from './apitypes';
 
 import {
@@ -29,37 +31,6 @@ import {
 } from './request';
 
 export * from './apitypes';
-
-/** `POST magic`: a line to read, or a form's options and Other flags to write. */
-export interface IMagicLineRequest {
-  line?: string;
-  options?: IRunOptions;
-  rest?: string;
-  /** The run options the form shows (default: all). */
-  fields?: RunOptionName[];
-}
-
-/** What the magic reads in a line (server/magic.py). */
-export interface IMagicLine {
-  /** The line, as given or as written. */
-  line: string;
-  /** Every run option the line sets. */
-  options: IRunOptions;
-  /** Those of the requested fields. */
-  fields: IRunOptions;
-  /** Every other word, as typed and in order. */
-  rest: string;
-  /** Under options.NAME, rest, or line (an unreadable line). */
-  problems: IFieldProblem[];
-}
-
-/** `POST notebooks/parameters`: the texts typed, as values. */
-export interface ITypedParameters {
-  /** The texts changed from their defaults, typed. */
-  values: Record<string, unknown>;
-  /** Each text that does not fit its parameter (`parameters.NAME`). */
-  problems: IFieldProblem[];
-}
 
 /**
  * The problems of a refused request (400): those its `errors` list field
@@ -249,10 +220,8 @@ export class ContainerJobAPI {
     if (!declared.length) {
       return { values: {}, problems: [] };
     }
-    return this.call(
-      'notebooks/parameters',
-      post({ parameters: declared, texts })
-    );
+    const body: ITypeParametersRequest = { parameters: declared, texts };
+    return this.call('notebooks/parameters', post(body));
   }
 
   /** A `%%containerjob` line read, or written and read, by the magic's parser. */

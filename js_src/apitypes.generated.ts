@@ -288,7 +288,7 @@ export interface paths {
         put?: never;
         /**
          * Read or write a cell's %%containerjob line with the magic's own parser
-         * @description `{line}`: the line read as the magic reads it (IPython's arg_split, the magic's argparse flags, prefixes and --flag=value included). `{options, rest}`: the line a form writes (its options' flags, --backend first and repeatable ones last, then `rest` as typed), read back. `fields`: the run options the form shows; their values come back in `fields`, every other word, as typed and in order, in `rest`. Problems: a run option's words under options.NAME, other refused words (unknown flags, stray words, bad --in/--out) under rest, an unreadable line (unbalanced quote) under line.
+         * @description `{line}`: the line read as the magic reads it (IPython's word splitting, the magic's argparse flags, prefixes and --flag=value included). `{options, rest}`: the line a form writes (its options' flags, --backend first and repeatable ones last, then `rest` as typed), read back. `fields`: the run options the form shows; their values come back in `fields`, every other word, as typed and in order, in `rest`. Problems: a run option's words under options.NAME, other refused words (unknown flags, stray words, bad --in/--out) under rest, an unreadable line (unbalanced quote) under line.
          */
         post: operations["magicLine"];
         delete?: never;
@@ -532,6 +532,16 @@ export interface components {
             /** @description notebook path or file that launched it */
             origin: string;
             duration_s: number | null;
+            /**
+             * @description The chief's containerSpec.command as one line that splits back into its words as options.command is split (shell quoting, done by the server: core/spec.join_words); null when it has none (the image's ENTRYPOINT runs)
+             * @example python3 -c "print('hello from a container')"
+             */
+            command_text: string | null;
+            /**
+             * @description The chief's containerSpec.args as one line, as command_text; null when it has none
+             * @example --epochs 3 --name 'my run'
+             */
+            args_text: string | null;
         };
         /** @description The options of %%containerjob and `containerjob run`; unknown keys are a 400 */
         RunOptions: {
@@ -599,6 +609,11 @@ export interface components {
             source?: string;
             /** @description The program's arguments (kind container), Vertex AI's containerSpec.args; they replace the image's CMD */
             args?: string[];
+            /**
+             * @description The program's arguments (kind container) as one line a user typed, split into words by the server as options.command is (quotes keep words together, a backslash escapes; never run by a shell); instead of `args`. A line that cannot be split (an unclosed quote) is a 400 whose `errors` entry has field `args_text`.
+             * @example --epochs 3 --name 'my run'
+             */
+            args_text?: string;
             /** @description Notebook path relative to the server's root directory (kind notebook) */
             path?: string;
             /** @description Values for the notebook's declared parameters (kind notebook) */
@@ -625,6 +640,10 @@ export interface components {
             command: string[];
             /** @description The chief's containerSpec.args */
             args: string[];
+            /** @description `command` as one line (shell-quoted), as Job's; null when empty */
+            command_text: string | null;
+            /** @description `args` as one line (shell-quoted), as Job's; null when empty */
+            args_text: string | null;
             /** @description workerPoolSpecs after the chief's */
             pools: {
                 image: string;
@@ -633,6 +652,47 @@ export interface components {
                 accelerator_type?: string | null;
                 accelerator_count?: number;
             }[];
+        };
+        /** @description POST magic: a line to read, or a form's options and Other flags to write */
+        MagicLineRequest: {
+            /** @description The words after %%containerjob */
+            line?: string;
+            options?: components["schemas"]["RunOptions"];
+            /** @description Words no field shows, as typed */
+            rest?: string;
+            /** @description Run options a form shows (default: all) */
+            fields?: components["schemas"]["RunOptionName"][];
+        };
+        /** @description What the magic reads in a line (server/magic.py) */
+        MagicLine: {
+            /** @description The line read (as given, or as written) */
+            line: string;
+            /** @description Every run option the line sets */
+            options: components["schemas"]["RunOptions"];
+            /** @description Those of the requested fields */
+            fields: components["schemas"]["RunOptions"];
+            /** @description Every other word, as typed and in order */
+            rest: string;
+            /** @description Under options.NAME, rest, or line (an unreadable line) */
+            problems: components["schemas"]["FieldProblem"][];
+        };
+        /** @description POST notebooks/parameters: the texts a form's user typed for a notebook's parameters */
+        TypeParametersRequest: {
+            /** @description The parameters as GET notebooks/parameters gave them */
+            parameters?: components["schemas"]["NotebookParameter"][];
+            /** @description Name -> the text typed */
+            texts?: {
+                [key: string]: string;
+            };
+        };
+        /** @description The texts typed, as values */
+        TypedParameters: {
+            /** @description The texts changed from their defaults, typed */
+            values: {
+                [key: string]: unknown;
+            };
+            /** @description Each text that does not fit its parameter (parameters.NAME) */
+            problems: components["schemas"]["FieldProblem"][];
         };
         LogChunk: {
             /** @description The log from byte offset `since` on */
@@ -1260,14 +1320,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The parameters as GET notebooks/parameters gave them */
-                    parameters?: components["schemas"]["NotebookParameter"][];
-                    /** @description Name -> the text typed */
-                    texts?: {
-                        [key: string]: string;
-                    };
-                };
+                "application/json": components["schemas"]["TypeParametersRequest"];
             };
         };
         responses: {
@@ -1277,12 +1330,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        values: {
-                            [key: string]: unknown;
-                        };
-                        problems: components["schemas"]["FieldProblem"][];
-                    };
+                    "application/json": components["schemas"]["TypedParameters"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1298,15 +1346,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The words after %%containerjob */
-                    line?: string;
-                    options?: components["schemas"]["RunOptions"];
-                    /** @description Words no field shows */
-                    rest?: string;
-                    /** @description Run options a form shows (default: all) */
-                    fields?: string[];
-                };
+                "application/json": components["schemas"]["MagicLineRequest"];
             };
         };
         responses: {
@@ -1334,14 +1374,7 @@ export interface operations {
                      *       "problems": []
                      *     }
                      */
-                    "application/json": {
-                        /** @description The line read (as given */
-                        line: string;
-                        options: components["schemas"]["RunOptions"];
-                        fields: components["schemas"]["RunOptions"];
-                        rest: string;
-                        problems: components["schemas"]["FieldProblem"][];
-                    };
+                    "application/json": components["schemas"]["MagicLine"];
                 };
             };
             400: components["responses"]["BadRequest"];

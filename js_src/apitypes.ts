@@ -76,6 +76,18 @@ export type ISubmitJob = Schemas['SubmitJob'];
 /** What a CustomJob file sets (`GET customjob`). */
 export type ICustomJobFile = Schemas['CustomJobFile'];
 
+/** `POST magic`: a line to read, or a form's options and Other flags to write. */
+export type IMagicLineRequest = Schemas['MagicLineRequest'];
+
+/** What the magic reads in a line (server/magic.py). */
+export type IMagicLine = Schemas['MagicLine'];
+
+/** `POST notebooks/parameters`: the texts a form's user typed. */
+export type ITypeParametersRequest = Schemas['TypeParametersRequest'];
+
+/** `POST notebooks/parameters`: the texts typed, as values, and those that do not fit. */
+export type ITypedParameters = Schemas['TypedParameters'];
+
 /** The filters and page of `GET jobs`. */
 export type IJobQuery = NonNullable<
   operations['listJobs']['parameters']['query']

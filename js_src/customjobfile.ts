@@ -6,8 +6,6 @@
  */
 import { ICustomJobFile } from './api';
 
-import { joinWords } from './shellwords';
-
 /** Whether the file browser offers to run the file `name` as a CustomJob. */
 export function isJobFile(name: string): boolean {
   return /\.(ya?ml|json)$/i.test(name);
@@ -17,7 +15,8 @@ export function isJobFile(name: string): boolean {
 const SHOWN = new Set(['image', 'machine_type', 'accelerator', 'env']);
 
 /**
- * What the file sets, as `[label, text]`: image, command, arguments,
+ * What the file sets, as `[label, text]`: image, command and arguments
+ * (as the server joined them into lines),
  * machine, replicas, the environment's names, then any other option it
  * sets by name (the form's fields override each).
  */
@@ -25,18 +24,8 @@ export function fileFacts(file: ICustomJobFile): [string, string][] {
   const options = file.options as Record<string, unknown>;
   const facts: [string, string][] = [
     ['Image', file.options.image ?? ''],
-    [
-      'Command',
-      file.command.length ? joinWords(file.command) : "the image's ENTRYPOINT"
-    ],
-    [
-      'Arguments',
-      file.args.length
-        ? joinWords(file.args)
-        : file.command.length
-          ? 'none'
-          : "none: the image's CMD"
-    ]
+    ['Command', file.command_text ?? "the image's ENTRYPOINT"],
+    ['Arguments', file.args_text ?? noArgs(file)]
   ];
   const machine = [file.options.machine_type, file.options.accelerator]
     .filter(Boolean)
@@ -80,10 +69,12 @@ export function filePlaceholders(file: ICustomJobFile): {
     text ? `from the file: ${text}` : none;
   return {
     image: from(file.options.image ?? '', 'required'),
-    command: from(joinWords(file.command), "the image's ENTRYPOINT"),
-    args: from(
-      joinWords(file.args),
-      file.command.length ? 'none' : "none: the image's CMD"
-    )
+    command: from(file.command_text ?? '', "the image's ENTRYPOINT"),
+    args: from(file.args_text ?? '', noArgs(file))
   };
+}
+
+/** What runs without arguments: none after a command, else the image's CMD. */
+function noArgs(file: ICustomJobFile): string {
+  return file.command_text !== null ? 'none' : "none: the image's CMD";
 }

@@ -1,7 +1,7 @@
 /**
  * What each launch form checks before anything runs: the `%%containerjob`
  * line as the magic reads it (`POST magic`) and the parameter texts as
- * typed values (`POST notebooks/parameters`), a container's Arguments,
+ * typed values (`POST notebooks/parameters`),
  * then the checks of the CLI and the magic (`POST jobs/validate`,
  * `POST schedules/validate`); and the requests the forms send.
  */
@@ -120,11 +120,10 @@ export async function containerFormProblems(
   values: IFormValues
 ): Promise<IFieldProblem[]> {
   const config = values.config ?? '';
-  const own = containerProblems(values.options, values.args, config);
-  const body: ISubmitJob = own.some(problem => problem.field === 'args')
-    ? containerJob(values.options, '', config)
-    : containerJob(values.options, values.args, config);
-  return merged(own, await api.validateJob(body));
+  return merged(
+    containerProblems(values.options, config),
+    await api.validateJob(containerJob(values.options, values.args, config))
+  );
 }
 
 /**

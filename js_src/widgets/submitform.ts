@@ -556,8 +556,9 @@ export class SubmitForm
   }
 
   /**
-   * The Arguments field of a container job: one line, split into words as
-   * the server splits the Command (quotes group, a backslash escapes).
+   * The Arguments field of a container job: one line, sent as typed and
+   * split into words by the server as it splits the Command (quotes group,
+   * a backslash escapes); its problems come back under `args_text`.
    */
   private _argsRow(text: string): HTMLElement {
     this._args = h('input', {
@@ -571,7 +572,7 @@ export class SubmitForm
       this._args,
       "Words given to the program in place of the image's CMD (Vertex AI's containerSpec.args), split as a shell would: " +
         'spaces separate words, \'…\' or "…" keep one together, a backslash escapes; never run by a shell',
-      'args'
+      'args_text'
     );
   }
 

@@ -169,12 +169,8 @@ def _submit_and_follow(service: JobService, prepared, origin: str, detach: bool)
     if detach:
         print(record.id)
         return None
-    try:
-        _note(status_line(record))
-        record = service.follow(record, lambda text: (sys.stdout.write(text), sys.stdout.flush()))
-    except BaseException:
-        service.cancel(record.id)  # idempotent: follow() cancels too, unless the interrupt came first
-        raise
+    _note(status_line(record))  # SIGINT (Ctrl-C) cancels the job, wherever it runs: JobRun.interrupt
+    record = service.run(record).follow(lambda text: (sys.stdout.write(text), sys.stdout.flush()))
     _note(status_line(record))
     return record
 

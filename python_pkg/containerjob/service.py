@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .backends import Backend, StreamStop, available_backends, backend_class, backend_traits, get_backend
+from .backends.lifecycle import JobRun
 from .core.custom_job_file import JobFile, flags_to_every_pool, merged_options, to_custom_job
 from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, ResultRefused, SpecError
 from .core.gcs_names import Named, mount_named, names_in_source
@@ -242,13 +243,14 @@ class JobService:
         return self.backend(prepared.spec.backend).submit(prepared.spec, prepared.payload, origin=origin,
                                                          notify=notify, job_id=job_id)
 
+    def run(self, record: JobRecord) -> JobRun:
+        """The job as its caller follows, interrupts, cancels or times it (backends/lifecycle.py)."""
+        return JobRun(self.backend(record.backend), record)
+
     def follow(self, record: JobRecord, on_output: Callable[[str], None], *,
                detach_on_interrupt: bool = False) -> JobRecord:
-        # A backend that enforces the timeout (Vertex: scheduling.timeout) counts from when the job runs; a
-        # client-side clock from submission would cancel jobs still waiting for machines.
-        backend = self.backend(record.backend)
-        timeout = None if backend.traits.enforces_timeout else record.spec.timeout_s
-        return backend.follow(record, on_output, timeout_s=timeout, detach_on_interrupt=detach_on_interrupt)
+        """Stream the job to its end; an interrupt cancels it, or leaves it running with `detach_on_interrupt`."""
+        return self.run(record).follow(on_output, on_interrupt=JobRun.detach if detach_on_interrupt else None)
 
     def result(self, record: JobRecord, *, key: bytes | None = None) -> JobResult:
         """The job's JSON results: what the CLI, the server and finalisation may read. Results its
@@ -311,8 +313,8 @@ class JobService:
         return self.backend(record.backend).stream_logs(record, follow=follow, stop=stop)
 
     def cancel(self, job_id: str) -> JobRecord:
-        record = self.store.find(job_id)
-        return self.backend(record.backend).cancel(record)
+        """Cancel once: a job already ended, or being cancelled by another caller, is not stopped again."""
+        return self.run(self.store.find(job_id)).cancel()
 
     def delete(self, job_id: str) -> None:
         """Cancel the job if it still runs, then remove its record, logs and outputs (by full ID only)."""

@@ -20,6 +20,8 @@ const FILE: ICustomJobFile = {
   },
   command: ['python3', '-c', "print('hi')"],
   args: ['--epochs', '3'],
+  command_text: `python3 -c "print('hi')"`,
+  args_text: '--epochs 3',
   pools: [
     {
       image: 'python:3.11-slim',
@@ -38,7 +40,7 @@ describe('CustomJob files in the Run a container form', () => {
     ).toEqual(['a.yaml', 'b.YML', 'c.json']);
   });
 
-  it('shows what a file sets, words quoted as the form takes them back', () => {
+  it('shows what a file sets, its words as the server joined them', () => {
     expect(fileFacts(FILE)).toEqual([
       ['Image', 'python:3.11-slim'],
       ['Command', `python3 -c "print('hi')"`],
@@ -50,12 +52,22 @@ describe('CustomJob files in the Run a container form', () => {
     ]);
   });
 
+  it('fills the empty Command and Arguments with the lines the server joined', () => {
+    expect(filePlaceholders(FILE)).toEqual({
+      image: 'from the file: python:3.11-slim',
+      command: `from the file: python3 -c "print('hi')"`,
+      args: 'from the file: --epochs 3'
+    });
+  });
+
   it("says a file without a command runs the image's own program", () => {
     const bare = {
       ...FILE,
       options: { image: 'x:1' },
       command: [],
       args: [],
+      command_text: null,
+      args_text: null,
       pools: []
     };
 
@@ -73,8 +85,8 @@ describe('CustomJob files in the Run a container form', () => {
   });
 
   it('puts the file in the request and needs no image beside it', () => {
-    expect(containerProblems({}, '', 'jobs/train.yaml')).toEqual([]);
-    expect(containerProblems({}, '', ' ').map(p => p.field)).toEqual([
+    expect(containerProblems({}, 'jobs/train.yaml')).toEqual([]);
+    expect(containerProblems({}, ' ').map(p => p.field)).toEqual([
       'options.image'
     ]);
     expect(
@@ -82,7 +94,7 @@ describe('CustomJob files in the Run a container form', () => {
     ).toEqual({
       kind: 'container',
       options: { backend: 'local' },
-      args: ['c', 'd e'],
+      args_text: "c 'd e'",
       config: 'jobs/train.yaml'
     });
     expect(containerJob({ image: 'x:1' }, '')).toEqual({

@@ -192,6 +192,8 @@ export function job(id: string, overrides: Partial<IJob> = {}): IJob {
     job_dir: '',
     origin: '',
     duration_s: 1,
+    command_text: null,
+    args_text: null,
     ...overrides
   };
 }

@@ -250,7 +250,26 @@ describe('form checks', () => {
     expect(server.calls('POST jobs/validate')[0].body).toEqual({
       kind: 'container',
       options: { backend: 'local', timeout: 'soon' },
-      args: ['a', 'b']
+      args_text: 'a b'
+    });
+  });
+
+  it('a container: the server splits the Arguments and names one it cannot split', async () => {
+    const unclosed = {
+      field: 'args_text',
+      message:
+        'args_text "--name \'my run" cannot be split into words (no closing quotation); close the quote, or escape it with a backslash'
+    };
+    server.on('POST jobs/validate', refusal([unclosed]));
+    const problems = await containerFormProblems(
+      api,
+      values({ options: { image: 'x:1' }, args: "--name 'my run" })
+    );
+    expect(problems).toEqual([unclosed]);
+    expect(server.calls('POST jobs/validate')[0].body).toEqual({
+      kind: 'container',
+      options: { image: 'x:1' },
+      args_text: "--name 'my run"
     });
   });
 

@@ -102,8 +102,8 @@ def labelled(engine, cj_home):
 
 
 @pytest.fixture
-def ip(cj_home, engine):
-    """A fresh IPython shell with the extension loaded."""
+def ipython_shell(isolated_home):
+    """A fresh IPython shell with the extension loaded; the jobs need an engine only if the test's do."""
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.testing.globalipapp import start_ipython
 
@@ -116,6 +116,12 @@ def ip(cj_home, engine):
     shell.run_line_magic("reload_ext", "containerjob")
     yield shell
     shell.reset()
+
+
+@pytest.fixture
+def ip(cj_home, engine, ipython_shell):
+    """The shell for jobs on the local engine."""
+    return ipython_shell
 
 
 def _free_port() -> int:

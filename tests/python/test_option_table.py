@@ -2,16 +2,24 @@
 validation, the openapi schema and the generated TypeScript, and the generated files are current."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from containerjob.backends import backend_traits
 from containerjob.core.errors import SpecError
-from containerjob.core.options import RunOptions, check_applicable, options_for_backend, options_from_mapping
+from containerjob.core.options import (
+    RunOptions,
+    check_applicable,
+    options_for_backend,
+    options_from_mapping,
+    run_options_stub,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,6 +87,16 @@ def test_generated_files_are_current():
     done = subprocess.run([sys.executable, str(ROOT / ".ci" / "generate_options.py"), "--check"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_type_checkers_run_options_are_the_runtime_ones():
+    """The typing-only RunOptions in core/options.py (what mypy reads) has the fields, types and defaults of
+    the class make_dataclass builds from the table."""
+    scope = {"dataclasses": dataclasses}
+    exec("from __future__ import annotations\n" + textwrap.dedent(run_options_stub()), scope)
+    typed = scope["RunOptions"]
+    assert [(f.name, f.type) for f in dataclasses.fields(typed)] == [(f.name, f.type) for f in dataclasses.fields(RunOptions)]
+    assert dataclasses.asdict(typed()) == dataclasses.asdict(RunOptions())
 
 
 def test_options_a_backend_would_ignore_are_refused_naming_where_they_apply():

@@ -63,7 +63,8 @@ async def test_a_customjob_file_runs_locally_with_the_forms_fields_on_top(jp_fet
     assert code == 200, preview
     assert preview == {"path": "jobs/train.yaml", "options": {"image": IMAGE, "machine_type": "n1-standard-8",
                                                               "env": ["WHO=file"]},
-                       "command": ["python3", "-c", PRINTS], "args": ["a", "b"], "pools": []}
+                       "command": ["python3", "-c", PRINTS], "args": ["a", "b"],
+                       "command_text": f'python3 -c "{PRINTS}"', "args_text": "a b", "pools": []}
 
     body = {"kind": "container", "config": "jobs/train.yaml", "options": {"backend": "local"}}
     assert await call(jp_fetch, "jobs", "validate", body=body) == (200, {"errors": []})

@@ -502,6 +502,20 @@ test.describe('containerjob sidebar and notebook actions', () => {
       expect(posts).toEqual([]);
     });
 
+    await test.step('Arguments the server cannot split are named under Arguments: nothing is sent', async () => {
+      await dialog.locator('input[name="args"]').fill(`'one arg`);
+      const problem = dialog.locator(
+        '.jp-ContainerJob-form-error[data-field="args_text"]'
+      );
+      await expect(problem).toContainText(
+        'cannot be split into words (no closing quotation); close the quote'
+      );
+      await expect(
+        dialog.locator('.jp-Dialog-button.jp-mod-accept')
+      ).toBeDisabled();
+      expect(posts).toEqual([]);
+    });
+
     await test.step('the image, command and one argument go to POST jobs', async () => {
       await dialog.locator('input[name="args"]').fill(`'one arg'`);
       await dialog
@@ -513,7 +527,7 @@ test.describe('containerjob sidebar and notebook actions', () => {
       expect(JSON.parse(posts[0])).toEqual({
         kind: 'container',
         options: { backend: 'local', image: IMAGE, command },
-        args: ['one arg']
+        args_text: `'one arg'` // split by the server, as --command is
       });
     });
 

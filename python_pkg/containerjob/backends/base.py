@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping, TypedDict
 
 from ..core import replica_states
-from ..core.errors import BackendUnavailable, ContainerJobError, IdTaken, JobNotFound, SpecError, unwritable
+from ..core.errors import ContainerJobError, IdTaken, JobNotFound, SpecError, unwritable
 from ..core.job_files import FINAL_LOG, read_log
 from ..core.models import JOB_ID_RE, JobRecord, JobSpec, JobStatus, StoredSpec, Traits, new_job_id
 from ..core.payload import Payload
 from ..core.replica_states import ReplicaState
 from ..core.settings import Settings
 from ..core.store import Store
+from .lifecycle import JobRun
 
 Notify = Callable[[str], None]
 WARNINGS = ("warning: ", "note: ")  # how notify lines a submitter must see begin (REST returns them: server/jobs.py)
@@ -276,14 +277,8 @@ class Backend(ABC):
             yield path.read_text(encoding="utf-8", errors="replace")
 
     def cancel(self, record: JobRecord) -> JobRecord:
-        if record.status.is_final:
-            return record
-        if self.store.transition(record.id, (JobStatus.QUEUED,), unsubmitted=True, status=JobStatus.CANCELLED,
-                                 message="cancelled before it started", finished_at=time.time()):
-            return self.store.get(record.id)  # the starter sees this and stops what it started
-        self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.PENDING, JobStatus.RUNNING),
-                              status=JobStatus.CANCELLING)
-        return self.stop(self.store.get(record.id), JobStatus.CANCELLED, "cancelled by the user")
+        """Stop the job as CANCELLED, once however many ask (lifecycle.JobRun owns how)."""
+        return JobRun(self, record).cancel()
 
     def delete(self, record: JobRecord) -> None:
         """Cancel if needed, then remove the record and everything kept for it."""
@@ -305,11 +300,11 @@ class Backend(ABC):
                 return
 
     def follow(self, record: JobRecord, on_output: Callable[[str], None], *,
-               timeout_s: int | None = None, detach_on_interrupt: bool = False) -> JobRecord:
-        """Stream logs until the job ends. A timeout fails it; an interrupt, or any error while showing
-        its output, cancels it, so nothing keeps running unwatched by accident (unless the caller
-        asked to detach on interrupt: then the job goes on and the interrupt propagates). A backend that
-        stops answering ends the follow within the network bound, the job left as it was."""
+               deadline: float | None = None) -> JobRecord:
+        """Stream logs until the job ends, or until `deadline` (time.time()) passes: then the record as it
+        stands comes back, still unfinished. What an interrupt, an error or the deadline do to the job is
+        lifecycle.JobRun's to decide; this only shows it. A backend that stops answering ends the follow
+        within the network bound."""
         poll_s = self.poll_s
         chunks: queue.Queue[Any] = queue.Queue()
         stop = StreamStop()  # set when follow() returns or raises: the pump never outlives it
@@ -325,7 +320,6 @@ class Backend(ABC):
                 chunks.put(_END)
 
         threading.Thread(target=pump, name=f"logs-{record.id}", daemon=True).start()
-        deadline = record.started_at + timeout_s if timeout_s and record.started_at else None
         held: Any = None  # an item taken while batching, handled next round
         shown = 0  # bytes of log handed to on_output
         try:
@@ -354,8 +348,7 @@ class Backend(ABC):
                     shown += len(text.encode())
                     on_output(text)
                 if deadline and time.time() > deadline:
-                    return self.stop(self.store.get(record.id), JobStatus.FAILED,
-                                     f"timed out after {timeout_s} s (--timeout)")
+                    return self.store.get(record.id)
             current = self.refresh(self.store.get(record.id))
             while not current.status.is_final:
                 time.sleep(poll_s)
@@ -363,19 +356,6 @@ class Backend(ABC):
             if len(current.spec.replicas()) == 1:  # merged replica logs arrive in another order than kept
                 self._show_rest(current, shown, on_output)
             return current
-        except KeyboardInterrupt:
-            if not detach_on_interrupt:
-                self.cancel(self.store.get(record.id))
-            raise
-        except BackendUnavailable:  # a cancel could not reach it either (and would wait out another bound)
-            raise
-        except BaseException as exc:
-            try:
-                self.cancel(self.store.get(record.id))
-            except Exception as cancel_exc:  # noqa: BLE001 - the original error matters more
-                if hasattr(exc, "add_note"):
-                    exc.add_note(f"containerjob could not cancel job {record.id}: {cancel_exc}")
-            raise
         finally:
             stop.set()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import stat
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from .errors import SpecError
 from .models import JobSpec, WorkerPool
 from .options import RunOptions, changed
 from .redaction import REDACTED, is_secret
-from .spec import OWN_LABELS
+from .spec import OWN_LABELS, join_words
 
 MAX_FILE_BYTES = 1024 * 1024
 # Set fields (camelCase paths, list indices dropped) that containerjob carries; any other set field is refused.
@@ -220,11 +219,6 @@ def _more_pool(path: str, index: int, raw: dict[str, Any]) -> WorkerPool:
         raise SpecError(f"{where}: {exc}") from None
 
 
-def command_text(words: list[str]) -> str | None:
-    """A file's command as the --command text that splits back into the same words."""
-    return shlex.join(words) if words else None
-
-
 def merged_options(job_file: JobFile, given: RunOptions) -> tuple[RunOptions, frozenset[str]]:
     """The file's options with the command line's on top (lists add to the file's; a later K=V wins), and the
     names that came from the file alone: those apply wherever the file runs (a machine type means nothing
@@ -234,7 +228,7 @@ def merged_options(job_file: JobFile, given: RunOptions) -> tuple[RunOptions, fr
     for name, value in typed.items():
         values[name] = [*values.get(name, []), *value] if isinstance(value, list) else value
     if "command" not in typed and job_file.command:
-        values["command"] = command_text(job_file.command)
+        values["command"] = join_words(job_file.command)
     return RunOptions(**values), frozenset(values) - frozenset(typed)
 
 

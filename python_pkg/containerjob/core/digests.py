@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future
+from typing import Union
 
 from blake3 import blake3
 
 PIECE = 8 << 20  # 128 per GiB, enough to keep every core busy
+Chunk = Union[bytes, bytearray, memoryview]  # a piece of a file's bytes, any size
 
 
 class Digest:
@@ -21,8 +23,8 @@ class Digest:
     With `pool`, full pieces hash on its threads while the caller goes on, e.g. writing the same chunks;
     `result()` waits for them."""
 
-    def __init__(self, chunks: Iterable, pool: Executor | None = None) -> None:
-        self._parts: list[bytes | Future] = [
+    def __init__(self, chunks: Iterable[Chunk], pool: Executor | None = None) -> None:
+        self._parts: list[bytes | Future[bytes]] = [
             pool.submit(_hash, piece) if pool is not None and len(piece) == PIECE else _hash(piece)
             for piece in _pieces(chunks)]
 
@@ -34,7 +36,7 @@ def _hash(piece: bytes | memoryview) -> bytes:
     return blake3(piece).digest()
 
 
-def _pieces(chunks: Iterable) -> Iterator[bytes | memoryview]:
+def _pieces(chunks: Iterable[Chunk]) -> Iterator[bytes | memoryview]:
     """The bytes of chunks cut every PIECE bytes: views where a piece lies within one chunk, a copy where it
     spans several (small chunks: header, in-band stream, padding)."""
     pending = bytearray()

@@ -8,7 +8,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, Dict, Iterable, Iterator, Union
 
 from .runtime.rich_output import END, MARKER, MAX_BUNDLE, PART_CHARS, display_key
 
@@ -21,7 +21,7 @@ _DAMAGED = re.compile(re.escape(MARKER) + r"[^\x07\n]*\x07?")
 MAX_PENDING = 2 * MAX_BUNDLE  # characters of unfinished bundles a view holds
 MAX_HELD = 4 * PART_CHARS  # an unfinished marker line longer than this is damaged, not held back
 
-Bundle = dict  # {"data": {mime: value}, "metadata": {...}}
+Bundle = Dict[str, Any]  # {"data": {mime: value}, "metadata": {...}}
 Item = Union[str, Bundle]  # a line of text (without its newline) or a display
 
 
@@ -88,7 +88,7 @@ class Displays:
             if not hmac.compare_digest(expected, pending.mac):
                 return "[containerjob] a display without this job's signature is not shown (it did not come from its runner)"
         try:
-            bundle = json.loads(text)
+            bundle: Bundle = json.loads(text)  # checked below
         except (ValueError, RecursionError):  # a job's output is data: a deep nest is unreadable, not a crash
             return "[containerjob] a display arrived unreadable and is not shown"
         if not _is_bundle(bundle):
@@ -110,7 +110,7 @@ def summarise(text: str) -> str:
     return _DAMAGED.sub("[display: damaged]", text)
 
 
-def _short(match: re.Match) -> str:
+def _short(match: re.Match[str]) -> str:
     if match["index"] != "1":
         return ""
     mimes = match["mimes"].replace(",", ", ") or "nothing"

@@ -87,7 +87,7 @@ class JobFailed(ContainerJobError):
     """The job ran and failed; carries the remote error when the runner reported one."""
 
     def __init__(self, message: str, *, job_id: str, exit_code: int | None = None,
-                 remote: "dict | None" = None) -> None:
+                 remote: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.job_id = job_id
         self.exit_code = exit_code

@@ -50,7 +50,7 @@ class Option:
         return self.flag or "--" + self.name.replace("_", "-")
 
     @property
-    def default(self):
+    def default(self) -> bool | None:
         return {"text": None, "flag": self.negated, "list": None}[self.kind]
 
     def accepts(self, backend: str) -> bool:

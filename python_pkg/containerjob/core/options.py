@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .errors import Problems, SpecError
 from .option_table import OPTIONS, WHERE, Option
@@ -19,9 +19,43 @@ def _field(option: Option) -> tuple[str, str, Any]:
     return option.name, _PY_TYPES[option.kind], dataclasses.field(default=option.default)
 
 
-RunOptions = dataclasses.make_dataclass("RunOptions", [_field(o) for o in OPTIONS])
-RunOptions.__module__ = __name__
-RunOptions.__doc__ = "Options as typed by a user (magic line, CLI flags, REST body); strings until validated."
+if TYPE_CHECKING:  # what the type checker sees: the table's fields, written by .ci/generate_options.py
+    # BEGIN generated RunOptions
+    @dataclasses.dataclass
+    class RunOptions:
+        """Options as typed by a user (magic line, CLI flags, REST body); strings until validated."""
+
+        image: str | None = None
+        command: str | None = None
+        gpus: str | None = None
+        env: list[str] = dataclasses.field(default_factory=list)
+        secret_env: list[str] = dataclasses.field(default_factory=list)
+        project: str | None = None
+        output_dir: str | None = None
+        timeout: str | None = None
+        name: str | None = None
+        backend: str | None = None
+        labels: list[str] = dataclasses.field(default_factory=list)
+        mounts: list[str] = dataclasses.field(default_factory=list)
+        credentials: bool = False
+        upload_on_failure: bool = True
+        include: list[str] = dataclasses.field(default_factory=list)
+        region: str | None = None
+        machine_type: str | None = None
+        accelerator: str | None = None
+        replicas: str | None = None
+        spot: bool = False
+        service_account: str | None = None
+        staging_bucket: str | None = None
+        requirements: str | None = None
+        pip: list[str] = dataclasses.field(default_factory=list)
+        image_repo: str | None = None
+        runtime_template: str | None = None
+    # END generated RunOptions
+else:  # what runs: built from the table itself, so an entry added to it (a test's) is a field at once
+    RunOptions = dataclasses.make_dataclass("RunOptions", [_field(o) for o in OPTIONS])
+    RunOptions.__module__ = __name__
+    RunOptions.__doc__ = "Options as typed by a user (magic line, CLI flags, REST body); strings until validated."
 
 
 def argparse_arguments(option: Option) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -201,6 +235,17 @@ def typescript_module() -> str:
     lines += ["", "/** Options each built-in backend accepts (the server's `GET backends` says it for every backend). */",
               f"export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {json.dumps(per_backend, indent=2)};",
               ""]
+    return "\n".join(lines)
+
+
+def run_options_stub(indent: str = "    ") -> str:
+    """The `RunOptions` class the type checker reads in this module (its runtime twin is `make_dataclass`'s)."""
+    lines = [f"{indent}@dataclasses.dataclass", f"{indent}class RunOptions:",
+             f'{indent}    """Options as typed by a user (magic line, CLI flags, REST body); strings until validated."""',
+             ""]
+    for o in OPTIONS:
+        default = "dataclasses.field(default_factory=list)" if o.kind == "list" else repr(o.default)
+        lines.append(f"{indent}    {o.name}: {_PY_TYPES[o.kind]} = {default}")
     return "\n".join(lines)
 
 

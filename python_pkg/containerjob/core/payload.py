@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import cloudpickle
 
@@ -45,7 +45,8 @@ class Payload:
     @property
     def kind(self) -> str:
         """cell, script, notebook, or container (nothing for the runner: the image's program runs)."""
-        return self.manifest["kind"]
+        kind: str = self.manifest["kind"]
+        return kind
 
 
 def type_name(value: Any) -> str:
@@ -220,7 +221,7 @@ class _FileChunks:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         with open(self.path, "rb") as fh:
             while piece := fh.read(1 << 20):
                 yield piece

@@ -56,7 +56,7 @@ def rebuild_exception(error: dict[str, Any], pickled: BaseException | None) -> B
     # RemoteError of the same name, so the traceback reads as the job's did; `except RemoteError` catches it.
     name, module = str(error.get("type") or "RemoteError"), str(error.get("module") or "")
     kind = type(name, (RemoteError,), {"__module__": module, "__qualname__": name})
-    exc = kind(error.get("message", ""))
+    exc: RemoteError = kind(error.get("message", ""))
     exc.remote_type = f"{module}.{name}" if module else name
     return exc
 

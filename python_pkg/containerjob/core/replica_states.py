@@ -55,7 +55,9 @@ def read(job_dir: Path) -> list[ReplicaState] | None:
     file in a job's folder is (job_output): one that is not the list `keep` writes is said in the log and
     shown as no states kept, never raised into a page that polls it."""
     try:
-        return job_output.read_json(job_dir, STATES_FILE, job_output.REPLICAS_MAX, _check)
+        states: list[ReplicaState] | None = job_output.read_json(job_dir, STATES_FILE, job_output.REPLICAS_MAX,
+                                                                 _check)  # _check saw their shape
+        return states
     except job_output.OutputUnreadable as exc:
         log.warning("job %s: %s; its replicas are shown in the job's state", job_dir.name, exc)
         return None

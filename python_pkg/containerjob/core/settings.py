@@ -86,7 +86,7 @@ class Settings:
                 values.update(json.loads(path.read_text()))
             except (OSError, ValueError) as exc:
                 raise SpecError(f"config file {path} is not valid JSON ({exc}); fix or remove it") from exc
-        types = {f.name: f.type for f in fields(cls)}
+        types = {f.name: str(f.type) for f in fields(cls)}  # annotations as text (`from __future__ import annotations`)
         unknown = sorted(set(values) - set(types))
         if unknown:
             raise SpecError(f"config file {path} has unknown keys {unknown}; allowed: {sorted(types)}")
@@ -98,7 +98,8 @@ class Settings:
         if unknown:
             raise SpecError(f"unknown settings {unknown}; allowed: {sorted(types)}")
         values.update(overrides or {})
-        settings = cls(**{k: _coerce(k, v, types[k]) for k, v in values.items()})
+        coerced: dict[str, Any] = {k: _coerce(k, v, types[k]) for k, v in values.items()}  # each of its field's type
+        settings = cls(**coerced)
         return replace(
             settings,
             home=settings.home or str(_data_home()),
@@ -112,7 +113,7 @@ def _coerce(name: str, value: object, type_name: str) -> object:
         if type_name == "bool":
             return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
         if type_name == "int":
-            return int(value)  # type: ignore[arg-type]
+            return int(value)  # type: ignore[call-overload]  # JSON's, the environment's or a caller's value: TypeError refuses
     except (TypeError, ValueError):
         raise SpecError(f"setting {name}={value!r} must be an integer") from None
     return str(value)

@@ -54,7 +54,7 @@ def parse_timeout(value: str | None) -> int | float | None:
         return None
     match = _DURATION_RE.match(value.strip().lower())
     amount = float(match.group(1)) if match else 0
-    if not amount:
+    if not match or not amount:
         raise SpecError(f"--timeout {value!r} is not a positive duration: use seconds (90, 90.5) or 90s, 10m, 2h, 1d",
                         field="timeout")
     seconds = amount * _UNITS[match.group(2)]
@@ -168,15 +168,35 @@ def parse_pip(items: list[str]) -> list[str]:
     return [i.strip() for i in items]
 
 
+def split_words(value: str, name: str, field: str) -> list[str]:
+    """Text as words, split as a shell would split them (quotes keep words together, a backslash escapes) but
+    never run by one: --command, and a form's Arguments (`args_text`); `name` is how the message names it."""
+    try:
+        return shlex.split(value)
+    except ValueError as exc:  # an unclosed quote, a trailing backslash
+        fix = ("close the quote, or escape it with a backslash" if "quotation" in str(exc) else
+               "a backslash escapes the character after it: double the last one, or remove it")
+        raise SpecError(f"{name} {value!r} cannot be split into words ({str(exc).lower()}); {fix}",
+                        field=field) from None
+
+
+_PLAIN_IN_DOUBLE_QUOTES = re.compile(r'[^"\\$`!]*')  # nothing a shell or shlex treats specially inside "…"
+
+
+def join_words(words: list[str]) -> str | None:
+    """Words as one line that split_words (and a POSIX shell) splits back into them, for a page to show and a
+    form to take back; None for no words. shlex.quote's, except that a word with a single quote and nothing a
+    shell expands between double quotes reads as "…": python3 -c "print('hi')", not 'print('"'"'hi'"'"')'."""
+    if not words:
+        return None
+    return " ".join(f'"{w}"' if "'" in w and _PLAIN_IN_DOUBLE_QUOTES.fullmatch(w) else shlex.quote(w) for w in words)
+
+
 def parse_command(value: str | None) -> list[str]:
-    """--command as words, split as a shell would split them (quotes kept together) but never run by one."""
+    """--command as words (split_words)."""
     if value is None:
         return []
-    try:
-        words = shlex.split(value)
-    except ValueError as exc:
-        raise SpecError(f"--command {value!r} cannot be split into words ({exc}); close the quote or escape it",
-                        field="command") from None
+    words = split_words(value, "--command", "command")
     if not words:
         raise SpecError("--command is empty: give the program and its arguments, e.g. --command 'python3 train.py', "
                         "or leave it out to run the image's own ENTRYPOINT", field="command")

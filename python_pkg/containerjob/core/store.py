@@ -62,7 +62,7 @@ class Store:
 
     def _version(self) -> int:
         """The store's schema version; one newer than this code knows is refused, never guessed at."""
-        found = self._conn().execute("PRAGMA user_version").fetchone()[0]
+        found: int = self._conn().execute("PRAGMA user_version").fetchone()[0]
         if found > SCHEMA_VERSION:
             raise SpecError(f"the job store {self.path} has schema version {found}, but this containerjob "
                             f"knows versions up to {SCHEMA_VERSION}: a newer containerjob wrote it. Upgrade "
@@ -229,7 +229,8 @@ class Store:
         row = self._conn().execute("SELECT data FROM schedules WHERE id = ?", (schedule_id,)).fetchone()
         if row is None:
             raise JobNotFound(f"no schedule {schedule_id!r}; see `containerjob schedule list`")
-        return json.loads(row[0])
+        data: dict[str, Any] = json.loads(row[0])
+        return data
 
     def list_schedules(self) -> builtins.list[dict[str, Any]]:  # `list` here is Store.list
         rows = self._conn().execute("SELECT data FROM schedules ORDER BY created_at").fetchall()
@@ -274,13 +275,13 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.02)
 
 
-def _to_row(record: JobRecord) -> tuple:
+def _to_row(record: JobRecord) -> tuple[Any, ...]:
     data = record.to_dict()
     data["spec"] = json.dumps(data["spec"])
     return tuple(data[c] for c in _COLUMNS)
 
 
-def _from_row(row: tuple) -> JobRecord:
+def _from_row(row: tuple[Any, ...]) -> JobRecord:
     data = dict(zip(_COLUMNS, row))
     data["spec"] = json.loads(data["spec"])
     data["status"] = JobStatus(data["status"])

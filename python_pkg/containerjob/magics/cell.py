@@ -170,17 +170,17 @@ class ContainerJob(Magics, ContainerJobConfig):
             view.close()
             print(f"submitted {record.id}; follow it with %containerjob status/logs/fetch {record.id}")
             return None
-        remote = not service.backend(record.backend).traits.runs_locally  # an interrupt may leave it running
+        run = service.run(record)
         try:
             view.status(status_line(record))
-            record = service.follow(record, view.output, detach_on_interrupt=remote)
+            record = run.follow(view.output, on_interrupt=lambda job: job.interrupt(
+                args.on_interrupt, lambda: self._cancel_remote(record.id)))  # a local job is always cancelled
         except KeyboardInterrupt:
-            if remote and not self._cancel_remote(args.on_interrupt, record.id):
+            if run.detached:
                 view.close()
                 raise Interrupted(f"detached: {record.id} keeps running on {record.backend}; "
                                   f"%containerjob status/logs/fetch/cancel {record.id}") from None
-            service.cancel(record.id)  # idempotent: follow() cancels local jobs too
-            view.status(status_line(service.get(record.id, refresh=False)) + " (stopped)")
+            view.status(status_line(run.record) + " (stopped)")
             view.close()
             raise Interrupted(f"job {record.id} cancelled and its container removed; nothing came back") from None
         view.status(status_line(record))
@@ -195,10 +195,8 @@ class ContainerJob(Magics, ContainerJobConfig):
         display({JOB_MIME: {"id": record.id, "backend": record.backend, "status": record.status.value},
                  "text/plain": f"containerjob job {record.id} ({record.backend})"}, raw=True)
 
-    def _cancel_remote(self, policy: str, job_id: str) -> bool:
+    def _cancel_remote(self, job_id: str) -> bool:
         """--on-interrupt ask: a yes/no prompt where the front end has stdin; papermill has none, so cancel."""
-        if policy != "ask":
-            return policy == "cancel"
         from IPython.core.error import StdinNotImplementedError
 
         try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..core.custom_job_file import JobFile, read_job_file
 from ..core.errors import SpecError
+from ..core.spec import join_words
 from .bodies import confined_options, under_root
 
 EXAMPLE = "jobs/train.yaml"
@@ -30,12 +31,15 @@ def read_config(root: Path, text: str, store_home: Path | None = None) -> JobFil
 
 def preview(job_file: JobFile, text: str) -> dict[str, Any]:
     """What a file sets, for a form to show before the user overrides any of it: the run options it gives
-    (option table names), the chief's command and args, and the other worker pools."""
+    (option table names), the chief's command and args (as words, and as the line each that the form's Command
+    and Arguments take: joined here (core/spec.join_words), never quoted by the browser), and the other worker pools."""
     return {
         "path": text,
         "options": job_file.options,
         "command": job_file.command,
         "args": job_file.args,
+        "command_text": join_words(job_file.command),
+        "args_text": join_words(job_file.args),
         "pools": [{"image": p.image, "machine_type": p.machine_type, "replica_count": p.replica_count,
                    "accelerator_type": p.accelerator_type, "accelerator_count": p.accelerator_count}
                   for p in job_file.more_pools],

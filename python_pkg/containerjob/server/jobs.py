@@ -11,11 +11,23 @@ import tornado.web
 
 from ..backends.base import WARNINGS
 from ..core.models import JobRecord
+from ..core.spec import join_words
 from ..scheduling import LABEL
 from .base import ContainerJobHandler
 from .validation import check_job, checked_body
 
-SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin", "args", "config")
+SUBMIT_FIELDS = ("kind", "source", "path", "parameters", "options", "origin", "args", "args_text", "config")
+
+
+def job_json(record: JobRecord) -> dict[str, Any]:
+    """A job as the routes send it: its record, and its chief's command and args as one line each, joined
+    here as the CLI's --command splits them (shlex), so that a page shows them without quoting words itself
+    and a user can paste them back into the form's Command and Arguments."""
+    data = record.to_dict()
+    pool = record.spec.worker_pools[0] if record.spec.worker_pools else None
+    data["command_text"] = join_words(pool.command) if pool else None
+    data["args_text"] = join_words(pool.args) if pool else None
+    return data
 
 
 class JobsHandler(ContainerJobHandler):
@@ -29,7 +41,7 @@ class JobsHandler(ContainerJobHandler):
         if schedule:
             filters["labels"] = {LABEL: schedule}
         records = await self.blocking(self._list, limit, offset, origin, filters)
-        self.reply({"jobs": [r.to_dict() for r in records], "limit": limit, "offset": offset})
+        self.reply({"jobs": [job_json(r) for r in records], "limit": limit, "offset": offset})
 
     def _list(self, limit: int, offset: int, origin: str, filters: dict[str, Any]) -> list[JobRecord]:
         return self.service.list(refresh=False, limit=limit, offset=offset, origin=origin or None, **filters)
@@ -42,7 +54,7 @@ class JobsHandler(ContainerJobHandler):
         body, checked = found
         kind, options, origin = body["kind"], checked.options, body.get("origin") or ""
         if kind == "container":
-            prepared = await self.blocking(self.service.prepare_container, options, body.get("args") or [],
+            prepared = await self.blocking(self.service.prepare_container, options, checked.args,
                                            checked.job_file)
             origin = origin or body.get("config") or ""
         elif kind == "notebook":
@@ -56,7 +68,7 @@ class JobsHandler(ContainerJobHandler):
         said: list[str] = []  # the backend's notes as it submits; the warnings among them go back to the caller
         record = await self.blocking(self.service.submit, prepared, origin=origin, notify=said.append)
         self.ctx.watcher.watch(record)
-        self.reply({**record.to_dict(), "warnings": [line for line in said if line.startswith(WARNINGS)]}, 201)
+        self.reply({**job_json(record), "warnings": [line for line in said if line.startswith(WARNINGS)]}, 201)
 
 
 class ValidateJobHandler(ContainerJobHandler):
@@ -72,7 +84,7 @@ class JobHandler(ContainerJobHandler):
     @tornado.web.authenticated
     async def get(self, job_id: str) -> None:
         record = await self.blocking(self.service.get, self.job_id(job_id), refresh=False)
-        self.reply(record.to_dict())
+        self.reply(job_json(record))
 
     @tornado.web.authenticated
     async def delete(self, job_id: str) -> None:
@@ -86,7 +98,7 @@ class CancelHandler(ContainerJobHandler):
     async def post(self, job_id: str) -> None:
         await self.blocking(self.json_body, ())
         record = await self.blocking(self.service.cancel, self.job_id(job_id))
-        self.reply(record.to_dict())
+        self.reply(job_json(record))
 
 
 class ReplicasHandler(ContainerJobHandler):

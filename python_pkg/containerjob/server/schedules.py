@@ -15,6 +15,7 @@ from ..schedule_preview import describe, preview
 from ..scheduling import Schedule, Schedules, validate_cron, validate_timezone
 from .base import ContainerJobHandler
 from .bodies import checked_options, mapping, string, under_root
+from .jobs import job_json
 from .validation import SCHEDULE_FIELDS as FIELDS, Checked, check_schedule, checked_body, refuse
 
 _SCHEDULE_ID_RE = re.compile(r"^cs-[0-9a-f]{8,32}$")
@@ -170,4 +171,4 @@ class RunNowHandler(ScheduleBase):
         await self.blocking(self.json_body, ())
         record = await self.blocking(self.schedules.run_now, self.schedule_id(schedule_id))
         self.ctx.watcher.watch(record)
-        self.reply(record.to_dict(), 201)
+        self.reply(job_json(record), 201)

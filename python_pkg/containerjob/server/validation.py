@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping, TypeVar
 from ..core.custom_job_file import JobFile
 from ..core.errors import SpecError
 from ..core.options import Problem, RunOptions, changed, spec_problems
+from ..core.spec import split_words
 from ..scheduling import MISSED_POLICIES, Schedule, Schedules, validate_cron, validate_timezone
 from ..service import JobService
 from .base import ContainerJobHandler
@@ -30,6 +31,7 @@ class Checked:
     options: RunOptions = field(default_factory=RunOptions)
     path: Path | None = None  # a notebook's, absolute under the root
     job_file: JobFile | None = None  # a container job's CustomJob file (`config`)
+    args: list[str] = field(default_factory=list)  # a container job's arguments, `args_text` split into words
 
     def run(self, name: str, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """`check(*args, **kwargs)`, its refusal recorded against field `name`."""
@@ -51,7 +53,7 @@ def check_job(service: JobService, root: Path, body: Mapping[str, Any]) -> Check
         found.add("kind", f"kind {kind!r} is not one of {', '.join(KINDS)}")
         kind = None
     found.run("origin", string, body, "origin")
-    args = found.run("args", strings, body, "args") or []
+    args = found.args = _args(found, body)
     config = found.run("config", string, body, "config")
     if kind == "container":
         for name in ("source", "path", "parameters"):
@@ -61,7 +63,7 @@ def check_job(service: JobService, root: Path, body: Mapping[str, Any]) -> Check
         if config:
             found.job_file = found.run("config", read_config, root, config, service.settings.home_path)
     elif kind is not None:
-        for name in ("args", "config"):
+        for name in ("args", "args_text", "config"):
             if name in body:
                 found.add(name, f"field {name!r} is for kind container; a {kind} job takes none here")
         if kind == "notebook":
@@ -84,6 +86,19 @@ def check_job(service: JobService, root: Path, body: Mapping[str, Any]) -> Check
         problems = spec_problems(found.options, _spec_check(service, kind, args, found.job_file))
         found.problems += _from_file(problems, found.options, found.job_file)
     return found
+
+
+def _args(found: Checked, body: Mapping[str, Any]) -> list[str]:
+    """A container job's arguments: `args` as words, or `args_text` as a form's user typed them, split as the
+    CLI splits --command (core/spec.split_words), so the browser keeps no shell-word parser of its own."""
+    if "args" in body and "args_text" in body:
+        found.add("args_text", "send either args (a list of words) or args_text (one line split as a shell "
+                               "would), not both")
+        return []
+    text = found.run("args_text", string, body, "args_text")
+    if text is not None:
+        return found.run("args_text", split_words, text, "args_text", "args_text") or []
+    return found.run("args", strings, body, "args") or []
 
 
 def _from_file(problems: list[Problem], typed: RunOptions, job_file: JobFile | None) -> list[Problem]:

@@ -5,13 +5,24 @@ tracebacks of the job's source): importing them up front would cost every job th
 only, shipped with the runner: a meta path finder by the protocol, not importlib.abc's base class, whose
 import costs more than the rest of the runner.
 """
+from __future__ import annotations
+
 import sys
 
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    import types
+    from importlib.machinery import ModuleSpec
+    from typing import Any, Callable, Sequence
 
-def install(patches, on_error):
+    Patch = Callable[[types.ModuleType], object]
+    OnError = Callable[[str], object]
+
+
+def install(patches: dict[str, Patch], on_error: OnError) -> None:
     """patches: {module name: patch(module)}; on_error(text) hears of a patch that failed (the import
     itself never fails for it). A module already imported is patched now."""
-    waiting = {}
+    waiting: dict[str, Patch] = {}
     for name, patch in patches.items():
         if name in sys.modules:
             _apply(patch, sys.modules[name], on_error)
@@ -21,7 +32,7 @@ def install(patches, on_error):
         sys.meta_path.insert(0, _AfterImport(waiting, on_error))
 
 
-def _apply(patch, module, on_error):
+def _apply(patch: Patch, module: types.ModuleType, on_error: OnError) -> None:
     try:
         patch(module)
     except Exception as exc:  # noqa: BLE001 - the import itself succeeded: never fail it
@@ -29,11 +40,12 @@ def _apply(patch, module, on_error):
 
 
 class _AfterImport:
-    def __init__(self, patches, on_error):
+    def __init__(self, patches: dict[str, Patch], on_error: OnError) -> None:
         self.patches, self.on_error = patches, on_error
-        self.finding = set()  # names being looked up: a finder that asks importlib again gets no answer here
+        self.finding: set[str] = set()  # names being looked up: a finder that asks importlib again gets no answer here
 
-    def find_spec(self, name, path=None, target=None):
+    def find_spec(self, name: str, path: Sequence[str] | None = None,
+                  target: types.ModuleType | None = None) -> ModuleSpec | None:
         patch = self.patches.get(name)
         if patch is None or name in self.finding:
             return None
@@ -43,13 +55,15 @@ class _AfterImport:
         finally:
             self.finding.discard(name)
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _PatchingLoader(spec.loader, patch, self.on_error)
+            # a loader by the protocol, not by importlib.abc.Loader's class (module docstring)
+            spec.loader = _PatchingLoader(spec.loader, patch, self.on_error)  # type: ignore[assignment]
         return spec
 
-    def _find_elsewhere(self, name, path, target):
+    def _find_elsewhere(self, name: str, path: Sequence[str] | None,
+                        target: types.ModuleType | None) -> ModuleSpec | None:
         for finder in sys.meta_path:
             if finder is not self and hasattr(finder, "find_spec"):
-                spec = finder.find_spec(name, path, target)
+                spec: ModuleSpec | None = finder.find_spec(name, path, target)
                 if spec is not None:
                     return spec
         return None
@@ -58,13 +72,16 @@ class _AfterImport:
 class _PatchingLoader:
     """The real loader, plus the patch once the module has run; the module keeps the real loader."""
 
-    def __init__(self, loader, patch, on_error):
+    def __init__(self, loader: Any, patch: Patch, on_error: OnError) -> None:
         self.loader, self.patch, self.on_error = loader, patch, on_error
 
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
+    def create_module(self, spec: ModuleSpec) -> types.ModuleType | None:
+        module: types.ModuleType | None = self.loader.create_module(spec)
+        return module
 
-    def exec_module(self, module):
-        module.__loader__ = module.__spec__.loader = self.loader
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:  # always, for a module this loader runs
+            module.__spec__.loader = self.loader
         self.loader.exec_module(module)
         _apply(self.patch, module, self.on_error)

@@ -8,6 +8,6 @@ FigureCanvas = FigureCanvasAgg
 FigureManager = FigureManagerBase
 
 
-def show(*args, **kwargs):
+def show(*args: object, **kwargs: object) -> None:
     """plt.show(block=...): nothing to block on; the open figures go to the cell and are closed."""
     rich_output.show_figures()

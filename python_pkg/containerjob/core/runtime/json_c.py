@@ -5,6 +5,11 @@ of the runner (bench/overhead.py). `_json` is the scanner and encoder json itsel
 them the settings json.loads/json.dumps would. Stdlib only, shipped with the runner; where `_json` is
 missing (a Python other than CPython), the json package does the work.
 """
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 try:
     import _json
 except ImportError:  # pragma: no cover - CPython always has it
@@ -24,7 +29,7 @@ class _Settings:
     parse_constant = staticmethod(_CONSTANTS.__getitem__)
 
 
-def _unknown(value):
+def _unknown(value: object) -> NoReturn:
     raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
 
 
@@ -33,7 +38,7 @@ if _json is not None:
     _encode = _json.make_encoder(None, _unknown, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
 
 
-def loads(text):
+def loads(text: str) -> Any:
     """json.loads for a whole document (no leading or trailing whitespace other than a final newline)."""
     if _json is None:
         import json
@@ -48,7 +53,7 @@ def loads(text):
     return value
 
 
-def dumps(value):
+def dumps(value: object) -> str:
     """json.dumps(value, separators=(",", ":")): ASCII, NaN allowed, keys as given."""
     if _json is None:
         import json

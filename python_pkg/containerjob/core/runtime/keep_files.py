@@ -10,6 +10,8 @@ Uploads go through google-cloud-storage when the runtime has it (Colab Enterpris
 through Cloud Storage's JSON API with the runtime's service-account token from the metadata server
 (stdlib only); both honour STORAGE_EMULATOR_HOST. Hidden names (.config, .cache, .ipynb_checkpoints) are
 left out: they hold tools' state and credentials, and the job's file list never shows them either."""
+from __future__ import annotations
+
 import json
 import os
 import stat
@@ -18,16 +20,24 @@ import time
 import urllib.parse
 import urllib.request
 
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator
+
+    Seen = tuple[int, int, int]  # (mode, size, mtime_ns) of a path when listed
+    Upload = Callable[[str, str, str], None]  # (bucket, object name, local path)
+
+
 MANIFEST = ".containerjob-kept.json"
 FILE_MAX = 2 << 30  # bytes per file: a bigger one belongs in a bucket the notebook writes to itself
 TOTAL_MAX = 8 << 30  # bytes in all
 FILES_MAX = 1000
 NAMED_MAX = 50  # files named as not kept in the manifest; past that they are counted
 TIMEOUT_S = 120
-_state: dict = {}
+_state: dict[str, Any] = {}  # destination, root, before (the listing begin() made), done
 
 
-def begin(destination, shell=None):
+def begin(destination: str, shell: Any = None) -> None:
     """Note the working directory's files; `shell` (the kernel's IPython) runs finish() after a failing cell."""
     try:
         root = os.getcwd()
@@ -38,12 +48,12 @@ def begin(destination, shell=None):
         _say("files not kept: the working directory could not be listed: %s: %s" % (type(exc).__name__, exc))
 
 
-def _after_cell(result=None):
+def _after_cell(result: Any = None) -> None:  # IPython's ExecutionResult
     if result is not None and (result.error_in_exec is not None or result.error_before_exec is not None):
         finish()
 
 
-def finish():
+def finish() -> None:
     """Upload what changed and the manifest, once; never raises (a failure is said in the cell's output)."""
     if _state.get("done", True):
         return
@@ -54,11 +64,11 @@ def finish():
         _say("files not kept: %s: %s" % (type(exc).__name__, exc))
 
 
-def _say(text):
+def _say(text: str) -> None:
     print("[containerjob] " + text, flush=True)
 
 
-def _walk(root):
+def _walk(root: str) -> Iterator[tuple[str, Seen]]:
     """(path relative to root, (mode, size, mtime_ns)) of everything under root but hidden names; a folder
     that cannot be read is listed with mode 0. Links are listed, never followed."""
     folders = [""]
@@ -84,16 +94,17 @@ def _walk(root):
                 yield path, (info.st_mode, info.st_size, info.st_mtime_ns)
 
 
-def _size_text(size):
+def _size_text(size: int) -> str:
     return "%.1f GiB" % (size / float(1 << 30)) if size >= 1 << 30 else "%.1f MiB" % (size / float(1 << 20))
 
 
-def _keep(destination, root, before):
+def _keep(destination: str, root: str, before: dict[str, Seen]) -> None:
     bucket, _, prefix = destination[len("gs://"):].partition("/")
     prefix = prefix + "/" if prefix else ""
     changed = sorted(p for p, seen in _walk(root) if before.get(p) != seen)
     upload, via = _uploader()
-    kept, kept_bytes, not_kept = 0, 0, []
+    kept, kept_bytes = 0, 0
+    not_kept: list[tuple[str, str]] = []
     for path in changed:
         full = os.path.join(root, path)
         try:
@@ -136,15 +147,15 @@ def _keep(destination, root, before):
         _say("not kept: %s (%s)" % (path, reason))
 
 
-def _uploader():
+def _uploader() -> tuple[Upload, str]:
     """(upload(bucket, name, path), how): google-cloud-storage if the runtime has it, else the JSON API."""
     try:
-        from google.cloud import storage
+        from google.cloud.storage import Client
     except ImportError:
         return _JsonApi(), "the Cloud Storage JSON API"
-    client = storage.Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None)
+    client = Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None)
 
-    def upload(bucket, name, path):
+    def upload(bucket: str, name: str, path: str) -> None:
         client.bucket(bucket).blob(name).upload_from_filename(path, timeout=TIMEOUT_S)
     return upload, "google-cloud-storage"
 
@@ -153,13 +164,13 @@ class _JsonApi:
     """Cloud Storage's simple upload (uploadType=media), authorised by the metadata server's token for the
     runtime's service account; with STORAGE_EMULATOR_HOST, the emulator without a token."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         host = os.environ.get("STORAGE_EMULATOR_HOST", "")
         self.base = (host if "://" in host else "http://" + host) if host else "https://storage.googleapis.com"
         self.anonymous = bool(host)
         self.token, self.expires = "", 0.0
 
-    def _authorization(self):
+    def _authorization(self) -> dict[str, str]:
         if self.anonymous:
             return {}
         if time.time() > self.expires - 300:
@@ -172,7 +183,7 @@ class _JsonApi:
             self.token, self.expires = answer["access_token"], time.time() + float(answer.get("expires_in", 0))
         return {"Authorization": "Bearer " + self.token}
 
-    def __call__(self, bucket, name, path):
+    def __call__(self, bucket: str, name: str, path: str) -> None:
         url = "%s/upload/storage/v1/b/%s/o?uploadType=media&name=%s" % (
             self.base.rstrip("/"), urllib.parse.quote(bucket, safe=""), urllib.parse.quote(name, safe=""))
         with open(path, "rb") as fh:

@@ -6,6 +6,8 @@ IPython-only lines (magics, shell escapes, `?` help) are skipped and listed. Eit
 notebook is saved after every cell (so it is readable while the job runs) and kept when a cell fails;
 the working directory is the job's output folder, so files the notebook writes there are kept too.
 """
+from __future__ import annotations
+
 import ast
 import contextlib
 import io
@@ -16,10 +18,18 @@ import sys
 import time
 import traceback
 
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    from typing import Any, Optional, TextIO
+
+    Failure = dict[str, Any]  # error.json's record of the failing cell
+    Outcome = tuple[int, Optional[Failure]]  # (exit code, the failure when a cell failed)
+
+
 _IPYTHON_LINE = re.compile(r"^\s*(%|!|\?)|^\s*\w[\w.]*\?\??\s*$|get_ipython\(\)")
 
 
-def run(manifest, payload, output):
+def run(manifest: dict[str, Any], payload: str, output: str) -> int:
     """Execute the payload's notebook; returns the process exit code (0 when every cell ran)."""
     source = os.path.join(payload, manifest["source_file"])
     target = os.path.join(output, manifest["filename"])
@@ -44,7 +54,7 @@ def run(manifest, payload, output):
     return code
 
 
-def _kernel_engine():
+def _kernel_engine() -> str | None:
     for module in ("papermill", "nbclient"):
         try:
             __import__(module)
@@ -55,11 +65,11 @@ def _kernel_engine():
     return None
 
 
-def _kernel_name(manifest):
+def _kernel_name(manifest: dict[str, Any]) -> str:
     """The notebook's kernel when this image has it, else python3 (said in the log, not silent)."""
     from jupyter_client.kernelspec import KernelSpecManager
 
-    wanted = manifest.get("kernel_name") or "python3"
+    wanted: str = manifest.get("kernel_name") or "python3"
     available = KernelSpecManager().find_kernel_specs()
     if wanted in available:
         return wanted
@@ -68,13 +78,13 @@ def _kernel_name(manifest):
     return "python3"
 
 
-def _failure(number, ename, evalue):
+def _failure(number: int, ename: str, evalue: str) -> Failure:
     """`number` counts every cell of the executed notebook from 1, the injected parameters cell included."""
     return {"type": ename, "message": "cell %d raised %s: %s" % (number, ename, evalue), "frames": [],
             "source_filename": "cell %d" % number}
 
 
-def _run_papermill(source, target, cwd, manifest):
+def _run_papermill(source: str, target: str, cwd: str, manifest: dict[str, Any]) -> Outcome:
     import logging
 
     import papermill
@@ -90,14 +100,14 @@ def _run_papermill(source, target, cwd, manifest):
     return 0, None
 
 
-def _run_nbclient(source, target, cwd, manifest):
+def _run_nbclient(source: str, target: str, cwd: str, manifest: dict[str, Any]) -> Outcome:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(source, as_version=4)
 
-    def saved(cell, cell_index, execute_reply):
+    def saved(cell: Any, cell_index: int, execute_reply: Any) -> None:  # nbformat's NotebookNode, a reply
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream":
                 sys.stdout.write(out.get("text", ""))
@@ -115,7 +125,7 @@ def _run_nbclient(source, target, cwd, manifest):
     return 0, None
 
 
-def _failed_index(nb):
+def _failed_index(nb: Any) -> int:  # an nbformat NotebookNode
     for index, cell in enumerate(nb.cells):
         if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
             return index
@@ -125,27 +135,28 @@ def _failed_index(nb):
 class _Tee(io.TextIOBase):
     """Writes to the live log and keeps a copy for the cell's stream output."""
 
-    def __init__(self, stream):
-        self.stream, self.parts = stream, []
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.parts: list[str] = []
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         self.parts.append(text)
         self.stream.write(text)
         self.stream.flush()
         return len(text)
 
 
-def _plain_display(*values, **_kwargs):
+def _plain_display(*values: object, **_kwargs: object) -> None:
     for value in values:
         print(repr(value))
 
 
-def _run_plain(source, target):
+def _run_plain(source: str, target: str) -> Outcome:
     """No kernel: run code cells in order in one namespace, skipping and listing IPython-only lines."""
     with open(source, encoding="utf-8") as fh:
         nb = json.load(fh)
-    namespace = {"__name__": "__main__", "display": _plain_display}
-    skipped = []
+    namespace: dict[str, Any] = {"__name__": "__main__", "display": _plain_display}
+    skipped: list[str] = []
     count = 0
     meta = nb.setdefault("metadata", {}).setdefault("containerjob", {})
     meta.update(engine="plain Python (no Jupyter kernel in the image)", skipped=skipped)
@@ -157,9 +168,10 @@ def _run_plain(source, target):
         text = "".join(cell.get("source", ""))
         code, dropped = _strip_ipython(text, index)
         skipped.extend(dropped)
-        cell["outputs"] = outputs = []
+        outputs: list[dict[str, Any]] = []
+        cell["outputs"] = outputs
         out, err = _Tee(sys.stdout), _Tee(sys.stderr)
-        failure = None
+        failure: BaseException | None = None
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 value = _exec_cell(code, namespace, "<cell %d>" % (index + 1))
@@ -193,9 +205,10 @@ def _run_plain(source, target):
     return 0, None
 
 
-def _strip_ipython(text, index):
+def _strip_ipython(text: str, index: int) -> tuple[str, list[str]]:
     """Comment out what only IPython understands; report each line skipped."""
-    kept, dropped = [], []
+    kept: list[str] = []
+    dropped: list[str] = []
     lines = text.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
         return "", ["cell %d: cell magic %s (whole cell)" % (index + 1, lines[0].strip())]
@@ -209,16 +222,18 @@ def _strip_ipython(text, index):
     return "\n".join(kept), dropped
 
 
-def _exec_cell(code, namespace, filename):
+def _exec_cell(code: str, namespace: dict[str, Any], filename: str) -> object:
     tree = ast.parse(code, filename=filename)
     last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
+    tail = tree.body[-1] if tree.body else None
+    if isinstance(tail, ast.Expr):
+        tree.body.pop()
+        last = ast.Expression(tail.value)
     exec(compile(tree, filename, "exec"), namespace)
     return eval(compile(last, filename, "eval"), namespace) if last is not None else None
 
 
-def _save(nb, target):
+def _save(nb: dict[str, Any], target: str) -> None:
     tmp = target + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(nb, fh, indent=1)

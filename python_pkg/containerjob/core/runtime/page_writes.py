@@ -7,15 +7,24 @@ A copy-on-write mapping's page is read from the page cache until written; the fi
 private anonymous copy. pagemap says, per page: present, swapped, file-backed. Written = present and not
 file-backed, or swapped (only anonymous pages are swapped). A page never touched reads as the file.
 """
+from __future__ import annotations
+
 import mmap
 import os
+
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    from typing import IO, Iterable, Sequence
+
+    from .pickle_frames import Buffer, Frames
 
 _PRESENT, _SWAPPED, _FILE = 0x80, 0x40, 0x20  # bits 63, 62, 61 of an entry: its last byte (little endian)
 _WRITTEN = bytes(1 if b & _SWAPPED or b & (_PRESENT | _FILE) == _PRESENT else 0 for b in range(256))
 _COMPARE = 8 << 20
 
 
-def same_bytes(frames, layout, fd, mapped):
+def same_bytes(frames: Frames, layout: tuple[bytes, list[tuple[int, int]]] | None, fd: int,
+               mapped: Sequence[mmap.mmap | None]) -> bool | None:
     """True when `frames` (a value pickled again) are byte for byte the file it was loaded from, False when
     they differ, None when only a full comparison can tell (a buffer was read rather than mapped, it is not that
     mapping's memory, or pagemap is unreadable). `layout`: the file's, from `pickle_frames.layout` (None:
@@ -37,7 +46,7 @@ def same_bytes(frames, layout, fd, mapped):
     return True
 
 
-def same_as_file(chunks, fh):
+def same_as_file(chunks: Iterable[bytes | memoryview], fh: IO[bytes]) -> bool:
     """Whether the open file holds exactly these bytes, compared a few MiB at a time (no copy of a large
     value): the answer when same_bytes cannot give one."""
     fh.seek(0)
@@ -50,7 +59,7 @@ def same_as_file(chunks, fh):
     return fh.read(1) == b""
 
 
-def _address(buf):
+def _address(buf: Buffer) -> int | None:
     """Where a writable buffer's memory starts (None for a read-only one, or a Python without ctypes)."""
     try:
         import ctypes
@@ -60,7 +69,7 @@ def _address(buf):
         return None
 
 
-def _written(start, length):
+def _written(start: int, length: int) -> list[tuple[int, int]] | None:
     """[(first, end)) byte ranges, relative to start, of the pages written since they were mapped; None when
     pagemap cannot be read."""
     page = mmap.PAGESIZE
@@ -82,7 +91,7 @@ def _written(start, length):
     finally:
         os.close(fd)
     flags = bytes(entries[7::8]).translate(_WRITTEN)
-    ranges = []
+    ranges: list[tuple[int, int]] = []
     i = flags.find(1)
     while i != -1:
         j = flags.find(0, i)
@@ -92,7 +101,7 @@ def _written(start, length):
     return ranges
 
 
-def _equal(buf, fd, offset, first, end):
+def _equal(buf: Buffer, fd: int, offset: int, first: int, end: int) -> bool:
     """buf[first:end] equals the file's bytes at offset + first (compared a few MiB at a time)."""
     view = memoryview(buf).cast("B")
     for at in range(first, end, _COMPARE):

@@ -7,7 +7,13 @@ Each file's MAC covers its name and its content; signatures.json lists them and 
 list too, so files swapped or removed together with their entries are refused as well as changed ones.
 Stdlib only: shipped with the runner, imported by the host; every job imports it, so hashing loads only for
 a job that is signed (json too)."""
+from __future__ import annotations
+
 import os
+
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    import hmac
 
 KEY_ENV = "CONTAINERJOB_SIGNING_SECRET"  # a secret-looking name: redacted wherever environments are shown
 SIGNATURES = "signatures.json"
@@ -19,22 +25,22 @@ _MANIFEST = b"containerjob manifest\0"
 class Signer:
     """MACs taken while the runner writes (no second pass over large values), saved at the end."""
 
-    def __init__(self, key, output):
+    def __init__(self, key: bytes, output: str) -> None:
         self.key = key
         self.output = os.path.abspath(output)
-        self.macs = {}
+        self.macs: dict[str, str] = {}
 
-    def _name(self, path):
+    def _name(self, path: str) -> str:
         return os.path.relpath(os.path.abspath(path), self.output)
 
-    def new(self, path):
+    def new(self, path: str) -> hmac.HMAC:
         """The MAC to feed `path`'s bytes to as they are written."""
         return file_mac(self.key, self._name(path))
 
-    def add(self, path, mac):
+    def add(self, path: str, mac: hmac.HMAC) -> None:
         self.macs[self._name(path)] = mac.hexdigest()
 
-    def save(self):
+    def save(self) -> None:
         signed = {name: m for name, m in self.macs.items() if not name.startswith("..")}
         tmp = os.path.join(self.output, SIGNATURES + ".tmp")
         import json
@@ -44,7 +50,7 @@ class Signer:
         os.replace(tmp, os.path.join(self.output, SIGNATURES))
 
 
-def file_mac(key, name):
+def file_mac(key: bytes, name: str) -> hmac.HMAC:
     """A file's MAC, its name already in: update() it with the file's bytes."""
     import hashlib
     import hmac
@@ -52,7 +58,7 @@ def file_mac(key, name):
     return hmac.new(key, _FILE + name.encode("utf-8", "surrogateescape") + b"\0", hashlib.sha256)
 
 
-def manifest_mac(key, signed):
+def manifest_mac(key: bytes, signed: dict[str, str]) -> str:
     """The MAC over every (name, MAC) pair, in name order: what makes the list itself the runner's."""
     import hashlib
     import hmac
@@ -62,7 +68,7 @@ def manifest_mac(key, signed):
     return hmac.new(key, _MANIFEST + text.encode(), hashlib.sha256).hexdigest()
 
 
-def result_files(output):
+def result_files(output: str) -> list[str]:
     """The names of what in an output folder the kernel reads (the signed set), relative to it."""
     names = [n for n in RESULT_FILES if os.path.lexists(os.path.join(output, n))]
     values = os.path.join(output, "values")

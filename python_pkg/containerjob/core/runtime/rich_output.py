@@ -9,12 +9,22 @@ Stdlib only: shipped with the runner. IPython and matplotlib are patched only wh
 so a job that uses neither pays nothing; hashing and base64 load only when a display is signed or carries an
 image (every job imports this module: its imports are part of every job's start).
 """
+from __future__ import annotations
+
 import _thread
 import builtins
 import io
 import itertools
 import os
 import sys
+
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    import types
+    from typing import Any, Callable, Collection, TextIO
+
+    Mimes = Collection[str]  # display()'s include and exclude
+
 
 MARKER = "\x1b]containerjob-display;"
 END = "\x07"
@@ -33,10 +43,10 @@ _REPR_METHODS = (
 _BINARY = ("image/png", "image/jpeg")
 _ids = itertools.count(1)
 _lock = _thread.allocate_lock()  # threading's Lock, without importing threading
-_key = None  # the display key (display_key()) when the job's results are signed
+_key: bytes | None = None  # the display key (display_key()) when the job's results are signed
 
 
-def display_key(job_key):
+def display_key(job_key: bytes) -> bytes:
     """Displays are signed with a key derived from the job's, so a display's MAC signs nothing else."""
     import hashlib
     import hmac
@@ -44,14 +54,14 @@ def display_key(job_key):
     return hmac.new(job_key, b"containerjob display", hashlib.sha256).digest()
 
 
-def install(job_key=None):
+def install(job_key: bytes | None = None) -> None:
     """For cells: `display` as a builtin, and IPython's display and matplotlib's backend routed here once the
     cell imports them."""
     import after_import  # next to the runner, on a job's sys.path (the host imports this module too)
 
     global _key
     _key = display_key(job_key) if job_key else None
-    builtins.display = display
+    setattr(builtins, "display", display)
     after_import.install({
         "IPython.core.display_functions": _patch_ipython,  # IPython >= 7.23
         "IPython.core.display": _patch_ipython,  # older IPython defines display() here
@@ -59,8 +69,9 @@ def install(job_key=None):
     }, lambda text: _note(text + "; its output does not reach the cell"))
 
 
-def display(*objs, include=None, exclude=None, metadata=None, transient=None, display_id=None, raw=False,
-            clear=False, **kwargs):
+def display(*objs: object, include: Mimes | None = None, exclude: Mimes | None = None,
+            metadata: dict[str, Any] | None = None, transient: object = None, display_id: object = None,
+            raw: bool = False, clear: bool = False, **kwargs: object) -> _Handle | None:
     """IPython's display(): needs no IPython in the image, and replaces IPython's, which needs a shell."""
     for obj in objs:
         if raw:
@@ -75,15 +86,17 @@ def display(*objs, include=None, exclude=None, metadata=None, transient=None, di
 class _Handle:
     """What display(..., display_id=...) returns: an update is a new output (a log has no places to update)."""
 
-    def display(self, obj, **kwargs):
+    def display(self, obj: object, **kwargs: Any) -> None:
         display(obj, **kwargs)
 
     update = display
 
 
-def mime_bundle(obj, include=None, exclude=None):
+def mime_bundle(obj: object, include: Mimes | None = None,
+                exclude: Mimes | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(data, metadata) as IPython formats obj: _repr_mimebundle_ first, then each _repr_*_, then repr()."""
-    data, metadata = {}, {}
+    data: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
     if _is_figure(obj):
         png = _figure_png(obj)
         if png:
@@ -110,7 +123,7 @@ def mime_bundle(obj, include=None, exclude=None):
     return chosen, metadata
 
 
-def _repr_method(obj, name):
+def _repr_method(obj: object, name: str) -> Callable[..., Any] | None:
     """As IPython: looked up on instances only (a class's _repr_html_ is not a representation of the class)."""
     if isinstance(obj, type):
         return None
@@ -121,7 +134,7 @@ def _repr_method(obj, name):
     return method if callable(method) else None
 
 
-def _call(method, *args, **kwargs):
+def _call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return method(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one failing representation does not lose the others
@@ -129,29 +142,29 @@ def _call(method, *args, **kwargs):
         return None
 
 
-def _repr(obj):
+def _repr(obj: object) -> str:
     try:
         return repr(obj)
     except Exception as exc:  # noqa: BLE001
         return "<unrepresentable %s: %s>" % (type(obj).__name__, exc)
 
 
-def publish(data, metadata=None):
+def publish(data: object, metadata: dict[str, Any] | None = None) -> None:
     """One display, as marker lines on stdout after everything printed before it."""
     import json  # json and re load with the first display, not with every job
     import re
 
-    if not isinstance(data, dict):  # display(x, raw=True) with something not a bundle
-        data = {"text/plain": _repr(data)}
+    # display(x, raw=True) with something not a bundle
+    bundle: dict[Any, Any] = data if isinstance(data, dict) else {"text/plain": _repr(data)}
     try:
-        text = json.dumps({"data": data, "metadata": metadata or {}}, ensure_ascii=True, separators=(",", ":"))
+        text = json.dumps({"data": bundle, "metadata": metadata or {}}, ensure_ascii=True, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
-        text = _dropped(data, "it cannot be written as JSON (%s)" % exc)
+        text = _dropped(bundle, "it cannot be written as JSON (%s)" % exc)
     if len(text) > MAX_BUNDLE:
-        text = _dropped(data, "it is %s, over the %s one display may carry; save large outputs to a file instead"
+        text = _dropped(bundle, "it is %s, over the %s one display may carry; save large outputs to a file instead"
                         % (_size(len(text)), _size(MAX_BUNDLE)))
-    mimes = ",".join(re.sub(r"[^\w.+/-]", "", str(m)) for m in sorted(data, key=str))
-    mac = _mac(text) if _key else ""
+    mimes = ",".join(re.sub(r"[^\w.+/-]", "", str(m)) for m in sorted(bundle, key=str))
+    mac = _mac(_key, text) if _key else ""
     count = max(1, -(-len(text) // PART_CHARS))
     with _lock:
         ident = "%x-%d" % (os.getpid(), next(_ids))
@@ -159,18 +172,19 @@ def publish(data, metadata=None):
                  for i in range(count)]
         for stream in (sys.stdout, sys.stderr):
             _flush(stream)
-        sys.__stdout__.write("".join(lines))
-        sys.__stdout__.flush()
+        out: TextIO = sys.__stdout__  # type: ignore[assignment]  # None only where Python runs with no stdout
+        out.write("".join(lines))
+        out.flush()
 
 
-def _mac(text):
+def _mac(key: bytes, text: str) -> str:
     import hashlib
     import hmac
 
-    return hmac.new(_key, text.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.new(key, text.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def _dropped(data, why):
+def _dropped(data: dict[Any, Any], why: str) -> str:
     """The note an undeliverable bundle becomes, with its text/plain when that is short enough to keep."""
     import json
 
@@ -181,18 +195,18 @@ def _dropped(data, why):
     return json.dumps({"data": {"text/plain": note}, "metadata": {}}, ensure_ascii=True, separators=(",", ":"))
 
 
-def _size(chars):
+def _size(chars: int) -> str:
     return "%.1f MiB" % (chars / 1048576.0) if chars >= 1048576 else "%d KiB" % max(1, chars // 1024)
 
 
-def _flush(stream):
+def _flush(stream: TextIO) -> None:
     try:
         stream.flush()
     except Exception:  # noqa: BLE001 - a closed or odd stream the cell put there
         pass
 
 
-def _note(text):
+def _note(text: str) -> None:
     sys.stderr.write("containerjob: %s\n" % text)
     _flush(sys.stderr)
 
@@ -200,12 +214,12 @@ def _note(text):
 # -- matplotlib --------------------------------------------------------------------------------------------
 
 
-def _is_figure(obj):
+def _is_figure(obj: object) -> bool:
     figure = sys.modules.get("matplotlib.figure")
     return figure is not None and isinstance(obj, figure.Figure)
 
 
-def _figure_png(fig):
+def _figure_png(fig: Any) -> str | None:  # a matplotlib Figure
     """As IPython's inline backend: tight bounding box; an empty figure is no image."""
     if not fig.axes and not getattr(fig, "lines", None):
         return None
@@ -218,13 +232,13 @@ def _figure_png(fig):
     return _base64(buf.getvalue())
 
 
-def _base64(data):
+def _base64(data: bytes) -> str:
     import base64
 
     return base64.b64encode(data).decode("ascii")
 
 
-def show_figures():
+def show_figures() -> None:
     """plt.show(): every open pyplot figure to the cell as image/png, then closed."""
     helpers = sys.modules.get("matplotlib._pylab_helpers")
     if helpers is None:
@@ -236,7 +250,7 @@ def show_figures():
         sys.modules["matplotlib.pyplot"].close("all")
 
 
-def flush_figures():
+def flush_figures() -> None:
     """At the end of a cell, figures left open are shown as the inline backend shows them; only when the
     cell drew with this backend (never imports matplotlib itself)."""
     if "containerjob_mpl" not in sys.modules:
@@ -247,7 +261,7 @@ def flush_figures():
         _note("could not show the open figures: %s: %s" % (type(exc).__name__, exc))
 
 
-def _use_backend(matplotlib):
+def _use_backend(matplotlib: types.ModuleType) -> None:
     """The cell's backend, as Jupyter's inline one would be; MPLBACKEND given to the job still wins."""
     if not os.environ.get("MPLBACKEND"):
         matplotlib.use(MPL_BACKEND)
@@ -256,13 +270,14 @@ def _use_backend(matplotlib):
 # -- IPython ------------------------------------------------------------------------------------------------
 
 
-def _patch_ipython(module):
+def _patch_ipython(module: types.ModuleType) -> None:
     """IPython's display() prints a repr when no shell runs (none does in a job): route it here."""
     if hasattr(module, "display"):
-        module.display = display
+        setattr(module, "display", display)
     if hasattr(module, "publish_display_data"):
-        module.publish_display_data = _publish_display_data
+        setattr(module, "publish_display_data", _publish_display_data)
 
 
-def _publish_display_data(data, metadata=None, source=None, **kwargs):
+def _publish_display_data(data: object, metadata: dict[str, Any] | None = None, source: object = None,
+                          **kwargs: object) -> None:
     publish(data, metadata)

@@ -12,12 +12,23 @@ Nothing here imports re (json, pickle, signal, linecache and string do: ~15 ms t
 pickles go through the C modules themselves, signals through _signal, and the source reaches linecache
 only if something imports it (a traceback, a warning).
 """
+from __future__ import annotations
+
 import _ast
 import _signal
 import os
 import sys
 import time
 import types
+
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    import traceback
+    from typing import Any, NoReturn
+
+    from .result_signing import Signer
+    from .values_out import Mapped
+
 
 RUNTIME = os.path.dirname(os.path.abspath(__file__))
 if RUNTIME not in sys.path:  # python -I leaves the script's directory out
@@ -30,7 +41,7 @@ import rich_output  # noqa: E402 - cheap until a cell displays something
 import shell_lines  # noqa: E402 - subprocess only once a `!cmd` runs
 import values_out  # noqa: E402
 
-SIGNER = None  # a result_signing.Signer when the host gave this job a signing key
+SIGNER: Signer | None = None  # a result_signing.Signer when the host gave this job a signing key
 
 
 class _Stopped(BaseException):
@@ -41,11 +52,11 @@ class _TimedOut(BaseException):
     """Raised by SIGALRM when the job's --timeout is reached, even with nobody watching."""
 
 
-def _on_sigterm(signum, frame):
+def _on_sigterm(signum: int, frame: types.FrameType | None) -> NoReturn:
     raise _Stopped()
 
 
-def _on_alarm(signum, frame):
+def _on_alarm(signum: int, frame: types.FrameType | None) -> NoReturn:
     raise _TimedOut()
 
 
@@ -53,9 +64,9 @@ EXIT_TIMEOUT = 124
 MAX_MESSAGE = 64 * 1024  # characters of an exception's message error.json carries
 
 
-def _load_inputs(manifest, payload, namespace):
+def _load_inputs(manifest: dict[str, Any], payload: str, namespace: dict[str, Any]) -> Mapped:
     """Returns, per pickled input, the mappings of its buffers (what tells later whether the cell wrote them)."""
-    mapped = {}
+    mapped: Mapped = {}
     for name, entry in manifest["inputs"].items():
         if "module" in entry:
             import importlib
@@ -73,38 +84,41 @@ def _load_inputs(manifest, payload, namespace):
     return mapped
 
 
-def _run_source(manifest, source, namespace):
+def _run_source(manifest: dict[str, Any], source: str, namespace: dict[str, Any]) -> object:
     """Exec the source; return the trailing expression's value (cells only) or a sentinel."""
     filename = manifest["filename"]
     _keep_for_tracebacks(filename, source)
-    tree = compile(source, filename, "exec", _ast.PyCF_ONLY_AST)  # what ast.parse does
+    # what ast.parse does; typeshed types the result as any node, "exec" mode's is always a Module
+    tree: _ast.Module = compile(source, filename, "exec", _ast.PyCF_ONLY_AST)  # type: ignore[assignment]
     last = None
-    if manifest.get("last_expr") and tree.body and isinstance(tree.body[-1], _ast.Expr):
-        last = _ast.Expression(tree.body.pop().value)
+    tail = tree.body[-1] if tree.body else None
+    if manifest.get("last_expr") and isinstance(tail, _ast.Expr):
+        tree.body.pop()
+        last = _ast.Expression(tail.value)
     exec(compile(tree, filename, "exec"), namespace)
     if last is not None:
         return eval(compile(last, filename, "eval"), namespace)
     return values_out.NOTHING
 
 
-def _keep_for_tracebacks(filename, source):
+def _keep_for_tracebacks(filename: str, source: str) -> None:
     """linecache's entry for the source (a cell's file exists nowhere), made when linecache is imported."""
     entry = (len(source), None, source.splitlines(True), filename)
 
-    def keep(linecache):
+    def keep(linecache: types.ModuleType) -> None:
         linecache.cache[filename] = entry
 
     after_import.install({"linecache": keep}, rich_output._note)
 
 
-def _user_frames(exc):
+def _user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
     """The traceback without the runtime's own frames (the runner's, a `!cmd` line's shell function)."""
     import traceback
 
     return [f for f in traceback.extract_tb(exc.__traceback__) if os.path.dirname(f.filename) != RUNTIME]
 
 
-def _print_error(exc):
+def _print_error(exc: BaseException) -> None:
     import traceback
 
     lines = ["Traceback (most recent call last):\n"]
@@ -114,7 +128,7 @@ def _print_error(exc):
     sys.stderr.flush()
 
 
-def _error_record(exc, filename):
+def _error_record(exc: BaseException, filename: str) -> dict[str, Any]:
     frames = [
         {"filename": f.filename, "lineno": f.lineno, "name": f.name, "line": f.line}
         for f in _user_frames(exc)
@@ -132,16 +146,17 @@ def _error_record(exc, filename):
     }
 
 
-def _is_chief():
+def _is_chief() -> bool:
     """Only the chief (worker pool 0, or a job without CLUSTER_SPEC) writes results and errors."""
     try:
-        task = json_c.loads(os.environ.get("CLUSTER_SPEC") or "{}").get("task", {})
+        task: dict[str, Any] = json_c.loads(os.environ.get("CLUSTER_SPEC") or "{}").get("task", {})
     except ValueError:
         return True
-    return task.get("type", "workerpool0") == "workerpool0"
+    pool: str = task.get("type", "workerpool0")
+    return pool == "workerpool0"
 
 
-def main():
+def main() -> int:
     global SIGNER
     key = os.environ.pop(result_signing.KEY_ENV, "")  # not for the user's code or its subprocesses
     if not _is_chief():
@@ -161,7 +176,7 @@ def main():
             SIGNER.save()
 
 
-def _keep_gs_folder(output):
+def _keep_gs_folder(output: str) -> None:
     """open("gs://b/x", "w") after makedirs writes ./gs:/b/x, which vanishes with the container (on Vertex
     too): move it to output/unsaved/<its path>, where the host reports it."""
     found = os.path.join(os.getcwd(), "gs:")
@@ -172,7 +187,7 @@ def _keep_gs_folder(output):
         shutil.copytree(found, target, dirs_exist_ok=True, symlinks=True, copy_function=_plain_copy)
 
 
-def _plain_copy(src, dst):
+def _plain_copy(src: str, dst: str) -> None:
     """Read and write: sendfile, which shutil would use, fails (EIO) on FUSE mounts such as /gcs."""
     import shutil
 
@@ -180,7 +195,7 @@ def _plain_copy(src, dst):
         shutil.copyfileobj(fin, fout, 1 << 20)
 
 
-def _main(key):
+def _main(key: bytes | None) -> int:
     _signal.signal(_signal.SIGTERM, _on_sigterm)
     _signal.signal(_signal.SIGALRM, _on_alarm)
     _signal.setitimer(_signal.ITIMER_REAL, float(os.environ.get("CONTAINERJOB_TIMEOUT_S") or 0))  # 90.7 s too
@@ -202,12 +217,13 @@ def _main(key):
         if manifest.get("workdir"):
             sys.argv[0] = _enter_workdir(manifest, payload, namespace)
     exit_code = 0
-    mapped = {}
+    mapped: Mapped = {}
     try:
         if manifest["kind"] == "notebook":
             import notebook_runner  # next to this file, which is sys.path[0]
 
-            return notebook_runner.run(manifest, payload, output)
+            code: int = notebook_runner.run(manifest, payload, output)
+            return code
         _check_python(manifest)
         if manifest["kind"] == "cell":  # a script stays plain Python: no display(), no `!cmd`
             rich_output.install(key)  # every replica signs its displays, not only the chief
@@ -243,7 +259,7 @@ def _main(key):
     return 0
 
 
-def _enter_workdir(manifest, payload, namespace):
+def _enter_workdir(manifest: dict[str, Any], payload: str, namespace: dict[str, Any]) -> str:
     """Copy the script's folder somewhere writable (the payload is read-only), run there, import from there,
     and give the script its own __file__, as `python3 train.py` in that folder would; returns the path."""
     import shutil
@@ -257,7 +273,7 @@ def _enter_workdir(manifest, payload, namespace):
     return path
 
 
-def _check_python(manifest):
+def _check_python(manifest: dict[str, Any]) -> None:
     here = "%d.%d" % sys.version_info[:2]
     if manifest.get("code_by_value") and manifest.get("python") != here:
         raise RuntimeError(
@@ -267,7 +283,7 @@ def _check_python(manifest):
         )
 
 
-def _write_error(output, exc, filename):
+def _write_error(output: str, exc: BaseException, filename: str) -> None:
     record = _error_record(exc, filename)
     try:
         values_out.atomic_write(os.path.join(output, "error.pkl"), values_out.dump(exc), SIGNER)

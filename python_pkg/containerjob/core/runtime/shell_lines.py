@@ -4,8 +4,20 @@ expanded from the caller's variables, a failing command no error but `_exit_code
 
 Stdlib only: shipped with the runner.
 """
+from __future__ import annotations
+
 import builtins
 import sys
+
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    import string
+    import types
+    from typing import Any, Callable, Iterator, Optional, TypeVar
+
+    Started = TypeVar("Started")  # what the command's start gives back: an exit code, a finished process
+    Field = tuple[str, Optional[str], Optional[str], Optional[str]]  # string.Formatter.parse's (literal, field, spec, conversion)
+
 
 SHELL = "/bin/sh"
 SYSTEM_CALL = "__cj_shell__"  # what `!cmd` becomes
@@ -14,18 +26,18 @@ GETOUTPUT_CALL = "__cj_getoutput__"  # what `x = !cmd` becomes
 _DOLLAR = r"(.*?)\$(\$?[\w.]+)(?=([^']*'[^']*')*[^']*$)"
 
 
-def used_in(source):
+def used_in(source: str) -> bool:
     """Whether the kernel rewrote `!cmd` lines of this source into calls of ours (the runner installs them,
     and imports subprocess, only then)."""
     return SYSTEM_CALL in source or GETOUTPUT_CALL in source
 
 
-def install():
+def install() -> None:
     setattr(builtins, SYSTEM_CALL, system)
     setattr(builtins, GETOUTPUT_CALL, getoutput)
 
 
-def system(cmd):
+def system(cmd: str) -> None:
     """`!cmd`: its output goes to the job's log as it comes; sets _exit_code, raises nothing for a failure."""
     import subprocess
 
@@ -35,7 +47,7 @@ def system(cmd):
     frame.f_globals["_exit_code"] = _run(frame, cmd, subprocess.call)
 
 
-def getoutput(cmd):
+def getoutput(cmd: str) -> list[str]:
     """`x = !cmd`: its output (stderr included) as a list of lines; a plain list, which the kernel can
     unpickle, where IPython gives an SList."""
     import subprocess
@@ -45,7 +57,7 @@ def getoutput(cmd):
     return done.stdout.decode("utf-8", errors="replace").splitlines()
 
 
-def _run(frame, cmd, start):
+def _run(frame: types.FrameType, cmd: str, start: Callable[[list[str]], Started]) -> Started:
     try:
         return start([SHELL, "-c", expand(cmd, frame)])
     except FileNotFoundError:
@@ -55,7 +67,7 @@ def _run(frame, cmd, start):
         ) from None
 
 
-def expand(cmd, frame):
+def expand(cmd: str, frame: types.FrameType) -> str:
     """{expression} and $name from the caller's variables, as IPython does; when one cannot be expanded
     (a shell variable such as $HOME, awk's {print $1}) the command goes to the shell as written."""
     namespace = dict(frame.f_globals)
@@ -66,7 +78,7 @@ def expand(cmd, frame):
         return cmd
 
 
-def _expanded(cmd, namespace):
+def _expanded(cmd: str, namespace: dict[str, Any]) -> Iterator[str]:
     import string  # with re, only once a `!cmd` runs: every job imports this module
 
     formatter = string.Formatter()
@@ -77,7 +89,7 @@ def _expanded(cmd, namespace):
             yield format(formatter.convert_field(eval(expression, namespace), conversion), "")
 
 
-def _fields(formatter, cmd):
+def _fields(formatter: string.Formatter, cmd: str) -> Iterator[Field]:
     """string.Formatter's fields, with each $name found in the literal text as a field of its own."""
     import re
 

@@ -6,12 +6,39 @@ written piece by piece and handed to the disk as written (the engine flushes its
 at the container's exit). An input the cell did not rebind goes back only when its bytes differ from the
 payload's, told without a pass over an array the cell only read.
 """
+from __future__ import annotations
+
 import os
 import types
 
 import json_c
 import pickle_frames
 import writeback
+
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    import mmap
+    from typing import Any, TypedDict, Union
+
+    from .pickle_frames import Frames
+    from .result_signing import Signer
+
+    Summary = dict[str, Any]  # {"type": ..., "size": ...}, plus "value" for a plain scalar sent inline
+    Mapped = dict[str, list[Union[mmap.mmap, None]]]  # per input, its buffers' mappings (pickle_frames.load)
+
+    class Result(TypedDict, total=False):
+        """result.json's summary of what the cell sends back."""
+
+        outputs: dict[str, Summary]
+        skipped: dict[str, str]
+        modules: dict[str, str]
+        updated: list[str]
+        unchanged: list[str]
+        last: dict[str, Any]
+        python: str  # the runner adds these three
+        seconds: float
+        exit_code: int
+
 
 MAX_REPR = 2000
 MAX_INLINE = 4096  # characters of JSON a plain scalar may take in result.json (instead of a pickle of its own)
@@ -21,37 +48,39 @@ _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range)
 NOTHING = object()  # what a source without a trailing expression evaluates to
 
 
-def atomic_write(path, data, signer=None):
+def atomic_write(path: str, data: bytes | Frames, signer: Signer | None = None) -> None:
     """data: bytes, or a value's pickle_frames.Frames; signed as written when the job has a key (signer)."""
     tmp = path + ".tmp"
-    chunks = [data] if isinstance(data, bytes) else data.chunks()
+    chunks: list[bytes | memoryview] = [data] if isinstance(data, bytes) else data.chunks()
     mac = signer.new(path) if signer else None
     with open(tmp, "wb") as fh:
         writeback.write(fh, chunks, mac.update if mac else None)  # on disk before the container's exit flush
     os.replace(tmp, path)
-    if mac:
+    if signer and mac:
         signer.add(path, mac)
 
 
-def dump(value):
+def dump(value: object) -> Frames:
     """Plain pickle when the value needs no code by value, cloudpickle otherwise (large buffers out of band)."""
     try:
-        frames = pickle_frames.dumps(value)
+        frames: Frames = pickle_frames.dumps(value)
         if b"__main__" not in frames.inband:
             return frames
     except Exception:  # noqa: BLE001 - plain pickle refused it: cloudpickle below tries by value
         pass
     import cloudpickle
 
-    return pickle_frames.dumps(value, cloudpickle.dumps)
+    by_value: Frames = pickle_frames.dumps(value, cloudpickle.dumps)
+    return by_value
 
 
-def save_outputs(manifest, payload, mapped, namespace, output, last_value, signer=None):
+def save_outputs(manifest: dict[str, Any], payload: str, mapped: Mapped, namespace: dict[str, Any], output: str,
+                 last_value: object, signer: Signer | None = None) -> Result:
     """Write every output, changed input and the trailing value; returns result.json's summary of them.
     mapped: per input, the mappings of its buffers from the payload (pickle_frames.load)."""
     values_dir = os.path.join(output, "values")
     os.makedirs(values_dir, exist_ok=True)
-    result = {"outputs": {}, "skipped": {}, "modules": {}, "updated": [], "unchanged": []}
+    result: Result = {"outputs": {}, "skipped": {}, "modules": {}, "updated": [], "unchanged": []}
     for name in manifest["outputs"]:
         if name not in namespace:
             result["skipped"][name] = "not defined after the run"
@@ -77,7 +106,7 @@ def save_outputs(manifest, payload, mapped, namespace, output, last_value, signe
             result["updated"].append(name)
     _save_updated(manifest, payload, mapped, namespace, values_dir, result, signer)
     if last_value is not NOTHING and last_value is not None:
-        entry = {"repr": _safe_repr(last_value)}
+        entry: dict[str, Any] = {"repr": _safe_repr(last_value)}
         inline = _inline(last_value)
         if inline is not None:
             entry.update(inline)
@@ -92,7 +121,8 @@ def save_outputs(manifest, payload, mapped, namespace, output, last_value, signe
     return result
 
 
-def _save_updated(manifest, payload, mapped, namespace, values_dir, result, signer):
+def _save_updated(manifest: dict[str, Any], payload: str, mapped: Mapped, namespace: dict[str, Any],
+                  values_dir: str, result: Result, signer: Signer | None) -> None:
     """Inputs the cell did not rebind but may have changed in place (rows.append(3), cfg["k"] += 1,
     df["c"] = ...): re-pickled the way the kernel pickled them and sent back only when the bytes differ from
     the payload's: told by the pages the cell wrote where the input's buffers are still the payload's
@@ -119,16 +149,16 @@ def _save_updated(manifest, payload, mapped, namespace, values_dir, result, sign
         result["updated"].append(name)
 
 
-def _as_sent(frames, path, mapped):
+def _as_sent(frames: Frames, path: str, mapped: list[mmap.mmap | None]) -> bool:
     """Whether an input pickled again is the bytes the kernel sent (path: its file in the payload)."""
     import page_writes
 
     with open(path, "rb") as fh:
-        same = page_writes.same_bytes(frames, pickle_frames.layout(fh), fh.fileno(), mapped)
+        same: bool | None = page_writes.same_bytes(frames, pickle_frames.layout(fh), fh.fileno(), mapped)
         return page_writes.same_as_file(frames.chunks(), fh) if same is None else same
 
 
-def _inline(value):
+def _inline(value: object) -> Summary | None:
     """A plain scalar's summary carrying the value itself: no pickle here, no unpickling in the kernel."""
     if type(value) not in _PLAIN:
         return None
@@ -139,13 +169,13 @@ def _inline(value):
     return {"type": type(value).__name__, "size": size, "value": value} if size <= MAX_INLINE else None
 
 
-def _describe(value, frames):
+def _describe(value: object, frames: Frames) -> Summary:
     kind = type(value)
     name = kind.__name__ if kind.__module__ in ("builtins", "__main__") else kind.__module__ + "." + kind.__qualname__
     return {"type": name, "size": frames.size}
 
 
-def _safe_repr(value):
+def _safe_repr(value: object) -> str:
     try:
         text = repr(value)
     except Exception as exc:  # noqa: BLE001

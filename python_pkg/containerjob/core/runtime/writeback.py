@@ -8,17 +8,27 @@ Started piece by piece as the file is written, that writeback runs while the res
 written, and the engine's flush finds little left. Stdlib only, shipped with the runner; ctypes loads for a
 large file only, and where the call is missing nothing changes but when the pages reach the disk.
 """
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing is not imported in a job: it costs more than this module
+if TYPE_CHECKING:
+    import _queue
+    import threading
+    from typing import IO, Callable, Iterable, Literal, Union
+
+    SyncFileRange = Callable[[int, int, int, int], int]
 PIECE = 8 << 20  # written, then handed to the disk, a piece at a time
 FROM = 64 << 20  # a file smaller than this is left to the kernel's own writeback
 SYNC_FILE_RANGE_WRITE = 2  # start writing the range's dirty pages, wait for nothing
-_call = None  # sync_file_range, False where unavailable; resolved at first use
+_call: SyncFileRange | Literal[False] | None = None  # sync_file_range, False where unavailable; resolved at first use
 
 
-def write(fh, chunks, each=None):
+def write(fh: IO[bytes], chunks: Iterable[Union[bytes, bytearray, memoryview]],
+          each: Callable[[memoryview], object] | None = None) -> int:
     """Write byte-like chunks to the open binary file fh (at its start, as written from an empty file);
     each(piece), when given, sees every byte written (a MAC). Returns the number of bytes written."""
     written = started = 0
-    disk = None
+    disk: Disk | None = None
     try:
         for chunk in chunks:
             view = memoryview(chunk).cast("B")
@@ -44,39 +54,40 @@ class Disk:
     disk's queue is full, and the writer should not (ctypes releases the GIL for the call). `close()` before
     the file closes."""
 
-    def __init__(self, fd):
+    def __init__(self, fd: int) -> None:
         global _call
         if _call is None:
             _call = _resolve()
         self.fd = fd
-        self.thread = None
+        self.thread: threading.Thread | None = None
         if _call:
             import _queue
             import threading
 
-            self.ranges = _queue.SimpleQueue()
+            self._sync = _call
+            self.ranges: _queue.SimpleQueue[tuple[int, int] | None] = _queue.SimpleQueue()
             self.thread = threading.Thread(target=self._run, name="writeback", daemon=True)
             self.thread.start()
 
-    def start(self, offset, nbytes):
+    def start(self, offset: int, nbytes: int) -> None:
         if self.thread is not None:
             self.ranges.put((offset, nbytes))
 
-    def close(self):
+    def close(self) -> None:
         """Returns once every range was handed over (the file may close then)."""
         if self.thread is not None:
             self.ranges.put(None)
             self.thread.join()
 
-    def _run(self):
+    def _run(self) -> None:
         while True:
             item = self.ranges.get()
             if item is None:
                 return
-            _call(self.fd, item[0], item[1], SYNC_FILE_RANGE_WRITE)  # an error only means the pages go later
+            self._sync(self.fd, item[0], item[1], SYNC_FILE_RANGE_WRITE)  # an error only means the pages go later
 
 
-def _resolve():
+def _resolve() -> SyncFileRange | Literal[False]:
     try:
         import ctypes
 
