@@ -4,7 +4,7 @@ through google-cloud-storage.
 Thousands of small objects are dominated by per-request overhead. gcsfs's asynchronous client (aiohttp)
 costs ~1 ms of CPU a request, requests' ~3-6 ms, so listings and reads go through gcsfs's public
 `find`/`info`/`cat_ranges`/`cat_file`: objects under PART_BYTES in batches of CONCURRENCY requests, a
-bigger one as PART_BYTES ranges RANGES at a time, each written at its offset. Uploads and deletes carry
+bigger one as STREAMS stripes read side by side, each PART_BYTES at a time written at its offset. Uploads and deletes carry
 each object's own `ifGenerationMatch`, which gcsfs expresses only as "create" (generation 0): they go
 through google-cloud-storage on CONCURRENCY worker threads, each taking a client of its own from a shelf
 (a client's connection pool holds 10). A precondition failure (HTTP 412) is reported as a conflict.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import queue
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
@@ -38,7 +39,7 @@ RESUMABLE_CHUNK = 256 << 20  # bytes per resumable request, held in memory: one 
 CONCURRENCY = 32  # requests in flight
 PART_BYTES = 8 << 20  # one range, held in memory once it has arrived
 RANGED_BYTES = PART_BYTES  # objects this big are read in ranges; smaller ones whole, in batches
-RANGES = 8
+STREAMS = 4  # a big object's stripes read at once (Cloud Storage serves one connection ~100-200 MB/s)
 BATCH_BYTES = 64 << 20  # the most one batch of whole-object reads holds in memory (two are held at once)
 BATCH_OBJECTS = 32 * CONCURRENCY  # the most objects one batch reads: a batch's end waits for its slowest
 TRANSIENT = (408, 429, 500, 502, 503, 504)  # statuses google-cloud-storage retries
@@ -86,16 +87,32 @@ class Transfer:
         """A gcsfs call on a thread of its own, waited for until it ends or Cloud Storage has been silent
         for `timeout_s`: then a MountError says what was waited for (the call is abandoned: its result is
         never used, and its requests end by gcsfs's own retries)."""
-        pool = concurrent.futures.ThreadPoolExecutor(1, "containerjob-gcsfs")
-        future = pool.submit(call)
+        return self._run_all(what, [call], threading.Event())[0]
+
+    def _run_all(self, what: str, calls: list[Callable[[], R]], stop: threading.Event) -> list[R]:
+        """Each call on a thread of its own, all waited for; `stop` is set at the first failure (the others
+        should end early, and are waited for) or at a silence of `timeout_s`, raised as a MountError
+        without waiting (the calls stuck in a request must do nothing once it ends)."""
+        if not calls:
+            return []
+        pool = concurrent.futures.ThreadPoolExecutor(len(calls), "containerjob-gcsfs")
+        futures = [pool.submit(call) for call in calls]
         pool.shutdown(wait=False)
         self._heard = time.monotonic()
-        while True:
-            try:
-                return future.result(timeout=min(1.0, self.timeout_s))
-            except concurrent.futures.TimeoutError:
-                if time.monotonic() - self._heard > self.timeout_s:
-                    raise self._silence(what) from None
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = concurrent.futures.wait(pending, min(1.0, self.timeout_s),
+                                                        concurrent.futures.FIRST_EXCEPTION)
+                if any(future.exception() for future in done):
+                    stop.set()
+                if pending and time.monotonic() - self._heard > self.timeout_s:
+                    failed = next((f.exception() for f in futures if f.done() and f.exception()), None)
+                    raise failed or self._silence(what)
+        except BaseException:
+            stop.set()
+            raise
+        return [future.result() for future in futures]
 
     def _silence(self, what: str) -> MountError:
         return MountError(f"Cloud Storage did not answer for {self.timeout_s:g} s while {what}; check the "
@@ -225,36 +242,39 @@ class Transfer:
         return [(path, _arrived(data)) for (_, path, _, _), data in zip(items, got)]
 
     def _read_ranges(self, bucket: str, key: str, path: Path, size: int, generation: int, what: str) -> None:
-        """The object's PART_BYTES ranges, RANGES in flight at once through one gcsfs call (its event loop,
-        no thread between a range and its bytes), each group written at its offsets while the next one
-        downloads: at most two groups held. One stored gzip-encoded is served whole and decompressed
-        whatever range was asked: it is read again whole."""
+        """The object in STREAMS stripes read side by side, each PART_BYTES at a time (one gcsfs request,
+        the listed generation) written at its offset through a descriptor of the stripe's own: at most
+        STREAMS parts held, and no write once this returns (a stripe stops at `stop`). One stored
+        gzip-encoded is served whole and decompressed whatever range was asked: it is read again whole."""
         name = f"{bucket}/{key}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
         disk = writeback.Disk(fd) if size >= writeback.FROM else None
-        starts = list(range(0, size, PART_BYTES))
-        groups = [starts[i:i + RANGES] for i in range(0, len(starts), RANGES)]
+        stripe = max(1, -(-size // PART_BYTES // STREAMS)) * PART_BYTES
+        stop = threading.Event()
 
-        def fetch(group: list[int]) -> list[tuple[int, bytes]]:
-            ends = [min(start + PART_BYTES, size) for start in group]
-            got = self._run(what, lambda: self.fs.cat_ranges([name] * len(group), group, ends, batch_size=RANGES,
-                                                             generation=generation or None))
-            parts = [(start, _arrived(data)) for start, data in zip(group, got)]
-            if any(len(data) != end - start for (start, data), end in zip(parts, ends)):
-                raise _Transcoded()
-            return parts
-
-        def write(parts: list[tuple[int, bytes]]) -> None:
-            for start, data in parts:
-                _pwrite(fd, data, start)
-                if disk is not None:
-                    disk.start(start, len(data))
+        def read(start: int, own: int) -> None:
+            try:
+                for at in range(start, min(start + stripe, size), PART_BYTES):
+                    want = min(PART_BYTES, size - at)
+                    data = self.fs.cat_file(name, at, at + want, generation=generation or None)
+                    if len(data) != want:
+                        raise _Transcoded()
+                    if stop.is_set():
+                        return
+                    _pwrite(own, data, at)
+                    if disk is not None:
+                        disk.start(at, want)
+            finally:
+                os.close(own)
 
         try:
             os.ftruncate(fd, size)
-            _overlapped((lambda group=group: fetch(group), write) for group in groups)
+            self._run_all(what, [lambda start=start, own=os.dup(fd): read(start, own)
+                                 for start in range(0, size, stripe)], stop)
         except _Transcoded:
-            _pwrite(fd, self._run(what, lambda: self.fs.cat_file(name, generation=generation or None)), 0)
+            data = self._run(what, lambda: self.fs.cat_file(name, generation=generation or None))
+            os.ftruncate(fd, len(data))
+            _pwrite(fd, data, 0)
         finally:
             if disk is not None:
                 disk.close()
