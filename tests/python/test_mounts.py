@@ -96,7 +96,13 @@ def test_large_object_read_in_ranges_and_an_empty_one(ip, cj_home, gcs):
 def test_concurrent_change_is_a_conflict_not_an_overwrite(ip, cj_home, gcs):
     blob = gcs.bucket.blob("shared.txt")
     blob.upload_from_string(b"v1")
-    changer = threading.Timer(1.5, lambda: gcs.bucket.blob("shared.txt").upload_from_string(b"changed elsewhere"))
+    def change_once_staged() -> None:  # after the download, whatever the machine's load
+        deadline = time.monotonic() + 60
+        while not list(cj_home.glob(f"jobs/*/gcs/{gcs.name}/shared.txt")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gcs.bucket.blob("shared.txt").upload_from_string(b"changed elsewhere")
+
+    changer = threading.Thread(target=change_once_staged)
     changer.start()
     cell = (f"import time\npath = '/gcs/{gcs.name}/shared.txt'\nbefore = open(path).read()\ntime.sleep(4)\n"
             "open(path, 'w').write('written by the job')\n")
