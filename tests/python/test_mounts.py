@@ -305,3 +305,17 @@ def test_a_failed_range_of_a_download_writes_nothing_after_the_file_closes():
     events.append("returned")
     time.sleep(0.4)
     assert events == ["wrote first", "returned"]
+
+
+def test_a_striped_download_reads_the_listed_generation_only(gcs, tmp_path):
+    """A big object replaced after the listing is not read as the new one (gcsfs before 2026.7 ignored
+    cat_file's generation=): the download fails, saying to start again."""
+    from containerjob.core.errors import MountError
+    from containerjob.mounts.transfer import PART_BYTES, Transfer
+
+    gcs.bucket.blob("big.bin").upload_from_string(b"\1" * (PART_BYTES + 1))
+    transfer = Transfer(None)
+    listed = transfer.list(gcs.name, "big.bin")["big.bin"]
+    gcs.bucket.blob("big.bin").upload_from_string(b"\2" * (PART_BYTES + 1))
+    with pytest.raises(MountError, match="changed or was deleted while it was downloaded"):
+        transfer.download(gcs.name, [("big.bin", tmp_path / "big.bin", listed["size"], listed["generation"])])
