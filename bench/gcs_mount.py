@@ -9,17 +9,23 @@ stage, hash and upload a stage), like for like with gcsfs; a plain local-disk co
 Prints MB/s and ratios vs gcsfs, each row's spread (min-max over the repeats) and the load average
 before and after, since other work on the machine moves the emulator's speed more than any change
 here. Targets (issue 18): sync reads >= 1.0x, fuse writes >= 0.8x.
-Run: python bench/gcs_mount.py [--big-mb 256] [--small 1000] [--repeat 3]
+--stage-only skips the jobs (sync and fuse rows); --compare SRC adds a row "SRC stage" of another
+checkout's sync transfers (SRC is its python_pkg; e.g. main's, loaded under another package name) in the
+same run, so a change to mounts/ is measured against the code it replaces under the same load; the stages
+take turns going first (the one after another runs big reads ~1.5x slower), so use an even --repeat.
+Run: python bench/gcs_mount.py [--big-mb 256] [--small 1000] [--repeat 3] [--stage-only] [--compare SRC]
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -52,6 +58,8 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=256)
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--stage-only", action="store_true", help="no jobs: gcsfs and the sync stage only")
+    parser.add_argument("--compare", type=Path, help="another checkout's python_pkg: its sync stage too")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cj-gcs-bench-"))
     emulator, url = start_emulator(work / "gcs")
@@ -62,6 +70,16 @@ def main() -> None:
     finally:
         emulator.terminate()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def load_as(name: str, src: Path):
+    """containerjob from another checkout as package `name` (its relative imports stay inside it)."""
+    spec = importlib.util.spec_from_file_location(name, src / "containerjob" / "__init__.py",
+                                                  submodule_search_locations=[str(src / "containerjob")])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def run(args, work: Path, url: str) -> None:
@@ -87,6 +105,13 @@ def run(args, work: Path, url: str) -> None:
         "small": (args.small * 4096, "in/small", None),
     }
     service = JobService()
+    stages = {"sync stage": (BucketStage, Transfer)}
+    if args.compare:
+        load_as("containerjob_compare", args.compare.resolve())
+        from containerjob_compare.mounts.sync import BucketStage as OtherStage  # type: ignore[import-not-found]
+        from containerjob_compare.mounts.transfer import Transfer as OtherTransfer  # type: ignore[import-not-found]
+
+        stages[f"{args.compare.parent.name} stage"[-11:]] = (OtherStage, OtherTransfer)
 
     def job(code: str, mount: str) -> float:
         options = RunOptions(mounts=[mount], name="bench")
@@ -117,21 +142,24 @@ def run(args, work: Path, url: str) -> None:
             t = time.perf_counter()
             fs.put(str(local), f"{bucket}/gcsfs-{rep}-{name}", recursive=True)
             results.setdefault(("gcsfs", name, "write"), []).append(time.perf_counter() - t)
-            stage = work / f"stage-{rep}-{name}"  # sync mode's transfers alone, no job: like for like with gcsfs
-            t = time.perf_counter()
-            BucketStage(Transfer(None), bucket, stage, work / f"{stage.name}.json").download([prefix])
-            results.setdefault(("sync stage", name, "read"), []).append(time.perf_counter() - t)
-            stage.joinpath(prefix).rename(stage / f"sync-{rep}-{name}")  # the same files, new to the bucket
-            t = time.perf_counter()
-            BucketStage(Transfer(None), bucket, stage, work / f"{stage.name}-new.json").upload()
-            results.setdefault(("sync stage", name, "write"), []).append(time.perf_counter() - t)
+            order = list(stages.items())[::-1 if rep % 2 else 1]  # the second runs slower (the first's pages)
+            for label, (stage_class, transfer_class) in order:  # sync mode's transfers alone, no job
+                stage = work / f"stage-{rep}-{name}-{label.split()[0]}"
+                t = time.perf_counter()
+                stage_class(transfer_class(None), bucket, stage, work / f"{stage.name}.json").download([prefix])
+                results.setdefault((label, name, "read"), []).append(time.perf_counter() - t)
+                stage.joinpath(prefix).rename(stage / f"sync-{rep}-{name}-{label.split()[0]}")  # new to the bucket
+                t = time.perf_counter()
+                stage_class(transfer_class(None), bucket, stage, work / f"{stage.name}-new.json").upload()
+                results.setdefault((label, name, "write"), []).append(time.perf_counter() - t)
+                shutil.rmtree(stage, ignore_errors=True)
             t = time.perf_counter()
             shutil.copytree(src / ("big.bin" if name == "big" else "small"), work / f"copy-{rep}-{name}") \
                 if name == "small" else shutil.copy(src / "big.bin", work / f"copy-{rep}-{name}")
             copy_s = time.perf_counter() - t
             results.setdefault(("local disk", name, "read"), []).append(copy_s)
             results.setdefault(("local disk", name, "write"), []).append(copy_s)
-            for mode in ("sync", "fuse"):
+            for mode in () if args.stage_only else ("sync", "fuse"):
                 def empty() -> float:
                     return job("pass\n", f"gs://{bucket}/empty-{secrets.token_hex(2)}:{mode}")
 

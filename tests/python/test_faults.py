@@ -531,6 +531,31 @@ def test_a_silent_storage_fails_the_job_within_the_bound_and_sync_finishes_it(ip
     assert json.loads(capsys.readouterr().out)["status"] == "FAILED"  # the record keeps what happened
 
 
+def test_a_silent_storage_ends_a_striped_download_and_nothing_is_written_after(gcs, gcs_emulator, tmp_path):
+    """fake-gcs-server is stopped while a big object downloads in stripes: the download gives up after the
+    bound, naming what it waited for, and once the server answers again the stripes it left mid-request
+    write nothing into the file (it stays as the failure left it: zeros)."""
+    from containerjob.core.errors import MountError
+    from containerjob.mounts.transfer import PART_BYTES, STREAMS, Transfer
+
+    size = PART_BYTES * STREAMS * 2
+    gcs.bucket.blob("big.bin").upload_from_string(b"\x01" * size)
+    transfer = Transfer(None, timeout_s=2)
+    generation = transfer.list(gcs.name, "big.bin")["big.bin"]["generation"]
+    target = tmp_path / "big.bin"
+    os.kill(gcs_emulator["pid"], signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(MountError, match=r"did not answer for 2 s while downloading 1 objects from gs://"):
+            transfer.download(gcs.name, [("big.bin", target, size, generation)])
+        waited = time.monotonic() - started
+    finally:
+        os.kill(gcs_emulator["pid"], signal.SIGCONT)
+    assert waited < 10
+    time.sleep(3)  # the abandoned requests are answered now
+    assert target.stat().st_size == size and target.read_bytes().count(0) == size
+
+
 def test_a_silent_storage_ends_a_fuse_drain_within_the_bound(ip, cj_home, gcs, gcs_emulator, tmp_path, monkeypatch):
     """rclone's upload of a file written through a %gcsmount stalls (the emulator stopped): unmounting waits
     for CONTAINERJOB_NETWORK_TIMEOUT_S of no bytes moving, not for rclone's own minutes, then says so."""

@@ -76,12 +76,13 @@ def test_thousand_small_files_and_a_large_one(ip, cj_home, gcs):
 
 
 def test_large_object_read_in_ranges_and_an_empty_one(ip, cj_home, gcs):
-    """An object over RANGED_BYTES is downloaded as concurrent ranges written in place (sizes not a multiple of
-    the part count, so the last part is short): the job sees every byte where it belongs; an empty object
-    stays an empty file."""
+    """An object over RANGED_BYTES is downloaded as concurrent ranges written in place (a size not a multiple
+    of the part, so the last part is short; over writeback.FROM, so pieces are handed to the disk): the job
+    sees every byte where it belongs; an empty object stays an empty file."""
+    from containerjob.core.runtime.writeback import FROM
     from containerjob.mounts.transfer import RANGED_BYTES
 
-    data = b"".join(i.to_bytes(4, "big") for i in range((RANGED_BYTES + 4099) // 4)) + b"end"
+    data = b"".join(i.to_bytes(4, "big") for i in range((max(RANGED_BYTES, FROM) + 4099) // 4)) + b"end"
     gcs.bucket.blob("in/big.bin").upload_from_string(data)
     gcs.bucket.blob("in/empty").upload_from_string(b"")
     cell = (f"import hashlib, os\nbig = hashlib.md5(open('/gcs/{gcs.name}/in/big.bin', 'rb').read()).hexdigest()\n"
@@ -95,7 +96,13 @@ def test_large_object_read_in_ranges_and_an_empty_one(ip, cj_home, gcs):
 def test_concurrent_change_is_a_conflict_not_an_overwrite(ip, cj_home, gcs):
     blob = gcs.bucket.blob("shared.txt")
     blob.upload_from_string(b"v1")
-    changer = threading.Timer(1.5, lambda: gcs.bucket.blob("shared.txt").upload_from_string(b"changed elsewhere"))
+    def change_once_staged() -> None:  # after the download, whatever the machine's load
+        deadline = time.monotonic() + 60
+        while not list(cj_home.glob(f"jobs/*/gcs/{gcs.name}/shared.txt")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gcs.bucket.blob("shared.txt").upload_from_string(b"changed elsewhere")
+
+    changer = threading.Thread(target=change_once_staged)
     changer.start()
     cell = (f"import time\npath = '/gcs/{gcs.name}/shared.txt'\nbefore = open(path).read()\ntime.sleep(4)\n"
             "open(path, 'w').write('written by the job')\n")
@@ -278,33 +285,37 @@ def test_an_emulator_needs_no_other_variable(gcs, tmp_path):
     assert done.stdout.strip() == "['data/x.txt']" and time.monotonic() - started < 30
 
 
-def test_a_failed_part_of_a_download_ends_its_siblings_before_the_file_closes():
-    """A range that fails (an object deleted mid-download) must not leave the other ranges writing through a
-    file descriptor its download has closed (the number may already name another file)."""
-    import asyncio
+def test_a_failed_range_of_a_download_writes_nothing_after_the_file_closes():
+    """A download whose next ranges fail (an object deleted mid-download) must not leave a write of the
+    ranges before them running once it has returned: the caller closes the file descriptor then, and the
+    number may already name another file. The write under way is waited for; none starts after."""
+    from containerjob.mounts.transfer import _overlapped
 
-    from containerjob.mounts.transfer import _together
+    events: list[str] = []
 
-    seen: list[str] = []
+    def slow_write(data: str) -> None:
+        time.sleep(0.3)
+        events.append(f"wrote {data}")
 
-    async def fails() -> None:
-        await asyncio.sleep(0)
-        raise FileNotFoundError("gone")
-
-    async def still_writing() -> None:
-        try:
-            await asyncio.Event().wait()  # a range still streaming
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
-        seen.append("wrote after the close")
-
-    async def download() -> None:
-        try:
-            await _together([still_writing(), fails()])
-        finally:
-            seen.append("closed")
+    def failing_fetch() -> str:
+        raise FileNotFoundError("deleted")
 
     with pytest.raises(FileNotFoundError):
-        asyncio.run(download())
-    assert seen == ["cancelled", "closed"]
+        _overlapped([(lambda: "first", slow_write), (failing_fetch, slow_write), (lambda: "third", slow_write)])
+    events.append("returned")
+    time.sleep(0.4)
+    assert events == ["wrote first", "returned"]
+
+
+def test_a_striped_download_reads_the_listed_generation_only(gcs, tmp_path):
+    """A big object replaced after the listing is not read as the new one (gcsfs before 2026.7 ignored
+    cat_file's generation=): the download fails, saying to start again."""
+    from containerjob.core.errors import MountError
+    from containerjob.mounts.transfer import PART_BYTES, Transfer
+
+    gcs.bucket.blob("big.bin").upload_from_string(b"\1" * (PART_BYTES + 1))
+    transfer = Transfer(None)
+    listed = transfer.list(gcs.name, "big.bin")["big.bin"]
+    gcs.bucket.blob("big.bin").upload_from_string(b"\2" * (PART_BYTES + 1))
+    with pytest.raises(MountError, match="changed or was deleted while it was downloaded"):
+        transfer.download(gcs.name, [("big.bin", tmp_path / "big.bin", listed["size"], listed["generation"])])

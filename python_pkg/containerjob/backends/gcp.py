@@ -217,7 +217,6 @@ class GcpBackend(Backend):
         transfer = self.transfer(record.spec.project)
         remote = self.output_prefix(record)
         local = (Path(record.job_dir) / "output").resolve()
-        transfer.fs.invalidate_cache()  # listings cached while the job ran are stale now
         what = f"fetching the results from gs://{remote}/"
         with transfer_errors(what):
             names = transfer.find(remote, what)

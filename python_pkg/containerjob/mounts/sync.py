@@ -165,12 +165,14 @@ def _stamp(path: Path) -> dict[str, int]:
 
 @contextmanager
 def transfer_errors(what: str) -> Iterator[None]:
-    """gcsfs reports HTTP failures as OSErrors; name the bucket and keep the stage for a retry."""
+    """Name the bucket in one line for any Cloud Storage failure, and keep the stage for a retry."""
+    from google.api_core.exceptions import NotFound
+
     try:
         yield
     except MountError:
         raise
-    except FileNotFoundError as exc:
-        raise MountError(f"{what}: {exc} does not exist (or this identity cannot see it)") from None
-    except Exception as exc:  # noqa: BLE001 - gcsfs HttpError, google-api-core errors, OSError: one line each
+    except (FileNotFoundError, NotFound) as exc:
+        raise MountError(f"{what}: {exc} (it does not exist, or this identity cannot see it)") from None
+    except Exception as exc:  # noqa: BLE001 - google-api-core errors, requests' and OSErrors: one line each
         raise MountError(f"Cloud Storage refused {what}: {type(exc).__name__}: {exc}") from None
