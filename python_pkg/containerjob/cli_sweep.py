@@ -10,6 +10,7 @@ import os
 import sys
 from typing import Any
 
+from .backends import backend_traits
 from .core.custom_job_file import read_job_file
 from .core.errors import SpecError
 from .core.exit_status import exit_status
@@ -32,7 +33,7 @@ def sweep_for(service: JobService, options: RunOptions) -> Sweep:
     """The grid and how many jobs at once: local jobs with --gpus N default to one per N of this host's GPUs."""
     backend = options.backend or service.settings.default_backend
     default = DEFAULT_PARALLEL
-    if backend == "local" and options.gpus:
+    if options.gpus and backend_traits(backend).runs_locally:
         from .backends.gpu import host_gpu_ids
 
         default = local_parallel(options.gpus, len(host_gpu_ids()))
@@ -42,7 +43,7 @@ def sweep_for(service: JobService, options: RunOptions) -> Sweep:
 def gpus_for(sweep: Sweep, prepared: list[Prepared]) -> list[list[str]]:
     """This host's GPUs shared out among the sweep's local GPU jobs running at once (core/sweep_run.py)."""
     spec = prepared[0].spec if prepared else None
-    if spec is None or spec.backend != "local" or not spec.primary.accelerator_count:
+    if spec is None or not backend_traits(spec.backend).runs_locally or not spec.primary.accelerator_count:
         return []
     from .backends.gpu import host_gpu_ids
 

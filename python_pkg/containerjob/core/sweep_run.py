@@ -71,10 +71,11 @@ def prepare_all(sweep: Sweep, prepare: Callable[[dict[str, Any]], Prepared]) -> 
 
 
 def gpu_shares(sweep: Sweep, prepared: list[Prepared], host_ids: list[str]) -> list[list[str]]:
-    """Local GPU jobs side by side: `sweep.parallel` disjoint sets of this host's GPUs, one per running job
-    ([]: nothing to share out: not local, no GPUs asked for, or none here, which the job's start says)."""
+    """Jobs on this machine side by side (the caller asks the backend's traits): `sweep.parallel` disjoint sets of
+    this host's GPUs, one per running job ([]: nothing to share out: no GPUs asked for, or none here, which the
+    job's start says)."""
     spec = prepared[0].spec if prepared else None
-    if spec is None or spec.backend != "local" or not spec.primary.accelerator_count or not host_ids:
+    if spec is None or not spec.primary.accelerator_count or not host_ids:
         return []
     count = spec.primary.accelerator_count
     if count < 0 or len(spec.replicas()) > 1:
