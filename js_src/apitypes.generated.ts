@@ -542,6 +542,8 @@ export interface components {
              * @example --epochs 3 --name 'my run'
              */
             args_text: string | null;
+            /** @description Whether `%containerjob fetch` has anything to bring back (a cell job that ended with its results or its error written: core/results.restorable); the cell's "Restore output and variables" shows only then */
+            restorable: boolean;
         };
         /** @description The options of %%containerjob and `containerjob run`; unknown keys are a 400 */
         RunOptions: {

@@ -32,7 +32,13 @@ export interface ICellMetadata {
 export interface IJobAnnouncement {
   id: string;
   backend: string;
+  /** The status as the kernel last knew it (when it announced the job, when it saw it end). */
   status: JobStatus;
+  /**
+   * Which view carries the cell's status: `widgets`, the chip; `text`, the
+   * kernel's text lines (papermill, nbconvert), so the chip shows none.
+   */
+  view: 'widgets' | 'text';
 }
 
 /**
@@ -82,7 +88,8 @@ export function announcements(
       found.push({
         id: value.id,
         backend: String(value.backend ?? ''),
-        status: (value.status ?? 'QUEUED') as JobStatus
+        status: (value.status ?? 'QUEUED') as JobStatus,
+        view: value.view === 'text' ? 'text' : 'widgets'
       });
     }
   }

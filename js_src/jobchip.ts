@@ -8,7 +8,7 @@ import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 
 import { Widget } from '@lumino/widgets';
 
-import { IJob, isFinal } from './api';
+import { IJob, JobStatus, isFinal } from './api';
 
 import { announcements, JOB_MIME } from './cellmagic';
 
@@ -38,6 +38,11 @@ class JobChip extends Widget implements IRenderMime.IRenderer {
     _model.changed.connect(this._update, this);
   }
 
+  /**
+   * Called when the magic announces the job and again when the kernel saw it
+   * end: the status shown is always the job list's record (the sidebar's), so
+   * an end the kernel saw first makes the chip read the record at once.
+   */
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const [announced] = announcements([{ data: model.data }]);
     if (!announced) {
@@ -46,16 +51,19 @@ class JobChip extends Widget implements IRenderMime.IRenderer {
     }
     this._id = announced.id;
     this._announced = announced.status;
-    this._badge = statusBadge(announced.status);
+    // The kernel's text lines carry the status (papermill, nbconvert): no second one here.
+    this._badge =
+      announced.view === 'text' ? null : statusBadge(announced.status);
     this.node.replaceChildren(
-      this._badge,
-      this._duration,
+      ...(this._badge ? [this._badge, this._duration] : []),
       h('span', {
-        text: ` containerjob job ${announced.id} (${announced.backend}) `
+        class: 'jp-ContainerJob-chip-job',
+        text: `containerjob job ${announced.id} (${announced.backend})`
       }),
       h('a', {
         class: 'jp-ContainerJob-link',
         text: 'Show job',
+        title: `Open job ${announced.id}`,
         attrs: { href: '#', 'data-job-id': announced.id },
         on: {
           click: event => {
@@ -66,8 +74,10 @@ class JobChip extends Widget implements IRenderMime.IRenderer {
       }),
       this._restore
     );
-    if (!this._model.get(announced.id)) {
-      // A saved notebook: the list may not hold this job; read it once (a
+    const known = this._model.get(announced.id);
+    if (!known || (isFinal(announced.status) && !isFinal(known.status))) {
+      // A saved notebook (the list may not hold this job), or an end the
+      // kernel saw before the list's last poll: read the record once (a
       // deleted job keeps the announced status and offers nothing).
       this._actions
         .getJob(announced.id)
@@ -78,18 +88,20 @@ class JobChip extends Widget implements IRenderMime.IRenderer {
   }
 
   private _update(): void {
-    if (!this._badge || !this._id) {
+    if (!this._id) {
       return;
     }
-    const status = this._model.get(this._id)?.status ?? this._announced;
-    setStatus(this._badge, status);
-    showDuration(this._duration, this._model, this._id, text => ` ${text}`);
-    this._restore.hidden = !isFinal(status) || status === 'LOST';
+    const job = this._model.get(this._id);
+    if (this._badge) {
+      setStatus(this._badge, job?.status ?? this._announced);
+      showDuration(this._duration, this._model, this._id, text => text);
+    }
+    // Python decides whether there is anything to bring back (the record's `restorable`).
+    this._restore.hidden = !job?.restorable;
   }
 
   private _id = '';
-  private _announced: ReturnType<typeof announcements>[number]['status'] =
-    'QUEUED';
+  private _announced: JobStatus = 'QUEUED';
   private _badge: HTMLElement | null = null;
   /** The job's time so far, ticking while it runs. */
   private readonly _duration = h('span', {

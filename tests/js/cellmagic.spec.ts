@@ -75,12 +75,30 @@ describe('announcements', () => {
       },
       {
         output_type: 'display_data',
+        data: {
+          [JOB_MIME]: {
+            id: 'cj-00000001',
+            backend: 'local',
+            status: 'SUCCEEDED',
+            view: 'text'
+          }
+        },
+        metadata: {}
+      },
+      {
+        output_type: 'display_data',
         data: { [JOB_MIME]: { nope: 1 } },
         metadata: {}
       }
     ];
     expect(announcements(outputs)).toEqual([
-      { id: 'cj-0a1b2c3d', backend: 'local', status: 'QUEUED' }
+      {
+        id: 'cj-0a1b2c3d',
+        backend: 'local',
+        status: 'QUEUED',
+        view: 'widgets'
+      },
+      { id: 'cj-00000001', backend: 'local', status: 'SUCCEEDED', view: 'text' }
     ]);
   });
 });

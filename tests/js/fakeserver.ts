@@ -194,6 +194,7 @@ export function job(id: string, overrides: Partial<IJob> = {}): IJob {
     duration_s: 1,
     command_text: null,
     args_text: null,
+    restorable: false,
     ...overrides
   };
 }

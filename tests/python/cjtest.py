@@ -72,6 +72,24 @@ def recorded_displays(shell, before: Callable[[], str] = lambda: "") -> Iterator
         shell.display_pub = saved
 
 
+@contextlib.contextmanager
+def published(shell):
+    """Every display IPython publishes while inside: (data, its display_id or None, whether an update)."""
+    from IPython.core.displaypub import DisplayPublisher
+
+    events: list[tuple[dict, str | None, bool]] = []
+
+    class Recorder(DisplayPublisher):
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs) -> None:
+            events.append((data, (transient or {}).get("display_id"), update))
+
+    saved, shell.display_pub = shell.display_pub, Recorder(shell=shell)
+    try:
+        yield events
+    finally:
+        shell.display_pub = saved
+
+
 def run_cell(shell, line: str, cell: str):
     """Run a %%containerjob cell the way a notebook does and return IPython's ExecutionResult."""
     return shell.run_cell(f"%%containerjob {line}\n{cell}")

@@ -8,24 +8,69 @@ import sys
 
 import pytest
 
-from cjtest import recorded_displays
+from cjtest import published, recorded_displays
 from containerjob.core.display_lines import MARKER, plain_log, summarise
 from containerjob.core.job_files import FINAL_LOG, LIVE_LOG, read_log
-from containerjob.magics.display import MAX_LINE_CHARS, TextView, WidgetView, make_view
+from containerjob.core.models import JobRecord, JobStatus, StoredSpec
+from containerjob.magics.display import JOB_MIME, MAX_LINE_CHARS, TextView, WidgetView, make_view
 
 
 def test_widget_view_bounds_the_log_and_says_so():
     view = make_view("widgets", max_lines=100)
     assert isinstance(view, WidgetView)
-    view.status("cj-00000001 RUNNING")
     for i in range(1000):
         view.output(f"line {i}\n")
     view.output("partial")
     view.close()
-    status, logs = (child.value for child in view.widget.children)
-    assert "cj-00000001 RUNNING" in status
+    (logs,) = (child.value for child in view.widget.children)  # the log pane alone: no status text in it
     assert "900 earlier lines not shown (whole log: %containerjob logs ID)" in logs and "line 999" in logs and "line 899\n" not in logs
     assert logs.rstrip("</pre>").endswith("partial")
+
+
+def record(status: JobStatus) -> JobRecord:
+    return JobRecord(id="cj-00000009", name="cell", backend="local", status=status, spec=StoredSpec(worker_pools=[]),
+                     image="python:3.11-slim", started_at=1.0 if status.is_final else None,
+                     finished_at=2.0 if status.is_final else None)
+
+
+def test_in_a_front_end_the_chip_is_the_cell_s_only_status(ipython_shell, capsys):
+    """Before the job exists one slot says what happens (preparing); then the same slot becomes the chip and
+    the kernel writes no status text of its own; its end updates the chip, which re-reads the record."""
+    with published(ipython_shell) as events:
+        view = make_view("widgets", max_lines=10)
+        view.status("preparing · sending no variables")
+        view.announce(record(JobStatus.RUNNING))
+        view.status(record(JobStatus.RUNNING).id + " RUNNING · local · 0.0 s")  # said nothing from here on
+        view.output("hello\n")
+        view.ended(record(JobStatus.SUCCEEDED))
+        view.close()
+    slot = events[0][1]
+    assert slot and all(display_id == slot for _, display_id, update in events if update)
+    texts = [data["text/plain"] for data, display_id, _ in events if display_id == slot]
+    assert texts == ["", "[containerjob] preparing · sending no variables", "containerjob job cj-00000009 (local)",
+                     "containerjob job cj-00000009 (local)"]
+    chips = [data[JOB_MIME] for data, _, _ in events if JOB_MIME in data]
+    assert chips == [{"id": "cj-00000009", "backend": "local", "status": status, "view": "widgets"}
+                     for status in ("RUNNING", "SUCCEEDED")]
+    assert not any("RUNNING ·" in str(data) or "SUCCEEDED ·" in str(data) for data, _, _ in events)
+    assert "RUNNING" not in capsys.readouterr().out
+    assert "hello" in view.widget.children[0].value
+
+
+def test_without_a_front_end_the_text_lines_are_the_status(ipython_shell, capsys):
+    """papermill, nbconvert: status lines; the output naming the job says so, and a chip shows no status."""
+    with published(ipython_shell) as events:
+        view = TextView(max_lines=10)
+        view.status("preparing · sending no variables")
+        view.announce(record(JobStatus.RUNNING))
+        view.ended(record(JobStatus.SUCCEEDED))
+        view.close()
+    assert [data[JOB_MIME] for data, _, _ in events] == [
+        {"id": "cj-00000009", "backend": "local", "status": "RUNNING", "view": "text"}]
+    assert capsys.readouterr().out.splitlines() == [
+        "[containerjob] preparing · sending no variables",
+        "[containerjob] cj-00000009 RUNNING · local · python:3.11-slim",
+        "[containerjob] cj-00000009 SUCCEEDED · local · python:3.11-slim · 1.0 s"]
 
 
 def test_text_view_and_auto_mode(capsys, monkeypatch):
@@ -57,7 +102,7 @@ def test_a_line_without_newline_is_cut_so_memory_stays_bounded():
     view = make_view("widgets", max_lines=10)
     view.output("x" * (MAX_LINE_CHARS * 50 + 3))
     view.close()
-    logs = view.widget.children[1].value
+    logs = view.widget.children[0].value
     assert len(logs) < MAX_LINE_CHARS * 12 and "40 earlier lines not shown" in logs
 
 
@@ -80,10 +125,10 @@ def test_the_widget_keeps_a_redrawn_line_as_its_latest_state():
     view.output("step 1\r")
     view.output("step 2\rstep 3")
     view.close()
-    assert view.widget.children[1].value.endswith(">step 3</pre>")
+    assert view.widget.children[0].value.endswith(">step 3</pre>")
     view.output("\r\n")
     view.close()
-    assert view.widget.children[1].value.endswith(">step 3</pre>")
+    assert view.widget.children[0].value.endswith(">step 3</pre>")
 
 
 def runner_stdout(tmp_path, cell: str, **env: str) -> str:
@@ -127,10 +172,10 @@ def test_the_widget_view_puts_displays_in_the_cell_and_never_shows_their_lines(t
     with recorded_displays(ip) as shown:
         for at in range(0, len(stdout), 1000):
             view.output(stdout[at:at + 1000])
-            assert MARKER not in view.widget.children[1].value
+            assert MARKER not in view.widget.children[0].value
         view.close()
     assert [data["text/plain"] for _, data in shown if "text/html" in data][1:] == ["long"]
-    assert "before\nbetween\nafter" in view.widget.children[1].value
+    assert "before\nbetween\nafter" in view.widget.children[0].value
 
 
 def test_a_signed_job_s_displays_must_carry_its_signature(tmp_path, ip, capsys):

@@ -9,7 +9,7 @@ from IPython.utils.capture import capture_output
 from cjtest import IMAGE
 from containerjob.core.models import JobStatus
 from containerjob.core.store import Store
-from containerjob.magics.cell import JOB_MIME
+from containerjob.magics.display import JOB_MIME
 from test_cli import cli
 
 

@@ -13,7 +13,7 @@ import traceback
 import pytest
 from IPython.core.error import UsageError
 
-from cjtest import IMAGE, build_image_without_python, run_cell
+from cjtest import IMAGE, build_image_without_python, published, run_cell
 from containerjob.core.errors import JobFailed
 from containerjob.core.remote_error import RemoteError
 from containerjob.core.store import Store
@@ -39,6 +39,34 @@ def test_variables_in_and_out_with_functions_and_last_value(ip, capsys, labelled
     assert ip.user_ns["os"].__name__ == "os"
     assert "job cj-" in out  # live log line from inside the container
     assert labelled() == []  # the container is removed after the run
+
+
+JOB_MIME = "application/vnd.containerjob.job+json"
+
+
+@pytest.mark.parametrize("mode", ["widgets", "text"])
+def test_one_status_per_cell_and_nothing_about_google_cloud_locally(ip, capsys, labelled, mode):
+    """widgets (a front end): the chip alone, its last word the job's end, no status text beside it; text
+    (papermill, nbconvert): the status lines alone, the output naming the job says so. A local job's output
+    says nothing about Google Cloud."""
+    ip.run_line_magic("config", f"ContainerJob.display_mode = {mode!r}")
+    with published(ip) as events:
+        result = run_cell(ip, "", "print('from the container')\nx = 1")
+    assert result.success, result.error_in_exec
+    out = capsys.readouterr().out
+    chips = [data[JOB_MIME] for data, _, _ in events if JOB_MIME in data]
+    assert {chip["view"] for chip in chips} == {mode}
+    shown = out + "".join(str(data) for data, _, _ in events)
+    assert not any(word in shown for word in ("GCP", "Google Cloud", "project"))
+    statuses = [line for line in out.splitlines() if line.startswith("[containerjob] cj-")]
+    if mode == "widgets":
+        assert chips[-1]["status"] == "SUCCEEDED"  # the kernel's end reaches the chip before the last line
+        assert statuses == [] and " RUNNING · " not in shown and " SUCCEEDED · " not in shown
+        assert out.strip().splitlines()[-1].startswith("new: x (int")
+    else:
+        assert len(chips) == 1 and " SUCCEEDED · local · " in statuses[-1]
+        assert "from the container" in out
+    assert labelled() == []
 
 
 def test_changes_in_place_come_back_and_untouched_inputs_do_not(ip, capsys):

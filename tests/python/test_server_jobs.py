@@ -275,3 +275,19 @@ async def test_submission_warnings_come_back_to_the_caller(executor, jp_fetch, j
     assert warning.startswith("warning: machine type n5-standard-8: the n5 family is not in containerjob's copy")
     assert (await api(jp_fetch, "jobs", job["id"])).get("warnings") is None  # said once, at submission
     await wait_for(jp_fetch, job["id"], "SUCCEEDED", timeout_s=180)
+
+
+async def test_restore_is_offered_only_for_a_job_with_something_to_bring_back(jp_fetch, labelled):
+    """The record says it (core/results.restorable), the cell's chip only renders it: a cell job that ended
+    with its results or its error written has something; a running or cancelled one has nothing."""
+    done = await submit(jp_fetch, "x = 1")
+    failed = await submit(jp_fetch, "raise ValueError('bad input')")
+    running = await submit(jp_fetch, "import time; time.sleep(60)")
+    assert running["restorable"] is False
+    cancelled = await api(jp_fetch, "jobs", running["id"], "cancel", method="POST", body="")
+    assert cancelled["status"] == "CANCELLED" and cancelled["restorable"] is False
+    assert (await wait_for(jp_fetch, done["id"], "SUCCEEDED"))["restorable"] is True
+    assert (await wait_for(jp_fetch, failed["id"], "FAILED"))["restorable"] is True
+    listed = {job["id"]: job["restorable"] for job in (await api(jp_fetch, "jobs"))["jobs"]}
+    assert listed == {done["id"]: True, failed["id"]: True, running["id"]: False}
+    assert labelled() == []

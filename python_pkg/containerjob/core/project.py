@@ -23,8 +23,12 @@ class ResolvedProject:
     project: str | None
     source: str  # which rule found it, shown to the user
 
-    def describe(self) -> str:
-        return f"project {self.project} (from {self.source})" if self.project else "no GCP project set"
+    def describe(self, local: bool = False) -> str:
+        """The project for the line shown before a run; nothing for a job on this machine, which needs none
+        (the project, when one is set, still reaches its environment)."""
+        if local:
+            return ""
+        return f"project {self.project} (from {self.source})" if self.project else "no Google Cloud project set"
 
 
 def resolve_project(option: str | None, configured: str | None) -> ResolvedProject:

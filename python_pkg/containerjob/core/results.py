@@ -148,6 +148,16 @@ def load_values(result: JobResult, output_dir: Path) -> None:
             result.last_value = None
 
 
+def restorable(kind: str, status: str, job_dir: str) -> bool:
+    """Whether `%containerjob fetch` has anything to bring back: a cell job that ended (succeeded or failed)
+    with the runner's results or its error written. A cancelled or lost job, or one that never ran its
+    code, has nothing: no one is offered to restore it."""
+    if kind != "cell" or status not in ("SUCCEEDED", "FAILED") or not job_dir:
+        return False
+    output_dir = Path(job_dir) / "output"
+    return _regular(output_dir, "result.json") or _regular(output_dir, "error.json")
+
+
 def _regular(output_dir: Path, relpath: str) -> bool:
     """Whether the job left a regular file there, reached through no link; a link or the like never is."""
     try:

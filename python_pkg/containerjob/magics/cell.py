@@ -30,7 +30,6 @@ from .sweep import run_cell_sweep
 COMMANDS = ("list", "status", "logs", "cancel", "fetch", "sync", "gc", "run", "run-notebook", "wait", "export",
             "outputs", "schedule")
 CLI_COMMANDS = ("run", "run-notebook", "wait", "export", "outputs", "schedule")  # the command line's, as they are
-JOB_MIME = "application/vnd.containerjob.job+json"  # the sidebar records job IDs from this output
 
 
 def run_option_arguments(func):
@@ -157,20 +156,22 @@ class ContainerJob(Magics, ContainerJobConfig):
         options = options_from_args(args)
         prepared = service.prepare(options, source, kind="cell", filename=filename, namespace=user_ns,
                                    inputs=inputs, outputs=outputs)
+        local = service.backend(prepared.spec.backend).traits.runs_locally
+        sending = " · ".join(p for p in (prepared.project.describe(local=local), inputs_line(prepared.payload.inputs)) if p)
         if args.dry_run:
-            print(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
+            print(sending)
             print(json.dumps(service.dry_run(prepared, origin=self._origin()), indent=2))
             return None
         view = make_view(self.display_mode, service.settings.log_buffer_lines)
-        view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
-        # announced once recorded: a job whose start fails is still listed under this notebook's cell
-        record = service.submit(prepared, origin=self._origin(), notify=view.status, on_created=self._announce)
+        view.status(f"preparing · {sending}")
+        # announced once recorded (the one status from here on: the chip in a front end, text lines elsewhere):
+        # a job whose start fails is still listed under this notebook's cell
+        record = service.submit(prepared, origin=self._origin(), notify=view.status, on_created=view.announce)
         view.job = record.id
         # displays that travel through Cloud Logging are signed with the job's key, as its results are
         view.key = signing_key(service.settings.home_path, record.id) if service.backend(record.backend).signs_results \
             else None
         if args.detach:
-            view.status(status_line(record))
             view.close()
             print(f"submitted {record.id}; follow it with %containerjob status/logs/fetch {record.id}")
             return None
@@ -184,20 +185,12 @@ class ContainerJob(Magics, ContainerJobConfig):
                 view.close()
                 raise Interrupted(f"detached: {record.id} keeps running on {record.backend}; "
                                   f"%containerjob status/logs/fetch/cancel {record.id}") from None
-            view.status(status_line(run.record) + " (stopped)")
+            view.ended(run.record, " (stopped)")
             view.close()
             raise Interrupted(f"job {record.id} cancelled and its container removed; nothing came back") from None
-        view.status(status_line(record))
+        view.ended(record)
         view.close()
         return self._collect(record, cell)
-
-    @staticmethod
-    def _announce(record) -> None:
-        """An output naming the job, so the notebook (and the sidebar, after a kernel restart) knows it."""
-        from IPython.display import display
-
-        display({JOB_MIME: {"id": record.id, "backend": record.backend, "status": record.status.value},
-                 "text/plain": f"containerjob job {record.id} ({record.backend})"}, raw=True)
 
     def _cancel_remote(self, job_id: str) -> bool:
         """--on-interrupt ask: a yes/no prompt where the front end has stdin; papermill has none, so cancel."""

@@ -1,6 +1,12 @@
 """Live status and logs in a cell: ipywidgets in a Jupyter front end, plain text elsewhere; what the job
 displays (figures, tables, HTML: core/display_lines.py) becomes outputs of the cell, in order with its text.
 
+One status per cell. In a front end the job's status is the chip the extension renders from the output
+naming the job (JOB_MIME), and the chip reads the job's record as the sidebar does; the kernel writes no
+status text of its own once that output is shown, so the cell never says two things. Elsewhere (papermill,
+nbconvert, a terminal) the status is the text lines, and the output naming the job says so (`view: text`),
+so a chip rendering it later shows no second status.
+
 Both views keep a bounded number of lines and displays, so a job that floods its output cannot grow the
 kernel's memory or the notebook without limit; the full log stays on disk (`%containerjob logs ID`). A line
 redrawn with carriage returns (a progress bar) is kept as its latest state.
@@ -9,23 +15,36 @@ from __future__ import annotations
 
 import collections
 import html
+import importlib.util
 import os
 import sys
 import time
 from typing import Iterable, Protocol
 
 from ..core.display_lines import MARKER, Bundle, Displays, Item
+from ..core.models import JobRecord
+from ..core.report import status_line
 
 MAX_LINE_CHARS = 16_384  # a line longer than this (no newline for a long time) is cut and shown in pieces
 PROGRESS_EVERY_S = 10.0  # text mode, once past the live budget: one "lines so far" note this often
 REDRAW_EVERY_S = 1.0  # text mode: a line being redrawn (\r) is written again at most this often
 MAX_DISPLAYS = 100  # displays shown per job; the rest are left out with a note
+JOB_MIME = "application/vnd.containerjob.job+json"  # the chip, and the sidebar's record of a cell's jobs
+
+
+def announcement(record: JobRecord, view: str) -> dict[str, object]:
+    """The output naming the job: its ID, backend and status as the kernel last knew it, and which view
+    carries the cell's status (`widgets`: the chip; `text`: the text lines)."""
+    return {JOB_MIME: {"id": record.id, "backend": record.backend, "status": record.status.value, "view": view},
+            "text/plain": f"containerjob job {record.id} ({record.backend})"}
 
 
 class JobView(Protocol):
     job: str  # the job's ID once submitted, for the "whole log" notices
     key: bytes | None  # the job's signing key when its results are signed: its displays must carry it
     def status(self, text: str) -> None: ...
+    def announce(self, record: JobRecord) -> None: ...
+    def ended(self, record: JobRecord, note: str = "") -> None: ...
     def output(self, text: str) -> None: ...
     def close(self) -> None: ...
 
@@ -126,6 +145,16 @@ class TextView(_View):
             print(f"[containerjob] {text}", flush=True)
             self._last = text
 
+    def announce(self, record: JobRecord) -> None:
+        """The output naming the job (the sidebar's record of it; no status of its own), then its status line."""
+        from IPython.display import display
+
+        display(announcement(record, "text"), raw=True)
+        self.status(status_line(record))
+
+    def ended(self, record: JobRecord, note: str = "") -> None:
+        self.status(status_line(record) + note)
+
     def output(self, text: str) -> None:
         lines: list[str] = []
         for item in self._items(self._split.feed(text)):
@@ -188,24 +217,37 @@ class TextView(_View):
 
 
 class WidgetView(_View):
-    """A status line over a log pane; keeps only the last `max_lines` lines and redraws at most 10x/s.
-    Displays go below it as outputs of the cell, where they stay when the notebook is saved."""
+    """One output slot over a log pane: the slot shows what happens before the job exists (preparing,
+    pulling) and then becomes the chip, the job's only status; the pane keeps only the last `max_lines`
+    lines and redraws at most 10x/s. Displays go below as outputs of the cell, kept when the notebook is saved."""
 
     def __init__(self, max_lines: int) -> None:
         import ipywidgets as widgets
         from IPython.display import display
 
         super().__init__()
-        self._status = widgets.HTML()
+        self._slot = display({"text/plain": ""}, raw=True, display_id=True)
+        self._announced = False
         self._logs = widgets.HTML(layout=widgets.Layout(max_height="24em", overflow="auto"))
         self._lines: collections.deque[str] = collections.deque(maxlen=max_lines)
         self._dropped = 0
         self._drawn = 0.0
-        self.widget = widgets.VBox([self._status, self._logs])
+        self.widget = widgets.VBox([self._logs])
         display(self.widget)
 
     def status(self, text: str) -> None:
-        self._status.value = f"<code>{html.escape(text)}</code>"
+        """Shown until the job is announced; after that the chip (the job's record) is the status."""
+        if not self._announced:
+            self._slot.update({"text/plain": f"[containerjob] {text}"}, raw=True)
+
+    def announce(self, record: JobRecord) -> None:
+        self._announced = True
+        self._slot.update(announcement(record, "widgets"), raw=True)
+
+    def ended(self, record: JobRecord, note: str = "") -> None:
+        """The end as the kernel saw it: the chip re-reads the job's record at once, so it and the sidebar
+        turn together, before the cell's last line; the saved notebook keeps the final status."""
+        self._slot.update(announcement(record, "widgets"), raw=True)
 
     def output(self, text: str) -> None:
         for item in self._items(self._split.feed(text)):
@@ -242,7 +284,9 @@ class WidgetView(_View):
 
 
 def make_view(mode: str, max_lines: int) -> JobView:
-    """`auto` picks widgets only in a kernel started by a Jupyter server (JPY_SESSION_NAME is set there)."""
+    """`auto` picks widgets only in a kernel started by a Jupyter server (JPY_SESSION_NAME is set there) that
+    has ipywidgets; text otherwise."""
     if mode == "auto":
-        mode = "widgets" if os.environ.get("JPY_SESSION_NAME") and "ipykernel" in sys.modules else "text"
+        front_end = os.environ.get("JPY_SESSION_NAME") and "ipykernel" in sys.modules
+        mode = "widgets" if front_end and importlib.util.find_spec("ipywidgets") else "text"
     return WidgetView(max_lines) if mode == "widgets" else TextView(max_lines)

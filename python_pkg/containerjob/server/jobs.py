@@ -11,6 +11,7 @@ import tornado.web
 
 from ..backends.base import WARNINGS
 from ..core.models import JobRecord
+from ..core.results import restorable
 from ..core.spec import join_words
 from ..scheduling import LABEL
 from .base import ContainerJobHandler
@@ -27,6 +28,7 @@ def job_json(record: JobRecord) -> dict[str, Any]:
     pool = record.spec.worker_pools[0] if record.spec.worker_pools else None
     data["command_text"] = join_words(pool.command) if pool else None
     data["args_text"] = join_words(pool.args) if pool else None
+    data["restorable"] = restorable(record.spec.kind, record.status.value, record.job_dir)
     return data
 
 
