@@ -48,13 +48,15 @@ class Prepared:
 @dataclass
 class GcReport:
     containers: int = 0
+    warm: int = 0  # warm containers waiting for a job (backends/warm.py): not leftovers, counted apart
     payloads: int = 0
     jobs: int = 0
     bytes: int = 0
     skipped: list[str] = field(default_factory=list)  # what could not be looked at or removed, and why: one line each
 
     def describe(self) -> str:
-        return (f"removed {self.containers} containers, {self.payloads} payloads, {self.jobs} jobs "
+        warm = f" (and {self.warm} warm ones waiting for a job)" if self.warm else ""
+        return (f"removed {self.containers} containers{warm}, {self.payloads} payloads, {self.jobs} jobs "
                 f"({human_size(self.bytes)})" + "".join(f"\nskipped: {why}" for why in self.skipped))
 
 
@@ -341,6 +343,7 @@ class JobService:
         for name in available_backends():
             try:
                 report.containers += self.backend(name).cleanup(stopped_only=False)
+                report.warm += self.backend(name).remove_warm()
             except BackendUnavailable as exc:  # one broken plugin, or no engine: clean what can be cleaned
                 unchecked[name] = str(exc)
         known = {r.id: r for r in self.store.list(limit=1_000_000)}

@@ -123,6 +123,10 @@ class Backend(ABC):
         """Remove what finished or unknown jobs left on this machine (containers); returns how many."""
         return 0
 
+    def remove_warm(self) -> int:
+        """Remove the containers made ahead for jobs not submitted yet (local: warm.py); returns how many."""
+        return 0
+
     def held_job_ids(self) -> list[str]:
         """IDs of the jobs this backend still holds something for on this machine (a container)."""
         return []

@@ -24,18 +24,18 @@ LABEL_WARM = "containerjob.warm"  # a warm container's launch key (warm.py)
 LABEL_MAKER = "containerjob.warm.maker"  # the process that made it: boot ID, PID and start time (maker_id)
 
 
-def remove_leftovers(client: docker.DockerClient, store, store_label: str, *, stopped_only: bool,
-                     warm_root: Path | None = None) -> int:
+def remove_leftovers(client: docker.DockerClient, store, store_label: str, *, stopped_only: bool) -> int:
     """Remove what the store's ended jobs left; returns how many containers. `stopped_only`: only stopped
     containers of labelled jobs (one call, before a run); otherwise running ones and unlabelled image probes
-    too."""
+    too. Warm containers waiting for their job are remove_warm's."""
     labels = [f"{LABEL_STORE}={store_label}"] + ([LABEL_JOB] if stopped_only else [])
     filters: dict[str, Any] = {"label": labels, **({"status": ["exited", "dead"]} if stopped_only else {})}
     with engine_errors("list containers"):
         found = client.api.containers(all=True, filters=filters)
     removed = 0
     for container in found:
-        if _ended(store, (container.get("Labels") or {}).get(LABEL_JOB, "")):
+        labels = container.get("Labels") or {}
+        if _ended(store, labels.get(LABEL_JOB, "")) and not _waiting(store, labels):
             with engine_errors("remove a leftover container"), gone_ok():
                 client.api.remove_container(container["Id"], force=True)
             removed += 1
@@ -46,21 +46,20 @@ def remove_leftovers(client: docker.DockerClient, store, store_label: str, *, st
         job_id = (network.get("Labels") or {}).get(LABEL_JOB, "")
         if _ended(store, job_id):
             replicas.remove_network(client, job_id)
-    if warm_root is not None:
-        removed += _remove_warm(client, store_label, warm_root)
     return removed
 
 
-def _remove_warm(client: docker.DockerClient, store_label: str, warm_root: Path) -> int:
-    """Waiting warm containers whose maker is gone (the waiter stops on its own, but may not have yet), and
-    the folders of warm containers the engine no longer has."""
+def remove_warm(client: docker.DockerClient, store, store_label: str, warm_root: Path, *, every: bool) -> int:
+    """Warm containers waiting for a job: `every` one (gc), or those that stopped (idle) or whose maker is
+    gone (the waiter stops by itself then, but may not have yet); and the folders of warm containers the
+    engine no longer has. Returns how many containers."""
     with engine_errors("list containers"):
         found = client.api.containers(all=True, filters={"label": [f"{LABEL_STORE}={store_label}", LABEL_WARM]})
     removed = 0
     for container in found:
         labels = container.get("Labels") or {}
-        if container.get("State") == "running" and not maker_alive(labels.get(LABEL_MAKER, "")) and \
-                not (warm_root.parent / "jobs" / labels.get(LABEL_JOB, "?")).exists():
+        unwanted = every or container.get("State") != "running" or not maker_alive(labels.get(LABEL_MAKER, ""))
+        if unwanted and _waiting(store, labels):
             with engine_errors("remove a warm container"), gone_ok():
                 client.api.remove_container(container["Id"], force=True)
             removed += 1
@@ -104,6 +103,17 @@ def _start_ticks(pid: int) -> str:
     except OSError:
         return ""
     return stat.rpartition(")")[2].split()[19]  # field 22, counted after the command's closing parenthesis
+
+
+def _waiting(store, labels: dict[str, str]) -> bool:
+    """A warm container not handed its job yet: no record holds the ID reserved for it."""
+    if LABEL_WARM not in labels:
+        return False
+    try:
+        store.get(labels.get(LABEL_JOB, ""))
+    except JobNotFound:
+        return True
+    return False
 
 
 def _ended(store, job_id: str) -> bool:

@@ -31,7 +31,7 @@ from .container_config import container_config
 from .container_logs import container_text
 from .engine import engine_errors, gone_ok, program_errors
 from .host_files import make_job_safe
-from .leftovers import LABEL_JOB, LABEL_STORE, LABEL_WARM, remove_leftovers
+from .leftovers import LABEL_JOB, LABEL_STORE, LABEL_WARM, remove_leftovers, remove_warm
 from .local_images import ready_images
 from .unsaved import keep_unsaved, not_mounted
 
@@ -132,8 +132,14 @@ class LocalBackend(Backend):
 
     def cleanup(self, *, stopped_only: bool) -> int:
         """Remove what this store's ended jobs left on the engine (leftovers.py); returns how many containers."""
-        return remove_leftovers(self.client, self.store, self.store_label, stopped_only=stopped_only,
-                                warm_root=self.settings.home_path / "warm")
+        removed = remove_leftovers(self.client, self.store, self.store_label, stopped_only=stopped_only)
+        if stopped_only:  # before a run: warm containers idle or orphaned (gc asks remove_warm for all of them)
+            remove_warm(self.client, self.store, self.store_label, self.settings.home_path / "warm", every=False)
+        return removed
+
+    def remove_warm(self) -> int:
+        """Every warm container of this store that waits for a job (any process's)."""
+        return remove_warm(self.client, self.store, self.store_label, self.settings.home_path / "warm", every=True)
 
     def delete(self, record: JobRecord) -> None:
         """Unmount the job's buckets before its folder goes: a job LOST with its engine keeps its FUSE mounts,
