@@ -21,7 +21,7 @@ from conftest import listed, store_label
 # What a job reports about itself: warm (the handoff folder is bound) or cold, and what it sees.
 PROBE = textwrap.dedent("""
     import json, os, subprocess, sys
-    shell = subprocess.run(["sh", "-c", "env; grep -E '^Sig(Ign|Blk|Cgt)' /proc/$$/status"], capture_output=True,
+    shell = subprocess.run(["sh", "-c", "env; grep -E '^SigIgn' /proc/$$/status"], capture_output=True,
                            text=True).stdout
     status = {k: v for k, v in (l.split(':\\t') for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)}
     seen = os.path.exists('/tmp/left-by-a-job')

@@ -244,7 +244,7 @@ class LocalBackend(Backend):
                 raise BackendUnavailable(gpu.NO_GPU_MESSAGE) from None
             raise
         if self.settings.warm and warm.eligible(spec, payload):  # the next job's container, made meanwhile
-            self.warm_pool.replenish(warm.launch_key(configs[0]), configs[0], image_id)
+            self.warm_pool.replenish(warm.launch_key(configs[0]), configs[0], image_id, job_id=record.id)
         return ids[0]
 
     def _create_warm(self, config: dict[str, Any]) -> str:
@@ -395,6 +395,8 @@ class LocalBackend(Backend):
         daemon: a CLI process removes it before it exits; one killed first leaves it to the sweep. A cancel,
         and replicas (their removal runs on a pool, which takes no work once the interpreter is exiting),
         are removed before this returns."""
+        if self._warm is not None:
+            self._warm.job_ended(record.id)
         if not info:
             return
         if "replicas" in info:

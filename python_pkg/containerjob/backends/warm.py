@@ -2,15 +2,17 @@
 background before the job that needs them.
 
 When a local cell or script job starts, the next container for its launch key (everything fixed when a
-container is created: image, GPUs, binds, user, network, security options, labels) is created and started
-under a job ID of its own, reserved for the job it will serve, with core/runtime/waiter.py as its command.
-The next job with that key takes that ID: its payload is hard-linked and its output and /gcs folders are
-renamed into the folders the container was created with (the binds follow the folders, whatever their
-name), and the waiter is handed the job's argv and environment through a FIFO, then execs the runner. So the
-job's container has the name, labels, binds and environment a cold start gives it, and serves only that job.
-A warm container goes when its idle time is up (a timer here; the waiter exits on its own a little later),
-when this process exits (atexit; kill -9: the waiter sees its `maker` FIFO close), with `gc`, and with the
-pre-run sweep (leftovers.py), which also removes one whose maker is gone. One per key, four in all.
+container is created: image, GPUs, binds, user, network, security options, labels, the environment's names) is
+asked for; it is created and started once that job ends or two seconds after it started (not at once: it would
+compete with the job for the engine and the CPU), under a job ID of its own, reserved for the job it will
+serve, with core/runtime/waiter.py as its command. The next job with that key takes that ID: its payload is
+hard-linked and its output and /gcs folders are renamed into the folders the container was created with (the
+binds follow the folders, whatever their name), and the waiter is handed the job's argv and environment
+through a FIFO, then execs the runner. So the job's container has the name, labels, binds and environment a
+cold start gives it, and serves only that job. A warm container goes when its idle time is up (a timer here;
+the waiter exits on its own a little later), when this process exits (atexit; kill -9: the waiter sees its
+`maker` FIFO close), with `gc`, and with the pre-run sweep (leftovers.py), which also removes one whose maker
+is gone. One per key, four in all.
 
 Container jobs (the image's own entrypoint: nothing runs the waiter), notebooks, several replicas (a network
 and peers made per job), bucket mounts and a local --output-dir (binds made per job) start cold."""
@@ -37,6 +39,7 @@ from .leftovers import LABEL_JOB, LABEL_MAKER, LABEL_WARM, maker_id
 
 HANDOFF = "/containerjob/handoff"
 PER_KEY, TOTAL = 1, 4
+MAKE_AFTER_S = 2.0  # the next container is made when the job that asks for it ends, or this long after it started
 WAITER_GRACE_S = 30  # the waiter outlives our idle timer by this much, so it never exits under a handoff
 MAGIC, END = b"containerjob-handoff-1", b"end"
 FILLED = {IN_CONTAINER["payload"]: "payload", IN_CONTAINER["output"]: "output", "/gcs": "gcs"}
@@ -103,6 +106,7 @@ class WarmPool:
         self._lock = threading.Lock()
         self._ready: dict[str, Warm] = {}
         self._making: set[str] = set()
+        self._soon: dict[str, tuple[str, dict[str, Any], str, threading.Timer]] = {}  # job ID -> the next one
         atexit.register(self.close)
 
     def take(self, key: str, image_id: str) -> Warm | None:
@@ -145,7 +149,24 @@ class WarmPool:
         os.close(warm.maker_fd)
         return True
 
-    def replenish(self, key: str, config: dict[str, Any], image_id: str) -> None:
+    def replenish(self, key: str, config: dict[str, Any], image_id: str, *, job_id: str) -> None:
+        """Make the next container for `key` once job `job_id` ends (job_ended) or MAKE_AFTER_S after now,
+        whichever is first: made at once, its create and start compete with the job that just started for
+        the engine and the CPU (a trivial cell's run took 4x longer on 2 busy cores)."""
+        timer = threading.Timer(MAKE_AFTER_S, self.job_ended, args=(job_id,))
+        timer.daemon = True
+        with self._lock:
+            self._soon[job_id] = (key, config, image_id, timer)
+        timer.start()
+
+    def job_ended(self, job_id: str) -> None:
+        with self._lock:
+            soon = self._soon.pop(job_id, None)
+        if soon is not None:
+            soon[3].cancel()
+            self._make_next(*soon[:3])
+
+    def _make_next(self, key: str, config: dict[str, Any], image_id: str) -> None:
         """Start making the next container for `key` in the background, unless one is ready or on its way.
         Not a daemon: an exiting process finishes it, then atexit removes it."""
         with self._lock:
