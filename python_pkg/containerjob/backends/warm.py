@@ -167,12 +167,19 @@ class WarmPool:
             self._make_next(*soon[:3])
 
     def _make_next(self, key: str, config: dict[str, Any], image_id: str) -> None:
-        """Start making the next container for `key` in the background, unless one is ready or on its way.
-        Not a daemon: an exiting process finishes it, then atexit removes it."""
+        """Start making the next container for `key` in the background, unless one is ready or on its way, or
+        TOTAL are on their way; the oldest ready ones go to keep TOTAL in all. Not a daemon: an exiting process
+        finishes it, then atexit removes it."""
         with self._lock:
-            if key in self._ready or key in self._making:
+            if key in self._ready or key in self._making or len(self._making) >= TOTAL:
                 return
             self._making.add(key)
+            keep = TOTAL - len(self._making)
+            over = sorted(self._ready.values(), key=lambda w: w.made_at)[:max(0, len(self._ready) - keep)]
+            for old in over:
+                del self._ready[old.key]
+        for old in over:
+            self.discard(old)
         threading.Thread(target=self._make, args=(key, config, image_id), name=f"containerjob-warm-{key}").start()
 
     def _make(self, key: str, config: dict[str, Any], image_id: str) -> None:
@@ -201,11 +208,6 @@ class WarmPool:
         with self._lock:
             self._making.discard(key)
             self._ready[key] = warm
-            over = sorted(self._ready.values(), key=lambda w: w.made_at)[:-TOTAL]
-            for old in over:
-                del self._ready[old.key]
-        for old in over:
-            self.discard(old)
 
     def _expire(self, warm: Warm) -> None:
         with self._lock:
