@@ -332,6 +332,14 @@ class JobService:
             raise SpecError(f"job {record.id} is still {record.status.value}; its stage is uploaded when it ends")
         return JobMounts(Path(record.job_dir)).upload()
 
+    def warm_line(self) -> str:
+        """The warm containers waiting for a job (backends/warm.py), for `containerjob list --all`."""
+        try:
+            waiting = [c for name in available_backends() for c in self.backend(name).warm_waiting()]
+        except BackendUnavailable as exc:
+            return f"warm containers: not checked: {exc}"
+        return f"warm containers waiting for a job: {len(waiting)}" + "".join(f"\n  {w}" for w in waiting)
+
     def gc(self, *, older_than_days: float | None = None) -> GcReport:
         """Remove leftover containers of finished jobs, payloads no job refers to and, when asked,
         finished jobs older than N days (with their records, logs and outputs). Without a Docker engine

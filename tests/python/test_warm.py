@@ -189,3 +189,19 @@ def test_a_killed_maker_leaves_no_warm_container(cj_home, engine, then):
     else:
         probe(svc)
     assert warm_id not in [c.id for c in warm_of_store(engine, cj_home)]
+
+
+def test_list_all_and_gc_show_warm_containers_as_such(cj_home, engine, capsys):
+    from containerjob.cli import main
+
+    svc = service()
+    job = probe(svc)
+    (warm,) = waiting(svc)
+    reserved = warm.attrs["Labels"]["containerjob.job"]
+    assert main(["list", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert job["id"] in out and f"warm containers waiting for a job: 1\n  {IMAGE}" in out and reserved in out
+    assert main(["gc"]) == 0
+    assert capsys.readouterr().out.startswith("removed 0 containers (and 1 warm ones waiting for a job)")
+    assert warm_of_store(engine, cj_home) == []
+    assert probe(svc)["warm"] is False  # the one gc removed is not handed the job: it starts cold

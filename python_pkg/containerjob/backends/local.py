@@ -137,6 +137,10 @@ class LocalBackend(Backend):
             remove_warm(self.client, self.store, self.store_label, self.settings.home_path / "warm", every=False)
         return removed
 
+    def warm_waiting(self) -> list[str]:
+        return [f"{c.attrs.get('Image')} ({c.attrs.get('State')}, {c.attrs.get('Status')}; reserved ID "
+                f"{(c.attrs.get('Labels') or {}).get(LABEL_JOB)})" for c in self.containers(warm_only=True)]
+
     def remove_warm(self) -> int:
         """Every warm container of this store that waits for a job (any process's)."""
         return remove_warm(self.client, self.store, self.store_label, self.settings.home_path / "warm", every=True)
