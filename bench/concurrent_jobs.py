@@ -2,7 +2,8 @@
 
 Each job computes `total = sum(range(n))` with its own n and prints it; the job's variable comes back
 through the result. Every run checks every job: final status SUCCEEDED, exit code 0, the value and
-the streamed and kept logs right, and no container of this store left behind (by label). The
+the streamed and kept logs right, and no container of this store left behind (by label; once the
+removals the finished jobs started are done, and not counting the warm container waiting for the next job). The
 baseline is the same 20 computations as 20 concurrent `docker run --rm` (CLI, one thread each);
 20 sequential `docker run --rm` are timed too, for context. Contenders interleave (A/B/C, then
 C/B/A). Prints median wall times and the ratio containerjob / concurrent docker run.
@@ -96,9 +97,12 @@ def run(args) -> int:
         ids = concurrently(one_job)
         if len(set(ids)) != args.jobs:
             raise SystemExit(f"job IDs are not distinct: {ids}")
-        left = service.backend("local").containers()
+        backend = service.backend("local")
+        backend.wait_removed()  # a finished job's container is removed on a thread of its own (released())
+        left = backend.containers()  # neither those being removed nor warm ones waiting for a job
         if left:
-            raise SystemExit(f"{len(left)} containers left behind: {[c.name for c in left]}")
+            raise SystemExit(f"{len(left)} containers left behind: {[(c.id[:12], c.attrs.get('Names')) for c in left]}")
+        warm_counts.append(len(backend.containers(warm_only=True)))
 
     def raw_concurrent() -> None:
         concurrently(raw_job)
@@ -111,6 +115,7 @@ def run(args) -> int:
                   "docker run, sequential": raw_sequential}
     one_job(sizes[0])  # warm: image probe cached
     times: dict[str, list[float]] = {k: [] for k in contenders}
+    warm_counts: list[int] = []
     for i in range(args.repeat):
         order = list(contenders.items())
         for name, fn in (order if i % 2 == 0 else order[::-1]):
@@ -119,6 +124,7 @@ def run(args) -> int:
             times[name].append(time.perf_counter() - start)
     print(f"{args.jobs} jobs per run, {args.repeat} interleaved runs, image {args.image}, {os.cpu_count()} CPUs; "
           "every job checked (status, exit code, value, logs, no container left)")
+    print(f"warm containers waiting after each containerjob run (not left behind: one per launch key): {warm_counts}")
     med = {k: statistics.median(v) for k, v in times.items()}
     for name, value in med.items():
         print(f"  {name:26s} median {value:6.2f} s  (min {min(times[name]):.2f}, max {max(times[name]):.2f})")

@@ -211,6 +211,8 @@ def _outputs(service: JobService, args: argparse.Namespace) -> int:
 def _list(service: JobService, args: argparse.Namespace) -> int:
     records = service.list(limit=1_000_000 if args.all else 20, status=args.status)
     print(json.dumps([r.to_dict() for r in records], indent=2) if args.json else jobs_table(records))
+    if args.all and not args.json:
+        print(service.warm_line())
     return 0
 
 

@@ -50,13 +50,15 @@ class Prepared:
 @dataclass
 class GcReport:
     containers: int = 0
+    warm: int = 0  # warm containers waiting for a job (backends/warm.py): not leftovers, counted apart
     payloads: int = 0
     jobs: int = 0
     bytes: int = 0
     skipped: list[str] = field(default_factory=list)  # what could not be looked at or removed, and why: one line each
 
     def describe(self) -> str:
-        return (f"removed {self.containers} containers, {self.payloads} payloads, {self.jobs} jobs "
+        warm = f" (and {self.warm} warm ones waiting for a job)" if self.warm else ""
+        return (f"removed {self.containers} containers{warm}, {self.payloads} payloads, {self.jobs} jobs "
                 f"({human_size(self.bytes)})" + "".join(f"\nskipped: {why}" for why in self.skipped))
 
 
@@ -335,6 +337,14 @@ class JobService:
             raise SpecError(f"job {record.id} is still {record.status.value}; its stage is uploaded when it ends")
         return JobMounts(Path(record.job_dir)).upload()
 
+    def warm_line(self) -> str:
+        """The warm containers waiting for a job (backends/warm.py), for `containerjob list --all`."""
+        try:
+            waiting = [c for name in available_backends() for c in self.backend(name).warm_waiting()]
+        except BackendUnavailable as exc:
+            return f"warm containers: not checked: {exc}"
+        return f"warm containers waiting for a job: {len(waiting)}" + "".join(f"\n  {w}" for w in waiting)
+
     def gc(self, *, older_than_days: float | None = None) -> GcReport:
         """Remove leftover containers of finished jobs, payloads no job refers to and, when asked,
         finished jobs older than N days (with their records, logs and outputs). Without a Docker engine
@@ -346,6 +356,7 @@ class JobService:
         for name in available_backends():
             try:
                 report.containers += self.backend(name).cleanup(stopped_only=False)
+                report.warm += self.backend(name).remove_warm()
             except BackendUnavailable as exc:  # one broken plugin, or no engine: clean what can be cleaned
                 unchecked[name] = str(exc)
         known = {r.id: r for r in self.store.list(limit=1_000_000)}

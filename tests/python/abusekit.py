@@ -178,6 +178,6 @@ def store_label(home: Path) -> str:
 
 def containers_of(engine, home: Path, job_id: str | None = None) -> list:
     labels = [f"containerjob.store={store_label(home)}"] + ([f"containerjob.job={job_id}"] if job_id else [])
-    from conftest import listed
+    from conftest import listed, waiting_warm
 
-    return listed(engine, {"label": labels})
+    return [c for c in listed(engine, {"label": labels}) if not waiting_warm(c, home)]  # warm: counted apart

@@ -81,6 +81,12 @@ def listed(client, filters: dict) -> list:
             time.sleep(0.05)
 
 
+def waiting_warm(container, home) -> bool:
+    """A warm container no job was handed yet: the job its ID is reserved for has no folder under `home`."""
+    labels = container.labels
+    return "containerjob.warm" in labels and not (home / "jobs" / labels.get("containerjob.job", "?")).exists()
+
+
 def store_label(home) -> str:
     return hashlib.sha256(str((home / "jobs.db").resolve()).encode()).hexdigest()[:12]
 
@@ -89,12 +95,13 @@ def store_label(home) -> str:
 def labelled(engine, cj_home):
     """Containers this test's store launched (found by label): the orphan check. A job's final state is
     written before its container is removed (by whichever process finalised it, maybe the server's
-    watcher), so an empty answer may take a moment: up to `settle_s`; a real orphan stays."""
+    watcher), so an empty answer may take a moment: up to `settle_s`; a real orphan stays. A warm container
+    waiting for the next job (test_warm.py) is no orphan: counted apart, as LocalBackend.containers() does."""
     def _list(job_id: str | None = None, settle_s: float = 5.0):
         labels = [f"containerjob.store={store_label(cj_home)}"] + ([f"containerjob.job={job_id}"] if job_id else [])
         deadline = time.monotonic() + settle_s
         while True:
-            found = listed(engine, {"label": labels})
+            found = [c for c in listed(engine, {"label": labels}) if not waiting_warm(c, cj_home)]
             if not found or time.monotonic() >= deadline:
                 return found
             time.sleep(0.1)

@@ -72,10 +72,12 @@ def jp_server_config(on_second_engine):
 
 
 def ours(second: SecondEngine, cj_home) -> list:
-    """Containers of this test's store on the second engine (conftest's `labelled` asks the main engine)."""
-    from conftest import listed, store_label
+    """Containers of this test's store on the second engine (conftest's `labelled` asks the main engine); warm
+    ones waiting for a job are counted apart, as there."""
+    from conftest import listed, store_label, waiting_warm
 
-    return listed(second.client(), {"label": f"containerjob.store={store_label(cj_home)}"})
+    found = listed(second.client(), {"label": f"containerjob.store={store_label(cj_home)}"})
+    return [c for c in found if not waiting_warm(c, cj_home)]
 
 
 def kill_once_started(second: SecondEngine, store: Store, count: int = 1) -> threading.Thread:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import tarfile
 import threading
@@ -323,12 +324,13 @@ def test_gc_removes_leftovers_and_spares_what_is_needed(ip, cj_home, engine, cap
     ip.run_cell_magic("containerjob", "--detach", "import time\ntime.sleep(60)")
     running = capsys.readouterr().out.split("submitted ")[1].split(";")[0]
     ip.run_line_magic("containerjob", "gc")
-    assert "removed 1 containers, 1 payloads, 0 jobs" in capsys.readouterr().out
+    warm = r"( \(and [01] warm ones waiting for a job\))?"  # the next cell's container, if already made (test_warm.py)
+    assert re.search(f"removed 1 containers{warm}, 1 payloads, 0 jobs", capsys.readouterr().out)
     assert sorted(p.name for p in (cj_home / "payloads").iterdir()) == sorted([kept.name, young.name, _payload(cj_home, running)])
     assert [c.labels["containerjob.job"] for c in labelled()] == [running]  # the running job is untouched
     ip.run_line_magic("containerjob", f"cancel {running}")
     ip.run_line_magic("containerjob", "gc --older-than 0")
-    assert "0 containers, 2 payloads, 2 jobs" in capsys.readouterr().out
+    assert re.search(f"0 containers{warm}, 2 payloads, 2 jobs", capsys.readouterr().out)
     with pytest.raises(UsageError, match="must be 0 or more"):
         ip.run_line_magic("containerjob", "gc --older-than -1")
 

@@ -123,6 +123,14 @@ class Backend(ABC):
         """Remove what finished or unknown jobs left on this machine (containers); returns how many."""
         return 0
 
+    def warm_waiting(self) -> list[str]:
+        """One line per container made ahead for a job not submitted yet (local: warm.py)."""
+        return []
+
+    def remove_warm(self) -> int:
+        """Remove the containers made ahead for jobs not submitted yet (local: warm.py); returns how many."""
+        return 0
+
     def held_job_ids(self) -> list[str]:
         """IDs of the jobs this backend still holds something for on this machine (a container)."""
         return []

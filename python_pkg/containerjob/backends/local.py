@@ -4,8 +4,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -23,19 +25,20 @@ from ..core.project import adc_file, output_dirs
 from ..core.results import OutputUnreadable, failure_text, read_result
 from ..mounts import fuse
 from ..mounts.job_mounts import GCS_ROOT_DIR, JobMounts
-from . import gpu, replicas, restarts
+from . import gpu, replicas, restarts, warm
 from .base import Backend, Capabilities, Notify, Outcome, StreamStop
 from .container_config import container_config
 from .container_logs import container_text
 from .engine import engine_errors, gone_ok, program_errors
 from .host_files import make_job_safe
-from .leftovers import LABEL_JOB, LABEL_STORE, remove_leftovers
+from .leftovers import LABEL_JOB, LABEL_STORE, LABEL_WARM, remove_leftovers, remove_warm
 from .local_images import ready_images
 from .unsaved import keep_unsaved, not_mounted
 
 TIMEOUT_GRACE_S = 5  # the runner enforces --timeout itself; this catches a runner that could not
 EXIT_TIMEOUT = 124
 SWEEP_EVERY_S = 60  # leftover containers are rare: look for them at most this often per process
+PLACEHOLDER_ID = "cj-0000000000000000"  # a launch key's job: the key leaves the ID out
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +55,16 @@ class LocalBackend(Backend):
         self._client = client
         self.store_label = hashlib.sha256(str(store.path.resolve()).encode()).hexdigest()[:12]
         self._swept = -SWEEP_EVERY_S  # the first run of a process sweeps
+        self._removing: dict[str, threading.Thread] = {}  # container ID -> its removal (released())
+        self._local = threading.local()  # the warm container a submit in this thread took (preflight)
+        self._warm: warm.WarmPool | None = None
+
+    @property
+    def warm_pool(self) -> warm.WarmPool:
+        if self._warm is None:
+            self._warm = warm.WarmPool(self.settings.home_path / "warm", self.settings.warm_idle_s,
+                                       self._create_warm, self._remove_container)
+        return self._warm
 
     @property
     def client(self) -> docker.DockerClient:
@@ -99,10 +112,38 @@ class LocalBackend(Backend):
             warning = gpu.driver_warning(pool.image, image.attrs["Config"].get("Env") or [], gpu.host_cuda_version())
             if warning:
                 notify("warning: " + warning)
+        self._local.image_id, self._local.warm = image.id, None
+        if self.settings.warm and warm.eligible(spec, payload):  # the ID create_job gives the job is its
+            key = warm.launch_key(self._container(spec, payload, PLACEHOLDER_ID, CHIEF, redact=False))
+            self._local.warm = self.warm_pool.take(key, image.id)
+
+    def submit(self, spec: JobSpec, payload: Payload, **kwargs: Any) -> JobRecord:
+        """A warm container taken at preflight and not handed the job (a failed create or start) goes."""
+        try:
+            return super().submit(spec, payload, **kwargs)
+        finally:
+            untaken = self._local.__dict__.pop("warm", None)
+            if untaken is not None:
+                self.warm_pool.discard(untaken)
+
+    def create_job(self, make: Callable[[str], JobRecord], job_id: str | None = None) -> JobRecord:
+        taken = getattr(self._local, "warm", None)
+        return super().create_job(make, job_id or (taken.job_id if taken else None))
 
     def cleanup(self, *, stopped_only: bool) -> int:
         """Remove what this store's ended jobs left on the engine (leftovers.py); returns how many containers."""
-        return remove_leftovers(self.client, self.store, self.store_label, stopped_only=stopped_only)
+        removed = remove_leftovers(self.client, self.store, self.store_label, stopped_only=stopped_only)
+        if stopped_only:  # before a run: warm containers idle or orphaned (gc asks remove_warm for all of them)
+            remove_warm(self.client, self.store, self.store_label, self.settings.home_path / "warm", every=False)
+        return removed
+
+    def warm_waiting(self) -> list[str]:
+        return [f"{c.attrs.get('Image')} ({c.attrs.get('State')}, {c.attrs.get('Status')}; reserved ID "
+                f"{(c.attrs.get('Labels') or {}).get(LABEL_JOB)})" for c in self.containers(warm_only=True)]
+
+    def remove_warm(self) -> int:
+        """Every warm container of this store that waits for a job (any process's)."""
+        return remove_warm(self.client, self.store, self.store_label, self.settings.home_path / "warm", every=True)
 
     def delete(self, record: JobRecord) -> None:
         """Unmount the job's buckets before its folder goes: a job LOST with its engine keeps its FUSE mounts,
@@ -158,6 +199,7 @@ class LocalBackend(Backend):
         Several replicas: created and started together on the job's network (each waits for its peers' names
         itself, as on Vertex); the chief's ID is returned."""
         pool_job = replicas.is_pool_job(spec)
+        taken, image_id = self._local.__dict__.pop("warm", None), getattr(self._local, "image_id", "")
         configs = self.describe(spec, payload, record.id, redact=False)
         configs = configs["replicas"] if pool_job else [configs]
         if pool_job and any(p.accelerator_count for p in spec.worker_pools):
@@ -187,8 +229,12 @@ class LocalBackend(Backend):
                     api.start(container_id)
                 return container_id
 
+            if taken is not None and not (taken.job_id == record.id and
+                                          self.warm_pool.hand(taken, configs[0], payload, Path(record.job_dir))):
+                self.warm_pool.discard(taken)  # dead or not this job's: its name is the job's, so it goes first
+                taken = None
             # Replicas start together (each waits for the others' addresses itself, as on Vertex).
-            ids = replicas.each(create_and_start, list(zip(spec.replicas(), configs)))
+            ids = [taken.container_id] if taken else replicas.each(create_and_start, list(zip(spec.replicas(), configs)))
         except BaseException as exc:
             # By name: an interrupt can land after the engine created one but before we learnt its ID.
             with engine_errors("remove the containers that failed to start"):
@@ -201,9 +247,22 @@ class LocalBackend(Backend):
             if gpu.is_gpu_unavailable_error(str(exc)):
                 raise BackendUnavailable(gpu.NO_GPU_MESSAGE) from None
             raise
+        if self.settings.warm and warm.eligible(spec, payload):  # the next job's container, made meanwhile
+            self.warm_pool.replenish(warm.launch_key(configs[0]), configs[0], image_id, job_id=record.id)
         return ids[0]
 
-    def _create(self, config: dict[str, Any], pool, payload: Payload, network: str | None) -> str:
+    def _create_warm(self, config: dict[str, Any]) -> str:
+        """Create and start a warm container (warm.py); one that fails to start goes at once."""
+        container_id = self._create(config, None, None, None)
+        try:
+            with engine_errors("start a warm container"):
+                self.client.api.start(container_id)
+        except BaseException:
+            self._remove_container(container_id)
+            raise
+        return container_id
+
+    def _create(self, config: dict[str, Any], pool, payload: Payload | None, network: str | None) -> str:
         api = self.client.api
         config = dict(config)
         host_config = api.create_host_config(
@@ -215,7 +274,7 @@ class LocalBackend(Backend):
         )
         networking = (api.create_networking_config({network: api.create_endpoint_config(aliases=[config["hostname"]])})
                       if network else None)
-        with engine_errors("create the container"), program_errors(pool, payload):
+        with engine_errors("create the container"), program_errors(pool, payload) if pool else nullcontext():
             return api.create_container(detach=True, host_config=host_config, networking_config=networking,
                                         **config)["Id"]
 
@@ -340,6 +399,8 @@ class LocalBackend(Backend):
         daemon: a CLI process removes it before it exits; one killed first leaves it to the sweep. A cancel,
         and replicas (their removal runs on a pool, which takes no work once the interpreter is exiting),
         are removed before this returns."""
+        if self._warm is not None:
+            self._warm.job_ended(record.id)
         if not info:
             return
         if "replicas" in info:
@@ -348,17 +409,33 @@ class LocalBackend(Backend):
         elif record.status is JobStatus.CANCELLED:
             self._remove(record, info["Id"])
         else:
-            threading.Thread(target=self._remove_later, args=(record, info["Id"]), name=f"remove-{record.id}").start()
+            thread = threading.Thread(target=self._remove_later, args=(record, info["Id"]), name=f"remove-{record.id}")
+            self._removing[info["Id"]] = thread
+            thread.start()
 
     def _remove(self, record: JobRecord, container_id: str) -> None:
-        with engine_errors(f"remove the container of job {record.id}"), gone_ok():
-            self.client.api.remove_container(container_id, force=True)
+        with engine_errors(f"remove the container of job {record.id}"):
+            self._remove_container(container_id)
+        shutil.rmtree(self.settings.home_path / "warm" / record.id, ignore_errors=True)  # a warm start's folders
+
+    def _remove_container(self, ref: str) -> None:
+        with gone_ok():
+            self.client.api.remove_container(ref, force=True)
 
     def _remove_later(self, record: JobRecord, container_id: str) -> None:
         try:
             self._remove(record, container_id)
         except ContainerJobError as exc:  # the job's outcome stands; the next run's sweep or `gc` retries
             log.warning("%s; `containerjob gc` removes it", exc)
+        finally:
+            self._removing.pop(container_id, None)
+
+    def wait_removed(self, timeout_s: float = 30.0) -> None:
+        """Until the removals this process started (released()) are done: then a container still listed by
+        containers() was left behind (its removal failed, or nobody removed it)."""
+        deadline = time.monotonic() + timeout_s
+        for thread in list(self._removing.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def stream_logs(self, record: JobRecord, follow: bool, stop: StreamStop | None = None) -> Iterator[str]:
         """The engine's stream while the container exists; `stop` closes its socket, so a reader that went
@@ -376,13 +453,22 @@ class LocalBackend(Backend):
                 return
         yield from self.saved_logs(record)
 
-    def containers(self) -> list:
-        """Containers this store launched (by label), running or not. Sparse: the list call's own answer, so a
-        container another process removes meanwhile is not a NotFound from a follow-up inspect."""
+    def containers(self, *, warm_only: bool = False) -> list:
+        """Containers this store's jobs hold (by label), running or not. Not among them: one being removed (the
+        engine's "removing", or a removal this process started: wait_removed() waits for those), and a warm
+        container still waiting for its job (no record holds its ID): those are listed with `warm_only`.
+        Sparse: the list call's own answer, so a container another process removes meanwhile is not a
+        NotFound from a follow-up inspect."""
         with engine_errors("list containers"):
-            return self.client.containers.list(
+            found = self.client.containers.list(
                 all=True, sparse=True, filters={"label": f"{LABEL_STORE}={self.store_label}"}
             )
+        return [c for c in found if c.attrs.get("State") != "removing" and c.id not in self._removing
+                and self._waiting(c.attrs.get("Labels") or {}) == warm_only]
+
+    def _waiting(self, labels: dict[str, str]) -> bool:
+        """A warm container no job was handed yet: the job its ID is reserved for has no folder."""
+        return LABEL_WARM in labels and not self.job_dir(labels.get(LABEL_JOB, "?")).exists()
 
     def held_job_ids(self) -> list[str]:
         return sorted({(c.attrs.get("Labels") or {}).get(LABEL_JOB, "?") for c in self.containers()})

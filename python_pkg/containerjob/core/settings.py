@@ -62,6 +62,9 @@ class Settings:
     stop_timeout_s: int = _setting(2, "Seconds a cancelled local container gets between SIGTERM and SIGKILL.")
     pids_limit: int = _setting(4096, "Processes (threads included) one local container may hold: a fork bomb stops "
                                      "there, not at the host's limit. 0 or -1: no limit.")
+    warm: bool = _setting(True, "Start the next local cell or script job's container before it is needed, waiting "
+                                "for the job (backends/warm.py): a trivial cell then skips the engine's create and start.")
+    warm_idle_s: int = _setting(300, "Seconds a warm local container waits for a job before it is removed.")
     network_timeout_s: int = _setting(60, "Seconds without an answer from Cloud Storage, Vertex AI or Cloud Logging "
                                           "before containerjob gives up and says so (silence, not duration).")
     staging_bucket: str = _setting("", "gs:// bucket for Vertex AI payloads and results.")
