@@ -54,6 +54,10 @@ export interface IRunOptions {
   image_repo?: string;
   /** a NotebookRuntimeTemplate resource name, or `workbench` for a Workbench runtime (default: a custom environment from --machine-type) */
   runtime_template?: string;
+  /** run a job that was killed or exited with a --retry-on code again, up to N times; each attempt's log and exit code are kept (Vertex AI: the CustomJob is submitted again) */
+  retries?: string;
+  /** the exit codes --retries runs a job again for (default: 137, killed, and the codes Vertex AI retries itself: 6,134 SIGABRT and 11,139 SIGSEGV) */
+  retry_on?: string;
 }
 
 export type RunOptionName = keyof IRunOptions;
@@ -691,6 +695,60 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "spec": [
       "runtime_template"
     ]
+  },
+  {
+    "name": "retries",
+    "flag": "--retries",
+    "kind": "text",
+    "help": "run a job that was killed or exited with a --retry-on code again, up to N times; each attempt's log and exit code are kept (Vertex AI: the CustomJob is submitted again)",
+    "metavar": "N",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook",
+      "container"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Retries",
+      "placeholder": "0",
+      "setting": null
+    },
+    "spec": [
+      "retries"
+    ]
+  },
+  {
+    "name": "retry_on",
+    "flag": "--retry-on",
+    "kind": "text",
+    "help": "the exit codes --retries runs a job again for (default: 137, killed, and the codes Vertex AI retries itself: 6,134 SIGABRT and 11,139 SIGSEGV)",
+    "metavar": "CODE,...",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook",
+      "container"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Retry on exit codes",
+      "placeholder": "6,11,134,137,139",
+      "setting": null
+    },
+    "spec": [
+      "retry_on"
+    ]
   }
 ];
 
@@ -714,7 +772,9 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "include",
     "replicas",
     "requirements",
-    "pip"
+    "pip",
+    "retries",
+    "retry_on"
   ],
   "vertex": [
     "image",
@@ -738,7 +798,9 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "staging_bucket",
     "requirements",
     "pip",
-    "image_repo"
+    "image_repo",
+    "retries",
+    "retry_on"
   ],
   "executor": [
     "project",

@@ -51,6 +51,8 @@ if TYPE_CHECKING:  # what the type checker sees: the table's fields, written by 
         pip: list[str] = dataclasses.field(default_factory=list)
         image_repo: str | None = None
         runtime_template: str | None = None
+        retries: str | None = None
+        retry_on: str | None = None
     # END generated RunOptions
 else:  # what runs: built from the table itself, so an entry added to it (a test's) is a field at once
     RunOptions = dataclasses.make_dataclass("RunOptions", [_field(o) for o in OPTIONS])
