@@ -61,7 +61,14 @@ describe('form fields', () => {
     const shown = (choice: typeof local) =>
       FIELDS.filter(f => shows(f.name, choice, 'notebook')).map(f => f.name);
 
-    expect(shown(local)).toEqual(['image', 'gpus', 'project', 'timeout']);
+    expect(shown(local)).toEqual([
+      'image',
+      'gpus',
+      'project',
+      'timeout',
+      'retries',
+      'retry_on'
+    ]);
     expect(shown(executor)).toEqual([
       'project',
       'timeout',

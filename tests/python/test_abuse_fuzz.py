@@ -94,7 +94,8 @@ FIELD_OPTION = {"image": ("--image",), "gpus": ("--gpus", "--accelerator"), "env
                 "service_account": ("--service-account",), "staging_bucket": ("--staging-bucket",),
                 "requirements": ("--requirements",), "pip": ("--pip",), "image_repo": ("--image-repo",),
                 "runtime_template": ("--runtime-template",), "command": ("--command",), "project": (), "backend": (),
-                "secret_env": ("--secret-env",), "include": ("--include",)}
+                "secret_env": ("--secret-env",), "include": ("--include",), "retries": ("--retries",),
+                "retry_on": ("--retry-on",)}
 SPEC_FIELDS = [f for f in fields(RunOptions) if f.name in FIELD_OPTION]
 
 

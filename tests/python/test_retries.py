@@ -101,3 +101,17 @@ def test_a_cancel_during_a_retry_stops_the_retries(cj_home, tmp_path, labelled):
     time.sleep(4)  # a retry the cancel did not stop would have run (and counted) by now
     assert len(_restarts(record)) == 1 and (tmp_path / "out" / "model" / "runs").read_text() == "2"
     assert labelled() == []
+
+
+def test_the_dry_run_shows_the_retry_settings_and_bad_ones_are_refused(cj_home, tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text("print(1)\n")
+    shown = json.loads(cli("run", str(script), "--dry-run", "--retries", "3").stdout)
+    assert shown["retries"] == {"retries": 3, "retryOn": [6, 11, 134, 137, 139]}
+    assert "retries" not in json.loads(cli("run", str(script), "--dry-run").stdout)
+    for flags, said in ((["--retries", "x"], "--retries 'x' is not a number"),
+                        (["--retries", "101"], "--retries 101 is out of range: use 0..100"),
+                        (["--retry-on", "137"], "--retry-on '137' does nothing without --retries N"),
+                        (["--retries", "1", "--retry-on", "137,abc"], "'abc' is not an exit code")):
+        done = cli("run", str(script), "--dry-run", *flags, check_rc=None)
+        assert done.returncode != 0 and said in done.stderr, (flags, done.stderr)

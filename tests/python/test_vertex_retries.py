@@ -68,3 +68,29 @@ def test_the_dry_run_shows_the_retry_settings(cj_home, tmp_path, capsys):
     described = json.loads(capsys.readouterr().out)
     assert described["retries"]["retryOn"] == [6, 11, 134, 137, 139]
     assert described["customJob"]["jobSpec"]["scheduling"]["restartJobOnWorkerRestart"] is True
+
+
+def test_which_vertex_failures_are_retried(cj_home, tmp_path):
+    """The cause as Vertex AI words a job's error: the replica's exit code and termination reason; a Spot VM
+    reclaimed (wording Google documents for prediction only) counts as killed for a --spot job."""
+    from google.cloud.aiplatform_v1 import CustomJob, JobState
+
+    from containerjob.backends.resubmit import cause
+    from containerjob.core.models import JobRecord, StoredSpec, WorkerPool
+
+    def ended(message: str, state=JobState.JOB_STATE_FAILED) -> CustomJob:
+        job = CustomJob(state=state)
+        job.error.code, job.error.message = 3, message
+        return job
+
+    def record(spot: bool = False) -> JobRecord:
+        spec = StoredSpec(worker_pools=[WorkerPool(image="x")], retries=2, retry_on=[137, 139], spot=spot)
+        return JobRecord(id="cj-00000000", name="x", backend="vertex", status=JobStatus.RUNNING, spec=spec)
+
+    replica = "The replica workerpool0-0 exited with a non-zero status of {}. Termination reason: {}."
+    assert cause(record(), ended(replica.format(137, "Error"))) == (137, "exited with code 137")
+    assert cause(record(), ended(replica.format(1, "OOMKilled"))) == (1, "was killed (out of memory)")
+    assert cause(record(), ended(replica.format(1, "Error"))) is None
+    assert cause(record(), ended("", JobState.JOB_STATE_CANCELLED)) is None
+    assert cause(record(spot=True), ended("The job failed with a STOCKOUT error.")) == (137, "was preempted (Spot VM reclaimed)")
+    assert cause(record(), ended("The job failed with a STOCKOUT error.")) is None

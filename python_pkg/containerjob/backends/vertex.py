@@ -158,8 +158,6 @@ class VertexBackend(GcpBackend):
                   "--config=/dev/stdin"]
         described = {"parent": f"projects/{spec.project}/locations/{spec.region}", "customJob": job,
                      "gcloud": f"echo {shlex.quote(json.dumps(job['jobSpec']))} | {shlex.join(gcloud)}"}
-        if spec.retries:  # containerjob's, not the CustomJob's: a FAILED one with these ends is submitted again
-            described["retries"] = {"retries": spec.retries, "retryOn": spec.retry_on}
         return {**described, **({"warnings": warnings} if (warnings := unlisted(spec)) else {})}
 
     def start(self, record: JobRecord, spec: JobSpec, payload: Payload, notify: Notify) -> str:

@@ -11,7 +11,10 @@ the page carries no "Last updated" date). A container killed for memory (OOMKill
 "killed" is an end of its own, which --retry-on widens with exit codes but does not narrow."""
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import SpecError
+from .models import JobSpec
 
 KILLED = 137
 VERTEX_TRANSIENT = {6: "SIGABRT", 134: "SIGABRT", 11: "SIGSEGV", 139: "SIGSEGV"}
@@ -58,3 +61,8 @@ def retryable(exit_code: int | None, oom_killed: bool, retry_on: list[int]) -> b
 def attempt_line(attempt: int, retries: int, cause: str) -> str:
     """What the log, the record's message and the status say when the job runs again."""
     return f"attempt {attempt} of {retries + 1}: the last one {cause} (--retry-on), so it runs again (--retries {retries})"
+
+
+def retry_settings(spec: JobSpec) -> dict[str, Any]:
+    """What a dry run shows of them: none sent to the engine or in the CustomJob, they are containerjob's own."""
+    return {"retries": {"retries": spec.retries, "retryOn": spec.retry_on}} if spec.retries else {}

@@ -269,7 +269,8 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
     if output_dir and traits is not None and not traits.runs_locally and not output_dir.startswith("gs://"):
         found.add(SpecError(f"--output-dir {options.output_dir!r} is a local folder, which Vertex AI cannot see: "
                             "give gs://BUCKET/PREFIX", field="output_dir"))
-    mounts = [m for m in (found.check("mounts", parse_mount, m) for m in options.mounts) if m is not None]
+    # one problem a field, as a form shows it: the first bad --mount
+    mounts = found.check("mounts", lambda given: [parse_mount(m) for m in given], options.mounts) or []
     requirements = [*(found.check("requirements", parse_requirements_file, options.requirements, store_home) or []),
                     *(found.check("pip", parse_pip, options.pip) or [])]
     image_repo = (options.image_repo or image_repo or "").strip().rstrip("/")
