@@ -4,6 +4,10 @@ attempt recorded; a code --retry-on does not name is not; the dry run shows the 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from containerjob import cli
@@ -94,3 +98,27 @@ def test_which_vertex_failures_are_retried(cj_home, tmp_path):
     assert cause(record(), ended("", JobState.JOB_STATE_CANCELLED)) is None
     assert cause(record(spot=True), ended("The job failed with a STOCKOUT error.")) == (137, "was preempted (Spot VM reclaimed)")
     assert cause(record(), ended("The job failed with a STOCKOUT error.")) is None
+
+
+def test_a_cancel_during_a_retry_on_vertex_stops_the_retries(vertex, gcs, tmp_path, cj_home):  # noqa: F811
+    script = tmp_path / "job.py"
+    script.write_text("import sys, time\nprint('run', flush=True)\ntime.sleep(3)\nsys.exit(137)\n")
+    follower = subprocess.Popen([sys.executable, "-m", "containerjob.cli", "run", str(script), *VERTEX, "--retries",
+                                 "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            records = Store(cj_home / "jobs.db").list()
+            if records and "attempt 2 of 6" in records[0].message:
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError(f"never resubmitted: {[r.message for r in Store(cj_home / 'jobs.db').list()]}")
+        assert cli.main(["cancel", records[0].id]) == 0
+        follower.wait(120)
+    finally:
+        follower.kill()
+    record = _record(cj_home)
+    assert record.status is JobStatus.CANCELLED, record
+    time.sleep(5)  # a resubmission the cancel did not stop would be there by now
+    assert len(created(vertex)) == 2 and len(json.loads((Path(record.job_dir) / "resubmits.json").read_text())) == 1
