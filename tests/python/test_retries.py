@@ -115,3 +115,20 @@ def test_the_dry_run_shows_the_retry_settings_and_bad_ones_are_refused(cj_home, 
                         (["--retries", "1", "--retry-on", "137,abc"], "'abc' is not an exit code")):
         done = cli("run", str(script), "--dry-run", *flags, check_rc=None)
         assert done.returncode != 0 and said in done.stderr, (flags, done.stderr)
+
+
+def test_a_pool_job_whose_worker_is_killed_runs_every_replica_again(cj_home, tmp_path, labelled):
+    script = tmp_path / "pool.py"
+    script.write_text("import json, os, pathlib, sys, time\n"
+                      "task = json.loads(os.environ['CLUSTER_SPEC'])['task']['type']\n"
+                      "runs = pathlib.Path('/tmp/runs')\nn = int(runs.read_text()) + 1 if runs.exists() else 1\n"
+                      "runs.write_text(str(n))\nprint(task, 'run', n, flush=True)\n"
+                      "if task == 'workerpool0':\n    time.sleep(4)\nsys.exit(137 if task != 'workerpool0' and n == 1 else 0)\n")
+    cli("run", str(script), "--replicas", "2", "--retries", "1", timeout=240)
+    (record,) = _records(cj_home)
+    assert record.status is JobStatus.SUCCEEDED, record.message
+    assert record.message == ("attempt 2 of 2: the last one exited with code 137 in replica workerpool1-0 "
+                              "(--retry-on), so it runs again (--retries 1)")
+    log = cli("logs", record.id).stdout
+    assert "workerpool0 run 2" in log and "workerpool1 run 2" in log
+    assert labelled() == []

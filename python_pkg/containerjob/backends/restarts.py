@@ -87,7 +87,7 @@ def _next_run(spec, infos: dict[str, dict[str, Any]], done: list[dict[str, Any]]
     name, state = failed
     cause = "was killed (out of memory)" if state.get("OOMKilled") else f"exited with code {state['ExitCode']}"
     if len(infos) > 1:
-        cause = f"{cause} (replica {name})"
+        cause = f"{cause} in replica {name}"
     return name, state, "retry", attempt_line(len(retried) + 2, spec.retries, cause)
 
 
@@ -98,14 +98,14 @@ def restart_job(backend, record: JobRecord, infos: dict[str, dict[str, Any]], *,
     each attempt's own log is cut from); a pool job's go at its end. Only a RUNNING job runs again: a cancel
     (CANCELLING) ends the retries."""
     job_dir = Path(record.job_dir)
-    if _next_run(record.spec, infos, read(job_dir)) is None:
+    failing = transient_failure(infos) or (retry_failure(infos, record.spec.retry_on) if record.spec.retries else None)
+    if failing is None:
         return False
     with backend.job_lock(record) as current:
         if current.status is not JobStatus.RUNNING:  # ended, or being cancelled: nothing to restart
             return False
         done = read(job_dir)
-        if any(r["replica"] == name and r["finished_at"] == info["State"].get("FinishedAt")
-               for r in done for name, info in infos.items()):
+        if any(r["replica"] == failing[0] and r["finished_at"] == failing[1].get("FinishedAt") for r in done):
             return True  # another process restarted it for this exit
         decided = _next_run(record.spec, infos, done)
         if decided is None:
