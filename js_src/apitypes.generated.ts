@@ -607,12 +607,16 @@ export interface components {
             parallel?: string;
             /** @description the kernel variable a sweep's table of results goes to (default sweep_results). */
             sweep_into?: string;
+            /** @description run a job that was killed or exited with a --retry-on code again, up to N times; each attempt's log and exit code are kept (Vertex AI: the CustomJob is submitted again). Backends: local, vertex. */
+            retries?: string;
+            /** @description the exit codes --retries runs a job again for (default: 137, killed, and the codes Vertex AI retries itself: 6,134 SIGABRT and 11,139 SIGSEGV). Backends: local, vertex. */
+            retry_on?: string;
         };
         /**
          * @description The name of a run option (a property of RunOptions)
          * @enum {string}
          */
-        RunOptionName: "image" | "command" | "gpus" | "env" | "secret_env" | "project" | "output_dir" | "timeout" | "name" | "backend" | "labels" | "mounts" | "credentials" | "upload_on_failure" | "include" | "region" | "machine_type" | "accelerator" | "replicas" | "spot" | "service_account" | "staging_bucket" | "requirements" | "pip" | "image_repo" | "runtime_template" | "sweep" | "sweep_file" | "parallel" | "sweep_into";
+        RunOptionName: "image" | "command" | "gpus" | "env" | "secret_env" | "project" | "output_dir" | "timeout" | "name" | "backend" | "labels" | "mounts" | "credentials" | "upload_on_failure" | "include" | "region" | "machine_type" | "accelerator" | "replicas" | "spot" | "service_account" | "staging_bucket" | "requirements" | "pip" | "image_repo" | "runtime_template" | "sweep" | "sweep_file" | "parallel" | "sweep_into" | "retries" | "retry_on";
         SubmitJob: {
             kind: components["schemas"]["JobKind"];
             /** @description The code (kind cell or script) */

@@ -62,6 +62,10 @@ export interface IRunOptions {
   parallel?: string;
   /** the kernel variable a sweep's table of results goes to (default sweep_results) */
   sweep_into?: string;
+  /** run a job that was killed or exited with a --retry-on code again, up to N times; each attempt's log and exit code are kept (Vertex AI: the CustomJob is submitted again) */
+  retries?: string;
+  /** the exit codes --retries runs a job again for (default: 137, killed, and the codes Vertex AI retries itself: 6,134 SIGABRT and 11,139 SIGSEGV) */
+  retry_on?: string;
 }
 
 export type RunOptionName = keyof IRunOptions;
@@ -765,6 +769,60 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "negated": false,
     "form": null,
     "spec": []
+  },
+  {
+    "name": "retries",
+    "flag": "--retries",
+    "kind": "text",
+    "help": "run a job that was killed or exited with a --retry-on code again, up to N times; each attempt's log and exit code are kept (Vertex AI: the CustomJob is submitted again)",
+    "metavar": "N",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook",
+      "container"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Retries",
+      "placeholder": "0",
+      "setting": null
+    },
+    "spec": [
+      "retries"
+    ]
+  },
+  {
+    "name": "retry_on",
+    "flag": "--retry-on",
+    "kind": "text",
+    "help": "the exit codes --retries runs a job again for (default: 137, killed, and the codes Vertex AI retries itself: 6,134 SIGABRT and 11,139 SIGSEGV)",
+    "metavar": "CODE,...",
+    "choices": null,
+    "backends": [
+      "local",
+      "vertex"
+    ],
+    "kinds": [
+      "cell",
+      "script",
+      "notebook",
+      "container"
+    ],
+    "negated": false,
+    "form": {
+      "label": "Retry on exit codes",
+      "placeholder": "6,11,134,137,139",
+      "setting": null
+    },
+    "spec": [
+      "retry_on"
+    ]
   }
 ];
 
@@ -792,7 +850,9 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "sweep",
     "sweep_file",
     "parallel",
-    "sweep_into"
+    "sweep_into",
+    "retries",
+    "retry_on"
   ],
   "vertex": [
     "image",
@@ -820,7 +880,9 @@ export const OPTIONS_BY_BACKEND: Record<string, RunOptionName[]> = {
     "sweep",
     "sweep_file",
     "parallel",
-    "sweep_into"
+    "sweep_into",
+    "retries",
+    "retry_on"
   ],
   "executor": [
     "project",

@@ -23,6 +23,7 @@ from .core.payload import Payload, build_container_payload, build_payload, human
 from .core.project import ResolvedProject, resolve_project
 from .core.report import inputs_line
 from .core.results import JobResult, load_values, read_result, signing_key
+from .core.retries import retry_settings
 from .core.settings import Settings
 from .core.spec import OWN_LABELS, RunOptions, build_spec
 from .core.store import Store
@@ -242,7 +243,8 @@ class JobService:
         """The exact request, after the same offline checks a submit makes (no None in what it prints)."""
         backend = self.backend(prepared.spec.backend)
         backend.validate(prepared.spec, prepared.payload)
-        return backend.describe(prepared.spec, prepared.payload, "cj-00000000", origin)
+        described = backend.describe(prepared.spec, prepared.payload, "cj-00000000", origin)
+        return {**described, **retry_settings(prepared.spec)}  # containerjob's own, beside the request
 
     def submit(self, prepared: Prepared, *, origin: str = "", notify: Callable[[str], None] | None = None,
                job_id: str | None = None, on_created: Callable[[JobRecord], None] | None = None) -> JobRecord:

@@ -65,7 +65,13 @@ describe('form fields', () => {
       FIELDS.filter(f => shows(f.name, choice, 'notebook')).map(f => f.name);
 
     // a local form says nothing of Google Cloud: no Project field
-    expect(shown(local)).toEqual(['image', 'gpus', 'timeout']);
+    expect(shown(local)).toEqual([
+      'image',
+      'gpus',
+      'timeout',
+      'retries',
+      'retry_on'
+    ]);
     expect(shown(executor)).toEqual([
       'project',
       'timeout',

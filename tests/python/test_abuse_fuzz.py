@@ -95,7 +95,8 @@ FIELD_OPTION = {"image": ("--image",), "gpus": ("--gpus", "--accelerator"), "env
                 "requirements": ("--requirements",), "pip": ("--pip",), "image_repo": ("--image-repo",),
                 "runtime_template": ("--runtime-template",), "command": ("--command",), "project": (), "backend": (),
                 "secret_env": ("--secret-env",), "include": ("--include",), "sweep": ("--sweep",),
-                "sweep_file": ("--sweep-file",), "parallel": ("--parallel",), "sweep_into": ("--sweep-into",)}
+                "sweep_file": ("--sweep-file",), "parallel": ("--parallel",), "sweep_into": ("--sweep-into",),
+                "retries": ("--retries",), "retry_on": ("--retry-on",)}
 SWEEP_OPTIONS = ("sweep", "sweep_file", "parallel", "sweep_into")  # a sweep's, read by core/sweep.py, not the spec
 SPEC_FIELDS = [f for f in fields(RunOptions) if f.name in FIELD_OPTION and f.name not in SWEEP_OPTIONS]
 SWEEP_FIELDS = [f for f in fields(RunOptions) if f.name in SWEEP_OPTIONS]

@@ -4,6 +4,10 @@ The cell magic, the CLI and the server's cancel route drive a job through a `Job
 these. A cancel is claimed in the store (QUEUED/PENDING/RUNNING -> CANCELLING, one compare-and-set), so it
 reaches the backend once per job however many ask, in this process or another: the others get the record the
 first wrote, and a job that ended on its own first is left as it ended.
+
+Retries (--retries) are decided where a job's end is seen, not here: backends/restarts.py (local) and
+resubmit.py (Vertex AI) run it again from refresh/finalise, so a job nobody follows retries too. Only a RUNNING
+job runs again, so the cancel claimed here (CANCELLING) is what ends its retries.
 """
 from __future__ import annotations
 

@@ -13,22 +13,28 @@ CustomJob file gives it and changes nothing here, where no worker is ever restar
 
 Here the job's containers are restarted in place (`docker restart`, every replica of a pool job): the same
 container, its log going on. Unlike a job Vertex AI restarts on fresh machines, a container keeps what it wrote
-to its own filesystem. Each restart is a line in the job's log and in its message, kept in restarts.json."""
+to its own filesystem. Each restart is a line in the job's log and in its message, kept in restarts.json.
+
+--retries N (core/retries.py) runs the job again the same way after an end --retry-on names, once Vertex AI's own
+restarts above are spent: on Vertex AI that is a new CustomJob (resubmit.py), here the same containers again.
+Each attempt's log is kept in attempts/N.log, its exit code in restarts.json ("attempt 2 of 3" in the message)."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..core.job_files import FINAL_LOG
 from ..core.models import JobRecord, JobStatus
+from ..core.retries import VERTEX_TRANSIENT, attempt_line, retryable
 from . import replicas
 from .engine import engine_errors, gone_ok
 
-TRANSIENT_EXIT_CODES = {6: "SIGABRT", 134: "SIGABRT", 11: "SIGSEGV", 139: "SIGSEGV"}
+TRANSIENT_EXIT_CODES = VERTEX_TRANSIENT
 MAX_RESTARTS = 3  # "up to three times"
-RESTARTS_FILE = "restarts.json"
+RESTARTS_FILE = "restarts.json"  # every run after the first: its replica, exit code, by whom, its line
+ATTEMPTS_DIR = "attempts"
 _PREFIX = "[containerjob] "
 
 
@@ -43,44 +49,75 @@ def read(job_dir: Path) -> list[dict[str, Any]]:
 def transient_failure(infos: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
     """The replica whose exit Vertex AI would retry, with its state; None when none did, or when another
     replica's exit (any other non-zero code, or memory) is permanent."""
+    return _failure(infos, lambda state: not state.get("OOMKilled") and state["ExitCode"] in TRANSIENT_EXIT_CODES)
+
+
+def retry_failure(infos: dict[str, dict[str, Any]], retry_on: list[int]) -> tuple[str, dict[str, Any]] | None:
+    """The replica whose end --retry-on names (core/retries.py), with its state; None when another's is not."""
+    return _failure(infos, lambda state: retryable(state["ExitCode"], bool(state.get("OOMKilled")), retry_on))
+
+
+def _failure(infos: dict[str, dict[str, Any]], again: Callable[[dict[str, Any]], bool]) -> tuple[str, dict[str, Any]] | None:
     found = None
     for name, info in sorted(infos.items()):
         state = info["State"]
         if state.get("Status") not in ("exited", "dead") or not state.get("ExitCode"):
             continue
-        if state.get("OOMKilled") or state["ExitCode"] not in TRANSIENT_EXIT_CODES:
+        if not again(state):
             return None
         found = found or (name, state)
     return found
 
 
-def restart_job(backend, record: JobRecord, infos: dict[str, dict[str, Any]], *, log_ref: str | None) -> bool:
-    """Restart every container of the job when Vertex AI would restart the job; True when the job goes on
-    (restarted here, or by another process that got here first). `log_ref`: the container whose log is the job's
-    (a single replica), where the restart's line goes at the point it happened; a pool job's go at its end."""
+def _next_run(spec, infos: dict[str, dict[str, Any]], done: list[dict[str, Any]]) -> tuple[str, dict[str, Any], str, str] | None:
+    """Whether the job runs again, and why: (replica, its state, "vertex" or "retry", the line that says so).
+    Vertex AI's own restarts come first (up to three per submission); --retries resubmits after them."""
+    retried = [i for i, r in enumerate(done) if r.get("by") == "retry"]
+    restarted = sum(1 for r in done[retried[-1] + 1 if retried else 0:] if r.get("by", "vertex") == "vertex")
     failed = transient_failure(infos)
-    job_dir = Path(record.job_dir)
-    if failed is None or len(read(job_dir)) >= MAX_RESTARTS:
-        return False
+    if failed is not None and restarted < MAX_RESTARTS:
+        name, state = failed
+        code = state["ExitCode"]
+        attempt = f"attempt {restarted + 2} of {MAX_RESTARTS + 1}"
+        return name, state, "vertex", (f"replica {name} restarted ({attempt}): exit code {code} "
+                                       f"({TRANSIENT_EXIT_CODES[code]}), which Vertex AI retries")
+    failed = retry_failure(infos, spec.retry_on) if spec.retries else None
+    if failed is None or len(retried) >= spec.retries:
+        return None
     name, state = failed
+    cause = "was killed (out of memory)" if state.get("OOMKilled") else f"exited with code {state['ExitCode']}"
+    if len(infos) > 1:
+        cause = f"{cause} in replica {name}"
+    return name, state, "retry", attempt_line(len(retried) + 2, spec.retries, cause)
+
+
+def restart_job(backend, record: JobRecord, infos: dict[str, dict[str, Any]], *, log_ref: str | None) -> bool:
+    """Run every container of the job again when Vertex AI would restart the job or --retries asks for it;
+    True when the job goes on (run again here, or by another process that got here first). `log_ref`: the
+    container whose log is the job's (a single replica), where the line goes at the point it happened (and where
+    each attempt's own log is cut from); a pool job's go at its end. Only a RUNNING job runs again: a cancel
+    (CANCELLING) ends the retries."""
+    job_dir = Path(record.job_dir)
+    failing = transient_failure(infos) or (retry_failure(infos, record.spec.retry_on) if record.spec.retries else None)
+    if failing is None:
+        return False
     with backend.job_lock(record) as current:
         if current.status is not JobStatus.RUNNING:  # ended, or being cancelled: nothing to restart
             return False
         done = read(job_dir)
-        if any(r["replica"] == name and r["finished_at"] == state.get("FinishedAt") for r in done):
+        if any(r["replica"] == failing[0] and r["finished_at"] == failing[1].get("FinishedAt") for r in done):
             return True  # another process restarted it for this exit
-        if len(done) >= MAX_RESTARTS:
+        decided = _next_run(record.spec, infos, done)
+        if decided is None:
             return False
-        code = state["ExitCode"]
-        attempt = f"attempt {len(done) + 2} of {MAX_RESTARTS + 1}"
-        said = f"replica {name} restarted ({attempt}): exit code {code} ({TRANSIENT_EXIT_CODES[code]}), which Vertex AI retries"
+        name, state, by, said = decided
         offset = None
         if log_ref:
             with engine_errors(f"read the log of job {record.id}"):
                 offset = len(backend.client.api.logs(log_ref, stdout=True, stderr=True)
                              .decode("utf-8", errors="replace").encode())
-        done.append({"replica": name, "exit_code": code, "finished_at": state.get("FinishedAt"),
-                     "line": said, "offset": offset})
+        done.append({"replica": name, "exit_code": state["ExitCode"], "oom_killed": bool(state.get("OOMKilled")),
+                     "finished_at": state.get("FinishedAt"), "by": by, "line": said, "offset": offset})
         tmp = job_dir / (RESTARTS_FILE + ".tmp")
         tmp.write_text(json.dumps(done))
         os.replace(tmp, job_dir / RESTARTS_FILE)
@@ -108,8 +145,15 @@ def in_log(job_dir: Path, log: bytes) -> bytes:
 
 
 def kept(job_dir: Path) -> str:
-    """Put the restarts' lines into the job's kept log; they are also the final message's ("" when none)."""
+    """Put the restarts' lines into the job's kept log, and each attempt's own log in attempts/N.log where the
+    points between them are known; the lines are also the final message's ("" when none)."""
     done, log = read(job_dir), job_dir / FINAL_LOG
     if done and log.is_file():
-        log.write_bytes(in_log(job_dir, log.read_bytes()))
+        raw = log.read_bytes()
+        cuts = [r["offset"] for r in done if r["offset"] is not None and r["offset"] <= len(raw)]
+        if len(cuts) == len(done):
+            (job_dir / ATTEMPTS_DIR).mkdir(exist_ok=True)
+            for attempt, (start, end) in enumerate(zip([0, *cuts], [*cuts, len(raw)]), 1):
+                (job_dir / ATTEMPTS_DIR / f"{attempt}.log").write_bytes(raw[start:end])
+        log.write_bytes(in_log(job_dir, raw))
     return "; ".join(r["line"] for r in done)

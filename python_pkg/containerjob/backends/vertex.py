@@ -27,7 +27,7 @@ from ..core.runtime import result_signing
 from ..core.spec import MAX_ENV, label_value
 from ..core.vertex_catalog import require_sendable, unlisted, validate_machine
 from ..mounts.sync import transfer_errors
-from . import images
+from . import images, resubmit
 from .base import Capabilities, Notify, Outcome, StreamStop
 from .gcp import TERMINAL, GcpBackend, api_errors, parse_resource_name, seconds
 from .unsaved import keep_unsaved
@@ -136,8 +136,9 @@ class VertexBackend(GcpBackend):
                                 f"takes at most {MAX_ENV} per container and containerjob adds {len(env)} of its own "
                                 f"({', '.join(env)}): give at most {MAX_ENV - len(env)} with --env")
         scheduling = job["jobSpec"].setdefault("scheduling", {})  # the file's scheduling, said in full here
-        scheduling.update(restartJobOnWorkerRestart=spec.restart_job_on_worker_restart,
-                          strategy=scheduling.get("strategy", "STANDARD"))
+        # --retries on a job of several replicas: a worker Vertex AI restarts runs the whole job again (resubmit.py)
+        whole_job = spec.restart_job_on_worker_restart or bool(spec.retries and len(spec.replicas()) > 1)
+        scheduling.update(restartJobOnWorkerRestart=whole_job, strategy=scheduling.get("strategy", "STANDARD"))
         job["labels"]["containerjob-id"] = job_id
         if origin:
             job["labels"]["containerjob-notebook"] = label_value(Path(origin).stem) or "notebook"
@@ -216,23 +217,32 @@ class VertexBackend(GcpBackend):
             return self.store.get(record.id)
         return self.finalise(record, job, status, message)
 
+    def finalise(self, record: JobRecord, observed: Any = None, status: JobStatus | None = None,
+                 message: str = "") -> JobRecord:
+        """A job that ended by itself in a way --retry-on names is submitted again (resubmit.py), not finalised;
+        a stop (a cancel, a timeout) always finalises."""
+        if status is None and observed is not None and resubmit.again(self, record, observed):
+            return self.store.get(record.id)
+        return super().finalise(record, observed, status, message)
+
     def conclude(self, record: JobRecord, job, status: JobStatus | None, message: str) -> Outcome:
         unsaved = ""
         if record.spec.kind != "container":  # results and errors of the runner, staged beside the payload
             self.fetch_outputs(record)
             unsaved = keep_unsaved(Path(record.job_dir), [], on_vertex=True)  # the runner's copy of a gs: folder
-        log = self._log(record)
+        log = self.job_log(record)
         try:
             text = log.read()
             time.sleep(self.log_settle_s)  # Cloud Logging takes the last lines a moment after the job ends
             text += log.read()
         except ContainerJobError as exc:  # the job's end is recorded all the same; the log says what went wrong
             text = f"[containerjob] the log could not be read: {exc}\n"
-        (Path(record.job_dir) / FINAL_LOG).write_text(text)
+        (Path(record.job_dir) / FINAL_LOG).write_text(resubmit.whole_log(Path(record.job_dir), text))
         started, ended = self.run_times(job)
         status, message, exit_code = self._verdict(record, job, status, message)
-        return Outcome(status, "; ".join(m for m in (message, unsaved) if m), exit_code,
-                       started_at=started, finished_at=ended)
+        retried = resubmit.message(Path(record.job_dir))
+        return Outcome(status, "; ".join(m for m in (message, retried, unsaved) if m), exit_code,
+                       started_at=None if retried else started, finished_at=ended)
 
     def _verdict(self, record: JobRecord, job, status: JobStatus | None,
                  message: str) -> tuple[JobStatus, str, int | None]:
@@ -263,7 +273,7 @@ class VertexBackend(GcpBackend):
         return read_result(Path(record.job_dir) / "output", key=signing_key(self.settings.home_path, record.id),
                            job_id=record.id, verify=result_signing.RESULT_FILES)
 
-    def _log(self, record: JobRecord) -> JobLog:
+    def job_log(self, record: JobRecord) -> JobLog:
         """The job's Cloud Logging entries (ml_job, its numeric ID), one reader per stream."""
         project = record.spec.project or ""
         if project not in self._logging:
@@ -280,7 +290,7 @@ class VertexBackend(GcpBackend):
         if record.status.is_final or not record.backend_ref:
             yield from self.saved_logs(record)
             return
-        log = self._log(record)
+        log = self.job_log(record)
         delay = self.log_poll_s
         stop = stop or StreamStop()
         while not stop.is_set():

@@ -132,6 +132,8 @@ class JobSpec:
     upload_on_failure: bool = True  # sync mounts: upload what a failed job wrote
     mount_credentials: bool = False  # local: the host's ADC file, read-only, as GOOGLE_APPLICATION_CREDENTIALS
     runtime_template: str | None = None  # executor: NotebookRuntimeTemplate resource name (else a custom environment)
+    retries: int = 0  # --retries: runs again after an end retry_on names, this many times at most (core/retries.py)
+    retry_on: list[int] = field(default_factory=list)  # --retry-on: the exit codes that run it again
 
     @property
     def primary(self) -> WorkerPool:

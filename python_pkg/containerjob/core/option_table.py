@@ -141,4 +141,10 @@ OPTIONS: list[Option] = [
            "of this machine's GPUs)", metavar="N", kinds=SWEEP_KINDS),
     Option("sweep_into", "text", "the kernel variable a sweep's table of results goes to (default sweep_results)",
            metavar="NAME", kinds=("cell",)),
+    Option("retries", "text", "run a job that was killed or exited with a --retry-on code again, up to N times; "
+           "each attempt's log and exit code are kept (Vertex AI: the CustomJob is submitted again)", metavar="N",
+           backends=LOCAL + VERTEX, form=Form("Retries", "0"), spec=("retries",)),
+    Option("retry_on", "text", "the exit codes --retries runs a job again for (default: 137, killed, and the codes "
+           "Vertex AI retries itself: 6,134 SIGABRT and 11,139 SIGSEGV)", metavar="CODE,...",
+           backends=LOCAL + VERTEX, form=Form("Retry on exit codes", "6,11,134,137,139"), spec=("retry_on",)),
 ]

@@ -58,6 +58,8 @@ if TYPE_CHECKING:  # what the type checker sees: the table's fields, written by 
         sweep_file: str | None = None
         parallel: str | None = None
         sweep_into: str | None = None
+        retries: str | None = None
+        retry_on: str | None = None
     # END generated RunOptions
 else:  # what runs: built from the table itself, so an entry added to it (a test's) is a field at once
     RunOptions = dataclasses.make_dataclass("RunOptions", [_field(o) for o in OPTIONS])

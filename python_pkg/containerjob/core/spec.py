@@ -14,6 +14,7 @@ from .gcs_uri import parse_mount, split_gs
 from .host_paths import confine
 from .models import JobSpec, Mount, Traits, WorkerPool
 from .options import RunOptions, check_applicable
+from .retries import parse_retries, parse_retry_on
 from .vertex_catalog import parse_accelerator, validate_machine, validate_region
 
 # Docker reference grammar (distribution/reference), simplified: [host[:port]/]path[:tag][@digest]
@@ -269,7 +270,8 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
     if output_dir and traits is not None and not traits.runs_locally and not output_dir.startswith("gs://"):
         found.add(SpecError(f"--output-dir {options.output_dir!r} is a local folder, which Vertex AI cannot see: "
                             "give gs://BUCKET/PREFIX", field="output_dir"))
-    mounts = [m for m in (found.check("mounts", parse_mount, m) for m in options.mounts) if m is not None]
+    # one problem a field, as a form shows it: the first bad --mount
+    mounts = found.check("mounts", lambda given: [parse_mount(m) for m in given], options.mounts) or []
     requirements = [*(found.check("requirements", parse_requirements_file, options.requirements, store_home) or []),
                     *(found.check("pip", parse_pip, options.pip) or [])]
     image_repo = (options.image_repo or image_repo or "").strip().rstrip("/")
@@ -278,6 +280,8 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
     found.check("service_account", _check_service_account, sa)
     timeout_s = found.check("timeout", parse_timeout, options.timeout)
     runtime_template = found.check("runtime_template", _runtime_template, options.runtime_template)
+    retries = found.check("retries", parse_retries, options.retries) or 0
+    retry_on = found.check("retry_on", parse_retry_on, options.retry_on, retries) or []
     found.raise_any()
     assert image is not None
     pool = WorkerPool(image=image, command=command, args=list(args or []), env=env, secret_env=secret_env,
@@ -309,6 +313,8 @@ def build_spec(options: RunOptions, *, default_image: str, default_backend: str,
         upload_on_failure=options.upload_on_failure,
         mount_credentials=options.credentials,
         runtime_template=runtime_template,
+        retries=retries,
+        retry_on=retry_on,
     )
 
 
