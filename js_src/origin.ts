@@ -19,26 +19,9 @@ import { METADATA_KEY, readMetadata } from './cellmagic';
 
 import { NotebookJobs } from './notebookjobs';
 
-/**
- * `origin` as a path under the server root (what the document manager
- * opens), or `null` when it is none: empty, or a file outside the root.
- */
-export function contentsPath(
-  origin: string,
-  serverRoot: string
-): string | null {
-  const path = origin.replace(/\\/g, '/');
-  if (!path) {
-    return null;
-  }
-  if (!path.startsWith('/') && !/^[A-Za-z]:\//.test(path)) {
-    return path.replace(/^(\.\/)+/, ''); // already under the root
-  }
-  const root = serverRoot.replace(/\\/g, '/').replace(/\/+$/, '');
-  return root && path.startsWith(`${root}/`)
-    ? path.slice(root.length + 1)
-    : null;
-}
+import { contentsPath } from './contentspath';
+
+export { contentsPath };
 
 /** What going to the origin of `job` does, for its link; `null`: nowhere. */
 export function originAction(

@@ -23,7 +23,7 @@ import { relativeTime, zonedTime } from '../cronpresets';
 
 import { JobListModel } from '../model';
 
-import { contentsPath } from '../origin';
+import { contentsPath } from '../contentspath';
 
 import { disposeTimer, pacedPoll, tickIn } from '../polling';
 

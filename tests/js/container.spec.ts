@@ -40,8 +40,9 @@ describe('the Run a container form', () => {
       'image',
       'command',
       'gpus',
-      'project',
-      'timeout'
+      'timeout',
+      'retries',
+      'retry_on'
     ]);
     expect(shown(vertex)).toEqual([
       'image',
@@ -52,7 +53,9 @@ describe('the Run a container form', () => {
       'machine_type',
       'accelerator',
       'service_account',
-      'staging_bucket'
+      'staging_bucket',
+      'retries',
+      'retry_on'
     ]);
     expect(shows('env', local, 'container')).toBe(true);
     expect(shows('env', vertex, 'container')).toBe(true);
