@@ -542,6 +542,13 @@ export interface components {
              * @example --epochs 3 --name 'my run'
              */
             args_text: string | null;
+            /**
+             * @description The run options that made the spec, as a user types them (flags of the option table, values shell-quoted; core/spec_words.py); only options the job's backend takes, none containerjob set itself
+             * @example --backend local --image python:3.11-slim --gpus 1 --env MODE=fast
+             */
+            options_text: string;
+            /** @description Sent by GET jobs/{job_id} alone: a cell job's code as its payload keeps it (without the %%containerjob line); null for other kinds or when the payload was removed */
+            code?: string | null;
         };
         /** @description The options of %%containerjob and `containerjob run`; unknown keys are a 400 */
         RunOptions: {
