@@ -544,6 +544,13 @@ export interface components {
             args_text: string | null;
             /** @description Whether `%containerjob fetch` has anything to bring back (a cell job that ended with its results or its error written: core/results.restorable); the cell's "Restore output and variables" shows only then */
             restorable: boolean;
+            /**
+             * @description The run options that made the spec, as a user types them (flags of the option table, values shell-quoted; core/spec_words.py); only options the job's backend takes, none containerjob set itself
+             * @example --backend local --image python:3.11-slim --gpus 1 --env MODE=fast
+             */
+            options_text: string;
+            /** @description Sent by GET jobs/{job_id} alone: a cell job's code as its payload keeps it (without the %%containerjob line); null for other kinds or when the payload was removed */
+            code?: string | null;
         };
         /** @description The options of %%containerjob and `containerjob run`; unknown keys are a 400 */
         RunOptions: {

@@ -10,7 +10,12 @@ import { IJob, isFinal } from './api';
 
 import { formatDuration } from './widgets/format';
 
-/** A job that has run this long is asked about before it is cancelled. */
+/**
+ * A job younger than this is cancelled at once: a cancel that soon after
+ * the launch takes back a launch made by mistake, and the few seconds of
+ * work it loses cost less than a dialog. Past it, the job may hold minutes
+ * of work the cancel throws away, so the user is asked first.
+ */
 export const CONFIRM_AFTER_S = 5;
 
 /** The label of the button that cancels, in the row and in the dialog. */

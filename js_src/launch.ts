@@ -62,6 +62,27 @@ import { context, formLoop } from './formloop';
 
 import { onForm } from './widgets/formfields';
 
+import { askRerunPlace } from './jobasks';
+
+/**
+ * A copy of code cell `cell` inserted below it (its code and its options,
+ * not the jobs it ran nor its output), for a re-run that keeps its output.
+ */
+function copyBelow(panel: NotebookPanel, cell: ICodeCellModel): ICodeCellModel {
+  const model = panel.model!;
+  const index = [...model.cells].indexOf(cell);
+  const options = readMetadata(cell.getMetadata(METADATA_KEY)).options;
+  model.sharedModel.insertCell(index + 1, {
+    cell_type: 'code',
+    source: cell.sharedModel.getSource()
+  });
+  const copy = model.cells.get(index + 1) as ICodeCellModel;
+  if (options) {
+    copy.setMetadata(METADATA_KEY, { options });
+  }
+  return copy;
+}
+
 export interface ILauncherOptions {
   api: ContainerJobAPI;
   model: JobListModel;
@@ -346,17 +367,31 @@ export class Launcher {
     return job;
   }
 
-  /** Why job `id` cannot be re-run from here, or `null` when it can. */
+  /**
+   * Why job `id` cannot be re-run from here, or `null` when it can: what is
+   * missing, said for the job it is (its kind and notebook, when known).
+   */
   rerunProblem(id: string): string | null {
     if (this._o.submissions.get(id) || this._o.notebookJobs.findCell(id)) {
       return null;
     }
-    return 'Only jobs started from this JupyterLab can be re-run here: notebook and container runs it submitted, and cells of open notebooks.';
+    const job = this._o.model.get(id);
+    const kind = (job?.spec as { kind?: unknown } | undefined)?.kind;
+    if (job && kind === 'cell' && job.origin.endsWith('.ipynb')) {
+      const name = job.origin.replace(/^.*[\\/]/, '');
+      return `A cell job re-runs from its cell, and no open notebook's cell records ${id}: open ${name} ("Go to cell"), or, if it is open, the cell that ran it was deleted or reverted: run the cell again there.`;
+    }
+    if (job && kind === 'cell') {
+      return 'This cell job was started outside an open notebook (a kernel of its own, or another JupyterLab): run its cell again where it ran.';
+    }
+    return "This JupyterLab did not submit this job (it came from the command line, a schedule, or before this browser's saved state), so the request to send again is not known here: run it again where it was started.";
   }
 
   /**
-   * Run job `id` again: its cell again, or the same REST submission; the
-   * new job's page replaces the old one's.
+   * Run job `id` again: the same REST submission, or, for a cell job, its
+   * cell again once the user said where (a new cell below by default: a
+   * re-run never replaces an output without saying so); the new job's page
+   * replaces the old one's.
    */
   async rerun(id: string): Promise<void> {
     const title = `Re-run ${id}`;
@@ -375,13 +410,26 @@ export class Launcher {
       await showErrorMessage(title, this.rerunProblem(id) ?? '');
       return;
     }
+    const cells = [...(found.panel.model?.cells ?? [])];
+    const place = await askRerunPlace(
+      id,
+      found.panel.context.localPath,
+      cells.indexOf(found.cell) + 1
+    );
+    if (place === null) {
+      return;
+    }
+    const cell =
+      place === 'below'
+        ? copyBelow(found.panel, found.cell as ICodeCellModel)
+        : (found.cell as ICodeCellModel);
     // The new job's page opens as soon as the cell announces it.
     const jobs = this._o.notebookJobs;
     const before = new Set(jobs.jobsOf(found.panel).map(job => job.id));
     const follow = (_: NotebookJobs, panel: NotebookPanel): void => {
       const fresh = jobs
         .jobsOf(panel)
-        .find(job => job.cell === found.cell && !before.has(job.id));
+        .find(job => job.cell === cell && !before.has(job.id));
       if (fresh) {
         jobs.changed.disconnect(follow);
         this._o.openJob(fresh.id);
@@ -389,7 +437,7 @@ export class Launcher {
     };
     jobs.changed.connect(follow);
     try {
-      await this._runInKernel(found.panel, found.cell as ICodeCellModel, title);
+      await this._runInKernel(found.panel, cell, title);
     } finally {
       jobs.changed.disconnect(follow);
     }

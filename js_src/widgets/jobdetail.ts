@@ -20,19 +20,21 @@ import {
 
 import { containerFacts } from '../container';
 
-import { showDuration } from '../elapsed';
+import { liveSeconds, showDuration } from '../elapsed';
 
 import { ICellPlace, readableName, scheduleOf } from '../jobnames';
 
 import { LogStream } from '../logs';
 
-import { specForBackend } from '../specview';
+import { CANCEL_LABEL, confirmCancel } from '../confirmcancel';
 
 import { JobListModel } from '../model';
 
 import { h, setChildren } from './dom';
 
 import { formatSize, formatTime } from './format';
+
+import { JobSpecView } from './jobspec';
 
 import { ReplicasView } from './replicas';
 
@@ -78,14 +80,15 @@ export class JobDetail extends Widget {
     });
     this._cancel = h('button', {
       class: 'jp-mod-styled jp-mod-warn jp-ContainerJob-button',
-      text: 'Cancel',
-      attrs: { 'data-action': 'cancel' },
-      on: { click: () => void this._act(() => _o.cancel(_o.jobId)) }
+      text: CANCEL_LABEL,
+      title: 'Stop the job now (it asks first when the job has run a while)',
+      attrs: { 'data-action': 'cancel', type: 'button' },
+      on: { click: () => void this._act(() => this._askCancel()) }
     });
     this._rerun = h('button', {
       class: 'jp-mod-styled jp-mod-accept jp-ContainerJob-button',
       text: 'Re-run',
-      attrs: { 'data-action': 'rerun' },
+      attrs: { 'data-action': 'rerun', type: 'button' },
       on: { click: () => void this._act(() => _o.rerun(_o.jobId)) }
     });
     this._facts = h('dl', { class: 'jp-ContainerJob-facts' });
@@ -98,7 +101,6 @@ export class JobDetail extends Widget {
     });
     this._logState = h('p', { class: 'jp-ContainerJob-logState' });
     this._outputs = h('ul', { class: 'jp-ContainerJob-outputs' });
-    this._spec = h('pre', { class: 'jp-ContainerJob-spec' });
     this._replicas = new ReplicasView(_o.api, _o.jobId);
     this.node.append(
       h('header', { class: 'jp-ContainerJob-detail-header' }, [
@@ -125,10 +127,7 @@ export class JobDetail extends Widget {
         }),
         this._outputs
       ]),
-      h('details', { class: 'jp-ContainerJob-section' }, [
-        h('summary', { class: 'jp-ContainerJob-sectionTitle', text: 'Spec' }),
-        this._spec
-      ])
+      this._spec.node
     );
     _o.model.changed.connect(this._onModelChanged, this);
     void this._load();
@@ -185,6 +184,7 @@ export class JobDetail extends Widget {
     try {
       const job = await this._o.api.getJob(this._o.jobId);
       this._options = await this._o.backendOptions(job.backend);
+      this._code = job.code ?? null; // GET jobs/{id} alone sends it
       this._o.model.update(job);
       if (!isFinal(job.status)) {
         this._o.model.watch(job);
@@ -219,7 +219,8 @@ export class JobDetail extends Widget {
     ]);
     this._replicas.job = job;
     const schedule = scheduleOf(job);
-    this._cancel.disabled = isFinal(job.status);
+    this._cancel.hidden = isFinal(job.status); // a finished job has nothing to cancel
+    this._cancel.disabled = job.status === 'CANCELLING';
     const problem = this._o.rerunProblem(job.id);
     this._rerun.disabled = problem !== null;
     this._rerun.title = problem ?? 'Run the same again';
@@ -261,11 +262,7 @@ export class JobDetail extends Widget {
               : value
         ])
     );
-    this._spec.textContent = JSON.stringify(
-      this._options ? specForBackend(job.spec, this._options) : job.spec,
-      null,
-      2
-    );
+    this._spec.render(job, this._options, this._code);
     const finishedNow =
       isFinal(job.status) && (!before || !isFinal(before.status));
     if (finishedNow || !before) {
@@ -416,6 +413,15 @@ export class JobDetail extends Widget {
           : 'Waiting for logs…';
   }
 
+  /** Cancel, once the user said so when the job has run a while (confirmcancel.ts). */
+  private async _askCancel(): Promise<void> {
+    const job = this._job;
+    const name = job ? readableName(job, this._o.placeOf?.(job.id)) : '';
+    if (job && (await confirmCancel(job, liveSeconds(job, undefined), name))) {
+      await this._o.cancel(this._o.jobId);
+    }
+  }
+
   private async _act(action: () => Promise<void>): Promise<void> {
     this._cancel.disabled = true;
     this._rerun.disabled = true;
@@ -442,6 +448,7 @@ export class JobDetail extends Widget {
   private _logPre: HTMLElement;
   private _logState: HTMLElement;
   private _outputs: HTMLElement;
-  private _spec: HTMLElement;
+  private _spec = new JobSpecView();
+  private _code: string | null = null;
   private _replicas: ReplicasView;
 }

@@ -195,6 +195,7 @@ export function job(id: string, overrides: Partial<IJob> = {}): IJob {
     command_text: null,
     args_text: null,
     restorable: false,
+    options_text: '',
     ...overrides
   };
 }

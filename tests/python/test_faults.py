@@ -476,7 +476,7 @@ def test_server_restart_with_jobs_in_every_state(cj_home, tmp_path, engine, labe
         "cancelled": ("CANCELLED", 143, "cancelled by the user"),
     }
     assert logs == {"ok": "done\n", "exit3": "failing\n", "running": "late\n",
-                    "cancelled": "stopped (SIGTERM: a cancel, or the Docker engine stopping the container)\n"}
+                    "cancelled": "stopped: cancelled by the user\n"}
     unfinished = ", ".join(sorted(ids[n] for n in ("ok", "exit3", "running")))
     assert f"containerjob: following 3 unfinished jobs: {unfinished}" in second.log.read_text()
     assert labelled() == [] and half_written(cj_home) == []

@@ -181,7 +181,7 @@ def test_dry_run_prints_exact_spec_and_runs_nothing(ip, cj_home, capsys, labelle
     ("--backend mars", "unknown backend 'mars'"),
     ("--output-dir /usr/lib", "is inside /usr"),
     ("--in 1abc", "not variable names"),
-    ("--frobnicate", "unknown option --frobnicate: %%containerjob\? lists the options"),
+    ("--frobnicate", "unknown option --frobnicate: %%containerjob. lists the options"),
 ])
 def test_bad_options_are_usage_errors(ip, cj_home, line, message, labelled):
     with pytest.raises(UsageError, match=message):

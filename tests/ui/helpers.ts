@@ -165,3 +165,24 @@ export async function reportUnavailable(
   });
   return () => page.unroute(BACKENDS_ROUTE);
 }
+
+/**
+ * "Cancel job" on a job page (`detail`): a job that has run a few seconds
+ * asks first (jobasks.ts), and the answer here is to cancel.
+ */
+export async function cancelFromPage(
+  page: IJupyterLabPageFixture,
+  detail: Locator
+): Promise<void> {
+  await detail.locator('button[data-action="cancel"]').click();
+  const confirm = page
+    .locator('.jp-Dialog')
+    .getByRole('button', { name: 'Cancel job' });
+  const status = detail.locator('.jp-ContainerJob-status').first();
+  await expect(async () => {
+    if (await confirm.isVisible()) {
+      await confirm.click();
+    }
+    await expect(status).toHaveText(/CANCELL/, { timeout: 500 });
+  }).toPass({ timeout: 60000 });
+}

@@ -1,9 +1,13 @@
 /**
  * The job page and the launch forms' backends in a real JupyterLab whose
  * jobs run in real local containers: one reused job tab restored after a
- * reload, "Go to cell", the spec as the job's backend uses it, the executed
- * notebook opened, a re-run shown in place, and a backend that cannot run
- * disabled with its reason. Screenshots light and dark, 1440 and 900 px.
+ * reload, "Go to cell", the cell's code and its options as typed (the
+ * spec's JSON behind a toggle), the executed notebook opened, a re-run that
+ * asks first and runs in a new cell below, "Cancel job" (asking once the
+ * job has run a while, none on a finished job, "cancelled by the user" in
+ * the record and the log), Re-run's reason when it cannot, and a backend
+ * that cannot run disabled with its reason. Screenshots light and dark,
+ * 1280 and 900 px.
  */
 import {
   IJupyterLabPageFixture,
@@ -14,9 +18,13 @@ import {
 
 import type { Locator } from '@playwright/test';
 
+import * as path from 'path';
+
 import {
+  ARTIFACTS,
   IMAGE,
   announcedJob,
+  cancelFromPage,
   launchForm,
   openNotebook,
   reportUnavailable,
@@ -32,6 +40,23 @@ test.use({
 });
 
 const PAGE = '#containerjob-job-page';
+
+/** The job page light and dark, 1280 and 900 px wide: `NAME-{light,dark}-{1280,900}.png`. */
+async function pageShots(page: IJupyterLabPageFixture, name: string) {
+  for (const width of [1280, 900]) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const theme of ['light', 'dark'] as const) {
+      await (theme === 'dark'
+        ? page.theme.setDarkTheme()
+        : page.theme.setLightTheme());
+      await page.locator(PAGE).screenshot({
+        path: path.join(ARTIFACTS, `${name}-${theme}-${width}.png`)
+      });
+    }
+  }
+  await page.theme.setLightTheme();
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
 
 async function openJob(page: IJupyterLabPageFixture, id: string) {
   await page.evaluate(
@@ -84,18 +109,29 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
   await page.notebook.save();
   const detail = page.locator(`${PAGE} .jp-ContainerJob-detail`);
 
-  await test.step("a local job's spec has only what a local run uses", async () => {
+  await test.step("the cell's code and its options as typed; the JSON behind a toggle", async () => {
     await openJob(page, first.id);
     await expect(detail).toHaveAttribute('data-job-id', first.id);
     await expect(detail.locator('.jp-ContainerJob-logs')).toContainText(
       'first job'
     );
+    await expect(detail.locator('.jp-ContainerJob-code')).toHaveText(
+      'print("first job")'
+    );
+    const options = detail.locator('.jp-ContainerJob-options');
+    await expect(options).toHaveText(
+      `--image ${IMAGE} --project containerjob-ui-test --backend local`
+    );
     const spec = detail.locator('.jp-ContainerJob-spec');
+    await expect(spec).toBeHidden(); // nothing internal up front
+    await expect(detail).not.toContainText('display_name');
+    await pageShots(page, 'jobpage-finished');
+    await detail.locator('.jp-ContainerJob-specJson summary').click();
+    await expect(spec).toBeVisible();
     await expect(spec).toContainText(`"image": "${IMAGE}"`);
     await expect(spec).not.toContainText('machine_type');
     await expect(spec).not.toContainText('boot_disk_size_gb');
     await expect(spec).not.toContainText('staging_bucket');
-    await detail.locator('summary').click();
     await shots(page, page.locator(PAGE), 'jobpage');
   });
 
@@ -126,6 +162,13 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
   await test.step('from a closed notebook too: it opens on the cell its metadata names', async () => {
     await page.notebook.close();
     await openJob(page, second.id);
+    // Re-run says what is missing: the open notebook whose cell ran it.
+    const rerun = detail.locator('button[data-action="rerun"]');
+    await expect(rerun).toBeDisabled();
+    await expect(rerun).toHaveAttribute(
+      'title',
+      /^A cell job re-runs from its cell, and no open notebook's cell records cj-[0-9a-f]+: open page\.ipynb \("Go to cell"\)/
+    );
     await detail.locator('button[data-action="origin"]').click();
     await expect
       .poll(() => activeCell(page))
@@ -133,9 +176,32 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
   });
 
   let rerun = '';
-  await test.step('Re-run shows the new job on the same page', async () => {
+  await test.step('Re-run of a cell job asks; it runs in a new cell below by default', async () => {
     await openJob(page, second.id);
-    await detail.locator('button[data-action="rerun"]').click();
+    const button = detail.locator('button[data-action="rerun"]');
+    await expect(button).toBeEnabled();
+    await button.click();
+    const ask = page.locator('.jp-Dialog');
+    await expect(ask.locator('.jp-Dialog-header')).toHaveText(
+      `Re-run job ${second.id}?`
+    );
+    await expect(ask.locator('.jp-Dialog-body')).toContainText(
+      "runs the code of cell 3 of page.ipynb again in the notebook's kernel"
+    );
+    await expect(ask.locator('.jp-Dialog-body')).toContainText(
+      'The variables it brings back are assigned again'
+    );
+    await shots(page, ask.locator('.jp-Dialog-content'), 'jobpage-rerun-ask');
+    // Cancel: nothing runs and nothing changes.
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await expect(ask).toHaveCount(0);
+    await expect(detail).toHaveAttribute('data-job-id', second.id);
+    await button.click();
+    // The default (Enter) is "Run in a new cell below".
+    await expect(
+      ask.getByRole('button', { name: 'Run in a new cell below' })
+    ).toBeFocused();
+    await page.keyboard.press('Enter');
     await expect(detail).not.toHaveAttribute('data-job-id', second.id, {
       timeout: 60000
     });
@@ -148,6 +214,13 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
       }
     );
     await expect(jobTabs(page)).toHaveCount(1);
+    // The original cell keeps its output; the copy below ran the new job.
+    await page.notebook.activate('page.ipynb');
+    expect(await page.notebook.getCellCount()).toBe(4);
+    const original = await announcedJob(page, 2);
+    expect(original.id).toBe(second.id);
+    const copy = await announcedJob(page, 3);
+    expect(copy.id).toBe(rerun);
   });
 
   await test.step('a reload restores the job page on the same job', async () => {
@@ -162,6 +235,89 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
     ).toHaveAttribute('data-job-id', rerun, { timeout: 60000 });
     await expect(jobTabs(page)).toHaveCount(1);
   });
+});
+
+test('Cancel job: asks once the job ran a while, says the user cancelled, none when finished', async ({
+  page,
+  tmpPath
+}) => {
+  await openNotebook(page, tmpPath, 'long.ipynb', [
+    { source: '%load_ext containerjob' },
+    {
+      source: `%%containerjob --image ${IMAGE}\nimport time\nprint("sleeping", flush=True)\ntime.sleep(300)`
+    }
+  ]);
+  await page.notebook.runCell(0);
+  void page.notebook.runCell(1); // returns when the job ends
+  const { id } = await announcedJob(page, 1);
+  await openJob(page, id);
+  const detail = page.locator(`${PAGE} .jp-ContainerJob-detail`);
+  await expect(detail).toHaveAttribute('data-job-id', id);
+  const cancel = detail.locator('button[data-action="cancel"]');
+  await expect(cancel).toHaveText('Cancel job');
+  await expect(cancel).toBeVisible();
+  await expect(detail.locator('.jp-ContainerJob-logs')).toContainText(
+    'sleeping',
+    { timeout: 60000 }
+  );
+  // Past CONFIRM_AFTER_S (5 s, confirmcancel.ts) of running, a cancel asks first.
+  await page.waitForTimeout(6000);
+  await pageShots(page, 'jobpage-running');
+  await cancel.click();
+  const ask = page.locator('.jp-Dialog');
+  await expect(ask.locator('.jp-Dialog-header')).toHaveText('Cancel job?');
+  await expect(ask.locator('.jp-Dialog-body')).toContainText(
+    new RegExp(`\\(${id}\\) has run for \\d+(\\.\\d)?s\\. Cancelling stops it`)
+  );
+  await shots(page, ask.locator('.jp-Dialog-content'), 'jobpage-cancel-ask');
+  await ask.getByRole('button', { name: 'Keep running' }).click();
+  await expect(ask).toHaveCount(0);
+  await expect(detail.locator('.jp-ContainerJob-status')).toHaveText('RUNNING');
+  await cancel.click();
+  await ask.getByRole('button', { name: 'Cancel job' }).click();
+  await expect(detail.locator('.jp-ContainerJob-status')).toHaveText(
+    'CANCELLED',
+    { timeout: 60000 }
+  );
+  await expect(
+    detail.locator('.jp-ContainerJob-message').first()
+  ).toContainText('cancelled by the user');
+  await expect(detail.locator('.jp-ContainerJob-logs')).toContainText(
+    'stopped: cancelled by the user',
+    { timeout: 30000 }
+  );
+  await expect(detail.locator('.jp-ContainerJob-logs')).not.toContainText(
+    'Docker engine'
+  );
+  await expect(cancel).toBeHidden(); // a finished job has nothing to cancel
+  await pageShots(page, 'jobpage-cancelled');
+});
+
+test('a job this JupyterLab did not submit says why it cannot be re-run', async ({
+  page,
+  request
+}) => {
+  const response = await request.post('/containerjob/jobs', {
+    data: {
+      kind: 'cell',
+      source: 'import time\ntime.sleep(300)',
+      options: { image: IMAGE }
+    }
+  });
+  expect(response.status()).toBe(201);
+  const { id } = await response.json();
+  await openJob(page, id);
+  const detail = page.locator(`${PAGE} .jp-ContainerJob-detail`);
+  await expect(detail).toHaveAttribute('data-job-id', id);
+  const rerun = detail.locator('button[data-action="rerun"]');
+  await expect(rerun).toBeDisabled();
+  await expect(rerun).toHaveAttribute(
+    'title',
+    'This cell job was started outside an open notebook (a kernel of its own, or another JupyterLab): run its cell again where it ran.'
+  );
+  const cancel = detail.locator('button[data-action="cancel"]');
+  await expect(cancel).toBeVisible();
+  await cancelFromPage(page, detail); // a young job's cancel asks nothing: not timed here (start times vary)
 });
 
 test('the executed notebook of a notebook job opens in JupyterLab', async ({

@@ -19,6 +19,7 @@ import {
   IMAGE,
   SIDEBAR,
   announcedJob,
+  cancelFromPage,
   openNotebook,
   openSidebar,
   shots
@@ -156,7 +157,7 @@ test.describe('live time and the jobs view', () => {
     });
 
     await test.step('cancelled, each replica says it was stopped as the job ended', async () => {
-      await detail.locator('button[data-action="cancel"]').click();
+      await cancelFromPage(page, detail);
       await expect(
         detail.locator('.jp-ContainerJob-status').first()
       ).toHaveText('CANCELLED', { timeout: 60000 });

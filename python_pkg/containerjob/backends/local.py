@@ -23,6 +23,7 @@ from ..core.models import CHIEF, JobRecord, JobSpec, JobStatus, Replica, Traits
 from ..core.payload import Payload
 from ..core.project import adc_file, output_dirs
 from ..core.results import OutputUnreadable, failure_text, read_result
+from ..core.runtime import STOP_REASON
 from ..mounts import fuse
 from ..mounts.job_mounts import GCS_ROOT_DIR, JobMounts
 from . import gpu, replicas, restarts, warm
@@ -339,6 +340,9 @@ class LocalBackend(Backend):
                 except docker.errors.NotFound:
                     pass
 
+        output = Path(record.job_dir) / "output"
+        if message and output.is_dir():  # the runner's last line says why it got SIGTERM (a cancel by the user)
+            (output / STOP_REASON).write_text(message, encoding="utf-8")
         replicas.each(stop_one, [(one,) for one in refs])
         if pool_job:
             return self.finalise(record, {"replicas": self._replica_infos(record), "verdict": decided},

@@ -5,6 +5,7 @@ does, for every unfinished job), so a list costs the same with many jobs running
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import tornado.web
@@ -13,6 +14,7 @@ from ..backends.base import WARNINGS
 from ..core.models import JobRecord
 from ..core.results import restorable
 from ..core.spec import join_words
+from ..core.spec_words import options_text
 from ..scheduling import LABEL
 from .base import ContainerJobHandler
 from .validation import check_job, checked_body
@@ -29,7 +31,24 @@ def job_json(record: JobRecord) -> dict[str, Any]:
     data["command_text"] = join_words(pool.command) if pool else None
     data["args_text"] = join_words(pool.args) if pool else None
     data["restorable"] = restorable(record.spec.kind, record.status.value, record.job_dir)
+    data["options_text"] = options_text(record.spec, record.spec.kind)
     return data
+
+
+MAX_CODE_CHARS = 200_000  # a job page shows a cell's code; a longer one is cut there (the payload keeps it all)
+
+
+def cell_code(home: Path, record: JobRecord) -> str | None:
+    """A cell job's code as its payload keeps it (the cell without its %%containerjob line), for its page; None
+    for other kinds, or when the payload is gone (`containerjob gc`)."""
+    name = record.spec.payload
+    if record.spec.kind != "cell" or not name or "/" in name or name.startswith("."):
+        return None
+    try:
+        with open(home / "payloads" / name / "source.py", encoding="utf-8", errors="replace") as fh:
+            return fh.read(MAX_CODE_CHARS)
+    except OSError:
+        return None
 
 
 class JobsHandler(ContainerJobHandler):
@@ -86,7 +105,8 @@ class JobHandler(ContainerJobHandler):
     @tornado.web.authenticated
     async def get(self, job_id: str) -> None:
         record = await self.blocking(self.service.get, self.job_id(job_id), refresh=False)
-        self.reply(job_json(record))
+        code = await self.blocking(cell_code, self.service.settings.home_path, record)
+        self.reply({**job_json(record), "code": code})
 
     @tornado.web.authenticated
     async def delete(self, job_id: str) -> None:

@@ -4,3 +4,4 @@ from pathlib import Path
 
 RUNNER_FILE = Path(__file__).with_name("runner.py")
 KEEP_FILES = Path(__file__).with_name("keep_files.py")  # run in an Executor notebook's kernel (core/notebook.py)
+STOP_REASON = ".stop_reason"  # in a job's output/: why the host stopped it, for the log's last line (runner.py)

@@ -241,7 +241,7 @@ def _main(key: bytes | None) -> int:
                 sys.stderr.write("%s\n" % (exc.code,))
             return exit_code
     except _Stopped:
-        sys.stderr.write("stopped (SIGTERM: a cancel, or the Docker engine stopping the container)\n")
+        sys.stderr.write("stopped: %s\n" % _stop_reason(output))
         return 143
     except _TimedOut:
         sys.stderr.write("timed out after %s s (--timeout)\n" % os.environ.get("CONTAINERJOB_TIMEOUT_S"))
@@ -257,6 +257,18 @@ def _main(key: bytes | None) -> int:
     result["exit_code"] = exit_code
     values_out.atomic_write(os.path.join(output, "result.json"), json_c.dumps(result).encode(), SIGNER)
     return 0
+
+
+def _stop_reason(output: str) -> str:
+    """Why SIGTERM came: the host writes its reason (a cancel by the user, --timeout) to output/.stop_reason
+    (runtime.STOP_REASON) before it stops the container; without one (Vertex AI, the engine itself) only the
+    signal is known."""
+    try:
+        with open(os.path.join(output, ".stop_reason"), encoding="utf-8") as fh:
+            reason = fh.read(500).strip()
+    except OSError:
+        reason = ""
+    return reason or "SIGTERM (the container was stopped from outside: a cancel, or the engine stopping it)"
 
 
 def _enter_workdir(manifest: dict[str, Any], payload: str, namespace: dict[str, Any]) -> str:
