@@ -25,7 +25,8 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "python_pkg"
 # What the job store, the payloads and a job directory may hold; anything else is garbage from a half-done step.
-JOB_DIR_ENTRIES = {".lock", "output", "logs.txt", "mounts.json", "unsaved", "replicas", "restarts.json"}
+JOB_DIR_ENTRIES = {".lock", "output", "logs.txt", "mounts.json", "unsaved", "replicas", "restarts.json",
+                   "attempts"}  # attempts/N.log: each earlier run of a restarted job (backends/restarts.py)
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout_s: float = 60.0, every_s: float = 0.1) -> Any:

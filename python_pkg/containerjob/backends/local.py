@@ -176,6 +176,8 @@ class LocalBackend(Backend):
         self._swept = -SWEEP_EVERY_S  # the engine may keep its container: the next run looks at once
         why = "the Docker engine stopped answering while it ran; the next run or `containerjob gc` removes a container it kept"
         JobMounts(Path(record.job_dir)).close_view()
+        # the note stop() left for the runner, when the job ended before the runner could read (and remove) it
+        (Path(record.job_dir) / "output" / STOP_REASON).unlink(missing_ok=True)
         made_safe = make_job_safe(record.spec, Path(record.job_dir))  # its containers died with the engine
         self.store.transition(record.id, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLING),
                               status=JobStatus.LOST, finished_at=time.time(), message="; ".join(filter(None, (why, made_safe))))
@@ -342,7 +344,7 @@ class LocalBackend(Backend):
 
         output = Path(record.job_dir) / "output"
         if message and output.is_dir():  # the runner's last line says why it got SIGTERM (a cancel by the user)
-            (output / STOP_REASON).write_text(message, encoding="utf-8")
+            _write_note(output / STOP_REASON, message)
         replicas.each(stop_one, [(one,) for one in refs])
         if pool_job:
             return self.finalise(record, {"replicas": self._replica_infos(record), "verdict": decided},
@@ -422,9 +424,18 @@ class LocalBackend(Backend):
             self._remove_container(container_id)
         shutil.rmtree(self.settings.home_path / "warm" / record.id, ignore_errors=True)  # a warm start's folders
 
-    def _remove_container(self, ref: str) -> None:
+    def _remove_container(self, ref: str, within_s: float = 15.0) -> None:
+        """Remove a warm container and wait until it is gone: its name is the job's, and a job that starts cold
+        after it creates a container of that name at once (a removal already under way answers 409 first)."""
         with gone_ok():
             self.client.api.remove_container(ref, force=True)
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            try:
+                self.client.api.inspect_container(ref)
+            except docker.errors.NotFound:
+                return
+            time.sleep(0.05)
 
     def _remove_later(self, record: JobRecord, container_id: str) -> None:
         try:
@@ -503,3 +514,16 @@ def _verdict(record: JobRecord, exit_code: int | None, state: dict[str, Any]) ->
     if exit_code == 0:
         return JobStatus.SUCCEEDED, ""
     return JobStatus.FAILED, failure_text(result.error) if result and result.error else exited
+
+
+def _write_note(path: Path, text: str) -> None:
+    """Write a file of ours into a folder the job writes too: whatever the job put at `path` (a link to a host
+    file, say) is removed, never followed, and the note is made anew."""
+    try:
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:  # a folder there, or the job racing us: the log's line is only less precise
+        log.warning("containerjob: could not leave the stop reason for %s (%s)", path.parent.parent.name, exc)
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)

@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from ..core.models import CHIEF, JobSpec, new_job_id
 from ..core.payload import Payload
+from ..mounts.job_mounts import GCS_ROOT_DIR
 from . import replicas
 from .container_config import IN_CONTAINER
 from .leftovers import LABEL_JOB, LABEL_MAKER, LABEL_WARM, maker_id
@@ -42,6 +43,7 @@ PER_KEY, TOTAL = 1, 4
 MAKE_AFTER_S = 2.0  # the next container is made when the job that asks for it ends, or this long after it started
 WAITER_GRACE_S = 30  # the waiter outlives our idle timer by this much, so it never exits under a handoff
 MAGIC, END = b"containerjob-handoff-1", b"end"
+HANDED = "handed"  # the handoff folder's copy of the message, for restarts (waiter.py reads it first)
 FILLED = {IN_CONTAINER["payload"]: "payload", IN_CONTAINER["output"]: "output", "/gcs": "gcs"}
 log = logging.getLogger(__name__)
 
@@ -138,10 +140,18 @@ class WarmPool:
             except OSError as exc:  # another filesystem, or links refused: a cold start binds the payload itself
                 log.warning("containerjob: cannot link the payload into a warm container (%s); starting cold", exc)
                 return False
-            for name in ("output", "gcs"):  # over the empty folders create_job made: the binds follow
-                os.rename(warm.folder / name, job_dir / name)
+            # over the empty folders create_job made: the running container's binds follow; a link left in
+            # their place gives a restart (restarts.py re-runs the same container) the same folders
+            for name, in_job in (("output", "output"), ("gcs", GCS_ROOT_DIR)):
+                os.rename(warm.folder / name, job_dir / in_job)
+                os.symlink(job_dir / in_job, warm.folder / name)
+            handed = message(config)
+            # kept for a restart: the container starts the waiter again, which then runs this job at once
+            fd = os.open(warm.folder / "handoff" / HANDED, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(handed)
             os.set_blocking(go, True)
-            data = memoryview(message(config))
+            data = memoryview(handed)
             while data:
                 data = data[os.write(go, data):]
         finally:

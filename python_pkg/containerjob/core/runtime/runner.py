@@ -263,9 +263,11 @@ def _stop_reason(output: str) -> str:
     """Why SIGTERM came: the host writes its reason (a cancel by the user, --timeout) to output/.stop_reason
     (runtime.STOP_REASON) before it stops the container; without one (Vertex AI, the engine itself) only the
     signal is known."""
+    path = os.path.join(output, ".stop_reason")
     try:
-        with open(os.path.join(output, ".stop_reason"), encoding="utf-8") as fh:
+        with open(path, encoding="utf-8") as fh:
             reason = fh.read(500).strip()
+        os.remove(path)  # the host's note, not the job's output
     except OSError:
         reason = ""
     return reason or "SIGTERM (the container was stopped from outside: a cancel, or the engine stopping it)"

@@ -8,7 +8,8 @@ included) ends the wait. Handed a job, it puts back the signal dispositions a fr
 execs the job's own command with the job's environment over the container's: the runner starts as PID 1 of a
 container no other job used, and os.environ, subprocesses and `!shell` lines see what a cold job sees. It
 imports nothing the job will import, initialises no GPU, and prints nothing (the container's log is the job's).
-Unhanded, it exits after its idle time: nothing depends on the maker staying alive to remove it.
+Unhanded, it exits after its idle time: nothing depends on the maker staying alive to remove it. Restarted by the
+engine after a job was handed, it runs that job again from the handoff folder's copy of the message (`handed`).
 """
 import os
 import select
@@ -73,9 +74,19 @@ def wait(handoff: str, idle_s: float) -> "Optional[bytes]":
             return None
 
 
+def handed_before(handoff: str) -> "Optional[bytes]":
+    """The message of a job this container was already handed: the engine restarted it (a Vertex-style restart
+    or --retries, backends/restarts.py), so the job runs again at once, as a cold container's command would."""
+    try:
+        with open(os.path.join(handoff, "handed"), "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
 def main() -> None:
     handoff, idle_s = sys.argv[1], float(sys.argv[2])
-    message = wait(handoff, idle_s)
+    message = handed_before(handoff) or wait(handoff, idle_s)
     if message is None:
         sys.exit(EXIT_UNUSED)
     parsed = parse(message)
