@@ -18,7 +18,7 @@ from ..core.models import JobStatus
 from ..core.names import analyse, parse_cell, runner_provides
 from ..core.options import argparse_arguments, for_kind, options_from_args
 from ..core.remote_error import raise_in_source
-from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
+from ..core.report import job_details, jobs_table, outputs_line, status_line
 from ..core.results import signing_key
 from ..service import JobService
 from .display import make_view
@@ -154,11 +154,11 @@ class ContainerJob(Magics, ContainerJobConfig):
         prepared = service.prepare(options, source, kind="cell", filename=filename, namespace=user_ns,
                                    inputs=inputs, outputs=outputs)
         if args.dry_run:
-            print(f"{prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
+            print(prepared.describe())
             print(json.dumps(service.dry_run(prepared, origin=self._origin()), indent=2))
             return None
         view = make_view(self.display_mode, service.settings.log_buffer_lines)
-        view.status(f"preparing · {prepared.project.describe()} · {inputs_line(prepared.payload.inputs)}")
+        view.status(f"preparing · {prepared.describe()}")
         record = service.submit(prepared, origin=self._origin(), notify=view.status)
         view.job = record.id
         # displays that travel through Cloud Logging are signed with the job's key, as its results are
