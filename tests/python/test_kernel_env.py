@@ -31,9 +31,19 @@ def test_missing_input_module_names_the_kernels_version(ip, capsys):
     text = shown.out + shown.err
     (line,) = [one for one in text.splitlines() if one.startswith("ModuleNotFoundError:")
                and "kernel has" in one]  # one line, the fix in it
-    assert f"numpy {NUMPY}" in line
+    assert f"numpy {NUMPY}" in line and "input 'arr' needs it" in line
     assert "Traceback" not in text.split("FAILED")[-1]  # nothing after the job's own status: no frames at all
     assert "remote_error.py" not in text and "cell.py" not in text
+
+
+@pytest.mark.docker
+def test_module_sent_as_an_input_says_the_fix(ip, capsys):
+    ip.user_ns["np"] = numpy
+    result = ip.run_cell(f"%%containerjob --image {SLIM}\ntotal = int(np.arange(3).sum())")
+    exc = result.error_in_exec
+    assert isinstance(exc, ModuleNotFoundError) and "input 'np' is that module" in str(exc)
+    assert f"--pip numpy=={NUMPY}" in str(exc)
+    assert "remote_error.py" not in capsys.readouterr().out
 
 
 @pytest.mark.docker

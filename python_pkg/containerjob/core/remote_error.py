@@ -72,7 +72,7 @@ def raise_in_source(error: dict[str, Any], pickled: BaseException | None, source
     exc = rebuild_exception(error, pickled)
     fix = missing_module_fix(exc)
     if fix and not error.get("frames"):  # the inputs needed it before the code ran: one line, the fix in it
-        raise MissingInImage(f"{exc} in the job's image, and loading the job's inputs needs it; {fix}",
+        raise MissingInImage(f"{exc}; {fix}",
                              name=getattr(exc, "name", None)) from None
     filename = error.get("source_filename") or "<containerjob>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
