@@ -115,3 +115,14 @@ def test_pip_kernel_on_vertex_pushes_the_same_image(ip, cj_home, vertex, registr
     assert image.startswith(f"{repo}/containerjob-env:")
     out = capsys.readouterr().out
     assert f"--pip kernel adds numpy=={NUMPY}" in out and f"pushing {image}" in out
+
+
+@pytest.mark.docker
+def test_pip_kernel_for_a_script_reads_its_folder(cj_home, engine, tmp_path):
+    from test_cli import cli
+
+    (tmp_path / "helper.py").write_text("import numpy\n\ndef total():\n    return int(numpy.arange(4).sum())\n")
+    (tmp_path / "main.py").write_text("import helper\nprint('total', helper.total())\n")
+    proc = cli("run", str(tmp_path / "main.py"), "--image", SLIM, "--pip", "kernel", timeout=600)
+    assert f"--pip kernel adds numpy=={NUMPY}" in proc.stderr  # from helper.py: the script's folder travels
+    assert "total 6" in proc.stdout and "SUCCEEDED" in proc.stderr
