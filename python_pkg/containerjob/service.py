@@ -18,7 +18,7 @@ from .core.custom_job_file import JobFile, flags_to_every_pool, merged_options, 
 from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, ResultRefused, SpecError
 from .core.gcs_names import Named, mount_named, names_in_source
 from .core.job_output import OutputUnreadable
-from .core.kernel_env import KERNEL
+from .core.kernel_env import KernelPins
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.options import changed, check_kind
 from .core.payload import Payload, build_container_payload, build_payload, human_size
@@ -39,15 +39,14 @@ class Prepared:
     payload: Payload
     project: ResolvedProject
     workdir: Workdir | None = None  # a script's folder, shipped with it
-    kernel_added: list[str] | None = None  # what `--pip kernel` added (None: not asked for)
+    kernel_pins: KernelPins | None = None  # what `--pip kernel` stood for (None: not asked for)
 
     def describe(self) -> str:
         """What is sent, for the line printed before a run."""
         sent = inputs_line(self.payload.inputs) if self.payload.kind == "cell" else ""
         if self.workdir:
             sent = self.workdir.describe(human_size(self.workdir.size))
-        added = None if self.kernel_added is None else \
-            f"--pip {KERNEL} adds {' '.join(self.kernel_added) or 'nothing (no imports of installed packages)'}"
+        added = self.kernel_pins.describe() if self.kernel_pins else ""
         return " · ".join(p for p in (self.project.describe(), sent, added) if p)
 
 
@@ -99,8 +98,8 @@ class JobService:
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024, workdir=workdir)
         sources = [source] if workdir is None else itertools.chain(  # read only for --pip kernel
             [source], ((workdir.root / f).read_text("utf-8", "replace") for f in workdir.files if f.endswith(".py")))
-        spec.requirements, added = kernel_env.resolve(spec.requirements, sources, payload)
-        return Prepared(spec, payload, project, workdir, added)
+        spec.requirements, pins = kernel_env.resolve(spec.requirements, sources, payload)
+        return Prepared(spec, payload, project, workdir, pins)
 
     def spec_for(self, options: RunOptions, kind: str, job_file: JobFile | None, args: Iterable[str],
                  source_names: Iterable[Named] = ()) -> tuple[JobSpec, ResolvedProject]:
@@ -176,9 +175,9 @@ class JobService:
                                  for n in names_in_source(cell.source, path.name)])
         payload = build_notebook_payload(notebook.notebook_bytes(executed), home=self.settings.home_path,
                                          filename=path.name, kernel_name=notebook.kernel_name(nb))
-        spec.requirements, added = kernel_env.resolve(
+        spec.requirements, pins = kernel_env.resolve(
             spec.requirements, [c.source for c in executed.cells if c.cell_type == "code"], None)
-        return Prepared(spec, payload, project, kernel_added=added)
+        return Prepared(spec, payload, project, kernel_pins=pins)
 
     def _check_kind(self, name: str, kind: str) -> None:
         """The backend's capabilities say which job kinds it runs; the error names the backends that do."""

@@ -11,7 +11,7 @@ import docker.errors
 import numpy
 import pytest
 
-from containerjob.core.kernel_env import _providers_from_files, imported_modules, pinned
+from containerjob.core.kernel_env import _providers_from_files, imported_modules, missing_module_fix, pinned, resolve
 from containerjob.core.kernel_env_pickle import modules_in_pickle
 from test_images import env_images
 from test_vertex_backend import created, vertex  # noqa: F401  (fixture)
@@ -126,3 +126,16 @@ def test_pip_kernel_for_a_script_reads_its_folder(cj_home, engine, tmp_path):
     proc = cli("run", str(tmp_path / "main.py"), "--image", SLIM, "--pip", "kernel", timeout=600)
     assert f"--pip kernel adds numpy=={NUMPY}" in proc.stderr  # from helper.py: the script's folder travels
     assert "total 6" in proc.stdout and "SUCCEEDED" in proc.stderr
+
+
+def test_pip_kernel_leaves_out_what_no_index_has():
+    """containerjob itself is installed here from its folder (PEP 610 direct_url.json): pip in an image cannot
+    fetch it by name and version, so --pip kernel says it left it out instead of failing the build."""
+    requirements, pins = resolve(["kernel", "six==1.16.0"], ["import containerjob, numpy, six"], None)
+    assert requirements == ["six==1.16.0", f"numpy=={NUMPY}"]  # the user's own six wins
+    assert pins is not None and pins.added == [f"numpy=={NUMPY}"]
+    assert [p.partition("==")[0] for p in pins.left_out] == ["containerjob"]
+    assert "leaves out containerjob==" in pins.describe()
+    fix = missing_module_fix(ModuleNotFoundError("No module named 'containerjob'", name="containerjob"))
+    assert fix is not None and "put it in the image" in fix and "--pip" not in fix
+    assert resolve(["six"], ["import numpy"], None) == (["six"], None)  # no `kernel`: nothing resolved

@@ -8,6 +8,7 @@ import ast
 import importlib.metadata
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
@@ -25,19 +26,46 @@ class MissingInImage(ModuleNotFoundError):
     ran (its pickled inputs need it): shown as one line, its message naming the fix."""
 
 
-def pinned(module: str) -> list[str]:
+@dataclass
+class KernelPins:
+    """What `--pip kernel` stood for: the pins it added, and the distributions it left out because pip in the
+    image cannot fetch them (installed here from a folder or a URL, not from a package index)."""
+
+    added: list[str]
+    left_out: list[str]
+
+    def describe(self) -> str:
+        """For the preparing line."""
+        text = f"--pip {KERNEL} adds {' '.join(self.added) or 'nothing (no imports of installed packages)'}"
+        if self.left_out:
+            text += (f"; leaves out {', '.join(self.left_out)} (installed here from a folder or URL, not a package "
+                     "index: put them in the image)")
+        return text
+
+
+def pinned(module: str, providers: Mapping[str, list[str]] | None = None) -> list[str]:
     """`dist==version` of each distribution that provides `module` in this kernel; [] for the standard library,
-    a module this kernel does not have, or one of no installed distribution (the cell's folder, __main__)."""
+    a module this kernel does not have, or one of no installed distribution (the cell's folder, __main__).
+    `providers`: _providers(), when the caller looks up many modules (it reads every distribution's files)."""
     top = module.partition(".")[0]
     if not top or top in getattr(sys, "stdlib_module_names", sys.builtin_module_names):  # 3.9: builtins only
         return []
     found = []
-    for dist in _owners(module, _providers().get(top, [])):
+    for dist in _owners(module, (providers if providers is not None else _providers()).get(top, [])):
         try:
             found.append(f"{dist}=={importlib.metadata.version(dist)}")
         except importlib.metadata.PackageNotFoundError:
             continue
     return sorted(set(found))
+
+
+def _from_index(pin: str) -> bool:
+    """Whether the distribution came from a package index: one installed from a folder or a URL has a PEP 610
+    direct_url.json, and pip in the image cannot fetch the same thing by name and version."""
+    try:
+        return importlib.metadata.distribution(pin.partition("==")[0]).read_text("direct_url.json") is None
+    except importlib.metadata.PackageNotFoundError:
+        return False
 
 
 def _providers() -> Mapping[str, list[str]]:
@@ -51,14 +79,15 @@ def _providers_from_files() -> Mapping[str, list[str]]:
     """The same mapping from each distribution's files, for Python 3.9."""
     found: dict[str, list[str]] = {}
     for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
         for path in dist.files or []:
             part = path.parts[0] if path.parts else ""
             if part.endswith((".dist-info", ".egg-info", ".data")) or part in ("..", "__pycache__"):
                 continue
             top = part if len(path.parts) > 1 else path.stem if path.suffix == ".py" else ""
             names = found.setdefault(top, []) if top else []
-            if top and dist.metadata["Name"] not in names:
-                names.append(dist.metadata["Name"])
+            if top and name not in names:
+                names.append(name)
     return found
 
 
@@ -83,6 +112,8 @@ def missing_module_fix(exc: BaseException) -> str | None:
     if not pins:
         return None
     has = ", ".join(p.replace("==", " ") for p in pins)
+    if not any(_from_index(p) for p in pins):
+        return f"the kernel has {has}, installed from a folder or URL (not a package index): put it in the image"
     return f"the kernel has {has}: add {' '.join(f'--pip {p}' for p in pins)} (or --pip {KERNEL})"
 
 
@@ -125,12 +156,15 @@ def input_modules(payload: Payload) -> set[str]:
     return {n for n in names if n.partition(".")[0] != "cloudpickle"}  # every payload ships cloudpickle
 
 
-def kernel_requirements(sources: Iterable[str], payload: Payload | None, given: Iterable[str]) -> list[str]:
+def kernel_requirements(sources: Iterable[str], payload: Payload | None, given: Iterable[str]) -> KernelPins:
     """`--pip kernel` resolved: the kernel's pinned distributions for the job's imports and its inputs'
     modules, less those the other requirements already name (theirs win)."""
     modules = imported_modules(sources) | (input_modules(payload) if payload is not None else set())
     named = {_dist_key(r) for r in given}
-    return sorted({pin for module in modules for pin in pinned(module) if _dist_key(pin) not in named})
+    providers = _providers()
+    pins = sorted({pin for module in modules for pin in pinned(module, providers) if _dist_key(pin) not in named})
+    indexed = {pin: _from_index(pin) for pin in pins}
+    return KernelPins([p for p in pins if indexed[p]], [p for p in pins if not indexed[p]])
 
 
 def _dist_key(requirement: str) -> str:
@@ -139,11 +173,11 @@ def _dist_key(requirement: str) -> str:
 
 
 def resolve(requirements: list[str], sources: Iterable[str],
-            payload: Payload | None) -> tuple[list[str], list[str] | None]:
-    """(the requirements with `kernel` replaced by what it stands for, what it added); added is None when
-    `kernel` was not asked for."""
+            payload: Payload | None) -> tuple[list[str], KernelPins | None]:
+    """(the requirements with `kernel` replaced by what it stands for, what that was); None when `kernel` was
+    not asked for."""
     if KERNEL not in requirements:
         return requirements, None
     given = [r for r in requirements if r != KERNEL]
-    added = kernel_requirements(sources, payload, given)
-    return given + added, added
+    pins = kernel_requirements(sources, payload, given)
+    return given + pins.added, pins
