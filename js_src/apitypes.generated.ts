@@ -600,7 +600,7 @@ export interface components {
             staging_bucket?: string;
             /** @description requirements.txt baked into a content-hashed image (built once). Backends: local, vertex. */
             requirements?: string;
-            /** @description a requirement such as pandas==2.2, baked in like --requirements (repeatable). Backends: local, vertex. */
+            /** @description a requirement such as pandas==2.2, baked in like --requirements (repeatable); `kernel`: the kernel's versions of what the code imports and its inputs need. Backends: local, vertex. */
             pip?: string[];
             /** @description registry path that built or local-only images are pushed to for Vertex AI. Backends: vertex. */
             image_repo?: string;

@@ -48,7 +48,7 @@ export interface IRunOptions {
   staging_bucket?: string;
   /** requirements.txt baked into a content-hashed image (built once) */
   requirements?: string;
-  /** a requirement such as pandas==2.2, baked in like --requirements (repeatable) */
+  /** a requirement such as pandas==2.2, baked in like --requirements (repeatable); `kernel`: the kernel's versions of what the code imports and its inputs need */
   pip?: string[];
   /** registry path that built or local-only images are pushed to for Vertex AI */
   image_repo?: string;
@@ -641,7 +641,7 @@ export const RUN_OPTIONS: IRunOptionSpec[] = [
     "name": "pip",
     "flag": "--pip",
     "kind": "list",
-    "help": "a requirement such as pandas==2.2, baked in like --requirements (repeatable)",
+    "help": "a requirement such as pandas==2.2, baked in like --requirements (repeatable); `kernel`: the kernel's versions of what the code imports and its inputs need",
     "metavar": "PKG",
     "choices": null,
     "backends": [

@@ -153,7 +153,7 @@ def _run_notebook(service: JobService, args: argparse.Namespace) -> int:
     if args.dry_run:
         print(json.dumps(service.dry_run(prepared, origin=os.path.abspath(args.notebook)), indent=2))
         return 0
-    _note(prepared.project.describe())
+    _note(prepared.describe())
     record = _submit_and_follow(service, prepared, os.path.abspath(args.notebook), args.detach)
     if record is None:
         return 0

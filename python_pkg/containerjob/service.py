@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import shutil
 import stat
@@ -12,11 +13,13 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .backends import Backend, StreamStop, available_backends, backend_class, backend_traits, get_backend
 from .backends.lifecycle import JobRun
+from .core import kernel_env
 from .core.custom_job_file import JobFile, flags_to_every_pool, merged_options, to_custom_job
 from .core.errors import BackendUnavailable, ContainerJobError, JobFailed, ResultRefused, SpecError
 from .core.gcs_names import Named, mount_named, names_in_source
 from .core.job_names import container_name
 from .core.job_output import OutputUnreadable
+from .core.kernel_env import KernelPins
 from .core.models import JobRecord, JobSpec, JobStatus
 from .core.options import changed, check_kind
 from .core.payload import Payload, build_container_payload, build_payload, human_size
@@ -39,13 +42,15 @@ class Prepared:
     payload: Payload
     project: ResolvedProject
     workdir: Workdir | None = None  # a script's folder, shipped with it
+    kernel_pins: KernelPins | None = None  # what `--pip kernel` stood for (None: not asked for)
 
-    def describe(self) -> str:
-        """What is sent, for the line printed before a run."""
+    def describe(self, *, local: bool = False) -> str:
+        """What is sent, for the line printed before a run (a local job's says nothing of Google Cloud)."""
         sent = inputs_line(self.payload.inputs) if self.payload.kind == "cell" else ""
         if self.workdir:
             sent = self.workdir.describe(human_size(self.workdir.size))
-        return " · ".join(p for p in (self.project.describe(), sent) if p)
+        added = self.kernel_pins.describe() if self.kernel_pins else ""
+        return " · ".join(p for p in (self.project.describe(local=local), sent, added) if p)
 
 
 @dataclass
@@ -96,7 +101,10 @@ class JobService:
         payload = build_payload(source, home=self.settings.home_path, kind=kind, filename=filename,
                                 namespace=namespace, inputs=inputs, outputs=outputs,
                                 max_bytes=self.settings.max_payload_mb * 1024 * 1024, workdir=workdir)
-        return Prepared(spec, payload, project, workdir)
+        sources = [source] if workdir is None else itertools.chain(  # read only for --pip kernel
+            [source], ((workdir.root / f).read_text("utf-8", "replace") for f in workdir.files if f.endswith(".py")))
+        spec.requirements, pins = kernel_env.resolve(spec.requirements, sources, payload)
+        return Prepared(spec, payload, project, workdir, pins)
 
     def spec_for(self, options: RunOptions, kind: str, job_file: JobFile | None, args: Iterable[str],
                  source_names: Iterable[Named] = ()) -> tuple[JobSpec, ResolvedProject]:
@@ -174,7 +182,9 @@ class JobService:
                                  for n in names_in_source(cell.source, path.name)])
         payload = build_notebook_payload(notebook.notebook_bytes(executed), home=self.settings.home_path,
                                          filename=path.name, kernel_name=notebook.kernel_name(nb))
-        return Prepared(spec, payload, project)
+        spec.requirements, pins = kernel_env.resolve(
+            spec.requirements, [c.source for c in executed.cells if c.cell_type == "code"], None)
+        return Prepared(spec, payload, project, kernel_pins=pins)
 
     def _check_kind(self, name: str, kind: str) -> None:
         """The backend's capabilities say which job kinds it runs; the error names the backends that do."""

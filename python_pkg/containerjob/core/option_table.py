@@ -124,7 +124,8 @@ OPTIONS: list[Option] = [
     Option("requirements", "text", "requirements.txt baked into a content-hashed image (built once)",
            metavar="FILE", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template",
            kinds=PYTHON_KINDS, spec=("requirements",)),
-    Option("pip", "list", "a requirement such as pandas==2.2, baked in like --requirements (repeatable)",
+    Option("pip", "list", "a requirement such as pandas==2.2, baked in like --requirements (repeatable); "
+           "`kernel`: the kernel's versions of what the code imports and its inputs need",
            metavar="PKG", backends=LOCAL + VERTEX, hint_for=EXECUTOR, hint="install packages in a runtime template",
            kinds=PYTHON_KINDS, spec=("requirements",)),
     Option("image_repo", "text", "registry path that built or local-only images are pushed to for Vertex AI",

@@ -9,6 +9,7 @@ import types
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .kernel_env import MissingInImage, missing_module_fix
 from .runtime import pickle_frames
 
 
@@ -69,11 +70,17 @@ def raise_in_source(error: dict[str, Any], pickled: BaseException | None, source
     """
     __tracebackhide__ = True
     exc = rebuild_exception(error, pickled)
+    fix = missing_module_fix(exc)
+    if fix and not error.get("frames"):  # the inputs needed it before the code ran: one line, the fix in it
+        raise MissingInImage(f"{exc}; {fix}",
+                             name=getattr(exc, "name", None)) from None
     filename = error.get("source_filename") or "<containerjob>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     frames = [f for f in error.get("frames", []) if f.get("filename") == filename]
     others = [f for f in error.get("frames", []) if f.get("filename") != filename]
     if hasattr(exc, "add_note"):
+        if fix:
+            exc.add_note(fix)
         exc.add_note(note)
         if others:
             last = others[-1]

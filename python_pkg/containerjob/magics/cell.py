@@ -19,7 +19,7 @@ from ..core.models import JobStatus
 from ..core.names import analyse, parse_cell, runner_provides
 from ..core.options import argparse_arguments, for_kind, options_from_args, parse_exact
 from ..core.remote_error import raise_in_source
-from ..core.report import inputs_line, job_details, jobs_table, outputs_line, status_line
+from ..core.report import job_details, jobs_table, outputs_line, status_line
 from ..core.results import signing_key
 from ..service import JobService
 from .display import make_view
@@ -156,8 +156,7 @@ class ContainerJob(Magics, ContainerJobConfig):
         options = options_from_args(args)
         prepared = service.prepare(options, source, kind="cell", filename=filename, namespace=user_ns,
                                    inputs=inputs, outputs=outputs)
-        local = service.backend(prepared.spec.backend).traits.runs_locally
-        sending = " · ".join(p for p in (prepared.project.describe(local=local), inputs_line(prepared.payload.inputs)) if p)
+        sending = prepared.describe(local=service.backend(prepared.spec.backend).traits.runs_locally)
         if args.dry_run:
             print(sending)
             print(json.dumps(service.dry_run(prepared, origin=self._origin()), indent=2))

@@ -73,6 +73,8 @@ def _load_inputs(manifest: dict[str, Any], payload: str, namespace: dict[str, An
 
             try:
                 namespace[name] = importlib.import_module(entry["module"])
+            except ModuleNotFoundError as exc:  # the kernel adds its version and the fix (core/kernel_env.py)
+                raise _missing(exc, "input %r is that module" % name) from None
             except ImportError as exc:
                 raise ImportError(
                     "module %r (variable %r) is not installed in this image: %s; install it in the image "
@@ -80,8 +82,16 @@ def _load_inputs(manifest: dict[str, Any], payload: str, namespace: dict[str, An
                 ) from None
         else:
             mapped[name] = []
-            namespace[name] = pickle_frames.load(os.path.join(payload, entry["pickle"]), mapped=mapped[name])
+            try:
+                namespace[name] = pickle_frames.load(os.path.join(payload, entry["pickle"]), mapped=mapped[name])
+            except ModuleNotFoundError as exc:
+                raise _missing(exc, "input %r needs it" % name) from None
     return mapped
+
+
+def _missing(exc: ModuleNotFoundError, why: str) -> ModuleNotFoundError:
+    """A module the inputs need that this image lacks, named with the input."""
+    return ModuleNotFoundError("No module named %r in this image (%s)" % (exc.name, why), name=exc.name)
 
 
 def _run_source(manifest: dict[str, Any], source: str, namespace: dict[str, Any]) -> object:
