@@ -159,9 +159,10 @@ def test_logs_are_read_from_a_byte_offset_on_whole_characters(tmp_path):
 
 
 def background_threads() -> set[str]:
-    """containerjob's own threads, less the pools' workers (requests, the watcher's refreshes)."""
+    """containerjob's own threads, less the pools' workers (requests, the watcher's refreshes) and the making of
+    the next warm container (backends/warm.py: it comes and goes with jobs, not with log streams)."""
     return {t.name for t in threading.enumerate() if t.name.startswith("containerjob-")
-            and not t.name.startswith(("containerjob-api", "containerjob-refresh"))}
+            and not t.name.startswith(("containerjob-api", "containerjob-refresh", "containerjob-warm-"))}
 
 
 async def test_closed_follow_stream_leaves_no_log_thread(jp_fetch, jp_http_port, jp_base_url, jp_auth_header, caplog):
