@@ -23,7 +23,8 @@ import {
   IMAGE,
   announcedJob,
   openNotebook,
-  openSidebar
+  openSidebar,
+  shots
 } from './helpers';
 
 test.use({
@@ -34,29 +35,6 @@ test.use({
 });
 
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'LOST'];
-
-/** Screenshots of `cell`: `cell-NAME-{light,dark}-{1280,900}.png`. */
-async function cellShots(
-  page: IJupyterLabPageFixture,
-  cell: Locator,
-  name: string
-): Promise<void> {
-  for (const width of [1280, 900]) {
-    await page.setViewportSize({ width, height: 800 });
-    for (const theme of ['light', 'dark'] as const) {
-      if (theme === 'dark') {
-        await page.theme.setDarkTheme();
-      } else {
-        await page.theme.setLightTheme();
-      }
-      await cell.screenshot({
-        path: path.join(ARTIFACTS, `cell-${name}-${theme}-${width}.png`)
-      });
-    }
-  }
-  await page.theme.setLightTheme();
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 /**
  * Samples, every 50 ms in the page until both are final (or `ms` passed), the
@@ -200,7 +178,7 @@ test.describe('the cell of a container job', () => {
       await page.setViewportSize({ width: 900, height: 800 });
       await expectLinks(chip, id);
       await page.setViewportSize({ width: 1280, height: 800 });
-      await cellShots(page, cell, 'running');
+      await shots(page, cell, 'cell-running');
       await expect(chip.locator('.jp-ContainerJob-status')).toHaveText(
         'RUNNING'
       ); // the shots show it running
@@ -232,7 +210,7 @@ test.describe('the cell of a container job', () => {
       await page.setViewportSize({ width: 900, height: 800 });
       await expectLinks(chip, id);
       await page.setViewportSize({ width: 1280, height: 800 });
-      await cellShots(page, cell, 'finished');
+      await shots(page, cell, 'cell-finished');
     });
   });
 

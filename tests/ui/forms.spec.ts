@@ -12,35 +12,10 @@ import {
   test
 } from '@jupyterlab/galata';
 
-import type { Locator } from '@playwright/test';
-
-import * as path from 'path';
-
-import { ARTIFACTS, openNotebook, openSidebar, toolbarAction } from './helpers';
+import { openNotebook, openSidebar, shots, toolbarAction } from './helpers';
 
 // No image in the settings registry: the forms show the server's default.
 test.use({ mockSettings: { ...galata.DEFAULT_SETTINGS } });
-
-/** Screenshots of `target`, light and dark, 1280 and 900 px wide: `NAME-{light,dark}-{1280,900}.png`. */
-async function shots(
-  page: IJupyterLabPageFixture,
-  target: Locator,
-  name: string
-): Promise<void> {
-  for (const width of [1280, 900]) {
-    await page.setViewportSize({ width, height: 900 });
-    for (const theme of ['light', 'dark'] as const) {
-      await (theme === 'dark'
-        ? page.theme.setDarkTheme()
-        : page.theme.setLightTheme());
-      await target.screenshot({
-        path: path.join(ARTIFACTS, `${name}-${theme}-${width}.png`)
-      });
-    }
-  }
-  await page.theme.setLightTheme();
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 /** The server's default image, as `GET settings` reports it (Python's settings). */
 async function serverImage(page: IJupyterLabPageFixture): Promise<string> {

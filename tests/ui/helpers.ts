@@ -118,13 +118,13 @@ export async function openSidebar(
   return panel;
 }
 
-/** Screenshots of `target` light and dark, 1440 and 900 px wide: `NAME-{light,dark}-{1440,900}.png`. */
+/** Screenshots of `target` light and dark, 1280 and 900 px wide: `NAME-{light,dark}-{1280,900}.png`. */
 export async function shots(
   page: IJupyterLabPageFixture,
   target: Locator,
   name: string
 ): Promise<void> {
-  for (const width of [1440, 900]) {
+  for (const width of [1280, 900]) {
     await page.setViewportSize({ width, height: 900 });
     for (const theme of ['light', 'dark'] as const) {
       if (theme === 'dark') {

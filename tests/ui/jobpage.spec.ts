@@ -18,10 +18,7 @@ import {
 
 import type { Locator } from '@playwright/test';
 
-import * as path from 'path';
-
 import {
-  ARTIFACTS,
   IMAGE,
   announcedJob,
   cancelFromPage,
@@ -40,23 +37,6 @@ test.use({
 });
 
 const PAGE = '#containerjob-job-page';
-
-/** The job page light and dark, 1280 and 900 px wide: `NAME-{light,dark}-{1280,900}.png`. */
-async function pageShots(page: IJupyterLabPageFixture, name: string) {
-  for (const width of [1280, 900]) {
-    await page.setViewportSize({ width, height: 900 });
-    for (const theme of ['light', 'dark'] as const) {
-      await (theme === 'dark'
-        ? page.theme.setDarkTheme()
-        : page.theme.setLightTheme());
-      await page.locator(PAGE).screenshot({
-        path: path.join(ARTIFACTS, `${name}-${theme}-${width}.png`)
-      });
-    }
-  }
-  await page.theme.setLightTheme();
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
 
 async function openJob(page: IJupyterLabPageFixture, id: string) {
   await page.evaluate(
@@ -125,7 +105,7 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
     const spec = detail.locator('.jp-ContainerJob-spec');
     await expect(spec).toBeHidden(); // nothing internal up front
     await expect(detail).not.toContainText('display_name');
-    await pageShots(page, 'jobpage-finished');
+    await shots(page, page.locator(PAGE), 'jobpage-finished');
     await detail.locator('.jp-ContainerJob-specJson summary').click();
     await expect(spec).toBeVisible();
     await expect(spec).toContainText(`"image": "${IMAGE}"`);
@@ -262,7 +242,7 @@ test('Cancel job: asks once the job ran a while, says the user cancelled, none w
   );
   // Past CONFIRM_AFTER_S (5 s, confirmcancel.ts) of running, a cancel asks first.
   await page.waitForTimeout(6000);
-  await pageShots(page, 'jobpage-running');
+  await shots(page, page.locator(PAGE), 'jobpage-running');
   await cancel.click();
   const ask = page.locator('.jp-Dialog');
   await expect(ask.locator('.jp-Dialog-header')).toHaveText('Cancel job?');
@@ -290,7 +270,7 @@ test('Cancel job: asks once the job ran a while, says the user cancelled, none w
     'Docker engine'
   );
   await expect(cancel).toBeHidden(); // a finished job has nothing to cancel
-  await pageShots(page, 'jobpage-cancelled');
+  await shots(page, page.locator(PAGE), 'jobpage-cancelled');
 });
 
 test('a job this JupyterLab did not submit says why it cannot be re-run', async ({

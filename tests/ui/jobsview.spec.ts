@@ -12,10 +12,7 @@ import { expect, galata, test } from '@jupyterlab/galata';
 
 import type { APIRequestContext, Locator } from '@playwright/test';
 
-import * as path from 'path';
-
 import {
-  ARTIFACTS,
   IMAGE,
   SIDEBAR,
   announcedJob,
@@ -53,27 +50,6 @@ async function ticks(node: Locator): Promise<void> {
       timeout: 15000
     })
     .toBeGreaterThan(first);
-}
-
-/** Screenshots of `target` light and dark, 1280 and 900 px wide: `NAME-{light,dark}-{1280,900}.png`. */
-async function shotsAt1280(
-  page: Parameters<typeof shots>[0],
-  target: Locator,
-  name: string
-): Promise<void> {
-  for (const width of [1280, 900]) {
-    await page.setViewportSize({ width, height: 800 });
-    for (const theme of ['light', 'dark'] as const) {
-      await (theme === 'dark'
-        ? page.theme.setDarkTheme()
-        : page.theme.setLightTheme());
-      await target.screenshot({
-        path: path.join(ARTIFACTS, `${name}-${theme}-${width}.png`)
-      });
-    }
-  }
-  await page.theme.setLightTheme();
-  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 /** A job submitted through the REST API, as a notebook would. */
@@ -382,7 +358,7 @@ test.describe('live time and the jobs view', () => {
       expect(button.y).toBeGreaterThanOrEqual(meta.y + meta.height - 1); // below, not beside
       expect(button.height).toBeGreaterThanOrEqual(16);
       expect(meta.width).toBeCloseTo(name.width, 0); // the meta line has the row's width
-      await shotsAt1280(page, panel, 'sidebar-running-cancel');
+      await shots(page, panel, 'sidebar-running-cancel');
     });
 
     await test.step('a job that has run a while asks first; Keep running keeps it', async () => {
@@ -398,7 +374,7 @@ test.describe('live time and the jobs view', () => {
         'Cancel job?'
       );
       await expect(dialog).toContainText(`(${running}) has run for`);
-      await shotsAt1280(
+      await shots(
         page,
         dialog.locator('.jp-Dialog-content'),
         'sidebar-cancel-confirm'
@@ -435,7 +411,7 @@ test.describe('live time and the jobs view', () => {
           panel.locator(`[data-job-id="${ids[i]}"] .jp-ContainerJob-job-name`)
         ).toContainText(`${IMAGE} · echo ${word} 'a b'`);
       }
-      await shotsAt1280(page, panel, 'sidebar-names');
+      await shots(page, panel, 'sidebar-names');
     });
   });
 });

@@ -210,18 +210,7 @@ test('the schedule card names the notebook it runs', async ({
     await expect(card.locator('[data-role="notebook"]')).toHaveText(
       `Runs ${tmpPath}/nightly.ipynb`
     );
-    for (const width of [1280, 900]) {
-      await page.setViewportSize({ width, height: 800 });
-      for (const theme of ['light', 'dark'] as const) {
-        await (theme === 'dark'
-          ? page.theme.setDarkTheme()
-          : page.theme.setLightTheme());
-        await card.screenshot({
-          path: path.join(ARTIFACTS, `schedule-card-${theme}-${width}.png`)
-        });
-      }
-    }
-    await page.theme.setLightTheme();
+    await shots(page, card, 'schedule-card');
   } finally {
     await request.delete(`/containerjob/schedules/${id}`);
   }
