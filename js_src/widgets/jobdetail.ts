@@ -417,7 +417,7 @@ export class JobDetail extends Widget {
   private async _askCancel(): Promise<void> {
     const job = this._job;
     const name = job ? readableName(job, this._o.placeOf?.(job.id)) : '';
-    if (job && (await confirmCancel(job, liveSeconds(job, undefined), name))) {
+    if (job && (await confirmCancel(job, runSeconds(job), name))) {
       await this._o.cancel(this._o.jobId);
     }
   }
@@ -451,4 +451,16 @@ export class JobDetail extends Widget {
   private _spec = new JobSpecView();
   private _code: string | null = null;
   private _replicas: ReplicasView;
+}
+
+/**
+ * Seconds `job` has run now (null: not started): its last known duration
+ * can be a poll old, so the clock since its start counts too.
+ */
+function runSeconds(job: IJob): number | null {
+  if (job.started_at === null) {
+    return null;
+  }
+  const since = Date.now() / 1000 - job.started_at;
+  return Math.max(liveSeconds(job, undefined) ?? 0, since);
 }

