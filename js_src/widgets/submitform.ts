@@ -199,6 +199,9 @@ export class SubmitForm
       );
       this.node.append(...this._schedule.rows);
     }
+    if (_opts.config) {
+      this._touched.add('config'); // a file the user chose (file browser, cell line): its problems show at once
+    }
     if (_opts.config !== undefined && _opts.readConfig) {
       this._config = new CustomJobField(
         _opts.config,

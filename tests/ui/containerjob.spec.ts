@@ -470,6 +470,8 @@ test.describe('containerjob sidebar and notebook actions', () => {
         'Arguments',
         'GPUs',
         'Timeout',
+        'Retries',
+        'Retry on exit codes',
         'Environment',
         'Secret environment'
       ]);
