@@ -140,7 +140,7 @@ def test_a_warm_started_job_is_cancelled_as_a_cold_one(cj_home, engine, labelled
     chunks: list[str] = []
     threading.Timer(2.0, svc.cancel, args=(record.id,)).start()
     done = svc.follow(record, chunks.append)
-    assert "".join(chunks).startswith("True\nstopped (SIGTERM")  # as a cold job's
+    assert "".join(chunks).startswith("True\nstopped: cancelled by the user")  # as a cold job's
     assert (done.status.value, done.message) == ("CANCELLED", "cancelled by the user")
     svc.backend("local").wait_removed()
     assert labelled(record.id) == []
