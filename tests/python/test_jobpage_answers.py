@@ -8,21 +8,10 @@ import json
 import shlex
 import time
 
-import pytest
-
 from cjtest import IMAGE
 from containerjob.core.models import JobSpec, Mount, WorkerPool
 from containerjob.core.spec_words import options_text
-
-
-@pytest.fixture
-def jp_server_config(cj_home):
-    return {"ServerApp": {"jpserver_extensions": {"containerjob": True}, "allow_root": True}}
-
-
-async def api(fetch, *parts, **kwargs):
-    response = await fetch("containerjob", *parts, **kwargs)
-    return json.loads(response.body) if response.body else None
+from test_server_jobs import api, jp_server_config  # noqa: F401 - the server fixture, shared
 
 
 async def submit(fetch, source: str, options: dict) -> dict:
